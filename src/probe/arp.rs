@@ -1,0 +1,1 @@
+//! ARP discovery over pnet's datalink channel. OWNER: ARP helper.

@@ -1,0 +1,1 @@
+//! DNS probe over hickory-resolver. OWNER: DNS helper.

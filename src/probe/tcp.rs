@@ -1,0 +1,1 @@
+//! TCP connect probe.

@@ -1,0 +1,1 @@
+//! Report writers. They read a finished (or partial) [`crate::model::ScanReport`] only.
