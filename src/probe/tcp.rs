@@ -1,1 +1,189 @@
-//! TCP connect probe.
+//! TCP connect probes. No privilege needed: the kernel does the handshake, we read the result.
+//!
+//! - `open`: the handshake completed. The socket is closed with a zero linger (RST), so a full
+//!   scan leaves no TIME_WAIT sockets behind and no half-open sessions on the target.
+//! - `closed`: the target answered with a reset (ECONNREFUSED).
+//! - `filtered`: nothing came back in time, or an ICMP unreachable did.
+//!
+//! The timeout adapts to the round trip measured on each host ([`RttTracker`]), the way nmap
+//! does, so a host that drops every port costs `ports / window × (a few RTT + margin)` rather
+//! than a fixed second per batch.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::net::TcpSocket;
+use tokio::time::Instant;
+
+use crate::event::PortOutcome;
+use crate::model::PortState;
+
+/// Floor of the adaptive timeout: below this, scheduling jitter on a loaded 2-core machine
+/// would turn open ports into false `filtered`.
+pub const MIN_TIMEOUT: Duration = Duration::from_millis(100);
+
+/// Largest round trip seen on one host (from ICMP, ARP or earlier connects), in microseconds.
+/// Shared by every probe to that host, updated lock-free.
+#[derive(Debug, Default)]
+pub struct RttTracker {
+    max_us: AtomicU64,
+}
+
+impl RttTracker {
+    pub fn new(initial: Option<Duration>) -> Self {
+        let t = RttTracker::default();
+        if let Some(d) = initial {
+            t.observe(d);
+        }
+        t
+    }
+
+    pub fn observe(&self, rtt: Duration) {
+        let us = rtt.as_micros().min(u64::MAX as u128) as u64;
+        self.max_us.fetch_max(us.max(1), Ordering::Relaxed);
+    }
+
+    pub fn max_rtt(&self) -> Option<Duration> {
+        match self.max_us.load(Ordering::Relaxed) {
+            0 => None,
+            us => Some(Duration::from_micros(us)),
+        }
+    }
+
+    /// The connect timeout for this host: `4 × max RTT + MIN_TIMEOUT`, capped by the user's
+    /// timeout; the user's timeout when no RTT is known yet.
+    pub fn timeout(&self, user_timeout: Duration) -> Duration {
+        adaptive_timeout(self.max_rtt(), user_timeout)
+    }
+}
+
+/// Pure form of [`RttTracker::timeout`], unit-tested.
+pub fn adaptive_timeout(max_rtt: Option<Duration>, user_timeout: Duration) -> Duration {
+    match max_rtt {
+        Some(rtt) => (rtt * 4 + MIN_TIMEOUT).min(user_timeout),
+        None => user_timeout,
+    }
+}
+
+/// What a failed connect means. Errors the scan itself caused (out of descriptors or of
+/// local ports) are reported as `None` so the caller retries instead of recording a lie.
+fn classify(err: &io::Error) -> Option<PortState> {
+    match err.kind() {
+        io::ErrorKind::ConnectionRefused => Some(PortState::Closed),
+        io::ErrorKind::TimedOut
+        | io::ErrorKind::HostUnreachable
+        | io::ErrorKind::NetworkUnreachable
+        | io::ErrorKind::ConnectionReset => Some(PortState::Filtered),
+        io::ErrorKind::AddrNotAvailable | io::ErrorKind::AddrInUse => None,
+        _ => match err.raw_os_error() {
+            Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS) => None,
+            _ => Some(PortState::Filtered),
+        },
+    }
+}
+
+/// Probe one port. Retries (after a short pause) only when the local machine ran out of
+/// resources, which the sized window should prevent but a busy system can still cause.
+pub async fn probe(addr: SocketAddr, timeout: Duration) -> PortOutcome {
+    let mut backoff = Duration::from_millis(5);
+    loop {
+        let start = Instant::now();
+        match connect(addr, timeout).await {
+            Ok(state) => {
+                let rtt = (state != PortState::Filtered).then(|| start.elapsed());
+                return PortOutcome {
+                    port: addr.port(),
+                    state,
+                    rtt,
+                };
+            }
+            Err(_) if backoff < Duration::from_secs(2) => {
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+            }
+            Err(_) => {
+                return PortOutcome {
+                    port: addr.port(),
+                    state: PortState::Filtered,
+                    rtt: None,
+                };
+            }
+        }
+    }
+}
+
+async fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<PortState> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4(),
+        SocketAddr::V6(_) => TcpSocket::new_v6(),
+    };
+    let socket = match socket {
+        Ok(s) => s,
+        Err(e) => return classify(&e).ok_or(e),
+    };
+    match tokio::time::timeout(timeout, socket.connect(addr)).await {
+        Ok(Ok(stream)) => {
+            // Reset instead of FIN: no TIME_WAIT on our side, nothing left on theirs.
+            let _ = stream.set_zero_linger();
+            Ok(PortState::Open)
+        }
+        Ok(Err(e)) => classify(&e).ok_or(e),
+        Err(_) => Ok(PortState::Filtered),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeout_adapts_to_rtt_and_respects_user_cap() {
+        let user = Duration::from_millis(1000);
+        assert_eq!(adaptive_timeout(None, user), user);
+        assert_eq!(
+            adaptive_timeout(Some(Duration::from_micros(200)), user),
+            Duration::from_micros(100_800)
+        );
+        assert_eq!(
+            adaptive_timeout(Some(Duration::from_millis(50)), user),
+            Duration::from_millis(300)
+        );
+        assert_eq!(adaptive_timeout(Some(Duration::from_secs(1)), user), user);
+    }
+
+    #[test]
+    fn tracker_keeps_the_largest_rtt() {
+        let t = RttTracker::new(None);
+        assert_eq!(t.max_rtt(), None);
+        t.observe(Duration::from_micros(300));
+        t.observe(Duration::from_micros(100));
+        assert_eq!(t.max_rtt(), Some(Duration::from_micros(300)));
+    }
+
+    #[test]
+    fn errors_map_to_nmap_states() {
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(classify(&refused), Some(PortState::Closed));
+        let unreach = io::Error::from_raw_os_error(libc::EHOSTUNREACH);
+        assert_eq!(classify(&unreach), Some(PortState::Filtered));
+        let emfile = io::Error::from_raw_os_error(libc::EMFILE);
+        assert_eq!(classify(&emfile), None);
+        let noport = io::Error::from_raw_os_error(libc::EADDRNOTAVAIL);
+        assert_eq!(classify(&noport), None);
+    }
+
+    #[tokio::test]
+    async fn loopback_open_and_closed() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let open = listener.local_addr().unwrap();
+        let r = probe(open, Duration::from_secs(1)).await;
+        assert_eq!(r.state, PortState::Open);
+        assert!(r.rtt.is_some());
+        drop(listener);
+        // The port we just released is now closed.
+        let r = probe(open, Duration::from_secs(1)).await;
+        assert_eq!(r.state, PortState::Closed);
+    }
+}
