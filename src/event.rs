@@ -64,8 +64,10 @@ pub enum ScanEvent {
         hosts: u64,
         ports_per_host: usize,
     },
-    /// A host was named by the user (or resolved from a name); it appears in the report even
-    /// if nothing answers.
+    /// Addresses the scan will probe, in batches: each appears in the report even if nothing
+    /// answers, so "down" is stated rather than implied.
+    Targets(Vec<IpAddr>),
+    /// An address resolved from a name the user typed.
     Target {
         ip: IpAddr,
         name: Option<String>,

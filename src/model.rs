@@ -478,6 +478,11 @@ impl ScanReport {
     pub fn apply(&mut self, event: ScanEvent) {
         match event {
             ScanEvent::Planned { .. } => {}
+            ScanEvent::Targets(ips) => {
+                for ip in ips {
+                    self.host(ip);
+                }
+            }
             ScanEvent::Target { ip, name } => {
                 let h = self.host(ip);
                 if name.is_some() {

@@ -1,0 +1,58 @@
+//! The JSON report: the model serialised as is, versioned by `schema_version` and described
+//! by `assets/report.schema.json`.
+
+use std::path::Path;
+
+use crate::model::{SCHEMA_VERSION, ScanReport};
+
+use super::{Result, write_atomic};
+
+pub fn to_string(report: &ScanReport) -> Result<String> {
+    Ok(serde_json::to_string_pretty(report)?)
+}
+
+pub fn write(report: &ScanReport, path: &Path) -> Result<()> {
+    let mut text = to_string(report)?;
+    text.push('\n');
+    write_atomic(path, text.as_bytes())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("cannot read report '{path}': {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("'{path}' is not a netdx report (damaged or wrong file): {source}")]
+    Parse {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(
+        "'{path}' uses report schema version {found}, newer than this netdx understands ({SCHEMA_VERSION}); upgrade netdx"
+    )]
+    TooNew { path: String, found: u64 },
+}
+
+/// Read a saved report, refusing one from a newer schema before misreading it.
+pub fn read(path: &Path) -> std::result::Result<ScanReport, ReadError> {
+    let p = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+        path: p.clone(),
+        source,
+    })?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|source| ReadError::Parse {
+            path: p.clone(),
+            source,
+        })?;
+    if let Some(v) = value.get("schema_version").and_then(|v| v.as_u64())
+        && v > SCHEMA_VERSION as u64
+    {
+        return Err(ReadError::TooNew { path: p, found: v });
+    }
+    serde_json::from_value(value).map_err(|source| ReadError::Parse { path: p, source })
+}

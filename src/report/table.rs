@@ -1,0 +1,157 @@
+//! The plain-text summary `netdx scan` prints on stdout: the live hosts as a table, the DNS
+//! answers, the notes. Down hosts are counted, not listed: in a /24 they are most of the rows.
+
+use std::fmt::Write;
+
+use crate::model::{DnsResult, Host, HostStatus, NoteLevel, ScanReport};
+
+/// Render rows as left-aligned columns separated by two spaces (the last column unpadded).
+fn columns(rows: &[Vec<String>]) -> String {
+    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![0; n];
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                let _ = write!(line, "{cell:<w$}  ", w = widths[i]);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn opt(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "-".to_string())
+}
+
+fn ms(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_string(), |v| format!("{v:.2} ms"))
+}
+
+fn host_row(h: &Host) -> Vec<String> {
+    let methods: Vec<&str> = h.methods.iter().map(|m| m.label()).collect();
+    let open: Vec<String> = h
+        .open_ports()
+        .map(|p| match &p.service {
+            Some(s) => format!("{}/{s}", p.port),
+            None => p.port.to_string(),
+        })
+        .collect();
+    vec![
+        h.ip.to_string(),
+        h.hostname
+            .clone()
+            .or_else(|| h.target_name.clone())
+            .unwrap_or_else(|| "-".to_string()),
+        h.mac.map_or_else(|| "-".to_string(), |m| m.to_string()),
+        opt(&h.vendor),
+        ms(h.rtt_ms),
+        h.loss_pct
+            .map_or_else(|| "-".to_string(), |l| format!("{l:.0}%")),
+        methods.join(","),
+        if open.is_empty() {
+            "-".to_string()
+        } else {
+            open.join(" ")
+        },
+    ]
+}
+
+fn dns_row(d: &DnsResult) -> Vec<String> {
+    let answers: Vec<String> = d.answers.iter().map(|a| a.value.clone()).collect();
+    vec![
+        d.name.clone(),
+        d.rtype.label().to_string(),
+        d.status.label().to_string(),
+        ms(d.rtt_ms),
+        opt(&d.server),
+        if answers.is_empty() {
+            "-".to_string()
+        } else {
+            answers.join(", ")
+        },
+    ]
+}
+
+/// The whole summary, ready for stdout.
+pub fn render(report: &ScanReport, elapsed_secs: Option<f64>) -> String {
+    let mut out = String::new();
+    let s = &report.summary;
+    let up: Vec<&Host> = report.hosts_up().collect();
+    if !up.is_empty() {
+        let mut rows = vec![
+            [
+                "HOST", "NAME", "MAC", "VENDOR", "RTT", "LOSS", "SEEN BY", "OPEN PORTS",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ];
+        rows.extend(up.iter().map(|h| host_row(h)));
+        out.push_str(&columns(&rows));
+    }
+    let closed_or_filtered: Vec<String> = up
+        .iter()
+        .filter(|h| h.ports.iter().any(|p| p.state != crate::model::PortState::Open))
+        .map(|h| {
+            let closed = h
+                .ports
+                .iter()
+                .filter(|p| p.state == crate::model::PortState::Closed)
+                .count();
+            let filtered = h.ports.len() - closed - h.open_ports().count();
+            format!("{}: {closed} closed, {filtered} filtered", h.ip)
+        })
+        .collect();
+    if !closed_or_filtered.is_empty() {
+        out.push_str("\nOther ports\n");
+        for l in closed_or_filtered {
+            let _ = writeln!(out, "  {l}");
+        }
+    }
+    if !report.dns.is_empty() {
+        out.push('\n');
+        let mut rows = vec![
+            ["QUERY", "TYPE", "STATUS", "TIME", "SERVER", "ANSWERS"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        rows.extend(report.dns.iter().map(dns_row));
+        out.push_str(&columns(&rows));
+    }
+    for n in &report.notes {
+        let tag = match n.level {
+            NoteLevel::Info => "note",
+            NoteLevel::Warn => "warning",
+            NoteLevel::Error => "error",
+        };
+        let _ = writeln!(out, "{tag}: {}", n.text);
+    }
+    let down = report
+        .hosts
+        .values()
+        .filter(|h| h.status == HostStatus::Down)
+        .count();
+    let _ = write!(
+        out,
+        "\n{} of {} hosts up, {} down; {} open, {} closed, {} filtered ports",
+        s.hosts_up, s.hosts_total, down, s.open_ports, s.closed_ports, s.filtered_ports
+    );
+    if let Some(t) = elapsed_secs {
+        let _ = write!(out, "; {t:.2} s");
+    }
+    if report.interrupted {
+        out.push_str(" (INTERRUPTED: results are incomplete)");
+    }
+    out.push('\n');
+    out
+}
