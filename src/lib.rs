@@ -7,8 +7,11 @@
 //! reducer; the CLI, the dashboard and the report writers only read that model.
 #![forbid(unsafe_code)]
 
+pub mod cli;
+pub mod diff;
 pub mod engine;
 pub mod event;
+pub mod history;
 pub mod model;
 pub mod oui;
 pub mod ports;
@@ -17,3 +20,4 @@ pub mod probe;
 pub mod report;
 pub mod sanitize;
 pub mod target;
+pub mod ui;

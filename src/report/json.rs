@@ -5,16 +5,10 @@ use std::path::Path;
 
 use crate::model::{SCHEMA_VERSION, ScanReport};
 
-use super::{Result, write_atomic};
+use super::Result;
 
 pub fn to_string(report: &ScanReport) -> Result<String> {
     Ok(serde_json::to_string_pretty(report)?)
-}
-
-pub fn write(report: &ScanReport, path: &Path) -> Result<()> {
-    let mut text = to_string(report)?;
-    text.push('\n');
-    write_atomic(path, text.as_bytes())
 }
 
 #[derive(Debug, thiserror::Error)]

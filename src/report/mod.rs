@@ -17,6 +17,87 @@ pub enum ReportError {
     },
     #[error("cannot serialise report: {0}")]
     Serialise(#[from] serde_json::Error),
+    #[error(
+        "cannot tell the report format of '{0}' from its extension; use .json .csv .md .html .xml or --format"
+    )]
+    UnknownFormat(String),
+    #[error("the {0} report format is not available yet")]
+    Unsupported(&'static str),
+}
+
+/// The formats a report can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Csv,
+    Markdown,
+    Html,
+    Xml,
+}
+
+impl Format {
+    /// The format a file name asks for, by extension.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "json" => Format::Json,
+            "csv" => Format::Csv,
+            "md" | "markdown" => Format::Markdown,
+            "html" | "htm" => Format::Html,
+            "xml" => Format::Xml,
+            _ => return None,
+        })
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Format::Json => "JSON",
+            Format::Csv => "CSV",
+            Format::Markdown => "Markdown",
+            Format::Html => "HTML",
+            Format::Xml => "XML",
+        }
+    }
+}
+
+impl From<crate::cli::FormatArg> for Format {
+    fn from(f: crate::cli::FormatArg) -> Self {
+        use crate::cli::FormatArg as A;
+        match f {
+            A::Json => Format::Json,
+            A::Csv => Format::Csv,
+            A::Md => Format::Markdown,
+            A::Html => Format::Html,
+            A::Xml => Format::Xml,
+        }
+    }
+}
+
+/// Render `report` in `format`.
+pub fn render(report: &crate::model::ScanReport, format: Format) -> Result<Vec<u8>> {
+    match format {
+        Format::Json => {
+            let mut text = json::to_string(report)?;
+            text.push('\n');
+            Ok(text.into_bytes())
+        }
+        other => Err(ReportError::Unsupported(other.label())),
+    }
+}
+
+/// Write `report` to `path` (atomically) in `format`, or in the format its extension names.
+/// Returns the format used.
+pub fn write(
+    report: &crate::model::ScanReport,
+    path: &Path,
+    format: Option<Format>,
+) -> Result<Format> {
+    let format = match format.or_else(|| Format::from_path(path)) {
+        Some(f) => f,
+        None => return Err(ReportError::UnknownFormat(path.display().to_string())),
+    };
+    write_atomic(path, &render(report, format)?)?;
+    Ok(format)
 }
 
 pub type Result<T> = std::result::Result<T, ReportError>;

@@ -91,7 +91,14 @@ pub fn render(report: &ScanReport, elapsed_secs: Option<f64>) -> String {
     if !up.is_empty() {
         let mut rows = vec![
             [
-                "HOST", "NAME", "MAC", "VENDOR", "RTT", "LOSS", "SEEN BY", "OPEN PORTS",
+                "HOST",
+                "NAME",
+                "MAC",
+                "VENDOR",
+                "RTT",
+                "LOSS",
+                "SEEN BY",
+                "OPEN PORTS",
             ]
             .map(String::from)
             .to_vec(),
@@ -101,7 +108,11 @@ pub fn render(report: &ScanReport, elapsed_secs: Option<f64>) -> String {
     }
     let closed_or_filtered: Vec<String> = up
         .iter()
-        .filter(|h| h.ports.iter().any(|p| p.state != crate::model::PortState::Open))
+        .filter(|h| {
+            h.ports
+                .iter()
+                .any(|p| p.state != crate::model::PortState::Open)
+        })
         .map(|h| {
             let closed = h
                 .ports

@@ -1,0 +1,202 @@
+//! Command-line interface. The help text is a reviewed artefact: it is snapshot-tested, so a
+//! change to it shows up in review like any other change.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const EXAMPLES: &str = "\
+Examples:
+  netdx scan 10.0.0.0/24                      who is up on this /24 (ICMP + ARP)
+  netdx scan 10.0.0.1-50 -p top100            ping sweep, then the 100 most common ports
+  netdx scan fileserver.corp -p 445,3389 --dns corp:MX
+  netdx scan 10.0.0.0/24 --exclude 10.0.0.1 -o scan.json
+  netdx scan -f hosts.txt --no-ping -p 22     hosts that drop ICMP: go straight to ports
+
+Targets: 10.0.0.5  10.0.0.0/24  10.0.0.1-50  10.0.0.1-10.0.1.20  fd00::1  host.example
+Ports:   22,80,443  1-1024  all  top100  top1000  (mix: top100,8080,9000-9010)
+
+ARP and raw ICMP need CAP_NET_RAW; without it netdx uses unprivileged ICMP sockets or TCP
+connects and says what it skipped. Grant it once, never setuid:
+  sudo setcap cap_net_raw+ep $(command -v netdx)";
+
+/// netdx: network diagnostics console.
+///
+/// Ping sweeps, TCP port checks, DNS lookups and ARP discovery, run concurrently, with live
+/// results and reports you can hand over.
+///
+/// With no subcommand, netdx opens the live dashboard on the TARGETS given (or, with none, shows
+/// the local context and sends nothing until you start a run).
+#[derive(Debug, Parser)]
+#[command(
+    name = "netdx",
+    version,
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan targets headless: progress on stderr, a summary table on stdout, optional report.
+    ///
+    /// Exit codes: 0 scan completed, 2 bad input, 130 interrupted (what was found is still
+    /// printed and written, marked incomplete).
+    #[command(after_help = EXAMPLES)]
+    Scan(ScanArgs),
+    /// Open the live dashboard (the same as running netdx with no subcommand).
+    Tui(DashboardArgs),
+    /// Convert a saved JSON report to another format (html, md, csv, xml, json).
+    Report(ReportArgs),
+    /// Compare two saved reports: hosts and ports that appeared or went away, changed MACs
+    /// and names, latency that got worse. Exit code 1 when something changed, 0 when not.
+    Diff(DiffArgs),
+    /// List past scans recorded with --log: when, what, what was found, where the report is.
+    History(HistoryArgs),
+}
+
+/// Report formats, chosen by `--format` or by the output file's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    Json,
+    Csv,
+    #[value(alias = "markdown")]
+    Md,
+    Html,
+    Xml,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DashboardArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+
+    /// Start at once on the local subnet, the default gateway and the system resolvers.
+    #[arg(long)]
+    pub auto: bool,
+
+    /// Seconds between monitoring rounds once the first sweep is done.
+    #[arg(long, value_name = "S", default_value_t = 2.0)]
+    pub interval: f64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// A JSON report written by `netdx scan -o` or exported from the dashboard.
+    #[arg(value_name = "IN.json")]
+    pub input: PathBuf,
+
+    /// Where to write; the format follows the extension unless --format is given.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DiffArgs {
+    #[arg(value_name = "OLD.json")]
+    pub old: PathBuf,
+    #[arg(value_name = "NEW.json")]
+    pub new: PathBuf,
+
+    /// Write the differences to FILE (JSON or Markdown, by extension or --format) instead of
+    /// printing text.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArgs {
+    /// Show only the last N scans.
+    #[arg(short = 'n', long, value_name = "N")]
+    pub last: Option<usize>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ScanArgs {
+    /// Addresses, CIDR blocks, ranges or host names to scan.
+    #[arg(value_name = "TARGETS")]
+    pub targets: Vec<String>,
+
+    /// Read more targets from FILE: one or more per line, `#` starts a comment.
+    #[arg(short = 'f', long, value_name = "FILE")]
+    pub targets_file: Option<PathBuf>,
+
+    /// Leave these addresses, blocks or ranges out (repeatable, or comma-separated).
+    #[arg(long, value_name = "SPEC", value_delimiter = ',')]
+    pub exclude: Vec<String>,
+
+    /// Allow scanning more than 65,536 addresses.
+    #[arg(long)]
+    pub allow_large: bool,
+
+    /// TCP ports to check on every live host: 22,80,443  1-1024  all  top100  top1000.
+    /// Without it, netdx only finds hosts.
+    #[arg(short = 'p', long, value_name = "PORTS")]
+    pub ports: Option<String>,
+
+    /// Also look up NAME (type A unless given: A AAAA MX TXT CNAME NS SOA PTR SRV). Repeatable.
+    #[arg(long = "dns", value_name = "NAME[:TYPE]")]
+    pub dns: Vec<String>,
+
+    /// Do not ping: treat every target as up and go straight to its ports (for networks that
+    /// drop ICMP).
+    #[arg(long)]
+    pub no_ping: bool,
+
+    /// Do not use ARP on directly connected networks.
+    #[arg(long)]
+    pub no_arp: bool,
+
+    /// Do not look up the names (PTR) of live hosts.
+    #[arg(long)]
+    pub no_rdns: bool,
+
+    /// Per-probe timeout in milliseconds (ICMP window; TCP connects adapt below it to the
+    /// round trip measured on each host).
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub timeout: u64,
+
+    /// ICMP echo requests per host, spread over the timeout window (more tries find lossy
+    /// hosts without making the sweep longer).
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub tries: u32,
+
+    /// TCP connects in flight at once (default: derived from the open-file limit, at most
+    /// 4096).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub concurrency: Option<u64>,
+
+    /// DNS server to use instead of the system's (IP or IP:PORT; [v6]:port).
+    #[arg(long, value_name = "IP[:PORT]")]
+    pub resolver: Option<String>,
+
+    /// DNS timeout in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub dns_timeout: u64,
+
+    /// Write the report to FILE; the format follows the extension (.json .csv .md .html
+    /// .xml) unless --format is given.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Report format for -o.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+
+    /// Record this scan in the history file (see `netdx history`).
+    #[arg(long)]
+    pub log: bool,
+}
