@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole netdx test suite: unit tests, namespace-lab integration tests, TUI snapshots and
+# the tmux end-to-end run. Lab tests build network namespaces, so this runs as root; it
+# installs the Debian packages the lab needs when they are missing (CI starts from a fresh
+# machine). Nothing here sends a packet outside loopback or the labs' own namespaces.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then
+    exec sudo -E env "PATH=$PATH" bash "$0" "$@"
+  fi
+  echo "tests/run.sh: lab tests need root (network namespaces); run as root" >&2
+  exit 1
+fi
+
+need=()
+for cmd_pkg in ip:iproute2 nft:nftables dnsmasq:dnsmasq-base tmux:tmux python3:python3 \
+               ndiff:ndiff nmap:nmap fping:fping arp-scan:arp-scan chromium:chromium \
+               ps:procps; do
+  command -v "${cmd_pkg%%:*}" >/dev/null 2>&1 || need+=("${cmd_pkg#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "tests/run.sh: installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# Lab tests must run here, never silently skip.
+export NETDX_REQUIRE_LAB=1
+# Remove labs left behind by an earlier run that was killed.
+python3 tests/lab/lab.py reap || true
+
+cargo test "$@"
