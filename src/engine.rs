@@ -1,1 +1,591 @@
-//! The scan engine.
+//! The scan engine: runs ARP, ICMP, TCP and DNS probes concurrently over a target set and
+//! reports what it finds as typed [`ScanEvent`]s on a bounded channel. It knows nothing of
+//! terminals; the headless runner and the dashboard consume the same events.
+//!
+//! ```text
+//!  names ──resolve──┐
+//!                   ▼
+//!  TargetSet ──┬─► ARP (directly connected IPv4) ─┐ host up
+//!              ├─► ICMP sweep (one shared socket) ┼───────────► port scan (global connect
+//!              │                                  │              window, adaptive timeout)
+//!              │                                  └───────────► PTR lookup
+//!              └─► --dns queries
+//! ```
+//! Hosts flow into the port scanner as soon as any method sees them, so ports of the first
+//! host are being checked while the sweep is still running.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures::stream::{self, FuturesUnordered, StreamExt};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::event::{Phase, PortOutcome, ScanEvent};
+use crate::model::{DnsStatus, NoteLevel, RecordType};
+use crate::ports::PortList;
+use crate::privilege;
+use crate::probe::arp::{self, ArpConfig};
+use crate::probe::dns::DnsProbe;
+use crate::probe::icmp::{EchoPlan, IcmpProbe, SocketKind};
+use crate::probe::tcp::{self, RttTracker};
+use crate::target::TargetSet;
+
+/// Ports used to tell whether a host is alive when ICMP is not possible (nmap's fallback).
+pub const LIVENESS_PORTS: [u16; 2] = [80, 443];
+
+/// Everything a scan needs, decided before it starts. Built by the CLI or the dashboard.
+#[derive(Debug, Clone)]
+pub struct ScanConfig {
+    pub targets: TargetSet,
+    /// Ports to check on every live host; `None` for a discovery-only scan.
+    pub ports: Option<PortList>,
+    pub dns_queries: Vec<(String, RecordType)>,
+    /// ICMP echo for discovery. Off (`--no-ping`) treats every target as worth port-scanning.
+    pub ping: bool,
+    pub arp: bool,
+    /// Reverse (PTR) lookups of every host found up.
+    pub reverse_dns: bool,
+    pub timeout: Duration,
+    pub tries: u32,
+    /// TCP connect window; `None` derives it from the file-descriptor limit.
+    pub concurrency: Option<usize>,
+    pub resolver: Option<SocketAddr>,
+    pub dns_timeout: Duration,
+    pub arp_wait: Duration,
+}
+
+impl ScanConfig {
+    pub fn new(targets: TargetSet) -> Self {
+        ScanConfig {
+            targets,
+            ports: None,
+            dns_queries: Vec::new(),
+            ping: true,
+            arp: true,
+            reverse_dns: true,
+            timeout: Duration::from_millis(1000),
+            tries: 5,
+            concurrency: None,
+            resolver: None,
+            dns_timeout: Duration::from_secs(2),
+            arp_wait: Duration::from_millis(250),
+        }
+    }
+}
+
+/// Hosts pinged at once. One socket carries them all, so this bounds memory and burst size
+/// rather than descriptors: a /24 goes out in one burst, a /16 in 16 windows.
+const ICMP_WINDOW: usize = 4096;
+/// Hosts port-scanned at once; their connects share the global connect window.
+const HOST_WINDOW: usize = 256;
+/// Reverse lookups in flight.
+const PTR_WINDOW: usize = 64;
+/// Port results per event.
+const PORT_BATCH: usize = 1024;
+/// Addresses per `Targets` event.
+const TARGET_BATCH: usize = 4096;
+/// Longest a port result waits in a batch before it is sent.
+const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Cheap handle for sending events; a closed receiver means nobody listens any more, so the
+/// scan stops.
+#[derive(Clone)]
+struct Emitter {
+    tx: mpsc::Sender<ScanEvent>,
+    cancel: CancellationToken,
+}
+
+impl Emitter {
+    async fn send(&self, ev: ScanEvent) {
+        if self.tx.send(ev).await.is_err() {
+            self.cancel.cancel();
+        }
+    }
+
+    async fn note(&self, level: NoteLevel, text: impl Into<String>) {
+        self.send(ScanEvent::Note {
+            level,
+            text: text.into(),
+        })
+        .await;
+    }
+
+    async fn progress(&self, phase: Phase, done: u64, total: u64) {
+        self.send(ScanEvent::Progress { phase, done, total }).await;
+    }
+}
+
+/// A host some method saw alive, with the best RTT estimate we have for it.
+#[derive(Debug, Clone, Copy)]
+struct LiveHost {
+    ip: IpAddr,
+    rtt: Option<Duration>,
+}
+
+/// Run a whole scan. Returns when it is complete or cancelled; the last event is always
+/// `Finished`.
+pub async fn run(cfg: ScanConfig, tx: mpsc::Sender<ScanEvent>, cancel: CancellationToken) {
+    let emit = Emitter {
+        tx,
+        cancel: cancel.clone(),
+    };
+    let interrupted = tokio::select! {
+        _ = cancel.cancelled() => true,
+        _ = scan(cfg, emit.clone()) => cancel.is_cancelled(),
+    };
+    // Sent even when the receiver lags: this is the event that says whether to trust it all.
+    let _ = emit.tx.send(ScanEvent::Finished { interrupted }).await;
+}
+
+/// RFC 6761: `localhost` names are loopback without asking any server. Answering them here
+/// means `netdx scan localhost` sends no DNS packet anywhere.
+fn localhost_addrs(name: &str) -> Option<Vec<IpAddr>> {
+    let n = name.trim_end_matches('.').to_ascii_lowercase();
+    (n == "localhost" || n.ends_with(".localhost")).then(|| {
+        vec![
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ]
+    })
+}
+
+/// Addresses no DNS server can tell us anything about; asking would only leak a query.
+fn skip_reverse(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_link_local() || v4.is_unspecified(),
+        IpAddr::V6(v6) => v6.is_loopback() || v6.is_unspecified() || v6.is_unicast_link_local(),
+    }
+}
+
+async fn scan(mut cfg: ScanConfig, emit: Emitter) {
+    // --- Capabilities: say once what is not possible and how to make it possible.
+    let raw = privilege::has_cap_net_raw();
+    let icmp = if cfg.ping {
+        match IcmpProbe::new() {
+            Ok(p) => {
+                if p.socket_kind_v4() == Some(SocketKind::Unprivileged) {
+                    emit.note(NoteLevel::Info, "ICMP uses unprivileged ping sockets")
+                        .await;
+                }
+                Some(p)
+            }
+            Err(e) => {
+                emit.note(
+                    NoteLevel::Warn,
+                    format!(
+                        "{e}; using TCP connects to ports 80,443 to find hosts instead; {}",
+                        privilege::GRANT_HINT
+                    ),
+                )
+                .await;
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let arp_on = cfg.arp && raw;
+    if cfg.arp && !raw {
+        emit.note(
+            NoteLevel::Warn,
+            format!("ARP skipped: needs CAP_NET_RAW; {}", privilege::GRANT_HINT),
+        )
+        .await;
+    }
+    let dns = match DnsProbe::new(cfg.resolver, cfg.dns_timeout) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            emit.note(NoteLevel::Warn, format!("DNS unavailable: {e}"))
+                .await;
+            None
+        }
+    };
+
+    // --- Names first: they become addresses like any other target.
+    let names: Vec<String> = cfg.targets.names().to_vec();
+    if !names.is_empty() {
+        let total = names.len() as u64;
+        let mut done = 0;
+        for name in names {
+            let addrs = match (localhost_addrs(&name), &dns) {
+                (Some(a), _) => a,
+                (None, Some(dns)) => {
+                    let (addrs, results) = dns.resolve_host(&name).await;
+                    for r in results {
+                        emit.send(ScanEvent::Dns(r)).await;
+                    }
+                    addrs
+                }
+                (None, None) => Vec::new(),
+            };
+            if addrs.is_empty() {
+                emit.note(
+                    NoteLevel::Warn,
+                    format!("target '{name}' did not resolve to any address; skipped"),
+                )
+                .await;
+            }
+            for ip in addrs {
+                cfg.targets.add_resolved(ip);
+                if cfg.targets.contains(ip) {
+                    emit.send(ScanEvent::Target {
+                        ip,
+                        name: Some(name.clone()),
+                    })
+                    .await;
+                }
+            }
+            done += 1;
+            emit.progress(Phase::Resolve, done, total).await;
+        }
+    }
+
+    let targets = Arc::new(cfg.targets);
+    let ports_per_host = cfg.ports.as_ref().map_or(0, |p| p.len());
+    emit.send(ScanEvent::Planned {
+        hosts: targets.len(),
+        ports_per_host,
+    })
+    .await;
+    let all: Vec<IpAddr> = targets.iter().collect();
+    for chunk in all.chunks(TARGET_BATCH) {
+        emit.send(ScanEvent::Targets(chunk.to_vec())).await;
+    }
+
+    // Without ICMP, liveness comes from TCP: scan every target, on the user's ports or on
+    // the liveness ports.
+    let scan_everything = icmp.is_none();
+    let ports: Option<Arc<Vec<u16>>> = match (&cfg.ports, scan_everything) {
+        (Some(p), _) => Some(Arc::new(p.as_slice().to_vec())),
+        (None, true) => Some(Arc::new(LIVENESS_PORTS.to_vec())),
+        (None, false) => None,
+    };
+
+    let (live_tx, live_rx) = mpsc::unbounded_channel::<LiveHost>();
+
+    let discovery = {
+        let emit = emit.clone();
+        let live_tx = live_tx.clone();
+        let targets = targets.clone();
+        let cfg_timeout = cfg.timeout;
+        let tries = cfg.tries;
+        let arp_wait = cfg.arp_wait;
+        async move {
+            let arp_task = async {
+                if arp_on {
+                    run_arp(&targets, arp_wait, &emit, &live_tx).await;
+                }
+            };
+            let icmp_task = async {
+                match &icmp {
+                    Some(icmp) => {
+                        let plan = EchoPlan {
+                            timeout: cfg_timeout,
+                            tries,
+                        };
+                        run_icmp(icmp, &targets, plan, &emit, &live_tx).await;
+                    }
+                    None if scan_everything => {
+                        for ip in targets.iter() {
+                            let _ = live_tx.send(LiveHost { ip, rtt: None });
+                        }
+                    }
+                    None => {}
+                }
+            };
+            tokio::join!(arp_task, icmp_task);
+        }
+    };
+    drop(live_tx);
+
+    let window = privilege::connect_window(privilege::raise_fd_limit(65_536), cfg.concurrency);
+    if let Some(req) = cfg.concurrency
+        && req > window
+    {
+        emit.note(
+            NoteLevel::Warn,
+            format!("--concurrency {req} lowered to {window} to stay within the open-file limit (ulimit -n)"),
+        )
+        .await;
+    }
+    let follow_up = follow_up(
+        live_rx,
+        ports,
+        window,
+        cfg.timeout,
+        if cfg.reverse_dns { dns.clone() } else { None },
+        emit.clone(),
+    );
+
+    let queries = async {
+        let Some(dns) = &dns else { return };
+        let total = cfg.dns_queries.len() as u64;
+        if total == 0 {
+            return;
+        }
+        let mut done = 0;
+        let mut results = stream::iter(std::mem::take(&mut cfg.dns_queries))
+            .map(|(name, rtype)| {
+                let dns = dns.clone();
+                async move { dns.query(&name, rtype).await }
+            })
+            .buffer_unordered(PTR_WINDOW);
+        while let Some(r) = results.next().await {
+            emit.send(ScanEvent::Dns(r)).await;
+            done += 1;
+            emit.progress(Phase::Dns, done, total).await;
+        }
+    };
+
+    tokio::join!(discovery, follow_up, queries);
+}
+
+async fn run_arp(
+    targets: &TargetSet,
+    wait: Duration,
+    emit: &Emitter,
+    live: &mpsc::UnboundedSender<LiveHost>,
+) {
+    let v4: Vec<Ipv4Addr> = targets
+        .iter()
+        .filter_map(|ip| match ip {
+            IpAddr::V4(v4) => Some(v4),
+            IpAddr::V6(_) => None,
+        })
+        .collect();
+    let local: Vec<Ipv4Addr> = arp::directly_connected(v4)
+        .into_iter()
+        .flat_map(|(_, _, addrs)| addrs)
+        .collect();
+    if local.is_empty() {
+        return;
+    }
+    let total = local.len() as u64;
+    let (tx, mut rx) = mpsc::channel(256);
+    let cfg = ArpConfig {
+        wait,
+        ..ArpConfig::default()
+    };
+    let cancel = emit.cancel.child_token();
+    let sweep = tokio::spawn(arp::discover(local, cfg, tx, cancel.clone()));
+    let _stop_on_drop = cancel.drop_guard();
+    let mut found = 0;
+    while let Some(reply) = rx.recv().await {
+        found += 1;
+        let _ = live.send(LiveHost {
+            ip: IpAddr::V4(reply.ip),
+            rtt: Some(reply.rtt),
+        });
+        emit.send(ScanEvent::Arp(reply)).await;
+        emit.progress(Phase::Arp, found, total).await;
+    }
+    match sweep.await {
+        Ok(Ok(_)) => emit.progress(Phase::Arp, total, total).await,
+        Ok(Err(e)) => {
+            emit.note(NoteLevel::Warn, format!("ARP discovery failed: {e}"))
+                .await
+        }
+        Err(e) => {
+            emit.note(NoteLevel::Error, format!("ARP task failed: {e}"))
+                .await
+        }
+    }
+}
+
+async fn run_icmp(
+    icmp: &IcmpProbe,
+    targets: &TargetSet,
+    plan: EchoPlan,
+    emit: &Emitter,
+    live: &mpsc::UnboundedSender<LiveHost>,
+) {
+    let total = targets.len();
+    let mut done = 0u64;
+    let mut last_progress = Instant::now();
+    let mut outcomes = stream::iter(targets.iter().filter(|ip| icmp.supports(*ip)))
+        .map(|ip| icmp.echo(ip, plan))
+        .buffer_unordered(ICMP_WINDOW);
+    while let Some(o) = outcomes.next().await {
+        if let Some(min) = o.rtts.iter().min() {
+            let _ = live.send(LiveHost {
+                ip: o.ip,
+                rtt: Some(*min),
+            });
+        }
+        emit.send(ScanEvent::Icmp(o)).await;
+        done += 1;
+        if last_progress.elapsed() > Duration::from_millis(50) {
+            last_progress = Instant::now();
+            emit.progress(Phase::Ping, done, total).await;
+        }
+    }
+    emit.progress(Phase::Ping, total, total).await;
+}
+
+/// Everything that happens to a host once it is known to be alive: its ports and its name.
+async fn follow_up(
+    mut live_rx: mpsc::UnboundedReceiver<LiveHost>,
+    ports: Option<Arc<Vec<u16>>>,
+    window: usize,
+    user_timeout: Duration,
+    dns: Option<DnsProbe>,
+    emit: Emitter,
+) {
+    let connects = Arc::new(Semaphore::new(window));
+    let hosts = Arc::new(Semaphore::new(HOST_WINDOW));
+    let ptrs = Arc::new(Semaphore::new(PTR_WINDOW));
+    let mut seen = HashSet::new();
+    let mut tasks = JoinSet::new();
+    let progress = Arc::new(PortProgress::default());
+
+    while let Some(host) = live_rx.recv().await {
+        if !seen.insert(host.ip) {
+            continue;
+        }
+        if let Some(dns) = &dns
+            && !skip_reverse(host.ip)
+        {
+            let (dns, emit, ptrs) = (dns.clone(), emit.clone(), ptrs.clone());
+            tasks.spawn(async move {
+                let Ok(_permit) = ptrs.acquire_owned().await else {
+                    return;
+                };
+                let (name, result) = dns.reverse(host.ip).await;
+                if result.status != DnsStatus::NxDomain || name.is_some() {
+                    emit.send(ScanEvent::Dns(result)).await;
+                }
+                emit.send(ScanEvent::Hostname { ip: host.ip, name }).await;
+            });
+        }
+        if let Some(ports) = &ports {
+            progress
+                .total
+                .fetch_add(ports.len() as u64, Ordering::Relaxed);
+            let Ok(host_permit) = hosts.clone().acquire_owned().await else {
+                break;
+            };
+            let (ports, emit, connects, progress) = (
+                ports.clone(),
+                emit.clone(),
+                connects.clone(),
+                progress.clone(),
+            );
+            tasks.spawn(async move {
+                let _host_permit = host_permit;
+                scan_host(host, &ports, connects, user_timeout, &emit, &progress).await;
+            });
+        }
+        // Reap finished tasks as we go so the set does not grow with the target count.
+        while tasks.try_join_next().is_some() {}
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// Port counters shared by every host scan, for one progress bar over all of them.
+#[derive(Default)]
+struct PortProgress {
+    done: AtomicU64,
+    total: AtomicU64,
+}
+
+/// Check `ports` on one host. A connect permit is taken *before* a probe future is created,
+/// so the futures alive at any moment, across all hosts, never exceed the connect window.
+async fn scan_host(
+    host: LiveHost,
+    ports: &[u16],
+    connects: Arc<Semaphore>,
+    user_timeout: Duration,
+    emit: &Emitter,
+    progress: &PortProgress,
+) {
+    let rtt = RttTracker::new(host.rtt);
+    let mut inflight = FuturesUnordered::new();
+    let mut todo = ports.iter().copied();
+    let mut exhausted = false;
+    let mut batch: Vec<PortOutcome> = Vec::new();
+    let mut last_flush = Instant::now();
+    loop {
+        tokio::select! {
+            biased;
+            Some(r) = inflight.next(), if !inflight.is_empty() => {
+                let r: PortOutcome = r;
+                if let Some(sample) = r.rtt {
+                    rtt.observe(sample);
+                }
+                batch.push(r);
+                if batch.len() >= PORT_BATCH || last_flush.elapsed() > FLUSH_INTERVAL {
+                    flush_ports(host.ip, &mut batch, emit, progress).await;
+                    last_flush = Instant::now();
+                }
+            }
+            permit = connects.clone().acquire_owned(), if !exhausted => {
+                let Ok(permit) = permit else { break };
+                match todo.next() {
+                    Some(port) => {
+                        let addr = SocketAddr::new(host.ip, port);
+                        let timeout = rtt.timeout(user_timeout);
+                        inflight.push(async move {
+                            let _permit = permit;
+                            tcp::probe(addr, timeout).await
+                        });
+                    }
+                    None => exhausted = true,
+                }
+            }
+            else => break,
+        }
+    }
+    flush_ports(host.ip, &mut batch, emit, progress).await;
+}
+
+async fn flush_ports(
+    ip: IpAddr,
+    batch: &mut Vec<PortOutcome>,
+    emit: &Emitter,
+    progress: &PortProgress,
+) {
+    if batch.is_empty() {
+        return;
+    }
+    let n = batch.len() as u64;
+    emit.send(ScanEvent::Ports {
+        ip,
+        results: std::mem::take(batch),
+    })
+    .await;
+    let done = progress.done.fetch_add(n, Ordering::Relaxed) + n;
+    let total = progress.total.load(Ordering::Relaxed).max(done);
+    emit.progress(Phase::Ports, done, total).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn localhost_is_answered_locally() {
+        assert_eq!(
+            localhost_addrs("LocalHost."),
+            Some(vec![
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(Ipv6Addr::LOCALHOST)
+            ])
+        );
+        assert!(localhost_addrs("db.localhost").is_some());
+        assert_eq!(localhost_addrs("localhost.lab.test"), None);
+    }
+
+    #[test]
+    fn no_reverse_queries_for_loopback_or_link_local() {
+        assert!(skip_reverse("127.0.0.1".parse().unwrap()));
+        assert!(skip_reverse("::1".parse().unwrap()));
+        assert!(skip_reverse("169.254.1.1".parse().unwrap()));
+        assert!(!skip_reverse("10.77.0.20".parse().unwrap()));
+    }
+}

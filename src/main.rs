@@ -1,1 +1,58 @@
-fn main() {}
+//! The binary edge: parse arguments, map errors to exit codes, run.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use netdx::cli::{Cli, Command, ScanArgs};
+use netdx::headless::{self, Outcome};
+use netdx::plan;
+
+/// Exit code for bad input (same as clap's usage errors).
+const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code when the user interrupted the scan (128 + SIGINT, as shells expect).
+const EXIT_INTERRUPTED: u8 = 130;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Scan(args)) => return scan(args),
+        Some(Command::Tui(args)) => netdx::ui::run(args),
+        None => netdx::ui::run(cli.dashboard),
+        Some(Command::Report(_)) => Err(anyhow::anyhow!("report conversion is not built yet")),
+        Some(Command::Diff(args)) => netdx::diff::run(args),
+        Some(Command::History(args)) => netdx::history::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("netdx: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn scan(args: ScanArgs) -> ExitCode {
+    let (cfg, params) = match plan::scan_config(&args) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("netdx: error: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("netdx: error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let format = args.format.map(Into::into);
+    match rt.block_on(headless::scan(cfg, params, args.output, format)) {
+        Ok(Outcome::Complete) => ExitCode::SUCCESS,
+        Ok(Outcome::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
+        Err(e) => {
+            eprintln!("netdx: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -122,8 +122,7 @@ impl IcmpProbe {
                 tokio::time::sleep_until(send_at).await;
                 let mut pinger = client.pinger(ip, ident).await;
                 pinger.timeout(deadline.saturating_duration_since(Instant::now()));
-                let r = pinger.ping(PingSequence(seq as u16), &payload).await;
-                r
+                pinger.ping(PingSequence(seq as u16), &payload).await
             });
         }
         while let Some(r) = pending.next().await {

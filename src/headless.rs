@@ -1,0 +1,145 @@
+//! The headless runner behind `netdx scan`: owns the report, folds engine events into it,
+//! draws a progress bar on stderr when stderr is a terminal, and turns Ctrl-C or SIGTERM into
+//! a clean stop that still prints and writes what was found (marked incomplete).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{self, ScanConfig};
+use crate::event::{Phase, ScanEvent};
+use crate::model::{ScanParameters, ScanReport};
+use crate::report;
+
+/// How the scan ended, for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Complete,
+    Interrupted,
+}
+
+/// Current time as RFC 3339 (UTC), for report timestamps.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Resolves on the first Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
+fn progress_line(report: &ScanReport) -> String {
+    let mut parts = Vec::new();
+    for (phase, p) in &report.progress {
+        parts.push(format!("{} {}/{}", phase.label(), p.done, p.total));
+    }
+    let up = report.hosts_up().count();
+    parts.push(format!("{up} up"));
+    parts.join(" · ")
+}
+
+/// Run the scan to the end (or to Ctrl-C) and return the report.
+pub async fn run(
+    cfg: ScanConfig,
+    params: ScanParameters,
+    show_progress: bool,
+) -> (ScanReport, Outcome) {
+    let mut report = ScanReport::new(params);
+    report.started_at = Some(now_rfc3339());
+    let (tx, mut rx) = mpsc::channel(1024);
+    let cancel = CancellationToken::new();
+    let engine = tokio::spawn(engine::run(cfg, tx, cancel.clone()));
+
+    let bar = if show_progress {
+        let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        b.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b.enable_steady_tick(Duration::from_millis(120));
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+    let mut interrupted = false;
+    loop {
+        tokio::select! {
+            ev = rx.recv() => {
+                let Some(ev) = ev else { break };
+                if let ScanEvent::Progress { phase, done, total } = &ev {
+                    // The bar follows the phase that dominates the work.
+                    if matches!(phase, Phase::Ports | Phase::Ping) {
+                        bar.set_length(*total);
+                        bar.set_position(*done);
+                    }
+                }
+                let finished = matches!(ev, ScanEvent::Finished { .. });
+                report.apply(ev);
+                bar.set_message(progress_line(&report));
+                if finished {
+                    break;
+                }
+            }
+            _ = &mut signal, if !interrupted => {
+                interrupted = true;
+                bar.println("interrupted: stopping probes, keeping what was found");
+                cancel.cancel();
+            }
+        }
+    }
+    bar.finish_and_clear();
+    let _ = engine.await;
+    if interrupted && !report.interrupted {
+        // The engine finished on its own as the signal arrived; the user still asked to stop.
+        report.interrupted = true;
+        report.complete = false;
+    }
+    report.finished_at = Some(now_rfc3339());
+    report.refresh_summary();
+    let outcome = if report.interrupted {
+        Outcome::Interrupted
+    } else {
+        Outcome::Complete
+    };
+    (report, outcome)
+}
+
+/// `netdx scan`: run, print the summary, write the report if asked.
+pub async fn scan(
+    cfg: ScanConfig,
+    params: ScanParameters,
+    output: Option<PathBuf>,
+    format: Option<report::Format>,
+) -> anyhow::Result<Outcome> {
+    use std::io::IsTerminal;
+    let started = Instant::now();
+    let (report, outcome) = run(cfg, params, std::io::stderr().is_terminal()).await;
+    print!(
+        "{}",
+        report::table::render(&report, Some(started.elapsed().as_secs_f64()))
+    );
+    if let Some(path) = output {
+        let used = report::write(&report, &path, format)?;
+        eprintln!("{} report written to {}", used.label(), path.display());
+    }
+    Ok(outcome)
+}

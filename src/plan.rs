@@ -1,0 +1,71 @@
+//! Turns command-line arguments into a validated [`ScanConfig`], once, at the edge. Every
+//! error names the bad token in one line; the binary maps them to exit code 2.
+
+use std::time::Duration;
+
+use crate::cli::ScanArgs;
+use crate::engine::ScanConfig;
+use crate::model::ScanParameters;
+use crate::ports::{self, PortError};
+use crate::probe::dns::{self, DnsError};
+use crate::target::{self, TargetError, TargetSet};
+
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error(transparent)]
+    Port(#[from] PortError),
+    #[error(transparent)]
+    Dns(#[from] DnsError),
+    #[error("no targets given (name addresses, ranges or names, or use --targets-file)")]
+    NoTargets,
+}
+
+pub fn scan_config(args: &ScanArgs) -> Result<(ScanConfig, ScanParameters), InputError> {
+    let mut specs = args.targets.clone();
+    if let Some(file) = &args.targets_file {
+        specs.extend(target::read_targets_file(file)?);
+    }
+    if specs.is_empty() {
+        return Err(InputError::NoTargets);
+    }
+    let targets = TargetSet::parse(&specs, &args.exclude, args.allow_large)?;
+    let port_list = args.ports.as_deref().map(ports::parse_ports).transpose()?;
+    let dns_queries = args
+        .dns
+        .iter()
+        .map(|q| dns::parse_query(q))
+        .collect::<Result<Vec<_>, _>>()?;
+    let resolver = args
+        .resolver
+        .as_deref()
+        .map(dns::parse_resolver)
+        .transpose()?;
+
+    let mut cfg = ScanConfig::new(targets);
+    cfg.ports = port_list;
+    cfg.dns_queries = dns_queries;
+    cfg.ping = !args.no_ping;
+    cfg.arp = !args.no_arp;
+    cfg.reverse_dns = !args.no_rdns;
+    cfg.timeout = Duration::from_millis(args.timeout);
+    cfg.tries = args.tries;
+    cfg.concurrency = args.concurrency.map(|c| c as usize);
+    cfg.resolver = resolver;
+    cfg.dns_timeout = Duration::from_millis(args.dns_timeout);
+
+    let params = ScanParameters {
+        targets: specs,
+        exclude: args.exclude.clone(),
+        ports: args.ports.clone(),
+        dns_queries: args.dns.clone(),
+        timeout_ms: args.timeout,
+        tries: args.tries,
+        concurrency: cfg.concurrency.unwrap_or(0),
+        ping: cfg.ping,
+        arp: cfg.arp,
+        resolver: resolver.map(|r| r.to_string()),
+    };
+    Ok((cfg, params))
+}
