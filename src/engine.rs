@@ -27,7 +27,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::event::{Phase, PortOutcome, ScanEvent};
-use crate::model::{DnsStatus, NoteLevel, RecordType};
+use crate::model::{DnsStatus, NoteLevel, PortState, RecordType};
 use crate::ports::PortList;
 use crate::privilege;
 use crate::probe::arp::{self, ArpConfig};
@@ -121,11 +121,14 @@ impl Emitter {
     }
 }
 
-/// A host some method saw alive, with the best RTT estimate we have for it.
+/// A host worth following up: seen alive by some method (with the best RTT estimate we have),
+/// or assumed alive because discovery was switched off or impossible.
 #[derive(Debug, Clone, Copy)]
 struct LiveHost {
     ip: IpAddr,
     rtt: Option<Duration>,
+    /// False for hosts only assumed alive: they get a PTR lookup only if a port answers.
+    seen: bool,
 }
 
 /// Run a whole scan. Returns when it is complete or cancelled; the last event is always
@@ -258,10 +261,11 @@ async fn scan(mut cfg: ScanConfig, emit: Emitter) {
         emit.send(ScanEvent::Targets(chunk.to_vec())).await;
     }
 
-    // Without ICMP, liveness comes from TCP: scan every target, on the user's ports or on
-    // the liveness ports.
-    let scan_everything = icmp.is_none();
-    let ports: Option<Arc<Vec<u16>>> = match (&cfg.ports, scan_everything) {
+    // --no-ping: every target is worth its ports (nmap's -Pn). ICMP wanted but impossible:
+    // TCP tells liveness, on the user's ports or on the liveness ports.
+    let icmp_missing = cfg.ping && icmp.is_none();
+    let scan_everything = !cfg.ping || icmp_missing;
+    let ports: Option<Arc<Vec<u16>>> = match (&cfg.ports, icmp_missing) {
         (Some(p), _) => Some(Arc::new(p.as_slice().to_vec())),
         (None, true) => Some(Arc::new(LIVENESS_PORTS.to_vec())),
         (None, false) => None,
@@ -293,7 +297,11 @@ async fn scan(mut cfg: ScanConfig, emit: Emitter) {
                     }
                     None if scan_everything => {
                         for ip in targets.iter() {
-                            let _ = live_tx.send(LiveHost { ip, rtt: None });
+                            let _ = live_tx.send(LiveHost {
+                                ip,
+                                rtt: None,
+                                seen: false,
+                            });
                         }
                     }
                     None => {}
@@ -381,6 +389,7 @@ async fn run_arp(
         let _ = live.send(LiveHost {
             ip: IpAddr::V4(reply.ip),
             rtt: Some(reply.rtt),
+            seen: true,
         });
         emit.send(ScanEvent::Arp(reply)).await;
         emit.progress(Phase::Arp, found, total).await;
@@ -416,6 +425,7 @@ async fn run_icmp(
             let _ = live.send(LiveHost {
                 ip: o.ip,
                 rtt: Some(*min),
+                seen: true,
             });
         }
         emit.send(ScanEvent::Icmp(o)).await;
@@ -448,39 +458,52 @@ async fn follow_up(
         if !seen.insert(host.ip) {
             continue;
         }
-        if let Some(dns) = &dns
-            && !skip_reverse(host.ip)
-        {
-            let (dns, emit, ptrs) = (dns.clone(), emit.clone(), ptrs.clone());
-            tasks.spawn(async move {
-                let Ok(_permit) = ptrs.acquire_owned().await else {
-                    return;
-                };
-                let (name, result) = dns.reverse(host.ip).await;
-                if result.status != DnsStatus::NxDomain || name.is_some() {
-                    emit.send(ScanEvent::Dns(result)).await;
-                }
-                emit.send(ScanEvent::Hostname { ip: host.ip, name }).await;
-            });
-        }
-        if let Some(ports) = &ports {
+        let dns = dns.clone().filter(|_| !skip_reverse(host.ip));
+        let scan = ports.clone().map(|ports| {
             progress
                 .total
                 .fetch_add(ports.len() as u64, Ordering::Relaxed);
-            let Ok(host_permit) = hosts.clone().acquire_owned().await else {
-                break;
-            };
-            let (ports, emit, connects, progress) = (
-                ports.clone(),
-                emit.clone(),
-                connects.clone(),
-                progress.clone(),
-            );
-            tasks.spawn(async move {
-                let _host_permit = host_permit;
-                scan_host(host, &ports, connects, user_timeout, &emit, &progress).await;
-            });
+            (ports, connects.clone(), progress.clone())
+        });
+        if dns.is_none() && scan.is_none() {
+            continue;
         }
+        // Bounds the hosts followed up at once (and so the tasks alive) whatever the target
+        // count; waiting here leaves the rest queued as plain addresses in the channel.
+        let Ok(host_permit) = hosts.clone().acquire_owned().await else {
+            break;
+        };
+        let (emit, ptrs) = (emit.clone(), ptrs.clone());
+        tasks.spawn(async move {
+            let _host_permit = host_permit;
+            let reverse = async {
+                if let Some(dns) = &dns {
+                    let Ok(_permit) = ptrs.acquire().await else {
+                        return;
+                    };
+                    let (name, result) = dns.reverse(host.ip).await;
+                    if result.status != DnsStatus::NxDomain || name.is_some() {
+                        emit.send(ScanEvent::Dns(result)).await;
+                    }
+                    emit.send(ScanEvent::Hostname { ip: host.ip, name }).await;
+                }
+            };
+            match scan {
+                // A host seen alive is named while its ports are checked.
+                Some((ports, connects, progress)) if host.seen => {
+                    let ports = scan_host(host, &ports, connects, user_timeout, &emit, &progress);
+                    tokio::join!(ports, reverse);
+                }
+                // An assumed host is named only if one of its ports answered.
+                Some((ports, connects, progress)) => {
+                    if scan_host(host, &ports, connects, user_timeout, &emit, &progress).await {
+                        reverse.await;
+                    }
+                }
+                None if host.seen => reverse.await,
+                None => {}
+            }
+        });
         // Reap finished tasks as we go so the set does not grow with the target count.
         while tasks.try_join_next().is_some() {}
     }
@@ -503,8 +526,9 @@ async fn scan_host(
     user_timeout: Duration,
     emit: &Emitter,
     progress: &PortProgress,
-) {
+) -> bool {
     let rtt = RttTracker::new(host.rtt);
+    let mut answered = false;
     let mut inflight = FuturesUnordered::new();
     let mut todo = ports.iter().copied();
     let mut exhausted = false;
@@ -515,6 +539,7 @@ async fn scan_host(
             biased;
             Some(r) = inflight.next(), if !inflight.is_empty() => {
                 let r: PortOutcome = r;
+                answered |= r.state != PortState::Filtered;
                 if let Some(sample) = r.rtt {
                     rtt.observe(sample);
                 }
@@ -542,6 +567,7 @@ async fn scan_host(
         }
     }
     flush_ports(host.ip, &mut batch, emit, progress).await;
+    answered
 }
 
 async fn flush_ports(
