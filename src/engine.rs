@@ -496,7 +496,9 @@ async fn follow_up(
                 }
                 // An assumed host is named only if one of its ports answered.
                 Some((ports, connects, progress)) => {
-                    if scan_host(host, &ports, connects, user_timeout, &emit, &progress).await {
+                    let answered =
+                        scan_host(host, &ports, connects, user_timeout, &emit, &progress).await;
+                    if answered {
                         reverse.await;
                     }
                 }
