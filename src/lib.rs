@@ -14,6 +14,7 @@ pub mod event;
 pub mod headless;
 pub mod history;
 pub mod model;
+pub mod netinfo;
 pub mod oui;
 pub mod plan;
 pub mod ports;
