@@ -6,6 +6,7 @@
 //! than one timeout in total.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -13,6 +14,7 @@ use surge_ping::{Client, Config, ICMP, IcmpPacket, PingIdentifier, PingSequence,
 use tokio::time::Instant;
 
 use crate::event::IcmpOutcome;
+use crate::probe::neigh::Neighbours;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IcmpError {
@@ -57,6 +59,7 @@ impl EchoPlan {
 pub struct IcmpProbe {
     v4: Option<(Client, SocketKind)>,
     v6: Option<(Client, SocketKind)>,
+    neighbours: Arc<Neighbours>,
 }
 
 fn client(kind: ICMP) -> Option<(Client, SocketKind)> {
@@ -79,7 +82,11 @@ impl IcmpProbe {
         if v4.is_none() && v6.is_none() {
             return Err(IcmpError::Unavailable);
         }
-        Ok(IcmpProbe { v4, v6 })
+        Ok(IcmpProbe {
+            v4,
+            v6,
+            neighbours: Arc::new(Neighbours::default()),
+        })
     }
 
     pub fn socket_kind_v4(&self) -> Option<SocketKind> {
@@ -118,14 +125,24 @@ impl IcmpProbe {
         for seq in 0..plan.tries.max(1) {
             let send_at = start + spacing * seq;
             let client = client.clone();
+            let neighbours = self.neighbours.clone();
             pending.push(async move {
                 tokio::time::sleep_until(send_at).await;
+                // A retry to an address the kernel cannot resolve would only sit in the
+                // neighbour queue and fill our send buffer (see `neigh`): not sent.
+                if let IpAddr::V4(v4) = ip
+                    && seq > 0
+                    && neighbours.unresolved(v4)
+                {
+                    return None;
+                }
                 let mut pinger = client.pinger(ip, ident).await;
                 pinger.timeout(deadline.saturating_duration_since(Instant::now()));
-                pinger.ping(PingSequence(seq as u16), &payload).await
+                Some(pinger.ping(PingSequence(seq as u16), &payload).await)
             });
         }
         while let Some(r) = pending.next().await {
+            let Some(r) = r else { continue };
             outcome.sent += 1;
             match r {
                 Ok((packet, rtt)) if is_echo_reply(&packet) => {

@@ -4,4 +4,5 @@
 pub mod arp;
 pub mod dns;
 pub mod icmp;
+pub mod neigh;
 pub mod tcp;
