@@ -1,8 +1,15 @@
 //! Report writers. They read a [`crate::model::ScanReport`] (finished or partial) and nothing
 //! else: no writer digs data out of a widget or re-runs a probe.
 
+pub mod convert;
+pub mod csv;
+pub mod escape;
+pub mod html;
 pub mod json;
+pub mod markdown;
 pub mod table;
+pub mod verdict;
+pub mod xml;
 
 use std::io::Write;
 use std::path::Path;
@@ -81,7 +88,10 @@ pub fn render(report: &crate::model::ScanReport, format: Format) -> Result<Vec<u
             text.push('\n');
             Ok(text.into_bytes())
         }
-        other => Err(ReportError::Unsupported(other.label())),
+        Format::Csv => Ok(csv::render(report).into_bytes()),
+        Format::Markdown => Ok(markdown::render(report).into_bytes()),
+        Format::Html => Ok(html::render(report).into_bytes()),
+        Format::Xml => Ok(xml::render(report).into_bytes()),
     }
 }
 

@@ -1,0 +1,323 @@
+//! nmap-compatible XML (`xmloutputversion` 1.05), so that nmap's own tooling (ndiff, the
+//! XSL stylesheet, importers of other tools) reads a netdx scan.
+//!
+//! The mapping, element by element (nmap.dtd order):
+//! - `nmaprun` with `scanner="netdx"`, the equivalent command line in `args`, `start` in Unix
+//!   seconds; `scaninfo` (type `connect`, the TCP ports checked) when ports were checked;
+//! - one `host` per scanned address, down ones included (so that ndiff reports "up → down"
+//!   rather than "no longer scanned"): `status` with nmap's reason vocabulary
+//!   (`arp-response`, `echo-reply`, `syn-ack`, `conn-refused`, `no-response`), `address` for the
+//!   IP and the MAC (upper case, with `vendor`), `hostnames` (`user` for the name typed, `PTR`
+//!   for reverse DNS), `ports`, `times` (microseconds);
+//! - nmap's connect-scan reasons for port states; a host with more than
+//!   [`EXTRAPORTS_THRESHOLD`] closed (or filtered) ports gets them as one `extraports` count,
+//!   as nmap does, so that a 65,535-port scan stays readable;
+//! - DNS lookups as `postscript` script results, one per query with id
+//!   `netdx-dns:NAME/TYPE` and the status and sorted answers as output (TTL and timing left
+//!   out so they do not show as differences), sorted by id as ndiff expects;
+//! - `runstats` with the end time, elapsed seconds and host counts; an interrupted scan
+//!   ends with `exit="error"` and an `errormsg`, as nmap writes for an aborted run.
+
+use std::fmt::Write;
+
+use crate::model::{Host, HostStatus, Method, PortState, ScanReport};
+
+use super::escape::{self, xml as x};
+use super::verdict;
+
+/// A state with more ports than this on one host is summarised in `extraports`.
+pub const EXTRAPORTS_THRESHOLD: usize = 25;
+
+/// nmap's `startstr`/`timestr`: C `ctime` layout, UTC (`Wed May  1 10:00:00 2024`).
+fn ctime(unix: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{} {} {:>2} {:02}:{:02}:{:02} {}",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(month - 1) as usize],
+        day,
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+        year
+    )
+}
+
+/// The command line that would run this scan again, for `args`.
+fn args(report: &ScanReport) -> String {
+    let p = &report.parameters;
+    let mut a = vec!["netdx".to_string(), "scan".to_string()];
+    a.extend(p.targets.iter().cloned());
+    if !p.exclude.is_empty() {
+        a.push(format!("--exclude {}", p.exclude.join(",")));
+    }
+    if let Some(ports) = &p.ports {
+        a.push(format!("-p {ports}"));
+    }
+    for q in &p.dns_queries {
+        a.push(format!("--dns {q}"));
+    }
+    if !p.ping {
+        a.push("--no-ping".to_string());
+    }
+    if !p.arp {
+        a.push("--no-arp".to_string());
+    }
+    if let Some(r) = &p.resolver {
+        a.push(format!("--resolver {r}"));
+    }
+    a.join(" ")
+}
+
+fn host_reason(h: &Host) -> &'static str {
+    if h.status == HostStatus::Down {
+        return "no-response";
+    }
+    match h.methods.first() {
+        Some(Method::Arp) => "arp-response",
+        Some(Method::Icmp) => "echo-reply",
+        Some(Method::Tcp) => {
+            if h.open_ports().next().is_some() {
+                "syn-ack"
+            } else {
+                "conn-refused"
+            }
+        }
+        None => "user-set",
+    }
+}
+
+fn port_reason(s: PortState) -> &'static str {
+    match s {
+        PortState::Open => "syn-ack",
+        PortState::Closed => "conn-refused",
+        PortState::Filtered => "no-response",
+    }
+}
+
+fn host(out: &mut String, h: &Host, timeout_ms: u64) {
+    let _ = writeln!(
+        out,
+        "<host><status state=\"{}\" reason=\"{}\" reason_ttl=\"0\"/>",
+        if h.status == HostStatus::Up {
+            "up"
+        } else {
+            "down"
+        },
+        host_reason(h)
+    );
+    let family = if h.ip.is_ipv4() { "ipv4" } else { "ipv6" };
+    let _ = writeln!(out, "<address addr=\"{}\" addrtype=\"{family}\"/>", h.ip);
+    if let Some(mac) = h.mac {
+        let mac = mac.to_string().to_ascii_uppercase();
+        match &h.vendor {
+            Some(v) => {
+                let _ = writeln!(
+                    out,
+                    "<address addr=\"{mac}\" addrtype=\"mac\" vendor=\"{}\"/>",
+                    x(v)
+                );
+            }
+            None => {
+                let _ = writeln!(out, "<address addr=\"{mac}\" addrtype=\"mac\"/>");
+            }
+        }
+    }
+    out.push_str("<hostnames>\n");
+    if let Some(n) = &h.target_name {
+        let _ = writeln!(out, "<hostname name=\"{}\" type=\"user\"/>", x(n));
+    }
+    if let Some(n) = &h.hostname {
+        let _ = writeln!(out, "<hostname name=\"{}\" type=\"PTR\"/>", x(n));
+    }
+    out.push_str("</hostnames>\n");
+    if !h.ports.is_empty() {
+        out.push_str("<ports>");
+        let count = |s: PortState| h.ports.iter().filter(|p| p.state == s).count();
+        let collapsed: Vec<PortState> = [PortState::Closed, PortState::Filtered]
+            .into_iter()
+            .filter(|s| count(*s) > EXTRAPORTS_THRESHOLD)
+            .collect();
+        for s in &collapsed {
+            let n = count(*s);
+            let _ = write!(
+                out,
+                "<extraports state=\"{}\" count=\"{n}\">\n<extrareasons reason=\"{}\" count=\"{n}\" proto=\"tcp\" ports=\"{}\"/>\n</extraports>\n",
+                s.label(),
+                port_reason(*s),
+                escape::port_ranges(h.ports.iter().filter(|p| p.state == *s).map(|p| p.port))
+            );
+        }
+        for p in h.ports.iter().filter(|p| !collapsed.contains(&p.state)) {
+            let _ = write!(
+                out,
+                "<port protocol=\"{}\" portid=\"{}\"><state state=\"{}\" reason=\"{}\" reason_ttl=\"0\"/>",
+                x(&p.protocol),
+                p.port,
+                p.state.label(),
+                port_reason(p.state)
+            );
+            if let Some(s) = &p.service {
+                let _ = write!(
+                    out,
+                    "<service name=\"{}\" method=\"table\" conf=\"3\"/>",
+                    x(s)
+                );
+            }
+            out.push_str("</port>\n");
+        }
+        out.push_str("</ports>\n");
+    }
+    if let Some(rtt) = h.rtt_ms {
+        let us = |ms: f64| (ms * 1000.0).round() as i64;
+        let var = match (h.rtt_min_ms, h.rtt_max_ms) {
+            (Some(a), Some(b)) => us((b - a) / 2.0),
+            _ => 0,
+        };
+        let _ = writeln!(
+            out,
+            "<times srtt=\"{}\" rttvar=\"{var}\" to=\"{}\"/>",
+            us(rtt),
+            timeout_ms.saturating_mul(1000)
+        );
+    }
+    out.push_str("</host>\n");
+}
+
+pub fn render(report: &ScanReport) -> String {
+    let mut out = String::new();
+    let version = report
+        .tool
+        .strip_prefix("netdx ")
+        .unwrap_or(&report.tool)
+        .to_string();
+    let start = report.started_at.as_deref().and_then(escape::unix_time);
+    let end = report.finished_at.as_deref().and_then(escape::unix_time);
+
+    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE nmaprun>\n");
+    let _ = writeln!(
+        out,
+        "<!-- {} report in nmap XML format; netdx JSON holds the full detail -->",
+        x(&report.tool).replace("--", "- -")
+    );
+    let _ = write!(
+        out,
+        "<nmaprun scanner=\"netdx\" args=\"{}\"",
+        x(&args(report))
+    );
+    if let Some(s) = start {
+        let _ = write!(out, " start=\"{s}\" startstr=\"{}\"", ctime(s));
+    }
+    let _ = writeln!(
+        out,
+        " version=\"{}\" xmloutputversion=\"1.05\">",
+        x(&version)
+    );
+    let ports: Vec<u16> = report
+        .hosts
+        .values()
+        .flat_map(|h| h.ports.iter().map(|p| p.port))
+        .collect();
+    if !ports.is_empty() {
+        let ranges = escape::port_ranges(ports.iter().copied());
+        let mut distinct = ports.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let _ = writeln!(
+            out,
+            "<scaninfo type=\"connect\" protocol=\"tcp\" numservices=\"{}\" services=\"{ranges}\"/>",
+            distinct.len()
+        );
+    }
+    out.push_str("<verbose level=\"0\"/>\n<debugging level=\"0\"/>\n");
+
+    for h in report.hosts.values() {
+        host(&mut out, h, report.parameters.timeout_ms);
+    }
+
+    if !report.dns.is_empty() {
+        let mut scripts: Vec<(String, String)> = report
+            .dns
+            .iter()
+            .map(|d| {
+                let id = format!("netdx-dns:{}/{}", d.name, d.rtype);
+                let mut answers: Vec<&str> = d.answers.iter().map(|a| a.value.as_str()).collect();
+                answers.sort_unstable();
+                let mut output = x(d.status.label());
+                for a in answers {
+                    output.push_str("&#xa;");
+                    output.push_str(&x(a));
+                }
+                (x(&id), output)
+            })
+            .collect();
+        // ndiff merges script lists assuming they are sorted by id (code-point order, which
+        // is also the byte order of UTF-8).
+        scripts.sort();
+        out.push_str("<postscript>");
+        for (id, output) in scripts {
+            let _ = writeln!(out, "<script id=\"{id}\" output=\"{output}\"/>");
+        }
+        out.push_str("</postscript>\n");
+    }
+
+    let c = verdict::counts(report);
+    let elapsed = escape::elapsed_secs(report.started_at.as_deref(), report.finished_at.as_deref());
+    out.push_str("<runstats><finished");
+    if let Some(e) = end {
+        let _ = write!(out, " time=\"{e}\" timestr=\"{}\"", ctime(e));
+    }
+    let _ = write!(
+        out,
+        " summary=\"netdx done{}; {} IP {} ({} {} up) scanned{}\"",
+        end.map(|e| format!(" at {}", ctime(e))).unwrap_or_default(),
+        c.hosts,
+        if c.hosts == 1 { "address" } else { "addresses" },
+        c.up,
+        if c.up == 1 { "host" } else { "hosts" },
+        elapsed
+            .map(|s| format!(" in {s}.00 seconds"))
+            .unwrap_or_default()
+    );
+    if let Some(s) = elapsed {
+        let _ = write!(out, " elapsed=\"{s}.00\"");
+    }
+    if report.interrupted || !report.complete {
+        out.push_str(" exit=\"error\" errormsg=\"interrupted: results are incomplete\"/>");
+    } else {
+        out.push_str(" exit=\"success\"/>");
+    }
+    let _ = writeln!(
+        out,
+        "<hosts up=\"{}\" down=\"{}\" total=\"{}\"/>\n</runstats>\n</nmaprun>",
+        c.up, c.down, c.hosts
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ctime_layout() {
+        assert_eq!(ctime(0), "Thu Jan  1 00:00:00 1970");
+        assert_eq!(ctime(1_714_557_600), "Wed May  1 10:00:00 2024");
+        assert_eq!(ctime(951_782_400), "Tue Feb 29 00:00:00 2000");
+    }
+}

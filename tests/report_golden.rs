@@ -1,0 +1,236 @@
+//! Golden files: every format rendered from a fixed report (tests/fixtures/reports/lab.json,
+//! fixed timestamps) must match tests/golden/ byte for byte. After an intended change, run
+//! `NETDX_BLESS=1 cargo test --test report_golden` and review the diff of tests/golden/.
+//! Also: every JSON report netdx produces validates against assets/report.schema.json.
+
+use std::path::{Path, PathBuf};
+
+use netdx::model::ScanReport;
+use netdx::report::{self, Format};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> ScanReport {
+    report::json::read(&root().join("tests/fixtures/reports").join(name)).expect("fixture reads")
+}
+
+fn check_golden(fixture_name: &str, format: Format, ext: &str) {
+    let report = fixture(fixture_name);
+    let got = report::render(&report, format).expect("renders");
+    let stem = fixture_name.trim_end_matches(".json");
+    let path = root().join("tests/golden").join(format!("{stem}.{ext}"));
+    if std::env::var_os("NETDX_BLESS").is_some() {
+        std::fs::write(&path, &got).unwrap();
+        return;
+    }
+    let want = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with NETDX_BLESS=1 to create it)",
+            path.display()
+        )
+    });
+    if got != want {
+        let got = String::from_utf8_lossy(&got);
+        let want = String::from_utf8_lossy(&want);
+        let first = got
+            .lines()
+            .zip(want.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(got.lines().count().min(want.lines().count()));
+        panic!(
+            "{} differs from the golden file at line {}:\n  got:  {:?}\n  want: {:?}\n(NETDX_BLESS=1 to accept)",
+            path.display(),
+            first + 1,
+            got.lines().nth(first),
+            want.lines().nth(first)
+        );
+    }
+}
+
+#[test]
+fn golden_json() {
+    check_golden("lab.json", Format::Json, "json");
+}
+
+#[test]
+fn golden_csv() {
+    check_golden("lab.json", Format::Csv, "csv");
+}
+
+#[test]
+fn golden_markdown() {
+    check_golden("lab.json", Format::Markdown, "md");
+}
+
+#[test]
+fn golden_html() {
+    check_golden("lab.json", Format::Html, "html");
+}
+
+#[test]
+fn golden_xml() {
+    check_golden("lab.json", Format::Xml, "xml");
+}
+
+#[test]
+fn json_round_trips_without_loss() {
+    let report = fixture("lab.json");
+    let text = report::render(&report, Format::Json).unwrap();
+    let again: ScanReport = serde_json::from_slice(&text).unwrap();
+    assert_eq!(again, report);
+}
+
+fn validator() -> jsonschema::Validator {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("assets/report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the schema itself is valid")
+}
+
+fn assert_valid(v: &jsonschema::Validator, what: &str, json: &[u8]) {
+    let value: serde_json::Value = serde_json::from_slice(json).unwrap();
+    let errors: Vec<String> = v
+        .iter_errors(&value)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what} does not match the schema:\n{}",
+        errors.join("\n")
+    );
+}
+
+/// Every JSON report netdx writes validates: the fixtures, their re-rendering, a report built
+/// by the reducer from events, an empty one and an interrupted one.
+#[test]
+fn every_produced_json_report_validates_against_the_schema() {
+    let v = validator();
+    for name in ["lab.json", "lab-new.json", "hostile.json"] {
+        let path = root().join("tests/fixtures/reports").join(name);
+        assert_valid(&v, name, &std::fs::read(&path).unwrap());
+        let rendered = report::render(&fixture(name), Format::Json).unwrap();
+        assert_valid(&v, &format!("{name} re-rendered"), &rendered);
+    }
+    let empty = ScanReport::default();
+    assert_valid(
+        &v,
+        "empty report",
+        &report::render(&empty, Format::Json).unwrap(),
+    );
+
+    use netdx::event::ScanEvent;
+    let mut built = ScanReport {
+        started_at: Some("2024-05-01T10:00:00Z".into()),
+        ..ScanReport::default()
+    };
+    built.apply(ScanEvent::Targets(vec![
+        "10.0.0.1".parse().unwrap(),
+        "fd00::1".parse().unwrap(),
+    ]));
+    built.apply(ScanEvent::Hostname {
+        ip: "10.0.0.1".parse().unwrap(),
+        name: Some("a\x1bb.test".into()),
+    });
+    built.apply(ScanEvent::Finished { interrupted: true });
+    built.finished_at = Some("2024-05-01T10:00:01.5+02:00".into());
+    assert_valid(
+        &v,
+        "built by the reducer",
+        &report::render(&built, Format::Json).unwrap(),
+    );
+
+    // And the schema catches what it should: a wrong state is not accepted.
+    let mut bad: serde_json::Value =
+        serde_json::from_slice(&report::render(&fixture("lab.json"), Format::Json).unwrap())
+            .unwrap();
+    bad["hosts"][0]["ports"][0]["state"] = "ajar".into();
+    assert!(!v.is_valid(&bad));
+}
+
+/// A minimal RFC 4180 reader, to check the CSV's shape independently of the writer.
+pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => quoted = false,
+                c => field.push(c),
+            }
+        } else {
+            match c {
+                '"' => quoted = true,
+                ',' => row.push(std::mem::take(&mut field)),
+                '\r' if chars.peek() == Some(&'\n') => {
+                    chars.next();
+                    row.push(std::mem::take(&mut field));
+                    rows.push(std::mem::take(&mut row));
+                }
+                c => field.push(c),
+            }
+        }
+    }
+    assert!(
+        field.is_empty() && row.is_empty(),
+        "CSV does not end with CRLF"
+    );
+    rows
+}
+
+#[test]
+fn csv_has_one_row_per_host_and_port() {
+    let report = fixture("lab.json");
+    let text = String::from_utf8(report::render(&report, Format::Csv).unwrap()).unwrap();
+    let rows = parse_csv(&text);
+    let expected: usize = report.hosts.values().map(|h| h.ports.len().max(1)).sum();
+    assert_eq!(rows.len(), expected + 1);
+    assert!(rows.iter().all(|r| r.len() == report::csv::HEADER.len()));
+    // A host without ports has one row, port columns empty.
+    let down: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "10.77.0.3").collect();
+    assert_eq!(down.len(), 1);
+    assert_eq!(down[0][1], "down");
+    assert!(down[0][11..].iter().all(String::is_empty));
+    // The vendor with a comma survived quoting.
+    assert!(rows.iter().any(|r| r[5] == "Cisco Systems, Inc"));
+}
+
+#[test]
+fn write_picks_the_format_from_the_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = fixture("lab.json");
+    for (ext, format) in [
+        ("json", Format::Json),
+        ("csv", Format::Csv),
+        ("md", Format::Markdown),
+        ("HTML", Format::Html),
+        ("xml", Format::Xml),
+    ] {
+        let p = dir.path().join(format!("out.{ext}"));
+        assert_eq!(report::write(&report, &p, None).unwrap(), format);
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            report::render(&report, format).unwrap()
+        );
+    }
+    let e = report::write(&report, Path::new("out.txt"), None).unwrap_err();
+    assert!(e.to_string().contains("--format"), "{e}");
+    // --format wins over the extension.
+    let p = dir.path().join("report.txt");
+    assert_eq!(
+        report::write(&report, &p, Some(Format::Markdown)).unwrap(),
+        Format::Markdown
+    );
+}

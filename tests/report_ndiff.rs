@@ -1,0 +1,156 @@
+//! nmap's own ndiff must read two of our XML exports and report their differences
+//! correctly: the host that went down, the one that came up, ports that opened or closed, the
+//! changed MAC and PTR name, the changed DNS answer.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use netdx::report::{self, Format};
+
+fn fixture(name: &str) -> netdx::model::ScanReport {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/reports")
+        .join(name);
+    report::json::read(&p).expect("fixture reads")
+}
+
+fn export(dir: &Path, name: &str) -> PathBuf {
+    let out = dir.join(name.replace(".json", ".xml"));
+    report::write(&fixture(name), &out, Some(Format::Xml)).unwrap();
+    out
+}
+
+fn ndiff(args: &[&Path]) -> Option<(i32, String, String)> {
+    let bin = ["/usr/bin/ndiff", "/usr/local/bin/ndiff"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    let Some(bin) = bin else {
+        eprintln!("\n*** SKIPPED: ndiff is not installed (Debian package ndiff or nmap) ***\n");
+        return None;
+    };
+    let out = Command::new(bin).args(args).output().unwrap();
+    Some((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+/// Whether `text` has a line equal to `want`, runs of spaces (column padding) ignored.
+fn has_line(text: &str, want: &str) -> bool {
+    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    text.lines().any(|l| norm(l) == norm(want))
+}
+
+#[test]
+fn ndiff_reports_the_differences_between_two_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = export(dir.path(), "lab.json");
+    let new = export(dir.path(), "lab-new.json");
+    let Some((code, out, err)) = ndiff(&[&old, &new]) else {
+        return;
+    };
+    println!("{out}");
+    assert!(err.is_empty(), "ndiff complained: {err}");
+    assert_eq!(code, 1, "ndiff exits 1 when the scans differ");
+    // The host that came up (was down): state, MAC and name, and its open port.
+    for want in [
+        "-10.77.0.3:",
+        "+newpi.lab.test (10.77.0.3, B8:27:EB:77:00:03):",
+        "-Host is down.",
+        "+Host is up.",
+        "+22/tcp open ssh",
+        // The host that went down.
+        "-db.lab.test (10.77.0.30, 00:16:3E:77:00:30):",
+        "+10.77.0.30:",
+        "-22/tcp open ssh",
+        "-5432/tcp open postgresql",
+        // Ports that changed on web.
+        "-22/tcp open ssh",
+        "+22/tcp filtered ssh",
+        "-8080/tcp closed http-proxy",
+        "+8080/tcp open http-proxy",
+        // The MAC behind the gateway's address.
+        "-gw.lab.test (10.77.0.1, 00:00:0C:77:00:01):",
+        "+gw.lab.test (10.77.0.1, 3C:22:FB:77:00:33):",
+        // The switch's new PTR name (ndiff identifies a host by address and name, so it
+        // shows the old and the new name as two entries, as it does for nmap's own files).
+        "-switch.lab.test (10.77.0.2, 00:00:0C:77:00:02):",
+        "+sw-core.lab.test (10.77.0.2, 00:00:0C:77:00:02):",
+        // The DNS answer that changed, as a post-scan script result.
+        "Post-scan script results:",
+        "|  netdx-dns:web.lab.test/A: NOERROR",
+        "-|_ 10.77.0.20",
+        "+|_ 10.77.0.21",
+    ] {
+        assert!(has_line(&out, want), "ndiff output lacks {want:?}:\n{out}");
+    }
+    // Hosts that did not change are not mentioned.
+    assert!(!out.contains("printer.lab.test"), "{out}");
+    assert!(!out.contains("10.77.0.99"), "{out}");
+
+    // ndiff's XML output parses our files too.
+    let (code, xml, err) = ndiff(&[Path::new("--xml"), &old, &new]).unwrap();
+    assert_eq!(code, 1, "{err}");
+    assert!(xml.contains("<nmapdiff"), "{xml}");
+}
+
+#[test]
+fn ndiff_sees_no_difference_between_an_export_and_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = export(dir.path(), "lab.json");
+    let b = dir.path().join("again.xml");
+    report::write(&fixture("lab.json"), &b, Some(Format::Xml)).unwrap();
+    let Some((code, out, err)) = ndiff(&[&a, &b]) else {
+        return;
+    };
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.is_empty(), "{err}");
+    // Only the two header lines (same scan, same time).
+    assert!(
+        out.lines()
+            .filter(|l| l.starts_with(['+', '-']))
+            .all(|l| l.contains("Nmap")),
+        "{out}"
+    );
+}
+
+#[test]
+fn hostile_strings_leave_the_xml_well_formed() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = export(dir.path(), "hostile.json");
+    let text = std::fs::read_to_string(&x).unwrap();
+    // Markup from the network is escaped, never live.
+    assert!(!text.contains("<script>"), "{text}");
+    assert!(!text.contains("<svg"), "{text}");
+    assert!(!text.contains("]]>"), "{text}");
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "control characters in XML"
+    );
+    assert!(text.contains("&lt;script&gt;alert(1)&lt;/script&gt;.evil.test"));
+    // A strict XML parser (Python's expat) reads it, and the names round-trip escaped.
+    let check = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sys, xml.etree.ElementTree as E\n\
+             r = E.parse(sys.argv[1]).getroot()\n\
+             names = [h.get('name') for h in r.iter('hostname')]\n\
+             assert '<script>alert(1)</script>.evil.test' in names, names\n\
+             assert all('\\n' not in n and '\\x1b' not in n for n in names), names\n\
+             print(len(names))",
+        )
+        .arg(&x)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    // And ndiff compares it against itself without error.
+    if let Some((code, _, err)) = ndiff(&[&x, &x]) {
+        assert_eq!(code, 0, "{err}");
+        assert!(err.is_empty(), "{err}");
+    }
+}
