@@ -1,0 +1,615 @@
+//! Test harness for the namespace lab (`tests/lab/`), shared by integration tests with
+//! `mod common;`.
+//!
+//! ```text
+//!   cargo test ──► Lab::up() ──► python3 tests/lab/lab.py up --name rs-<pid>-<n> --owner-pid <pid>
+//!                    │              └─ prints the lab's JSON: namespaces + ground truth
+//!                    ├─ lab.netdx(&["scan", ...]) ──► timeout 120 ip netns exec <scanner-ns> netdx ...
+//!                    └─ Drop ──► lab.py down --name ...   (runs on panic too)
+//! ```
+//!
+//! Teardown has three layers, so a lab never outlives its test run: `Drop` (normal end and
+//! panics), a janitor process that lab.py starts with every lab and that tears it down when the
+//! owner (this test process) exits however it exits (Ctrl-C, SIGKILL), and `lab.py up`/`reap`
+//! reaping labs of dead owners. `Lab::shared()`, whose static is never dropped, is torn down by
+//! an atexit hook on a normal exit.
+//!
+//! Typical test:
+//!
+//! ```ignore
+//! mod common;
+//! use common::Lab;
+//!
+//! #[test]
+//! fn finds_web_server() {
+//!     let Some(lab) = common::lab_or_skip("finds_web_server") else { return };
+//!     let web = lab.host("web");
+//!     let out = lab.netdx(&["scan", &web.ip.to_string(), "-p", "80"]);
+//!     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+//! }
+//! ```
+//!
+//! Every integration test binary compiles this module but uses only part of it.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::str::FromStr;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Outer limit on one netdx run inside the lab: a hung binary fails its test, never CI.
+pub const NETDX_TIMEOUT: Duration = Duration::from_secs(120);
+/// Outer limit on `lab.py up` (normally well under two seconds).
+const LAB_UP_TIMEOUT: Duration = Duration::from_secs(90);
+/// Outer limit on `lab.py down` and on commands run with [`Lab::exec`].
+const EXEC_TIMEOUT: Duration = Duration::from_secs(60);
+/// `timeout(1)` exit statuses: the command hit its limit (124) or needed SIGKILL (137).
+const TIMED_OUT: [i32; 2] = [124, 137];
+
+/// Directory holding lab.py, listen.py, probe.py and topology.json.
+pub fn lab_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("lab")
+}
+
+/// The Python that runs the lab scripts: `$NETDX_LAB_PYTHON`, else the system python3 (fast to
+/// start, unlike version-manager shims), else `python3` from PATH.
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("NETDX_LAB_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let system = Path::new("/usr/bin/python3");
+    if system.exists() {
+        system.to_path_buf()
+    } else {
+        PathBuf::from("python3")
+    }
+}
+
+/// Effective uid, from /proc/self/status (no unsafe, no subprocess).
+fn euid() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
+}
+
+/// True when lab tests can run (root). Otherwise prints `SKIPPED (needs root): <test>` to
+/// stderr and returns false, unless `NETDX_REQUIRE_LAB=1` (set by tests/run.sh, i.e. CI):
+/// then it panics, because a lab test that silently skips in CI proves nothing.
+pub fn require_root(test: &str) -> bool {
+    if euid() == Some(0) {
+        return true;
+    }
+    if std::env::var("NETDX_REQUIRE_LAB").as_deref() == Ok("1") {
+        panic!("{test}: NETDX_REQUIRE_LAB=1 but not running as root; lab tests cannot run");
+    }
+    // Straight to fd 2: libtest captures eprintln! of passing tests, and a skip must be seen.
+    let _ = writeln!(std::io::stderr(), "SKIPPED (needs root): {test}");
+    false
+}
+
+/// [`require_root`] then a fresh [`Lab::up`]: `let Some(lab) = lab_or_skip("t") else { return };`
+pub fn lab_or_skip(test: &str) -> Option<Lab> {
+    require_root(test).then(Lab::up)
+}
+
+/// [`require_root`] then the process-wide [`Lab::shared`].
+pub fn shared_lab_or_skip(test: &str) -> Option<&'static Lab> {
+    require_root(test).then(Lab::shared)
+}
+
+// --- ground truth -----------------------------------------------------------------------------
+
+/// A MAC address (`"00:50:56:77:00:20"` in the JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Mac(pub [u8; 6]);
+
+impl Mac {
+    /// The IEEE OUI (first three octets).
+    pub fn oui(&self) -> [u8; 3] {
+        [self.0[0], self.0[1], self.0[2]]
+    }
+
+    /// Locally administered (randomised or hand-set) rather than vendor-assigned.
+    pub fn is_local(&self) -> bool {
+        self.0[0] & 0x02 != 0
+    }
+}
+
+impl FromStr for Mac {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut out = [0u8; 6];
+        let mut parts = s.split(':');
+        for byte in &mut out {
+            let part = parts.next().ok_or_else(|| format!("short MAC {s:?}"))?;
+            *byte = u8::from_str_radix(part, 16).map_err(|e| format!("MAC {s:?}: {e}"))?;
+        }
+        if parts.next().is_some() {
+            return Err(format!("long MAC {s:?}"));
+        }
+        Ok(Mac(out))
+    }
+}
+
+impl fmt::Display for Mac {
+    /// Lowercase, colon-separated: the form `ip neigh` and topology.json use.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [a, b, c, d, e, g] = self.0;
+        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
+    }
+}
+
+impl<'de> Deserialize<'de> for Mac {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// How a host treats ICMP echo requests (`true` / `false` / `"lossy"` in the JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "Value")]
+pub enum Icmp {
+    /// Answers every echo request.
+    Answers,
+    /// nftables drops every echo request (v4 and v6); still found by ARP and TCP.
+    Drops,
+    /// Drops `loss_percent` % of echo requests at random.
+    Lossy,
+}
+
+impl TryFrom<Value> for Icmp {
+    type Error = String;
+    fn try_from(v: Value) -> Result<Self, Self::Error> {
+        match v {
+            Value::Bool(true) => Ok(Icmp::Answers),
+            Value::Bool(false) => Ok(Icmp::Drops),
+            Value::String(s) if s == "lossy" => Ok(Icmp::Lossy),
+            other => Err(format!(
+                "icmp: expected true, false or \"lossy\", got {other}"
+            )),
+        }
+    }
+}
+
+/// What a lab host is there for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// 10.77.0.1: the scanner's default route; rejects all forwarded traffic.
+    Gateway,
+    /// 10.77.0.53: dnsmasq, authoritative-ish for lab.test and the reverse zones.
+    Dns,
+    /// An ordinary host (its icmp/ports fields say how it behaves).
+    Host,
+    /// Loses `loss_percent` % of pings.
+    Lossy,
+    /// Answers ICMP, no listener: every TCP port answers RST (the 65,535-port benchmark).
+    AllClosed,
+    /// Answers ICMP, drops every TCP packet: every port filtered (the filtered benchmark).
+    AllFiltered,
+}
+
+/// State of one TCP port as a connect scan sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PortState {
+    Open,
+    Closed,
+    Filtered,
+}
+
+/// One lab host (every namespace on the LAN except the scanner and the bridge).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Host {
+    /// Short id, e.g. "web"; also the namespace suffix.
+    pub key: String,
+    pub role: Role,
+    /// Fully qualified DNS name without trailing dot, e.g. "web.lab.test".
+    pub name: String,
+    pub ip: Ipv4Addr,
+    pub ipv6: Ipv6Addr,
+    pub mac: Mac,
+    /// Vendor of the MAC's OUI as arp-scan's IEEE table spells it; None when locally administered.
+    pub vendor: Option<String>,
+    pub icmp: Icmp,
+    /// Share of echo requests dropped (0 unless `icmp` is Lossy).
+    pub loss_percent: u8,
+    /// Every listening TCP port.
+    pub open: Vec<u16>,
+    /// Sample ports known closed (RST).
+    pub closed: Vec<u16>,
+    /// Sample ports known filtered (dropped).
+    pub filtered: Vec<u16>,
+    /// State of every port not listed in `open`/`filtered`.
+    pub tcp_default: PortState,
+    /// The host's network namespace.
+    pub ns: String,
+}
+
+impl Host {
+    /// Ground-truth state of any port on this host.
+    pub fn port_state(&self, port: u16) -> PortState {
+        if self.open.contains(&port) {
+            PortState::Open
+        } else if self.filtered.contains(&port) {
+            PortState::Filtered
+        } else {
+            self.tcp_default
+        }
+    }
+
+    /// Whether a single ping is certain to be answered.
+    pub fn answers_ping(&self) -> bool {
+        self.icmp == Icmp::Answers
+    }
+}
+
+/// The scanner namespace's own addresses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Scanner {
+    pub key: String,
+    pub name: String,
+    pub ip: Ipv4Addr,
+    pub ipv6: Ipv6Addr,
+    pub mac: Mac,
+    pub ns: String,
+}
+
+/// The LAN: `ipv4`/`ipv6` are CIDR strings ("10.77.0.0/24", "fd77::/64").
+#[derive(Debug, Clone, Deserialize)]
+pub struct Lan {
+    pub ipv4: String,
+    pub ipv6: String,
+    pub gateway: Ipv4Addr,
+    pub gateway6: Ipv6Addr,
+    /// Interface name in every lab namespace ("eth0").
+    pub iface: String,
+}
+
+/// One DNS answer the lab's server must give.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct DnsExpect {
+    pub name: String,
+    /// "A", "AAAA", "PTR", "MX", "TXT", "CNAME", "SRV".
+    #[serde(rename = "type")]
+    pub rtype: String,
+    /// "NOERROR", "NXDOMAIN" or "REFUSED".
+    pub rcode: String,
+    /// Records of the asked type, as text without trailing dots: "10.77.0.20", "web.lab.test",
+    /// MX "10 mail.lab.test", SRV "priority weight port target", TXT the joined strings.
+    pub answers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Dns {
+    pub zone: String,
+    pub server: Ipv4Addr,
+    pub server6: Ipv6Addr,
+    /// TTL of every local answer.
+    pub ttl: u32,
+    pub reverse_zones: Vec<String>,
+    /// Everything the server must answer (host A/AAAA/PTR, other records, NXDOMAIN/REFUSED).
+    pub expected: Vec<DnsExpect>,
+    /// dnsmasq's query log (log-queries), readable from the root namespace.
+    pub log: PathBuf,
+    /// `/etc/netns/<scanner-ns>/resolv.conf` (`nameserver <server>`).
+    pub resolv_conf: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Namespaces {
+    pub bridge: String,
+    pub scanner: String,
+}
+
+/// Everything `lab.py up` printed.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LabInfo {
+    pub name: String,
+    /// Random per-lab tag in every namespace name (`ndx<tag>-<key>`).
+    pub tag: String,
+    pub state_dir: PathBuf,
+    pub owner_pid: u32,
+    pub lan: Lan,
+    pub namespaces: Namespaces,
+    /// Every namespace of the lab, bridge and scanner included.
+    pub all_namespaces: Vec<String>,
+    /// Per-namespace /etc/netns dirs the lab created.
+    pub etc_netns: Vec<PathBuf>,
+    /// Processes the lab started (janitor, dnsmasq, listeners).
+    pub pids: Vec<u32>,
+    pub scanner: Scanner,
+    pub hosts: Vec<Host>,
+    /// LAN addresses nothing answers on.
+    pub down: Vec<IpAddr>,
+    pub dns: Dns,
+    pub setup_ms: u64,
+}
+
+// --- the lab --------------------------------------------------------------------------------
+
+/// A running lab. Dropping it tears it down.
+pub struct Lab {
+    info: LabInfo,
+    raw: Value,
+    torn_down: bool,
+}
+
+impl Lab {
+    /// Builds a fresh lab owned by this test process. Panics (with lab.py's error) if it cannot.
+    pub fn up() -> Lab {
+        Lab::up_owned_by(std::process::id())
+    }
+
+    /// Builds a lab that lives while `owner_pid` does (for testing the janitor).
+    pub fn up_owned_by(owner_pid: u32) -> Lab {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "rs-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let started = Instant::now();
+        let out = lab_py(
+            &["up", "--name", &name, "--owner-pid", &owner_pid.to_string()],
+            LAB_UP_TIMEOUT,
+        );
+        if !out.status.success() {
+            // lab.py tears down after its own failures; this covers it being killed.
+            let _ = lab_py(&["down", "--name", &name], EXEC_TIMEOUT);
+            panic!(
+                "lab.py up --name {name} failed ({}):\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let raw: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("lab.py up printed bad JSON: {e}"));
+        let lab = Lab {
+            info: LabInfo::deserialize(&raw).unwrap_or_else(|e| panic!("lab JSON: {e}")),
+            raw,
+            torn_down: false,
+        };
+        eprintln!(
+            "lab {} (tag {}) up in {} ms",
+            lab.info.name,
+            lab.info.tag,
+            started.elapsed().as_millis()
+        );
+        lab
+    }
+
+    /// One lab per test process, built on first use, for tests that only read it.
+    ///
+    /// Statics are never dropped: an atexit hook tears it down when the test process exits, and
+    /// the janitor does if the process is killed. Tests
+    /// that change a lab (sysctls, nftables, killing listeners) must use [`Lab::up`].
+    pub fn shared() -> &'static Lab {
+        SHARED.get_or_init(|| {
+            let lab = Lab::up();
+            // SAFETY: atexit only stores the pointer to a plain `extern "C" fn()`; it runs when
+            // the test harness calls exit(), after every test thread has finished.
+            if unsafe { libc::atexit(down_shared_lab) } != 0 {
+                eprintln!(
+                    "atexit failed: the janitor will tear lab {} down",
+                    lab.name()
+                );
+            }
+            lab
+        })
+    }
+
+    /// Tears the lab down now and asserts that it worked.
+    pub fn down(mut self) {
+        self.torn_down = true;
+        let out = lab_py(&["down", "--name", &self.info.name], EXEC_TIMEOUT);
+        assert!(
+            out.status.success(),
+            "lab.py down --name {} failed: {}",
+            self.info.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub fn info(&self) -> &LabInfo {
+        &self.info
+    }
+
+    /// The full JSON document lab.py printed.
+    pub fn json(&self) -> &Value {
+        &self.raw
+    }
+
+    pub fn name(&self) -> &str {
+        &self.info.name
+    }
+
+    /// Namespace netdx runs in (10.77.0.10, default route via the gateway, resolver = lab DNS).
+    pub fn scanner_ns(&self) -> &str {
+        &self.info.namespaces.scanner
+    }
+
+    pub fn scanner(&self) -> &Scanner {
+        &self.info.scanner
+    }
+
+    /// Every host on the LAN except the scanner (gateway and DNS server included).
+    pub fn hosts(&self) -> &[Host] {
+        &self.info.hosts
+    }
+
+    /// The host with this key ("web", "gw", "dns", "rst", "drop", ...). Panics if unknown.
+    pub fn host(&self, key: &str) -> &Host {
+        self.info
+            .hosts
+            .iter()
+            .find(|h| h.key == key)
+            .unwrap_or_else(|| panic!("no lab host {key:?}"))
+    }
+
+    /// The host with this IPv4 address, if any.
+    pub fn host_by_ip(&self, ip: Ipv4Addr) -> Option<&Host> {
+        self.info.hosts.iter().find(|h| h.ip == ip)
+    }
+
+    pub fn hosts_with_role(&self, role: Role) -> impl Iterator<Item = &Host> {
+        self.info.hosts.iter().filter(move |h| h.role == role)
+    }
+
+    /// LAN addresses (v4 and v6) with nothing behind them.
+    pub fn down_addresses(&self) -> &[IpAddr] {
+        &self.info.down
+    }
+
+    pub fn dns(&self) -> &Dns {
+        &self.info.dns
+    }
+
+    /// IPv4 address → MAC of every host (what an ARP sweep from the scanner must find).
+    pub fn arp_truth(&self) -> BTreeMap<Ipv4Addr, Mac> {
+        self.info.hosts.iter().map(|h| (h.ip, h.mac)).collect()
+    }
+
+    /// Runs netdx in the scanner namespace (stdin closed, output captured). Panics if it runs
+    /// longer than [`NETDX_TIMEOUT`].
+    pub fn netdx(&self, args: &[&str]) -> Output {
+        self.netdx_timeout(args, NETDX_TIMEOUT)
+    }
+
+    /// [`Lab::netdx`] with a chosen outer time limit.
+    pub fn netdx_timeout(&self, args: &[&str], limit: Duration) -> Output {
+        let out = self
+            .netdx_command(args, limit)
+            .output()
+            .expect("spawn timeout/ip netns exec/netdx");
+        if TIMED_OUT.contains(&out.status.code().unwrap_or(0)) {
+            panic!(
+                "netdx {args:?} did not finish within {limit:?} (killed)\nstdout:\n{}\nstderr:\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        out
+    }
+
+    /// The command [`Lab::netdx`] runs, to add environment, stdin or spawn it. Exit status 124
+    /// or 137 means `timeout` killed it.
+    pub fn netdx_command(&self, args: &[&str], limit: Duration) -> Command {
+        let mut cmd = in_ns_command(self.scanner_ns(), env!("CARGO_BIN_EXE_netdx"), limit);
+        cmd.args(args).stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `argv` inside namespace `ns` (any of [`LabInfo::all_namespaces`]) with a 60 s limit.
+    pub fn exec(&self, ns: &str, argv: &[&str]) -> Output {
+        assert!(
+            self.info.all_namespaces.iter().any(|n| n == ns),
+            "{ns} is not a namespace of lab {}",
+            self.info.name
+        );
+        let (prog, rest) = argv.split_first().expect("exec: empty argv");
+        let out = in_ns_command(ns, prog, EXEC_TIMEOUT)
+            .args(rest)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("spawn {argv:?} in {ns}: {e}"));
+        if TIMED_OUT.contains(&out.status.code().unwrap_or(0)) {
+            panic!("{argv:?} in {ns} did not finish within {EXEC_TIMEOUT:?}");
+        }
+        out
+    }
+
+    /// Runs `argv` inside the scanner namespace.
+    pub fn in_scanner(&self, argv: &[&str]) -> Output {
+        self.exec(self.scanner_ns(), argv)
+    }
+
+    /// Runs `tests/lab/probe.py <args>` in the scanner namespace and returns its JSON: an
+    /// independent second opinion (see probe.py for the subcommands tcp, ping, dns, resolve).
+    pub fn probe(&self, args: &[&str]) -> Value {
+        let script = lab_dir().join("probe.py");
+        let py = python();
+        let mut argv = vec![py.to_str().unwrap(), script.to_str().unwrap()];
+        argv.extend_from_slice(args);
+        let out = self.in_scanner(&argv);
+        assert!(
+            out.status.success(),
+            "probe.py {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("probe.py prints JSON")
+    }
+}
+
+static SHARED: OnceLock<Lab> = OnceLock::new();
+
+/// Tears the shared lab down when the test process exits normally, so nothing is left for even
+/// a moment; the janitor covers every other way out.
+extern "C" fn down_shared_lab() {
+    if let Some(lab) = SHARED.get() {
+        let out = lab_py(&["down", "--name", lab.name()], EXEC_TIMEOUT);
+        if !out.status.success() {
+            eprintln!(
+                "lab.py down --name {} failed: {}",
+                lab.name(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if self.torn_down {
+            return;
+        }
+        let out = lab_py(&["down", "--name", &self.info.name], EXEC_TIMEOUT);
+        if !out.status.success() {
+            let msg = format!(
+                "lab.py down --name {} failed: {}",
+                self.info.name,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            if std::thread::panicking() {
+                eprintln!("{msg}"); // a second panic would abort and hide the first
+            } else {
+                panic!("{msg}");
+            }
+        }
+    }
+}
+
+/// `timeout --kill-after=5 <limit> ip netns exec <ns> <prog>`.
+fn in_ns_command(ns: &str, prog: &str, limit: Duration) -> Command {
+    let mut cmd = Command::new("timeout");
+    cmd.arg("--kill-after=5")
+        .arg(format!("{}", limit.as_secs().max(1)))
+        .args(["ip", "netns", "exec", ns, prog]);
+    cmd
+}
+
+/// Runs lab.py with a time limit, stdin closed, output captured.
+fn lab_py(args: &[&str], limit: Duration) -> Output {
+    Command::new("timeout")
+        .arg("--kill-after=5")
+        .arg(format!("{}", limit.as_secs()))
+        .arg(python())
+        .arg(lab_dir().join("lab.py"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("spawn lab.py {args:?}: {e}"))
+}

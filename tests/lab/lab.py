@@ -1,0 +1,925 @@
+#!/usr/bin/env python3
+"""netdx namespace test lab: build, tear down and reap isolated network labs.
+
+    lab.py up --name NAME [--owner-pid PID] [--topology FILE]   build a lab, print its JSON
+    lab.py down --name NAME                                     tear it down (idempotent)
+    lab.py reap                                                 tear down labs whose owner died
+    lab.py list                                                 show recorded labs
+
+Layout (from topology.json, the single source of truth):
+
+    ns <tag>-br:   br0 --+-- p-scan  <veth>  eth0  ns <tag>-scan  10.77.0.10   (scanner)
+                         +-- p-gw    <veth>  eth0  ns <tag>-gw    10.77.0.1    (gateway)
+                         +-- p-dns   <veth>  eth0  ns <tag>-dns   10.77.0.53   (dnsmasq)
+                         +-- p-web   <veth>  eth0  ns <tag>-web   10.77.0.20   ...
+
+Every interface is created inside a lab namespace (`ip -n <bridge-ns> link add ... peer ...
+netns <host-ns>`), so no lab interface ever exists in the root namespace and nothing a test does
+can reach a real network. The scanner's default route points at the gateway namespace, whose
+forward chain rejects everything (ICMP net-unreachable), so a stray probe dies visibly in the lab.
+
+Names: namespaces are `ndx<tag>-<key>` with a random 6-hex-digit tag per lab, so concurrent
+labs never collide. Interface names are per namespace (`eth0` in every host, `p-<key>` on the
+bridge), so they cannot collide either; the same IP plan is reused in every lab.
+
+State: /run/netdx-lab/<NAME>/state.json records the tag, the namespaces, the /etc/netns dirs
+and the pid (with its start time) of every process the lab started, before they are created.
+Teardown uses only those records: recorded pids (checked against their start time so a
+recycled pid is never signalled), processes found inside the recorded namespaces
+(`ip netns pids`), then `ip netns del` of the recorded names. Nothing is matched by name.
+
+Owner: every lab records an owner pid (default: the caller of lab.py). A detached janitor
+process waits for the owner to exit (pidfd) and then tears the lab down, so a test run killed
+with Ctrl-C or SIGKILL still cleans up within a moment. `up` and `reap` also tear down any lab
+whose owner is dead, as a second line of defence. When running lab.py by hand under sudo, pass
+`--owner-pid $$` (sudo exits at once, which would end the lab).
+
+Standard library only; needs root, iproute2, nftables and dnsmasq.
+"""
+
+import argparse
+import contextlib
+import fcntl
+import ipaddress
+import json
+import os
+import re
+import secrets
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+LAB_DIR = os.path.dirname(os.path.abspath(__file__))
+TOPOLOGY = os.path.join(LAB_DIR, "topology.json")
+LISTEN_PY = os.path.join(LAB_DIR, "listen.py")
+STATE_ROOT = "/run/netdx-lab"
+NETNS_RUN = "/run/netns"
+NETNS_ETC = "/etc/netns"
+NS_PREFIX = "ndx"
+BRIDGE_KEY = "br"
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+KEY_RE = re.compile(r"^[a-z0-9]{1,12}$")
+MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+READY_TIMEOUT_S = 10.0
+CREATE_LOCK = ".create"  # not a valid lab name, so never a lab's own lock
+
+
+class LabError(Exception):
+    """A lab operation failed; the message is meant for the user."""
+
+
+def log(msg):
+    print(f"lab.py: {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# processes
+
+
+def run(argv, stdin_text=None, timeout=30):
+    """Run a command, return its stdout; raise LabError with its stderr on failure."""
+    try:
+        proc = subprocess.run(
+            argv,
+            input=stdin_text,
+            stdin=subprocess.DEVNULL if stdin_text is None else None,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except FileNotFoundError:
+        raise LabError(f"{argv[0]}: command not found (install it, see tests/lab/README.md)")
+    except subprocess.TimeoutExpired:
+        raise LabError(f"{' '.join(argv)}: timed out after {timeout}s")
+    if proc.returncode != 0:
+        raise LabError(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def proc_start(pid):
+    """Start time (clock ticks since boot) of a live process, or None if gone or a zombie.
+
+    A (pid, start time) pair names one process for good, unlike a bare pid."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    if fields[0] in ("Z", "X"):
+        return None
+    return int(fields[19])
+
+
+def alive(pid, start):
+    return start is not None and proc_start(pid) == start
+
+
+def netns_inode(ns):
+    try:
+        return os.stat(os.path.join(NETNS_RUN, ns)).st_ino
+    except OSError:
+        return None
+
+
+def listening_ports(pid, ns):
+    """Ports a process sees listening (TCP) or bound (UDP), once it is inside namespace `ns`."""
+    try:
+        if os.stat(f"/proc/{pid}/ns/net").st_ino != netns_inode(ns):
+            return set()  # still `ip netns exec` before setns: /proc/pid/net is the root ns
+    except OSError:
+        return set()
+    ports = set()
+    for table in ("tcp", "tcp6", "udp", "udp6"):
+        try:
+            with open(f"/proc/{pid}/net/{table}") as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            if table.startswith("tcp") and cols[3] != "0A":  # 0A = LISTEN
+                continue
+            ports.add(int(cols[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+# ---------------------------------------------------------------------------------------------
+# topology
+
+
+def load_topology(path):
+    with open(path) as f:
+        topo = json.load(f)
+    validate(topo)
+    dnsmasq_conf(topo, "/dev/null")  # rejects unsupported records before anything is built
+    return topo
+
+
+def validate(topo):
+    """Reject a topology.json that would build a lab contradicting its own ground truth."""
+    lan4 = ipaddress.ip_network(topo["lan"]["ipv4"])
+    lan6 = ipaddress.ip_network(topo["lan"]["ipv6"])
+    zone = topo["dns"]["zone"]
+    nodes = [topo["scanner"]] + topo["hosts"]
+    seen = {}
+    for node in nodes:
+        key = node["key"]
+        for field, value in (
+            ("key", key),
+            ("ip", node["ip"]),
+            ("ipv6", node["ipv6"]),
+            ("mac", node["mac"]),
+            ("name", node["name"]),
+        ):
+            if (field, value) in seen:
+                raise LabError(f"topology: duplicate {field} {value!r}")
+            seen[(field, value)] = True
+        if not KEY_RE.match(key) or key == BRIDGE_KEY:
+            raise LabError(f"topology: bad key {key!r} (1-12 of [a-z0-9], not {BRIDGE_KEY!r})")
+        if ipaddress.ip_address(node["ip"]) not in lan4:
+            raise LabError(f"topology: {key}: {node['ip']} outside {lan4}")
+        if ipaddress.ip_address(node["ipv6"]) not in lan6:
+            raise LabError(f"topology: {key}: {node['ipv6']} outside {lan6}")
+        mac = node["mac"]
+        if not MAC_RE.match(mac) or int(mac[:2], 16) & 1:
+            raise LabError(f"topology: {key}: {mac!r} is not a lowercase unicast MAC")
+        if not node["name"].endswith("." + zone):
+            raise LabError(f"topology: {key}: {node['name']} is not in {zone}")
+    for host in topo["hosts"]:
+        key = host["key"]
+        icmp = host["icmp"]
+        if icmp not in (True, False, "lossy"):
+            raise LabError(f"topology: {key}: icmp must be true, false or \"lossy\"")
+        loss = host.get("loss_percent", 0)
+        if (icmp == "lossy") != (0 < loss < 100):
+            raise LabError(f"topology: {key}: loss_percent 1-99 goes with icmp \"lossy\" only")
+        lists = {k: host[k] for k in ("open", "closed", "filtered")}
+        for kind, ports in lists.items():
+            if any(not isinstance(p, int) or not 0 < p < 65536 for p in ports):
+                raise LabError(f"topology: {key}: bad port in {kind}")
+        if set(lists["open"]) & set(lists["closed"]) or set(lists["open"]) & set(
+            lists["filtered"]
+        ) or set(lists["closed"]) & set(lists["filtered"]):
+            raise LabError(f"topology: {key}: open/closed/filtered overlap")
+        if host["tcp_default"] not in ("closed", "filtered"):
+            raise LabError(f"topology: {key}: tcp_default must be closed or filtered")
+        if host["tcp_default"] == "filtered" and (lists["open"] or lists["closed"]):
+            raise LabError(f"topology: {key}: a drop-all-TCP host has no open or closed ports")
+    roles = [h["role"] for h in topo["hosts"]]
+    for role in ("gateway", "dns"):
+        if roles.count(role) != 1:
+            raise LabError(f"topology: need exactly one {role} host")
+    gw = next(h for h in topo["hosts"] if h["role"] == "gateway")
+    dns = next(h for h in topo["hosts"] if h["role"] == "dns")
+    if gw["ip"] != topo["lan"]["gateway"] or gw["ipv6"] != topo["lan"]["gateway6"]:
+        raise LabError("topology: lan.gateway/gateway6 must be the gateway host's addresses")
+    if dns["ip"] != topo["dns"]["server"] or dns["ipv6"] != topo["dns"]["server6"]:
+        raise LabError("topology: dns.server/server6 must be the dns host's addresses")
+    used = {ipaddress.ip_address(n["ip"]) for n in nodes} | {
+        ipaddress.ip_address(n["ipv6"]) for n in nodes
+    }
+    for addr in topo["down"]:
+        a = ipaddress.ip_address(addr)
+        if a in used or (a not in lan4 and a not in lan6):
+            raise LabError(f"topology: down address {addr} is in use or off the LAN")
+
+
+def plan_namespaces(topo, tag):
+    keys = [BRIDGE_KEY, topo["scanner"]["key"]] + [h["key"] for h in topo["hosts"]]
+    return {key: f"{NS_PREFIX}{tag}-{key}" for key in keys}
+
+
+def choose_tag(topo):
+    taken = set(os.listdir(NETNS_RUN)) if os.path.isdir(NETNS_RUN) else set()
+    for _ in range(100):
+        tag = secrets.token_hex(3)
+        if not set(plan_namespaces(topo, tag).values()) & taken:
+            return tag
+    raise LabError("could not find a free namespace tag")
+
+
+def host_nft(host):
+    """nftables ruleset making a host behave as its ground truth says, or None."""
+    rules = []
+    if host["icmp"] is False:
+        rules += ["icmp type echo-request drop", "icmpv6 type echo-request drop"]
+    elif host["icmp"] == "lossy":
+        pct = host["loss_percent"]
+        # Echo-requests only (one direction), IP only so ARP/ND are untouched.
+        rules += [
+            f"icmp type echo-request numgen random mod 100 < {pct} drop",
+            f"icmpv6 type echo-request numgen random mod 100 < {pct} drop",
+        ]
+    if host["tcp_default"] == "filtered":
+        rules.append("meta l4proto tcp drop")
+    elif host["filtered"]:
+        rules.append(f"tcp dport {{ {', '.join(map(str, host['filtered']))} }} drop")
+    if not rules:
+        return None
+    return nft_table("input", rules)
+
+
+def gateway_nft():
+    # Forwarded traffic is everything a scanner sends off the LAN: reject it loudly.
+    # Counters let a test see that something strayed.
+    return nft_table(
+        "forward",
+        [
+            "meta nfproto ipv4 counter reject with icmp type net-unreachable",
+            "meta nfproto ipv6 counter reject with icmpv6 type no-route",
+        ],
+    )
+
+
+def nft_table(hook, rules):
+    # Newline-separated rules: nft 1.0.6 fails to parse `{ ...; }` one-liners.
+    body = "".join(f"    {r}\n" for r in rules)
+    return (
+        "table inet netdx_lab {\n"
+        f"  chain {hook} {{\n"
+        f"    type filter hook {hook} priority 0; policy accept;\n"
+        f"{body}"
+        "  }\n"
+        "}\n"
+    )
+
+
+def dns_expected(topo):
+    """Every DNS answer the lab's server must give, as {name, type, rcode, answers}."""
+    out = []
+    for node in [topo["scanner"]] + topo["hosts"]:
+        name = node["name"]
+        for rtype, addr in (("A", node["ip"]), ("AAAA", node["ipv6"])):
+            out.append({"name": name, "type": rtype, "rcode": "NOERROR", "answers": [addr]})
+            ptr = ipaddress.ip_address(addr).reverse_pointer
+            out.append({"name": ptr, "type": "PTR", "rcode": "NOERROR", "answers": [name]})
+    for rec in topo["dns"]["records"]:
+        out.append({**rec, "rcode": "NOERROR"})
+    out += topo["dns"]["checks"]
+    return out
+
+
+def dnsmasq_conf(topo, state_dir):
+    dns = topo["dns"]
+    lines = [
+        "# generated by tests/lab/lab.py from topology.json",
+        "no-resolv",
+        "no-hosts",
+        "no-poll",
+        "bind-interfaces",
+        f"listen-address={dns['server']}",
+        f"listen-address={dns['server6']}",
+        "port=53",
+        f"local-ttl={dns['ttl']}",
+        "log-queries",
+        f"log-facility={state_dir}/dnsmasq.log",
+        f"pid-file={state_dir}/dnsmasq.pid",
+        "user=root",
+        "group=root",
+        f"local=/{dns['zone']}/",
+    ]
+    lines += [f"local=/{z}/" for z in dns["reverse_zones"]]
+    for node in [topo["scanner"]] + topo["hosts"]:
+        lines.append(f"host-record={node['name']},{node['ip']},{node['ipv6']}")
+    for rec in dns["records"]:
+        name, rtype = rec["name"], rec["type"]
+        for ans in rec["answers"]:
+            if rtype == "MX":
+                pref, target = ans.split()
+                lines.append(f"mx-host={name},{target},{pref}")
+            elif rtype == "TXT":
+                if '"' in ans or "\\" in ans:
+                    raise LabError(f"topology: TXT {ans!r}: quotes/backslashes not supported")
+                lines.append(f'txt-record={name},"{ans}"')
+            elif rtype == "CNAME":
+                lines.append(f"cname={name},{ans}")
+            elif rtype == "SRV":
+                prio, weight, port, target = ans.split()
+                lines.append(f"srv-host={name},{target},{port},{prio},{weight}")
+            else:
+                raise LabError(f"topology: dns record type {rtype} not supported")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# state and locking
+
+
+def state_dir(name):
+    return os.path.join(STATE_ROOT, name)
+
+
+def read_state(name):
+    try:
+        with open(os.path.join(state_dir(name), "state.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def write_state(state):
+    path = os.path.join(state_dir(state["name"]), "state.json")
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(state, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def lab_lock(name, blocking=True):
+    """Serialise up/down/janitor/reap on one lab. Yields False if non-blocking and busy."""
+    os.makedirs(STATE_ROOT, mode=0o700, exist_ok=True)
+    fd = os.open(os.path.join(STATE_ROOT, f"{name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+def owner_alive(state):
+    return alive(state["owner_pid"], state["owner_start"])
+
+
+# ---------------------------------------------------------------------------------------------
+# teardown
+
+
+def signal_all(pids, sig):
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def teardown(state):
+    """Remove everything `state` records. Safe to call on a half-built lab, and repeatedly."""
+    me = os.getpid()
+    victims = {}
+    for pid, start in state.get("pids", {}).items():
+        pid = int(pid)
+        if pid != me and alive(pid, start):
+            victims[pid] = start
+    existing = [ns for ns in state["namespaces"] if netns_inode(ns) is not None]
+    for ns in existing:
+        try:
+            out = run(["ip", "netns", "pids", ns])
+        except LabError as e:
+            log(f"warning: {e}")
+            continue
+        for pid in map(int, out.split()):
+            start = proc_start(pid)
+            if pid != me and start is not None:
+                victims[pid] = start
+    signal_all(victims, signal.SIGTERM)
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline and any(alive(p, s) for p, s in victims.items()):
+        time.sleep(0.02)
+    stragglers = [p for p, s in victims.items() if alive(p, s)]
+    if stragglers:
+        log(f"SIGKILL to {stragglers}")
+        signal_all(stragglers, signal.SIGKILL)
+    if existing:
+        batch = "".join(f"netns del {ns}\n" for ns in existing)
+        try:
+            run(["ip", "-force", "-batch", "-"], stdin_text=batch)
+        except LabError as e:
+            log(f"warning: {e}")
+    for d in state.get("etc_netns", []):
+        # Only ever a per-lab dir we recorded, never /etc/netns itself.
+        if os.path.dirname(d) == NETNS_ETC and os.path.basename(d).startswith(NS_PREFIX):
+            shutil.rmtree(d, ignore_errors=True)
+    left = [ns for ns in state["namespaces"] if netns_inode(ns) is not None]
+    if left:
+        raise LabError(f"namespaces still present after teardown: {left}")
+    shutil.rmtree(state_dir(state["name"]), ignore_errors=True)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(os.path.join(STATE_ROOT, f"{state['name']}.lock"))
+
+
+def reap(exclude=None, wait=False):
+    """Tear down every lab whose owner has exited. Returns the names reaped.
+
+    With wait, a lab that is busy (being built, or torn down by its janitor) is waited for
+    rather than skipped, so that afterwards no lab of a dead owner is left."""
+    reaped = []
+    if not os.path.isdir(STATE_ROOT):
+        return reaped
+    for name in sorted(os.listdir(STATE_ROOT)):
+        path = state_dir(name)
+        if name == exclude or not os.path.isdir(path):
+            continue
+        with lab_lock(name, blocking=wait) as locked:
+            if not locked:
+                continue  # being built or torn down right now
+            state = read_state(name)
+            if state is None:
+                # Died between mkdir and the first state write: nothing was created yet.
+                shutil.rmtree(path, ignore_errors=True)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(STATE_ROOT, f"{name}.lock"))
+                continue
+            if owner_alive(state):
+                continue
+            log(f"reaping lab {name} (owner pid {state['owner_pid']} is gone)")
+            try:
+                teardown(state)
+                reaped.append(name)
+            except LabError as e:
+                log(f"warning: reaping {name}: {e}")
+    reap_orphan_etc_netns()
+    return reaped
+
+
+def reap_orphan_etc_netns():
+    """Drop /etc/netns/ndx* dirs whose namespace is gone and that no live lab records.
+
+    /run is a tmpfs but /etc is not: after a reboot mid-test these would otherwise remain."""
+    if not os.path.isdir(NETNS_ETC):
+        return
+    recorded = set()
+    for name in os.listdir(STATE_ROOT) if os.path.isdir(STATE_ROOT) else []:
+        state = read_state(name)
+        if state:
+            recorded.update(state.get("etc_netns", []))
+    for entry in os.listdir(NETNS_ETC):
+        path = os.path.join(NETNS_ETC, entry)
+        if (
+            re.match(rf"^{NS_PREFIX}[0-9a-f]{{6}}-[a-z0-9]+$", entry)
+            and path not in recorded
+            and netns_inode(entry) is None
+        ):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# build
+
+
+def spawn(argv, logfile, state):
+    """Start a detached daemon (own session, no inherited pipes) and record its pid."""
+    with open(logfile, "ab") as out:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd="/",
+        )
+    start = None
+    for _ in range(100):
+        start = proc_start(proc.pid)
+        if start is not None or proc.poll() is not None:
+            break
+        time.sleep(0.005)
+    if start is None:
+        raise LabError(f"{argv}: exited at once, see {logfile}")
+    state["pids"][str(proc.pid)] = start
+    write_state(state)
+    return proc
+
+
+def wait_listening(waits):
+    """Wait until each (proc, ns, ports, logfile) has all its ports bound inside its namespace."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    pending = list(waits)
+    while pending:
+        for item in list(pending):
+            proc, ns, ports, logfile = item
+            if proc.poll() is not None:
+                with open(logfile, errors="replace") as f:
+                    tail = f.read()[-2000:]
+                raise LabError(f"{proc.args[4:]} in {ns} exited ({proc.returncode}): {tail}")
+            if set(ports) <= listening_ports(proc.pid, ns):
+                pending.remove(item)
+        if pending and time.monotonic() > deadline:
+            raise LabError(f"not listening after {READY_TIMEOUT_S}s: {[w[1] for w in pending]}")
+        if pending:
+            time.sleep(0.01)
+
+
+def ns_exec_all(scripts):
+    """Run one `sh -e` script in each namespace, all in parallel."""
+    procs = []
+    for ns, script in scripts.items():
+        procs.append(
+            (
+                ns,
+                subprocess.Popen(
+                    ["ip", "netns", "exec", ns, "sh", "-ec", script],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                ),
+            )
+        )
+    errors = []
+    for ns, proc in procs:
+        out, _ = proc.communicate(timeout=60)
+        if proc.returncode != 0:
+            errors.append(f"{ns}: {out.strip()}")
+    if errors:
+        raise LabError("namespace setup failed:\n" + "\n".join(errors))
+
+
+def build(topo, state):
+    sdir = state_dir(state["name"])
+    ns = state["ns_by_key"]
+    lan = topo["lan"]
+    iface = lan["iface"]
+    p4 = ipaddress.ip_network(lan["ipv4"]).prefixlen
+    p6 = ipaddress.ip_network(lan["ipv6"]).prefixlen
+    scanner = topo["scanner"]
+    nodes = [scanner] + topo["hosts"]
+
+    # The bridge namespace: no IPv6 at all (it has no address, so it stays silent), and every
+    # veth is created here with its peer placed straight into the host namespace.
+    bridge_cmds = [
+        "link add br0 type bridge stp_state 0 mcast_snooping 0",
+        "link set lo up",
+        "link set br0 up",
+    ]
+    for node in nodes:
+        port = f"p-{node['key']}"
+        bridge_cmds += [
+            f"link add {port} type veth peer name {iface} address {node['mac']}"
+            f" netns {ns[node['key']]}",
+            f"link set {port} master br0",
+            f"link set {port} up",
+        ]
+    with open(os.path.join(sdir, "bridge.ip"), "w") as f:
+        f.write("\n".join(bridge_cmds) + "\n")
+    ns_exec_all(
+        {
+            ns[BRIDGE_KEY]: "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6\n"
+            "echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6\n"
+            f"ip -batch {sdir}/bridge.ip\n"
+        }
+    )
+
+    scripts = {}
+    for node in nodes:
+        key = node["key"]
+        conf = f"/proc/sys/net/ipv6/conf/{iface}"
+        lines = [
+            # Static addresses are usable at once (nodad); no RA/RS chatter on the LAN.
+            f"echo 0 > {conf}/accept_dad",
+            f"echo 0 > {conf}/accept_ra",
+            f"echo 0 > {conf}/router_solicitations",
+            "ip link set lo up",
+            f"ip addr add {node['ip']}/{p4} dev {iface}",
+            f"ip -6 addr add {node['ipv6']}/{p6} dev {iface} nodad",
+            f"ip link set {iface} up",
+        ]
+        if node is scanner:
+            lines += [
+                f"ip route add default via {lan['gateway']} dev {iface}",
+                f"ip -6 route add default via {lan['gateway6']} dev {iface}",
+            ]
+        rules = host_nft(node) if node is not scanner else None
+        if node is not scanner and node["role"] == "gateway":
+            # A route "out" that leads nowhere (a veth pair wholly inside this namespace), so
+            # off-LAN packets reach the forward chain, which rejects them all.
+            lines += [
+                "echo 1 > /proc/sys/net/ipv4/ip_forward",
+                "echo 1 > /proc/sys/net/ipv6/conf/all/forwarding",
+                "ip link add nowhere0 type veth peer name nowhere1",
+                "ip link set nowhere0 up",
+                "ip route add default dev nowhere0",
+                "ip -6 route add default dev nowhere0",
+            ]
+            rules = (rules or "") + gateway_nft()
+        if rules:
+            path = os.path.join(sdir, f"{key}.nft")
+            with open(path, "w") as f:
+                f.write(rules)
+            lines.append(f"nft -f {path}")
+        scripts[ns[key]] = "\n".join(lines) + "\n"
+    ns_exec_all(scripts)
+
+    # The scanner resolves through the lab's DNS server: `ip netns exec` bind-mounts this file
+    # over /etc/resolv.conf. Recorded in state before it is created.
+    etc = state["etc_netns"][0]
+    os.makedirs(etc, exist_ok=True)
+    with open(os.path.join(etc, "resolv.conf"), "w") as f:
+        f.write(f"nameserver {topo['dns']['server']}\n")
+
+    waits = []
+    dns_host = next(h for h in topo["hosts"] if h["role"] == "dns")
+    conf_path = os.path.join(sdir, "dnsmasq.conf")
+    with open(conf_path, "w") as f:
+        f.write(dnsmasq_conf(topo, sdir))
+    dns_ns = ns[dns_host["key"]]
+    logfile = os.path.join(sdir, "dnsmasq.out")
+    argv = ["ip", "netns", "exec", dns_ns, "dnsmasq", "--keep-in-foreground"]
+    argv.append(f"--conf-file={conf_path}")
+    waits.append((spawn(argv, logfile, state), dns_ns, [53], logfile))
+    for host in topo["hosts"]:
+        # dnsmasq serves the DNS host's port 53; one listener serves every other open port.
+        ports = [p for p in host["open"] if not (host["role"] == "dns" and p == 53)]
+        if not ports:
+            continue
+        hns = ns[host["key"]]
+        logfile = os.path.join(sdir, f"listen-{host['key']}.log")
+        argv = ["ip", "netns", "exec", hns, sys.executable, LISTEN_PY] + [str(p) for p in ports]
+        waits.append((spawn(argv, logfile, state), hns, ports, logfile))
+    wait_listening(waits)
+
+
+def lab_document(topo, state, elapsed_ms):
+    ns = state["ns_by_key"]
+    hosts = []
+    for host in topo["hosts"]:
+        h = dict(host)
+        h.setdefault("loss_percent", 0)
+        h["ns"] = ns[host["key"]]
+        hosts.append(h)
+    dns = {
+        key: topo["dns"][key]
+        for key in ("zone", "server", "server6", "ttl", "reverse_zones", "records", "checks")
+    }
+    dns["expected"] = dns_expected(topo)
+    dns["log"] = os.path.join(state_dir(state["name"]), "dnsmasq.log")
+    dns["resolv_conf"] = os.path.join(state["etc_netns"][0], "resolv.conf")
+    return {
+        "name": state["name"],
+        "tag": state["tag"],
+        "state_dir": state_dir(state["name"]),
+        "owner_pid": state["owner_pid"],
+        "lan": topo["lan"],
+        "namespaces": {"bridge": ns[BRIDGE_KEY], "scanner": ns[topo["scanner"]["key"]]},
+        "all_namespaces": state["namespaces"],
+        "etc_netns": state["etc_netns"],
+        "pids": sorted(int(p) for p in state["pids"]),
+        "scanner": {**topo["scanner"], "ns": ns[topo["scanner"]["key"]]},
+        "hosts": hosts,
+        "down": topo["down"],
+        "dns": dns,
+        "setup_ms": elapsed_ms,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# commands
+
+
+def require_root():
+    if os.geteuid() != 0:
+        raise LabError("needs root (network namespaces, nftables)")
+
+
+PRIVILEGE_WRAPPERS = {"sudo", "doas", "su", "run0", "pkexec"}
+
+
+def default_owner():
+    """The caller, or for `sudo lab.py up` the shell that ran sudo.
+
+    sudo exits as soon as lab.py does, so owning the lab by it would end the lab at once; the
+    user's shell is what should keep it alive. This only picks the owner, it never signals."""
+    pid = os.getppid()
+    for _ in range(4):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                comm = f.read().strip()
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            break
+        parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+        if comm not in PRIVILEGE_WRAPPERS or parent <= 1:
+            break
+        pid = parent
+    return pid
+
+
+def cmd_up(args):
+    require_root()
+    t0 = time.monotonic()
+    owner = args.owner_pid if args.owner_pid is not None else default_owner()
+    owner_start = proc_start(owner)
+    if owner_start is None:
+        raise LabError(f"owner pid {owner} is not running")
+    topo = load_topology(args.topology)
+    reap(exclude=args.name)
+    with lab_lock(args.name):
+        old = read_state(args.name)
+        if old is not None:
+            if owner_alive(old):
+                raise LabError(f"lab {args.name} is already up (owner pid {old['owner_pid']})")
+            teardown(old)
+        sdir = state_dir(args.name)
+        state = None
+
+        def interrupted(signum, _frame):
+            raise LabError(f"interrupted by signal {signum}")
+
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, interrupted)
+        try:
+            # Choosing a tag and creating its namespaces is one step under a global lock, so
+            # every name this lab records was free when it created it: teardown by recorded
+            # name can only ever remove this lab's own namespaces.
+            with lab_lock(CREATE_LOCK):
+                tag = choose_tag(topo)
+                ns_by_key = plan_namespaces(topo, tag)
+                scan_ns = ns_by_key[topo["scanner"]["key"]]
+                shutil.rmtree(sdir, ignore_errors=True)  # a dir without state.json holds nothing
+                os.mkdir(sdir, 0o700)
+                state = {
+                    "name": args.name,
+                    "tag": tag,
+                    "owner_pid": owner,
+                    "owner_start": owner_start,
+                    "created": time.time(),
+                    "complete": False,
+                    "ns_by_key": ns_by_key,
+                    "namespaces": list(ns_by_key.values()),
+                    "etc_netns": [os.path.join(NETNS_ETC, scan_ns)],
+                    "pids": {},
+                }
+                write_state(state)  # recorded before anything exists
+                netns_add = "".join(f"netns add {n}\n" for n in state["namespaces"])
+                run(["ip", "-batch", "-"], stdin_text=netns_add)
+            # The janitor next: from here on, the owner dying always ends the lab.
+            spawn(
+                [sys.executable, os.path.abspath(__file__), "janitor", "--name", args.name,
+                 "--tag", tag],
+                os.path.join(sdir, "janitor.log"),
+                state,
+            )
+            build(topo, state)
+            state["complete"] = True
+            write_state(state)
+        except BaseException as e:
+            log(f"up failed, tearing down: {e}")
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_IGN)
+            if state is not None:
+                teardown(state)
+            else:
+                shutil.rmtree(sdir, ignore_errors=True)
+            raise
+        doc = lab_document(topo, state, round((time.monotonic() - t0) * 1000))
+        with open(os.path.join(sdir, "lab.json"), "w") as f:
+            json.dump(doc, f, indent=1)
+    json.dump(doc, sys.stdout, indent=1)
+    print()
+
+
+def cmd_down(args):
+    require_root()
+    t0 = time.monotonic()
+    with lab_lock(args.name):
+        state = read_state(args.name)
+        if state is None:
+            shutil.rmtree(state_dir(args.name), ignore_errors=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(STATE_ROOT, f"{args.name}.lock"))
+            log(f"lab {args.name} is not up")
+            return
+        teardown(state)
+    log(f"lab {args.name} down in {round((time.monotonic() - t0) * 1000)} ms")
+
+
+def cmd_reap(_args):
+    require_root()
+    for name in reap(wait=True):
+        print(name)
+
+
+def cmd_list(_args):
+    if not os.path.isdir(STATE_ROOT):
+        return
+    for name in sorted(os.listdir(STATE_ROOT)):
+        state = read_state(name) if os.path.isdir(state_dir(name)) else None
+        if state:
+            status = "owner alive" if owner_alive(state) else "owner dead"
+            scanner = os.path.basename(state["etc_netns"][0])
+            print(f"{name}\ttag={state['tag']}\towner={state['owner_pid']} ({status})\t{scanner}")
+
+
+def wait_for_exit(pid, start):
+    if not alive(pid, start):
+        return
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        fd = None
+    if fd is not None and alive(pid, start):  # the pidfd names the owner, not a reused pid
+        while True:
+            try:
+                if select.select([fd], [], [])[0]:
+                    break
+            except InterruptedError:
+                continue
+        os.close(fd)
+        return
+    while alive(pid, start):
+        time.sleep(0.25)
+
+
+def cmd_janitor(args):
+    """Detached: wait for the lab's owner to exit, then tear the lab down."""
+    state = read_state(args.name)
+    if state is None or state["tag"] != args.tag:
+        return
+    wait_for_exit(state["owner_pid"], state["owner_start"])
+    with lab_lock(args.name):
+        state = read_state(args.name)
+        if state is not None and state["tag"] == args.tag and not owner_alive(state):
+            log(f"owner {state['owner_pid']} exited: tearing down lab {args.name}")
+            teardown(state)
+
+
+def main():
+    # Tools live in sbin; a test runner's PATH may lack it.
+    os.environ["PATH"] = os.environ.get("PATH", "/usr/bin:/bin") + ":/usr/sbin:/sbin"
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+
+    def lab_name(value):
+        if not NAME_RE.match(value):
+            raise argparse.ArgumentTypeError("1-64 of [A-Za-z0-9_.-], not starting with . - _")
+        return value
+
+    up = sub.add_parser("up", help="build a lab and print its JSON description")
+    up.add_argument("--name", type=lab_name, required=True)
+    up.add_argument("--owner-pid", type=int, help="lab lives while this pid does (default: caller)")
+    up.add_argument("--topology", default=TOPOLOGY)
+    down = sub.add_parser("down", help="tear a lab down (idempotent)")
+    down.add_argument("--name", type=lab_name, required=True)
+    sub.add_parser("reap", help="tear down labs whose owner has exited")
+    sub.add_parser("list", help="list recorded labs")
+    jan = sub.add_parser("janitor", help=argparse.SUPPRESS)
+    jan.add_argument("--name", type=lab_name, required=True)
+    jan.add_argument("--tag", required=True)
+    args = parser.parse_args()
+    handler = {
+        "up": cmd_up,
+        "down": cmd_down,
+        "reap": cmd_reap,
+        "list": cmd_list,
+        "janitor": cmd_janitor,
+    }[args.cmd]
+    try:
+        handler(args)
+    except LabError as e:
+        log(f"error: {e}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
