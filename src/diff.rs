@@ -1,10 +1,842 @@
-//! `netdx diff`. OWNER: reports helper.
+//! `netdx diff OLD.json NEW.json`: what changed on the network between two saved scans.
+//!
+//! Compared, for every address in either report:
+//! - hosts that appeared (down or not scanned before, up now) or disappeared;
+//! - on hosts up in both: TCP ports that opened or are no longer open (ports checked by only
+//!   one of the scans are not compared: a quick `-p 22` scan against a full one would
+//!   otherwise report hundreds of "changes"), a changed MAC address (flagged: a device swap,
+//!   or ARP spoofing, above all when the new MAC also answers for other addresses), a changed
+//!   PTR name, a round trip much worse ([`LATENCY_FACTOR`] times and [`LATENCY_MIN_MS`] more),
+//!   packet loss much worse ([`LOSS_POINTS`] points more);
+//! - DNS lookups made by both scans whose status or answers changed.
+//!
+//! Readable text by default; `-o FILE` writes JSON or Markdown. Exit code 1 when something
+//! changed, 0 when nothing did, 2 on trouble (as diff(1)), so it works in scripts.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+use std::net::IpAddr;
+use std::path::Path;
 use std::process::ExitCode;
 
+use serde::{Deserialize, Serialize};
+
 use crate::cli::DiffArgs;
+use crate::model::{Host, HostStatus, MacAddr, PortState, ScanReport};
+use crate::report::convert::trouble;
+use crate::report::escape::{self, markdown as md, text};
+use crate::report::{self, Format};
+
+/// A round trip is "much worse" when it is at least this many times the old one...
+pub const LATENCY_FACTOR: f64 = 2.0;
+/// ...and at least this many milliseconds more (so 0.2 ms → 0.5 ms on a LAN is not news).
+pub const LATENCY_MIN_MS: f64 = 10.0;
+/// Packet loss is "much worse" when it rose by at least this many percentage points.
+pub const LOSS_POINTS: f64 = 20.0;
+
+/// Version of the diff's JSON layout.
+pub const DIFF_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Side {
+    pub path: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub complete: bool,
+}
+
+/// A host that appeared or disappeared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostChange {
+    pub ip: IpAddr,
+    pub hostname: Option<String>,
+    pub mac: Option<MacAddr>,
+    pub vendor: Option<String>,
+    /// Open ports on the side where the host is up (`22/ssh`).
+    pub open_ports: Vec<String>,
+    /// For an appeared host, what it was before; for a disappeared one, what it is now:
+    /// `down` or `not scanned`.
+    pub other_side: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortChange {
+    pub ip: IpAddr,
+    pub hostname: Option<String>,
+    pub port: u16,
+    pub protocol: String,
+    pub service: Option<String>,
+    /// The state on the other side: before an opening, after a closing.
+    pub other_state: PortState,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MacChange {
+    pub ip: IpAddr,
+    pub hostname: Option<String>,
+    pub old_mac: MacAddr,
+    pub old_vendor: Option<String>,
+    pub new_mac: MacAddr,
+    pub new_vendor: Option<String>,
+    /// Other addresses the new MAC answers for in the new scan: one MAC claiming several
+    /// addresses (the gateway's above all) is the mark of ARP spoofing.
+    pub new_mac_also_answers_for: Vec<IpAddr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NameChange {
+    pub ip: IpAddr,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricChange {
+    pub ip: IpAddr,
+    pub hostname: Option<String>,
+    pub old: f64,
+    pub new: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DnsChange {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub rtype: String,
+    pub old_status: String,
+    pub new_status: String,
+    pub old_answers: Vec<String>,
+    pub new_answers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportDiff {
+    pub diff_version: u32,
+    pub old: Side,
+    pub new: Side,
+    pub changes: usize,
+    pub hosts_appeared: Vec<HostChange>,
+    pub hosts_disappeared: Vec<HostChange>,
+    pub ports_opened: Vec<PortChange>,
+    pub ports_closed: Vec<PortChange>,
+    pub mac_changed: Vec<MacChange>,
+    pub hostname_changed: Vec<NameChange>,
+    pub latency_worse: Vec<MetricChange>,
+    pub loss_worse: Vec<MetricChange>,
+    pub dns_changed: Vec<DnsChange>,
+    /// Differences in how the two scans were run, which limit what could be compared.
+    /// Not counted as changes.
+    pub notes: Vec<String>,
+}
+
+fn side(path: &Path, r: &ScanReport) -> Side {
+    Side {
+        path: path.display().to_string(),
+        started_at: r.started_at.clone(),
+        finished_at: r.finished_at.clone(),
+        complete: r.complete && !r.interrupted,
+    }
+}
+
+fn is_up(h: Option<&Host>) -> bool {
+    h.is_some_and(|h| h.status == HostStatus::Up)
+}
+
+fn open_list(h: &Host) -> Vec<String> {
+    h.open_ports()
+        .map(|p| match &p.service {
+            Some(s) => format!("{}/{s}", p.port),
+            None => p.port.to_string(),
+        })
+        .collect()
+}
+
+fn host_change(h: &Host, other: Option<&Host>) -> HostChange {
+    HostChange {
+        ip: h.ip,
+        hostname: h.hostname.clone().or_else(|| h.target_name.clone()),
+        mac: h.mac,
+        vendor: h.vendor.clone(),
+        open_ports: open_list(h),
+        other_side: if other.is_some() {
+            "down".to_string()
+        } else {
+            "not scanned".to_string()
+        },
+    }
+}
+
+fn much_worse_latency(old: f64, new: f64) -> bool {
+    new >= old * LATENCY_FACTOR && new - old >= LATENCY_MIN_MS
+}
+
+/// Compare two reports. Pure: the paths are only recorded.
+pub fn compare(old: &ScanReport, new: &ScanReport, old_path: &Path, new_path: &Path) -> ReportDiff {
+    let mut d = ReportDiff {
+        diff_version: DIFF_VERSION,
+        old: side(old_path, old),
+        new: side(new_path, new),
+        changes: 0,
+        hosts_appeared: Vec::new(),
+        hosts_disappeared: Vec::new(),
+        ports_opened: Vec::new(),
+        ports_closed: Vec::new(),
+        mac_changed: Vec::new(),
+        hostname_changed: Vec::new(),
+        latency_worse: Vec::new(),
+        loss_worse: Vec::new(),
+        dns_changed: Vec::new(),
+        notes: Vec::new(),
+    };
+
+    // Which addresses each MAC answers for in the new scan.
+    let mut by_mac: BTreeMap<MacAddr, Vec<IpAddr>> = BTreeMap::new();
+    for h in new.hosts_up() {
+        if let Some(m) = h.mac {
+            by_mac.entry(m).or_default().push(h.ip);
+        }
+    }
+
+    let ips: BTreeSet<IpAddr> = old.hosts.keys().chain(new.hosts.keys()).copied().collect();
+    let (mut only_old, mut only_new, mut ports_skipped) = (0, 0, false);
+    for ip in ips {
+        let (o, n) = (old.hosts.get(&ip), new.hosts.get(&ip));
+        match (o.is_some(), n.is_some()) {
+            (true, false) => only_old += 1,
+            (false, true) => only_new += 1,
+            _ => {}
+        }
+        match (is_up(o), is_up(n)) {
+            (false, true) => {
+                if let Some(n) = n {
+                    d.hosts_appeared.push(host_change(n, o));
+                }
+            }
+            (true, false) => {
+                if let Some(o) = o {
+                    d.hosts_disappeared.push(host_change(o, n));
+                }
+            }
+            (true, true) => {
+                let (Some(o), Some(n)) = (o, n) else { continue };
+                let name = n.hostname.clone().or_else(|| n.target_name.clone());
+                let old_ports: BTreeMap<(u16, &str), _> = o
+                    .ports
+                    .iter()
+                    .map(|p| ((p.port, p.protocol.as_str()), p))
+                    .collect();
+                for p in &n.ports {
+                    let Some(before) = old_ports.get(&(p.port, p.protocol.as_str())) else {
+                        ports_skipped = true;
+                        continue;
+                    };
+                    let change = |other: PortState| PortChange {
+                        ip,
+                        hostname: name.clone(),
+                        port: p.port,
+                        protocol: p.protocol.clone(),
+                        service: p.service.clone().or_else(|| before.service.clone()),
+                        other_state: other,
+                    };
+                    if p.state == PortState::Open && before.state != PortState::Open {
+                        d.ports_opened.push(change(before.state));
+                    } else if p.state != PortState::Open && before.state == PortState::Open {
+                        d.ports_closed.push(change(p.state));
+                    }
+                }
+                if o.ports.len() != n.ports.len()
+                    || o.ports.iter().any(|p| {
+                        !n.ports
+                            .iter()
+                            .any(|q| q.port == p.port && q.protocol == p.protocol)
+                    })
+                {
+                    ports_skipped = true;
+                }
+                if let (Some(a), Some(b)) = (o.mac, n.mac)
+                    && a != b
+                {
+                    d.mac_changed.push(MacChange {
+                        ip,
+                        hostname: name.clone(),
+                        old_mac: a,
+                        old_vendor: o.vendor.clone(),
+                        new_mac: b,
+                        new_vendor: n.vendor.clone(),
+                        new_mac_also_answers_for: by_mac
+                            .get(&b)
+                            .map(|v| v.iter().copied().filter(|x| *x != ip).collect())
+                            .unwrap_or_default(),
+                    });
+                }
+                if o.hostname != n.hostname {
+                    d.hostname_changed.push(NameChange {
+                        ip,
+                        old: o.hostname.clone(),
+                        new: n.hostname.clone(),
+                    });
+                }
+                if let (Some(a), Some(b)) = (o.rtt_ms, n.rtt_ms)
+                    && much_worse_latency(a, b)
+                {
+                    d.latency_worse.push(MetricChange {
+                        ip,
+                        hostname: name.clone(),
+                        old: a,
+                        new: b,
+                    });
+                }
+                if let (Some(a), Some(b)) = (o.loss_pct, n.loss_pct)
+                    && b - a >= LOSS_POINTS
+                {
+                    d.loss_worse.push(MetricChange {
+                        ip,
+                        hostname: name.clone(),
+                        old: a,
+                        new: b,
+                    });
+                }
+            }
+            (false, false) => {}
+        }
+    }
+
+    let key = |name: &str, t: &str| {
+        (
+            name.trim_end_matches('.').to_ascii_lowercase(),
+            t.to_string(),
+        )
+    };
+    let old_dns: BTreeMap<_, _> = old
+        .dns
+        .iter()
+        .map(|r| (key(&r.name, r.rtype.label()), r))
+        .collect();
+    for r in &new.dns {
+        let Some(before) = old_dns.get(&key(&r.name, r.rtype.label())) else {
+            continue;
+        };
+        let sorted = |r: &crate::model::DnsResult| {
+            let mut v: Vec<String> = r.answers.iter().map(|a| a.value.clone()).collect();
+            v.sort();
+            v
+        };
+        let (a, b) = (sorted(before), sorted(r));
+        if before.status != r.status || a != b {
+            d.dns_changed.push(DnsChange {
+                name: r.name.clone(),
+                rtype: r.rtype.label().to_string(),
+                old_status: before.status.label().to_string(),
+                new_status: r.status.label().to_string(),
+                old_answers: a,
+                new_answers: b,
+            });
+        }
+    }
+
+    if only_old > 0 {
+        d.notes.push(format!(
+            "{only_old} addresses were scanned only in the old scan."
+        ));
+    }
+    if only_new > 0 {
+        d.notes.push(format!(
+            "{only_new} addresses were scanned only in the new scan."
+        ));
+    }
+    if ports_skipped {
+        d.notes.push(
+            "The scans checked different ports; only ports checked by both are compared."
+                .to_string(),
+        );
+    }
+    for (s, label) in [(&d.old, "old"), (&d.new, "new")] {
+        if !s.complete {
+            d.notes.push(format!(
+                "The {label} scan was interrupted: its results are incomplete."
+            ));
+        }
+    }
+    d.changes = d.hosts_appeared.len()
+        + d.hosts_disappeared.len()
+        + d.ports_opened.len()
+        + d.ports_closed.len()
+        + d.mac_changed.len()
+        + d.hostname_changed.len()
+        + d.latency_worse.len()
+        + d.loss_worse.len()
+        + d.dns_changed.len();
+    d
+}
+
+fn who(ip: IpAddr, name: &Option<String>) -> String {
+    match name {
+        Some(n) => format!("{ip} ({})", text(n)),
+        None => ip.to_string(),
+    }
+}
+
+fn name_or_none(n: &Option<String>) -> String {
+    n.as_deref()
+        .map_or_else(|| "(none)".to_string(), |n| text(n).into_owned())
+}
+
+fn mac_vendor(m: MacAddr, v: &Option<String>) -> String {
+    match v {
+        Some(v) => format!("{m} ({})", text(v)),
+        None => m.to_string(),
+    }
+}
+
+fn answers(v: &[String]) -> String {
+    if v.is_empty() {
+        "-".to_string()
+    } else {
+        v.iter()
+            .map(|a| text(a).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// One line per change, grouped, for a terminal: every string from the reports cleaned of
+/// control characters.
+pub fn render_text(d: &ReportDiff) -> String {
+    let mut out = String::new();
+    let when = |s: &Side| {
+        s.started_at
+            .as_deref()
+            .map_or_else(String::new, |t| format!(" ({})", escape::human_time(t)))
+    };
+    let _ = writeln!(out, "old: {}{}", text(&d.old.path), when(&d.old));
+    let _ = writeln!(out, "new: {}{}", text(&d.new.path), when(&d.new));
+    let mut section = |title: &str, lines: Vec<String>| {
+        if lines.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "\n{title} ({})", lines.len());
+        for l in lines {
+            let _ = writeln!(out, "  {l}");
+        }
+    };
+    let host_line = |sign: char, h: &HostChange, other: &str| {
+        let mut l = format!("{sign} {}", who(h.ip, &h.hostname));
+        if let Some(m) = h.mac {
+            let _ = write!(l, "  {}", mac_vendor(m, &h.vendor));
+        }
+        if !h.open_ports.is_empty() {
+            let ports: Vec<String> = h.open_ports.iter().map(|p| text(p).into_owned()).collect();
+            let _ = write!(l, "  open: {}", ports.join(" "));
+        }
+        let _ = write!(l, "  ({other} {})", h.other_side);
+        l
+    };
+    section(
+        "Hosts appeared",
+        d.hosts_appeared
+            .iter()
+            .map(|h| host_line('+', h, "was"))
+            .collect(),
+    );
+    section(
+        "Hosts disappeared",
+        d.hosts_disappeared
+            .iter()
+            .map(|h| host_line('-', h, "now"))
+            .collect(),
+    );
+    let port_line = |sign: char, p: &PortChange, other: &str| {
+        format!(
+            "{sign} {}  {}/{}{}  ({other} {})",
+            who(p.ip, &p.hostname),
+            p.port,
+            text(&p.protocol),
+            p.service
+                .as_deref()
+                .map_or_else(String::new, |s| format!(" {}", text(s))),
+            p.other_state.label()
+        )
+    };
+    section(
+        "Ports opened",
+        d.ports_opened
+            .iter()
+            .map(|p| port_line('+', p, "was"))
+            .collect(),
+    );
+    section(
+        "Ports no longer open",
+        d.ports_closed
+            .iter()
+            .map(|p| port_line('-', p, "now"))
+            .collect(),
+    );
+    section(
+        "MAC address changed: device swapped, or ARP spoofing?",
+        d.mac_changed
+            .iter()
+            .map(|m| {
+                let mut l = format!(
+                    "! {}  {} -> {}",
+                    who(m.ip, &m.hostname),
+                    mac_vendor(m.old_mac, &m.old_vendor),
+                    mac_vendor(m.new_mac, &m.new_vendor)
+                );
+                if !m.new_mac_also_answers_for.is_empty() {
+                    let others: Vec<String> = m
+                        .new_mac_also_answers_for
+                        .iter()
+                        .map(|i| i.to_string())
+                        .collect();
+                    let _ = write!(l, "  [this MAC also answers for {}]", others.join(", "));
+                }
+                l
+            })
+            .collect(),
+    );
+    section(
+        "Host name changed",
+        d.hostname_changed
+            .iter()
+            .map(|c| {
+                format!(
+                    "~ {}  {} -> {}",
+                    c.ip,
+                    name_or_none(&c.old),
+                    name_or_none(&c.new)
+                )
+            })
+            .collect(),
+    );
+    section(
+        &format!("Latency much worse (at least {LATENCY_FACTOR}x and {LATENCY_MIN_MS} ms more)"),
+        d.latency_worse
+            .iter()
+            .map(|c| {
+                format!(
+                    "~ {}  {} -> {}",
+                    who(c.ip, &c.hostname),
+                    escape::ms(Some(c.old)),
+                    escape::ms(Some(c.new))
+                )
+            })
+            .collect(),
+    );
+    section(
+        &format!("Packet loss much worse (at least {LOSS_POINTS} points more)"),
+        d.loss_worse
+            .iter()
+            .map(|c| {
+                format!(
+                    "~ {}  {} -> {}",
+                    who(c.ip, &c.hostname),
+                    escape::pct(Some(c.old)),
+                    escape::pct(Some(c.new))
+                )
+            })
+            .collect(),
+    );
+    section(
+        "DNS answers changed",
+        d.dns_changed
+            .iter()
+            .map(|c| {
+                format!(
+                    "~ {} {}  {} {} -> {} {}",
+                    text(&c.name),
+                    c.rtype,
+                    c.old_status,
+                    answers(&c.old_answers),
+                    c.new_status,
+                    answers(&c.new_answers)
+                )
+            })
+            .collect(),
+    );
+    section(
+        "Notes",
+        d.notes.iter().map(|n| format!("note: {n}")).collect(),
+    );
+    if d.changes == 0 {
+        out.push_str("\nNo differences.\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "\n{} {}.",
+            d.changes,
+            if d.changes == 1 { "change" } else { "changes" }
+        );
+    }
+    out
+}
+
+fn md_opt(v: &Option<String>) -> String {
+    v.as_deref().map_or_else(|| "-".to_string(), md)
+}
+
+fn md_table(out: &mut String, title: &str, header: &[&str], rows: Vec<Vec<String>>) {
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n## {title} ({})\n", rows.len());
+    let _ = writeln!(out, "| {} |", header.join(" | "));
+    let _ = writeln!(out, "|{}|", vec!["---"; header.len()].join("|"));
+    for r in rows {
+        let _ = writeln!(out, "| {} |", r.join(" | "));
+    }
+}
+
+/// Markdown for a ticket: a line per scan, then one table per kind of change.
+pub fn render_markdown(d: &ReportDiff) -> String {
+    let mut out = String::from("# netdx scan comparison\n\n");
+    for (label, s) in [("Old", &d.old), ("New", &d.new)] {
+        let _ = writeln!(
+            out,
+            "- **{label}**: {}{}",
+            md(&s.path),
+            s.started_at
+                .as_deref()
+                .map_or_else(String::new, |t| format!(", {}", md(&escape::human_time(t))))
+        );
+    }
+    if d.changes == 0 {
+        out.push_str("\n**No differences.**\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "\n**{} {}.**",
+            d.changes,
+            if d.changes == 1 { "change" } else { "changes" }
+        );
+    }
+    let mac = |m: &Option<MacAddr>| m.map_or_else(|| "-".to_string(), |m| m.to_string());
+    let host_rows = |v: &[HostChange]| -> Vec<Vec<String>> {
+        v.iter()
+            .map(|h| {
+                vec![
+                    h.ip.to_string(),
+                    md_opt(&h.hostname),
+                    mac(&h.mac),
+                    md_opt(&h.vendor),
+                    if h.open_ports.is_empty() {
+                        "-".to_string()
+                    } else {
+                        h.open_ports
+                            .iter()
+                            .map(|p| md(p))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    },
+                    h.other_side.clone(),
+                ]
+            })
+            .collect()
+    };
+    md_table(
+        &mut out,
+        "Hosts appeared",
+        &["Host", "Name", "MAC", "Vendor", "Open ports", "Was"],
+        host_rows(&d.hosts_appeared),
+    );
+    md_table(
+        &mut out,
+        "Hosts disappeared",
+        &["Host", "Name", "MAC", "Vendor", "Open ports", "Now"],
+        host_rows(&d.hosts_disappeared),
+    );
+    let port_rows = |v: &[PortChange]| -> Vec<Vec<String>> {
+        v.iter()
+            .map(|p| {
+                vec![
+                    p.ip.to_string(),
+                    md_opt(&p.hostname),
+                    format!("{}/{}", p.port, md(&p.protocol)),
+                    md_opt(&p.service),
+                    p.other_state.label().to_string(),
+                ]
+            })
+            .collect()
+    };
+    md_table(
+        &mut out,
+        "Ports opened",
+        &["Host", "Name", "Port", "Service", "Was"],
+        port_rows(&d.ports_opened),
+    );
+    md_table(
+        &mut out,
+        "Ports no longer open",
+        &["Host", "Name", "Port", "Service", "Now"],
+        port_rows(&d.ports_closed),
+    );
+    md_table(
+        &mut out,
+        "MAC address changed: device swapped, or ARP spoofing?",
+        &[
+            "Host",
+            "Name",
+            "Old MAC",
+            "New MAC",
+            "New MAC also answers for",
+        ],
+        d.mac_changed
+            .iter()
+            .map(|m| {
+                let vend = |v: &Option<String>| {
+                    v.as_deref()
+                        .map_or_else(String::new, |v| format!(" ({})", md(v)))
+                };
+                vec![
+                    m.ip.to_string(),
+                    md_opt(&m.hostname),
+                    format!("{}{}", m.old_mac, vend(&m.old_vendor)),
+                    format!("{}{}", m.new_mac, vend(&m.new_vendor)),
+                    if m.new_mac_also_answers_for.is_empty() {
+                        "-".to_string()
+                    } else {
+                        m.new_mac_also_answers_for
+                            .iter()
+                            .map(|i| format!("**{i}**"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    },
+                ]
+            })
+            .collect(),
+    );
+    md_table(
+        &mut out,
+        "Host name changed",
+        &["Host", "Old name", "New name"],
+        d.hostname_changed
+            .iter()
+            .map(|c| vec![c.ip.to_string(), md_opt(&c.old), md_opt(&c.new)])
+            .collect(),
+    );
+    let metric_rows = |v: &[MetricChange], f: fn(Option<f64>) -> String| -> Vec<Vec<String>> {
+        v.iter()
+            .map(|c| {
+                vec![
+                    c.ip.to_string(),
+                    md_opt(&c.hostname),
+                    f(Some(c.old)),
+                    f(Some(c.new)),
+                ]
+            })
+            .collect()
+    };
+    md_table(
+        &mut out,
+        &format!("Latency much worse (at least {LATENCY_FACTOR}x and {LATENCY_MIN_MS} ms more)"),
+        &["Host", "Name", "Old RTT", "New RTT"],
+        metric_rows(&d.latency_worse, escape::ms),
+    );
+    md_table(
+        &mut out,
+        &format!("Packet loss much worse (at least {LOSS_POINTS} points more)"),
+        &["Host", "Name", "Old loss", "New loss"],
+        metric_rows(&d.loss_worse, escape::pct),
+    );
+    md_table(
+        &mut out,
+        "DNS answers changed",
+        &["Query", "Type", "Old", "New"],
+        d.dns_changed
+            .iter()
+            .map(|c| {
+                let a = |s: &str, v: &[String]| {
+                    let v: Vec<String> = v.iter().map(|x| md(x)).collect();
+                    if v.is_empty() {
+                        s.to_string()
+                    } else {
+                        format!("{s}: {}", v.join(", "))
+                    }
+                };
+                vec![
+                    md(&c.name),
+                    c.rtype.clone(),
+                    a(&c.old_status, &c.old_answers),
+                    a(&c.new_status, &c.new_answers),
+                ]
+            })
+            .collect(),
+    );
+    if !d.notes.is_empty() {
+        out.push_str("\n## Notes\n\n");
+        for n in &d.notes {
+            let _ = writeln!(out, "- {}", md(n));
+        }
+    }
+    out
+}
+
+/// Read a saved report, recounting its summary.
+fn load(path: &Path) -> Result<ScanReport, report::json::ReadError> {
+    let mut r = report::json::read(path)?;
+    r.refresh_summary();
+    Ok(r)
+}
 
 /// Entry point called by the binary: exit 1 when something changed, 0 when not, 2 on bad input.
-pub fn run(_args: DiffArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("diff is not built yet")
+pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
+    let out_format = match &args.output {
+        None => None,
+        Some(path) => match args
+            .format
+            .map(Format::from)
+            .or_else(|| Format::from_path(path))
+        {
+            Some(f @ (Format::Json | Format::Markdown)) => Some((path, f)),
+            Some(f) => {
+                return Ok(trouble(format_args!(
+                    "a diff can be written as JSON or Markdown, not {}",
+                    f.label()
+                )));
+            }
+            None => {
+                return Ok(trouble(format_args!(
+                    "cannot tell the diff format of '{}' from its extension; use .json or .md, or --format",
+                    path.display()
+                )));
+            }
+        },
+    };
+    let old = match load(&args.old) {
+        Ok(r) => r,
+        Err(e) => return Ok(trouble(e)),
+    };
+    let new = match load(&args.new) {
+        Ok(r) => r,
+        Err(e) => return Ok(trouble(e)),
+    };
+    let d = compare(&old, &new, &args.old, &args.new);
+    match out_format {
+        None => print!("{}", render_text(&d)),
+        Some((path, format)) => {
+            let bytes = match format {
+                Format::Json => match serde_json::to_string_pretty(&d) {
+                    Ok(mut s) => {
+                        s.push('\n');
+                        s.into_bytes()
+                    }
+                    Err(e) => return Ok(trouble(e)),
+                },
+                _ => render_markdown(&d).into_bytes(),
+            };
+            if let Err(e) = report::write_atomic(path, &bytes) {
+                return Ok(trouble(e));
+            }
+            eprintln!(
+                "netdx: {} {} written to {}",
+                d.changes,
+                if d.changes == 1 { "change" } else { "changes" },
+                path.display()
+            );
+        }
+    }
+    Ok(if d.changes > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

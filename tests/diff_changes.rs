@@ -1,0 +1,411 @@
+//! `netdx diff`: one test per kind of change (on the library's `compare`), the thresholds,
+//! the text/JSON/Markdown outputs and the exit codes through the binary.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use netdx::diff::{self, ReportDiff};
+use netdx::model::{HostStatus, MacAddr, PortState, ScanReport};
+
+fn fixture_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/reports")
+        .join(name)
+}
+
+fn lab() -> ScanReport {
+    netdx::report::json::read(&fixture_path("lab.json")).unwrap()
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn compare(old: &ScanReport, new: &ScanReport) -> ReportDiff {
+    diff::compare(old, new, Path::new("old.json"), Path::new("new.json"))
+}
+
+fn netdx() -> Command {
+    Command::cargo_bin("netdx").unwrap()
+}
+
+#[test]
+fn identical_reports_have_no_changes() {
+    let d = compare(&lab(), &lab());
+    assert_eq!(d.changes, 0);
+    assert!(d.notes.is_empty(), "{:?}", d.notes);
+    assert!(diff::render_text(&d).ends_with("\nNo differences.\n"));
+}
+
+#[test]
+fn host_appeared_from_down() {
+    let old = lab();
+    let mut new = lab();
+    let h = new.hosts.get_mut(&ip("10.77.0.99")).unwrap();
+    h.status = HostStatus::Up;
+    h.hostname = Some("rogue.lab.test".into());
+    let d = compare(&old, &new);
+    assert_eq!(d.changes, 1);
+    assert_eq!(d.hosts_appeared[0].ip, ip("10.77.0.99"));
+    assert_eq!(d.hosts_appeared[0].other_side, "down");
+    assert!(diff::render_text(&d).contains("+ 10.77.0.99 (rogue.lab.test)  (was down)"));
+}
+
+#[test]
+fn host_appeared_that_was_not_scanned_is_labelled_so() {
+    let mut old = lab();
+    old.hosts.remove(&ip("10.77.0.70"));
+    let d = compare(&old, &lab());
+    assert_eq!(d.changes, 1);
+    assert_eq!(d.hosts_appeared[0].other_side, "not scanned");
+    assert_eq!(
+        d.hosts_appeared[0].open_ports,
+        ["631/ipp", "9100/jetdirect"]
+    );
+    assert_eq!(d.notes, ["1 addresses were scanned only in the new scan."]);
+}
+
+#[test]
+fn host_disappeared() {
+    let mut new = lab();
+    new.hosts.get_mut(&ip("10.77.0.30")).unwrap().status = HostStatus::Down;
+    let d = compare(&lab(), &new);
+    assert_eq!(d.changes, 1);
+    assert_eq!(d.hosts_disappeared[0].ip, ip("10.77.0.30"));
+    assert_eq!(d.hosts_disappeared[0].other_side, "down");
+    // Its ports are part of the host's entry, not reported one by one.
+    assert!(d.ports_closed.is_empty());
+}
+
+#[test]
+fn port_opened_and_port_closed() {
+    let mut new = lab();
+    let web = new.hosts.get_mut(&ip("10.77.0.20")).unwrap();
+    for p in &mut web.ports {
+        match p.port {
+            8080 => p.state = PortState::Open,
+            22 => p.state = PortState::Filtered,
+            _ => {}
+        }
+    }
+    let d = compare(&lab(), &new);
+    assert_eq!(d.changes, 2);
+    assert_eq!(
+        (d.ports_opened[0].port, d.ports_opened[0].other_state),
+        (8080, PortState::Closed)
+    );
+    assert_eq!(
+        (d.ports_closed[0].port, d.ports_closed[0].other_state),
+        (22, PortState::Filtered)
+    );
+    let t = diff::render_text(&d);
+    assert!(
+        t.contains("+ 10.77.0.20 (web.lab.test)  8080/tcp http-proxy  (was closed)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("- 10.77.0.20 (web.lab.test)  22/tcp ssh  (now filtered)"),
+        "{t}"
+    );
+}
+
+#[test]
+fn closed_to_filtered_is_not_an_opening_or_closing() {
+    let mut new = lab();
+    let gw = new.hosts.get_mut(&ip("10.77.0.1")).unwrap();
+    gw.ports[0].state = PortState::Filtered;
+    assert_eq!(compare(&lab(), &new).changes, 0);
+}
+
+#[test]
+fn ports_checked_by_one_scan_only_are_not_compared() {
+    let mut new = lab();
+    // The new scan only checked port 22.
+    for h in new.hosts.values_mut() {
+        h.ports.retain(|p| p.port == 22);
+    }
+    let d = compare(&lab(), &new);
+    assert_eq!(d.changes, 0, "{}", diff::render_text(&d));
+    assert!(d.notes.iter().any(|n| n.contains("different ports")));
+}
+
+#[test]
+fn mac_change_is_flagged_with_the_other_addresses_it_answers_for() {
+    let mut new = lab();
+    let laptop: MacAddr = "3c:22:fb:77:00:33".parse().unwrap();
+    let gw = new.hosts.get_mut(&ip("10.77.0.1")).unwrap();
+    gw.mac = Some(laptop);
+    gw.vendor = Some("Apple, Inc.".into());
+    let d = compare(&lab(), &new);
+    assert_eq!(d.changes, 1);
+    let m = &d.mac_changed[0];
+    assert_eq!(m.ip, ip("10.77.0.1"));
+    assert_eq!(m.new_mac, laptop);
+    assert_eq!(m.new_mac_also_answers_for, [ip("10.77.0.33")]);
+    let t = diff::render_text(&d);
+    assert!(t.contains("ARP spoofing"), "{t}");
+    assert!(t.contains("! 10.77.0.1 (gw.lab.test)  00:00:0c:77:00:01 (Cisco Systems, Inc) -> 3c:22:fb:77:00:33 (Apple, Inc.)  [this MAC also answers for 10.77.0.33]"), "{t}");
+}
+
+#[test]
+fn hostname_change() {
+    let mut new = lab();
+    new.hosts.get_mut(&ip("10.77.0.2")).unwrap().hostname = Some("sw-core.lab.test".into());
+    new.hosts.get_mut(&ip("10.77.0.70")).unwrap().hostname = None;
+    let d = compare(&lab(), &new);
+    assert_eq!(d.changes, 2);
+    let t = diff::render_text(&d);
+    assert!(
+        t.contains("~ 10.77.0.2  switch.lab.test -> sw-core.lab.test"),
+        "{t}"
+    );
+    assert!(
+        t.contains("~ 10.77.0.70  printer.lab.test -> (none)"),
+        "{t}"
+    );
+}
+
+#[test]
+fn latency_threshold_needs_both_ratio_and_milliseconds() {
+    let with_rtt = |old: f64, new: f64| {
+        let mut a = lab();
+        let mut b = lab();
+        a.hosts.get_mut(&ip("10.77.0.60")).unwrap().rtt_ms = Some(old);
+        b.hosts.get_mut(&ip("10.77.0.60")).unwrap().rtt_ms = Some(new);
+        compare(&a, &b).latency_worse.len()
+    };
+    assert_eq!(with_rtt(1.2, 48.5), 1, "x40 and +47 ms");
+    assert_eq!(with_rtt(0.4, 9.0), 0, "x22 but only +8.6 ms: LAN jitter");
+    assert_eq!(with_rtt(20.0, 35.0), 0, "+15 ms but only x1.75");
+    assert_eq!(with_rtt(10.0, 20.0), 1, "exactly x2 and +10 ms");
+    assert_eq!(with_rtt(48.5, 1.2), 0, "better is not worse");
+}
+
+#[test]
+fn loss_much_worse() {
+    let mut new = lab();
+    new.hosts.get_mut(&ip("10.77.0.20")).unwrap().loss_pct = Some(60.0);
+    let d = compare(&lab(), &new);
+    assert_eq!(d.loss_worse.len(), 1);
+    assert!(diff::render_text(&d).contains("~ 10.77.0.20 (web.lab.test)  0% -> 60%"));
+}
+
+#[test]
+fn dns_answer_change() {
+    let mut new = lab();
+    new.dns[0].answers[0].value = "10.77.0.21".into();
+    new.dns[3].status = netdx::model::DnsStatus::NoError;
+    let d = compare(&lab(), &new);
+    assert_eq!(d.dns_changed.len(), 2);
+    let t = diff::render_text(&d);
+    assert!(
+        t.contains("~ web.lab.test A  NOERROR 10.77.0.20 -> NOERROR 10.77.0.21"),
+        "{t}"
+    );
+    assert!(
+        t.contains("~ nope.lab.test A  NXDOMAIN - -> NOERROR -"),
+        "{t}"
+    );
+}
+
+#[test]
+fn interrupted_scan_is_noted_not_counted() {
+    let mut new = lab();
+    new.complete = false;
+    new.interrupted = true;
+    let d = compare(&lab(), &new);
+    assert_eq!(d.changes, 0);
+    assert!(
+        d.notes
+            .iter()
+            .any(|n| n.contains("new scan was interrupted"))
+    );
+}
+
+#[test]
+fn binary_text_output_and_exit_codes() {
+    let old = fixture_path("lab.json");
+    let new = fixture_path("lab-new.json");
+    let out = netdx().arg("diff").arg(&old).arg(&new).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "Hosts appeared (1)",
+        "+ 10.77.0.3 (newpi.lab.test)  b8:27:eb:77:00:03 (Raspberry Pi Foundation)  open: 22/ssh  (was down)",
+        "Hosts disappeared (1)",
+        "- 10.77.0.30 (db.lab.test)  00:16:3e:77:00:30 (Xensource, Inc.)  open: 22/ssh 5432/postgresql  (now down)",
+        "Ports opened (1)",
+        "Ports no longer open (1)",
+        "MAC address changed: device swapped, or ARP spoofing? (1)",
+        "Host name changed (1)",
+        "~ 10.77.0.60 (lossy.lab.test)  1.20 ms -> 48.50 ms",
+        "DNS answers changed (1)",
+        "8 changes.",
+    ] {
+        assert!(t.contains(want), "missing {want:?} in:\n{t}");
+    }
+    let same = netdx().arg("diff").arg(&old).arg(&old).output().unwrap();
+    assert_eq!(same.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&same.stdout).ends_with("\nNo differences.\n"));
+}
+
+#[test]
+fn binary_writes_json_and_markdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (fixture_path("lab.json"), fixture_path("lab-new.json"));
+    let j = dir.path().join("changes.json");
+    let out = netdx()
+        .arg("diff")
+        .arg(&old)
+        .arg(&new)
+        .arg("-o")
+        .arg(&j)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "with -o nothing goes to stdout");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("8 changes written to"));
+    let d: ReportDiff = serde_json::from_slice(&std::fs::read(&j).unwrap()).unwrap();
+    assert_eq!(d, compare_paths(&old, &new));
+    assert_eq!(d.changes, 8);
+    assert_eq!(
+        d.mac_changed[0].new_mac_also_answers_for,
+        [ip("10.77.0.33")]
+    );
+
+    let m = dir.path().join("changes.md");
+    let out = netdx()
+        .arg("diff")
+        .arg(&old)
+        .arg(&new)
+        .arg("-o")
+        .arg(&m)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let md = std::fs::read_to_string(&m).unwrap();
+    for want in [
+        "# netdx scan comparison",
+        "**8 changes.**",
+        "## Hosts appeared (1)",
+        "| 10.77.0.3 | newpi.lab.test | b8:27:eb:77:00:03 | Raspberry Pi Foundation | 22/ssh | down |",
+        "## MAC address changed: device swapped, or ARP spoofing? (1)",
+        "| 10.77.0.1 | gw.lab.test | 00:00:0c:77:00:01 (Cisco Systems, Inc) | 3c:22:fb:77:00:33 (Apple, Inc.) | **10.77.0.33** |",
+        "| 10.77.0.60 | lossy.lab.test | 1.20 ms | 48.50 ms |",
+    ] {
+        assert!(md.contains(want), "missing {want:?} in:\n{md}");
+    }
+    // --format wins over the extension; unchanged reports exit 0 also with -o.
+    let t = dir.path().join("same.txt");
+    let out = netdx()
+        .arg("diff")
+        .arg(&old)
+        .arg(&old)
+        .args(["--format", "md", "-o"])
+        .arg(&t)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        std::fs::read_to_string(&t)
+            .unwrap()
+            .contains("**No differences.**")
+    );
+}
+
+fn compare_paths(old: &Path, new: &Path) -> ReportDiff {
+    let a = netdx::report::json::read(old).unwrap();
+    let b = netdx::report::json::read(new).unwrap();
+    diff::compare(&a, &b, old, new)
+}
+
+/// Bad input: one `netdx: error:` line naming the problem, exit 2 (not 1: 1 means "changed").
+#[test]
+fn binary_bad_input_exits_2_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = fixture_path("lab.json");
+    let damaged = dir.path().join("damaged.json");
+    std::fs::write(&damaged, &std::fs::read(&lab).unwrap()[..500]).unwrap();
+    let newer = dir.path().join("newer.json");
+    let text = std::fs::read_to_string(&lab).unwrap().replacen(
+        "\"schema_version\": 1",
+        "\"schema_version\": 99",
+        1,
+    );
+    std::fs::write(&newer, text).unwrap();
+    let missing = dir.path().join("missing.json");
+    let cases: Vec<(Vec<&std::ffi::OsStr>, &str)> = vec![
+        (
+            vec![missing.as_os_str(), lab.as_os_str()],
+            "cannot read report",
+        ),
+        (
+            vec![lab.as_os_str(), damaged.as_os_str()],
+            "is not a netdx report",
+        ),
+        (
+            vec![newer.as_os_str(), lab.as_os_str()],
+            "newer than this netdx understands",
+        ),
+        (
+            vec![
+                lab.as_os_str(),
+                lab.as_os_str(),
+                "-o".as_ref(),
+                "x.csv".as_ref(),
+            ],
+            "JSON or Markdown, not CSV",
+        ),
+        (
+            vec![
+                lab.as_os_str(),
+                lab.as_os_str(),
+                "-o".as_ref(),
+                "x.txt".as_ref(),
+            ],
+            "use .json or .md",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = netdx().arg("diff").args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("netdx: error: ") && err.contains(want),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
+
+/// Strings from a report on disk reach the terminal without control characters.
+#[test]
+fn hostile_names_are_cleaned_in_text_and_escaped_in_markdown() {
+    let old = netdx::report::json::read(&fixture_path("hostile.json")).unwrap();
+    let mut new = old.clone();
+    for h in new.hosts.values_mut() {
+        h.hostname = Some(format!(
+            "\x1b[2J{}\nX|Y",
+            h.hostname.clone().unwrap_or_default()
+        ));
+        h.status = HostStatus::Up;
+    }
+    new.hosts.first_entry().unwrap().get_mut().status = HostStatus::Down;
+    let d = compare(&old, &new);
+    assert!(d.changes >= 4);
+    let t = diff::render_text(&d);
+    assert!(!t.chars().any(|c| c.is_control() && c != '\n'), "{t:?}");
+    assert!(!t.contains("\nX|Y"));
+    let md = diff::render_markdown(&d);
+    assert!(!md.chars().any(|c| c.is_control() && c != '\n'), "{md:?}");
+    assert!(!md.contains("<script>"), "{md}");
+    assert!(md.contains("&lt;script&gt;"), "{md}");
+    assert!(md.contains("X\\|Y"), "{md}");
+}
