@@ -55,10 +55,22 @@ impl EchoPlan {
     }
 }
 
+/// The sockets of one address family. First contact and retries use separate sockets on
+/// purpose: first echoes to empty on-link addresses wait ~3 s in the kernel's neighbour queue,
+/// charged to the sending socket's buffer; on a sweep they can fill it. Retries only go to
+/// addresses that resolve (see `neigh`), so on their own socket they are never stuck behind
+/// those, and a lossy live host gets its retries out on time.
+#[derive(Clone)]
+struct Family {
+    first: Client,
+    retry: Client,
+    kind: SocketKind,
+}
+
 #[derive(Clone)]
 pub struct IcmpProbe {
-    v4: Option<(Client, SocketKind)>,
-    v6: Option<(Client, SocketKind)>,
+    v4: Option<Family>,
+    v6: Option<Family>,
     neighbours: Arc<Neighbours>,
 }
 
@@ -73,12 +85,22 @@ fn client(kind: ICMP) -> Option<(Client, SocketKind)> {
     Some((client, sock))
 }
 
+fn family(kind: ICMP) -> Option<Family> {
+    let (first, kind_first) = client(kind)?;
+    let (retry, _) = client(kind)?;
+    Some(Family {
+        first,
+        retry,
+        kind: kind_first,
+    })
+}
+
 impl IcmpProbe {
-    /// Open one client per family (unprivileged socket first, raw as surge-ping's fallback).
+    /// Open the sockets of each family (unprivileged first, raw as surge-ping's fallback).
     /// Must be called inside a tokio runtime: each client runs one receive task.
     pub fn new() -> Result<Self> {
-        let v4 = client(ICMP::V4);
-        let v6 = client(ICMP::V6);
+        let v4 = family(ICMP::V4);
+        let v6 = family(ICMP::V6);
         if v4.is_none() && v6.is_none() {
             return Err(IcmpError::Unavailable);
         }
@@ -90,7 +112,7 @@ impl IcmpProbe {
     }
 
     pub fn socket_kind_v4(&self) -> Option<SocketKind> {
-        self.v4.as_ref().map(|(_, k)| *k)
+        self.v4.as_ref().map(|f| f.kind)
     }
 
     pub fn supports(&self, ip: IpAddr) -> bool {
@@ -103,7 +125,7 @@ impl IcmpProbe {
     /// Send `plan.tries` echo requests, staggered, and collect every reply that comes back
     /// within `plan.timeout` of the first. Returns early once every try has been answered.
     pub async fn echo(&self, ip: IpAddr, plan: EchoPlan) -> IcmpOutcome {
-        let client = match ip {
+        let family = match ip {
             IpAddr::V4(_) => self.v4.as_ref(),
             IpAddr::V6(_) => self.v6.as_ref(),
         };
@@ -113,7 +135,7 @@ impl IcmpProbe {
             received: 0,
             rtts: Vec::new(),
         };
-        let Some((client, _)) = client else {
+        let Some(family) = family else {
             return outcome;
         };
         let ident = PingIdentifier(rand::random::<u16>());
@@ -124,7 +146,11 @@ impl IcmpProbe {
         let mut pending = FuturesUnordered::new();
         for seq in 0..plan.tries.max(1) {
             let send_at = start + spacing * seq;
-            let client = client.clone();
+            let client = if seq == 0 {
+                family.first.clone()
+            } else {
+                family.retry.clone()
+            };
             let neighbours = self.neighbours.clone();
             pending.push(async move {
                 tokio::time::sleep_until(send_at).await;

@@ -1,0 +1,553 @@
+//! `netdx scan` against the namespace lab: every assertion compares netdx's report with the
+//! lab's own ground truth (tests/lab/topology.json as built by lab.py).
+//!
+//! Scans in this binary take a mutex: a 65,535-port scan running beside a sweep on two cores
+//! would measure the machine, not netdx.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use common::{Icmp, Lab, PortState};
+use serde_json::Value;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn report_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Readable and writable by the unprivileged user of the no-capability tests.
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .expect("chmod");
+    dir
+}
+
+fn read_report(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("report {} not written: {e}", path.display()));
+    let report: Value = serde_json::from_str(&text).expect("report is JSON");
+    validate_schema(&report);
+    report
+}
+
+fn validate_schema(report: &Value) {
+    let schema: Value =
+        serde_json::from_str(include_str!("../assets/report.schema.json")).expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "report violates schema: {errors:#?}");
+}
+
+fn host<'a>(report: &'a Value, ip: &str) -> &'a Value {
+    report["hosts"]
+        .as_array()
+        .expect("hosts array")
+        .iter()
+        .find(|h| h["ip"] == ip)
+        .unwrap_or_else(|| panic!("host {ip} missing from report"))
+}
+
+fn methods(h: &Value) -> BTreeSet<String> {
+    h["methods"]
+        .as_array()
+        .expect("methods")
+        .iter()
+        .map(|m| m.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn port_state(h: &Value, port: u16) -> String {
+    h["ports"]
+        .as_array()
+        .expect("ports")
+        .iter()
+        .find(|p| p["port"] == port)
+        .unwrap_or_else(|| panic!("port {port} of {} not in report", h["ip"]))["state"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn expect_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "netdx failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn state_label(s: PortState) -> &'static str {
+    match s {
+        PortState::Open => "open",
+        PortState::Closed => "closed",
+        PortState::Filtered => "filtered",
+    }
+}
+
+/// The full picture of the lab from one scan: who is up and how, MACs, vendors, names, and
+/// the state of every port the ground truth names.
+#[test]
+fn sweep_matches_ground_truth() {
+    let Some(lab) = common::shared_lab_or_skip("sweep_matches_ground_truth") else {
+        return;
+    };
+    let _g = serial();
+    let mut ports = BTreeSet::new();
+    for h in lab.hosts() {
+        ports.extend(h.open.iter().chain(&h.closed).chain(&h.filtered).copied());
+    }
+    let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+    let dir = report_dir();
+    let out_path = dir.path().join("lab.json");
+    let out = lab.netdx(&[
+        "scan",
+        &lab.info().lan.ipv4,
+        "-p",
+        &ports.join(","),
+        // Enough tries that the 30 % loss host is missed by ICMP once in 10^5 runs.
+        "--tries",
+        "10",
+        "-o",
+        out_path.to_str().unwrap(),
+    ]);
+    expect_success(&out);
+    let report = read_report(&out_path);
+    assert_eq!(report["complete"], true);
+    assert_eq!(report["interrupted"], false);
+
+    for h in lab.hosts() {
+        let r = host(&report, &h.ip.to_string());
+        assert_eq!(r["status"], "up", "{} should be up", h.key);
+        let m = methods(r);
+        assert!(
+            m.contains("arp"),
+            "{}: ARP must find every LAN host: {m:?}",
+            h.key
+        );
+        assert_eq!(
+            m.contains("icmp"),
+            h.icmp != Icmp::Drops,
+            "{}: icmp method vs ground truth {:?}: {m:?}",
+            h.key,
+            h.icmp
+        );
+        assert_eq!(r["mac"], h.mac.to_string(), "{}: MAC", h.key);
+        if h.mac.is_local() {
+            assert_eq!(r["vendor"], "(locally administered)", "{}", h.key);
+        } else {
+            let vendor = r["vendor"].as_str().unwrap_or_else(|| {
+                panic!("{}: no vendor for {}", h.key, h.mac);
+            });
+            let truth = h.vendor.as_deref().expect("ground truth vendor");
+            let first_word = truth.split([' ', ',']).next().unwrap().to_lowercase();
+            assert!(
+                vendor.to_lowercase().contains(&first_word),
+                "{}: vendor {vendor:?} vs {truth:?}",
+                h.key
+            );
+        }
+        assert_eq!(r["hostname"], h.name, "{}: PTR name", h.key);
+        for &p in h.open.iter().chain(&h.closed).chain(&h.filtered) {
+            assert_eq!(
+                port_state(r, p),
+                state_label(h.port_state(p)),
+                "{} port {p}",
+                h.key
+            );
+        }
+        if h.answers_ping() {
+            assert_eq!(r["loss_pct"], 0.0, "{}: no loss expected", h.key);
+            assert!(r["rtt_ms"].as_f64().unwrap() > 0.0);
+        }
+        if h.icmp == Icmp::Drops {
+            assert_eq!(r["loss_pct"], 100.0, "{}", h.key);
+            assert!(m.contains("tcp"), "{}: open ports prove it up", h.key);
+        }
+    }
+    for ip in lab.down_addresses() {
+        if let IpAddr::V4(_) = ip {
+            let r = host(&report, &ip.to_string());
+            assert_eq!(r["status"], "down", "{ip} is not in use");
+            assert!(methods(r).is_empty());
+            assert!(
+                r["ports"].as_array().unwrap().is_empty(),
+                "down hosts get no port scan"
+            );
+        }
+    }
+    // Every lab host plus the scanner itself; nothing invented.
+    let up: Vec<&Value> = report["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["status"] == "up")
+        .collect();
+    assert_eq!(up.len(), lab.hosts().len() + 1, "up hosts: {up:#?}");
+    assert_eq!(report["summary"]["hosts_total"], 254);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("web.lab.test"), "summary table:\n{stdout}");
+}
+
+/// DNS answers, statuses and the server that answered, against the records the lab serves.
+#[test]
+fn dns_queries_match_lab_records() {
+    let Some(lab) = common::shared_lab_or_skip("dns_queries_match_lab_records") else {
+        return;
+    };
+    let _g = serial();
+    let dns = lab.dns();
+    let mut args = vec![
+        "scan".to_string(),
+        dns.server.to_string(),
+        "--no-arp".into(),
+    ];
+    for e in &dns.expected {
+        args.push("--dns".into());
+        args.push(format!("{}:{}", e.name, e.rtype));
+    }
+    let dir = report_dir();
+    let out_path = dir.path().join("dns.json");
+    args.push("-o".into());
+    args.push(out_path.to_str().unwrap().into());
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = lab.netdx(&argv);
+    expect_success(&out);
+    let report = read_report(&out_path);
+    let results = report["dns"].as_array().unwrap();
+    let server = format!("{}:53", dns.server);
+    let mut checked = 0;
+    for e in &dns.expected {
+        let r = results
+            .iter()
+            .find(|r| {
+                r["name"].as_str().unwrap().trim_end_matches('.') == e.name && r["type"] == e.rtype
+            })
+            .unwrap_or_else(|| panic!("no result for {} {}", e.name, e.rtype));
+        assert_eq!(r["status"], e.rcode, "{} {}", e.name, e.rtype);
+        let mut got: Vec<String> = r["answers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["type"] == e.rtype)
+            .map(|a| {
+                let v = a["value"].as_str().unwrap().trim_end_matches('.');
+                v.replace(". ", " ")
+            })
+            .collect();
+        got.sort();
+        let mut want: Vec<String> = e
+            .answers
+            .iter()
+            .map(|a| a.trim_end_matches('.').to_string())
+            .collect();
+        want.sort();
+        assert_eq!(got, want, "{} {}", e.name, e.rtype);
+        if e.rcode != "REFUSED" {
+            assert_eq!(r["server"], server.as_str(), "{} {}", e.name, e.rtype);
+        }
+        assert!(r["rtt_ms"].as_f64().is_some());
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} DNS expectations in the lab");
+}
+
+/// A host that drops ICMP, scanned without ARP and without ping, is found by its ports alone.
+#[test]
+fn no_ping_finds_hosts_by_tcp() {
+    let Some(lab) = common::shared_lab_or_skip("no_ping_finds_hosts_by_tcp") else {
+        return;
+    };
+    let _g = serial();
+    let laptop = lab.host("laptop");
+    let dir = report_dir();
+    let out_path = dir.path().join("np.json");
+    let down = lab.down_addresses()[0].to_string();
+    let out = lab.netdx(&[
+        "scan",
+        &laptop.ip.to_string(),
+        &down,
+        "--no-ping",
+        "--no-arp",
+        "-p",
+        "22,80",
+        "--timeout",
+        "300",
+        "-o",
+        out_path.to_str().unwrap(),
+    ]);
+    expect_success(&out);
+    let report = read_report(&out_path);
+    let r = host(&report, &laptop.ip.to_string());
+    assert_eq!(r["status"], "up");
+    assert_eq!(methods(r), BTreeSet::from(["tcp".to_string()]));
+    assert_eq!(port_state(r, 22), "open");
+    assert_eq!(port_state(r, 80), "closed");
+    let d = host(&report, &down);
+    assert_eq!(d["status"], "down", "nothing answers at {down}");
+    assert_eq!(port_state(d, 22), "filtered");
+}
+
+/// A name target resolves through the system resolver of the namespace (the lab's dnsmasq);
+/// IPv6 addresses are pinged and port-checked like IPv4 ones; exclusions hold.
+#[test]
+fn names_ipv6_and_exclusions() {
+    let Some(lab) = common::shared_lab_or_skip("names_ipv6_and_exclusions") else {
+        return;
+    };
+    let _g = serial();
+    let web = lab.host("web");
+    let dir = report_dir();
+    let out_path = dir.path().join("names.json");
+    let out = lab.netdx(&[
+        "scan",
+        &web.name,
+        "10.77.0.20-25",
+        "--exclude",
+        "10.77.0.21-24",
+        "-p",
+        "80,8080",
+        "-o",
+        out_path.to_str().unwrap(),
+    ]);
+    expect_success(&out);
+    let report = read_report(&out_path);
+    let ips: BTreeSet<String> = report["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["ip"].as_str().unwrap().to_string())
+        .collect();
+    let want: BTreeSet<String> = [
+        web.ip.to_string(),
+        web.ipv6.to_string(),
+        "10.77.0.25".into(),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(ips, want);
+    let v6 = host(&report, &web.ipv6.to_string());
+    assert_eq!(v6["status"], "up");
+    assert!(methods(v6).contains("icmp"));
+    assert_eq!(v6["target_name"], web.name);
+    assert_eq!(port_state(v6, 80), "open");
+    assert_eq!(port_state(v6, 8080), "closed");
+    let forward: Vec<&Value> = report["dns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["name"].as_str().unwrap().trim_end_matches('.') == web.name)
+        .collect();
+    assert_eq!(forward.len(), 2, "A and AAAA lookups: {forward:#?}");
+}
+
+/// With a descriptor limit of 256 a 5,000-port scan must neither fail with EMFILE nor report
+/// a port wrongly: the window is sized from the limit.
+#[test]
+fn low_fd_limit_no_emfile() {
+    let Some(lab) = common::shared_lab_or_skip("low_fd_limit_no_emfile") else {
+        return;
+    };
+    let _g = serial();
+    let web = lab.host("web");
+    let dir = report_dir();
+    let out_path = dir.path().join("fd.json");
+    let script = format!(
+        "ulimit -Sn 256 -Hn 256 && exec {} scan {} -p 1-5000 --no-rdns -o {}",
+        env!("CARGO_BIN_EXE_netdx"),
+        web.ip,
+        out_path.display()
+    );
+    let out = lab.in_scanner(&["bash", "-c", &script]);
+    expect_success(&out);
+    let report = read_report(&out_path);
+    let r = host(&report, &web.ip.to_string());
+    let ports = r["ports"].as_array().unwrap();
+    assert_eq!(ports.len(), 5000);
+    for p in ports {
+        let n = p["port"].as_u64().unwrap() as u16;
+        assert_eq!(
+            p["state"],
+            state_label(web.port_state(n)),
+            "port {n} under ulimit -n 256"
+        );
+    }
+}
+
+/// Ctrl-C in the middle of a long scan: exit 130, the summary still printed, the report
+/// written and marked incomplete.
+#[test]
+fn interrupted_scan_keeps_results() {
+    let Some(lab) = common::shared_lab_or_skip("interrupted_scan_keeps_results") else {
+        return;
+    };
+    let _g = serial();
+    let drop = lab.host("drop");
+    let dir = report_dir();
+    let out_path = dir.path().join("int.json");
+    // Every port of the blackhole host times out, at the full 5 s timeout with no RTT known
+    // (--no-ping, --no-arp): minutes of work, interrupted after one second.
+    let child = lab
+        .netdx_command(
+            &[
+                "scan",
+                &drop.ip.to_string(),
+                "10.77.0.20",
+                "--no-ping",
+                "--no-arp",
+                "-p",
+                "all",
+                "--timeout",
+                "5000",
+                "-o",
+                out_path.to_str().unwrap(),
+            ],
+            Duration::from_secs(60),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn netdx");
+    std::thread::sleep(Duration::from_millis(1500));
+    // `ip netns exec` runs netdx in the same process (exec), under `timeout`: signal the
+    // whole process group of timeout's child.
+    let pid = child.id();
+    let target = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .expect("netdx pid under timeout");
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &target])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("wait netdx");
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = read_report(&out_path);
+    assert_eq!(report["complete"], false);
+    assert_eq!(report["interrupted"], true);
+    // What was found before the interrupt is kept: web's low ports answer at once.
+    let web = host(&report, "10.77.0.20");
+    assert_eq!(port_state(web, 22), "open");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("INTERRUPTED"), "{stdout}");
+}
+
+/// Without CAP_NET_RAW: ARP is skipped and said so; ICMP works through unprivileged sockets
+/// when ping_group_range allows them, else TCP connects find the hosts.
+#[test]
+fn unprivileged_fallbacks() {
+    let Some(lab) = common::lab_or_skip("unprivileged_fallbacks") else {
+        return;
+    };
+    let web = lab.host("web");
+    let rst = lab.host("rst");
+    let laptop = lab.host("laptop");
+    let dir = report_dir();
+    let run = |name: &str| -> (Value, String) {
+        let out_path = dir.path().join(name);
+        let script = format!(
+            "exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all {} scan {} {} {} -o {}",
+            env!("CARGO_BIN_EXE_netdx"),
+            web.ip,
+            rst.ip,
+            laptop.ip,
+            out_path.display()
+        );
+        let out = lab.in_scanner(&["bash", "-c", &script]);
+        expect_success(&out);
+        (
+            read_report(&out_path),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+
+    // Kernel default in a new namespace: no unprivileged ICMP.
+    let (report, stdout) = run("no-icmp.json");
+    assert!(stdout.contains("ARP skipped"), "{stdout}");
+    assert!(stdout.contains("cap_net_raw"), "{stdout}");
+    assert!(stdout.contains("ICMP is not available"), "{stdout}");
+    assert_eq!(
+        methods(host(&report, &web.ip.to_string())),
+        BTreeSet::from(["tcp".into()])
+    );
+    // Port 80 answers RST on the all-closed host: that proves it up too.
+    assert_eq!(host(&report, &rst.ip.to_string())["status"], "up");
+    // The laptop drops ICMP and has nothing on 80/443 but answers RST there: up by tcp.
+    assert_eq!(host(&report, &laptop.ip.to_string())["status"], "up");
+
+    // Allow unprivileged ICMP for every group: ping sockets work, ARP is still skipped.
+    let sysctl = lab.in_scanner(&["sysctl", "-w", "net.ipv4.ping_group_range=0 2147483647"]);
+    expect_success(&sysctl);
+    let (report, stdout) = run("dgram.json");
+    assert!(stdout.contains("ARP skipped"), "{stdout}");
+    assert!(stdout.contains("unprivileged ping sockets"), "{stdout}");
+    let w = host(&report, &web.ip.to_string());
+    assert_eq!(methods(w), BTreeSet::from(["icmp".into()]));
+    assert_eq!(w["loss_pct"], 0.0);
+    assert_eq!(host(&report, &laptop.ip.to_string())["status"], "down");
+    lab.down();
+}
+
+/// Bad input: one line naming the bad token, exit code 2, nothing sent. Runs without root.
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["scan", "10.0.0.0/33"], "10.0.0.0/33"),
+        (&["scan", "300.1.1.1"], "300.1.1.1"),
+        (&["scan", "127.0.0.1", "-p", "1-70000"], "1-70000"),
+        (&["scan", "127.0.0.1", "-p", "0"], "'0'"),
+        (&["scan", "10.0.0.0/8"], "--allow-large"),
+        (&["scan"], "no targets"),
+        (
+            &["scan", "-f", "/nonexistent/targets.txt"],
+            "/nonexistent/targets.txt",
+        ),
+        (&["scan", "127.0.0.1", "--dns", "x.test:BOGUS"], "BOGUS"),
+        (&["scan", "127.0.0.1", "--resolver", "1.2.3"], "1.2.3"),
+        (&["scan", "127.0.0.1", "--timeout", "abc"], "abc"),
+    ];
+    let empty = tempfile::NamedTempFile::new().unwrap();
+    let empty_path = empty.path().to_str().unwrap().to_string();
+    let mut all: Vec<(Vec<&str>, &str)> = cases.iter().map(|(a, t)| (a.to_vec(), *t)).collect();
+    all.push((vec!["scan", "-f", &empty_path], "no targets"));
+    for (args, token) in all {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_netdx"))
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run netdx");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(token), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        if !args.contains(&"--timeout") {
+            assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn _uses(lab: &Lab) -> &Lab {
+    lab
+}
