@@ -7,12 +7,11 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use common::{Icmp, Lab, PortState};
+use common::{Icmp, PortState};
 use serde_json::Value;
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -180,7 +179,7 @@ fn sweep_matches_ground_truth() {
         }
     }
     for ip in lab.down_addresses() {
-        if let IpAddr::V4(_) = ip {
+        if ip.is_ipv4() {
             let r = host(&report, &ip.to_string());
             assert_eq!(r["status"], "down", "{ip} is not in use");
             assert!(methods(r).is_empty());
@@ -545,9 +544,4 @@ fn bad_input_is_one_line_and_exit_2() {
             assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
         }
     }
-}
-
-#[allow(dead_code)]
-fn _uses(lab: &Lab) -> &Lab {
-    lab
 }
