@@ -1,1 +1,833 @@
-//! ARP discovery over pnet's datalink channel. OWNER: ARP helper.
+//! ARP discovery over pnet's datalink channel.
+//!
+//! ARP finds every live host of the local segment, firewalled or not: a host that drops all IP
+//! traffic still has to answer ARP to take part in the network. It only works for targets on a
+//! directly connected network, so [`directly_connected`] decides which targets qualify and the
+//! engine uses ICMP/TCP for the rest. Only the addresses we are given are asked about; nothing
+//! is swept on our own initiative.
+//!
+//! One datalink channel per interface, whatever the number of targets. Its sender and receiver
+//! each run on a blocking thread (`spawn_blocking`), the receiver with a short read timeout so
+//! it notices cancellation and the end of the wait within [`POLL`]:
+//!
+//! ```text
+//!  t=0        round 1: who-has to every target, `interval` apart
+//!  t=RETRY_GAP round 2: who-has again, only to targets still silent     (`retries` rounds)
+//!  last request ─── `wait` ───► stop (or earlier, once every target has answered)
+//!  receiver: every valid reply ─► unbounded queue ─► async forwarder ─► caller's `tx`
+//! ```
+//!
+//! Retries go out early rather than each after a full `wait`, so a /24 takes the time to send
+//! plus one `wait` (about 0.3 s with the defaults), not `retries + 1` waits.
+//!
+//! Only a genuine answer to our question counts: an opcode-2 (reply) packet whose target
+//! protocol address is the source IP we used for that target, whose target hardware address is
+//! our MAC, and whose sender IP is one we asked about and already sent a request to. After a
+//! sweep, hosts send unicast ARP *requests* to us to refresh their caches (arp-scan prints them
+//! as DUP lines); those are requests and are ignored. Each IP is reported once, with the MAC of
+//! its first reply.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use pnet::datalink::{self, Channel, DataLinkReceiver, DataLinkSender, NetworkInterface};
+use pnet::ipnetwork::IpNetwork;
+use pnet::packet::Packet;
+use pnet::packet::arp::{ArpHardwareTypes, ArpOperations, ArpPacket, MutableArpPacket};
+use pnet::packet::ethernet::{EtherTypes, EthernetPacket, MutableEthernetPacket};
+use pnet::util::MacAddr as PnetMac;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::event::ArpOutcome;
+use crate::model::MacAddr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArpError {
+    /// No `CAP_NET_RAW`: the datalink socket could not be opened on this interface.
+    #[error(
+        "ARP on {0} needs raw packet access (CAP_NET_RAW): run as root or {hint}",
+        hint = crate::privilege::GRANT_HINT
+    )]
+    Permission(String),
+    /// The interface cannot carry ARP (not Ethernet, vanished, ...).
+    #[error("ARP not possible on interface {0}")]
+    Interface(String),
+    /// An I/O error on the datalink channel of the named interface.
+    #[error("ARP I/O error on {0}: {1}")]
+    Io(String, #[source] io::Error),
+}
+
+pub type Result<T> = std::result::Result<T, ArpError>;
+
+/// Timing of an ARP discovery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArpConfig {
+    /// How long to wait for replies after the last request. Default 250 ms: a LAN answers in
+    /// well under 10 ms, a Wi-Fi client in power save can take a good part of that.
+    pub wait: Duration,
+    /// Extra rounds of requests for targets that have not answered yet. Default 1. Each round
+    /// starts [`RETRY_GAP`] after the previous one started (or as soon as it is sent, if sending
+    /// took longer), not after a whole `wait`.
+    pub retries: u32,
+    /// Gap between two requests. Default 100 µs, so a /24 round goes out in about 25-40 ms
+    /// without flooding a switch or a host's receive queue with 254 back-to-back broadcasts.
+    pub interval: Duration,
+}
+
+impl Default for ArpConfig {
+    fn default() -> Self {
+        ArpConfig {
+            wait: Duration::from_millis(250),
+            retries: 1,
+            interval: Duration::from_micros(100),
+        }
+    }
+}
+
+/// What one discovery did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ArpStats {
+    /// Targets that were sent at least one request (directly connected ones only).
+    pub requested: usize,
+    /// Targets whose reply was delivered on `tx` (each at most once).
+    pub replied: usize,
+}
+
+/// Time between the starts of two request rounds: long enough for a LAN's replies to the
+/// first round to arrive (so they are not asked twice), short enough that retries stay well
+/// inside the `wait` that follows the last round.
+pub const RETRY_GAP: Duration = Duration::from_millis(75);
+
+/// Read timeout of the receiver: how quickly it notices cancellation and the end of the wait.
+const POLL: Duration = Duration::from_millis(10);
+
+/// An Ethernet frame carrying an ARP packet, padded to the Ethernet minimum of 60 bytes
+/// (without FCS) so that no driver or switch has to pad or drop a runt.
+const FRAME_LEN: usize = 60;
+const ETH_HEADER_LEN: usize = 14;
+const ARP_LEN: usize = 28;
+
+/// Which of `targets` are on a directly connected IPv4 network of an up, non-loopback interface
+/// with an IPv4 address, grouped per interface, with the source IP to use for them. Pure apart
+/// from reading the interface list (`pnet::datalink::interfaces()`).
+///
+/// Interfaces that cannot do ARP (point-to-point links such as VPN tunnels, `NOARP`, no MAC) are
+/// not considered, and neither are our own addresses, nor a subnet's network and broadcast
+/// addresses (for prefixes up to /30): none of these can answer an ARP request from us.
+/// When networks overlap, the most specific one (longest prefix) wins. Duplicates are removed;
+/// the order of first appearance is kept.
+pub fn directly_connected(
+    targets: impl IntoIterator<Item = Ipv4Addr>,
+) -> Vec<(String, Ipv4Addr, Vec<Ipv4Addr>)> {
+    let ifaces = datalink::interfaces();
+    plan(&ifaces, targets)
+        .into_iter()
+        .map(|g| (ifaces[g.iface].name.clone(), g.src, g.targets))
+        .collect()
+}
+
+/// Targets of one (interface, source address) pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Group {
+    /// Index into the interface list the plan was made from.
+    iface: usize,
+    src: Ipv4Addr,
+    targets: Vec<Ipv4Addr>,
+}
+
+fn arp_capable(iface: &NetworkInterface) -> bool {
+    let noarp = iface.flags & (libc::IFF_NOARP as u32) != 0;
+    iface.is_up()
+        && !iface.is_loopback()
+        && !iface.is_point_to_point()
+        && !noarp
+        && iface.mac.is_some_and(|m| m != PnetMac::zero())
+}
+
+/// The pure core of [`directly_connected`], over a given interface list (unit-tested).
+fn plan(ifaces: &[NetworkInterface], targets: impl IntoIterator<Item = Ipv4Addr>) -> Vec<Group> {
+    // (interface index, network) of every ARP-capable IPv4 network.
+    let nets: Vec<(usize, pnet::ipnetwork::Ipv4Network)> = ifaces
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| arp_capable(i))
+        .flat_map(|(n, i)| {
+            i.ips.iter().filter_map(move |ip| match ip {
+                IpNetwork::V4(v4) => Some((n, *v4)),
+                IpNetwork::V6(_) => None,
+            })
+        })
+        .collect();
+    // Our own addresses, on any interface (the loopback ones included).
+    let own: Vec<Ipv4Addr> = ifaces
+        .iter()
+        .flat_map(|i| &i.ips)
+        .filter_map(|ip| match ip {
+            IpNetwork::V4(v4) => Some(v4.ip()),
+            IpNetwork::V6(_) => None,
+        })
+        .collect();
+
+    let mut groups: Vec<Group> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for target in targets {
+        if !seen.insert(target) || own.contains(&target) {
+            continue;
+        }
+        let best = nets
+            .iter()
+            .filter(|(_, net)| net.prefix() < 32 && net.contains(target))
+            .max_by_key(|(_, net)| net.prefix());
+        let Some(&(iface, net)) = best else {
+            continue;
+        };
+        if net.prefix() <= 30 && (target == net.network() || target == net.broadcast()) {
+            continue;
+        }
+        let src = net.ip();
+        match groups.iter_mut().find(|g| g.iface == iface && g.src == src) {
+            Some(g) => g.targets.push(target),
+            None => groups.push(Group {
+                iface,
+                src,
+                targets: vec![target],
+            }),
+        }
+    }
+    groups
+}
+
+/// The who-has request for `target`, from `our_mac`/`src`, as a broadcast Ethernet frame.
+fn build_request(our_mac: PnetMac, src: Ipv4Addr, target: Ipv4Addr) -> [u8; FRAME_LEN] {
+    let mut frame = [0u8; FRAME_LEN];
+    let (eth_buf, rest) = frame.split_at_mut(ETH_HEADER_LEN);
+    // The buffers have exactly the sizes pnet needs, so `new` cannot fail; the `if let`s only
+    // avoid an unwrap.
+    if let Some(mut eth) = MutableEthernetPacket::new(eth_buf) {
+        eth.set_destination(PnetMac::broadcast());
+        eth.set_source(our_mac);
+        eth.set_ethertype(EtherTypes::Arp);
+    }
+    if let Some(mut arp) = MutableArpPacket::new(&mut rest[..ARP_LEN]) {
+        arp.set_hardware_type(ArpHardwareTypes::Ethernet);
+        arp.set_protocol_type(EtherTypes::Ipv4);
+        arp.set_hw_addr_len(6);
+        arp.set_proto_addr_len(4);
+        arp.set_operation(ArpOperations::Request);
+        arp.set_sender_hw_addr(our_mac);
+        arp.set_sender_proto_addr(src);
+        arp.set_target_hw_addr(PnetMac::zero());
+        arp.set_target_proto_addr(target);
+    }
+    frame
+}
+
+/// A well-formed ARP reply addressed to `our_mac`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Reply {
+    sender_ip: Ipv4Addr,
+    sender_mac: MacAddr,
+    /// The IP the reply is addressed to; the caller checks it is the source IP it used.
+    target_ip: Ipv4Addr,
+}
+
+/// Parse one received frame: `Some` only for an Ethernet/IPv4 ARP *reply* (opcode 2) whose
+/// target hardware address is `our_mac` and whose sender MAC is a plausible unicast address.
+/// Requests, including the unicast cache-refresh requests hosts send after a sweep, are `None`.
+fn parse_reply(frame: &[u8], our_mac: PnetMac) -> Option<Reply> {
+    let eth = EthernetPacket::new(frame)?;
+    if eth.get_ethertype() != EtherTypes::Arp {
+        return None;
+    }
+    let arp = ArpPacket::new(eth.payload())?;
+    if arp.get_hardware_type() != ArpHardwareTypes::Ethernet
+        || arp.get_protocol_type() != EtherTypes::Ipv4
+        || arp.get_hw_addr_len() != 6
+        || arp.get_proto_addr_len() != 4
+        || arp.get_operation() != ArpOperations::Reply
+        || arp.get_target_hw_addr() != our_mac
+    {
+        return None;
+    }
+    let sender = arp.get_sender_hw_addr();
+    if sender == PnetMac::zero() || sender.is_multicast() {
+        return None;
+    }
+    Some(Reply {
+        sender_ip: arp.get_sender_proto_addr(),
+        sender_mac: MacAddr(sender.octets()),
+        target_ip: arp.get_target_proto_addr(),
+    })
+}
+
+/// One ARP target on an interface, with the source address its request carries.
+struct Target {
+    ip: Ipv4Addr,
+    src: Ipv4Addr,
+}
+
+/// State one interface's sender and receiver threads share.
+struct Session {
+    iface: String,
+    mac: PnetMac,
+    targets: Vec<Target>,
+    index: HashMap<Ipv4Addr, usize>,
+    /// When the first request to each target went out (set just before sending it).
+    first_sent: Vec<OnceLock<Instant>>,
+    replied: Vec<AtomicBool>,
+    /// Targets still silent; when it reaches zero both threads finish early.
+    silent: AtomicUsize,
+    /// When the sender finished (its last request, or it gave up); the wait counts from here.
+    sending_done: OnceLock<Instant>,
+    /// Cancelled by the caller's token, by a hung-up consumer, or by the partner thread's error.
+    stop: CancellationToken,
+}
+
+impl Session {
+    fn all_answered(&self) -> bool {
+        self.silent.load(Ordering::Acquire) == 0
+    }
+
+    fn io_error(&self, e: io::Error) -> ArpError {
+        if e.kind() == io::ErrorKind::PermissionDenied {
+            ArpError::Permission(self.iface.clone())
+        } else {
+            ArpError::Io(self.iface.clone(), e)
+        }
+    }
+}
+
+/// Marks the sending as finished when the sender returns, even by an early `?` or a panic, so
+/// that the receiver's wait always has an end.
+struct DoneOnDrop<'a>(&'a Session);
+
+impl Drop for DoneOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.sending_done.get_or_init(Instant::now);
+    }
+}
+
+/// Sleep until `deadline` in short slices; `false` when the session was stopped meanwhile or
+/// every target has answered (nothing left to send).
+fn sleep_until(s: &Session, deadline: Instant) -> bool {
+    loop {
+        if s.stop.is_cancelled() || s.all_answered() {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return true;
+        }
+        std::thread::sleep((deadline - now).min(POLL));
+    }
+}
+
+/// Send one frame, retrying briefly while the interface queue is full (ENOBUFS), which a burst
+/// of requests on a slow link can cause.
+fn send_frame(tx: &mut dyn DataLinkSender, frame: &[u8]) -> io::Result<()> {
+    let mut attempts = 0;
+    loop {
+        match tx.send_to(frame, None) {
+            Some(Ok(())) => return Ok(()),
+            Some(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) && attempts < 20 => {
+                attempts += 1;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Some(Err(e)) => return Err(e),
+            None => return Err(io::Error::other("datalink sender refused the frame")),
+        }
+    }
+}
+
+/// The sender thread: `retries + 1` rounds to the targets still silent.
+fn run_sender(s: &Session, mut tx: Box<dyn DataLinkSender>, cfg: ArpConfig) -> Result<()> {
+    let _done = DoneOnDrop(s);
+    let mut round_start = Instant::now();
+    for round in 0..=cfg.retries {
+        if round > 0 && !sleep_until(s, round_start + RETRY_GAP) {
+            break;
+        }
+        round_start = Instant::now();
+        for (i, t) in s.targets.iter().enumerate() {
+            if s.stop.is_cancelled() {
+                return Ok(());
+            }
+            if s.replied[i].load(Ordering::Acquire) {
+                continue;
+            }
+            let frame = build_request(s.mac, t.src, t.ip);
+            // Recorded before sending, so that the fastest reply finds it.
+            s.first_sent[i].get_or_init(Instant::now);
+            if let Err(e) = send_frame(tx.as_mut(), &frame) {
+                s.stop.cancel();
+                return Err(s.io_error(e));
+            }
+            if !cfg.interval.is_zero() {
+                std::thread::sleep(cfg.interval);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The receiver thread: the first valid reply of each target goes to `out`.
+fn run_receiver(
+    s: &Session,
+    mut rx: Box<dyn DataLinkReceiver>,
+    cfg: ArpConfig,
+    out: mpsc::UnboundedSender<ArpOutcome>,
+) -> Result<()> {
+    loop {
+        if s.stop.is_cancelled() {
+            break;
+        }
+        if let Some(done) = s.sending_done.get()
+            && (s.all_answered() || done.elapsed() >= cfg.wait)
+        {
+            break;
+        }
+        let frame = match rx.next() {
+            Ok(frame) => frame,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::TimedOut
+                        | io::ErrorKind::WouldBlock
+                        | io::ErrorKind::Interrupted
+                ) =>
+            {
+                continue;
+            }
+            Err(e) => {
+                s.stop.cancel();
+                return Err(s.io_error(e));
+            }
+        };
+        let now = Instant::now();
+        let Some(reply) = parse_reply(frame, s.mac) else {
+            continue;
+        };
+        let Some(&i) = s.index.get(&reply.sender_ip) else {
+            continue;
+        };
+        // Addressed to the source IP we asked from, and after we asked: otherwise it answers
+        // someone else's question (or a previous run's).
+        let Some(&sent) = s.first_sent[i].get() else {
+            continue;
+        };
+        if reply.target_ip != s.targets[i].src || s.replied[i].swap(true, Ordering::AcqRel) {
+            continue;
+        }
+        s.silent.fetch_sub(1, Ordering::AcqRel);
+        let outcome = ArpOutcome {
+            ip: reply.sender_ip,
+            mac: reply.sender_mac,
+            rtt: now.saturating_duration_since(sent),
+        };
+        if out.send(outcome).is_err() {
+            // The forwarder is gone: the discovery is over.
+            s.stop.cancel();
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// A session with its datalink channel, ready to start.
+struct OpenSession {
+    session: Session,
+    tx: Box<dyn DataLinkSender>,
+    rx: Box<dyn DataLinkReceiver>,
+}
+
+/// Open one datalink channel per interface, before any packet is sent, so that a missing
+/// privilege is reported before anything happens on the wire.
+fn open_sessions(targets: Vec<Ipv4Addr>, stop: &CancellationToken) -> Result<Vec<OpenSession>> {
+    let ifaces = datalink::interfaces();
+    let groups = plan(&ifaces, targets);
+    // Merge the groups of one interface (several source addresses) into one session.
+    let mut per_iface: Vec<(usize, Vec<Target>)> = Vec::new();
+    for g in groups {
+        let ts = g.targets.into_iter().map(|ip| Target { ip, src: g.src });
+        match per_iface.iter_mut().find(|(i, _)| *i == g.iface) {
+            Some((_, v)) => v.extend(ts),
+            None => per_iface.push((g.iface, ts.collect())),
+        }
+    }
+    let mut sessions = Vec::with_capacity(per_iface.len());
+    for (i, targets) in per_iface {
+        let iface = &ifaces[i];
+        let Some(mac) = iface.mac else {
+            return Err(ArpError::Interface(iface.name.clone()));
+        };
+        let config = datalink::Config {
+            read_timeout: Some(POLL),
+            // ARP replies are unicast to us; no need to see other hosts' traffic.
+            promiscuous: false,
+            ..Default::default()
+        };
+        let (tx, rx) = match datalink::channel(iface, config) {
+            Ok(Channel::Ethernet(tx, rx)) => (tx, rx),
+            Ok(_) => return Err(ArpError::Interface(iface.name.clone())),
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                return Err(ArpError::Permission(iface.name.clone()));
+            }
+            Err(e) => return Err(ArpError::Io(iface.name.clone(), e)),
+        };
+        let index = targets.iter().enumerate().map(|(n, t)| (t.ip, n)).collect();
+        let n = targets.len();
+        let session = Session {
+            iface: iface.name.clone(),
+            mac,
+            index,
+            first_sent: (0..n).map(|_| OnceLock::new()).collect(),
+            replied: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            silent: AtomicUsize::new(n),
+            sending_done: OnceLock::new(),
+            stop: stop.child_token(),
+            targets,
+        };
+        sessions.push(OpenSession { session, tx, rx });
+    }
+    Ok(sessions)
+}
+
+fn join_error(e: tokio::task::JoinError) -> ArpError {
+    ArpError::Io("(arp task)".to_string(), io::Error::other(e))
+}
+
+/// Send ARP who-has for each directly connected target on its interface (one datalink channel
+/// per interface, on blocking threads with a read timeout so the runtime is never blocked and
+/// cancellation is noticed within [`POLL`]), and send an [`ArpOutcome`] on `tx` for every valid
+/// reply as it arrives. Stops [`ArpConfig::wait`] after the last request, as soon as every
+/// target has answered, when `cancel` is triggered or when `tx` is closed. Targets that are not
+/// directly connected are skipped (see [`directly_connected`]); with none left, no socket is
+/// opened and no privilege is needed.
+pub async fn discover(
+    targets: Vec<Ipv4Addr>,
+    cfg: ArpConfig,
+    tx: mpsc::Sender<ArpOutcome>,
+    cancel: CancellationToken,
+) -> Result<ArpStats> {
+    // Our own token: cancelled by the caller's, and also when this future is dropped or the
+    // consumer hangs up, so the blocking threads never outlive the discovery.
+    let stop = cancel.child_token();
+    let _stop_on_drop = stop.clone().drop_guard();
+
+    let setup_stop = stop.clone();
+    let sessions = tokio::task::spawn_blocking(move || open_sessions(targets, &setup_stop))
+        .await
+        .map_err(join_error)??;
+    if sessions.is_empty() {
+        return Ok(ArpStats::default());
+    }
+
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel();
+    let mut workers = Vec::with_capacity(sessions.len());
+    for OpenSession {
+        session,
+        tx: dl_tx,
+        rx: dl_rx,
+    } in sessions
+    {
+        let session = Arc::new(session);
+        let s = Arc::clone(&session);
+        let sender = tokio::task::spawn_blocking(move || run_sender(&s, dl_tx, cfg));
+        let s = Arc::clone(&session);
+        let out = out_tx.clone();
+        let receiver = tokio::task::spawn_blocking(move || run_receiver(&s, dl_rx, cfg, out));
+        workers.push((session, sender, receiver));
+    }
+    drop(out_tx);
+
+    // Forward replies as they arrive. The receivers never block on a slow consumer: they queue
+    // here, and only this task waits for room on `tx`, while still watching `stop`.
+    let mut delivered = 0;
+    loop {
+        let outcome = tokio::select! {
+            biased;
+            _ = stop.cancelled() => break,
+            _ = tx.closed() => {
+                stop.cancel();
+                break;
+            }
+            o = out_rx.recv() => match o {
+                Some(o) => o,
+                None => break, // every receiver has finished
+            },
+        };
+        tokio::select! {
+            biased;
+            _ = stop.cancelled() => break,
+            sent = tx.send(outcome) => match sent {
+                Ok(()) => delivered += 1,
+                Err(_) => {
+                    stop.cancel();
+                    break;
+                }
+            },
+        }
+    }
+
+    let mut first_error = None;
+    let mut requested = 0;
+    for (session, sender, receiver) in workers {
+        let results = [
+            sender.await.map_err(join_error).and_then(|r| r),
+            receiver.await.map_err(join_error).and_then(|r| r),
+        ];
+        for r in results {
+            if let Err(e) = r {
+                first_error.get_or_insert(e);
+            }
+        }
+        requested += session
+            .first_sent
+            .iter()
+            .filter(|t| t.get().is_some())
+            .count();
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(ArpStats {
+            requested,
+            replied: delivered,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OUR_MAC: PnetMac = PnetMac(0x02, 0, 0, 0, 0, 0x01);
+    const HOST_MAC: PnetMac = PnetMac(0x00, 0x50, 0x56, 0xaa, 0xbb, 0xcc);
+
+    fn iface(
+        name: &str,
+        index: u32,
+        flags: u32,
+        mac: Option<PnetMac>,
+        ips: &[&str],
+    ) -> NetworkInterface {
+        NetworkInterface {
+            name: name.to_string(),
+            description: String::new(),
+            index,
+            mac,
+            ips: ips
+                .iter()
+                .map(|s| s.parse().expect("test network"))
+                .collect(),
+            flags,
+        }
+    }
+
+    const UP: u32 = libc::IFF_UP as u32 | libc::IFF_BROADCAST as u32;
+
+    fn ip(s: &str) -> Ipv4Addr {
+        s.parse().expect("test ip")
+    }
+
+    fn lab() -> Vec<NetworkInterface> {
+        vec![
+            iface(
+                "lo",
+                1,
+                UP | libc::IFF_LOOPBACK as u32,
+                None,
+                &["127.0.0.1/8"],
+            ),
+            iface(
+                "eth0",
+                2,
+                UP,
+                Some(OUR_MAC),
+                &["192.168.1.10/24", "fe80::1/64"],
+            ),
+            iface(
+                "eth1",
+                3,
+                UP,
+                Some(OUR_MAC),
+                &["10.0.0.5/16", "10.0.5.1/24"],
+            ),
+            iface("down0", 4, 0, Some(OUR_MAC), &["172.16.0.1/24"]),
+            iface(
+                "wg0",
+                5,
+                UP | libc::IFF_POINTOPOINT as u32 | libc::IFF_NOARP as u32,
+                None,
+                &["10.9.0.2/24"],
+            ),
+            iface("host32", 6, UP, Some(OUR_MAC), &["203.0.113.7/32"]),
+        ]
+    }
+
+    #[test]
+    fn plan_groups_by_interface_and_source() {
+        let targets = [
+            "192.168.1.20",
+            "10.0.7.9",
+            "10.0.5.20",
+            "8.8.8.8",
+            "192.168.1.20",
+            "192.168.1.30",
+            "127.0.0.2",
+            "172.16.0.9",
+            "10.9.0.1",
+            "203.0.113.8",
+        ]
+        .map(ip);
+        let got = plan(&lab(), targets);
+        assert_eq!(
+            got,
+            vec![
+                Group {
+                    iface: 1,
+                    src: ip("192.168.1.10"),
+                    targets: vec![ip("192.168.1.20"), ip("192.168.1.30")]
+                },
+                Group {
+                    iface: 2,
+                    src: ip("10.0.0.5"),
+                    targets: vec![ip("10.0.7.9")]
+                },
+                // The more specific /24 wins over the /16 on the same interface.
+                Group {
+                    iface: 2,
+                    src: ip("10.0.5.1"),
+                    targets: vec![ip("10.0.5.20")]
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn plan_skips_own_network_and_broadcast_addresses() {
+        let targets = [
+            "192.168.1.0",
+            "192.168.1.10",
+            "192.168.1.255",
+            "192.168.1.1",
+            "127.0.0.1",
+        ]
+        .map(ip);
+        let got = plan(&lab(), targets);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].targets, vec![ip("192.168.1.1")]);
+        // A /31 has no network or broadcast address: both ends are hosts.
+        let p2p = [iface("e", 1, UP, Some(OUR_MAC), &["10.1.1.0/31"])];
+        assert_eq!(
+            plan(&p2p, [ip("10.1.1.1")])[0].targets,
+            vec![ip("10.1.1.1")]
+        );
+        assert!(plan(&p2p, [ip("10.1.1.0")]).is_empty());
+    }
+
+    #[test]
+    fn plan_needs_a_usable_mac() {
+        let ifs = [iface("e", 1, UP, Some(PnetMac::zero()), &["10.1.1.1/24"])];
+        assert!(plan(&ifs, [ip("10.1.1.2")]).is_empty());
+        assert!(plan(&[], [ip("10.1.1.2")]).is_empty());
+    }
+
+    fn frame(op: u16, sha: PnetMac, spa: &str, tha: PnetMac, tpa: &str) -> Vec<u8> {
+        let mut f = build_request(sha, ip(spa), ip(tpa)).to_vec();
+        let mut eth = MutableEthernetPacket::new(&mut f).expect("frame");
+        eth.set_destination(tha);
+        let mut arp = MutableArpPacket::new(&mut f[ETH_HEADER_LEN..]).expect("arp");
+        arp.set_operation(pnet::packet::arp::ArpOperation::new(op));
+        arp.set_target_hw_addr(tha);
+        f
+    }
+
+    #[test]
+    fn request_frame_is_a_broadcast_who_has() {
+        let f = build_request(OUR_MAC, ip("10.0.0.1"), ip("10.0.0.42"));
+        let eth = EthernetPacket::new(&f).expect("eth");
+        assert_eq!(eth.get_destination(), PnetMac::broadcast());
+        assert_eq!(eth.get_source(), OUR_MAC);
+        assert_eq!(eth.get_ethertype(), EtherTypes::Arp);
+        let arp = ArpPacket::new(eth.payload()).expect("arp");
+        assert_eq!(arp.get_operation(), ArpOperations::Request);
+        assert_eq!(arp.get_sender_proto_addr(), ip("10.0.0.1"));
+        assert_eq!(arp.get_target_proto_addr(), ip("10.0.0.42"));
+        assert_eq!(arp.get_target_hw_addr(), PnetMac::zero());
+        assert_eq!(f.len(), 60);
+    }
+
+    #[test]
+    fn reply_to_us_is_accepted() {
+        let f = frame(2, HOST_MAC, "10.0.0.42", OUR_MAC, "10.0.0.1");
+        assert_eq!(
+            parse_reply(&f, OUR_MAC),
+            Some(Reply {
+                sender_ip: ip("10.0.0.42"),
+                sender_mac: MacAddr(HOST_MAC.octets()),
+                target_ip: ip("10.0.0.1"),
+            })
+        );
+        // Without padding (42 bytes), as some stacks send it.
+        assert!(parse_reply(&f[..42], OUR_MAC).is_some());
+    }
+
+    #[test]
+    fn requests_and_foreign_replies_are_rejected() {
+        // A host refreshing its cache: unicast *request* to us.
+        assert_eq!(
+            parse_reply(
+                &frame(1, HOST_MAC, "10.0.0.42", OUR_MAC, "10.0.0.1"),
+                OUR_MAC
+            ),
+            None
+        );
+        // Our own request, seen on the way out.
+        assert_eq!(
+            parse_reply(
+                &build_request(OUR_MAC, ip("10.0.0.1"), ip("10.0.0.42")),
+                OUR_MAC
+            ),
+            None
+        );
+        // A reply to another host's MAC.
+        assert_eq!(
+            parse_reply(
+                &frame(2, HOST_MAC, "10.0.0.42", HOST_MAC, "10.0.0.1"),
+                OUR_MAC
+            ),
+            None
+        );
+        // A reply claiming a multicast or zero sender MAC.
+        let mcast = PnetMac(0x01, 0, 0x5e, 0, 0, 1);
+        assert_eq!(
+            parse_reply(&frame(2, mcast, "10.0.0.42", OUR_MAC, "10.0.0.1"), OUR_MAC),
+            None
+        );
+        assert_eq!(
+            parse_reply(
+                &frame(2, PnetMac::zero(), "10.0.0.42", OUR_MAC, "10.0.0.1"),
+                OUR_MAC
+            ),
+            None
+        );
+        // Truncated and non-ARP frames.
+        let f = frame(2, HOST_MAC, "10.0.0.42", OUR_MAC, "10.0.0.1");
+        assert_eq!(parse_reply(&f[..30], OUR_MAC), None);
+        assert_eq!(parse_reply(&f[..10], OUR_MAC), None);
+        let mut ipv4 = f.clone();
+        MutableEthernetPacket::new(&mut ipv4)
+            .expect("eth")
+            .set_ethertype(EtherTypes::Ipv4);
+        assert_eq!(parse_reply(&ipv4, OUR_MAC), None);
+        // Wrong hardware length.
+        let mut odd = f;
+        odd[ETH_HEADER_LEN + 4] = 8;
+        assert_eq!(parse_reply(&odd, OUR_MAC), None);
+    }
+}
