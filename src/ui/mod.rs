@@ -1,10 +1,172 @@
-//! The live dashboard. OWNER: dashboard helper.
+//! The live dashboard: `netdx [TARGETS...]` and `netdx tui`.
+//!
+//! ```text
+//!  terminal ──(input thread)──► events ─┐
+//!                                        ▼
+//!  engine jobs ──(tagged events)──► runner: App { Dashboard (state), TableView, Mode }
+//!     ▲                                  │ draw when dirty, ≤ 1 frame / 33 ms
+//!     └──── JobSpec (scan, round, ports, resolve) ◄── keys ── render(&App)
+//! ```
+//! [`state::Dashboard`] is the one owner of what was observed (a pure reducer over engine
+//! events with injected timestamps); [`render`] only reads; [`runner`] owns the channels to
+//! the engine through a [`prober::Prober`]. With no targets nothing is sent until the user
+//! starts a run.
+
+pub mod app;
+pub mod prober;
+pub mod prompt;
+pub mod render;
+pub mod runner;
+pub mod state;
+pub mod table;
+pub mod term;
+pub mod theme;
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::cli::DashboardArgs;
+use crate::cli::{DashboardArgs, ScanArgs};
+use crate::model::ScanParameters;
+use crate::netinfo::LocalContext;
+
+use app::{App, Command, Settings};
+use prober::EngineProber;
+use runner::{Exit, Inputs};
+use state::{Dashboard, LogKind};
+use theme::Theme;
+
+/// Exit code for bad input, as for `netdx scan`.
+const EXIT_BAD_INPUT: u8 = 2;
 
 /// Open the dashboard. Entry point called by the binary.
-pub fn run(_args: DashboardArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("the dashboard is not built yet")
+pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let setup = match prepare(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("netdx: error: {e}");
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let now = state::Timestamp::now_utc();
+    let mut app = App::new(
+        Dashboard::new(setup.context, setup.parameters),
+        setup.settings,
+        now,
+    );
+    let mut initial = None;
+    if !setup.targets.is_empty() {
+        initial = Some(Command::Scan {
+            targets: setup.targets,
+        });
+    }
+    if args.auto {
+        let mut targets = match initial.take() {
+            Some(Command::Scan { targets }) => targets,
+            _ => Vec::new(),
+        };
+        targets.extend(app.suggestions.iter().map(|s| s.spec.clone()));
+        if targets.is_empty() {
+            let text = "--auto: no attached network, gateway or resolver found to scan";
+            app.dash.log(now, LogKind::Warn, text);
+            app.status = Some((LogKind::Warn, text.to_string()));
+        } else {
+            initial = Some(Command::Scan { targets });
+        }
+    }
+    let _ = started;
+
+    let exit = rt.block_on(async {
+        let input = term::spawn_input_reader()?;
+        let mut terminal = term::setup()?;
+        let _guard = term::Guard;
+        let inputs = Inputs {
+            terminal: input,
+            prober: Arc::new(EngineProber { base: setup.base }),
+            clock: Box::new(state::Timestamp::now_utc),
+            shutdown: Box::pin(shutdown_signal()),
+        };
+        runner::run(&mut terminal, &mut app, inputs, initial).await
+    });
+    term::restore();
+    rt.shutdown_background();
+    match exit? {
+        Exit::Quit | Exit::InputClosed => Ok(ExitCode::SUCCESS),
+        Exit::Signal(n) => Ok(ExitCode::from(128 + n as u8)),
+    }
+}
+
+struct Setup {
+    base: ScanArgs,
+    targets: Vec<String>,
+    parameters: ScanParameters,
+    settings: Settings,
+    context: LocalContext,
+}
+
+/// Check the command line before the terminal is touched, so a typo gets one plain line and
+/// exit code 2, as with `netdx scan`.
+fn prepare(args: &DashboardArgs) -> Result<Setup, String> {
+    if !(args.interval.is_finite() && (0.1..=3600.0).contains(&args.interval)) {
+        return Err(format!(
+            "--interval {}: must be between 0.1 and 3600 seconds",
+            args.interval
+        ));
+    }
+    let mut base = args.scan.clone();
+    let mut targets = std::mem::take(&mut base.targets);
+    if let Some(file) = base.targets_file.take() {
+        targets.extend(crate::target::read_targets_file(&file).map_err(|e| e.to_string())?);
+    }
+    // Validate every option now with the real targets, or with a stand-in address when none
+    // were given (nothing is sent: this only parses).
+    let mut check = base.clone();
+    check.targets = if targets.is_empty() {
+        vec!["127.0.0.1".to_string()]
+    } else {
+        targets.clone()
+    };
+    let (cfg, params) = crate::plan::scan_config(&check).map_err(|e| e.to_string())?;
+    let parameters = ScanParameters {
+        targets: Vec::new(),
+        ..params
+    };
+    let settings = Settings {
+        interval: Duration::from_secs_f64(args.interval),
+        ports: base.ports.clone(),
+        theme: Theme::from_env(),
+        offset: time::UtcOffset::UTC,
+        ping: cfg.ping,
+    };
+    Ok(Setup {
+        base,
+        targets,
+        parameters,
+        settings,
+        context: LocalContext::read(),
+    })
+}
+
+/// Resolves on SIGINT, SIGTERM or SIGHUP (terminal closed). In raw mode Ctrl-C arrives as a
+/// key, so SIGINT here means `kill -INT`.
+async fn shutdown_signal() -> Exit {
+    use tokio::signal::unix::{SignalKind, signal};
+    let wait = |kind: SignalKind| async move {
+        match signal(kind) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = wait(SignalKind::interrupt()) => Exit::Signal(libc::SIGINT),
+        _ = wait(SignalKind::terminate()) => Exit::Signal(libc::SIGTERM),
+        _ = wait(SignalKind::hangup()) => Exit::Signal(libc::SIGHUP),
+    }
 }

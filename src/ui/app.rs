@@ -1,0 +1,581 @@
+//! The dashboard's application state around [`Dashboard`]: the table view, the mode (normal,
+//! help, a prompt), the transient status message and the keys. Key and mouse handling is pure:
+//! it changes this struct and returns a [`Command`] for the event loop to carry out (start a
+//! probe job, export, quit). Nothing here talks to the network or the terminal.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::{Position, Rect};
+use time::UtcOffset;
+
+use crate::model::RecordType;
+use crate::netinfo::Suggestion;
+
+use super::prompt::{Edit, LineEditor};
+use super::render;
+use super::state::{Counts, Dashboard, Layers, LogKind, Timestamp};
+use super::table::TableView;
+use super::theme::Theme;
+
+/// What the event loop must do after a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Quit,
+    /// Scan these target specs (validated): discovery, the user's ports and DNS queries.
+    Scan {
+        targets: Vec<String>,
+    },
+    PortScan {
+        ip: IpAddr,
+        spec: String,
+    },
+    Resolve {
+        name: String,
+        rtype: RecordType,
+    },
+    Export {
+        path: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptKind {
+    /// Live filter; `before` is restored on Esc.
+    Filter {
+        before: String,
+    },
+    Targets,
+    Ports {
+        ip: IpAddr,
+    },
+    Resolve,
+    Export,
+}
+
+impl PromptKind {
+    pub fn label(&self) -> String {
+        match self {
+            PromptKind::Filter { .. } => "Filter (text, up, down, :PORT)".into(),
+            PromptKind::Targets => "Add targets (10.0.0.0/24 10.0.1.5-20 host.example)".into(),
+            PromptKind::Ports { ip } => {
+                format!("Ports to scan on {ip} (22,80  1-1024  top100  all)")
+            }
+            PromptKind::Resolve => {
+                "Resolve NAME[:TYPE] (A AAAA MX TXT CNAME NS SOA PTR SRV)".into()
+            }
+            PromptKind::Export => "Export to (.json; other formats by extension)".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    pub kind: PromptKind,
+    pub editor: LineEditor,
+    /// Why the last submission was refused; the prompt stays open so it can be fixed.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    Help,
+    Prompt(Prompt),
+}
+
+/// The pane under the table on narrow terminals (wide ones show all three).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Detail,
+    Dns,
+    Events,
+}
+
+impl Pane {
+    fn next(self) -> Pane {
+        match self {
+            Pane::Detail => Pane::Dns,
+            Pane::Dns => Pane::Events,
+            Pane::Events => Pane::Detail,
+        }
+    }
+}
+
+/// Options that do not change while the dashboard runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub interval: Duration,
+    /// The port spec given on the command line, shown in the header.
+    pub ports: Option<String>,
+    pub theme: Theme,
+    /// Offset used to show times (UTC unless the local offset could be determined).
+    pub offset: UtcOffset,
+    /// ICMP allowed (`--no-ping` not given).
+    pub ping: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            interval: Duration::from_secs(2),
+            ports: None,
+            theme: Theme::COLOR,
+            offset: UtcOffset::UTC,
+            ping: true,
+        }
+    }
+}
+
+pub struct App {
+    pub dash: Dashboard,
+    pub table: TableView,
+    pub mode: Mode,
+    pub pane: Pane,
+    /// A line for the footer (export path, refused key), with its kind for the colour.
+    pub status: Option<(LogKind, String)>,
+    pub settings: Settings,
+    pub suggestions: Vec<Suggestion>,
+    /// Last known terminal size, for paging and mouse hit-testing.
+    pub size: Rect,
+    /// The time the frame shows.
+    pub now: Timestamp,
+    /// Header figures, recomputed when the state's generation moves.
+    pub layers: Layers,
+    pub counts: Counts,
+    cached_generation: Option<u64>,
+}
+
+impl App {
+    pub fn new(dash: Dashboard, settings: Settings, now: Timestamp) -> App {
+        let suggestions = dash.context.suggested_targets();
+        let layers = dash.layers();
+        let counts = dash.counts();
+        App {
+            dash,
+            table: TableView::default(),
+            mode: Mode::Normal,
+            pane: Pane::Detail,
+            status: None,
+            settings,
+            suggestions,
+            size: Rect::new(0, 0, 80, 24),
+            now,
+            layers,
+            counts,
+            cached_generation: None,
+        }
+    }
+
+    /// Bring derived figures up to date; cheap when nothing changed. Call before drawing.
+    pub fn prepare(&mut self, now: Timestamp) {
+        self.now = now;
+        self.table.refresh(&self.dash);
+        if self.cached_generation != Some(self.dash.generation) {
+            self.layers = self.dash.layers();
+            self.counts = self.dash.counts();
+            self.cached_generation = Some(self.dash.generation);
+        }
+        let rows = self.table_rows();
+        self.table.scroll_into_view(rows);
+    }
+
+    /// Rows of hosts the table shows at the current size.
+    pub fn table_rows(&self) -> usize {
+        render::layout(self.size, self).table_rows()
+    }
+
+    pub fn local_time(&self, t: Timestamp) -> Timestamp {
+        t.to_offset(self.settings.offset)
+    }
+
+    fn set_status(&mut self, kind: LogKind, text: impl Into<String>) {
+        self.status = Some((kind, text.into()));
+    }
+
+    /// Handle a key press; returns what the loop must do, if anything.
+    pub fn on_key(&mut self, key: KeyEvent) -> Option<Command> {
+        if key.kind == KeyEventKind::Release {
+            return None;
+        }
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && key.code == KeyCode::Char('c') && !matches!(self.mode, Mode::Prompt(_)) {
+            return Some(Command::Quit);
+        }
+        match &mut self.mode {
+            Mode::Help => {
+                // Any key closes the help; q still quits.
+                self.mode = Mode::Normal;
+                if key.code == KeyCode::Char('q') {
+                    return Some(Command::Quit);
+                }
+                None
+            }
+            Mode::Prompt(_) => self.on_prompt_key(key),
+            Mode::Normal => self.on_normal_key(key),
+        }
+    }
+
+    fn open_prompt(&mut self, kind: PromptKind, text: &str) {
+        self.status = None;
+        self.mode = Mode::Prompt(Prompt {
+            kind,
+            editor: LineEditor::new(text),
+            error: None,
+        });
+    }
+
+    fn on_normal_key(&mut self, key: KeyEvent) -> Option<Command> {
+        let rows = self.table_rows();
+        let page = rows.saturating_sub(1).max(1) as isize;
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Char('q') => return Some(Command::Quit),
+            KeyCode::Char('?') | KeyCode::F(1) => self.mode = Mode::Help,
+            KeyCode::Down | KeyCode::Char('j') => self.table.move_by(1, rows),
+            KeyCode::Up | KeyCode::Char('k') => self.table.move_by(-1, rows),
+            KeyCode::Char('d') if ctrl => self.table.move_by(page / 2, rows),
+            KeyCode::Char('u') if ctrl => self.table.move_by(-page / 2, rows),
+            KeyCode::PageDown | KeyCode::Char('f') if ctrl || key.code == KeyCode::PageDown => {
+                self.table.move_by(page, rows)
+            }
+            KeyCode::PageUp | KeyCode::Char('b') if ctrl || key.code == KeyCode::PageUp => {
+                self.table.move_by(-page, rows)
+            }
+            KeyCode::Home | KeyCode::Char('g') => self.table.select(0, rows),
+            KeyCode::End | KeyCode::Char('G') => self.table.select(usize::MAX, rows),
+            KeyCode::Tab => self.pane = self.pane.next(),
+            KeyCode::Char('h') => self.table.toggle_silent(),
+            KeyCode::Char('s') => {
+                let next = self.table.sort.next();
+                self.table.sort = next;
+                self.table.descending = false;
+                self.table.invalidate();
+            }
+            KeyCode::Char('S') => {
+                self.table.descending = !self.table.descending;
+                self.table.invalidate();
+            }
+            KeyCode::Char('/') => {
+                let before = self.table.filter.clone();
+                self.open_prompt(
+                    PromptKind::Filter {
+                        before: before.clone(),
+                    },
+                    &before,
+                );
+            }
+            KeyCode::Esc => {
+                if !self.table.filter.is_empty() {
+                    self.table.set_filter("");
+                }
+                self.status = None;
+            }
+            KeyCode::Char('a') => self.open_prompt(PromptKind::Targets, ""),
+            KeyCode::Char('p') => match self.table.selected_ip() {
+                Some(ip) => self.open_prompt(PromptKind::Ports { ip }, "top100"),
+                None => self.set_status(LogKind::Warn, "no host selected"),
+            },
+            KeyCode::Char('d') => self.open_prompt(PromptKind::Resolve, ""),
+            KeyCode::Char('e') => {
+                let name = default_export_name(self.local_time(self.now));
+                self.open_prompt(PromptKind::Export, &name);
+            }
+            KeyCode::Char('r') => {
+                if self.dash.target_specs.is_empty() {
+                    self.set_status(
+                        LogKind::Warn,
+                        "nothing to rescan yet: Enter starts on the suggested targets",
+                    );
+                } else if self.dash.sweep_running() {
+                    self.set_status(LogKind::Warn, "a scan is already running");
+                } else {
+                    return Some(Command::Scan {
+                        targets: self.dash.target_specs.clone(),
+                    });
+                }
+            }
+            KeyCode::Char(' ') => {
+                self.dash.paused = !self.dash.paused;
+                let (text, kind) = if self.dash.paused {
+                    ("monitoring paused (space resumes)", LogKind::Warn)
+                } else {
+                    ("monitoring resumed", LogKind::Info)
+                };
+                self.dash.log(self.now, kind, text);
+                self.set_status(kind, text);
+                self.dash.generation += 1;
+            }
+            KeyCode::Enter if !self.dash.started() => {
+                if self.suggestions.is_empty() {
+                    self.set_status(
+                        LogKind::Warn,
+                        "no suggested targets (no network found): press a to type some",
+                    );
+                } else {
+                    return Some(Command::Scan {
+                        targets: self.suggestions.iter().map(|s| s.spec.clone()).collect(),
+                    });
+                }
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn on_prompt_key(&mut self, key: KeyEvent) -> Option<Command> {
+        let Mode::Prompt(prompt) = &mut self.mode else {
+            return None;
+        };
+        let edit = prompt.editor.key(key);
+        let text = prompt.editor.text();
+        let kind = prompt.kind.clone();
+        match edit {
+            Edit::Cancel => {
+                if let PromptKind::Filter { before } = &kind {
+                    self.table.set_filter(before);
+                }
+                self.mode = Mode::Normal;
+                None
+            }
+            Edit::Edited => {
+                prompt.error = None;
+                if let PromptKind::Filter { .. } = kind {
+                    self.table.set_filter(&text);
+                    self.table.select(0, self.table_rows());
+                }
+                None
+            }
+            Edit::Submit => match validate(&kind, &text) {
+                Ok(cmd) => {
+                    self.mode = Mode::Normal;
+                    cmd
+                }
+                Err(e) => {
+                    if let Mode::Prompt(p) = &mut self.mode {
+                        p.error = Some(e);
+                    }
+                    None
+                }
+            },
+        }
+    }
+
+    /// Mouse: a click on a row selects it, a click on a column title sorts by it, the
+    /// wheel scrolls.
+    pub fn on_mouse(&mut self, m: MouseEvent) {
+        let areas = render::layout(self.size, self);
+        let rows = areas.table_rows();
+        match m.kind {
+            MouseEventKind::ScrollDown => self.table.move_by(3, rows),
+            MouseEventKind::ScrollUp => self.table.move_by(-3, rows),
+            MouseEventKind::Down(MouseButton::Left) => {
+                let Some(table) = areas.table else { return };
+                let p = Position::new(m.column, m.row);
+                if !table.contains(p) {
+                    return;
+                }
+                // Border, then the column titles, then rows.
+                let title_row = table.y + 1;
+                if m.row == title_row {
+                    if let Some(col) = render::column_at(self, table, m.column) {
+                        self.table.sort_by(col);
+                    }
+                } else if m.row > title_row && m.row < table.bottom().saturating_sub(1) {
+                    let index = self.table.offset + usize::from(m.row - title_row - 1);
+                    if index < self.table.order.len() {
+                        self.table.select(index, rows);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Check what was typed; a refused input stays in the prompt with the reason.
+fn validate(kind: &PromptKind, text: &str) -> Result<Option<Command>, String> {
+    let text = text.trim();
+    match kind {
+        PromptKind::Filter { .. } => Ok(None),
+        PromptKind::Targets => {
+            let specs: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+            if specs.is_empty() {
+                return Err("type at least one target".into());
+            }
+            crate::target::TargetSet::parse(&specs, &[], false).map_err(|e| e.to_string())?;
+            Ok(Some(Command::Scan { targets: specs }))
+        }
+        PromptKind::Ports { ip } => {
+            let spec = if text.is_empty() { "top100" } else { text };
+            crate::ports::parse_ports(spec).map_err(|e| e.to_string())?;
+            Ok(Some(Command::PortScan {
+                ip: *ip,
+                spec: spec.to_string(),
+            }))
+        }
+        PromptKind::Resolve => {
+            let (name, rtype) = crate::probe::dns::parse_query(text).map_err(|e| e.to_string())?;
+            Ok(Some(Command::Resolve { name, rtype }))
+        }
+        PromptKind::Export => {
+            if text.is_empty() {
+                return Err("type a file name".into());
+            }
+            let path = PathBuf::from(text);
+            if crate::report::Format::from_path(&path).is_none() {
+                return Err(format!(
+                    "cannot tell the format of '{text}': use .json (or .csv .md .html .xml)"
+                ));
+            }
+            Ok(Some(Command::Export { path }))
+        }
+    }
+}
+
+/// `netdx-20250114-093012.json`: sorts by time, never overwrites an earlier export.
+pub fn default_export_name(t: Timestamp) -> String {
+    format!(
+        "netdx-{:04}{:02}{:02}-{:02}{:02}{:02}.json",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ScanParameters;
+    use crate::netinfo::LocalContext;
+    use time::OffsetDateTime;
+
+    fn app() -> App {
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        App::new(
+            Dashboard::new(LocalContext::default(), ScanParameters::default()),
+            Settings::default(),
+            now,
+        )
+    }
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    fn type_str(a: &mut App, s: &str) -> Option<Command> {
+        let mut last = None;
+        for c in s.chars() {
+            last = a.on_key(key(KeyCode::Char(c)));
+        }
+        last
+    }
+
+    #[test]
+    fn add_targets_prompt_validates_and_keeps_bad_input() {
+        let mut a = app();
+        assert_eq!(a.on_key(key(KeyCode::Char('a'))), None);
+        type_str(&mut a, "10.0.0.0/33");
+        assert_eq!(a.on_key(key(KeyCode::Enter)), None);
+        let Mode::Prompt(p) = &a.mode else {
+            panic!("prompt closed")
+        };
+        assert!(p.error.as_deref().unwrap().contains("10.0.0.0/33"), "{p:?}");
+        for _ in 0..2 {
+            a.on_key(key(KeyCode::Backspace));
+        }
+        type_str(&mut a, "24 10.0.1.5");
+        assert_eq!(
+            a.on_key(key(KeyCode::Enter)),
+            Some(Command::Scan {
+                targets: vec!["10.0.0.0/24".into(), "10.0.1.5".into()]
+            })
+        );
+        assert_eq!(a.mode, Mode::Normal);
+    }
+
+    #[test]
+    fn esc_cancels_filter_and_restores_previous() {
+        let mut a = app();
+        a.table.set_filter("web");
+        a.on_key(key(KeyCode::Char('/')));
+        type_str(&mut a, "x");
+        assert_eq!(a.table.filter, "webx");
+        a.on_key(key(KeyCode::Esc));
+        assert_eq!(a.table.filter, "web");
+        assert_eq!(a.mode, Mode::Normal);
+    }
+
+    #[test]
+    fn quit_keys_and_help() {
+        let mut a = app();
+        assert_eq!(a.on_key(key(KeyCode::Char('?'))), None);
+        assert_eq!(a.mode, Mode::Help);
+        assert_eq!(a.on_key(key(KeyCode::Char('x'))), None);
+        assert_eq!(a.mode, Mode::Normal);
+        assert_eq!(a.on_key(key(KeyCode::Char('q'))), Some(Command::Quit));
+        assert_eq!(
+            a.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Command::Quit)
+        );
+    }
+
+    #[test]
+    fn resolve_and_export_prompts() {
+        let mut a = app();
+        a.on_key(key(KeyCode::Char('d')));
+        type_str(&mut a, "lab.test:mx");
+        assert_eq!(
+            a.on_key(key(KeyCode::Enter)),
+            Some(Command::Resolve {
+                name: "lab.test".into(),
+                rtype: RecordType::MX
+            })
+        );
+        a.on_key(key(KeyCode::Char('e')));
+        let Mode::Prompt(p) = &a.mode else { panic!() };
+        assert_eq!(p.editor.text(), "netdx-20231114-221320.json");
+        assert_eq!(
+            a.on_key(key(KeyCode::Enter)),
+            Some(Command::Export {
+                path: "netdx-20231114-221320.json".into()
+            })
+        );
+        a.on_key(key(KeyCode::Char('e')));
+        a.on_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+        type_str(&mut a, "out.txt");
+        assert_eq!(a.on_key(key(KeyCode::Enter)), None);
+    }
+
+    #[test]
+    fn enter_on_context_screen_starts_suggestions_only_before_a_run() {
+        let mut a = app();
+        a.suggestions = vec![Suggestion {
+            spec: "10.77.0.0/24".into(),
+            why: "LAN".into(),
+        }];
+        assert_eq!(
+            a.on_key(key(KeyCode::Enter)),
+            Some(Command::Scan {
+                targets: vec!["10.77.0.0/24".into()]
+            })
+        );
+        let now = a.now;
+        a.dash.begin(
+            super::super::state::JobKind::Sweep {
+                targets: vec!["10.77.0.0/24".into()],
+            },
+            &[],
+            now,
+        );
+        assert_eq!(a.on_key(key(KeyCode::Enter)), None);
+        assert_eq!(a.on_key(key(KeyCode::Char('r'))), None, "sweep running");
+    }
+}

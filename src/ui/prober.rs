@@ -1,0 +1,190 @@
+//! Where the dashboard's probes come from. The event loop asks for a [`JobSpec`]; a
+//! [`Prober`] runs it and streams [`ScanEvent`]s ending with `Finished`. The real one drives
+//! [`crate::engine`] (and the DNS probe for single lookups); tests and the idle benchmark use a
+//! scripted one, so the loop is exercised without a network. Widgets never start probes.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::ScanArgs;
+use crate::engine;
+use crate::event::ScanEvent;
+use crate::model::{NoteLevel, RecordType};
+use crate::plan;
+use crate::probe::dns::DnsProbe;
+
+use super::state::RoundPlan;
+
+/// One unit of probing the loop can ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobSpec {
+    /// Discovery on these target specs, then the user's ports; with `dns_queries`, also the
+    /// `--dns` lookups given on the command line.
+    Scan {
+        targets: Vec<String>,
+        dns_queries: bool,
+    },
+    /// A monitoring round.
+    Round(RoundPlan),
+    /// A port scan of one host (no discovery first: the user pointed at it).
+    Ports { ip: IpAddr, spec: String },
+    /// One DNS lookup.
+    Resolve { name: String, rtype: RecordType },
+}
+
+pub trait Prober: Send + Sync + 'static {
+    /// Start `job`. Its events go to `tx`, the last one `Finished`; `cancel` stops it. A job
+    /// that cannot be configured is refused at once with a one-line reason.
+    fn start(
+        &self,
+        job: JobSpec,
+        tx: mpsc::Sender<ScanEvent>,
+        cancel: CancellationToken,
+    ) -> Result<(), String>;
+}
+
+/// The real prober: the scan engine, configured from the command line's scan options.
+pub struct EngineProber {
+    /// The options every job inherits (ports, timeouts, resolver...), without targets.
+    pub base: ScanArgs,
+}
+
+impl EngineProber {
+    fn args(&self, targets: Vec<String>) -> ScanArgs {
+        let mut a = self.base.clone();
+        a.targets = targets;
+        a.targets_file = None;
+        a.output = None;
+        a.log = false;
+        a
+    }
+
+    fn config(&self, args: &ScanArgs) -> Result<engine::ScanConfig, String> {
+        plan::scan_config(args)
+            .map(|(cfg, _)| cfg)
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Prober for EngineProber {
+    fn start(
+        &self,
+        job: JobSpec,
+        tx: mpsc::Sender<ScanEvent>,
+        cancel: CancellationToken,
+    ) -> Result<(), String> {
+        match job {
+            JobSpec::Scan {
+                targets,
+                dns_queries,
+            } => {
+                let mut args = self.args(targets);
+                if !dns_queries {
+                    args.dns.clear();
+                }
+                let cfg = self.config(&args)?;
+                tokio::spawn(engine::run(cfg, tx, cancel));
+            }
+            JobSpec::Round(plan) => {
+                let mut configs = Vec::new();
+                if !plan.icmp.is_empty() {
+                    let mut args = self.args(plan.icmp.iter().map(ToString::to_string).collect());
+                    args.ports = None;
+                    args.dns.clear();
+                    args.no_rdns = true;
+                    args.allow_large = true;
+                    configs.push(self.config(&args)?);
+                }
+                for (ip, ports) in &plan.tcp {
+                    let mut args = self.args(vec![ip.to_string()]);
+                    args.ports = Some(
+                        ports
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    );
+                    args.dns.clear();
+                    args.no_ping = true;
+                    args.no_arp = true;
+                    args.no_rdns = true;
+                    configs.push(self.config(&args)?);
+                }
+                tokio::spawn(run_merged(configs, tx, cancel));
+            }
+            JobSpec::Ports { ip, spec } => {
+                let mut args = self.args(vec![ip.to_string()]);
+                args.ports = Some(spec);
+                args.dns.clear();
+                args.no_ping = true;
+                args.no_arp = true;
+                args.no_rdns = true;
+                let cfg = self.config(&args)?;
+                tokio::spawn(engine::run(cfg, tx, cancel));
+            }
+            JobSpec::Resolve { name, rtype } => {
+                let resolver = self
+                    .base
+                    .resolver
+                    .as_deref()
+                    .map(crate::probe::dns::parse_resolver)
+                    .transpose()
+                    .map_err(|e| e.to_string())?;
+                let timeout = Duration::from_millis(self.base.dns_timeout);
+                tokio::spawn(async move {
+                    let interrupted = match DnsProbe::new(resolver, timeout) {
+                        Ok(dns) => tokio::select! {
+                            r = dns.query(&name, rtype) => {
+                                let _ = tx.send(ScanEvent::Dns(r)).await;
+                                false
+                            }
+                            _ = cancel.cancelled() => true,
+                        },
+                        Err(e) => {
+                            let _ = tx
+                                .send(ScanEvent::Note {
+                                    level: NoteLevel::Warn,
+                                    text: format!("DNS unavailable: {e}"),
+                                })
+                                .await;
+                            false
+                        }
+                    };
+                    let _ = tx.send(ScanEvent::Finished { interrupted }).await;
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Run several engine scans as one job: their events interleave on `tx` and one `Finished`
+/// ends the whole (interrupted if any part was).
+async fn run_merged(
+    configs: Vec<engine::ScanConfig>,
+    tx: mpsc::Sender<ScanEvent>,
+    cancel: CancellationToken,
+) {
+    let (part_tx, mut part_rx) = mpsc::channel(1024);
+    let mut parts = tokio::task::JoinSet::new();
+    for cfg in configs {
+        parts.spawn(engine::run(cfg, part_tx.clone(), cancel.clone()));
+    }
+    drop(part_tx);
+    let mut interrupted = false;
+    while let Some(ev) = part_rx.recv().await {
+        match ev {
+            ScanEvent::Finished { interrupted: i } => interrupted |= i,
+            other => {
+                if tx.send(other).await.is_err() {
+                    cancel.cancel();
+                }
+            }
+        }
+    }
+    while parts.join_next().await.is_some() {}
+    let _ = tx.send(ScanEvent::Finished { interrupted }).await;
+}

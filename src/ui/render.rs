@@ -1,0 +1,1138 @@
+//! Drawing. Widgets read [`App`] and nothing else: no probe, no I/O, no clock (the frame's time
+//! is `app.now`). Only the visible rows of the host table are built, so a frame costs the same
+//! with 20 hosts or 65,536.
+//!
+//! Wide terminal (120 columns or more):
+//! ```text
+//! netdx  LAN ✔ OK 16 of 17 up │ Gateway ✔ OK 10.77.0.1 0.31 ms │ DNS ✔ OK 17/17 answered │ WAN ? UNKNOWN
+//! ● monitoring 17 hosts every 2 s · round 12 · 16 up · 238 down                         12:00:05
+//! ┌ Hosts 17 of 254 · sort IP ▲ · filter "web" ───────────────────┐┌ 10.77.0.20 web.lab.test ──┐
+//! │IP          Hostname   MAC / vendor   Status RTT Loss Latency …││ MAC, state, RTT, loss      │
+//! │10.77.0.1   gw.lab…    00:00:0c:… Cisco ▲ up  0.31 0%  ▂▃▂▂▅▂ ││ RTT chart (sparkline)      │
+//! │…                                                              ││ ports, DNS, up/down history│
+//! └───────────────────────────────────────────────────────────────┘└────────────────────────────┘
+//! ┌ DNS ─────────────────────────────┐┌ Events ──────────────────────────────────────────────────┐
+//! │name type status answers ms server││12:00:03 ▼ 10.77.0.60 (lossy.lab.test) went down           │
+//! └──────────────────────────────────┘└──────────────────────────────────────────────────────────┘
+//!  q quit  ? help  / filter  s sort  a add  p ports  d dns  r rescan  space pause  e export  msg
+//! ```
+//! Narrow terminal: the same header, the table at full width with fewer columns, and one pane
+//! below it (detail, DNS or events; Tab switches). Before any run the table's place shows the
+//! local context (interfaces, gateway, resolvers) and the suggested targets.
+
+use std::net::IpAddr;
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Sparkline, Table, Wrap};
+
+use crate::model::{Host, PortState};
+
+use super::app::{App, Mode, Pane};
+use super::state::{HostTrack, LayerHealth, Liveness, LogKind, Timestamp, fmt_ms, human_duration};
+use super::table::{Column, methods};
+
+/// Terminals at least this wide show the detail, DNS and events panes side by side.
+pub const WIDE: u16 = 120;
+const DETAIL_WIDTH: u16 = 48;
+/// Samples shown in a table row's sparkline.
+const SPARK_CELLS: usize = 10;
+
+/// Where everything goes on a terminal of a given size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    pub header: Rect,
+    /// The host table, once a run started.
+    pub table: Option<Rect>,
+    /// The local context, before any run.
+    pub context: Option<Rect>,
+    pub detail: Option<Rect>,
+    pub dns: Option<Rect>,
+    pub events: Option<Rect>,
+    pub footer: Rect,
+}
+
+impl Areas {
+    /// Host rows that fit in the table (its height less borders and column titles).
+    pub fn table_rows(&self) -> usize {
+        self.table
+            .map_or(0, |t| usize::from(t.height.saturating_sub(3)))
+    }
+}
+
+pub fn layout(area: Rect, app: &App) -> Areas {
+    let [header, middle, footer] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let wide = area.width >= WIDE;
+    let started = app.dash.started();
+    let bottom_h = if !started {
+        // Before a run the events pane only holds a line or two; the context needs the room.
+        (middle.height / 5).clamp(4, 8)
+    } else if wide {
+        (middle.height * 3 / 10).clamp(6, 14)
+    } else {
+        (middle.height * 2 / 5).clamp(5, 14)
+    }
+    .min(middle.height.saturating_sub(5));
+    let [top, bottom] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(bottom_h)]).areas(middle);
+    let mut a = Areas {
+        header,
+        table: None,
+        context: None,
+        detail: None,
+        dns: None,
+        events: None,
+        footer,
+    };
+    if wide {
+        let [left, right] =
+            Layout::horizontal([Constraint::Min(0), Constraint::Length(DETAIL_WIDTH)]).areas(top);
+        let [dns, events] =
+            Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
+                .areas(bottom);
+        if started {
+            a.table = Some(left);
+            a.detail = Some(right);
+        } else {
+            a.context = Some(top);
+        }
+        a.dns = Some(dns);
+        a.events = Some(events);
+    } else {
+        if started {
+            a.table = Some(top);
+        } else {
+            a.context = Some(top);
+        }
+        match app.pane {
+            Pane::Detail if started => a.detail = Some(bottom),
+            Pane::Detail | Pane::Events => a.events = Some(bottom),
+            Pane::Dns => a.dns = Some(bottom),
+        }
+    }
+    a
+}
+
+/// Draw the whole screen.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    let areas = layout(area, app);
+    draw_header(frame, areas.header, app);
+    if let Some(r) = areas.table {
+        draw_table(frame, r, app);
+    }
+    if let Some(r) = areas.context {
+        draw_context(frame, r, app);
+    }
+    if let Some(r) = areas.detail {
+        draw_detail(frame, r, app);
+    }
+    if let Some(r) = areas.dns {
+        draw_dns(frame, r, app);
+    }
+    if let Some(r) = areas.events {
+        draw_events(frame, r, app);
+    }
+    draw_footer(frame, areas.footer, app);
+    if app.mode == Mode::Help {
+        draw_help(frame, area, app);
+    }
+}
+
+fn clock(app: &App, t: Timestamp) -> String {
+    let t = app.local_time(t);
+    format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
+}
+
+fn block<'a>(title: impl Into<Line<'a>>, app: &App) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .title(title.into().style(app.settings.theme.title()))
+}
+
+// ---------------------------------------------------------------------------------- header
+
+fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
+    let th = &app.settings.theme;
+    let wide = area.width >= WIDE;
+    let l = &app.layers;
+    let layer = |name: &'static str, lh: &LayerHealth| -> Vec<Span<'static>> {
+        let mut v = vec![
+            Span::styled(format!("{name} "), th.title()),
+            Span::styled(
+                format!("{} {}", lh.health.symbol(), lh.health.word()),
+                th.health(lh.health),
+            ),
+        ];
+        if wide {
+            v.push(Span::styled(format!(" {}", lh.detail), th.dim()));
+        }
+        v
+    };
+    let sep = || Span::styled(" │ ", th.dim());
+    let mut spans = vec![Span::styled(
+        "netdx  ",
+        th.accent().add_modifier(Modifier::BOLD),
+    )];
+    spans.extend(layer("LAN", &l.lan));
+    spans.push(sep());
+    spans.extend(layer(if wide { "Gateway" } else { "GW" }, &l.gateway));
+    spans.push(sep());
+    spans.extend(layer("DNS", &l.dns));
+    spans.push(sep());
+    spans.extend(layer("WAN", &l.wan));
+    let [line1, line2] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    frame.render_widget(Paragraph::new(Line::from(spans)), line1);
+
+    let time = clock(app, app.now);
+    let [status, right] = Layout::horizontal([
+        Constraint::Min(0),
+        Constraint::Length(time.len() as u16 + 1),
+    ])
+    .areas(line2);
+    frame.render_widget(Paragraph::new(run_status(app)), status);
+    frame.render_widget(
+        Paragraph::new(Span::styled(time, th.dim())).alignment(Alignment::Right),
+        right,
+    );
+}
+
+fn run_status(app: &App) -> Line<'static> {
+    let th = &app.settings.theme;
+    let d = &app.dash;
+    let c = &app.counts;
+    if !d.started() {
+        return Line::from(vec![
+            Span::styled("○ idle", th.title()),
+            Span::raw(": nothing sent yet · "),
+            Span::styled("Enter", th.key()),
+            Span::raw(" scans the suggested targets · "),
+            Span::styled("a", th.key()),
+            Span::raw(" types targets"),
+        ]);
+    }
+    let mut spans = Vec::new();
+    let sweep = d
+        .jobs
+        .values()
+        .find(|j| matches!(j.kind, super::state::JobKind::Sweep { .. }));
+    if let Some(job) = sweep {
+        spans.push(Span::styled(
+            "◐ scanning",
+            th.accent().add_modifier(Modifier::BOLD),
+        ));
+        for (phase, (done, total)) in &job.progress {
+            let pct = if *total > 0 { done * 100 / total } else { 0 };
+            spans.push(Span::raw(format!(
+                " · {} {done}/{total} ({pct}%)",
+                phase.label()
+            )));
+        }
+        if job.progress.is_empty() {
+            spans.push(Span::raw(" · starting"));
+        }
+    } else if d.paused {
+        spans.push(Span::styled(
+            "‖ paused",
+            th.health(super::state::Health::Degraded),
+        ));
+        spans.push(Span::raw(format!(
+            " · {} hosts watched · space resumes",
+            c.watched
+        )));
+    } else if d.monitoring {
+        spans.push(Span::styled(
+            "● monitoring",
+            th.up().add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::raw(format!(
+            " {} hosts every {} · round {}",
+            c.watched,
+            interval_label(app),
+            d.rounds
+        )));
+    }
+    spans.push(Span::raw(format!(" · {} up · {} down", c.up, c.down)));
+    if c.silent > 0 {
+        spans.push(Span::styled(format!(" · {} silent", c.silent), th.dim()));
+    }
+    let others = d
+        .jobs
+        .values()
+        .filter(|j| {
+            matches!(
+                j.kind,
+                super::state::JobKind::Ports { .. } | super::state::JobKind::Resolve { .. }
+            )
+        })
+        .count();
+    if others > 0 {
+        spans.push(Span::styled(
+            format!(" · {others} job(s) running"),
+            th.accent(),
+        ));
+    }
+    Line::from(spans)
+}
+
+fn interval_label(app: &App) -> String {
+    let s = app.settings.interval.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+// ----------------------------------------------------------------------------------- table
+
+/// Column widths for a table `width` columns wide: fixed columns get their size; hostname
+/// gets what its visible names need (`name_width`, at most half of the rest) and MAC/vendor
+/// the remainder.
+pub fn columns(width: u16, ip_width: u16, name_width: u16) -> Vec<(Column, u16)> {
+    let cols: &[Column] = if width >= 100 {
+        &Column::ALL
+    } else {
+        &Column::NARROW
+    };
+    let fixed = |c: Column| -> Option<u16> {
+        Some(match c {
+            Column::Ip => ip_width,
+            Column::Status => 6,
+            Column::Rtt => 8,
+            Column::Loss => 4,
+            Column::Latency => SPARK_CELLS as u16,
+            Column::Ports => 4,
+            Column::Methods => 12,
+            Column::Hostname | Column::Mac => return None,
+        })
+    };
+    let spacing = cols.len().saturating_sub(1) as u16;
+    let used: u16 = cols.iter().filter_map(|c| fixed(*c)).sum::<u16>() + spacing;
+    let rest = width.saturating_sub(used);
+    let has_mac = cols.contains(&Column::Mac);
+    let host_w = if has_mac {
+        name_width.clamp(10, (rest / 2).max(10)).min(rest)
+    } else {
+        rest
+    };
+    cols.iter()
+        .map(|&c| {
+            let w = match (fixed(c), c) {
+                (Some(w), _) => w,
+                (None, Column::Hostname) => host_w,
+                (None, _) => rest - host_w,
+            };
+            (c, w)
+        })
+        .collect()
+}
+
+/// Which column is under screen column `x` of the table at `area`.
+pub fn column_at(app: &App, area: Rect, x: u16) -> Option<Column> {
+    let inner = area.inner(ratatui::layout::Margin::new(1, 1));
+    let mut left = inner.x;
+    let rows = usize::from(inner.height);
+    for (c, w) in columns(inner.width, ip_width(app, rows), name_width(app, rows)) {
+        if x >= left && x < left + w + 1 {
+            return Some(c);
+        }
+        left += w + 1;
+    }
+    None
+}
+
+fn ip_width(app: &App, rows: usize) -> u16 {
+    app.table
+        .visible(rows)
+        .map(|(_, ip)| ip_len(ip))
+        .max()
+        .unwrap_or(7)
+        .clamp(7, 39)
+}
+
+fn host_name(h: &Host) -> Option<&str> {
+    h.hostname.as_deref().or(h.target_name.as_deref())
+}
+
+fn name_width(app: &App, rows: usize) -> u16 {
+    let title = Column::Hostname.title().len() as u16 + 2;
+    app.table
+        .visible(rows)
+        .filter_map(|(_, ip)| app.dash.report.hosts.get(&ip).and_then(host_name))
+        .map(|n| n.chars().count() as u16)
+        .max()
+        .unwrap_or(0)
+        .max(title)
+}
+
+fn ip_len(ip: IpAddr) -> u16 {
+    // Cheap upper bound without formatting: v4 at most 15, v6 at most 39.
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.octets()
+                .iter()
+                .map(|o| {
+                    if *o >= 100 {
+                        3
+                    } else if *o >= 10 {
+                        2
+                    } else {
+                        1
+                    }
+                })
+                .sum::<u16>()
+                + 3
+        }
+        IpAddr::V6(v6) => v6.to_string().len() as u16,
+    }
+}
+
+fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
+    let th = &app.settings.theme;
+    let rows_fit = usize::from(area.height.saturating_sub(3));
+    let view = &app.table;
+    let mut title = vec![Span::raw(format!(
+        " Hosts {} shown of {} addresses{} · sort {} {}",
+        view.order.len(),
+        app.dash.report.hosts.len(),
+        if view.show_silent { "" } else { " (h: all)" },
+        view.sort.title(),
+        if view.descending { "▼" } else { "▲" }
+    ))];
+    if !view.filter.is_empty() {
+        title.push(Span::styled(
+            format!(" · filter \"{}\"", view.filter),
+            th.accent(),
+        ));
+    }
+    if view.order.len() > rows_fit && rows_fit > 0 {
+        title.push(Span::raw(format!(
+            " · {}-{}",
+            view.offset + 1,
+            (view.offset + rows_fit).min(view.order.len())
+        )));
+    }
+    title.push(Span::raw(" "));
+    let inner_w = area.width.saturating_sub(2);
+    let cols = columns(inner_w, ip_width(app, rows_fit), name_width(app, rows_fit));
+    let header = Row::new(cols.iter().map(|(c, _)| {
+        let mut t = c.title().to_string();
+        if *c == view.sort {
+            t.push_str(if view.descending { " ▼" } else { " ▲" });
+        }
+        Cell::from(t)
+    }))
+    .style(th.header_row());
+
+    let rows: Vec<Row> = view
+        .visible(rows_fit)
+        .map(|(i, ip)| {
+            let row = host_row(app, ip, &cols);
+            if i == view.selected {
+                row.style(th.selected())
+            } else {
+                row
+            }
+        })
+        .collect();
+    let widths: Vec<Constraint> = cols.iter().map(|(_, w)| Constraint::Length(*w)).collect();
+    let empty = rows.is_empty();
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .block(block(Line::from(title), app));
+    frame.render_widget(table, area);
+    if empty && area.height > 4 {
+        let msg = if view.filter.is_empty() {
+            "no hosts yet"
+        } else {
+            "no host matches the filter (Esc clears it)"
+        };
+        let r = Rect::new(area.x + 2, area.y + 2, area.width.saturating_sub(4), 1);
+        frame.render_widget(Paragraph::new(Span::styled(msg, th.dim())), r);
+    }
+}
+
+fn host_row<'a>(app: &App, ip: IpAddr, cols: &[(Column, u16)]) -> Row<'a> {
+    let th = &app.settings.theme;
+    let h = app.dash.report.hosts.get(&ip);
+    let t = app.dash.tracks.get(&ip);
+    let cells = cols.iter().map(|(c, w)| match c {
+        Column::Ip => Cell::from(ip.to_string()),
+        Column::Hostname => Cell::from(
+            h.and_then(|h| h.hostname.as_deref().or(h.target_name.as_deref()))
+                .unwrap_or("")
+                .to_string(),
+        ),
+        Column::Mac => Cell::from(match h.and_then(|h| h.mac) {
+            Some(m) => {
+                let vendor = h.and_then(|h| h.vendor.as_deref()).unwrap_or("");
+                if *w > 18 {
+                    format!("{m} {vendor}")
+                } else {
+                    m.to_string()
+                }
+            }
+            None => String::new(),
+        }),
+        Column::Status => {
+            let (text, style) = status_cell(h, t, app);
+            Cell::from(Span::styled(text, style))
+        }
+        Column::Rtt => Cell::from(rtt_text(h, t)),
+        Column::Loss => Cell::from(loss_text(h, t)),
+        Column::Latency => Cell::from(Span::styled(
+            t.map(|t| spark_text(t, SPARK_CELLS)).unwrap_or_default(),
+            th.accent(),
+        )),
+        Column::Ports => Cell::from(match h {
+            Some(h) if !h.ports.is_empty() => h.open_ports().count().to_string(),
+            _ => String::new(),
+        }),
+        Column::Methods => Cell::from(h.map(methods).unwrap_or_default()),
+    });
+    Row::new(cells.collect::<Vec<_>>())
+}
+
+fn status_cell(h: Option<&Host>, t: Option<&HostTrack>, app: &App) -> (&'static str, Style) {
+    let th = &app.settings.theme;
+    match t.map(|t| t.live) {
+        Some(Liveness::Up { .. }) => ("▲ up", th.up()),
+        Some(Liveness::Down { .. }) => ("▼ down", th.down()),
+        _ if h.is_some_and(|h| h.status == crate::model::HostStatus::Up) => ("▲ up", th.up()),
+        _ => ("· …", th.dim()),
+    }
+}
+
+fn rtt_text(h: Option<&Host>, t: Option<&HostTrack>) -> String {
+    if t.is_some_and(|t| t.is_down()) {
+        return "—".into();
+    }
+    let v = t
+        .and_then(|t| t.samples.back().and_then(|s| s.rtt_ms).map(f64::from))
+        .or_else(|| h.and_then(|h| h.rtt_ms.or(h.arp_rtt_ms)));
+    v.map(fmt_ms).unwrap_or_else(|| "—".into())
+}
+
+fn loss_text(h: Option<&Host>, t: Option<&HostTrack>) -> String {
+    let answers_icmp = h.is_some_and(|h| h.methods.contains(&crate::model::Method::Icmp));
+    match (answers_icmp, t.and_then(|t| t.recent_loss())) {
+        (true, Some(l)) => format!("{l:.0}%"),
+        _ => "—".into(),
+    }
+}
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// Lowest value a latency bar starts from: half the smallest sample, so variation shows
+/// without a steady 0.4 ms link looking like a flat wall (or a 0.38→0.57 ms wobble like a
+/// disaster).
+fn spark_floor(values: impl Iterator<Item = f32> + Clone) -> (f32, f32) {
+    let max = values.clone().fold(0.0f32, f32::max);
+    let min = values.fold(f32::INFINITY, f32::min);
+    let floor = if min.is_finite() { min / 2.0 } else { 0.0 };
+    (floor, max)
+}
+
+/// The last `n` samples as block characters; `×` marks a round with no reply.
+pub fn spark_text(t: &HostTrack, n: usize) -> String {
+    let skip = t.samples.len().saturating_sub(n);
+    let recent: Vec<Option<f32>> = t.samples.iter().skip(skip).map(|s| s.rtt_ms).collect();
+    let (floor, max) = spark_floor(recent.iter().flatten().copied());
+    let span = max - floor;
+    recent
+        .iter()
+        .map(|s| match s {
+            None => '×',
+            Some(_) if span <= 0.0 => BARS[BARS.len() / 2],
+            Some(v) => {
+                let i = (((v - floor) / span) * (BARS.len() as f32 - 1.0)).round() as usize;
+                BARS[i.min(BARS.len() - 1)]
+            }
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------- detail
+
+fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
+    let th = &app.settings.theme;
+    let Some(ip) = app.table.selected_ip() else {
+        let b = block(" Host ", app);
+        frame.render_widget(
+            Paragraph::new(Span::styled("select a host", th.dim())).block(b),
+            area,
+        );
+        return;
+    };
+    let h = app.dash.report.hosts.get(&ip);
+    let t = app.dash.tracks.get(&ip);
+    let name = h
+        .and_then(|h| h.hostname.as_deref().or(h.target_name.as_deref()))
+        .unwrap_or("");
+    let b = block(format!(" {ip} {name} "), app);
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+
+    // A full-width pane (narrow terminals) has room to pair lines up, and few rows.
+    let roomy = inner.width >= 70;
+    let mut top: Vec<Line> = Vec::new();
+    if let Some(h) = h {
+        if let Some(m) = h.mac {
+            top.push(Line::from(vec![
+                Span::styled("MAC    ", th.dim()),
+                Span::raw(format!("{m} {}", h.vendor.as_deref().unwrap_or(""))),
+            ]));
+        }
+        let (st, style) = status_cell(Some(h), t, app);
+        let mut state = vec![Span::styled("State  ", th.dim()), Span::styled(st, style)];
+        match t.map(|t| t.live) {
+            Some(Liveness::Up { since }) | Some(Liveness::Down { since }) => {
+                let for_ = (app.now - since).try_into().unwrap_or_default();
+                state.push(Span::raw(format!(
+                    " since {} ({})",
+                    clock(app, since),
+                    human_duration(for_)
+                )));
+            }
+            _ => {}
+        }
+        let seen_by = format!("by {}", methods(h).replace(',', ", "));
+        if h.methods.is_empty() {
+            top.push(Line::from(state));
+        } else if roomy {
+            state.push(Span::raw(format!(" · seen {seen_by}")));
+            top.push(Line::from(state));
+        } else {
+            top.push(Line::from(state));
+            top.push(Line::from(vec![
+                Span::styled("Seen   ", th.dim()),
+                Span::raw(seen_by),
+            ]));
+        }
+        let mut rtt = vec![Span::styled("RTT    ", th.dim())];
+        match (h.rtt_ms, h.rtt_min_ms, h.rtt_max_ms) {
+            (Some(avg), Some(min), Some(max)) => rtt.push(Span::raw(format!(
+                "{} (min {}, max {})",
+                fmt_ms(avg),
+                fmt_ms(min),
+                fmt_ms(max)
+            ))),
+            _ => match h.arp_rtt_ms {
+                Some(a) => rtt.push(Span::raw(format!("ARP {}", fmt_ms(a)))),
+                None => rtt.push(Span::raw("—")),
+            },
+        }
+        if let (Some(total), Some(sent)) = (h.loss_pct, h.icmp_sent) {
+            let recent = t
+                .and_then(|t| t.recent_loss())
+                .map(|l| format!("{l:.0}% recent, "))
+                .unwrap_or_default();
+            let loss = format!("{recent}{total:.1}% of {sent} echoes");
+            if roomy {
+                rtt.push(Span::styled(" · loss ", th.dim()));
+                rtt.push(Span::raw(loss));
+                top.push(Line::from(rtt));
+            } else {
+                top.push(Line::from(rtt));
+                top.push(Line::from(vec![
+                    Span::styled("Loss   ", th.dim()),
+                    Span::raw(loss),
+                ]));
+            }
+        } else {
+            top.push(Line::from(rtt));
+        }
+    }
+
+    let has_samples = t.is_some_and(|t| !t.samples.is_empty());
+    let chart_h: u16 = if inner.height >= 16 && has_samples {
+        3
+    } else {
+        0
+    };
+    let top_h = (top.len() as u16).min(inner.height);
+    let [top_area, chart_label, chart_area, rest] = Layout::vertical([
+        Constraint::Length(top_h),
+        Constraint::Length(if chart_h > 0 { 1 } else { 0 }),
+        Constraint::Length(chart_h),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(top), top_area);
+
+    if chart_h > 0
+        && let Some(t) = t
+        && !t.samples.is_empty()
+    {
+        let n = usize::from(chart_area.width);
+        let skip = t.samples.len().saturating_sub(n);
+        let shown: Vec<Option<f32>> = t.samples.iter().skip(skip).map(|s| s.rtt_ms).collect();
+        let (floor, max) = spark_floor(shown.iter().flatten().copied());
+        let min = shown
+            .iter()
+            .flatten()
+            .copied()
+            .fold(f32::INFINITY, f32::min);
+        let data: Vec<Option<u64>> = shown
+            .iter()
+            .map(|v| v.map(|v| ((v - floor) * 1000.0).round().max(1.0) as u64))
+            .collect();
+        let label = if min.is_finite() {
+            format!(
+                "RTT of {} rounds: {} – {}",
+                data.len(),
+                fmt_ms(f64::from(min)),
+                fmt_ms(f64::from(max))
+            )
+        } else {
+            format!("RTT of {} rounds: no reply", data.len())
+        };
+        frame.render_widget(Paragraph::new(Span::styled(label, th.dim())), chart_label);
+        frame.render_widget(
+            Sparkline::default()
+                .data(data)
+                .max(((max - floor) * 1000.0).round().max(1.0) as u64)
+                .style(th.accent())
+                .absent_value_symbol("×")
+                .absent_value_style(th.down()),
+            chart_area,
+        );
+    }
+
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(t) = t
+        && !t.history.is_empty()
+    {
+        lines.push(Line::styled("History", th.title()));
+        for tr in t.history.iter().rev().take(4) {
+            let (sym, style) = if tr.up {
+                ("▲", th.up())
+            } else {
+                ("▼", th.down())
+            };
+            let what = match (tr.up, tr.first, tr.outage) {
+                (true, true, _) => "up (first seen)".to_string(),
+                (true, false, Some(o)) => format!("up after {} down", human_duration(o)),
+                (true, false, None) => "up".to_string(),
+                (false, _, _) => "down".to_string(),
+            };
+            lines.push(Line::from(vec![
+                Span::raw(format!("  {} ", clock(app, tr.at))),
+                Span::styled(sym, style),
+                Span::raw(format!(" {what}")),
+            ]));
+        }
+    }
+    if let Some(h) = h {
+        ports_lines(h, app, &mut lines);
+    }
+    let dns: Vec<_> = app.dash.dns_for(ip).collect();
+    if !dns.is_empty() {
+        lines.push(Line::styled("DNS", th.title()));
+        for r in dns.iter().rev().take(3) {
+            let answers: Vec<&str> = r.answers.iter().map(|a| a.value.as_str()).collect();
+            lines.push(Line::raw(format!(
+                "  {} {} → {} {}",
+                r.rtype,
+                r.name,
+                if answers.is_empty() {
+                    r.status.label().to_string()
+                } else {
+                    answers.join(", ")
+                },
+                r.rtt_ms.map(fmt_ms).unwrap_or_default()
+            )));
+        }
+    }
+    frame.render_widget(Paragraph::new(lines), rest);
+}
+
+fn ports_lines(h: &Host, app: &App, lines: &mut Vec<Line<'static>>) {
+    let th = &app.settings.theme;
+    if h.ports.is_empty() {
+        lines.push(Line::from(vec![
+            Span::styled("Ports  ", th.dim()),
+            Span::raw("not scanned (p scans)"),
+        ]));
+        return;
+    }
+    let count = |s: PortState| h.ports.iter().filter(|p| p.state == s).count();
+    let (open, closed, filtered) = (
+        count(PortState::Open),
+        count(PortState::Closed),
+        count(PortState::Filtered),
+    );
+    lines.push(Line::from(vec![
+        Span::styled("Ports  ", th.dim()),
+        Span::raw(format!(
+            "{open} open · {closed} closed · {filtered} filtered"
+        )),
+    ]));
+    // Open ports always; closed and filtered ones only when there are few (a full scan
+    // has 65,000 closed ports nobody wants listed).
+    let shown: Vec<_> = h
+        .ports
+        .iter()
+        .filter(|p| p.state == PortState::Open || closed + filtered <= 6)
+        .collect();
+    const MAX: usize = 8;
+    for p in shown.iter().take(MAX) {
+        let style = if p.state == PortState::Open {
+            th.port_open()
+        } else {
+            th.dim()
+        };
+        lines.push(Line::from(vec![
+            Span::raw(format!("  {:>5}/tcp ", p.port)),
+            Span::styled(format!("{:<8}", p.state.label()), style),
+            Span::raw(p.service.clone().unwrap_or_default()),
+        ]));
+    }
+    if shown.len() > MAX {
+        lines.push(Line::styled(
+            format!("  … {} more", shown.len() - MAX),
+            th.dim(),
+        ));
+    }
+}
+
+// ------------------------------------------------------------------------------ DNS, events
+
+fn draw_dns(frame: &mut Frame, area: Rect, app: &App) {
+    let th = &app.settings.theme;
+    let dns = &app.dash.report.dns;
+    let fit = usize::from(area.height.saturating_sub(3));
+    let b = block(format!(" DNS · {} queries ", dns.len()), app);
+    let shown = &dns[dns.len().saturating_sub(fit)..];
+    let server_w = shown
+        .iter()
+        .filter_map(|r| r.server.as_ref().map(|s| s.chars().count()))
+        .max()
+        .unwrap_or(6)
+        .clamp(6, 24) as u16;
+    let widths = [
+        Constraint::Fill(3),
+        Constraint::Length(5),
+        Constraint::Length(8),
+        Constraint::Fill(3),
+        Constraint::Length(8),
+        Constraint::Length(server_w),
+    ];
+    let rows: Vec<Row> = shown
+        .iter()
+        .map(|r| {
+            let answers: Vec<&str> = r.answers.iter().map(|a| a.value.as_str()).collect();
+            let style = if super::state::answered(r.status) {
+                Style::new()
+            } else {
+                th.health(super::state::Health::Degraded)
+            };
+            Row::new(vec![
+                Cell::from(r.name.clone()),
+                Cell::from(r.rtype.label()),
+                Cell::from(Span::styled(r.status.label(), style)),
+                Cell::from(answers.join(", ")),
+                Cell::from(r.rtt_ms.map(fmt_ms).unwrap_or_else(|| "—".into())),
+                Cell::from(r.server.clone().unwrap_or_default()),
+            ])
+        })
+        .collect();
+    let header =
+        Row::new(["Name", "Type", "Status", "Answers", "Time", "Server"]).style(th.header_row());
+    frame.render_widget(
+        Table::new(rows, widths)
+            .header(header)
+            .column_spacing(1)
+            .block(b),
+        area,
+    );
+}
+
+fn draw_events(frame: &mut Frame, area: Rect, app: &App) {
+    let th = &app.settings.theme;
+    let fit = usize::from(area.height.saturating_sub(2));
+    let log = &app.dash.log;
+    let lines: Vec<Line> = log
+        .iter()
+        .skip(log.len().saturating_sub(fit))
+        .map(|e| {
+            let sym = match e.kind {
+                LogKind::Up => "▲",
+                LogKind::Down => "▼",
+                LogKind::Info => "·",
+                LogKind::Warn => "!",
+                LogKind::Error => "✖",
+            };
+            Line::from(vec![
+                Span::styled(format!("{} ", clock(app, e.at)), th.dim()),
+                Span::styled(format!("{sym} {}", e.text), th.log(e.kind)),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(block(" Events ", app)), area);
+}
+
+// --------------------------------------------------------------------------------- context
+
+fn draw_context(frame: &mut Frame, area: Rect, app: &App) {
+    let th = &app.settings.theme;
+    let ctx = &app.dash.context;
+    let mut lines: Vec<Line> = Vec::new();
+    lines.push(Line::styled("Interfaces", th.title()));
+    if ctx.interfaces.is_empty() {
+        lines.push(Line::styled("  none found", th.dim()));
+    }
+    for i in &ctx.interfaces {
+        let link_style = match i.link {
+            crate::netinfo::LinkState::Up => th.up(),
+            crate::netinfo::LinkState::Down => th.down(),
+            crate::netinfo::LinkState::Unknown => th.dim(),
+        };
+        let sym = match i.link {
+            crate::netinfo::LinkState::Up => "▲",
+            crate::netinfo::LinkState::Down => "▼",
+            crate::netinfo::LinkState::Unknown => "?",
+        };
+        let addrs: Vec<String> = i.addrs.iter().map(ToString::to_string).collect();
+        lines.push(Line::from(vec![
+            Span::raw(format!("  {:<10} ", i.name)),
+            Span::styled(format!("{sym} {:<7} ", i.link.label()), link_style),
+            Span::raw(format!(
+                "{:<18} ",
+                i.mac.map(|m| m.to_string()).unwrap_or_default()
+            )),
+            Span::raw(addrs.join("  ")),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    let gws: Vec<String> = ctx
+        .gateways
+        .iter()
+        .map(|g| format!("{} via {}", g.ip, g.iface))
+        .collect();
+    lines.push(Line::from(vec![
+        Span::styled("Default gateway  ", th.title()),
+        Span::raw(if gws.is_empty() {
+            "none".to_string()
+        } else {
+            gws.join(", ")
+        }),
+    ]));
+    let ns: Vec<String> = ctx
+        .resolv
+        .nameservers
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let mut resolvers = if ns.is_empty() {
+        "none".to_string()
+    } else {
+        ns.join(", ")
+    };
+    if !ctx.resolv.search.is_empty() {
+        resolvers.push_str(&format!(" (search {})", ctx.resolv.search.join(" ")));
+    }
+    lines.push(Line::from(vec![
+        Span::styled("Resolvers        ", th.title()),
+        Span::raw(resolvers),
+    ]));
+    for n in &ctx.notes {
+        lines.push(Line::styled(format!("! {n}"), th.log(LogKind::Warn)));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Suggested targets", th.title()));
+    if app.suggestions.is_empty() {
+        lines.push(Line::styled("  none (no attached network)", th.dim()));
+    }
+    for s in &app.suggestions {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {:<20} ", s.spec), th.accent()),
+            Span::styled(s.why.clone(), th.dim()),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        Span::raw("Nothing has been sent. "),
+        Span::styled("Enter", th.key()),
+        Span::raw(" scans the suggested targets, "),
+        Span::styled("a", th.key()),
+        Span::raw(" types others, "),
+        Span::styled("?", th.key()),
+        Span::raw(" shows all keys."),
+    ]));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block(" Local network ", app)),
+        area,
+    );
+}
+
+// ---------------------------------------------------------------------------------- footer
+
+const KEYS: [(&str, &str); 10] = [
+    ("q", "quit"),
+    ("?", "help"),
+    ("/", "filter"),
+    ("s", "sort"),
+    ("a", "add"),
+    ("p", "ports"),
+    ("d", "dns"),
+    ("r", "rescan"),
+    ("space", "pause"),
+    ("e", "export"),
+];
+
+/// The essentials for 80 columns; `?` lists the rest.
+const KEYS_NARROW: [(&str, &str); 9] = [
+    ("q", "quit"),
+    ("?", "help"),
+    ("/", "filter"),
+    ("a", "add"),
+    ("p", "ports"),
+    ("d", "dns"),
+    ("e", "export"),
+    ("␣", "pause"),
+    ("Tab", "pane"),
+];
+
+fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
+    let th = &app.settings.theme;
+    if let Mode::Prompt(p) = &app.mode {
+        let label = format!("{}: ", p.kind.label());
+        let err = p
+            .error
+            .as_ref()
+            .map(|e| format!("  ✖ {e}"))
+            .unwrap_or_default();
+        let label_w = label.chars().count() as u16;
+        let err_w = (err.chars().count() as u16).min(area.width / 2);
+        let field_w = area.width.saturating_sub(label_w + err_w).max(8);
+        let (text, cursor) = p.editor.window(usize::from(field_w.saturating_sub(1)));
+        let line = Line::from(vec![
+            Span::styled(label, th.key()),
+            Span::raw(format!("{text:<w$}", w = usize::from(field_w))),
+            Span::styled(err, th.log(LogKind::Error)),
+        ]);
+        frame.render_widget(Paragraph::new(line), area);
+        let x = area.x + label_w + cursor as u16;
+        if x < area.right() {
+            frame.set_cursor_position((x, area.y));
+        }
+        return;
+    }
+    let mut spans: Vec<Span> = Vec::new();
+    let keys: &[(&str, &str)] = if area.width < WIDE {
+        &KEYS_NARROW
+    } else {
+        &KEYS
+    };
+    for (k, what) in keys {
+        spans.push(Span::styled(format!(" {k}"), th.key()));
+        spans.push(Span::raw(format!(" {what} ")));
+    }
+    let keys_w: u16 = spans.iter().map(|s| s.width() as u16).sum();
+    match &app.status {
+        Some((kind, text)) => {
+            let msg_w = (text.chars().count() as u16 + 1).min(area.width);
+            let keys_fit = area.width.saturating_sub(msg_w) >= keys_w;
+            let [left, right] = Layout::horizontal([
+                Constraint::Min(0),
+                Constraint::Length(if keys_fit { msg_w } else { area.width }),
+            ])
+            .areas(area);
+            if keys_fit {
+                frame.render_widget(Paragraph::new(Line::from(spans)), left);
+            }
+            frame.render_widget(
+                Paragraph::new(Span::styled(text.clone(), th.log(*kind)))
+                    .alignment(Alignment::Right),
+                right,
+            );
+        }
+        None => frame.render_widget(Paragraph::new(Line::from(spans)), area),
+    }
+}
+
+// ------------------------------------------------------------------------------------ help
+
+const HELP: &[(&str, &str)] = &[
+    ("↑ ↓  j k", "move the selection"),
+    (
+        "PgUp PgDn  Ctrl-b Ctrl-f",
+        "a page up / down (Ctrl-u Ctrl-d: half)",
+    ),
+    ("g G  Home End", "first / last host"),
+    (
+        "click, wheel",
+        "select a row / scroll; click a title to sort",
+    ),
+    ("s  S", "sort by the next column / reverse the order"),
+    ("h", "show / hide addresses that never answered"),
+    ("/", "filter: text, up, down, :22 (Esc clears)"),
+    ("Enter", "start on the suggested targets (first screen)"),
+    ("a", "add targets and scan them"),
+    ("p", "port-scan the selected host (default top100)"),
+    (
+        "d",
+        "resolve NAME[:TYPE] (A AAAA MX TXT CNAME NS SOA PTR SRV)",
+    ),
+    ("r", "rescan every target"),
+    ("space", "pause / resume monitoring"),
+    (
+        "e",
+        "export the current state (JSON; other formats by extension)",
+    ),
+    ("Tab", "switch the lower pane (narrow terminals)"),
+    ("q  Ctrl-C", "quit"),
+    ("", ""),
+    (
+        "Prompts",
+        "←/→ Home/End move, Backspace/Del erase, Ctrl-U Ctrl-W, Esc cancels",
+    ),
+    ("Header", "✔ OK  ▲ DEGRADED  ✖ DOWN  ? UNKNOWN (not probed)"),
+    (
+        "Hosts",
+        "▲ up  ▼ down  · not probed yet; × in a sparkline: no reply",
+    ),
+];
+
+fn draw_help(frame: &mut Frame, area: Rect, app: &App) {
+    let th = &app.settings.theme;
+    let w = area.width.min(86);
+    let h = (HELP.len() as u16 + 4).min(area.height);
+    let r = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
+    let key_w = HELP
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut lines: Vec<Line> = HELP
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!(" {k:<key_w$}  "), th.key()),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(" any key closes this help", th.dim()));
+    frame.render_widget(Clear, r);
+    frame.render_widget(Paragraph::new(lines).block(block(" netdx keys ", app)), r);
+}
