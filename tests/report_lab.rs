@@ -365,7 +365,7 @@ fn scan_log_appends_to_history() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let log = std::fs::read_to_string(data.path().join("history.jsonl")).expect("history written");
     let entry: netdx::history::HistoryEntry = serde_json::from_str(log.trim()).unwrap();
-    assert_eq!(entry.targets, [ip.clone()]);
+    assert_eq!(entry.targets, std::slice::from_ref(&ip));
     assert_eq!(entry.summary.open_ports, 1);
     assert_eq!(
         entry.report.as_deref(),
