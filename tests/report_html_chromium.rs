@@ -86,7 +86,9 @@ fn run(bin: &str, page: &Path, fragment: &str, mode: &str) -> Run {
         dom: String::from_utf8_lossy(&out.stdout).into_owned(),
         console: stderr
             .lines()
-            .filter(|l| l.contains(":CONSOLE"))
+            // Chromium's own pages (chrome://, e.g. the omnibox popup on a slow machine) log
+            // to the console too; everything else is the report's.
+            .filter(|l| l.contains(":CONSOLE") && !l.contains("source: chrome://"))
             .map(str::to_string)
             .collect(),
     }

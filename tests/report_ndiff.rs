@@ -154,3 +154,50 @@ fn hostile_strings_leave_the_xml_well_formed() {
         assert!(err.is_empty(), "{err}");
     }
 }
+
+/// A full port scan collapses closed ports into `extraports` as nmap does; ndiff still reads
+/// it and reports a port that opened among them.
+#[test]
+fn extraports_of_a_large_scan_are_read_by_ndiff() {
+    use netdx::model::{Port, PortState};
+    let mut old = fixture("lab.json");
+    let web = old.hosts.get_mut(&"10.77.0.20".parse().unwrap()).unwrap();
+    web.ports = (1..=2000)
+        .map(|port| Port {
+            port,
+            protocol: "tcp".into(),
+            state: if port == 22 {
+                PortState::Open
+            } else {
+                PortState::Closed
+            },
+            service: None,
+            rtt_ms: None,
+        })
+        .collect();
+    let mut new = old.clone();
+    let web = new.hosts.get_mut(&"10.77.0.20".parse().unwrap()).unwrap();
+    web.ports[1233].state = PortState::Open; // port 1234
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.xml"), dir.path().join("b.xml"));
+    report::write(&old, &a, Some(Format::Xml)).unwrap();
+    report::write(&new, &b, Some(Format::Xml)).unwrap();
+    let text = std::fs::read_to_string(&a).unwrap();
+    assert!(
+        text.contains("<extraports state=\"closed\" count=\"1999\">"),
+        "{text}"
+    );
+    assert!(
+        text.len() < 20_000,
+        "2,000 ports should not take {} bytes",
+        text.len()
+    );
+    let Some((code, out, err)) = ndiff(&[&a, &b]) else {
+        return;
+    };
+    assert_eq!(code, 1, "{err}");
+    assert!(err.is_empty(), "{err}");
+    assert!(has_line(&out, "+1234/tcp open"), "{out}");
+    assert!(has_line(&out, "-Not shown: 1999 closed ports"), "{out}");
+    assert!(has_line(&out, "+Not shown: 1998 closed ports"), "{out}");
+}
