@@ -143,6 +143,11 @@ pub fn port_ranges(ports: impl IntoIterator<Item = u16>) -> String {
 /// netdx writes (`2024-05-01T10:00:00Z`, fractional seconds, `+02:00` offsets); `None` for
 /// anything else rather than a wrong date.
 pub fn unix_time(s: &str) -> Option<i64> {
+    unix_time_frac(s).map(|(secs, _)| secs)
+}
+
+/// [`unix_time`] with the fraction of a second (0.0 to <1.0) kept apart.
+fn unix_time_frac(s: &str) -> Option<(i64, f64)> {
     let b = s.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let part = s.get(r)?;
@@ -163,6 +168,7 @@ pub fn unix_time(s: &str) -> Option<i64> {
         return None;
     }
     let mut i = 19;
+    let mut frac = 0.0;
     if b.get(i) == Some(&b'.') {
         i += 1;
         let start = i;
@@ -172,6 +178,7 @@ pub fn unix_time(s: &str) -> Option<i64> {
         if i == start {
             return None;
         }
+        frac = format!("0.{}", &s[start..i]).parse().ok()?;
     }
     let offset = match b.get(i)? {
         b'Z' | b'z' if i + 1 == b.len() => 0,
@@ -189,7 +196,7 @@ pub fn unix_time(s: &str) -> Option<i64> {
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hour * 3600 + min * 60 + sec - offset)
+    Some((days * 86_400 + hour * 3600 + min * 60 + sec - offset, frac))
 }
 
 /// An RFC 3339 time as a technician reads it: `2024-05-01 10:00:00 UTC` (seconds, no
@@ -204,10 +211,22 @@ pub fn human_time(s: &str) -> String {
     }
 }
 
-/// Seconds between two RFC 3339 times, when both parse and are in order.
-pub fn elapsed_secs(start: Option<&str>, end: Option<&str>) -> Option<i64> {
-    let (a, b) = (unix_time(start?)?, unix_time(end?)?);
-    (b >= a).then_some(b - a)
+/// Seconds between two RFC 3339 times, fractions included, when both parse and are in order.
+pub fn elapsed_secs(start: Option<&str>, end: Option<&str>) -> Option<f64> {
+    let (a, fa) = unix_time_frac(start?)?;
+    let (b, fb) = unix_time_frac(end?)?;
+    let d = (b - a) as f64 + (fb - fa);
+    (d >= 0.0).then_some(d)
+}
+
+/// A duration as people say it: `0.7 s`, `7.3 s`, `3 min 12 s`.
+pub fn duration(secs: f64) -> String {
+    if secs < 60.0 {
+        format!("{secs:.1} s")
+    } else {
+        let s = secs.round() as u64;
+        format!("{} min {} s", s / 60, s % 60)
+    }
 }
 
 #[cfg(test)]
@@ -281,8 +300,13 @@ mod tests {
         );
         assert_eq!(human_time("bad\x1b"), "bad\u{FFFD}");
         assert_eq!(
-            elapsed_secs(Some("2024-05-01T10:00:00Z"), Some("2024-05-01T10:00:07Z")),
-            Some(7)
+            elapsed_secs(
+                Some("2024-05-01T10:00:00.5Z"),
+                Some("2024-05-01T10:00:07.25Z")
+            ),
+            Some(6.75)
         );
+        assert_eq!(duration(0.74), "0.7 s");
+        assert_eq!(duration(192.4), "3 min 12 s");
     }
 }

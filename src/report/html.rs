@@ -55,7 +55,8 @@ h2{font-size:1.15rem;margin:2rem 0 .6rem;border-bottom:1px solid var(--line);pad
 table{border-collapse:collapse;width:100%;margin:.4rem 0}
 th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
 th{background:var(--head);position:sticky;top:0}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+th{white-space:nowrap}
 th button{all:unset;cursor:pointer;font-weight:700}
 th button:focus-visible{outline:2px solid var(--accent)}
 th button::after{content:" ↕";opacity:.35}
@@ -232,7 +233,7 @@ fn header(out: &mut String, report: &ScanReport) {
     if let Some(s) =
         escape::elapsed_secs(report.started_at.as_deref(), report.finished_at.as_deref())
     {
-        let _ = write!(out, "<span>Took {s} s</span>");
+        let _ = write!(out, "<span>Took {}</span>", escape::duration(s));
     }
     let _ = writeln!(out, "<span>{}</span></p>\n</header>", h(&report.tool));
 }

@@ -101,7 +101,7 @@ pub fn render(report: &ScanReport) -> String {
     if let Some(s) =
         escape::elapsed_secs(report.started_at.as_deref(), report.finished_at.as_deref())
     {
-        scan.push(vec!["Duration".to_string(), format!("{s} s")]);
+        scan.push(vec!["Duration".to_string(), escape::duration(s)]);
     }
     scan.push(vec![
         "Complete".to_string(),

@@ -291,11 +291,11 @@ pub fn render(report: &ScanReport) -> String {
         c.up,
         if c.up == 1 { "host" } else { "hosts" },
         elapsed
-            .map(|s| format!(" in {s}.00 seconds"))
+            .map(|s| format!(" in {s:.2} seconds"))
             .unwrap_or_default()
     );
     if let Some(s) = elapsed {
-        let _ = write!(out, " elapsed=\"{s}.00\"");
+        let _ = write!(out, " elapsed=\"{s:.2}\"");
     }
     if report.interrupted || !report.complete {
         out.push_str(" exit=\"error\" errormsg=\"interrupted: results are incomplete\"/>");
