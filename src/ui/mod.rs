@@ -82,9 +82,11 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
     let _ = started;
 
     let exit = rt.block_on(async {
-        let input = term::spawn_input_reader()?;
+        // The terminal first: ratatui asks the terminal for the cursor position while
+        // setting up, and the input thread would swallow the answer.
         let mut terminal = term::setup()?;
         let _guard = term::Guard;
+        let input = term::spawn_input_reader()?;
         let inputs = Inputs {
             terminal: input,
             prober: Arc::new(EngineProber { base: setup.base }),

@@ -531,6 +531,21 @@ fn loss_text(h: Option<&Host>, t: Option<&HostTrack>) -> String {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wraps_at_words_and_cuts_long_words() {
+        assert_eq!(
+            wrap("port scan done: 3 open", 10),
+            ["port scan", "done: 3", "open"]
+        );
+        assert_eq!(wrap("abcdefghijkl x", 5), ["abcde", "fghij", "kl x"]);
+        assert_eq!(wrap("", 5), [""]);
+    }
+}
+
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
 /// Lowest value a latency bar starts from: half the smallest sample, so variation shows
@@ -861,25 +876,70 @@ fn draw_dns(frame: &mut Frame, area: Rect, app: &App) {
 fn draw_events(frame: &mut Frame, area: Rect, app: &App) {
     let th = &app.settings.theme;
     let fit = usize::from(area.height.saturating_sub(2));
-    let log = &app.dash.log;
-    let lines: Vec<Line> = log
-        .iter()
-        .skip(log.len().saturating_sub(fit))
-        .map(|e| {
-            let sym = match e.kind {
-                LogKind::Up => "▲",
-                LogKind::Down => "▼",
-                LogKind::Info => "·",
-                LogKind::Warn => "!",
-                LogKind::Error => "✖",
+    let width = usize::from(area.width.saturating_sub(2));
+    // "09:30:00 ▲ " before each entry; long entries wrap under their text.
+    const PREFIX: usize = 11;
+    let text_w = width.saturating_sub(PREFIX).max(10);
+    let mut lines: Vec<Line> = Vec::new();
+    // Newest last; walk back only as far as the pane can show.
+    for e in app.dash.log.iter().rev() {
+        if lines.len() >= fit {
+            break;
+        }
+        let sym = match e.kind {
+            LogKind::Up => "▲",
+            LogKind::Down => "▼",
+            LogKind::Info => "·",
+            LogKind::Warn => "!",
+            LogKind::Error => "✖",
+        };
+        let chunks = wrap(&e.text, text_w);
+        let mut entry: Vec<Line> = Vec::with_capacity(chunks.len());
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            let lead = if i == 0 {
+                Span::styled(format!("{} {sym} ", clock(app, e.at)), th.dim())
+            } else {
+                Span::raw(" ".repeat(PREFIX))
             };
-            Line::from(vec![
-                Span::styled(format!("{} ", clock(app, e.at)), th.dim()),
-                Span::styled(format!("{sym} {}", e.text), th.log(e.kind)),
-            ])
-        })
-        .collect();
+            entry.push(Line::from(vec![lead, Span::styled(chunk, th.log(e.kind))]));
+        }
+        for l in entry.into_iter().rev() {
+            lines.push(l);
+        }
+    }
+    lines.reverse();
+    let skip = lines.len().saturating_sub(fit);
+    let lines: Vec<Line> = lines.into_iter().skip(skip).collect();
     frame.render_widget(Paragraph::new(lines).block(block(" Events ", app)), area);
+}
+
+/// Greedy word wrap to `width` characters; words longer than a line are cut.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut out: Vec<String> = Vec::new();
+    let mut line = String::new();
+    let mut len = 0;
+    for word in text.split(' ') {
+        let wlen = word.chars().count();
+        if len > 0 && len + 1 + wlen > width {
+            out.push(std::mem::take(&mut line));
+            len = 0;
+        }
+        if len > 0 {
+            line.push(' ');
+            len += 1;
+        }
+        for c in word.chars() {
+            if len == width {
+                out.push(std::mem::take(&mut line));
+                len = 0;
+            }
+            line.push(c);
+            len += 1;
+        }
+    }
+    out.push(line);
+    out
 }
 
 // --------------------------------------------------------------------------------- context

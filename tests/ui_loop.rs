@@ -1,0 +1,386 @@
+//! The dashboard's event loop, driven end to end without a network or a terminal: a scripted
+//! prober answers jobs, key presses come through the input channel, the screen is a
+//! `TestBackend`, and time is tokio's paused clock (no wall-clock sleeps).
+
+use std::collections::HashSet;
+use std::io;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use netdx::event::{IcmpOutcome, ScanEvent};
+use netdx::model::ScanParameters;
+use netdx::netinfo::{Gateway, Interface, LinkState, LocalContext};
+use netdx::ui::app::{App, Command, Settings};
+use netdx::ui::prober::{JobSpec, Prober};
+use netdx::ui::runner::{self, Exit, Inputs};
+use netdx::ui::state::{Dashboard, LogKind, Timestamp};
+use netdx::ui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Answers every job at once from a shared set of hosts that are "up".
+#[derive(Default)]
+struct Script {
+    up: Mutex<HashSet<IpAddr>>,
+    jobs: Mutex<Vec<JobSpec>>,
+    /// Scans hang until cancelled (to test that quitting stops probes).
+    hang: AtomicBool,
+    cancelled: AtomicBool,
+    /// Extra ICMP events per scan, to flood the loop.
+    flood: usize,
+}
+
+struct FakeProber(Arc<Script>);
+
+impl Prober for FakeProber {
+    fn start(
+        &self,
+        job: JobSpec,
+        tx: mpsc::Sender<ScanEvent>,
+        cancel: CancellationToken,
+    ) -> Result<(), String> {
+        self.0.jobs.lock().unwrap().push(job.clone());
+        let script = self.0.clone();
+        let targets: Vec<IpAddr> = match &job {
+            JobSpec::Scan { targets, .. } => {
+                targets.iter().filter_map(|t| t.parse().ok()).collect()
+            }
+            JobSpec::Round(plan) => plan.addresses(),
+            _ => Vec::new(),
+        };
+        tokio::spawn(async move {
+            if script.hang.load(Ordering::SeqCst) {
+                cancel.cancelled().await;
+                script.cancelled.store(true, Ordering::SeqCst);
+                let _ = tx.send(ScanEvent::Finished { interrupted: true }).await;
+                return;
+            }
+            let _ = tx
+                .send(ScanEvent::Planned {
+                    hosts: targets.len() as u64,
+                    ports_per_host: 0,
+                })
+                .await;
+            let _ = tx.send(ScanEvent::Targets(targets.clone())).await;
+            // An ICMP window's worth of waiting, in virtual time.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let up = script.up.lock().unwrap().clone();
+            for ip in &targets {
+                let answered = up.contains(ip);
+                let _ = tx
+                    .send(ScanEvent::Icmp(IcmpOutcome {
+                        ip: *ip,
+                        sent: 1,
+                        received: u32::from(answered),
+                        rtts: if answered {
+                            vec![Duration::from_micros(400)]
+                        } else {
+                            vec![]
+                        },
+                    }))
+                    .await;
+            }
+            if let JobSpec::Scan { .. } = job {
+                for _ in 0..script.flood {
+                    let _ = tx
+                        .send(ScanEvent::Icmp(IcmpOutcome {
+                            ip: targets[0],
+                            sent: 1,
+                            received: 1,
+                            rtts: vec![Duration::from_micros(300)],
+                        }))
+                        .await;
+                }
+            }
+            let _ = tx.send(ScanEvent::Finished { interrupted: false }).await;
+        });
+        Ok(())
+    }
+}
+
+fn context() -> LocalContext {
+    LocalContext {
+        interfaces: vec![Interface {
+            name: "eth0".into(),
+            mac: None,
+            addrs: vec!["10.0.0.10/24".parse().unwrap()],
+            link: LinkState::Up,
+            loopback: false,
+        }],
+        gateways: vec![Gateway {
+            ip: "10.0.0.1".parse().unwrap(),
+            iface: "eth0".into(),
+            metric: 0,
+        }],
+        ..LocalContext::default()
+    }
+}
+
+fn base() -> Timestamp {
+    OffsetDateTime::from_unix_timestamp(1_736_847_000).unwrap()
+}
+
+struct Harness {
+    keys: mpsc::Sender<io::Result<Event>>,
+    script: Arc<Script>,
+    app: App,
+    terminal: Terminal<TestBackend>,
+    inputs: Option<Inputs>,
+}
+
+fn harness(script: Script, interval: Duration) -> Harness {
+    let (keys, rx) = mpsc::channel(64);
+    let script = Arc::new(script);
+    let start = tokio::time::Instant::now();
+    let inputs = Inputs {
+        terminal: rx,
+        prober: Arc::new(FakeProber(script.clone())),
+        clock: Box::new(move || base() + (tokio::time::Instant::now() - start)),
+        shutdown: Box::pin(std::future::pending()),
+    };
+    let settings = Settings {
+        interval,
+        theme: Theme::MONO,
+        ..Settings::default()
+    };
+    let app = App::new(
+        Dashboard::new(context(), ScanParameters::default()),
+        settings,
+        base(),
+    );
+    Harness {
+        keys,
+        script,
+        app,
+        terminal: Terminal::new(TestBackend::new(120, 30)).unwrap(),
+        inputs: Some(inputs),
+    }
+}
+
+fn press(c: KeyCode) -> io::Result<Event> {
+    Ok(Event::Key(KeyEvent::new(c, KeyModifiers::NONE)))
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn rounds_follow_the_interval_and_transitions_are_logged() {
+    let script = Script::default();
+    script
+        .up
+        .lock()
+        .unwrap()
+        .extend([ip("10.0.0.1"), ip("10.0.0.2")]);
+    let mut h = harness(script, Duration::from_secs(2));
+    let (keys, script) = (h.keys.clone(), h.script.clone());
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(7)).await;
+        script.up.lock().unwrap().remove(&ip("10.0.0.2"));
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        script.up.lock().unwrap().insert(ip("10.0.0.2"));
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        keys.send(press(KeyCode::Char('q'))).await.unwrap();
+    });
+    let initial = Command::Scan {
+        targets: vec!["10.0.0.1".into(), "10.0.0.2".into(), "10.0.0.3".into()],
+    };
+    let exit = runner::run(
+        &mut h.terminal,
+        &mut h.app,
+        h.inputs.take().unwrap(),
+        Some(initial),
+    )
+    .await
+    .unwrap();
+    assert_eq!(exit, Exit::Quit);
+
+    let jobs = h.script.jobs.lock().unwrap().clone();
+    let rounds: Vec<&JobSpec> = jobs
+        .iter()
+        .filter(|j| matches!(j, JobSpec::Round(_)))
+        .collect();
+    // Sweep ends at 0.5 s; rounds start every 2 s after it and take 0.5 s: 9 or 10 by 21 s.
+    assert!(
+        (9..=10).contains(&rounds.len()),
+        "{} rounds: {jobs:?}",
+        rounds.len()
+    );
+    // Three named targets (≤ 32): all are watched, the silent one too.
+    let JobSpec::Round(plan) = rounds[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        plan.icmp,
+        vec![ip("10.0.0.1"), ip("10.0.0.2"), ip("10.0.0.3")]
+    );
+
+    let log: Vec<(LogKind, String)> = h
+        .app
+        .dash
+        .log
+        .iter()
+        .map(|e| (e.kind, e.text.clone()))
+        .collect();
+    let down: Vec<_> = log.iter().filter(|(k, _)| *k == LogKind::Down).collect();
+    let up: Vec<_> = log.iter().filter(|(k, _)| *k == LogKind::Up).collect();
+    assert_eq!(down.len(), 1, "{log:?}");
+    assert_eq!(down[0].1, "10.0.0.2 went down");
+    assert_eq!(up.len(), 1, "{log:?}");
+    assert!(
+        up[0].1.starts_with("10.0.0.2 is back up after ") && up[0].1.ends_with(" s down"),
+        "{log:?}"
+    );
+    // The outage is a whole number of rounds: 8 s here (four 2-s intervals).
+    let t = &h.app.dash.tracks[&ip("10.0.0.2")];
+    let outage = t.history.back().unwrap().outage.unwrap();
+    assert_eq!(outage, Duration::from_secs(8), "{:?}", t.history);
+    // Timestamps come from the injected clock.
+    let first = h.app.dash.log.front().unwrap();
+    assert_eq!(first.at, base());
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_targets_sends_nothing_and_idles_at_one_frame_a_second() {
+    let mut h = harness(Script::default(), Duration::from_secs(2));
+    let keys = h.keys.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        keys.send(press(KeyCode::Char('q'))).await.unwrap();
+    });
+    runner::run(&mut h.terminal, &mut h.app, h.inputs.take().unwrap(), None)
+        .await
+        .unwrap();
+    assert!(h.script.jobs.lock().unwrap().is_empty(), "nothing started");
+    assert!(!h.app.dash.started());
+    let frames = h.terminal.get_frame().count();
+    // One frame at start, one per clock tick, one for the q: about 62 in 60 s.
+    assert!((55..=65).contains(&frames), "{frames} frames in 60 s idle");
+    let screen = h.terminal.backend().to_string();
+    assert!(screen.contains("Nothing has been sent"), "{screen}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_flood_of_events_is_drawn_in_few_frames() {
+    let script = Script {
+        flood: 50_000,
+        ..Script::default()
+    };
+    script.up.lock().unwrap().insert(ip("10.0.0.1"));
+    let mut h = harness(script, Duration::from_secs(3600));
+    let keys = h.keys.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        keys.send(press(KeyCode::Char('q'))).await.unwrap();
+    });
+    let initial = Command::Scan {
+        targets: vec!["10.0.0.1".into()],
+    };
+    runner::run(
+        &mut h.terminal,
+        &mut h.app,
+        h.inputs.take().unwrap(),
+        Some(initial),
+    )
+    .await
+    .unwrap();
+    let frames = h.terminal.get_frame().count();
+    let echoes = h.app.dash.report.hosts[&ip("10.0.0.1")].icmp_sent;
+    assert_eq!(echoes, Some(50_001), "every event folded");
+    // Paused time does not advance while events stream, so they all land between frames.
+    assert!(frames <= 8, "{frames} frames for 50,000 events");
+}
+
+#[tokio::test(start_paused = true)]
+async fn enter_starts_on_the_suggested_targets_and_quit_cancels_probes() {
+    let script = Script::default();
+    script.hang.store(true, Ordering::SeqCst);
+    let mut h = harness(script, Duration::from_secs(2));
+    let keys = h.keys.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        keys.send(press(KeyCode::Enter)).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        keys.send(Ok(Event::Key(KeyEvent::new(
+            KeyCode::Char('c'),
+            KeyModifiers::CONTROL,
+        ))))
+        .await
+        .unwrap();
+    });
+    let exit = runner::run(&mut h.terminal, &mut h.app, h.inputs.take().unwrap(), None)
+        .await
+        .unwrap();
+    assert_eq!(exit, Exit::Quit);
+    let jobs = h.script.jobs.lock().unwrap().clone();
+    assert_eq!(
+        jobs,
+        vec![JobSpec::Scan {
+            targets: vec!["10.0.0.0/24".into(), "10.0.0.1".into()],
+            dns_queries: true
+        }]
+    );
+    // The loop cancelled the running scan on its way out.
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(h.script.cancelled.load(Ordering::SeqCst));
+}
+
+#[tokio::test]
+async fn export_writes_the_file_and_shows_its_path() {
+    let script = Script::default();
+    script.up.lock().unwrap().insert(ip("10.0.0.1"));
+    let mut h = harness(script, Duration::from_secs(3600));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let keys = h.keys.clone();
+    let p = path.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        keys.send(press(KeyCode::Char('e'))).await.unwrap();
+        keys.send(Ok(Event::Key(KeyEvent::new(
+            KeyCode::Char('u'),
+            KeyModifiers::CONTROL,
+        ))))
+        .await
+        .unwrap();
+        for c in p.to_str().unwrap().chars() {
+            keys.send(press(KeyCode::Char(c))).await.unwrap();
+        }
+        keys.send(press(KeyCode::Enter)).await.unwrap();
+        for _ in 0..200 {
+            if p.exists() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        keys.send(press(KeyCode::Char('q'))).await.unwrap();
+    });
+    let initial = Command::Scan {
+        targets: vec!["10.0.0.1".into()],
+    };
+    runner::run(
+        &mut h.terminal,
+        &mut h.app,
+        h.inputs.take().unwrap(),
+        Some(initial),
+    )
+    .await
+    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(json["hosts"][0]["ip"], "10.0.0.1");
+    assert_eq!(json["hosts"][0]["status"], "up");
+    let (kind, text) = h.app.status.clone().unwrap();
+    assert_eq!(kind, LogKind::Info);
+    assert_eq!(text, format!("exported JSON report to {}", path.display()));
+}

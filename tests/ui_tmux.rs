@@ -1,0 +1,327 @@
+//! End to end: the real dashboard in a real terminal (tmux), inside the lab's scanner
+//! namespace. It waits for the lab's hosts to appear, filters, selects a host, port-scans it,
+//! exports, quits, and checks the screens, the exported report against the lab's ground
+//! truth, and that the terminal is back in normal mode. Needs root and tmux; otherwise it says
+//! SKIPPED.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::{Icmp, Lab};
+use serde_json::Value;
+
+/// Kills the tmux session however the test ends.
+struct Session {
+    name: String,
+}
+
+impl Session {
+    fn tmux(&self, args: &[&str]) -> Output {
+        let out = Command::new("tmux").args(args).output().expect("run tmux");
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    fn screen(&self) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-t", &self.name]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", self.name.as_str()];
+        args.extend(keys);
+        self.tmux(&args);
+    }
+
+    /// Type text literally (no key-name interpretation).
+    fn type_text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", &self.name, "-l", text]);
+    }
+
+    fn display(&self, format: &str) -> String {
+        let out = self.tmux(&["display-message", "-p", "-t", &self.name, format]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Poll the pane until `pred` holds; panics with the last screen after `limit`.
+    fn wait_for(&self, what: &str, limit: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if start.elapsed() > limit {
+                panic!("timed out after {limit:?} waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .output();
+    }
+}
+
+fn tmux_available() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Lines of the host table (between the table's top border and its bottom border), left part.
+fn table_rows(screen: &str) -> Vec<String> {
+    screen
+        .lines()
+        .skip_while(|l| !l.starts_with("┌ Hosts"))
+        .skip(2)
+        .take_while(|l| !l.starts_with('└'))
+        .map(|l| l.split("││").next().unwrap_or("").to_string())
+        .filter(|l| l.trim_matches(['│', ' ']).len() > 1)
+        .collect()
+}
+
+#[test]
+fn dashboard_in_the_lab_filter_portscan_export_quit() {
+    if !common::require_root("dashboard_in_the_lab_filter_portscan_export_quit") {
+        return;
+    }
+    if !tmux_available() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED (needs tmux): dashboard_in_the_lab_filter_portscan_export_quit"
+        );
+        return;
+    }
+    let lab = Lab::up();
+    let dir = tempfile::tempdir().unwrap();
+    let session = Session {
+        name: format!("netdx-ui-{}", std::process::id()),
+    };
+    let lan = lab.info().lan.ipv4.clone();
+    let cmd = format!(
+        "ip netns exec {ns} {bin} {lan}; echo NETDX-EXIT=$?; exec sleep 120",
+        ns = lab.scanner_ns(),
+        bin = env!("CARGO_BIN_EXE_netdx"),
+    );
+    let dir_s = dir.path().to_str().unwrap();
+    session.tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session.name,
+        "-x",
+        "160",
+        "-y",
+        "48",
+        "-c",
+        dir_s,
+        &cmd,
+    ]);
+    // The window follows the client size; pin it so the layout is the wide one.
+    session.tmux(&[
+        "resize-window",
+        "-t",
+        &session.name,
+        "-x",
+        "160",
+        "-y",
+        "48",
+    ]);
+
+    // 1. Hosts appear, then the first sweep ends and monitoring starts.
+    let web = lab.host("web");
+    let screen = session.wait_for("the first sweep to finish", Duration::from_secs(30), |s| {
+        s.contains("● monitoring") && s.contains(&web.name)
+    });
+    assert_eq!(
+        session.display("#{alternate_on}"),
+        "1",
+        "dashboard uses the alternate screen"
+    );
+    let rows = table_rows(&screen);
+    for h in lab.hosts() {
+        assert!(
+            rows.iter().any(|r| r
+                .split_whitespace()
+                .nth(0)
+                .map(|c| c.trim_start_matches('│'))
+                == Some(&h.ip.to_string())),
+            "{} ({}) missing from the table:\n{screen}",
+            h.key,
+            h.ip
+        );
+    }
+    for down in lab.down_addresses() {
+        assert!(
+            !rows.iter().any(|r| r.contains(&format!("│{down} "))),
+            "{down} is down in the lab but listed:\n{screen}"
+        );
+    }
+    assert!(
+        screen.contains("LAN ✔ OK") || screen.contains("LAN ▲ DEGRADED"),
+        "{screen}"
+    );
+    assert!(screen.contains("Gateway ✔ OK"), "{screen}");
+    assert!(screen.contains("DNS ✔ OK"), "{screen}");
+
+    // 2. Filter down to the web server.
+    session.keys(&["/"]);
+    session.type_text(&web.name);
+    session.keys(&["Enter"]);
+    let screen = session.wait_for("the filter", Duration::from_secs(5), |s| {
+        s.contains(&format!("filter \"{}\"", web.name))
+    });
+    let rows = table_rows(&screen);
+    assert_eq!(rows.len(), 1, "only the web server matches:\n{screen}");
+    assert!(rows[0].contains(&web.ip.to_string()), "{screen}");
+    assert!(
+        screen.contains(&format!("┌ {} {} ", web.ip, web.name)),
+        "selected:\n{screen}"
+    );
+
+    // 3. Port-scan it: the prompt proposes top100; ask for the lab's known ports instead.
+    session.keys(&["p"]);
+    session.wait_for("the port prompt", Duration::from_secs(5), |s| {
+        s.contains(&format!("Ports to scan on {}", web.ip)) && s.contains("top100")
+    });
+    let ports: Vec<u16> = web.open.iter().chain(&web.closed).copied().collect();
+    let spec = ports
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    session.keys(&["C-u"]);
+    session.type_text(&spec);
+    session.keys(&["Enter"]);
+    // The event log says the scan ended; the detail pane counts the ports.
+    let started = format!("port scan of {} ({spec})", web.ip);
+    let counts = format!(
+        "Ports  {} open · {} closed · 0 filtered",
+        web.open.len(),
+        web.closed.len()
+    );
+    let screen = session.wait_for("the port scan", Duration::from_secs(20), |s| {
+        s.contains(&started) && s.contains(") done:") && s.contains(&counts)
+    });
+    for p in &web.open {
+        assert!(
+            screen.contains(&format!("{p:>5}/tcp open")),
+            "port {p} open in the detail pane:\n{screen}"
+        );
+    }
+
+    // 4. Export under a chosen name; the path written is shown.
+    session.keys(&["e"]);
+    session.wait_for("the export prompt", Duration::from_secs(5), |s| {
+        s.contains("Export to") && s.contains("netdx-")
+    });
+    session.keys(&["C-u"]);
+    session.type_text("dashboard.json");
+    session.keys(&["Enter"]);
+    let exported = dir.path().join("dashboard.json");
+    let shown = format!("exported JSON report to {}", exported.display());
+    session.wait_for("the export", Duration::from_secs(10), |s| {
+        s.replace('\n', "").contains(&shown)
+    });
+
+    // 5. Quit: the shell gets the terminal back in normal mode.
+    session.keys(&["q"]);
+    let screen = session.wait_for("netdx to exit", Duration::from_secs(10), |s| {
+        s.contains("NETDX-EXIT=")
+    });
+    assert!(screen.contains("NETDX-EXIT=0"), "{screen}");
+    assert_eq!(
+        session.display("#{alternate_on}"),
+        "0",
+        "alternate screen left"
+    );
+    assert!(
+        !screen.contains("┌ Hosts"),
+        "dashboard still drawn:\n{screen}"
+    );
+
+    check_export(&lab, &exported, &ports);
+}
+
+fn check_export(lab: &Lab, path: &Path, ports: &[u16]) {
+    let text = std::fs::read_to_string(path).expect("exported file");
+    let report: Value = serde_json::from_str(&text).expect("JSON");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/report.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "schema: {errors:?}");
+    assert_eq!(report["complete"], true, "first sweep finished");
+    let hosts = report["hosts"].as_array().unwrap();
+    let find = |ip: &str| hosts.iter().find(|h| h["ip"] == ip);
+    for h in lab.hosts() {
+        let r = find(&h.ip.to_string()).unwrap_or_else(|| panic!("{} not in export", h.key));
+        assert_eq!(r["status"], "up", "{}: {r}", h.key);
+        assert_eq!(r["mac"], h.mac.to_string(), "{}", h.key);
+        assert_eq!(r["hostname"], h.name, "{}", h.key);
+        let methods: Vec<&str> = r["methods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(methods.contains(&"arp"), "{}: {methods:?}", h.key);
+        if h.icmp == Icmp::Answers {
+            assert!(methods.contains(&"icmp"), "{}: {methods:?}", h.key);
+        }
+        if h.icmp == Icmp::Drops {
+            assert!(!methods.contains(&"icmp"), "{}: {methods:?}", h.key);
+        }
+    }
+    for down in lab.down_addresses() {
+        if let Some(r) = find(&down.to_string()) {
+            assert_eq!(r["status"], "down", "{down}: {r}");
+        }
+    }
+    let web = lab.host("web");
+    let r = find(&web.ip.to_string()).unwrap();
+    let got: Vec<(u64, &str)> = r["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["port"].as_u64().unwrap(), p["state"].as_str().unwrap()))
+        .collect();
+    let mut want: Vec<(u64, &str)> = ports
+        .iter()
+        .map(|&p| {
+            let state = match web.port_state(p) {
+                common::PortState::Open => "open",
+                common::PortState::Closed => "closed",
+                common::PortState::Filtered => "filtered",
+            };
+            (u64::from(p), state)
+        })
+        .collect();
+    want.sort();
+    assert_eq!(got, want, "web ports against ground truth");
+}
