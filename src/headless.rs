@@ -129,6 +129,7 @@ pub async fn scan(
     params: ScanParameters,
     output: Option<PathBuf>,
     format: Option<report::Format>,
+    log: bool,
 ) -> anyhow::Result<Outcome> {
     use std::io::IsTerminal;
     let started = Instant::now();
@@ -137,9 +138,16 @@ pub async fn scan(
         "{}",
         report::table::render(&report, Some(started.elapsed().as_secs_f64()))
     );
-    if let Some(path) = output {
-        let used = report::write(&report, &path, format)?;
+    if let Some(path) = &output {
+        let used = report::write(&report, path, format)?;
         eprintln!("{} report written to {}", used.label(), path.display());
+    }
+    if log && outcome == Outcome::Complete {
+        // The history says where the full report is, so record it as an absolute path.
+        let saved = output.map(|p| std::path::absolute(&p).unwrap_or(p));
+        let entry = crate::history::HistoryEntry::from_report(&report, saved.as_deref());
+        let file = crate::history::append(&entry)?;
+        eprintln!("scan logged to {}", file.display());
     }
     Ok(outcome)
 }

@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         Some(Command::Scan(args)) => return scan(args),
         Some(Command::Tui(args)) => netdx::ui::run(args),
         None => netdx::ui::run(cli.dashboard),
-        Some(Command::Report(_)) => Err(anyhow::anyhow!("report conversion is not built yet")),
+        Some(Command::Report(args)) => netdx::report::convert::run(args),
         Some(Command::Diff(args)) => netdx::diff::run(args),
         Some(Command::History(args)) => netdx::history::run(args),
     };
@@ -39,7 +39,10 @@ fn scan(args: ScanArgs) -> ExitCode {
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
-    let rt = match tokio::runtime::Runtime::new() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("netdx: error: cannot start the async runtime: {e}");
@@ -47,7 +50,7 @@ fn scan(args: ScanArgs) -> ExitCode {
         }
     };
     let format = args.format.map(Into::into);
-    match rt.block_on(headless::scan(cfg, params, args.output, format)) {
+    match rt.block_on(headless::scan(cfg, params, args.output, format, args.log)) {
         Ok(Outcome::Complete) => ExitCode::SUCCESS,
         Ok(Outcome::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
         Err(e) => {

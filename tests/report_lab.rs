@@ -337,7 +337,6 @@ fn a_port_opened_in_the_lab_shows_in_netdx_diff_and_ndiff() {
 
 /// `netdx scan --log` appends to the history that `netdx history` lists.
 #[test]
-#[ignore = "needs `netdx scan --log` wired to netdx::history::append in src/headless.rs"]
 fn scan_log_appends_to_history() {
     let Some(lab) = common::lab_or_skip("scan_log_appends_to_history") else {
         return;

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::net::TcpSocket;
+use socket2::{Domain, Protocol, Socket, Type};
 use tokio::time::Instant;
 
 use crate::event::PortOutcome;
@@ -114,24 +114,46 @@ pub async fn probe(addr: SocketAddr, timeout: Duration) -> PortOutcome {
     }
 }
 
+/// One connect. A peer on the same machine or a fast LAN often refuses before `connect(2)`
+/// even returns, so the socket's error is read at once and the reactor (two `epoll_ctl`s and a
+/// wake-up) is only involved when the answer is not there yet: a third fewer syscalls on a
+/// full scan of a host that answers with resets.
 async fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<PortState> {
-    let socket = match addr {
-        SocketAddr::V4(_) => TcpSocket::new_v4(),
-        SocketAddr::V6(_) => TcpSocket::new_v6(),
-    };
-    let socket = match socket {
+    let fail = |e: io::Error| classify(&e).ok_or(e);
+    let socket = match Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM.nonblocking().cloexec(),
+        Some(Protocol::TCP),
+    ) {
         Ok(s) => s,
-        Err(e) => return classify(&e).ok_or(e),
+        Err(e) => return fail(e),
     };
-    match tokio::time::timeout(timeout, socket.connect(addr)).await {
-        Ok(Ok(stream)) => {
-            // Reset instead of FIN: no TIME_WAIT on our side, nothing left on theirs.
-            let _ = stream.set_zero_linger();
-            Ok(PortState::Open)
-        }
-        Ok(Err(e)) => classify(&e).ok_or(e),
+    match socket.connect(&addr.into()) {
+        Ok(()) => return Ok(established(&socket)),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return fail(e),
+    }
+    if let Some(e) = socket.take_error()? {
+        return fail(e);
+    }
+    let stream = tokio::net::TcpStream::from_std(socket.into())?;
+    match tokio::time::timeout(timeout, stream.writable()).await {
+        Ok(Ok(())) => match stream.take_error()? {
+            Some(e) => fail(e),
+            None => {
+                // Reset instead of FIN: no TIME_WAIT on our side, nothing left on theirs.
+                let _ = stream.set_zero_linger();
+                Ok(PortState::Open)
+            }
+        },
+        Ok(Err(e)) => fail(e),
         Err(_) => Ok(PortState::Filtered),
     }
+}
+
+fn established(socket: &Socket) -> PortState {
+    let _ = socket.set_linger(Some(Duration::ZERO));
+    PortState::Open
 }
 
 #[cfg(test)]
