@@ -80,6 +80,10 @@ pub async fn run(
 
     let signal = shutdown_signal();
     tokio::pin!(signal);
+    // The bar's message counts live hosts, O(hosts): refreshed on a tick, never per event
+    // (a /16 sweep folds 65,536 events).
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut interrupted = false;
     loop {
         tokio::select! {
@@ -94,10 +98,12 @@ pub async fn run(
                 }
                 let finished = matches!(ev, ScanEvent::Finished { .. });
                 report.apply(ev);
-                bar.set_message(progress_line(&report));
                 if finished {
                     break;
                 }
+            }
+            _ = tick.tick(), if show_progress => {
+                bar.set_message(progress_line(&report));
             }
             _ = &mut signal, if !interrupted => {
                 interrupted = true;
