@@ -61,16 +61,7 @@ impl HistoryEntry {
             complete: report.complete && !report.interrupted,
             targets: report.parameters.targets.clone(),
             parameters: report.parameters.clone(),
-            summary: Summary {
-                hosts_total: c.hosts,
-                hosts_up: c.up,
-                hosts_down: c.down,
-                open_ports: c.open,
-                closed_ports: c.closed,
-                filtered_ports: c.filtered,
-                dns_queries: c.dns,
-                dns_failures: c.dns_failed,
-            },
+            summary: c,
             report: report_path.map(|p| {
                 p.canonicalize()
                     .or_else(|_| std::path::absolute(p))

@@ -316,6 +316,17 @@ pub struct Host {
     pub ports: Vec<Port>,
 }
 
+impl Port {
+    /// `80/http`, or `8123` when the port has no well-known service: how every view names a
+    /// port (escape it for the output format).
+    pub fn label(&self) -> String {
+        match &self.service {
+            Some(s) => format!("{}/{s}", self.port),
+            None => self.port.to_string(),
+        }
+    }
+}
+
 impl Host {
     pub fn new(ip: IpAddr) -> Self {
         Host {
@@ -573,6 +584,13 @@ impl ScanReport {
     /// Recount the summary field. O(hosts + ports), so it runs when the scan finishes (and
     /// before a report is written), not on every event: a /16 sweep folds 65,536 events.
     pub fn refresh_summary(&mut self) {
+        self.summary = self.compute_summary();
+    }
+
+    /// The summary recounted from the hosts and DNS results themselves. Writers use this
+    /// rather than the stored field: a report read from disk may carry a summary that does
+    /// not match its contents.
+    pub fn compute_summary(&self) -> Summary {
         let mut s = Summary {
             hosts_total: self.hosts.len(),
             dns_queries: self.dns.len(),
@@ -596,7 +614,7 @@ impl ScanReport {
                 }
             }
         }
-        self.summary = s;
+        s
     }
 
     pub fn hosts_up(&self) -> impl Iterator<Item = &Host> {

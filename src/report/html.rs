@@ -193,13 +193,7 @@ fn display_name(host: &Host) -> Option<&str> {
 }
 
 fn open_ports_cell(host: &Host) -> String {
-    let open: Vec<String> = host
-        .open_ports()
-        .map(|p| match &p.service {
-            Some(s) => format!("{}/{}", p.port, h(s)),
-            None => p.port.to_string(),
-        })
-        .collect();
+    let open: Vec<String> = host.open_ports().map(|p| h(&p.label())).collect();
     if open.is_empty() {
         "-".to_string()
     } else {
@@ -264,18 +258,18 @@ fn verdict_block(out: &mut String, report: &ScanReport) {
             "<div class=\"count {class}\"><span class=\"n\">{n}</span>{label}</div>"
         );
     };
-    card("up", c.up, "hosts up");
-    card("down", c.down, "hosts down");
-    if c.open + c.closed + c.filtered > 0 {
-        card("open", c.open, "open ports");
-        card("closed", c.closed, "closed ports");
-        card("filtered", c.filtered, "filtered ports");
+    card("up", c.hosts_up, "hosts up");
+    card("down", c.hosts_down, "hosts down");
+    if c.open_ports + c.closed_ports + c.filtered_ports > 0 {
+        card("open", c.open_ports, "open ports");
+        card("closed", c.closed_ports, "closed ports");
+        card("filtered", c.filtered_ports, "filtered ports");
     }
-    if c.dns > 0 {
-        card("dns", c.dns, "DNS lookups");
+    if c.dns_queries > 0 {
+        card("dns", c.dns_queries, "DNS lookups");
         card(
-            if c.dns_failed > 0 { "bad" } else { "dns-ok" },
-            c.dns_failed,
+            if c.dns_failures > 0 { "bad" } else { "dns-ok" },
+            c.dns_failures,
             "DNS failures",
         );
     }

@@ -45,13 +45,7 @@ fn opt(v: &Option<String>) -> String {
 }
 
 fn open_ports(h: &Host) -> String {
-    let open: Vec<String> = h
-        .open_ports()
-        .map(|p| match &p.service {
-            Some(s) => format!("{}/{}", p.port, md(s)),
-            None => p.port.to_string(),
-        })
-        .collect();
+    let open: Vec<String> = h.open_ports().map(|p| md(&p.label())).collect();
     if open.is_empty() {
         "-".to_string()
     } else {
@@ -129,14 +123,14 @@ pub fn render(report: &ScanReport) -> String {
         ],
         "rrrrrrrr",
         &[[
-            c.hosts,
-            c.up,
-            c.down,
-            c.open,
-            c.closed,
-            c.filtered,
-            c.dns,
-            c.dns_failed,
+            c.hosts_total,
+            c.hosts_up,
+            c.hosts_down,
+            c.open_ports,
+            c.closed_ports,
+            c.filtered_ports,
+            c.dns_queries,
+            c.dns_failures,
         ]
         .map(|n| n.to_string())
         .to_vec()],

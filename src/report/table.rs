@@ -40,13 +40,7 @@ fn ms(v: Option<f64>) -> String {
 
 fn host_row(h: &Host) -> Vec<String> {
     let methods: Vec<&str> = h.methods.iter().map(|m| m.label()).collect();
-    let open: Vec<String> = h
-        .open_ports()
-        .map(|p| match &p.service {
-            Some(s) => format!("{}/{s}", p.port),
-            None => p.port.to_string(),
-        })
-        .collect();
+    let open: Vec<String> = h.open_ports().map(|p| p.label()).collect();
     vec![
         h.ip.to_string(),
         h.hostname

@@ -2,7 +2,7 @@
 //! It only states facts the scan measured (interrupted, nothing answered, failed lookups,
 //! packet loss, errors), never a guess about security.
 
-use crate::model::{DnsStatus, HostStatus, NoteLevel, ScanReport};
+use crate::model::{DnsStatus, NoteLevel, ScanReport, Summary};
 
 use super::escape;
 
@@ -44,45 +44,10 @@ pub struct Verdict {
     pub findings: Vec<String>,
 }
 
-/// Counts recomputed from the hosts and DNS results themselves: a report read from disk may
-/// carry a summary that does not match its contents.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub hosts: usize,
-    pub up: usize,
-    pub down: usize,
-    pub open: usize,
-    pub closed: usize,
-    pub filtered: usize,
-    pub dns: usize,
-    pub dns_failed: usize,
-}
-
-pub fn counts(report: &ScanReport) -> Counts {
-    let mut c = Counts {
-        hosts: report.hosts.len(),
-        dns: report.dns.len(),
-        dns_failed: report
-            .dns
-            .iter()
-            .filter(|d| d.status != DnsStatus::NoError)
-            .count(),
-        ..Counts::default()
-    };
-    for h in report.hosts.values() {
-        match h.status {
-            HostStatus::Up => c.up += 1,
-            HostStatus::Down => c.down += 1,
-        }
-        for p in &h.ports {
-            match p.state {
-                crate::model::PortState::Open => c.open += 1,
-                crate::model::PortState::Closed => c.closed += 1,
-                crate::model::PortState::Filtered => c.filtered += 1,
-            }
-        }
-    }
-    c
+/// Counts recomputed from the hosts and DNS results themselves (see
+/// [`ScanReport::compute_summary`]).
+pub fn counts(report: &ScanReport) -> Summary {
+    report.compute_summary()
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
@@ -91,19 +56,29 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 
 pub fn verdict(report: &ScanReport) -> Verdict {
     let c = counts(report);
-    let mut headline = format!("{} of {} up", c.up, plural(c.hosts, "host", "hosts"));
-    if c.open + c.closed + c.filtered > 0 {
-        headline.push_str(&format!(", {}", plural(c.open, "open port", "open ports")));
+    let mut headline = format!(
+        "{} of {} up",
+        c.hosts_up,
+        plural(c.hosts_total, "host", "hosts")
+    );
+    if c.open_ports + c.closed_ports + c.filtered_ports > 0 {
+        headline.push_str(&format!(
+            ", {}",
+            plural(c.open_ports, "open port", "open ports")
+        ));
     }
-    if c.dns > 0 {
-        headline.push_str(&format!(", {}", plural(c.dns, "DNS lookup", "DNS lookups")));
+    if c.dns_queries > 0 {
+        headline.push_str(&format!(
+            ", {}",
+            plural(c.dns_queries, "DNS lookup", "DNS lookups")
+        ));
     }
 
     let mut findings = Vec::new();
     if report.interrupted || !report.complete {
         findings.push("The scan was interrupted: results are incomplete.".to_string());
     }
-    if c.hosts > 0 && c.up == 0 {
+    if c.hosts_total > 0 && c.hosts_up == 0 {
         findings.push("No host answered.".to_string());
     }
     for d in report.dns.iter().filter(|d| d.status != DnsStatus::NoError) {

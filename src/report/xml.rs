@@ -286,10 +286,14 @@ pub fn render(report: &ScanReport) -> String {
         out,
         " summary=\"netdx done{}; {} IP {} ({} {} up) scanned{}\"",
         end.map(|e| format!(" at {}", ctime(e))).unwrap_or_default(),
-        c.hosts,
-        if c.hosts == 1 { "address" } else { "addresses" },
-        c.up,
-        if c.up == 1 { "host" } else { "hosts" },
+        c.hosts_total,
+        if c.hosts_total == 1 {
+            "address"
+        } else {
+            "addresses"
+        },
+        c.hosts_up,
+        if c.hosts_up == 1 { "host" } else { "hosts" },
         elapsed
             .map(|s| format!(" in {s:.2} seconds"))
             .unwrap_or_default()
@@ -305,7 +309,7 @@ pub fn render(report: &ScanReport) -> String {
     let _ = writeln!(
         out,
         "<hosts up=\"{}\" down=\"{}\" total=\"{}\"/>\n</runstats>\n</nmaprun>",
-        c.up, c.down, c.hosts
+        c.hosts_up, c.hosts_down, c.hosts_total
     );
     out
 }
