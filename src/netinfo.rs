@@ -98,7 +98,7 @@ pub struct RouteV4 {
 }
 
 /// `/proc/net/route` prints each address as the hex of the in-memory `__be32`, read as a host
-/// integer: on the little-endian machines netdx runs on, `010200C0` is 192.0.2.1.
+/// integer: on the little-endian machines netdx runs on, `0102000A` is 10.0.2.1.
 fn hex_v4(s: &str) -> Option<Ipv4Addr> {
     let v = u32::from_str_radix(s, 16).ok()?;
     Some(Ipv4Addr::from(v.to_le_bytes()))
@@ -431,8 +431,8 @@ mod tests {
 
     const ROUTE: &str =
         "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
-eth0\t00000000\t010200C0\t0003\t0\t0\t100\t00000000\t0\t0\t0
-eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
+eth0\t00000000\t0102000A\t0003\t0\t0\t100\t00000000\t0\t0\t0
+eth0\t0002000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
 wlan0\t00000000\t0101A8C0\t0003\t0\t0\t600\t00000000\t0\t0\t0
 docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0
 ";
@@ -449,8 +449,8 @@ fe800000000000000000000000000000 40 00000000000000000000000000000000 00 00000000
     fn v4_routes_are_little_endian_hex() {
         let r = parse_route_v4(ROUTE);
         assert_eq!(r.len(), 4);
-        assert_eq!(r[0].gateway, Ipv4Addr::new(192, 0, 2, 1));
-        assert_eq!(r[1].dest, Ipv4Addr::new(192, 0, 2, 0));
+        assert_eq!(r[0].gateway, Ipv4Addr::new(10, 0, 2, 1));
+        assert_eq!(r[1].dest, Ipv4Addr::new(10, 0, 2, 0));
         assert_eq!(r[1].mask, Ipv4Addr::new(255, 255, 255, 0));
         assert_eq!(r[3].dest, Ipv4Addr::new(172, 17, 0, 0));
         assert_eq!(r[2].metric, 600);
@@ -460,7 +460,7 @@ fe800000000000000000000000000000 40 00000000000000000000000000000000 00 00000000
     fn default_gateways_from_both_tables_by_metric() {
         let g = default_gateways(&parse_route_v4(ROUTE), &parse_route_v6(ROUTE6));
         let ips: Vec<String> = g.iter().map(|g| g.ip.to_string()).collect();
-        assert_eq!(ips, ["192.0.2.1", "192.168.1.1", "fd00::1"]);
+        assert_eq!(ips, ["10.0.2.1", "192.168.1.1", "fd00::1"]);
         assert_eq!(g[0].iface, "eth0");
         assert_eq!(g[1].iface, "wlan0");
     }
@@ -561,7 +561,7 @@ fe800000000000000000000000000000 40 00000000000000000000000000000000 00 00000000
         );
         assert!(ctx.is_local("10.1.0.1".parse().unwrap()));
         assert!(ctx.is_local("fd00::99".parse().unwrap()));
-        assert!(!ctx.is_local("8.8.8.8".parse().unwrap()));
+        assert!(!ctx.is_local("172.31.9.9".parse().unwrap()));
         assert!(!ctx.is_local("127.0.0.1".parse().unwrap()));
         assert!(!ctx.is_local("169.254.9.9".parse().unwrap()));
         let d = ctx.diagnose();

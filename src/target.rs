@@ -1174,11 +1174,11 @@ mod tests {
         let mut t = set(&["example.org", "10.0.0.1-3"], &[]);
         t.add_resolved(ip("10.0.0.4"));
         t.add_resolved(ip("10.0.0.2"));
-        t.add_resolved(ip("192.0.2.1"));
+        t.add_resolved(ip("10.9.9.1"));
         t.add_resolved(ip("2001:db8::1"));
         t.add_resolved(ip("2001:db8::1"));
         assert_eq!(t.len(), 6);
-        assert!(t.contains(ip("192.0.2.1")) && t.contains(ip("2001:db8::1")));
+        assert!(t.contains(ip("10.9.9.1")) && t.contains(ip("2001:db8::1")));
         let all: Vec<IpAddr> = t.iter().collect();
         assert_eq!(
             all,
@@ -1187,7 +1187,7 @@ mod tests {
                 ip("10.0.0.2"),
                 ip("10.0.0.3"),
                 ip("10.0.0.4"),
-                ip("192.0.2.1"),
+                ip("10.9.9.1"),
                 ip("2001:db8::1")
             ]
         );

@@ -278,10 +278,10 @@ fn off_lan_traffic_dies_at_the_gateway() {
         total
     };
     let before = rejected();
-    // Documentation addresses: they only ever reach the lab gateway, which rejects them. The
+    // Addresses of no lab network: they only ever reach the lab gateway, which rejects them. The
     // first SYN's ICMP error can land while connect() holds the socket (a soft error), so
     // allow a retransmission before expecting the hard error.
-    let result = lab.probe(&["tcp", "--timeout", "4", "192.0.2.1:80", "[2001:db8::1]:80"]);
+    let result = lab.probe(&["tcp", "--timeout", "4", "10.66.0.1:80", "[fd66::1]:80"]);
     for row in result.as_array().unwrap() {
         assert_eq!(row["state"], "error", "{row}");
         assert_eq!(row["errno"], "ENETUNREACH", "{row}");

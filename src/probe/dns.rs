@@ -79,7 +79,7 @@ pub enum DnsError {
 
 pub type Result<T> = std::result::Result<T, DnsError>;
 
-/// Parse `--resolver IP[:PORT]`: `192.0.2.1`, `192.0.2.1:5353`, `[2001:db8::1]:53`,
+/// Parse `--resolver IP[:PORT]`: `10.0.0.53`, `10.0.0.53:5353`, `[2001:db8::1]:53`,
 /// `[2001:db8::1]` or bare `2001:db8::1` (a bare IPv6 address takes no port). Port 53 by default.
 pub fn parse_resolver(s: &str) -> Result<SocketAddr> {
     let err = |reason: &str| DnsError::InvalidResolver {
@@ -99,7 +99,7 @@ pub fn parse_resolver(s: &str) -> Result<SocketAddr> {
         )));
     } else {
         return Err(err(
-            "expected an IP address with an optional port: 192.0.2.1, 192.0.2.1:5353, \
+            "expected an IP address with an optional port: 10.0.0.53, 10.0.0.53:5353, \
              [2001:db8::1]:53 or 2001:db8::1",
         ));
     };
@@ -769,10 +769,10 @@ mod tests {
 
     #[test]
     fn resolver_forms() {
-        assert_eq!(parse_resolver("192.0.2.1").unwrap(), sa("192.0.2.1:53"));
+        assert_eq!(parse_resolver("10.0.0.53").unwrap(), sa("10.0.0.53:53"));
         assert_eq!(
-            parse_resolver("192.0.2.1:5353").unwrap(),
-            sa("192.0.2.1:5353")
+            parse_resolver("10.0.0.53:5353").unwrap(),
+            sa("10.0.0.53:5353")
         );
         assert_eq!(parse_resolver(" 10.0.0.1:53 ").unwrap(), sa("10.0.0.1:53"));
         assert_eq!(parse_resolver("[::1]:5353").unwrap(), sa("[::1]:5353"));
@@ -789,13 +789,13 @@ mod tests {
         for bad in [
             "",
             "dns.lab.test",
-            "192.0.2.1:0",
-            "192.0.2.1:99999",
-            "192.0.2.1:dns",
+            "10.0.0.53:0",
+            "10.0.0.53:99999",
+            "10.0.0.53:dns",
             "0.0.0.0",
             "[::]:53",
             "224.0.0.251",
-            "192.0.2.300",
+            "10.0.0.300",
             "[::1",
             "1.2.3.4\n5",
         ] {
@@ -804,7 +804,7 @@ mod tests {
             assert!(!e.contains('\n'), "{e}");
         }
         assert!(
-            parse_resolver("192.0.2.1:99999")
+            parse_resolver("10.0.0.53:99999")
                 .unwrap_err()
                 .to_string()
                 .contains("port")
