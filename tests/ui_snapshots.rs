@@ -303,7 +303,7 @@ fn round(app: &mut App, n: u64, at: i64, silent: &[&str]) {
         if let Some(us) = rtt {
             // A little jitter so sparklines have a shape.
             let j = (n * 37 + at as u64 * 13) % 200;
-            let rtts: Vec<u64> = if addr.ends_with(".60") && n % 3 == 0 {
+            let rtts: Vec<u64> = if addr.ends_with(".60") && n.is_multiple_of(3) {
                 vec![]
             } else {
                 vec![us + j; 5]

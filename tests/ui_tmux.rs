@@ -157,7 +157,7 @@ fn dashboard_in_the_lab_filter_portscan_export_quit() {
         assert!(
             rows.iter().any(|r| r
                 .split_whitespace()
-                .nth(0)
+                .next()
                 .map(|c| c.trim_start_matches('│'))
                 == Some(&h.ip.to_string())),
             "{} ({}) missing from the table:\n{screen}",
@@ -324,4 +324,132 @@ fn check_export(lab: &Lab, path: &Path, ports: &[u16]) {
         .collect();
     want.sort();
     assert_eq!(got, want, "web ports against ground truth");
+}
+
+/// Starts `cmd` (run by the shell, in `dir`) in a fresh 120x30 tmux session.
+fn start(name: &str, dir: &Path, cmd: &str) -> Session {
+    let session = Session {
+        name: name.to_string(),
+    };
+    session.tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        name,
+        "-x",
+        "120",
+        "-y",
+        "30",
+        "-c",
+        dir.to_str().unwrap(),
+        cmd,
+    ]);
+    session
+}
+
+/// With no targets netdx sends nothing, so these run anywhere (no lab, no root).
+#[test]
+fn sigterm_and_ctrl_c_restore_the_terminal() {
+    if !tmux_available() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED (needs tmux): sigterm_and_ctrl_c_restore_the_terminal"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pid");
+    let bin = env!("CARGO_BIN_EXE_netdx");
+    // SIGTERM: exit status 143 (128 + 15), terminal back to normal.
+    let cmd = format!(
+        "sh -c 'echo $$ > {pid}; exec {bin}'; echo NETDX-EXIT=$?; exec sleep 60",
+        pid = pidfile.display()
+    );
+    let s = start(
+        &format!("netdx-term-{}", std::process::id()),
+        dir.path(),
+        &cmd,
+    );
+    s.wait_for("the context screen", Duration::from_secs(10), |x| {
+        x.contains("Local network")
+    });
+    assert_eq!(s.display("#{alternate_on}"), "1");
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let kill = Command::new("kill")
+        .args(["-TERM", pid.trim()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let screen = s.wait_for("exit after SIGTERM", Duration::from_secs(10), |x| {
+        x.contains("NETDX-EXIT=")
+    });
+    assert!(screen.contains("NETDX-EXIT=143"), "{screen}");
+    assert_eq!(s.display("#{alternate_on}"), "0");
+    assert!(!screen.contains("Local network"), "{screen}");
+    drop(s);
+
+    // Ctrl-C is a key in raw mode: a normal quit.
+    let cmd = format!("{bin}; echo NETDX-EXIT=$?; exec sleep 60");
+    let s = start(
+        &format!("netdx-ctrlc-{}", std::process::id()),
+        dir.path(),
+        &cmd,
+    );
+    s.wait_for("the context screen", Duration::from_secs(10), |x| {
+        x.contains("Local network")
+    });
+    s.keys(&["C-c"]);
+    let screen = s.wait_for("exit after Ctrl-C", Duration::from_secs(10), |x| {
+        x.contains("NETDX-EXIT=")
+    });
+    assert!(screen.contains("NETDX-EXIT=0"), "{screen}");
+    assert_eq!(s.display("#{alternate_on}"), "0");
+}
+
+/// Run by [`a_panic_restores_the_terminal`] inside tmux: enters dashboard mode, then panics.
+#[test]
+#[ignore = "child of a_panic_restores_the_terminal"]
+fn panic_child() {
+    if std::env::var_os("NETDX_PANIC_CHILD").is_none() {
+        return;
+    }
+    let _terminal = netdx::ui::term::setup().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    panic!("deliberate panic in dashboard mode");
+}
+
+#[test]
+fn a_panic_restores_the_terminal() {
+    if !tmux_available() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED (needs tmux): a_panic_restores_the_terminal"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let cmd = format!(
+        "NETDX_PANIC_CHILD=1 {} --ignored --exact panic_child --nocapture --test-threads 1; echo CHILD-EXIT=$?; exec sleep 60",
+        exe.display()
+    );
+    let s = start(
+        &format!("netdx-panic-{}", std::process::id()),
+        dir.path(),
+        &cmd,
+    );
+    let screen = s.wait_for("the child to panic", Duration::from_secs(20), |x| {
+        x.contains("CHILD-EXIT=")
+    });
+    assert!(
+        screen.contains("deliberate panic in dashboard mode"),
+        "the panic message is printed on the normal screen:\n{screen}"
+    );
+    assert_eq!(s.display("#{alternate_on}"), "0");
+    // Raw mode is off: the terminal echoes typed text again (nothing reads it; in raw mode
+    // nothing would be shown).
+    s.type_text("echo-check-42");
+    s.wait_for("the tty to echo", Duration::from_secs(5), |x| {
+        x.contains("echo-check-42")
+    });
 }

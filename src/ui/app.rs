@@ -148,7 +148,13 @@ pub struct App {
     pub layers: Layers,
     pub counts: Counts,
     cached_generation: Option<u64>,
+    last_rebuild: Option<Timestamp>,
 }
+
+/// Above this many hosts, derived figures are rebuilt on a timer rather than every frame.
+pub const BIG_TABLE: usize = 5_000;
+/// How stale the order of a big table may get while data streams in.
+pub const REBUILD_EVERY: Duration = Duration::from_millis(500);
 
 impl App {
     pub fn new(dash: Dashboard, settings: Settings, now: Timestamp) -> App {
@@ -168,17 +174,32 @@ impl App {
             layers,
             counts,
             cached_generation: None,
+            last_rebuild: None,
         }
     }
 
     /// Bring derived figures up to date; cheap when nothing changed. Call before drawing.
+    ///
+    /// The sorted, filtered view and the header figures cost O(hosts) to rebuild. With more
+    /// than [`BIG_TABLE`] hosts, while events stream in, they are rebuilt at most every
+    /// [`REBUILD_EVERY`] (the visible rows still show live values; only the order and the
+    /// membership lag). A new sort or filter is applied at once.
     pub fn prepare(&mut self, now: Timestamp) {
         self.now = now;
-        self.table.refresh(&self.dash);
-        if self.cached_generation != Some(self.dash.generation) {
+        let generation = self.dash.generation;
+        let stale = self.cached_generation != Some(generation);
+        let due = self.dash.report.hosts.len() <= BIG_TABLE
+            || self
+                .last_rebuild
+                .is_none_or(|t| now - t >= REBUILD_EVERY || now < t);
+        if self.table.is_invalid() || (stale && due) {
+            self.table.refresh(&self.dash);
+        }
+        if stale && due {
             self.layers = self.dash.layers();
             self.counts = self.dash.counts();
-            self.cached_generation = Some(self.dash.generation);
+            self.cached_generation = Some(generation);
+            self.last_rebuild = Some(now);
         }
         let rows = self.table_rows();
         self.table.scroll_into_view(rows);
@@ -552,6 +573,64 @@ mod tests {
         a.on_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
         type_str(&mut a, "out.txt");
         assert_eq!(a.on_key(key(KeyCode::Enter)), None);
+    }
+
+    #[test]
+    fn mouse_selects_rows_sorts_by_title_and_scrolls() {
+        use crate::event::{IcmpOutcome, ScanEvent};
+        let mut a = app();
+        let now = a.now;
+        let id = a.dash.begin(
+            super::super::state::JobKind::Sweep {
+                targets: vec!["10.0.0.0/26".into()],
+            },
+            &[],
+            now,
+        );
+        for i in 1..=60u8 {
+            let ip = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, i));
+            a.dash.apply(
+                id,
+                ScanEvent::Icmp(IcmpOutcome {
+                    ip,
+                    sent: 1,
+                    received: 1,
+                    rtts: vec![std::time::Duration::from_micros(1000 - u64::from(i))],
+                }),
+                now,
+            );
+        }
+        a.size = Rect::new(0, 0, 160, 48);
+        a.prepare(now);
+        let table = render::layout(a.size, &a).table.unwrap();
+        let click = |x: u16, y: u16| MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: x,
+            row: y,
+            modifiers: KeyModifiers::NONE,
+        };
+        // Border, titles, then rows: the sixth row.
+        a.on_mouse(click(table.x + 3, table.y + 2 + 5));
+        assert_eq!(a.table.selected, 5);
+        assert_eq!(a.table.selected_ip(), Some("10.0.0.6".parse().unwrap()));
+        // A click on the "RTT" title sorts by RTT (fastest first: 10.0.0.60).
+        let x = (table.x..table.right())
+            .find(|&x| render::column_at(&a, table, x) == Some(super::super::table::Column::Rtt))
+            .unwrap();
+        a.on_mouse(click(x, table.y + 1));
+        a.prepare(now);
+        assert_eq!(a.table.sort, super::super::table::Column::Rtt);
+        assert_eq!(a.table.order[0].to_string(), "10.0.0.60");
+        // The wheel moves the selection three rows.
+        let before = a.table.selected;
+        a.on_mouse(MouseEvent {
+            kind: MouseEventKind::ScrollDown,
+            ..click(0, 0)
+        });
+        assert_eq!(a.table.selected, before + 3);
+        // Clicks outside the table do nothing.
+        a.on_mouse(click(0, 0));
+        assert_eq!(a.table.selected, before + 3);
     }
 
     #[test]

@@ -531,21 +531,6 @@ fn loss_text(h: Option<&Host>, t: Option<&HostTrack>) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::wrap;
-
-    #[test]
-    fn wraps_at_words_and_cuts_long_words() {
-        assert_eq!(
-            wrap("port scan done: 3 open", 10),
-            ["port scan", "done: 3", "open"]
-        );
-        assert_eq!(wrap("abcdefghijkl x", 5), ["abcde", "fghij", "kl x"]);
-        assert_eq!(wrap("", 5), [""]);
-    }
-}
-
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
 /// Lowest value a latency bar starts from: half the smallest sample, so variation shows
@@ -1195,4 +1180,19 @@ fn draw_help(frame: &mut Frame, area: Rect, app: &App) {
     lines.push(Line::styled(" any key closes this help", th.dim()));
     frame.render_widget(Clear, r);
     frame.render_widget(Paragraph::new(lines).block(block(" netdx keys ", app)), r);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wraps_at_words_and_cuts_long_words() {
+        assert_eq!(
+            wrap("port scan done: 3 open", 10),
+            ["port scan", "done: 3", "open"]
+        );
+        assert_eq!(wrap("abcdefghijkl x", 5), ["abcde", "fghij", "kl x"]);
+        assert_eq!(wrap("", 5), [""]);
+    }
 }

@@ -9,7 +9,7 @@
 //! answer by the end of the round is down. Port scans and name lookups can bring a host up but
 //! never declare it down (silence on a port list says nothing about the host).
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
@@ -100,6 +100,14 @@ pub struct HostTrack {
     pub last_seen: Option<Timestamp>,
     /// Probed every round (seen up once, or named in a small sweep).
     pub watched: bool,
+    /// Seen up at least once.
+    pub ever_up: bool,
+    /// Answered ICMP in at least one round: its losses mean something.
+    pub answers_icmp: bool,
+    /// ICMP echoes sent and lost over the last [`LOSS_WINDOW`] samples, kept up to date as
+    /// samples come and go so the header never walks the rings of 65,536 hosts.
+    recent_sent: u32,
+    recent_lost: u32,
     pub samples: VecDeque<Sample>,
     pub history: VecDeque<Transition>,
 }
@@ -110,6 +118,10 @@ impl HostTrack {
             live: Liveness::Unknown,
             last_seen: None,
             watched: false,
+            ever_up: false,
+            answers_icmp: false,
+            recent_sent: 0,
+            recent_lost: 0,
             samples: VecDeque::new(),
             history: VecDeque::new(),
         }
@@ -125,21 +137,25 @@ impl HostTrack {
 
     /// Lost ICMP echoes over the last [`LOSS_WINDOW`] rounds, in percent; `None` without ICMP.
     pub fn recent_loss(&self) -> Option<f64> {
-        let (sent, recv) = self
-            .samples
-            .iter()
-            .rev()
-            .take(LOSS_WINDOW)
-            .fold((0u64, 0u64), |(s, r), x| {
-                (s + u64::from(x.sent), r + u64::from(x.received))
-            });
-        (sent > 0).then(|| (sent - recv.min(sent)) as f64 * 100.0 / sent as f64)
+        (self.recent_sent > 0)
+            .then(|| f64::from(self.recent_lost) * 100.0 / f64::from(self.recent_sent))
     }
 
     fn push_sample(&mut self, s: Sample) {
+        let lost = |x: &Sample| u32::from(x.sent - x.received.min(x.sent));
         if self.samples.len() == SAMPLES {
             self.samples.pop_front();
         }
+        // The sample leaving the loss window.
+        if self.samples.len() >= LOSS_WINDOW
+            && let Some(old) = self.samples.get(self.samples.len() - LOSS_WINDOW)
+        {
+            self.recent_sent -= u32::from(old.sent);
+            self.recent_lost -= lost(old);
+        }
+        self.recent_sent += u32::from(s.sent);
+        self.recent_lost += lost(&s);
+        self.answers_icmp |= s.received > 0;
         self.samples.push_back(s);
     }
 
@@ -291,6 +307,8 @@ pub struct Dashboard {
     pub last_round: Option<Timestamp>,
     /// Bumped whenever anything a host row shows may have changed.
     pub generation: u64,
+    /// Watched addresses, in order (the table's default view, without a walk of every host).
+    pub watched: BTreeSet<IpAddr>,
     /// DNS results that mention an address (PTR of it, A/AAAA answer with it).
     dns_by_ip: HashMap<IpAddr, Vec<usize>>,
     notes_logged: HashSet<String>,
@@ -311,6 +329,7 @@ impl Dashboard {
             rounds: 0,
             last_round: None,
             generation: 0,
+            watched: BTreeSet::new(),
             dns_by_ip: HashMap::new(),
             notes_logged: HashSet::new(),
         }
@@ -398,6 +417,15 @@ impl Dashboard {
         self.jobs
             .values()
             .any(|j| matches!(j.kind, JobKind::Round { .. }))
+    }
+
+    /// Put `ip` under watch: probed every round and listed in the table.
+    fn watch(&mut self, ip: IpAddr) {
+        let t = self.tracks.entry(ip).or_insert_with(HostTrack::new);
+        if !t.watched {
+            t.watched = true;
+            self.watched.insert(ip);
+        }
     }
 
     fn track(&mut self, ip: IpAddr) -> &mut HostTrack {
@@ -534,9 +562,10 @@ impl Dashboard {
 
     /// A reply from `ip`: up now, whatever the job.
     fn seen_up(&mut self, ip: IpAddr, now: Timestamp) {
+        self.watch(ip);
         let t = self.track(ip);
         t.last_seen = Some(now);
-        t.watched = true;
+        t.ever_up = true;
         match t.live {
             Liveness::Up { .. } => {}
             Liveness::Unknown => {
@@ -583,7 +612,7 @@ impl Dashboard {
             for ip in silent {
                 self.declare_down(ip, now);
                 if small {
-                    self.track(ip).watched = true;
+                    self.watch(ip);
                 }
             }
         }
@@ -701,14 +730,7 @@ impl Dashboard {
     /// the user switched ping off).
     pub fn round_plan(&self, ping: bool) -> RoundPlan {
         let mut plan = RoundPlan::default();
-        let mut watched: Vec<IpAddr> = self
-            .tracks
-            .iter()
-            .filter(|(_, t)| t.watched)
-            .map(|(ip, _)| *ip)
-            .collect();
-        watched.sort();
-        for ip in watched {
+        for &ip in &self.watched {
             let host = self.report.hosts.get(&ip);
             let methods = host.map(|h| h.methods.as_slice()).unwrap_or(&[]);
             if ping && methods != [Method::Tcp] {
@@ -764,14 +786,17 @@ impl Dashboard {
     ///   (netdx does not probe the internet on its own).
     pub fn layers(&self) -> Layers {
         let gateways: Vec<IpAddr> = self.context.gateways.iter().map(|g| g.ip).collect();
+        let nets: Vec<ipnet::IpNet> = self.context.local_nets().collect();
         let mut lan = Tally::default();
         let mut wan = Tally::default();
         for (&ip, t) in &self.tracks {
-            if gateways.contains(&ip) || ip.is_loopback() {
+            // Addresses that never answered and are not watched count nowhere (most of a
+            // big sweep): skip them before anything costs.
+            if (!t.ever_up && !t.watched) || gateways.contains(&ip) || ip.is_loopback() {
                 continue;
             }
-            let ever_up = t.history.iter().any(|h| h.up);
-            if self.context.is_local(ip) {
+            let ever_up = t.ever_up;
+            if nets.iter().any(|n| n.contains(&ip)) {
                 if ever_up {
                     lan.add(t);
                 }
@@ -912,12 +937,9 @@ impl Tally {
             self.up += 1;
         }
         // Hosts that drop ICMP on purpose (0 of N every round) say nothing about loss.
-        if !t.samples.iter().any(|x| x.received > 0) {
-            return;
-        }
-        for s in t.samples.iter().rev().take(LOSS_WINDOW) {
-            self.sent += u64::from(s.sent);
-            self.lost += u64::from(s.sent - s.received.min(s.sent));
+        if t.answers_icmp {
+            self.sent += u64::from(t.recent_sent);
+            self.lost += u64::from(t.recent_lost);
         }
     }
 
@@ -1337,6 +1359,27 @@ mod tests {
         assert_eq!(rep.summary.hosts_up, 1);
         assert!(rep.complete);
         assert_eq!(rep.finished_at.as_deref(), Some("2023-11-14T22:13:24Z"));
+    }
+
+    #[test]
+    fn recent_loss_is_kept_over_the_window_as_samples_come_and_go() {
+        let mut t = HostTrack::new();
+        let mut all: Vec<Sample> = Vec::new();
+        for i in 0..200u16 {
+            let s = Sample {
+                rtt_ms: None,
+                sent: 5,
+                received: (i * 7 % 6).min(5),
+            };
+            all.push(s);
+            t.push_sample(s);
+            let w: Vec<&Sample> = all.iter().rev().take(LOSS_WINDOW).collect();
+            let sent: u32 = w.iter().map(|s| u32::from(s.sent)).sum();
+            let lost: u32 = w.iter().map(|s| u32::from(s.sent - s.received)).sum();
+            let want = f64::from(lost) * 100.0 / f64::from(sent);
+            assert!((t.recent_loss().unwrap() - want).abs() < 1e-9, "at {i}");
+        }
+        assert_eq!(t.samples.len(), SAMPLES);
     }
 
     #[test]

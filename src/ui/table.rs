@@ -107,6 +107,11 @@ impl TableView {
         self.order.get(self.selected).copied()
     }
 
+    /// True when the sort or the filter changed since the last build.
+    pub fn is_invalid(&self) -> bool {
+        self.built_generation.is_none()
+    }
+
     /// Forget the order so the next [`refresh`](Self::refresh) rebuilds it.
     pub fn invalidate(&mut self) {
         self.built_generation = None;
@@ -142,17 +147,26 @@ impl TableView {
         }
         let keep = self.selected_ip();
         let terms = Filter::parse(&self.filter);
-        let mut order: Vec<IpAddr> = dash
-            .report
-            .hosts
-            .values()
-            .filter(|h| {
-                let t = dash.tracks.get(&h.ip);
-                (self.show_silent || t.is_some_and(|t| t.watched)) && terms.matches(h, t)
-            })
-            .map(|h| h.ip)
-            .collect();
-        // The map is in address order already; any other column needs a sort.
+        // Both sources are in address order already.
+        let mut order: Vec<IpAddr> = if self.show_silent {
+            dash.report
+                .hosts
+                .values()
+                .filter(|h| terms.is_empty() || terms.matches(h, dash.tracks.get(&h.ip)))
+                .map(|h| h.ip)
+                .collect()
+        } else if terms.is_empty() {
+            // Every watched address is in the report: the events that put it under watch
+            // went through the model first.
+            dash.watched.iter().copied().collect()
+        } else {
+            dash.watched
+                .iter()
+                .filter_map(|ip| dash.report.hosts.get(ip))
+                .filter(|h| terms.matches(h, dash.tracks.get(&h.ip)))
+                .map(|h| h.ip)
+                .collect()
+        };
         if self.sort != Column::Ip {
             let key = |ip: &IpAddr| SortKey::of(self.sort, dash, *ip);
             let mut keyed: Vec<(SortKey, IpAddr)> = order.iter().map(|ip| (key(ip), *ip)).collect();
@@ -324,6 +338,10 @@ impl Filter {
             })
             .collect();
         Filter { terms }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.terms.is_empty()
     }
 
     fn matches(&self, h: &Host, t: Option<&HostTrack>) -> bool {
