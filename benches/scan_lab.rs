@@ -67,7 +67,7 @@ fn row(name: &str, netdx: Duration, target: &str, peers: &[(&str, Option<Duratio
     for (peer, t) in peers {
         if let Some(t) = t {
             line.push_str(&format!(
-                "  {peer} {:.3} s (netdx {:.1}x faster)",
+                "  {peer} {:.3} s (peer/netdx {:.2})",
                 t.as_secs_f64(),
                 t.as_secs_f64() / netdx.as_secs_f64()
             ));

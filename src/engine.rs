@@ -418,16 +418,17 @@ async fn run_icmp(
     let mut done = 0u64;
     let mut last_progress = Instant::now();
     let mut outcomes = stream::iter(targets.iter().filter(|ip| icmp.supports(*ip)))
-        .map(|ip| icmp.echo(ip, plan))
+        .map(|ip| {
+            icmp.echo_with(ip, plan, move |rtt| {
+                let _ = live.send(LiveHost {
+                    ip,
+                    rtt: Some(rtt),
+                    seen: true,
+                });
+            })
+        })
         .buffer_unordered(ICMP_WINDOW);
     while let Some(o) = outcomes.next().await {
-        if let Some(min) = o.rtts.iter().min() {
-            let _ = live.send(LiveHost {
-                ip: o.ip,
-                rtt: Some(*min),
-                seen: true,
-            });
-        }
         emit.send(ScanEvent::Icmp(o)).await;
         done += 1;
         if last_progress.elapsed() > Duration::from_millis(50) {

@@ -125,6 +125,18 @@ impl IcmpProbe {
     /// Send `plan.tries` echo requests, staggered, and collect every reply that comes back
     /// within `plan.timeout` of the first. Returns early once every try has been answered.
     pub async fn echo(&self, ip: IpAddr, plan: EchoPlan) -> IcmpOutcome {
+        self.echo_with(ip, plan, |_| {}).await
+    }
+
+    /// [`IcmpProbe::echo`], calling `on_first_reply` with the round trip as soon as the first
+    /// reply arrives: the engine starts on a live host's ports then, not after the last try.
+    pub async fn echo_with(
+        &self,
+        ip: IpAddr,
+        plan: EchoPlan,
+        on_first_reply: impl FnOnce(Duration),
+    ) -> IcmpOutcome {
+        let mut on_first_reply = Some(on_first_reply);
         let family = match ip {
             IpAddr::V4(_) => self.v4.as_ref(),
             IpAddr::V6(_) => self.v6.as_ref(),
@@ -174,6 +186,9 @@ impl IcmpProbe {
                 Ok((packet, rtt)) if is_echo_reply(&packet) => {
                     outcome.received += 1;
                     outcome.rtts.push(rtt);
+                    if let Some(f) = on_first_reply.take() {
+                        f(rtt);
+                    }
                 }
                 // An ICMP error (unreachable) or a timeout: this try is lost.
                 Ok(_) | Err(SurgeError::Timeout { .. }) => {}
