@@ -81,6 +81,9 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
     }
     let _ = started;
 
+    let output = setup.base.output.clone();
+    let format = setup.base.format.map(crate::report::Format::from);
+    let log = setup.base.log;
     let exit = rt.block_on(async {
         // The terminal first: ratatui asks the terminal for the cursor position while
         // setting up, and the input thread would swallow the answer.
@@ -97,10 +100,37 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
     });
     term::restore();
     rt.shutdown_background();
-    match exit? {
-        Exit::Quit | Exit::InputClosed => Ok(ExitCode::SUCCESS),
-        Exit::Signal(n) => Ok(ExitCode::from(128 + n as u8)),
+    let code = match exit? {
+        Exit::Quit | Exit::InputClosed => ExitCode::SUCCESS,
+        Exit::Signal(n) => ExitCode::from(128 + n as u8),
+    };
+    save_on_exit(&app, output, format, log)?;
+    Ok(code)
+}
+
+/// `-o FILE` and `--log` mean the same as for `netdx scan`: the state at exit is written
+/// (and recorded in the history), once the terminal is back to normal so the lines show.
+fn save_on_exit(
+    app: &App,
+    output: Option<std::path::PathBuf>,
+    format: Option<crate::report::Format>,
+    log: bool,
+) -> anyhow::Result<()> {
+    if !app.dash.started() || (output.is_none() && !log) {
+        return Ok(());
     }
+    let report = app.dash.export_report(state::Timestamp::now_utc());
+    if let Some(path) = &output {
+        let used = crate::report::write(&report, path, format)?;
+        eprintln!("{} report written to {}", used.label(), path.display());
+    }
+    if log && report.complete {
+        let saved = output.map(|p| std::path::absolute(&p).unwrap_or(p));
+        let entry = crate::history::HistoryEntry::from_report(&report, saved.as_deref());
+        let file = crate::history::append(&entry)?;
+        eprintln!("scan logged to {}", file.display());
+    }
+    Ok(())
 }
 
 struct Setup {
@@ -119,6 +149,14 @@ fn prepare(args: &DashboardArgs) -> Result<Setup, String> {
             "--interval {}: must be between 0.1 and 3600 seconds",
             args.interval
         ));
+    }
+    if let Some(out) = &args.scan.output
+        && args.scan.format.is_none()
+        && crate::report::Format::from_path(out).is_none()
+    {
+        return Err(
+            crate::report::ReportError::UnknownFormat(out.display().to_string()).to_string(),
+        );
     }
     let mut base = args.scan.clone();
     let mut targets = std::mem::take(&mut base.targets);
@@ -142,7 +180,7 @@ fn prepare(args: &DashboardArgs) -> Result<Setup, String> {
         interval: Duration::from_secs_f64(args.interval),
         ports: base.ports.clone(),
         theme: Theme::from_env(),
-        offset: time::UtcOffset::UTC,
+        offset: local_offset(),
         ping: cfg.ping,
     };
     Ok(Setup {
@@ -152,6 +190,35 @@ fn prepare(args: &DashboardArgs) -> Result<Setup, String> {
         settings,
         context: LocalContext::read(),
     })
+}
+
+/// The local UTC offset, for showing times as the technician's clock does. The `time` crate
+/// only reads it with its `local-offset` feature (and refuses once threads run), so ask
+/// `date(1)` once, before anything starts; UTC if that fails (times then say "UTC").
+fn local_offset() -> time::UtcOffset {
+    std::process::Command::new("date")
+        .arg("+%z")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .and_then(|o| parse_offset(String::from_utf8_lossy(&o.stdout).trim()))
+        .unwrap_or(time::UtcOffset::UTC)
+}
+
+/// `+0130` / `-0800` → an offset.
+fn parse_offset(s: &str) -> Option<time::UtcOffset> {
+    let (sign, digits) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let h: i8 = digits[..2].parse().ok()?;
+    let m: i8 = digits[2..].parse().ok()?;
+    time::UtcOffset::from_hms(sign * h, sign * m, 0).ok()
 }
 
 /// Resolves on SIGINT, SIGTERM or SIGHUP (terminal closed). In raw mode Ctrl-C arrives as a
@@ -170,5 +237,21 @@ async fn shutdown_signal() -> Exit {
         _ = wait(SignalKind::interrupt()) => Exit::Signal(libc::SIGINT),
         _ = wait(SignalKind::terminate()) => Exit::Signal(libc::SIGTERM),
         _ = wait(SignalKind::hangup()) => Exit::Signal(libc::SIGHUP),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_offset;
+
+    #[test]
+    fn offsets_from_date() {
+        assert_eq!(parse_offset("+0000"), Some(time::UtcOffset::UTC));
+        let o = parse_offset("+0530").unwrap();
+        assert_eq!(o.whole_minutes(), 330);
+        assert_eq!(parse_offset("-0800").unwrap().whole_minutes(), -480);
+        assert_eq!(parse_offset("0800"), None);
+        assert_eq!(parse_offset("+08"), None);
+        assert_eq!(parse_offset(""), None);
     }
 }

@@ -192,7 +192,11 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
         Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
     frame.render_widget(Paragraph::new(Line::from(spans)), line1);
 
-    let time = clock(app, app.now);
+    let mut time = clock(app, app.now);
+    if app.settings.offset.is_utc() {
+        // Say so, or a technician compares it with the wall clock and wonders.
+        time.push_str(" UTC");
+    }
     let [status, right] = Layout::horizontal([
         Constraint::Min(0),
         Constraint::Length(time.len() as u16 + 1),
