@@ -20,9 +20,33 @@ pub enum InputError {
     Dns(#[from] DnsError),
     #[error("no targets given (name addresses, ranges or names, or use --targets-file)")]
     NoTargets,
+    #[error(transparent)]
+    Output(#[from] crate::report::ReportError),
+    #[error("cannot write the report to '{0}': its directory does not exist")]
+    OutputDir(String),
+}
+
+/// Check `-o` before the scan starts, so a typo costs a second, not the scan: the format must
+/// be known and the directory must exist.
+fn check_output(args: &ScanArgs) -> Result<(), InputError> {
+    let Some(path) = &args.output else {
+        return Ok(());
+    };
+    if args.format.is_none() && crate::report::Format::from_path(path).is_none() {
+        return Err(crate::report::ReportError::UnknownFormat(path.display().to_string()).into());
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(InputError::OutputDir(path.display().to_string()));
+    }
+    Ok(())
 }
 
 pub fn scan_config(args: &ScanArgs) -> Result<(ScanConfig, ScanParameters), InputError> {
+    check_output(args)?;
     let mut specs = args.targets.clone();
     if let Some(file) = &args.targets_file {
         specs.extend(target::read_targets_file(file)?);

@@ -524,6 +524,11 @@ fn bad_input_is_one_line_and_exit_2() {
         (&["scan", "127.0.0.1", "--dns", "x.test:BOGUS"], "BOGUS"),
         (&["scan", "127.0.0.1", "--resolver", "1.2.3"], "1.2.3"),
         (&["scan", "127.0.0.1", "--timeout", "abc"], "abc"),
+        (
+            &["scan", "127.0.0.1", "-o", "/nonexistent/dir/r.json"],
+            "/nonexistent/dir",
+        ),
+        (&["scan", "127.0.0.1", "-o", "report.docx"], "report.docx"),
     ];
     let empty = tempfile::NamedTempFile::new().unwrap();
     let empty_path = empty.path().to_str().unwrap().to_string();

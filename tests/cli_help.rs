@@ -1,0 +1,48 @@
+//! The help text is a reviewed artefact: any change to it shows up as a snapshot diff.
+
+use clap::CommandFactory;
+use netdx::cli::Cli;
+
+fn help(path: &[&str]) -> String {
+    let mut cmd = Cli::command().term_width(100);
+    cmd.build();
+    let mut sub = &mut cmd;
+    for name in path {
+        sub = sub
+            .find_subcommand_mut(name)
+            .unwrap_or_else(|| panic!("no subcommand {name}"));
+    }
+    sub.render_long_help().to_string()
+}
+
+#[test]
+fn top_level_help() {
+    insta::assert_snapshot!(help(&[]));
+}
+
+#[test]
+fn scan_help() {
+    let text = help(&["scan"]);
+    // The help teaches: syntax, exit codes and the privilege advice are all there.
+    for needle in [
+        "10.0.0.1-50",
+        "top100",
+        "130 interrupted",
+        "setcap cap_net_raw+ep",
+    ] {
+        assert!(text.contains(needle), "scan --help lacks {needle:?}");
+    }
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn other_subcommands_help() {
+    for sub in ["tui", "report", "diff", "history"] {
+        insta::assert_snapshot!(format!("help_{sub}"), help(&[sub]));
+    }
+}
+
+#[test]
+fn clap_definition_is_consistent() {
+    Cli::command().debug_assert();
+}
