@@ -243,6 +243,9 @@ fn run_status(app: &App) -> Line<'static> {
         if job.progress.is_empty() {
             spans.push(Span::raw(" · starting"));
         }
+        if let Some(p) = &app.settings.ports {
+            spans.push(Span::raw(format!(" · ports {p}")));
+        }
     } else if d.paused {
         spans.push(Span::styled(
             "‖ paused",
