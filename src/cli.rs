@@ -60,6 +60,79 @@ pub enum Command {
     Diff(DiffArgs),
     /// List past scans recorded with --log: when, what, what was found, where the report is.
     History(HistoryArgs),
+    /// Outage triage: find which layer is broken (local link, gateway, DNS, WAN path or the
+    /// target's service) and say it in plain words, with the evidence.
+    ///
+    /// Checks this machine's interfaces and default route, its gateway (ARP, ping), each of
+    /// its DNS servers, and for each TARGET the path (traceroute) and the service ports. With
+    /// no target, only the local side, the gateway and the DNS servers are checked.
+    ///
+    /// Exit codes: 0 healthy, 1 degraded, 3 down, 2 bad input, 130 interrupted.
+    #[command(after_help = DIAGNOSE_EXAMPLES)]
+    Diagnose(DiagnoseArgs),
+}
+
+const DIAGNOSE_EXAMPLES: &str = "\
+Examples:
+  netdx diagnose                              this machine, its gateway and DNS servers
+  netdx diagnose intranet.corp -p 443         ... and the path to intranet.corp and its HTTPS
+  netdx diagnose 10.9.0.10 mail.corp -o diag.html
+  netdx diagnose example.com --watch --interval 10 -o outage.json   outage timeline
+
+The traceroute and the ARP check need CAP_NET_RAW (sudo setcap cap_net_raw+ep $(command -v netdx)).";
+
+/// Formats a diagnosis is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiagnoseFormat {
+    Json,
+    #[value(alias = "markdown")]
+    Md,
+    Html,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DiagnoseArgs {
+    /// Hosts to check end to end: an address or a name (at most 16).
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// Service ports to connect to on every target.
+    #[arg(short = 'p', long, value_name = "PORTS", default_value = "443,80")]
+    pub ports: String,
+
+    /// Ask this DNS server instead of the system's (IP or IP:PORT; [v6]:port).
+    #[arg(long, value_name = "IP[:PORT]")]
+    pub resolver: Option<String>,
+
+    /// Write the diagnosis to FILE: .json, .md or .html (or --format).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Format for -o.
+    #[arg(long, value_enum)]
+    pub format: Option<DiagnoseFormat>,
+
+    /// Repeat the checks until Ctrl-C and keep an outage timeline (start, end, duration,
+    /// failing layer), printed and written with -o after every round.
+    #[arg(long)]
+    pub watch: bool,
+
+    /// Seconds from the start of one watch round to the next.
+    #[arg(long, value_name = "S", default_value_t = 5.0, requires = "watch")]
+    pub interval: f64,
+
+    /// Probe timeout in milliseconds (ping window, traceroute reply wait; TCP connects get
+    /// half as long again).
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(50..=30_000))]
+    pub timeout: u64,
+
+    /// DNS timeout in milliseconds, per server.
+    #[arg(long, value_name = "MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(50..=30_000))]
+    pub dns_timeout: u64,
+
+    /// Highest TTL the traceroute probes.
+    #[arg(long, value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u8).range(1..=64))]
+    pub max_hops: u8,
 }
 
 /// Report formats, chosen by `--format` or by the output file's extension.

@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         Some(Command::Report(args)) => netdx::report::convert::run(args),
         Some(Command::Diff(args)) => netdx::diff::run(args),
         Some(Command::History(args)) => netdx::history::run(args),
+        Some(Command::Diagnose(args)) => netdx::diagnose::run_cli(args),
     };
     match result {
         Ok(code) => code,

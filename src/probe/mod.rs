@@ -6,3 +6,4 @@ pub mod dns;
 pub mod icmp;
 pub mod neigh;
 pub mod tcp;
+pub mod traceroute;

@@ -309,6 +309,115 @@ pub struct Dns {
     pub resolv_conf: PathBuf,
 }
 
+/// A router of the WAN chain behind the gateway (`r1` next to the gateway).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Router {
+    pub key: String,
+    pub ns: String,
+    /// Its address towards the scanner: what a traceroute shows for this hop.
+    pub ip: Ipv4Addr,
+    /// Its address towards the targets.
+    pub out: Ipv4Addr,
+}
+
+/// A host on the WAN target network, behind the last router.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WanTarget {
+    pub key: String,
+    /// Its DNS name in the lab zone (A and PTR; no AAAA).
+    pub name: String,
+    pub ip: Ipv4Addr,
+    /// Answers ICMP echo (false: drops echo-request, a traceroute must use TCP).
+    pub icmp: bool,
+    /// Listening TCP ports; every other port answers RST.
+    pub open: Vec<u16>,
+    pub ns: String,
+    /// The hop list a traceroute from the scanner must show: gateway, routers, the target.
+    pub hops: Vec<Ipv4Addr>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Uplink {
+    pub iface: String,
+    /// The gateway's address on the link to the first router.
+    pub ip: Ipv4Addr,
+}
+
+/// The WAN behind the gateway: a router chain and a target network.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Wan {
+    pub uplink: Uplink,
+    pub routers: Vec<Router>,
+    pub targets: Vec<WanTarget>,
+    /// Every WAN network (CIDR), in path order.
+    pub networks: Vec<String>,
+}
+
+/// One way to break the lab (`lab.py break --scenario`); [`Lab::heal`] undoes them all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// The scanner's bridge port goes down: its eth0 loses carrier.
+    LinkDown,
+    /// The gateway's bridge port goes down.
+    GatewayDown,
+    /// The DNS server's bridge port goes down.
+    DnsDown,
+    /// dnsmasq is replaced by a server answering SERVFAIL to everything.
+    DnsServfail,
+    /// Router N (1 = next to the gateway) drops everything it forwards.
+    WanBlackhole { router: u8 },
+    /// This share of the packets from the gateway to the first router is lost.
+    UplinkLoss { percent: u8 },
+    /// Router N sends at most one ICMP time-exceeded per second.
+    IcmpRateLimit { router: u8 },
+    /// The WAN target resets connections to this port.
+    PortClosed { target: &'static str, port: u16 },
+}
+
+impl Scenario {
+    fn args(&self) -> Vec<String> {
+        let s = |v: &str| v.to_string();
+        match *self {
+            Scenario::LinkDown => vec![s("--scenario"), s("link-down")],
+            Scenario::GatewayDown => vec![s("--scenario"), s("gateway-down")],
+            Scenario::DnsDown => vec![s("--scenario"), s("dns-down")],
+            Scenario::DnsServfail => vec![s("--scenario"), s("dns-servfail")],
+            Scenario::WanBlackhole { router } => {
+                vec![
+                    s("--scenario"),
+                    s("wan-blackhole"),
+                    s("--router"),
+                    router.to_string(),
+                ]
+            }
+            Scenario::UplinkLoss { percent } => {
+                vec![
+                    s("--scenario"),
+                    s("uplink-loss"),
+                    s("--percent"),
+                    percent.to_string(),
+                ]
+            }
+            Scenario::IcmpRateLimit { router } => {
+                vec![
+                    s("--scenario"),
+                    s("icmp-ratelimit"),
+                    s("--router"),
+                    router.to_string(),
+                ]
+            }
+            Scenario::PortClosed { target, port } => vec![
+                s("--scenario"),
+                s("port-closed"),
+                s("--target"),
+                s(target),
+                s("--port"),
+                port.to_string(),
+            ],
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Namespaces {
     pub bridge: String,
@@ -336,6 +445,8 @@ pub struct LabInfo {
     /// LAN addresses nothing answers on.
     pub down: Vec<IpAddr>,
     pub dns: Dns,
+    /// The router chain and target network behind the gateway.
+    pub wan: Wan,
     pub setup_ms: u64,
 }
 
@@ -476,6 +587,48 @@ impl Lab {
 
     pub fn dns(&self) -> &Dns {
         &self.info.dns
+    }
+
+    /// The WAN behind the gateway.
+    pub fn wan(&self) -> &Wan {
+        &self.info.wan
+    }
+
+    /// The WAN target with this key ("app", "edge"). Panics if unknown.
+    pub fn wan_target(&self, key: &str) -> &WanTarget {
+        self.info
+            .wan
+            .targets
+            .iter()
+            .find(|t| t.key == key)
+            .unwrap_or_else(|| panic!("no WAN target {key:?}"))
+    }
+
+    /// Breaks the lab in one way (`lab.py break`). Use a lab of the test's own ([`Lab::up`]).
+    pub fn break_lab(&self, scenario: Scenario) {
+        let mut args = vec![
+            "break".to_string(),
+            "--name".to_string(),
+            self.info.name.clone(),
+        ];
+        args.extend(scenario.args());
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = lab_py(&argv, EXEC_TIMEOUT);
+        assert!(
+            out.status.success(),
+            "lab.py {argv:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Undoes every break, newest first (`lab.py heal`).
+    pub fn heal(&self) {
+        let out = lab_py(&["heal", "--name", &self.info.name], EXEC_TIMEOUT);
+        assert!(
+            out.status.success(),
+            "lab.py heal failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// IPv4 address → MAC of every host (what an ARP sweep from the scanner must find).

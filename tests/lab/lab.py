@@ -5,6 +5,9 @@
     lab.py down --name NAME                                     tear it down (idempotent)
     lab.py reap                                                 tear down labs whose owner died
     lab.py list                                                 show recorded labs
+    lab.py break --name NAME --scenario S [--router N] [--percent P] [--target K] [--port P]
+                                                                break the lab in one way
+    lab.py heal --name NAME                                     undo every break
 
 Layout (from topology.json, the single source of truth):
 
@@ -16,7 +19,17 @@ Layout (from topology.json, the single source of truth):
 Every interface is created inside a lab namespace (`ip -n <bridge-ns> link add ... peer ...
 netns <host-ns>`), so no lab interface ever exists in the root namespace and nothing a test does
 can reach a real network. The scanner's default route points at the gateway namespace, whose
-forward chain rejects everything (ICMP net-unreachable), so a stray probe dies visibly in the lab.
+forward chain rejects everything except the lab's own WAN (ICMP net-unreachable), so a stray
+probe dies visibly in the lab.
+
+WAN (topology.json "wan"): behind the gateway, a chain of router namespaces joined by veth pairs
+made inside the lab, and a target network bridged by the last router:
+
+    ns <tag>-gw  up0 10.62.0.1 == in0 10.62.0.2  <tag>-r1  out0 10.62.1.1 == in0 10.62.1.2  <tag>-r2
+       <tag>-r2  out0 10.62.2.1 == in0 10.62.2.2  <tag>-r3  lan0 10.9.0.1 (bridge) -- eth0 <tag>-app ...
+
+Routers decrement the TTL and answer with ICMP time-exceeded, unthrottled (icmp_ratelimit 0), so
+a traceroute sees every hop. `break` switches one failure on (see SCENARIOS), `heal` undoes it.
 
 Names: namespaces are `ndx<tag>-<key>` with a random 6-hex-digit tag per lab, so concurrent
 labs never collide. Interface names are per namespace (`eth0` in every host, `p-<key>` on the
@@ -226,10 +239,66 @@ def validate(topo):
         a = ipaddress.ip_address(addr)
         if a in used or (a not in lan4 and a not in lan6):
             raise LabError(f"topology: down address {addr} is in use or off the LAN")
+    validate_wan(topo, {n["key"] for n in nodes}, {n["name"] for n in nodes})
+
+
+def validate_wan(topo, keys, names):
+    """The WAN chain must be a chain: each link one /N shared by its two ends, off the LAN."""
+    wan = topo["wan"]
+    lan4 = ipaddress.ip_network(topo["lan"]["ipv4"])
+    routers, targets = wan["routers"], wan["targets"]
+    if not routers:
+        raise LabError("topology: wan needs at least one router")
+    prev = ipaddress.ip_interface(wan["uplink"]["ip"])
+    seen_nets = []
+    for r in routers:
+        key = r["key"]
+        if not KEY_RE.match(key) or key == BRIDGE_KEY or key in keys:
+            raise LabError(f"topology: wan router key {key!r} is bad or taken")
+        keys.add(key)
+        inside = ipaddress.ip_interface(r["in"])
+        if inside.network != prev.network or inside.ip == prev.ip:
+            raise LabError(f"topology: {key}: in {inside} is not on the link of {prev}")
+        if inside.network.overlaps(lan4) or inside.network in seen_nets:
+            raise LabError(f"topology: {key}: link {inside.network} overlaps another network")
+        seen_nets.append(inside.network)
+        prev = ipaddress.ip_interface(r["out"])
+    if prev.network.overlaps(lan4) or prev.network in seen_nets:
+        raise LabError(f"topology: target network {prev.network} overlaps another network")
+    for t in targets:
+        key = t["key"]
+        if not KEY_RE.match(key) or key == BRIDGE_KEY or key in keys:
+            raise LabError(f"topology: wan target key {key!r} is bad or taken")
+        keys.add(key)
+        if ipaddress.ip_address(t["ip"]) not in prev.network or t["ip"] == str(prev.ip):
+            raise LabError(f"topology: {key}: {t['ip']} is not a host of {prev.network}")
+        if t["name"] in names or not t["name"].endswith("." + topo["dns"]["zone"]):
+            raise LabError(f"topology: {key}: name {t['name']} taken or outside the zone")
+        names.add(t["name"])
+        if t["icmp"] not in (True, False):
+            raise LabError(f"topology: {key}: icmp must be true or false")
+        if any(not isinstance(p, int) or not 0 < p < 65536 for p in t["open"]):
+            raise LabError(f"topology: {key}: bad port in open")
+
+
+def wan_networks(topo):
+    """Every WAN network in path order: the uplink link, the links between routers, targets."""
+    wan = topo["wan"]
+    nets = [ipaddress.ip_interface(wan["uplink"]["ip"]).network]
+    nets += [ipaddress.ip_interface(r["out"]).network for r in wan["routers"]]
+    return nets
+
+
+def wan_hops(topo, target):
+    """The hop list a traceroute from the scanner to `target` must show."""
+    hops = [topo["lan"]["gateway"]]
+    hops += [str(ipaddress.ip_interface(r["in"]).ip) for r in topo["wan"]["routers"]]
+    return hops + [target["ip"]]
 
 
 def plan_namespaces(topo, tag):
     keys = [BRIDGE_KEY, topo["scanner"]["key"]] + [h["key"] for h in topo["hosts"]]
+    keys += [r["key"] for r in topo["wan"]["routers"]] + [t["key"] for t in topo["wan"]["targets"]]
     return {key: f"{NS_PREFIX}{tag}-{key}" for key in keys}
 
 
@@ -263,12 +332,17 @@ def host_nft(host):
     return nft_table("input", rules)
 
 
-def gateway_nft():
-    # Forwarded traffic is everything a scanner sends off the LAN: reject it loudly.
-    # Counters let a test see that something strayed.
+def gateway_nft(topo):
+    # Forwarded traffic is everything a scanner sends off the LAN: only the lab's own WAN
+    # networks pass (out through the uplink and back); everything else is rejected loudly.
+    # Counters (on the rejects only) let a test see that something strayed.
+    lan, up = topo["lan"]["iface"], topo["wan"]["uplink"]["iface"]
+    nets = ", ".join(str(n) for n in wan_networks(topo))
     return nft_table(
         "forward",
         [
+            f'iifname "{lan}" oifname "{up}" ip daddr {{ {nets} }} accept',
+            f'iifname "{up}" oifname "{lan}" ip saddr {{ {nets} }} accept',
             "meta nfproto ipv4 counter reject with icmp type net-unreachable",
             "meta nfproto ipv6 counter reject with icmpv6 type no-route",
         ],
@@ -297,6 +371,11 @@ def dns_expected(topo):
             out.append({"name": name, "type": rtype, "rcode": "NOERROR", "answers": [addr]})
             ptr = ipaddress.ip_address(addr).reverse_pointer
             out.append({"name": ptr, "type": "PTR", "rcode": "NOERROR", "answers": [name]})
+    for target in topo["wan"]["targets"]:
+        name, addr = target["name"], target["ip"]
+        out.append({"name": name, "type": "A", "rcode": "NOERROR", "answers": [addr]})
+        ptr = ipaddress.ip_address(addr).reverse_pointer
+        out.append({"name": ptr, "type": "PTR", "rcode": "NOERROR", "answers": [name]})
     for rec in topo["dns"]["records"]:
         out.append({**rec, "rcode": "NOERROR"})
     out += topo["dns"]["checks"]
@@ -325,6 +404,8 @@ def dnsmasq_conf(topo, state_dir):
     lines += [f"local=/{z}/" for z in dns["reverse_zones"]]
     for node in [topo["scanner"]] + topo["hosts"]:
         lines.append(f"host-record={node['name']},{node['ip']},{node['ipv6']}")
+    for target in topo["wan"]["targets"]:
+        lines.append(f"host-record={target['name']},{target['ip']}")
     for rec in dns["records"]:
         name, rtype = rec["name"], rec["type"]
         for ans in rec["answers"]:
@@ -609,6 +690,8 @@ def build(topo, state):
             f"ip -batch {sdir}/bridge.ip\n"
         }
     )
+    # The WAN's links, each created inside the namespace of its upstream end.
+    ns_exec_all(wan_link_scripts(topo, ns))
 
     scripts = {}
     for node in nodes:
@@ -641,12 +724,15 @@ def build(topo, state):
                 "ip route add default dev nowhere0",
                 "ip -6 route add default dev nowhere0",
             ]
-            rules = (rules or "") + gateway_nft()
+            lines += wan_gateway_lines(topo)
+            rules = (rules or "") + gateway_nft(topo)
         if rules:
             path = os.path.join(sdir, f"{key}.nft")
             with open(path, "w") as f:
                 f.write(rules)
             lines.append(f"nft -f {path}")
+        scripts[ns[key]] = "\n".join(lines) + "\n"
+    for key, lines in wan_node_lines(topo, sdir).items():
         scripts[ns[key]] = "\n".join(lines) + "\n"
     ns_exec_all(scripts)
 
@@ -676,7 +762,137 @@ def build(topo, state):
         logfile = os.path.join(sdir, f"listen-{host['key']}.log")
         argv = ["ip", "netns", "exec", hns, sys.executable, LISTEN_PY] + [str(p) for p in ports]
         waits.append((spawn(argv, logfile, state), hns, ports, logfile))
+    for target in topo["wan"]["targets"]:
+        if not target["open"]:
+            continue
+        tns = ns[target["key"]]
+        logfile = os.path.join(sdir, f"listen-{target['key']}.log")
+        argv = ["ip", "netns", "exec", tns, sys.executable, LISTEN_PY]
+        argv += [str(p) for p in target["open"]]
+        waits.append((spawn(argv, logfile, state), tns, target["open"], logfile))
     wait_listening(waits)
+
+
+# Routers answer every expiring probe: no per-destination ICMP budget (icmp_ratelimit 0) and a
+# global one far above anything a test sends. The `icmp-ratelimit` scenario throttles one
+# router on purpose, with nftables.
+ROUTER_SYSCTLS = [
+    "echo 1 > /proc/sys/net/ipv4/ip_forward",
+    "echo 0 > /proc/sys/net/ipv4/icmp_ratelimit",
+    "echo 100000 > /proc/sys/net/ipv4/icmp_msgs_per_sec",
+    "echo 10000 > /proc/sys/net/ipv4/icmp_msgs_burst",
+]
+NO_IPV6 = [
+    "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6",
+    "echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6",
+]
+
+
+def wan_link_scripts(topo, ns):
+    """Scripts creating the WAN's veth pairs and the target bridge, keyed by namespace."""
+    wan = topo["wan"]
+    routers = wan["routers"]
+    gw_key = next(h["key"] for h in topo["hosts"] if h["role"] == "gateway")
+    scripts = {
+        ns[gw_key]: f"ip link add {wan['uplink']['iface']} type veth peer name in0"
+        f" netns {ns[routers[0]['key']]}\n"
+    }
+    for r, nxt in zip(routers, routers[1:]):
+        scripts[ns[r["key"]]] = f"ip link add out0 type veth peer name in0 netns {ns[nxt['key']]}\n"
+    last = [*NO_IPV6, "ip link add lan0 type bridge stp_state 0 mcast_snooping 0"]
+    for t in wan["targets"]:
+        last += [
+            f"ip link add t-{t['key']} type veth peer name eth0 netns {ns[t['key']]}",
+            f"ip link set t-{t['key']} master lan0",
+        ]
+    scripts[ns[routers[-1]["key"]]] = "\n".join(last) + "\n"
+    return scripts
+
+
+def wan_gateway_lines(topo):
+    """The gateway's side of the WAN: its uplink and routes to every WAN network via r1."""
+    wan = topo["wan"]
+    up = wan["uplink"]["iface"]
+    first = ipaddress.ip_interface(wan["routers"][0]["in"]).ip
+    lines = [
+        *ROUTER_SYSCTLS,
+        f"echo 1 > /proc/sys/net/ipv6/conf/{up}/disable_ipv6",
+        f"ip addr add {wan['uplink']['ip']} dev {up}",
+        f"ip link set {up} up",
+    ]
+    lines += [f"ip route add {net} via {first} dev {up}" for net in wan_networks(topo)[1:]]
+    return lines
+
+
+def wan_node_lines(topo, sdir):
+    """Setup of each router and target namespace: addresses, routes, forwarding, nftables."""
+    wan = topo["wan"]
+    routers = wan["routers"]
+    nets = wan_networks(topo)
+    lan = ipaddress.ip_network(topo["lan"]["ipv4"])
+    out = {}
+    for i, r in enumerate(routers):
+        inside = ipaddress.ip_interface(r["in"])
+        outside = ipaddress.ip_interface(r["out"])
+        last = i == len(routers) - 1
+        out_dev = "lan0" if last else "out0"
+        prev_hop = ipaddress.ip_interface(routers[i - 1]["out"] if i else wan["uplink"]["ip"]).ip
+        lines = [*NO_IPV6, *ROUTER_SYSCTLS, "ip link set lo up"]
+        lines += [
+            f"ip addr add {inside} dev in0",
+            "ip link set in0 up",
+            f"ip addr add {outside} dev {out_dev}",
+            f"ip link set {out_dev} up",
+        ]
+        if last:
+            lines += [f"ip link set t-{t['key']} up" for t in wan["targets"]]
+        # Upstream: the LAN and every link before ours. Downstream: every network after ours.
+        lines += [f"ip route add {n} via {prev_hop} dev in0" for n in [lan, *nets[:i]]]
+        if not last:
+            next_hop = ipaddress.ip_interface(routers[i + 1]["in"]).ip
+            lines += [f"ip route add {n} via {next_hop} dev out0" for n in nets[i + 2 :]]
+        out[r["key"]] = lines
+    gateway = ipaddress.ip_interface(routers[-1]["out"])
+    for t in wan["targets"]:
+        lines = [*NO_IPV6, "ip link set lo up"]
+        lines += [
+            f"ip addr add {t['ip']}/{gateway.network.prefixlen} dev eth0",
+            "ip link set eth0 up",
+            f"ip route add default via {gateway.ip} dev eth0",
+        ]
+        if not t["icmp"]:
+            path = os.path.join(sdir, f"{t['key']}.nft")
+            with open(path, "w") as f:
+                f.write(nft_table("input", ["icmp type echo-request drop"]))
+            lines.append(f"nft -f {path}")
+        out[t["key"]] = lines
+    return out
+
+
+def wan_document(topo, ns):
+    wan = topo["wan"]
+    routers = []
+    for r in wan["routers"]:
+        routers.append(
+            {
+                "key": r["key"],
+                "ns": ns[r["key"]],
+                "ip": str(ipaddress.ip_interface(r["in"]).ip),
+                "out": str(ipaddress.ip_interface(r["out"]).ip),
+            }
+        )
+    targets = [
+        {**t, "ns": ns[t["key"]], "hops": wan_hops(topo, t)} for t in wan["targets"]
+    ]
+    return {
+        "uplink": {
+            "iface": wan["uplink"]["iface"],
+            "ip": str(ipaddress.ip_interface(wan["uplink"]["ip"]).ip),
+        },
+        "routers": routers,
+        "targets": targets,
+        "networks": [str(n) for n in wan_networks(topo)],
+    }
 
 
 def lab_document(topo, state, elapsed_ms):
@@ -708,6 +924,7 @@ def lab_document(topo, state, elapsed_ms):
         "hosts": hosts,
         "down": topo["down"],
         "dns": dns,
+        "wan": wan_document(topo, ns),
         "setup_ms": elapsed_ms,
     }
 
@@ -851,6 +1068,156 @@ def cmd_list(_args):
             print(f"{name}\ttag={state['tag']}\towner={state['owner_pid']} ({status})\t{scanner}")
 
 
+# ---------------------------------------------------------------------------------------------
+# breaking the lab in one way (and healing it)
+
+SCENARIOS = {
+    "link-down": "the scanner's cable is pulled: its bridge port goes down (no carrier)",
+    "gateway-down": "the gateway leaves the LAN: its bridge port goes down",
+    "dns-down": "the DNS server leaves the LAN: its bridge port goes down",
+    "dns-servfail": "dnsmasq is replaced by a server answering SERVFAIL to every query",
+    "wan-blackhole": "router --router N (default 2) drops all it forwards; expiring probes still"
+    " get their time-exceeded",
+    "uplink-loss": "--percent P (default 30) % of the packets from the gateway to the first router"
+    " are lost",
+    "icmp-ratelimit": "router --router N (default 2) sends at most one ICMP time-exceeded a second",
+    "port-closed": "WAN target --target K (default app) resets connections to --port P (default"
+    " 443)",
+}
+DNS_STUB_PY = os.path.join(LAB_DIR, "dns_stub.py")
+
+
+def read_doc(name):
+    with open(os.path.join(state_dir(name), "lab.json")) as f:
+        return json.load(f)
+
+
+def nft_break(ns, scenario, hook, rules):
+    """A table of its own per scenario, in front of the lab's rules (priority -10)."""
+    table = "netdx_break_" + scenario.replace("-", "_")
+    body = "".join(f"    {r}\n" for r in rules)
+    text = (
+        f"table inet {table} {{\n  chain {hook} {{\n"
+        f"    type filter hook {hook} priority -10; policy accept;\n{body}  }}\n}}\n"
+    )
+    run(["ip", "netns", "exec", ns, "nft", "-f", "-"], stdin_text=text)
+    return {"kind": "nft", "ns": ns, "table": table}
+
+
+def link_break(ns, dev):
+    run(["ip", "-n", ns, "link", "set", dev, "down"])
+    return {"kind": "link", "ns": ns, "dev": dev}
+
+
+def stop_process(state, pid):
+    """SIGTERM a process this lab recorded, and wait (2 s) for it to go."""
+    start = state["pids"].get(str(pid))
+    if not alive(pid, start):
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 2.0
+    while alive(pid, start) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if alive(pid, start):
+        os.kill(pid, signal.SIGKILL)
+
+
+def start_dnsmasq(state, dns_ns):
+    sdir = state_dir(state["name"])
+    logfile = os.path.join(sdir, "dnsmasq.out")
+    argv = ["ip", "netns", "exec", dns_ns, "dnsmasq", "--keep-in-foreground"]
+    argv.append(f"--conf-file={os.path.join(sdir, 'dnsmasq.conf')}")
+    wait_listening([(spawn(argv, logfile, state), dns_ns, [53], logfile)])
+
+
+def apply_break(state, doc, args):
+    ns = state["ns_by_key"]
+    bridge = ns[BRIDGE_KEY]
+    host = {h["role"]: h for h in doc["hosts"]}
+    routers = doc["wan"]["routers"]
+    sc = args.scenario
+    if sc == "link-down":
+        return link_break(bridge, f"p-{doc['scanner']['key']}")
+    if sc == "gateway-down":
+        return link_break(bridge, f"p-{host['gateway']['key']}")
+    if sc == "dns-down":
+        return link_break(bridge, f"p-{host['dns']['key']}")
+    if sc in ("wan-blackhole", "icmp-ratelimit"):
+        if not 1 <= args.router <= len(routers):
+            raise LabError(f"--router must be 1 to {len(routers)}")
+        rns = routers[args.router - 1]["ns"]
+        if sc == "wan-blackhole":
+            return nft_break(rns, sc, "forward", ["counter drop"])
+        return nft_break(
+            rns,
+            sc,
+            "output",
+            ["icmp type time-exceeded limit rate over 1/second burst 1 packets counter drop"],
+        )
+    if sc == "uplink-loss":
+        if not 0 < args.percent < 100:
+            raise LabError("--percent must be 1 to 99")
+        up = doc["wan"]["uplink"]["iface"]
+        rule = f'oifname "{up}" meta nfproto ipv4 numgen random mod 100 < {args.percent} counter drop'
+        return nft_break(host["gateway"]["ns"], sc, "forward", [rule])
+    if sc == "port-closed":
+        target = next((t for t in doc["wan"]["targets"] if t["key"] == args.target), None)
+        if target is None:
+            raise LabError(f"no WAN target {args.target!r}")
+        rule = f"tcp dport {args.port} counter reject with tcp reset"
+        return nft_break(target["ns"], sc, "input", [rule])
+    if sc == "dns-servfail":
+        dns = host["dns"]
+        sdir = state_dir(state["name"])
+        try:
+            with open(os.path.join(sdir, "dnsmasq.pid")) as f:
+                stop_process(state, int(f.read().strip()))
+        except (OSError, ValueError):
+            pass
+        logfile = os.path.join(sdir, "dns_stub.log")
+        argv = ["ip", "netns", "exec", dns["ns"], sys.executable, DNS_STUB_PY, "--rcode",
+                "SERVFAIL", dns["ip"], dns["ipv6"]]
+        stub = spawn(argv, logfile, state)
+        wait_listening([(stub, dns["ns"], [53], logfile)])
+        return {"kind": "dns-stub", "ns": dns["ns"], "pid": stub.pid}
+    raise LabError(f"unknown scenario {sc!r}; one of {', '.join(SCENARIOS)}")
+
+
+def undo_break(state, rec):
+    if rec["kind"] == "link":
+        run(["ip", "-n", rec["ns"], "link", "set", rec["dev"], "up"])
+    elif rec["kind"] == "nft":
+        run(["ip", "netns", "exec", rec["ns"], "nft", "delete", "table", "inet", rec["table"]])
+    elif rec["kind"] == "dns-stub":
+        stop_process(state, rec["pid"])
+        start_dnsmasq(state, rec["ns"])
+
+
+def cmd_break(args):
+    require_root()
+    with lab_lock(args.name):
+        state = read_state(args.name)
+        if state is None or not state.get("complete"):
+            raise LabError(f"lab {args.name} is not up")
+        rec = apply_break(state, read_doc(args.name), args)
+        rec["scenario"] = args.scenario
+        state.setdefault("breaks", []).append(rec)
+        write_state(state)
+    log(f"lab {args.name}: {args.scenario}: {SCENARIOS[args.scenario]}")
+
+
+def cmd_heal(args):
+    require_root()
+    with lab_lock(args.name):
+        state = read_state(args.name)
+        if state is None:
+            raise LabError(f"lab {args.name} is not up")
+        while state.get("breaks"):
+            undo_break(state, state["breaks"][-1])
+            state["breaks"].pop()
+            write_state(state)
+
+
 def wait_for_exit(pid, start):
     if not alive(pid, start):
         return
@@ -903,6 +1270,20 @@ def main():
     down.add_argument("--name", type=lab_name, required=True)
     sub.add_parser("reap", help="tear down labs whose owner has exited")
     sub.add_parser("list", help="list recorded labs")
+    brk = sub.add_parser(
+        "break",
+        help="break the lab in one way",
+        description="Scenarios:\n" + "\n".join(f"  {k}: {v}" for k, v in SCENARIOS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    brk.add_argument("--name", type=lab_name, required=True)
+    brk.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
+    brk.add_argument("--router", type=int, default=2, help="router number, 1 = next to the gateway")
+    brk.add_argument("--percent", type=int, default=30)
+    brk.add_argument("--target", default="app", help="WAN target key")
+    brk.add_argument("--port", type=int, default=443)
+    heal = sub.add_parser("heal", help="undo every break, newest first")
+    heal.add_argument("--name", type=lab_name, required=True)
     jan = sub.add_parser("janitor", help=argparse.SUPPRESS)
     jan.add_argument("--name", type=lab_name, required=True)
     jan.add_argument("--tag", required=True)
@@ -912,6 +1293,8 @@ def main():
         "down": cmd_down,
         "reap": cmd_reap,
         "list": cmd_list,
+        "break": cmd_break,
+        "heal": cmd_heal,
         "janitor": cmd_janitor,
     }[args.cmd]
     try:

@@ -1,0 +1,452 @@
+//! The checks: each measures one thing and returns a report. No judgement happens here (that
+//! is [`super::verdict`]); a check never fails, it records what it could not do.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use futures::future::join_all;
+use futures::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::model::{DnsResult, DnsStatus, PortState, RecordType};
+use crate::netinfo::{Gateway, LocalContext};
+use crate::probe::arp::{self, ArpConfig};
+use crate::probe::dns::DnsProbe;
+use crate::probe::icmp::{EchoPlan, IcmpProbe};
+use crate::probe::tcp;
+use crate::probe::traceroute::{self, TracePlan, TraceProtocol};
+use crate::sanitize::clean;
+
+use super::model::{
+    ArpReport, GatewayReport, InterfaceReport, LocalReport, Ping, PortReport, ResolverReport,
+    ResolverState, RouteReport, TargetReport, round2,
+};
+use super::verdict;
+
+/// Echo requests to the gateway: enough for a loss figure, spread over half the timeout.
+const GATEWAY_PINGS: u32 = 5;
+/// Echo requests to a resolver: reachability only.
+const RESOLVER_PINGS: u32 = 3;
+/// Echo requests to a target when no trace can run.
+const TARGET_PINGS: u32 = 5;
+/// TCP connects per port, this far apart: a SYN lost on a lossy path does not make an open
+/// port look filtered, and a refused or accepted connect ends the check at once.
+const TCP_ATTEMPTS: u32 = 3;
+const TCP_STAGGER: Duration = Duration::from_millis(150);
+
+/// The sockets and privileges shared by every check of a run (and of every round in watch
+/// mode): one ICMP client per family, as surge-ping intends.
+pub struct Probes {
+    pub icmp: Option<IcmpProbe>,
+    /// CAP_NET_RAW: ARP and traceroute are possible.
+    pub raw: bool,
+}
+
+fn ms(d: Duration) -> f64 {
+    round2(d.as_secs_f64() * 1000.0)
+}
+
+/// What the machine itself says, from the local context (sends nothing).
+pub fn local(ctx: &LocalContext) -> LocalReport {
+    LocalReport {
+        interfaces: ctx
+            .interfaces
+            .iter()
+            .filter(|i| !i.loopback)
+            .map(|i| InterfaceReport {
+                name: clean(&i.name),
+                link: i.link.label().to_string(),
+                mac: i.mac.map(|m| m.to_string()),
+                addrs: i.addrs.iter().map(ToString::to_string).collect(),
+            })
+            .collect(),
+        default_routes: ctx
+            .gateways
+            .iter()
+            .map(|g| RouteReport {
+                gateway: g.ip,
+                iface: clean(&g.iface),
+                metric: g.metric,
+            })
+            .collect(),
+        resolvers: ctx.resolv.nameservers.clone(),
+        search: ctx.resolv.search.iter().map(|s| clean(s)).collect(),
+        notes: ctx.notes.iter().map(|s| clean(s)).collect(),
+    }
+}
+
+async fn ping(probes: &Probes, ip: IpAddr, timeout: Duration, tries: u32) -> Option<Ping> {
+    let icmp = probes.icmp.as_ref()?;
+    if !icmp.supports(ip) {
+        return None;
+    }
+    let out = icmp.echo(ip, EchoPlan { timeout, tries }).await;
+    Some(Ping::from_rtts(out.sent, &out.rtts))
+}
+
+/// The MAC of `ip` from the kernel's neighbour table, if the entry is complete.
+fn neighbour_mac(ip: Ipv4Addr) -> Option<String> {
+    let text = std::fs::read_to_string("/proc/net/arp").ok()?;
+    text.lines().skip(1).find_map(|line| {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let flags = u32::from_str_radix(cols.get(2)?.trim_start_matches("0x"), 16).ok()?;
+        let mac = cols.get(3)?;
+        (cols.first()?.parse::<Ipv4Addr>().ok()? == ip && flags & 0x2 != 0).then(|| clean(mac))
+    })
+}
+
+/// The gateway: an ARP request (IPv4, with CAP_NET_RAW) and a few pings, at the same time.
+pub async fn gateway(
+    gw: &Gateway,
+    probes: &Probes,
+    timeout: Duration,
+    cancel: &CancellationToken,
+) -> GatewayReport {
+    let mut report = GatewayReport {
+        ip: gw.ip,
+        iface: clean(&gw.iface),
+        arp_checked: false,
+        arp: None,
+        ping: None,
+        note: None,
+    };
+    if let IpAddr::V6(v6) = gw.ip
+        && v6.is_unicast_link_local()
+    {
+        report.note = Some("link-local IPv6 gateway: not checked".to_string());
+        return report;
+    }
+    let arp_fut = async {
+        let IpAddr::V4(v4) = gw.ip else { return None };
+        if !probes.raw {
+            return None;
+        }
+        let (tx, mut rx) = mpsc::channel(4);
+        let cfg = ArpConfig {
+            wait: timeout.min(Duration::from_millis(500)),
+            ..ArpConfig::default()
+        };
+        let found = async {
+            let reply = rx.recv().await;
+            // Drain so the discovery never waits on a full channel.
+            while rx.recv().await.is_some() {}
+            reply
+        };
+        let (res, reply) = tokio::join!(arp::discover(vec![v4], cfg, tx, cancel.clone()), found);
+        Some((res.is_ok(), reply))
+    };
+    let (arp, ping) = tokio::join!(arp_fut, ping(probes, gw.ip, timeout, GATEWAY_PINGS));
+    report.ping = ping;
+    match arp {
+        Some((true, reply)) => {
+            report.arp_checked = true;
+            report.arp = reply.map(|r| ArpReport {
+                mac: r.mac.to_string(),
+                rtt_ms: Some(ms(r.rtt)),
+                source: "arp".to_string(),
+            });
+        }
+        _ => {
+            // No raw socket: the kernel resolved the gateway for our pings, if it could.
+            if let IpAddr::V4(v4) = gw.ip {
+                report.arp_checked = true;
+                report.arp = neighbour_mac(v4).map(|mac| ArpReport {
+                    mac,
+                    rtt_ms: None,
+                    source: "neighbour-table".to_string(),
+                });
+            }
+        }
+    }
+    report
+}
+
+/// A resolver: a ping and its check query (the PTR record of its own address: every resolver
+/// can answer that, with a name or with NXDOMAIN, and it asks nothing of the outside world
+/// that the machine's configuration did not already point at).
+pub async fn resolver(
+    server: SocketAddr,
+    probe: &DnsProbe,
+    probes: &Probes,
+    timeout: Duration,
+    on_link: bool,
+) -> ResolverReport {
+    let own = server.ip().to_string();
+    let (query, ping) = tokio::join!(
+        probe.query(&own, RecordType::PTR),
+        ping(probes, server.ip(), timeout, RESOLVER_PINGS)
+    );
+    let mut report = ResolverReport {
+        server: server.to_string(),
+        ip: server.ip(),
+        on_link,
+        ping,
+        queries: vec![clean_result(query)],
+        state: ResolverState::Silent,
+        rtt_ms: None,
+    };
+    settle_resolver(&mut report);
+    report
+}
+
+/// Recompute a resolver's state and fastest answer from every query it was sent.
+pub fn settle_resolver(r: &mut ResolverReport) {
+    r.state = verdict::resolver_state(&r.queries);
+    r.rtt_ms = r
+        .queries
+        .iter()
+        .filter(|q| responded(q))
+        .filter_map(|q| q.rtt_ms)
+        .reduce(f64::min);
+}
+
+/// A DNS response came back (whatever its code).
+pub fn responded(q: &DnsResult) -> bool {
+    match q.status {
+        DnsStatus::Timeout => false,
+        // Local and network errors carry no round trip; an odd response code does.
+        DnsStatus::Error => q.rtt_ms.is_some(),
+        _ => true,
+    }
+}
+
+fn clean_result(mut r: DnsResult) -> DnsResult {
+    r.name = clean(&r.name);
+    r.server = r.server.map(|s| clean(&s));
+    r.error = r.error.map(|s| clean(&s));
+    for a in &mut r.answers {
+        a.rtype = clean(&a.rtype);
+        a.value = clean(&a.value);
+    }
+    r
+}
+
+/// Names to try for `name`, like the C library: as given first when it has at least `ndots`
+/// dots, the search domains first otherwise; only as given when it ends with a dot.
+pub fn candidates(name: &str, search: &[String], ndots: usize) -> Vec<String> {
+    if let Some(abs) = name.strip_suffix('.') {
+        return vec![abs.to_string()];
+    }
+    let searched = search
+        .iter()
+        .map(|d| format!("{name}.{}", d.trim_end_matches('.')));
+    if name.matches('.').count() >= ndots {
+        std::iter::once(name.to_string()).chain(searched).collect()
+    } else {
+        searched.chain(std::iter::once(name.to_string())).collect()
+    }
+}
+
+fn addresses(results: &[&DnsResult]) -> Vec<IpAddr> {
+    let mut out: Vec<IpAddr> = Vec::new();
+    for r in results {
+        for a in &r.answers {
+            if (a.rtype == "A" || a.rtype == "AAAA")
+                && let Ok(ip) = a.value.parse::<IpAddr>()
+                && !out.contains(&ip)
+            {
+                out.push(ip);
+            }
+        }
+    }
+    out
+}
+
+/// A and AAAA for `name` through one resolver, candidate after candidate, stopping at the
+/// first with an address, or as soon as the server does not give a usable answer (a server
+/// that timed out once will not answer the next candidate either: no timeout is paid twice).
+async fn resolve_via(probe: &DnsProbe, cands: &[String]) -> (Vec<IpAddr>, Vec<DnsResult>) {
+    let mut results = Vec::new();
+    for c in cands {
+        let (a, aaaa) = tokio::join!(
+            probe.query(c, RecordType::A),
+            probe.query(c, RecordType::AAAA)
+        );
+        let addrs = addresses(&[&a, &aaaa]);
+        let usable = [&a, &aaaa]
+            .iter()
+            .any(|r| matches!(r.status, DnsStatus::NoError | DnsStatus::NxDomain));
+        results.push(clean_result(a));
+        results.push(clean_result(aaaa));
+        if !addrs.is_empty() || !usable {
+            return (addrs, results);
+        }
+    }
+    (Vec::new(), results)
+}
+
+/// One service port: a few staggered connects; the first that is accepted or refused decides,
+/// `filtered` only when none got an answer.
+async fn port_check(addr: SocketAddr, timeout: Duration) -> PortReport {
+    let mut attempts = FuturesUnordered::new();
+    for i in 0..TCP_ATTEMPTS {
+        attempts.push(async move {
+            tokio::time::sleep(TCP_STAGGER * i).await;
+            tcp::probe(addr, timeout).await
+        });
+    }
+    let mut state = PortState::Filtered;
+    let mut rtt = None;
+    while let Some(o) = attempts.next().await {
+        if o.state != PortState::Filtered {
+            state = o.state;
+            rtt = o.rtt;
+            break;
+        }
+    }
+    PortReport {
+        port: addr.port(),
+        state,
+        rtt_ms: rtt.map(ms),
+        service: crate::ports::service_name(addr.port()).map(str::to_string),
+    }
+}
+
+/// How a target was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetInput {
+    Addr(IpAddr),
+    Name(String),
+}
+
+impl std::fmt::Display for TargetInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TargetInput::Addr(ip) => write!(f, "{ip}"),
+            TargetInput::Name(n) => f.write_str(n),
+        }
+    }
+}
+
+/// Settings of the target checks.
+pub struct TargetPlan<'a> {
+    pub ports: &'a [u16],
+    pub timeout: Duration,
+    pub trace: TracePlan,
+    pub search: &'a [String],
+    pub ndots: usize,
+}
+
+/// The target: its name through every resolver at once (the first with an address lets the
+/// rest go on; the others are still waited for, to compare answers), then at the same time a
+/// trace (ICMP), its service ports and, without CAP_NET_RAW, pings. When the ICMP trace does
+/// not reach a target whose ports answer, ICMP is filtered there: a TCP trace to an answering
+/// port follows.
+pub async fn target(
+    input: &TargetInput,
+    resolvers: &[DnsProbe],
+    probes: &Probes,
+    plan: &TargetPlan<'_>,
+    ctx: &LocalContext,
+    cancel: &CancellationToken,
+) -> TargetReport {
+    let mut report = TargetReport {
+        target: input.to_string(),
+        name: None,
+        addresses: Vec::new(),
+        address: None,
+        on_link: false,
+        lookups: Vec::new(),
+        ports: Vec::new(),
+        ping: None,
+        trace: None,
+        notes: Vec::new(),
+    };
+    let mut pending = FuturesUnordered::new();
+    match input {
+        TargetInput::Addr(ip) => report.addresses = vec![*ip],
+        TargetInput::Name(name) => {
+            report.name = Some(name.clone());
+            let cands = candidates(name, plan.search, plan.ndots);
+            for probe in resolvers {
+                let cands = cands.clone();
+                pending.push(async move { resolve_via(probe, &cands).await });
+            }
+            while let Some((addrs, results)) = pending.next().await {
+                report.lookups.extend(results);
+                if !addrs.is_empty() {
+                    report.addresses = addrs;
+                    break;
+                }
+            }
+        }
+    }
+    // IPv4 first: the usual path, and the one every lab and most networks route.
+    report.address = report
+        .addresses
+        .iter()
+        .find(|ip| ip.is_ipv4())
+        .or(report.addresses.first())
+        .copied();
+    let remaining = async {
+        let mut rest = Vec::new();
+        while let Some((_, results)) = pending.next().await {
+            rest.extend(results);
+        }
+        rest
+    };
+    let Some(addr) = report.address else {
+        report.lookups.extend(remaining.await);
+        return report;
+    };
+    report.on_link = ctx.is_local(addr);
+    let reach = async {
+        let trace = async {
+            if probes.raw {
+                Some(traceroute::trace(addr, TraceProtocol::Icmp, plan.trace, cancel).await)
+            } else {
+                None
+            }
+        };
+        let ports = join_all(
+            plan.ports
+                .iter()
+                .map(|&p| port_check(SocketAddr::new(addr, p), plan.timeout * 3 / 2)),
+        );
+        let pinged = async {
+            if probes.raw {
+                None
+            } else {
+                ping(probes, addr, plan.timeout, TARGET_PINGS).await
+            }
+        };
+        tokio::join!(trace, ports, pinged)
+    };
+    let ((trace, ports, pinged), rest) = tokio::join!(reach, remaining);
+    report.lookups.extend(rest);
+    report.ports = ports;
+    report.ping = pinged;
+    match trace {
+        None => report
+            .notes
+            .push("no hop-by-hop path: a traceroute needs CAP_NET_RAW".to_string()),
+        Some(Err(e)) => report.notes.push(format!("traceroute failed: {e}")),
+        Some(Ok(outcome)) => {
+            let mut path = verdict::trace_report(&traceroute::hops(&outcome), outcome.protocol);
+            let answering = report
+                .ports
+                .iter()
+                .find(|p| p.state != PortState::Filtered)
+                .map(|p| p.port);
+            if !path.reached
+                && let Some(port) = answering
+            {
+                // The host answers TCP but not ICMP echo: trace with SYNs to that port.
+                if let Ok(tcp) =
+                    traceroute::trace(addr, TraceProtocol::Tcp(port), plan.trace, cancel).await
+                {
+                    let tcp_path = verdict::trace_report(&traceroute::hops(&tcp), tcp.protocol);
+                    if tcp_path.reached || tcp_path.hops.len() > path.hops.len() {
+                        path = tcp_path;
+                        path.note = Some(format!(
+                            "the target does not answer ICMP echo; traced with TCP SYNs to port {port}"
+                        ));
+                    }
+                }
+            }
+            report.trace = Some(path);
+        }
+    }
+    report
+}

@@ -1,0 +1,525 @@
+//! Outage triage: `netdx diagnose [TARGET...]` finds which layer is broken (the local
+//! connection, the gateway, DNS, the WAN path or the target's service) and says it in plain
+//! language, with the evidence behind it.
+//!
+//! ```text
+//!  LocalContext::read ─► local ─┬─ (no working interface: stop here) ──────────────┐
+//!                               ├─ gateways:  ARP + ping             ─┐            │
+//!                               ├─ resolvers: PTR of itself + ping    ├─ at once ─► verdict::assess ─► Diagnosis
+//!                               └─ targets:   name via every resolver ─┘            │        (pure)
+//!                                             then trace + ports (+ TCP trace)      │
+//! ```
+//! [`checks`] measure, [`verdict`] judges (pure, unit-tested), [`render`] writes, [`watch`]
+//! keeps the outage timeline across rounds.
+//!
+//! # API for other front ends (the dashboard)
+//! Inside a tokio runtime: `let d = Diagnoser::new(config); let diagnosis = d.run(&cancel).await;`
+//! once per round (the sockets are kept between rounds), and a [`watch::Timeline`] fed with
+//! each [`Diagnosis`] for outages. [`run`] is the one-shot form.
+//!
+//! # What is probed
+//! Only the machine's own gateways and resolvers (or `--resolver`) and the targets the user
+//! named. Nothing else, and nothing at all beyond the local context when no interface works.
+
+pub mod checks;
+pub mod model;
+pub mod render;
+pub mod verdict;
+pub mod watch;
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{DiagnoseArgs, DiagnoseFormat};
+use crate::headless::{now_rfc3339, shutdown_signal};
+use crate::netinfo::LocalContext;
+use crate::probe::dns::{self, DnsProbe};
+use crate::probe::icmp::IcmpProbe;
+use crate::probe::traceroute::TracePlan;
+use crate::target::{self, TargetSpec};
+
+pub use checks::TargetInput;
+pub use model::{Cause, Diagnosis, Layer, Status};
+use render::DiagFormat;
+
+/// Exit code for bad input.
+const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code when interrupted before a verdict (128 + SIGINT).
+const EXIT_INTERRUPTED: u8 = 130;
+/// More would not be triage any more: `netdx scan` is for that.
+pub const MAX_TARGETS: usize = 16;
+pub const MAX_PORTS: usize = 16;
+
+/// Everything a diagnosis needs to know, parsed and checked.
+#[derive(Debug, Clone)]
+pub struct DiagnoseConfig {
+    pub targets: Vec<TargetInput>,
+    /// Service ports checked on every target (default 443, 80).
+    pub ports: Vec<u16>,
+    /// Ask only this server instead of the system's resolvers.
+    pub resolver: Option<SocketAddr>,
+    /// ICMP window, TCP connect base and traceroute reply wait.
+    pub timeout: Duration,
+    /// One exchange with one DNS server.
+    pub dns_timeout: Duration,
+    pub trace: TracePlan,
+}
+
+impl Default for DiagnoseConfig {
+    fn default() -> Self {
+        DiagnoseConfig {
+            targets: Vec::new(),
+            ports: vec![443, 80],
+            resolver: None,
+            timeout: Duration::from_millis(1000),
+            dns_timeout: Duration::from_millis(2000),
+            trace: TracePlan::default(),
+        }
+    }
+}
+
+/// Bad input, reported in one line with exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{0}")]
+    Target(#[from] target::TargetError),
+    #[error(
+        "'{0}' is a range of addresses: diagnose takes single hosts (an address or a name); use netdx scan for ranges"
+    )]
+    NotAHost(String),
+    #[error("{0}")]
+    Ports(#[from] crate::ports::PortError),
+    #[error("{0}")]
+    Resolver(#[from] dns::DnsError),
+    #[error("too many {what}: {n} given, at most {max}")]
+    TooMany {
+        what: &'static str,
+        n: usize,
+        max: usize,
+    },
+    #[error("--interval must be between 0.5 and 86400 seconds")]
+    Interval,
+    #[error(
+        "cannot tell the report format of '{0}' from its extension; use .json .md .html or --format"
+    )]
+    UnknownFormat(String),
+}
+
+impl DiagnoseConfig {
+    pub fn from_args(args: &DiagnoseArgs) -> Result<DiagnoseConfig, InputError> {
+        let mut targets = Vec::new();
+        for t in &args.targets {
+            match target::parse_spec(t)? {
+                TargetSpec::Addr(ip) => targets.push(TargetInput::Addr(ip)),
+                TargetSpec::Name(n) => targets.push(TargetInput::Name(n)),
+                TargetSpec::Net(_) | TargetSpec::Range { .. } => {
+                    return Err(InputError::NotAHost(t.trim().to_string()));
+                }
+            }
+        }
+        if targets.len() > MAX_TARGETS {
+            return Err(InputError::TooMany {
+                what: "targets",
+                n: targets.len(),
+                max: MAX_TARGETS,
+            });
+        }
+        let ports = crate::ports::parse_ports(&args.ports)?;
+        if ports.len() > MAX_PORTS {
+            return Err(InputError::TooMany {
+                what: "ports",
+                n: ports.len(),
+                max: MAX_PORTS,
+            });
+        }
+        // The user's order, without duplicates (the parser sorts).
+        let mut ordered: Vec<u16> = Vec::new();
+        for token in args.ports.split(',') {
+            if let Ok(p) = token.trim().parse::<u16>()
+                && ports.contains(p)
+                && !ordered.contains(&p)
+            {
+                ordered.push(p);
+            }
+        }
+        for p in ports.iter() {
+            if !ordered.contains(&p) {
+                ordered.push(p);
+            }
+        }
+        let resolver = args
+            .resolver
+            .as_deref()
+            .map(dns::parse_resolver)
+            .transpose()?;
+        Ok(DiagnoseConfig {
+            targets,
+            ports: ordered,
+            resolver,
+            timeout: Duration::from_millis(args.timeout),
+            dns_timeout: Duration::from_millis(args.dns_timeout),
+            trace: TracePlan {
+                max_ttl: args.max_hops,
+                timeout: Duration::from_millis(args.timeout),
+                ..TracePlan::default()
+            },
+        })
+    }
+}
+
+/// `ndots` from resolv.conf (default 1), for the search-list order.
+fn ndots() -> usize {
+    std::fs::read_to_string("/etc/resolv.conf")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .filter(|l| l.trim_start().starts_with("options"))
+                .flat_map(|l| l.split_whitespace())
+                .filter_map(|w| w.strip_prefix("ndots:"))
+                .filter_map(|n| n.parse().ok())
+                .next_back()
+        })
+        .unwrap_or(1)
+}
+
+/// Runs diagnoses. Holds the sockets shared by every round.
+pub struct Diagnoser {
+    config: DiagnoseConfig,
+    probes: checks::Probes,
+    notes: Vec<String>,
+}
+
+impl Diagnoser {
+    /// Must be called inside a tokio runtime (the ICMP clients run receive tasks).
+    pub fn new(config: DiagnoseConfig) -> Diagnoser {
+        let raw = crate::privilege::has_cap_net_raw();
+        let icmp = IcmpProbe::new().ok();
+        let mut notes = Vec::new();
+        if icmp.is_none() {
+            notes.push(format!(
+                "ICMP is not available (no raw socket, unprivileged ICMP sockets are off): no \
+                 pings; {}",
+                crate::privilege::GRANT_HINT
+            ));
+        }
+        if !raw {
+            notes.push(format!(
+                "no CAP_NET_RAW: no ARP check of the gateway and no traceroute; {}",
+                crate::privilege::GRANT_HINT
+            ));
+        }
+        Diagnoser {
+            config,
+            probes: checks::Probes { icmp, raw },
+            notes,
+        }
+    }
+
+    pub fn config(&self) -> &DiagnoseConfig {
+        &self.config
+    }
+
+    /// One diagnosis of this machine's network as it is now. Cancelled, it returns at once
+    /// with what it had (marked `incomplete`: no verdict beyond the local checks).
+    pub async fn run(&self, cancel: &CancellationToken) -> Diagnosis {
+        let started = now_rfc3339();
+        let t0 = Instant::now();
+        let ctx = LocalContext::read();
+        let local = checks::local(&ctx);
+        let skipped_rest = verdict::usable_interfaces(&local).is_empty();
+        let cfg = &self.config;
+        let mut notes = self.notes.clone();
+
+        let servers: Vec<SocketAddr> = match cfg.resolver {
+            Some(r) => vec![r],
+            None => ctx
+                .resolv
+                .nameservers
+                .iter()
+                .map(|ip| SocketAddr::new(*ip, 53))
+                .collect(),
+        };
+        let dns_probes: Vec<(SocketAddr, DnsProbe)> = servers
+            .iter()
+            .filter_map(
+                |s| match DnsProbe::with_servers(vec![*s], cfg.dns_timeout) {
+                    Ok(p) => Some((*s, p)),
+                    Err(e) => {
+                        notes.push(format!("DNS server {s}: {e}"));
+                        None
+                    }
+                },
+            )
+            .collect();
+        // The search list applies to the system configuration only (as with `netdx scan`).
+        let search: Vec<String> = if cfg.resolver.is_some() {
+            Vec::new()
+        } else {
+            ctx.resolv.search.clone()
+        };
+        let plan = checks::TargetPlan {
+            ports: &cfg.ports,
+            timeout: cfg.timeout,
+            trace: cfg.trace,
+            search: &search,
+            ndots: ndots(),
+        };
+
+        let work = async {
+            if skipped_rest {
+                return (Vec::new(), Vec::new(), Vec::new());
+            }
+            let gateways = join_all(
+                ctx.gateways
+                    .iter()
+                    .map(|g| checks::gateway(g, &self.probes, cfg.timeout, cancel)),
+            );
+            let resolvers = join_all(dns_probes.iter().map(|(s, p)| {
+                checks::resolver(*s, p, &self.probes, cfg.timeout, ctx.is_local(s.ip()))
+            }));
+            let only_probes: Vec<DnsProbe> = dns_probes.iter().map(|(_, p)| p.clone()).collect();
+            let targets = join_all(
+                cfg.targets
+                    .iter()
+                    .map(|t| checks::target(t, &only_probes, &self.probes, &plan, &ctx, cancel)),
+            );
+            tokio::join!(gateways, resolvers, targets)
+        };
+        let (gateways, mut resolvers, targets, incomplete) = tokio::select! {
+            (g, r, t) = work => (g, r, t, false),
+            _ = cancel.cancelled() => (Vec::new(), Vec::new(), Vec::new(), true),
+        };
+        // Every lookup made for a target also tells how its server behaves.
+        for r in &mut resolvers {
+            for t in &targets {
+                r.queries.extend(
+                    t.lookups
+                        .iter()
+                        .filter(|q| q.server.as_deref() == Some(r.server.as_str()))
+                        .cloned(),
+                );
+            }
+            checks::settle_resolver(r);
+        }
+        if cfg.targets.is_empty() && !skipped_rest {
+            notes.push(
+                "no target given: the local side, the gateway and the DNS servers were checked; \
+                 name a target (e.g. netdx diagnose example.com) to check the path and a service"
+                    .to_string(),
+            );
+        }
+        let a = verdict::assess(&verdict::Inputs {
+            local: &local,
+            gateways: &gateways,
+            resolvers: &resolvers,
+            targets: &targets,
+            targets_given: !cfg.targets.is_empty(),
+            ports: &cfg.ports,
+            skipped_rest: skipped_rest || incomplete,
+        });
+        Diagnosis {
+            tool: format!("netdx {}", env!("CARGO_PKG_VERSION")),
+            started,
+            finished: now_rfc3339(),
+            duration_ms: model::round2(t0.elapsed().as_secs_f64() * 1000.0),
+            status: a.status,
+            layer: a.layer,
+            cause: a.cause,
+            verdict: a.verdict,
+            findings: a.findings,
+            layers: a.layers,
+            evidence: a.evidence,
+            targets_given: cfg.targets.iter().map(ToString::to_string).collect(),
+            ports: cfg.ports.clone(),
+            local,
+            gateways,
+            resolvers,
+            targets,
+            notes,
+            rounds: 1,
+            timeline: Vec::new(),
+            incomplete,
+        }
+    }
+}
+
+/// One diagnosis with fresh sockets.
+pub async fn run(config: DiagnoseConfig, cancel: &CancellationToken) -> Diagnosis {
+    Diagnoser::new(config).run(cancel).await
+}
+
+/// Where and how `-o` writes.
+struct Output {
+    path: PathBuf,
+    format: DiagFormat,
+}
+
+fn output(args: &DiagnoseArgs) -> Result<Option<Output>, InputError> {
+    let Some(path) = args.output.clone() else {
+        return Ok(None);
+    };
+    let format = match args.format {
+        Some(DiagnoseFormat::Json) => DiagFormat::Json,
+        Some(DiagnoseFormat::Md) => DiagFormat::Markdown,
+        Some(DiagnoseFormat::Html) => DiagFormat::Html,
+        None => DiagFormat::from_path(&path)
+            .ok_or_else(|| InputError::UnknownFormat(path.display().to_string()))?,
+    };
+    Ok(Some(Output { path, format }))
+}
+
+fn save(d: &Diagnosis, out: &Option<Output>) -> bool {
+    let Some(o) = out else { return true };
+    match render::write(d, &o.path, o.format) {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("netdx: error: {e}");
+            false
+        }
+    }
+}
+
+/// `netdx diagnose`: parse, run once or watch, print, write, exit 0 / 1 / 3 (2 bad input).
+pub fn run_cli(args: DiagnoseArgs) -> anyhow::Result<ExitCode> {
+    let parsed = DiagnoseConfig::from_args(&args).and_then(|c| {
+        if args.watch && !(0.5..=86_400.0).contains(&args.interval) {
+            return Err(InputError::Interval);
+        }
+        Ok((c, output(&args)?))
+    });
+    let (config, out) = match parsed {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("netdx: error: {e}");
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let interval = Duration::from_secs_f64(args.interval);
+    rt.block_on(async move {
+        let cancel = CancellationToken::new();
+        let on_signal = cancel.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            on_signal.cancel();
+        });
+        let diagnoser = Diagnoser::new(config);
+        if args.watch {
+            Ok(watch_loop(&diagnoser, interval, &out, &cancel).await)
+        } else {
+            let d = diagnoser.run(&cancel).await;
+            if d.incomplete {
+                eprintln!("netdx: interrupted before a verdict");
+                return Ok(ExitCode::from(EXIT_INTERRUPTED));
+            }
+            print!("{}", render::terminal(&d));
+            let _ = std::io::stdout().flush();
+            if !save(&d, &out) {
+                return Ok(ExitCode::FAILURE);
+            }
+            if let Some(o) = &out {
+                eprintln!(
+                    "netdx: diagnosis written to {} ({})",
+                    o.path.display(),
+                    o.format.label()
+                );
+            }
+            Ok(ExitCode::from(d.status.exit_code()))
+        }
+    })
+}
+
+fn clock(rfc3339: &str) -> String {
+    rfc3339.get(11..19).unwrap_or(rfc3339).to_string()
+}
+
+/// Watch mode: a round every `interval` (start to start) until Ctrl-C or SIGTERM; one line
+/// per round, the verdict whenever the state changes, the timeline at the end. The report is
+/// rewritten after every round, so it is current even if the process is killed.
+async fn watch_loop(
+    diagnoser: &Diagnoser,
+    interval: Duration,
+    out: &Option<Output>,
+    cancel: &CancellationToken,
+) -> ExitCode {
+    let mut timeline = watch::Timeline::default();
+    let mut last: Option<Diagnosis> = None;
+    let mut rounds = 0u32;
+    let mut previous: Option<(Status, Option<Layer>, String)> = None;
+    loop {
+        let round_start = tokio::time::Instant::now();
+        let mut d = diagnoser.run(cancel).await;
+        if d.incomplete {
+            break;
+        }
+        rounds += 1;
+        let change = timeline.observe(&d);
+        let state = (d.status, d.layer, d.verdict.clone());
+        let mut line = format!(
+            "{}  {} {:<8}",
+            clock(&d.started),
+            d.status.symbol(),
+            d.status.word()
+        );
+        if let Some(l) = d.layer {
+            line.push_str(&format!(" {}", l.label()));
+        }
+        match &change {
+            Some(watch::Transition::Started(o)) => {
+                line.push_str(&format!("  outage starts: {}", o.verdict));
+            }
+            Some(watch::Transition::Moved { ended, started }) => line.push_str(&format!(
+                "  {} outage over after {}; now: {}",
+                ended.layer.label(),
+                ended
+                    .duration_s
+                    .map_or_else(|| "-".to_string(), crate::report::escape::duration),
+                started.verdict
+            )),
+            Some(watch::Transition::Ended(o)) => line.push_str(&format!(
+                "  recovered: the {} outage lasted {}",
+                o.layer.label(),
+                o.duration_s
+                    .map_or_else(|| "-".to_string(), crate::report::escape::duration)
+            )),
+            None if previous.as_ref() != Some(&state) => {
+                line.push_str(&format!("  {}", d.verdict));
+            }
+            None => {}
+        }
+        println!("{}", crate::report::escape::text(&line));
+        let _ = std::io::stdout().flush();
+        previous = Some(state);
+        d.rounds = rounds;
+        d.timeline = timeline.outages().to_vec();
+        save(&d, out);
+        last = Some(d);
+        tokio::select! {
+            _ = tokio::time::sleep_until(round_start + interval) => {}
+            _ = cancel.cancelled() => break,
+        }
+    }
+    let Some(last) = last else {
+        eprintln!("netdx: interrupted before the first round ended");
+        return ExitCode::from(EXIT_INTERRUPTED);
+    };
+    println!();
+    print!("{}", render::terminal(&last));
+    save(&last, out);
+    if let Some(o) = out {
+        eprintln!(
+            "netdx: diagnosis and timeline written to {} ({})",
+            o.path.display(),
+            o.format.label()
+        );
+    }
+    ExitCode::from(last.status.exit_code())
+}

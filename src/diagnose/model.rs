@@ -1,0 +1,421 @@
+//! The `Diagnosis` model: what one run of `netdx diagnose` measured and concluded. Serialised
+//! as the JSON report; the Markdown, HTML and terminal writers only read it.
+//!
+//! Every string that came off the network (DNS answers, names) is cleaned of control characters
+//! when it enters this model; the writers still escape everything for their format.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{DnsResult, PortState};
+
+/// Health of one layer, one check, or the whole network. Ordered by severity: `max()` of
+/// statuses is the worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Not checked: a lower layer failed, or nothing to check (no target given).
+    Skipped,
+    Ok,
+    Degraded,
+    Down,
+}
+
+impl Status {
+    /// Upper-case word for terminals and tables: reads without colour.
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Skipped => "SKIPPED",
+            Status::Ok => "OK",
+            Status::Degraded => "DEGRADED",
+            Status::Down => "DOWN",
+        }
+    }
+
+    /// A symbol to go with the word.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Status::Skipped => "·",
+            Status::Ok => "✓",
+            Status::Degraded => "!",
+            Status::Down => "✗",
+        }
+    }
+
+    /// CSS class / machine name.
+    pub fn class(self) -> &'static str {
+        match self {
+            Status::Skipped => "skipped",
+            Status::Ok => "ok",
+            Status::Degraded => "degraded",
+            Status::Down => "down",
+        }
+    }
+
+    /// Exit code of `netdx diagnose`: 0 healthy, 1 degraded, 3 down (2 is bad input).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Status::Ok | Status::Skipped => 0,
+            Status::Degraded => 1,
+            Status::Down => 3,
+        }
+    }
+}
+
+/// The layers, bottom up. A failure in a lower layer explains failures above it, so the
+/// verdict names the lowest layer in the worst state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layer {
+    /// This machine: interfaces, link, addresses, default route.
+    Local,
+    /// The default gateway: ARP and ICMP.
+    Gateway,
+    /// The configured resolvers.
+    Dns,
+    /// The path beyond the gateway to each target.
+    Wan,
+    /// Each target itself: its name and its service ports.
+    Target,
+}
+
+impl Layer {
+    pub const ALL: [Layer; 5] = [
+        Layer::Local,
+        Layer::Gateway,
+        Layer::Dns,
+        Layer::Wan,
+        Layer::Target,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Layer::Local => "local",
+            Layer::Gateway => "gateway",
+            Layer::Dns => "dns",
+            Layer::Wan => "wan",
+            Layer::Target => "target",
+        }
+    }
+
+    /// Title for people: "Local connection", "Gateway", "DNS", "WAN path", "Target".
+    pub fn title(self) -> &'static str {
+        match self {
+            Layer::Local => "Local connection",
+            Layer::Gateway => "Gateway",
+            Layer::Dns => "DNS",
+            Layer::Wan => "WAN path",
+            Layer::Target => "Target",
+        }
+    }
+}
+
+/// What was found wrong (or worth a word), in machine-readable form. Tests and scripts match
+/// on these, people read [`Finding::text`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cause {
+    /// Nothing wrong.
+    Healthy,
+    NoInterface,
+    LinkDown,
+    NoAddress,
+    NoDefaultRoute,
+    GatewayUnreachable,
+    GatewayLoss,
+    GatewayNoPing,
+    NoResolver,
+    DnsTimeout,
+    DnsError,
+    DnsPartial,
+    DnsDisagree,
+    DnsSlow,
+    PathDead,
+    PathUnreachable,
+    PathLoss,
+    RateLimited,
+    HostDown,
+    NameNotFound,
+    NameNoAddress,
+    PortClosed,
+    PortFiltered,
+    NotChecked,
+}
+
+/// One conclusion about one layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub layer: Layer,
+    pub status: Status,
+    pub cause: Cause,
+    /// One plain sentence.
+    pub text: String,
+}
+
+/// One row of the evidence table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub layer: Layer,
+    pub check: String,
+    pub result: String,
+    pub status: Status,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerSummary {
+    pub layer: Layer,
+    pub status: Status,
+    /// Short reason, e.g. "10.77.0.53 does not answer".
+    pub summary: String,
+}
+
+/// ICMP echo statistics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ping {
+    pub sent: u32,
+    pub received: u32,
+    pub loss_pct: f64,
+    pub rtt_min_ms: Option<f64>,
+    pub rtt_avg_ms: Option<f64>,
+    pub rtt_max_ms: Option<f64>,
+}
+
+impl Ping {
+    pub fn from_rtts(sent: u32, rtts: &[std::time::Duration]) -> Ping {
+        let received = rtts.len() as u32;
+        let ms: Vec<f64> = rtts.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+        let loss_pct = if sent == 0 {
+            0.0
+        } else {
+            100.0 * f64::from(sent.saturating_sub(received)) / f64::from(sent)
+        };
+        Ping {
+            sent,
+            received,
+            loss_pct: (loss_pct * 10.0).round() / 10.0,
+            rtt_min_ms: ms.iter().copied().reduce(f64::min).map(round2),
+            rtt_avg_ms: (!ms.is_empty()).then(|| round2(ms.iter().sum::<f64>() / ms.len() as f64)),
+            rtt_max_ms: ms.iter().copied().reduce(f64::max).map(round2),
+        }
+    }
+
+    pub fn lost(&self) -> u32 {
+        self.sent.saturating_sub(self.received)
+    }
+}
+
+pub(crate) fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InterfaceReport {
+    pub name: String,
+    /// "up", "down" or "unknown".
+    pub link: String,
+    pub mac: Option<String>,
+    /// Addresses with prefix length: "10.77.0.10/24".
+    pub addrs: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteReport {
+    pub gateway: IpAddr,
+    pub iface: String,
+    pub metric: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LocalReport {
+    /// Interfaces other than loopback.
+    pub interfaces: Vec<InterfaceReport>,
+    pub default_routes: Vec<RouteReport>,
+    pub resolvers: Vec<IpAddr>,
+    pub search: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArpReport {
+    pub mac: String,
+    /// Round trip of the ARP exchange; `None` when the MAC came from the kernel's table.
+    pub rtt_ms: Option<f64>,
+    /// "arp" (a reply to our request) or "neighbour-table".
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GatewayReport {
+    pub ip: IpAddr,
+    pub iface: String,
+    /// Whether an ARP check was possible (IPv4 and CAP_NET_RAW, or a neighbour-table entry).
+    pub arp_checked: bool,
+    pub arp: Option<ArpReport>,
+    pub ping: Option<Ping>,
+    /// Why a check could not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl GatewayReport {
+    /// Answered ARP or at least one ping.
+    pub fn answers(&self) -> bool {
+        self.arp.is_some() || self.ping.as_ref().is_some_and(|p| p.received > 0)
+    }
+}
+
+/// How a resolver behaved over every query sent to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResolverState {
+    /// At least one NOERROR or NXDOMAIN response.
+    Answers,
+    /// Responses, but only errors (SERVFAIL, REFUSED, ...).
+    Errors,
+    /// No response at all.
+    Silent,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResolverReport {
+    /// `ip:port`.
+    pub server: String,
+    pub ip: IpAddr,
+    /// On a directly attached network (no gateway needed to reach it).
+    pub on_link: bool,
+    pub ping: Option<Ping>,
+    /// The resolver's own check query (PTR of its address), then the target-name lookups.
+    pub queries: Vec<DnsResult>,
+    pub state: ResolverState,
+    /// Round trip of the fastest response.
+    pub rtt_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortReport {
+    pub port: u16,
+    pub state: PortState,
+    pub rtt_ms: Option<f64>,
+    pub service: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HopReport {
+    pub ttl: u8,
+    pub addr: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub others: Vec<IpAddr>,
+    pub sent: u32,
+    pub received: u32,
+    pub loss_pct: f64,
+    pub rtt_min_ms: Option<f64>,
+    pub rtt_avg_ms: Option<f64>,
+    pub rtt_max_ms: Option<f64>,
+    pub destination: bool,
+    /// "network unreachable", "administratively prohibited", ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreachable: Option<String>,
+    /// Loss here that does not carry on to later hops: the router limits its ICMP replies.
+    pub rate_limited: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceReport {
+    /// "icmp" or "tcp/443".
+    pub protocol: String,
+    pub reached: bool,
+    pub hops: Vec<HopReport>,
+    /// TTL of the last hop that answered (the destination excepted).
+    pub last_responding: Option<u8>,
+    /// Loss measured at the destination over every probe that reached it or should have.
+    pub dest_loss_pct: Option<f64>,
+    /// The first hop from which loss carries on to the destination.
+    pub loss_onset: Option<u8>,
+    /// Why an ICMP trace was followed by a TCP one, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetReport {
+    /// As the user typed it.
+    pub target: String,
+    /// The name, when the target is not an address.
+    pub name: Option<String>,
+    /// Every address the name resolved to (first answer that had any).
+    pub addresses: Vec<IpAddr>,
+    /// The address checked (IPv4 preferred).
+    pub address: Option<IpAddr>,
+    /// On a directly attached network: no WAN path involved.
+    pub on_link: bool,
+    /// Name lookups, each naming the server that answered.
+    pub lookups: Vec<DnsResult>,
+    pub ports: Vec<PortReport>,
+    pub ping: Option<Ping>,
+    pub trace: Option<TraceReport>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl TargetReport {
+    /// Something at the address answered: a port (open or refused), a ping or the trace.
+    pub fn host_answered(&self) -> bool {
+        self.ports.iter().any(|p| p.state != PortState::Filtered)
+            || self.ping.as_ref().is_some_and(|p| p.received > 0)
+            || self.trace.as_ref().is_some_and(|t| t.reached)
+    }
+}
+
+/// One period in which the network was not healthy (watch mode).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outage {
+    /// RFC 3339: start of the first round that saw it.
+    pub start: String,
+    /// Start of the first round that no longer saw it; `None` while it lasts.
+    pub end: Option<String>,
+    pub duration_s: Option<f64>,
+    pub layer: Layer,
+    /// The worst status seen during the outage.
+    pub status: Status,
+    pub cause: Cause,
+    /// The verdict of its first round.
+    pub verdict: String,
+    pub rounds: u32,
+}
+
+/// The whole diagnosis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Diagnosis {
+    /// "netdx 0.1.0".
+    pub tool: String,
+    pub started: String,
+    pub finished: String,
+    pub duration_ms: f64,
+    pub status: Status,
+    /// The failing layer: the lowest layer in the worst state; `None` when healthy.
+    pub layer: Option<Layer>,
+    pub cause: Cause,
+    /// One or two sentences for a non-technical reader.
+    pub verdict: String,
+    /// Every conclusion, the headline's first; notes (status ok) last.
+    pub findings: Vec<Finding>,
+    pub layers: Vec<LayerSummary>,
+    pub evidence: Vec<Evidence>,
+    pub targets_given: Vec<String>,
+    pub ports: Vec<u16>,
+    pub local: LocalReport,
+    pub gateways: Vec<GatewayReport>,
+    pub resolvers: Vec<ResolverReport>,
+    pub targets: Vec<TargetReport>,
+    /// What could not be done, and why (privilege, unsupported address).
+    pub notes: Vec<String>,
+    /// Watch mode: rounds run so far and the outage timeline.
+    #[serde(default)]
+    pub rounds: u32,
+    #[serde(default)]
+    pub timeline: Vec<Outage>,
+    /// The run was interrupted before it finished.
+    #[serde(default)]
+    pub incomplete: bool,
+}
