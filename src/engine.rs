@@ -216,8 +216,21 @@ async fn scan(mut cfg: ScanConfig, emit: Emitter) {
         let total = names.len() as u64;
         let mut done = 0;
         for name in names {
+            let from_file = if cfg.resolver.is_none() {
+                crate::hosts_file::lookup_system(&name)
+            } else {
+                Vec::new()
+            };
             let addrs = match (localhost_addrs(&name), &dns) {
                 (Some(a), _) => a,
+                (None, _) if !from_file.is_empty() => {
+                    emit.note(
+                        NoteLevel::Info,
+                        format!("'{name}' resolved from /etc/hosts"),
+                    )
+                    .await;
+                    from_file
+                }
                 (None, Some(dns)) => {
                     let (addrs, results) = dns.resolve_host(&name).await;
                     for r in results {

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod event;
 pub mod headless;
 pub mod history;
+pub mod hosts_file;
 pub mod model;
 pub mod netinfo;
 pub mod oui;

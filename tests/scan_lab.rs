@@ -354,6 +354,54 @@ fn names_ipv6_and_exclusions() {
     assert_eq!(forward.len(), 2, "A and AAAA lookups: {forward:#?}");
 }
 
+/// A name pinned in /etc/hosts is found without DNS when netdx uses the system resolver
+/// (`ip netns exec` bind-mounts /etc/netns/<ns>/hosts over /etc/hosts).
+#[test]
+fn hosts_file_names_resolve_before_dns() {
+    let Some(lab) = common::shared_lab_or_skip("hosts_file_names_resolve_before_dns") else {
+        return;
+    };
+    let _g = serial();
+    let web = lab.host("web");
+    let hosts = lab
+        .dns()
+        .resolv_conf
+        .parent()
+        .expect("etc/netns dir")
+        .join("hosts");
+    std::fs::write(
+        &hosts,
+        format!("127.0.0.1 localhost\n{} pinned-web\n", web.ip),
+    )
+    .unwrap();
+    let dir = report_dir();
+    let out_path = dir.path().join("hosts.json");
+    let out = lab.netdx(&[
+        "scan",
+        "pinned-web",
+        "-p",
+        "80",
+        "-o",
+        out_path.to_str().unwrap(),
+    ]);
+    std::fs::remove_file(&hosts).unwrap();
+    expect_success(&out);
+    let report = read_report(&out_path);
+    let r = host(&report, &web.ip.to_string());
+    assert_eq!(r["target_name"], "pinned-web");
+    assert_eq!(port_state(r, 80), "open");
+    assert!(
+        report["dns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["name"] != "pinned-web"),
+        "no DNS query for a name the hosts file answers"
+    );
+    let notes = report["notes"].to_string();
+    assert!(notes.contains("/etc/hosts"), "{notes}");
+}
+
 /// With a descriptor limit of 256 a 5,000-port scan must neither fail with EMFILE nor report
 /// a port wrongly: the window is sized from the limit.
 #[test]
