@@ -851,7 +851,14 @@ fn assess_path(b: &mut Builder, t: &TargetReport, gateways: &[GatewayReport]) {
         if let Some(tr) = trace {
             if let (Some(onset), Some(loss)) = (tr.loss_onset, tr.dest_loss_pct) {
                 let onset_addr = hop_addr(tr, onset);
-                let place = if onset == 1 {
+                let first_is_gw = tr
+                    .hops
+                    .first()
+                    .and_then(|h| h.addr)
+                    .is_some_and(|a| gw_ips.contains(&a));
+                let place = if onset == 1 && first_is_gw {
+                    ", between this computer and the gateway (on the local network)".to_string()
+                } else if onset == 1 {
                     ", between this computer and the first router".to_string()
                 } else if tr
                     .hops
@@ -1286,7 +1293,23 @@ fn healthy_sentence(layers: &[LayerSummary], i: &Inputs<'_>) -> String {
             format!(" on {}", ports_text(i.ports))
         };
         parts.push(format!("{}{ports}", list(&ts)));
-        format!("Everything checked works: {}.", list(&parts))
+        let mut s = format!("Everything checked works: {}.", list(&parts));
+        // Loss a manager may see in a hop table deserves a word: it is not an outage.
+        let limited: Vec<String> = i
+            .targets
+            .iter()
+            .filter_map(|t| t.trace.as_ref())
+            .flat_map(|tr| &tr.hops)
+            .filter(|h| h.rate_limited)
+            .map(|h| format!("hop {} ({})", h.ttl, fmt_addr(h.addr)))
+            .collect();
+        if !limited.is_empty() {
+            s.push_str(&format!(
+                " The loss at {} is that router limiting its ICMP replies, not an outage.",
+                list(&limited)
+            ));
+        }
+        s
     } else {
         let mut s = list(&parts);
         s[..1].make_ascii_uppercase();
@@ -1577,6 +1600,12 @@ mod tests {
         );
         assert_eq!(a.status, Status::Ok, "{a:#?}");
         assert!(a.findings.iter().any(|f| f.cause == Cause::RateLimited));
+        assert!(
+            a.verdict
+                .contains("The loss at hop 3 (10.62.1.2) is that router limiting"),
+            "{}",
+            a.verdict
+        );
     }
 
     #[test]
