@@ -491,3 +491,55 @@ fn watch_mode_records_an_outage_timeline() {
     );
     assert!(stdout.contains("Outages ("), "{stdout}");
 }
+
+/// Without CAP_NET_RAW: no ARP and no traceroute, said in the notes; the gateway is still
+/// found (TCP connects when there is no ICMP at all, pings when unprivileged ICMP is allowed)
+/// and the verdict still holds.
+#[test]
+fn unprivileged_diagnosis_says_what_it_could_not_do() {
+    let Some(lab) = common::lab_or_skip("unprivileged_diagnosis_says_what_it_could_not_do") else {
+        return;
+    };
+    let _g = serial();
+    let app = lab.wan_target("app");
+    let dir = report_dir();
+    let run = |name: &str| -> Run {
+        let path = dir.path().join(name);
+        let script = format!(
+            "exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all {} diagnose {} -o {}",
+            env!("CARGO_BIN_EXE_netdx"),
+            app.name,
+            path.display()
+        );
+        output_run(lab.in_scanner(&["bash", "-c", &script]), &path)
+    };
+    // Kernel default in a new namespace: no unprivileged ICMP either.
+    let bare = run("bare.json");
+    expect(&bare, "ok", None, "healthy", 0);
+    let notes = bare.json["notes"].to_string();
+    assert!(
+        notes.contains("CAP_NET_RAW") && notes.contains("ICMP is not available"),
+        "{notes}"
+    );
+    let gw = &bare.json["gateways"][0];
+    assert_ne!(s(&gw["tcp"]["state"]), "filtered", "{gw}");
+    let t = target(&bare, &app.name);
+    assert_eq!(t["trace"], Value::Null);
+    // Unprivileged ICMP sockets allowed: pings instead of TCP.
+    let sysctl = lab.in_scanner(&[
+        "sh",
+        "-c",
+        "echo 0 2147483647 > /proc/sys/net/ipv4/ping_group_range",
+    ]);
+    assert!(sysctl.status.success());
+    let icmp = run("icmp.json");
+    expect(&icmp, "ok", None, "healthy", 0);
+    let gw = &icmp.json["gateways"][0];
+    assert_eq!(gw["ping"]["received"], gw["ping"]["sent"], "{gw}");
+    assert!(
+        target(&icmp, &app.name)["ping"]["received"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+}

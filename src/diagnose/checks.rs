@@ -96,7 +96,39 @@ fn neighbour_mac(ip: Ipv4Addr) -> Option<String> {
     })
 }
 
-/// The gateway: an ARP request (IPv4, with CAP_NET_RAW) and a few pings, at the same time.
+/// Ports a gateway often serves (DNS forwarder, its web interface): without ICMP, a connect
+/// that is accepted or refused proves the gateway is there.
+const GATEWAY_KNOCK: [u16; 3] = [53, 80, 443];
+
+/// Connects to the gateway's common ports at once; the first that answers, else the last.
+async fn knock(ip: IpAddr, timeout: Duration) -> PortReport {
+    let mut tries: FuturesUnordered<_> = GATEWAY_KNOCK
+        .iter()
+        .map(|&p| async move { tcp::probe(SocketAddr::new(ip, p), timeout).await })
+        .collect();
+    let mut last = None;
+    while let Some(o) = tries.next().await {
+        let answered = o.state != PortState::Filtered;
+        last = Some(o);
+        if answered {
+            break;
+        }
+    }
+    let o = last.unwrap_or(crate::event::PortOutcome {
+        port: GATEWAY_KNOCK[0],
+        state: PortState::Filtered,
+        rtt: None,
+    });
+    PortReport {
+        port: o.port,
+        state: o.state,
+        rtt_ms: o.rtt.map(ms),
+        service: crate::ports::service_name(o.port).map(str::to_string),
+    }
+}
+
+/// The gateway: an ARP request (IPv4, with CAP_NET_RAW) and a few pings, at the same time;
+/// without any ICMP socket, TCP connects to its common ports instead of the pings.
 pub async fn gateway(
     gw: &Gateway,
     probes: &Probes,
@@ -109,6 +141,7 @@ pub async fn gateway(
         arp_checked: false,
         arp: None,
         ping: None,
+        tcp: None,
         note: None,
     };
     if let IpAddr::V6(v6) = gw.ip
@@ -136,8 +169,21 @@ pub async fn gateway(
         let (res, reply) = tokio::join!(arp::discover(vec![v4], cfg, tx, cancel.clone()), found);
         Some((res.is_ok(), reply))
     };
-    let (arp, ping) = tokio::join!(arp_fut, ping(probes, gw.ip, timeout, GATEWAY_PINGS));
+    let no_icmp = !probes.icmp.as_ref().is_some_and(|i| i.supports(gw.ip));
+    let knock_fut = async {
+        if no_icmp {
+            Some(knock(gw.ip, timeout).await)
+        } else {
+            None
+        }
+    };
+    let (arp, ping, tcp) = tokio::join!(
+        arp_fut,
+        ping(probes, gw.ip, timeout, GATEWAY_PINGS),
+        knock_fut
+    );
     report.ping = ping;
+    report.tcp = tcp;
     match arp {
         Some((true, reply)) => {
             report.arp_checked = true;

@@ -253,15 +253,24 @@ pub struct GatewayReport {
     pub arp_checked: bool,
     pub arp: Option<ArpReport>,
     pub ping: Option<Ping>,
+    /// Without ICMP: TCP connects to a few common ports of the gateway, one of which
+    /// answered (accepted or refused) or none did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<PortReport>,
     /// Why a check could not run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
 impl GatewayReport {
-    /// Answered ARP or at least one ping.
+    /// Answered ARP, at least one ping, or a TCP connect.
     pub fn answers(&self) -> bool {
-        self.arp.is_some() || self.ping.as_ref().is_some_and(|p| p.received > 0)
+        self.arp.is_some()
+            || self.ping.as_ref().is_some_and(|p| p.received > 0)
+            || self
+                .tcp
+                .as_ref()
+                .is_some_and(|t| t.state != PortState::Filtered)
     }
 }
 

@@ -414,6 +414,26 @@ fn assess_gateways(b: &mut Builder, gateways: &[GatewayReport]) {
             };
             b.row(Layer::Gateway, format!("gateway {} ARP", g.ip), arp, st);
         }
+        if let Some(t) = &g.tcp {
+            let result = match t.state {
+                PortState::Open => {
+                    format!("port {} accepts connections (no ICMP to ping with)", t.port)
+                }
+                PortState::Closed => format!(
+                    "port {} refuses connections: it is there (no ICMP to ping with)",
+                    t.port
+                ),
+                PortState::Filtered => {
+                    "no answer on ports 53, 80, 443 (no ICMP to ping with)".to_string()
+                }
+            };
+            let st = if g.answers() {
+                Status::Ok
+            } else {
+                Status::Down
+            };
+            b.row(Layer::Gateway, format!("gateway {} TCP", g.ip), result, st);
+        }
         if let Some(p) = &g.ping {
             let st = if p.received == 0 && !g.answers() {
                 Status::Down
@@ -1292,8 +1312,12 @@ fn healthy_sentence(layers: &[LayerSummary], i: &Inputs<'_>) -> String {
         } else {
             format!(" on {}", ports_text(i.ports))
         };
-        parts.push(format!("{}{ports}", list(&ts)));
-        let mut s = format!("Everything checked works: {}.", list(&parts));
+        let verb = if ts.len() == 1 { "answers" } else { "answer" };
+        let mut s = format!(
+            "Everything checked works: {}, and {} {verb}{ports}.",
+            list(&parts),
+            list(&ts)
+        );
         // Loss a manager may see in a hop table deserves a word: it is not an outage.
         let limited: Vec<String> = i
             .targets
@@ -1371,6 +1395,7 @@ mod tests {
                 rtt_ms: Some(0.2),
                 source: "arp".into(),
             }),
+            tcp: None,
             ping: Some(Ping::from_rtts(
                 5,
                 &if answers {

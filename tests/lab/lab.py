@@ -816,6 +816,7 @@ def wan_gateway_lines(topo):
     first = ipaddress.ip_interface(wan["routers"][0]["in"]).ip
     lines = [
         *ROUTER_SYSCTLS,
+        "echo 0 > /proc/sys/net/ipv6/icmp/ratelimit",
         f"echo 1 > /proc/sys/net/ipv6/conf/{up}/disable_ipv6",
         f"ip addr add {wan['uplink']['ip']} dev {up}",
         f"ip link set {up} up",
