@@ -22,7 +22,7 @@ use super::model::{
     ArpReport, GatewayReport, InterfaceReport, LocalReport, Ping, PortReport, ResolverReport,
     ResolverState, RouteReport, TargetReport, round2,
 };
-use super::verdict;
+use super::{path, verdict};
 
 /// Echo requests to the gateway: enough for a loss figure, spread over half the timeout.
 const GATEWAY_PINGS: u32 = 5;
@@ -469,7 +469,7 @@ pub async fn target(
             .push("no hop-by-hop path: a traceroute needs CAP_NET_RAW".to_string()),
         Some(Err(e)) => report.notes.push(format!("traceroute failed: {e}")),
         Some(Ok(outcome)) => {
-            let mut path = verdict::trace_report(&traceroute::hops(&outcome), outcome.protocol);
+            let mut path = path::trace_report(&traceroute::hops(&outcome), outcome.protocol);
             let answering = report
                 .ports
                 .iter()
@@ -482,7 +482,7 @@ pub async fn target(
                 if let Ok(tcp) =
                     traceroute::trace(addr, TraceProtocol::Tcp(port), plan.trace, cancel).await
                 {
-                    let tcp_path = verdict::trace_report(&traceroute::hops(&tcp), tcp.protocol);
+                    let tcp_path = path::trace_report(&traceroute::hops(&tcp), tcp.protocol);
                     if tcp_path.reached || tcp_path.hops.len() > path.hops.len() {
                         path = tcp_path;
                         path.note = Some(format!(

@@ -9,8 +9,8 @@
 //!                               └─ targets:   name via every resolver ─┘            │        (pure)
 //!                                             then trace + ports (+ TCP trace)      │
 //! ```
-//! [`checks`] measure, [`verdict`] judges (pure, unit-tested), [`render`] writes, [`watch`]
-//! keeps the outage timeline across rounds.
+//! [`checks`] measure, [`path`] and [`verdict`] judge (pure, unit-tested), [`render`] writes,
+//! [`watch`] keeps the outage timeline across rounds.
 //!
 //! # API for other front ends (the dashboard)
 //! Inside a tokio runtime: `let d = Diagnoser::new(config); let diagnosis = d.run(&cancel).await;`
@@ -23,6 +23,7 @@
 
 pub mod checks;
 pub mod model;
+pub mod path;
 pub mod render;
 pub mod verdict;
 pub mod watch;

@@ -230,11 +230,10 @@ pub fn terminal(d: &Diagnosis) -> String {
             let _ = writeln!(out, "  ({})", text(note));
         }
     }
-    let others: Vec<&super::model::Finding> = d.findings.iter().skip(1).collect();
-    let others: Vec<&&super::model::Finding> = others
-        .iter()
-        .filter(|f| d.status > Status::Ok || f.status >= Status::Ok)
-        .collect();
+    // When something failed, the first finding is the verdict already printed; when all is
+    // well, every finding is a note worth reading.
+    let skip = usize::from(d.status > Status::Ok);
+    let others: Vec<&super::model::Finding> = d.findings.iter().skip(skip).collect();
     if !others.is_empty() {
         out.push_str("\nAlso found\n");
         for f in others {

@@ -5,121 +5,22 @@
 //! fail, and the gateway is what the technician must fix. The verdict is that layer's first
 //! finding, in words a manager understands; the evidence table holds the measurements.
 //!
-//! Loss judgement (per trace): a hop losing probes while the hops after it do not is a router
-//! limiting its ICMP replies (common, harmless), never an outage. Loss counts when it reaches
-//! the destination; it starts at the first hop from which it carries on.
+//! How a traceroute's loss is judged (rate limiting versus real loss) is in [`super::path`].
 
 use std::net::IpAddr;
 
 use crate::model::{DnsResult, DnsStatus, PortState};
-use crate::probe::traceroute::{Hop, TraceProtocol};
 
 use super::checks::responded;
 use super::model::{
-    Cause, Evidence, Finding, GatewayReport, HopReport, Layer, LayerSummary, LocalReport,
-    ResolverReport, ResolverState, Status, TargetReport, TraceReport, round2,
+    Cause, Evidence, Finding, GatewayReport, Layer, LayerSummary, LocalReport, ResolverReport,
+    ResolverState, Status, TargetReport, TraceReport,
 };
 
-/// Loss at the destination that makes a path degraded: at least this share...
-pub const PATH_LOSS_MIN: f64 = 0.05;
-/// ...and at least this many probes (one lost probe in thirty is noise).
-pub const PATH_LOSS_MIN_PROBES: u32 = 2;
-/// A hop losing at least this share of probes while later hops do not is rate limiting.
-pub const RATE_LIMIT_MIN: f64 = 0.2;
 /// Gateway ping loss that makes the gateway degraded.
 pub const GATEWAY_LOSS_MIN: f64 = 20.0;
 /// A resolver slower than this (ms) makes DNS degraded.
 pub const DNS_SLOW_MS: f64 = 500.0;
-
-fn pooled_loss(hops: &[&Hop]) -> Option<f64> {
-    let sent: u32 = hops.iter().map(|h| h.sent).sum();
-    let received: u32 = hops.iter().map(|h| h.received).sum();
-    (sent > 0).then(|| 1.0 - f64::from(received) / f64::from(sent))
-}
-
-fn pct(v: f64) -> f64 {
-    (v * 1000.0).round() / 10.0
-}
-
-/// Judge a trace's hops: which hops only rate-limit, where loss starts, how much of it
-/// reaches the destination.
-pub fn trace_report(hops: &[Hop], protocol: TraceProtocol) -> TraceReport {
-    let reached = hops.last().is_some_and(|h| h.destination);
-    let n = hops.len();
-    let mut rate_limited = vec![false; n];
-    for i in 0..n {
-        let h = &hops[i];
-        if h.destination || h.addr.is_none() || h.loss() < RATE_LIMIT_MIN {
-            continue;
-        }
-        let later: Vec<&Hop> = hops[i + 1..].iter().filter(|h| h.received > 0).collect();
-        // Loss that carries on shows at the later hops at about the same rate.
-        if let Some(after) = pooled_loss(&later)
-            && after < h.loss() / 2.0
-        {
-            rate_limited[i] = true;
-        }
-    }
-    let dest = hops.last().filter(|h| h.destination);
-    let dest_loss = dest.map(Hop::loss);
-    let lossy_dest = dest.is_some_and(|d| {
-        d.loss() >= PATH_LOSS_MIN && d.sent.saturating_sub(d.received) >= PATH_LOSS_MIN_PROBES
-    });
-    let loss_onset = if lossy_dest {
-        let dl = dest_loss.unwrap_or(0.0);
-        (0..n)
-            .find(|&j| {
-                let h = &hops[j];
-                if rate_limited[j] || h.loss() == 0.0 || h.addr.is_none() && !h.destination {
-                    return false;
-                }
-                let suffix: Vec<&Hop> = (j..n)
-                    .filter(|&k| !rate_limited[k] && hops[k].received > 0)
-                    .map(|k| &hops[k])
-                    .collect();
-                pooled_loss(&suffix).is_some_and(|l| l >= dl / 2.0)
-            })
-            .map(|j| hops[j].ttl)
-            .or(dest.map(|d| d.ttl))
-    } else {
-        None
-    };
-    let last_responding = hops
-        .iter()
-        .filter(|h| h.received > 0 && !h.destination)
-        .map(|h| h.ttl)
-        .max();
-    TraceReport {
-        protocol: protocol.label(),
-        reached,
-        hops: hops
-            .iter()
-            .zip(&rate_limited)
-            .map(|(h, &rl)| {
-                let ms: Vec<f64> = h.rtts.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
-                HopReport {
-                    ttl: h.ttl,
-                    addr: h.addr,
-                    others: h.others.clone(),
-                    sent: h.sent,
-                    received: h.received,
-                    loss_pct: pct(h.loss()),
-                    rtt_min_ms: ms.iter().copied().reduce(f64::min).map(round2),
-                    rtt_avg_ms: (!ms.is_empty())
-                        .then(|| round2(ms.iter().sum::<f64>() / ms.len() as f64)),
-                    rtt_max_ms: ms.iter().copied().reduce(f64::max).map(round2),
-                    destination: h.destination,
-                    unreachable: h.unreachable.map(|u| u.label()),
-                    rate_limited: rl,
-                }
-            })
-            .collect(),
-        last_responding,
-        dest_loss_pct: dest_loss.map(pct),
-        loss_onset,
-        note: None,
-    }
-}
 
 /// How a resolver behaved over all its queries.
 pub fn resolver_state(queries: &[DnsResult]) -> ResolverState {
@@ -755,12 +656,19 @@ fn assess_agreement(b: &mut Builder, targets: &[TargetReport]) {
             .map(|(s, _, _)| s.as_str())
             .collect();
         if !finds.is_empty() && !not.is_empty() {
+            let finds: Vec<String> = finds.iter().map(|s| server_name(s)).collect();
+            let not: Vec<String> = not.iter().map(|s| server_name(s)).collect();
+            let (find, say) = (
+                if finds.len() == 1 { "finds" } else { "find" },
+                if not.len() == 1 { "says" } else { "say" },
+            );
             b.find(
                 Layer::Dns,
                 Status::Degraded,
                 Cause::DnsDisagree,
                 format!(
-                    "The DNS servers disagree about {name}: {} find it, {} say it does not exist.",
+                    "The DNS servers disagree about {name}: {} {find} it, {} {say} it does not \
+                     exist.",
                     list(&finds),
                     list(&not)
                 ),
@@ -775,7 +683,7 @@ fn assess_agreement(b: &mut Builder, targets: &[TargetReport]) {
         if sets.windows(2).any(|w| w[0] != w[1]) {
             let detail: Vec<String> = per_server
                 .iter()
-                .map(|(s, _, a)| format!("{s}: {}", a.join(" ")))
+                .map(|(s, _, a)| format!("{}: {}", server_name(s), a.join(" ")))
                 .collect();
             b.find(
                 Layer::Dns,
@@ -999,6 +907,14 @@ fn assess_path(b: &mut Builder, t: &TargetReport, gateways: &[GatewayReport]) {
         ),
     };
     b.find(Layer::Wan, Status::Down, text.0, text.1);
+}
+
+/// A server as people write it: the address alone when the port is 53.
+fn server_name(s: &str) -> String {
+    match s.parse::<std::net::SocketAddr>() {
+        Ok(sa) if sa.port() == 53 => sa.ip().to_string(),
+        _ => s.to_string(),
+    }
 }
 
 fn fmt_addr(a: Option<IpAddr>) -> String {
@@ -1347,8 +1263,10 @@ fn healthy_sentence(layers: &[LayerSummary], i: &Inputs<'_>) -> String {
 mod tests {
     use super::*;
     use crate::diagnose::model::{InterfaceReport, Ping, PortReport, RouteReport};
+    use crate::diagnose::path::trace_report;
     use crate::model::{DnsAnswer, RecordType};
     use crate::probe::traceroute::Unreachable;
+    use crate::probe::traceroute::{Hop, TraceProtocol};
     use std::time::Duration;
 
     fn ip(s: &str) -> IpAddr {
@@ -1737,6 +1655,62 @@ mod tests {
         assert_eq!(a.cause, Cause::PathUnreachable);
         assert!(
             a.verdict.starts_with("Your gateway 10.77.0.1 reports"),
+            "{}",
+            a.verdict
+        );
+    }
+
+    fn second_resolver(status: DnsStatus) -> ResolverReport {
+        let mut r = resolver(status);
+        r.server = "10.77.0.54:53".into();
+        r.ip = ip("10.77.0.54");
+        for q in &mut r.queries {
+            q.server = Some("10.77.0.54:53".into());
+        }
+        r
+    }
+
+    #[test]
+    fn one_dead_resolver_of_two_is_degraded() {
+        let a = run(
+            &healthy_local(),
+            &[gw(true)],
+            &[
+                resolver(DnsStatus::Timeout),
+                second_resolver(DnsStatus::NoError),
+            ],
+            &[],
+        );
+        assert_eq!(a.status, Status::Degraded);
+        assert_eq!(a.layer, Some(Layer::Dns));
+        assert_eq!(a.cause, Cause::DnsPartial);
+        assert!(
+            a.verdict
+                .starts_with("The DNS server 10.77.0.53 does not answer, but 10.77.0.54 does"),
+            "{}",
+            a.verdict
+        );
+    }
+
+    #[test]
+    fn resolvers_disagreeing_about_a_name_is_degraded() {
+        let mut t = target_ok();
+        let mut other = dns(DnsStatus::NxDomain, RecordType::A, "app.lab.test", None);
+        other.server = Some("10.77.0.54:53".into());
+        t.lookups.push(other);
+        let a = run(
+            &healthy_local(),
+            &[gw(true)],
+            &[
+                resolver(DnsStatus::NoError),
+                second_resolver(DnsStatus::NoError),
+            ],
+            &[t],
+        );
+        assert_eq!(a.cause, Cause::DnsDisagree, "{a:#?}");
+        assert!(
+            a.verdict
+                .contains("10.77.0.53 finds it, 10.77.0.54 says it does not exist"),
             "{}",
             a.verdict
         );
