@@ -278,6 +278,8 @@ fn wan_blackholed_at_the_second_router() {
         v.contains("stops after the 2nd router past your gateway") && v.contains(&r2),
         "{v}"
     );
+    // Behind a dead path the service is not judged.
+    assert_eq!(layer_status(&run, "target"), "skipped");
     let trace = &target(&run, &app.name)["trace"];
     assert_eq!(trace["reached"], false);
     assert_eq!(trace["last_responding"], 3);

@@ -1085,13 +1085,15 @@ pub fn assess(i: &Inputs<'_>) -> Assessment {
                 format!("{n} path{} checked", if n == 1 { "" } else { "s" }),
             );
         }
+        // A target counts as checked when something at its address answered (its ports
+        // could then be judged); behind a dead path it was not checked, the path explains.
         let checked_targets: Vec<String> = i
             .targets
             .iter()
-            .filter(|t| t.address.is_some())
+            .filter(|t| t.address.is_some() && (t.host_answered() || t.on_link))
             .map(target_label)
             .collect();
-        if !checked_targets.is_empty() || i.targets.iter().any(|t| t.name.is_some()) {
+        if !checked_targets.is_empty() {
             b.checked(Layer::Target, list(&checked_targets));
         }
     }
@@ -1193,6 +1195,7 @@ fn skipped_reason(layer: Layer, i: &Inputs<'_>) -> String {
         Layer::Gateway => "not checked: no default route".to_string(),
         Layer::Wan | Layer::Target if !i.targets_given => "not checked: no target given".into(),
         Layer::Wan => "no target beyond the local network".to_string(),
+        Layer::Target => "not checked: no target could be reached".to_string(),
         _ => "not checked".to_string(),
     }
 }

@@ -13,6 +13,7 @@
 //! starts a run.
 
 pub mod app;
+pub mod diagnose_view;
 pub mod prober;
 pub mod prompt;
 pub mod render;

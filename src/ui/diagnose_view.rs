@@ -1,0 +1,287 @@
+//! The dashboard's Diagnose view: the latest `netdx diagnose` verdict with its layers, the
+//! evidence, the path to the first target and the outage timeline, refreshed every round.
+//!
+//! ```text
+//! ┌ Diagnose · round 7 · ✖ DOWN · failing layer: DNS ─────────────────────────────┐
+//! │ ✔ local OK   ✔ gateway OK   ✖ dns DOWN   ? wan SKIPPED   ? target SKIPPED       │
+//! │ The gateway 10.77.0.1 answers, but the DNS server 10.77.0.53 does not answer:    │
+//! │ names cannot be resolved, while addresses are reachable.                         │
+//! ├ Evidence ────────────────────────────────────────────────────────────────────────┤
+//! │ LAYER    CHECK                    RESULT                               STATUS    │
+//! │ ...                                                                              │
+//! ├ Path to app.lab.test (icmp) ──────────────┬ Outages ──────────────────────────────┤
+//! │ HOP ADDRESS     LOSS  RTT                 │ START     END       DURATION  LAYER   │
+//! └───────────────────────────────────────────┴───────────────────────────────────────┘
+//! ```
+//!
+//! State ([`DiagnoseView`]) is fed whole [`Diagnosis`] values, one per round, from
+//! [`spawn_rounds`]; rendering reads it only and costs O(visible rows). Strings were cleaned
+//! when they entered the diagnosis and are cleaned again here before they reach the terminal.
+
+use std::time::Duration;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::diagnose::model::{Diagnosis, Status};
+use crate::diagnose::watch::{Timeline, Transition};
+use crate::diagnose::{DiagnoseConfig, Diagnoser};
+use crate::report::escape::{self, text};
+
+use super::render::wrap;
+use super::state::Health;
+use super::theme::Theme;
+
+/// What the Diagnose view shows: the last round and the outage timeline so far.
+#[derive(Debug, Clone, Default)]
+pub struct DiagnoseView {
+    pub last: Option<Diagnosis>,
+    pub timeline: Timeline,
+    pub rounds: u32,
+}
+
+impl DiagnoseView {
+    /// Fold in one round; the transition (outage started, moved, ended) is for the event log.
+    pub fn apply(&mut self, d: Diagnosis) -> Option<Transition> {
+        if d.incomplete {
+            return None;
+        }
+        self.rounds += 1;
+        let t = self.timeline.observe(&d);
+        self.last = Some(d);
+        t
+    }
+}
+
+/// The dashboard's health for a diagnosis status (same symbols and colours as the header).
+pub fn health(s: Status) -> Health {
+    match s {
+        Status::Ok => Health::Ok,
+        Status::Degraded => Health::Degraded,
+        Status::Down => Health::Down,
+        Status::Skipped => Health::Unknown,
+    }
+}
+
+/// The dashboard's symbol and word for a status ("SKIPPED" rather than "UNKNOWN": a skipped
+/// layer was deliberately not checked).
+fn label(s: Status) -> String {
+    let h = health(s);
+    let word = if s == Status::Skipped {
+        "SKIPPED"
+    } else {
+        h.word()
+    };
+    format!("{} {word}", h.symbol())
+}
+
+fn badge(s: Status, th: &Theme) -> Span<'static> {
+    Span::styled(label(s), th.health(health(s)))
+}
+
+/// Diagnosis rounds in the background: one [`Diagnoser`] (its sockets kept), a round every
+/// `interval` from start to start, each sent on `tx`, until `cancel` or the receiver goes.
+pub fn spawn_rounds(
+    config: DiagnoseConfig,
+    interval: Duration,
+    tx: mpsc::Sender<Diagnosis>,
+    cancel: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let diagnoser = Diagnoser::new(config);
+        loop {
+            let start = tokio::time::Instant::now();
+            let d = diagnoser.run(&cancel).await;
+            if d.incomplete || tx.send(d).await.is_err() {
+                return;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(start + interval) => {}
+                _ = cancel.cancelled() => return,
+            }
+        }
+    })
+}
+
+fn block(title: String, th: &Theme) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(title, th.title()))
+}
+
+/// Draw the view into `area`.
+pub fn render(frame: &mut Frame, area: Rect, view: &DiagnoseView, th: &Theme) {
+    let Some(d) = &view.last else {
+        let p = Paragraph::new(vec![
+            Line::from("No diagnosis yet: the first round is running."),
+            Line::from(Span::styled(
+                "It checks this machine, its gateway and DNS servers, and the path to each target.",
+                th.dim(),
+            )),
+        ])
+        .block(block(" Diagnose ".to_string(), th));
+        frame.render_widget(p, area);
+        return;
+    };
+    let inner_width = area.width.saturating_sub(2) as usize;
+    let verdict = wrap(&text(&d.verdict), inner_width.max(20));
+    let head_height = (verdict.len() as u16 + 3).min(area.height / 3).max(4);
+    let [head, evidence, bottom] = Layout::vertical([
+        Constraint::Length(head_height),
+        Constraint::Min(4),
+        Constraint::Length((area.height / 3).max(5)),
+    ])
+    .areas(area);
+
+    // Header: the status, the layers, the verdict.
+    let layer = d
+        .layer
+        .map(|l| format!(" · failing layer: {}", l.title()))
+        .unwrap_or_default();
+    let title = format!(
+        " Diagnose · round {} · {}{layer} ",
+        view.rounds,
+        label(d.status)
+    );
+    let mut layers: Vec<Span> = Vec::new();
+    for l in &d.layers {
+        layers.push(Span::raw(format!("{} ", l.layer.label())));
+        layers.push(badge(l.status, th));
+        layers.push(Span::raw("   "));
+    }
+    let mut lines = vec![Line::from(layers)];
+    lines.extend(verdict.into_iter().map(Line::from));
+    frame.render_widget(
+        Paragraph::new(lines).block(block(title, th).style(th.health(health(d.status)))),
+        head,
+    );
+
+    // Evidence: as many rows as fit, failures first so they never scroll out of sight.
+    let mut rows: Vec<&crate::diagnose::model::Evidence> = d.evidence.iter().collect();
+    rows.sort_by_key(|e| std::cmp::Reverse(e.status));
+    let fit = evidence.height.saturating_sub(3) as usize;
+    let table = Table::new(
+        rows.iter().take(fit).map(|e| {
+            Row::new(vec![
+                Cell::from(e.layer.label()),
+                Cell::from(text(&e.check).into_owned()),
+                Cell::from(text(&e.result).into_owned()),
+                Cell::from(badge(e.status, th)),
+            ])
+        }),
+        [
+            Constraint::Length(8),
+            Constraint::Percentage(30),
+            Constraint::Fill(1),
+            Constraint::Length(11),
+        ],
+    )
+    .header(Row::new(vec!["LAYER", "CHECK", "RESULT", "STATUS"]).style(th.header_row()))
+    .block(block(" Evidence ".to_string(), th));
+    frame.render_widget(table, evidence);
+
+    // Bottom: the first path, and the outage timeline.
+    let [path_area, outages_area] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);
+    let trace = d.targets.iter().find_map(|t| {
+        let tr = t.trace.as_ref()?;
+        let label = t.name.clone().unwrap_or_else(|| t.target.clone());
+        Some((label, tr))
+    });
+    match trace {
+        Some((label, tr)) => {
+            let fit = path_area.height.saturating_sub(3) as usize;
+            let rows = tr.hops.iter().take(fit).map(|h| {
+                let mut note = String::new();
+                if h.rate_limited {
+                    note = "rate-limited".to_string();
+                } else if let Some(u) = &h.unreachable {
+                    note = u.clone();
+                }
+                let style = if h.received == 0 {
+                    th.down()
+                } else if h.rate_limited {
+                    th.dim()
+                } else {
+                    ratatui::style::Style::new()
+                };
+                Row::new(vec![
+                    Cell::from(h.ttl.to_string()),
+                    Cell::from(h.addr.map_or_else(|| "*".to_string(), |a| a.to_string())),
+                    Cell::from(escape::pct(Some(h.loss_pct))),
+                    Cell::from(escape::ms(h.rtt_avg_ms)),
+                    Cell::from(note),
+                ])
+                .style(style)
+            });
+            let table = Table::new(
+                rows,
+                [
+                    Constraint::Length(3),
+                    Constraint::Length(16),
+                    Constraint::Length(6),
+                    Constraint::Length(10),
+                    Constraint::Fill(1),
+                ],
+            )
+            .header(Row::new(vec!["HOP", "ADDRESS", "LOSS", "RTT", ""]).style(th.header_row()))
+            .block(block(
+                format!(" Path to {} ({}) ", text(&label), tr.protocol),
+                th,
+            ));
+            frame.render_widget(table, path_area);
+        }
+        None => {
+            let why = if d.targets_given.is_empty() {
+                "No target given: no path to show."
+            } else {
+                "No path traced (see the evidence)."
+            };
+            frame.render_widget(
+                Paragraph::new(Span::styled(why, th.dim())).block(block(" Path ".to_string(), th)),
+                path_area,
+            );
+        }
+    }
+    let outages = view.timeline.outages();
+    let fit = outages_area.height.saturating_sub(3) as usize;
+    // The most recent outages, newest last.
+    let shown = &outages[outages.len().saturating_sub(fit)..];
+    let time = |s: &str| s.get(11..19).unwrap_or(s).to_string();
+    let table = Table::new(
+        shown.iter().map(|o| {
+            Row::new(vec![
+                Cell::from(time(&o.start)),
+                Cell::from(o.end.as_deref().map_or_else(|| "ongoing".to_string(), time)),
+                Cell::from(
+                    o.duration_s
+                        .map_or_else(|| "-".to_string(), escape::duration),
+                ),
+                Cell::from(o.layer.label()),
+                Cell::from(badge(o.status, th)),
+            ])
+        }),
+        [
+            Constraint::Length(9),
+            Constraint::Length(9),
+            Constraint::Length(11),
+            Constraint::Length(8),
+            Constraint::Fill(1),
+        ],
+    )
+    .header(Row::new(vec!["START", "END", "DURATION", "LAYER", "STATUS"]).style(th.header_row()))
+    .block(block(
+        format!(
+            " Outages ({} in {} round{}) ",
+            outages.len(),
+            view.rounds,
+            if view.rounds == 1 { "" } else { "s" }
+        ),
+        th,
+    ));
+    frame.render_widget(table, outages_area);
+}
