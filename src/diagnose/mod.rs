@@ -496,7 +496,7 @@ async fn watch_loop(
             }
             None => {}
         }
-        println!("{}", crate::report::escape::text(&line));
+        println!("{}", crate::report::escape::text(line.trim_end()));
         let _ = std::io::stdout().flush();
         previous = Some(state);
         d.rounds = rounds;
