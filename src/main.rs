@@ -13,7 +13,25 @@ const EXIT_BAD_INPUT: u8 = 2;
 const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // Command line, then config file, then defaults: the file fills what was not typed.
+    let scan_args = match &mut cli.command {
+        Some(Command::Scan(args)) => Some(args),
+        Some(Command::Tui(d)) => Some(&mut d.scan),
+        None => Some(&mut cli.dashboard.scan),
+        Some(_) => None,
+    };
+    if let Some(args) = scan_args
+        && let Some(path) = netdx::config::default_path()
+    {
+        match netdx::config::load(&path) {
+            Ok(config) => config.apply_to(args),
+            Err(e) => {
+                eprintln!("netdx: error: {e}");
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+        }
+    }
     let result = match cli.command {
         Some(Command::Scan(args)) => return scan(args),
         Some(Command::Tui(args)) => netdx::ui::run(args),

@@ -1,0 +1,80 @@
+//! The config file layers under the command line: `log = true` there records scans in the
+//! history without `--log`; a damaged file stops netdx with one line naming it. Only loopback
+//! is scanned here (no DNS either: loopback gets no PTR query).
+
+use std::process::Command;
+
+fn netdx(config: &std::path::Path, data: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_netdx"))
+        .args(args)
+        .env("NETDX_CONFIG", config)
+        .env("NETDX_DATA_DIR", data)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run netdx")
+}
+
+#[test]
+fn config_log_records_scans_and_cli_ports_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[scan]\nlog = true\nports = \"1\"\n").unwrap();
+    let report = dir.path().join("r.json");
+    let out = netdx(
+        &config,
+        dir.path(),
+        &[
+            "scan",
+            "127.0.0.1",
+            "--no-arp",
+            "-o",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let history = std::fs::read_to_string(dir.path().join("history.jsonl")).expect("history");
+    assert_eq!(history.lines().count(), 1, "{history}");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["parameters"]["ports"], "1", "ports from the config file");
+
+    let out = netdx(
+        &config,
+        dir.path(),
+        &[
+            "scan",
+            "127.0.0.1",
+            "--no-arp",
+            "-p",
+            "2",
+            "-o",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success());
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["parameters"]["ports"], "2", "the command line wins");
+    let history = std::fs::read_to_string(dir.path().join("history.jsonl")).unwrap();
+    assert_eq!(history.lines().count(), 2);
+}
+
+#[test]
+fn damaged_config_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[scan]\nlgo = true\n").unwrap();
+    let out = netdx(&config, dir.path(), &["scan", "127.0.0.1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("config.toml") && stderr.contains("lgo"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(out.stdout.is_empty());
+}
