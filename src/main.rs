@@ -26,6 +26,11 @@ fn main() -> ExitCode {
     {
         match netdx::config::load(&path) {
             Ok(config) => config.apply_to(args),
+            // Unreadable (say, another user's home after setpriv or sudo -E): say so, go on
+            // with the defaults rather than refuse to work.
+            Err(e @ netdx::config::ConfigError::Read { .. }) => {
+                eprintln!("netdx: warning: {e}; using defaults");
+            }
             Err(e) => {
                 eprintln!("netdx: error: {e}");
                 return ExitCode::from(EXIT_BAD_INPUT);

@@ -64,6 +64,30 @@ fn config_log_records_scans_and_cli_ports_win() {
 }
 
 #[test]
+fn unreadable_config_is_a_warning_not_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory where a file is expected: reading it fails with something other than
+    // "not found", like a file of another user would.
+    let config = dir.path().join("config.toml");
+    std::fs::create_dir(&config).unwrap();
+    let out = netdx(
+        &config,
+        dir.path(),
+        &["scan", "127.0.0.1", "--no-arp", "--no-ping"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning") && stderr.contains("config.toml"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn damaged_config_is_a_one_line_error() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
