@@ -210,57 +210,69 @@ async fn scan(mut cfg: ScanConfig, emit: Emitter) {
         }
     };
 
-    // --- Names first: they become addresses like any other target.
+    // --- Names first: they become addresses like any other target. Resolved concurrently,
+    // so ten names behind a dead DNS server cost one DNS timeout, not ten.
     let names: Vec<String> = cfg.targets.names().to_vec();
-    if !names.is_empty() {
-        let total = names.len() as u64;
-        let mut done = 0;
-        for name in names {
-            let from_file = if cfg.resolver.is_none() {
-                crate::hosts_file::lookup_system(&name)
-            } else {
-                Vec::new()
-            };
-            let addrs = match (localhost_addrs(&name), &dns) {
-                (Some(a), _) => a,
-                (None, _) if !from_file.is_empty() => {
-                    emit.note(
-                        NoteLevel::Info,
-                        format!("'{name}' resolved from /etc/hosts"),
-                    )
-                    .await;
-                    from_file
+    let total = names.len() as u64;
+    let use_hosts_file = cfg.resolver.is_none();
+    let mut resolved = stream::iter(names)
+        .map(|name| {
+            let dns = dns.clone();
+            async move {
+                if let Some(a) = localhost_addrs(&name) {
+                    return (name, a, Vec::new(), false);
                 }
-                (None, Some(dns)) => {
-                    let (addrs, results) = dns.resolve_host(&name).await;
-                    for r in results {
-                        emit.send(ScanEvent::Dns(r)).await;
+                let from_file = if use_hosts_file {
+                    crate::hosts_file::lookup_system(&name)
+                } else {
+                    Vec::new()
+                };
+                if !from_file.is_empty() {
+                    return (name, from_file, Vec::new(), true);
+                }
+                match dns {
+                    Some(dns) => {
+                        let (addrs, results) = dns.resolve_host(&name).await;
+                        (name, addrs, results, false)
                     }
-                    addrs
+                    None => (name, Vec::new(), Vec::new(), false),
                 }
-                (None, None) => Vec::new(),
-            };
-            if addrs.is_empty() {
-                emit.note(
-                    NoteLevel::Warn,
-                    format!("target '{name}' did not resolve to any address; skipped"),
-                )
+            }
+        })
+        .buffer_unordered(PTR_WINDOW);
+    let mut done = 0;
+    while let Some((name, addrs, results, from_file)) = resolved.next().await {
+        for r in results {
+            emit.send(ScanEvent::Dns(r)).await;
+        }
+        if from_file {
+            emit.note(
+                NoteLevel::Info,
+                format!("'{name}' resolved from /etc/hosts"),
+            )
+            .await;
+        }
+        if addrs.is_empty() {
+            emit.note(
+                NoteLevel::Warn,
+                format!("target '{name}' did not resolve to any address; skipped"),
+            )
+            .await;
+        }
+        for ip in addrs {
+            cfg.targets.add_resolved(ip);
+            if cfg.targets.contains(ip) {
+                emit.send(ScanEvent::Target {
+                    ip,
+                    name: Some(name.clone()),
+                })
                 .await;
             }
-            for ip in addrs {
-                cfg.targets.add_resolved(ip);
-                if cfg.targets.contains(ip) {
-                    emit.send(ScanEvent::Target {
-                        ip,
-                        name: Some(name.clone()),
-                    })
-                    .await;
-                }
-            }
-            done += 1;
-            emit.progress(Phase::Resolve, done, total).await;
         }
+        done += 1;
+        emit.progress(Phase::Resolve, done, total).await;
     }
+    drop(resolved);
 
     let targets = Arc::new(cfg.targets);
     let ports_per_host = cfg.ports.as_ref().map_or(0, |p| p.len());
@@ -269,9 +281,13 @@ async fn scan(mut cfg: ScanConfig, emit: Emitter) {
         ports_per_host,
     })
     .await;
-    let all: Vec<IpAddr> = targets.iter().collect();
-    for chunk in all.chunks(TARGET_BATCH) {
-        emit.send(ScanEvent::Targets(chunk.to_vec())).await;
+    let mut addresses = targets.iter();
+    loop {
+        let batch: Vec<IpAddr> = addresses.by_ref().take(TARGET_BATCH).collect();
+        if batch.is_empty() {
+            break;
+        }
+        emit.send(ScanEvent::Targets(batch)).await;
     }
 
     // --no-ping: every target is worth its ports (nmap's -Pn). ICMP wanted but impossible:
