@@ -503,6 +503,8 @@ fn interrupted_scan_keeps_results() {
 /// when ping_group_range allows them, else TCP connects find the hosts.
 #[test]
 fn unprivileged_fallbacks() {
+    // Building its own lab is CPU work too: not beside another test's measurements.
+    let _g = serial();
     let Some(lab) = common::lab_or_skip("unprivileged_fallbacks") else {
         return;
     };
