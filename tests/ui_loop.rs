@@ -1,20 +1,22 @@
 //! The dashboard's event loop, driven end to end without a network or a terminal: a scripted
-//! prober answers jobs, key presses come through the input channel, the screen is a
-//! `TestBackend`, and time is tokio's paused clock (no wall-clock sleeps).
+//! prober answers jobs (and diagnosis rounds, from diagnoses recorded in the lab), key presses
+//! come through the input channel, the screen is a `TestBackend`, and time is tokio's paused
+//! clock (no wall-clock sleeps).
 
 use std::collections::HashSet;
 use std::io;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use netdx::diagnose::Diagnosis;
 use netdx::event::{IcmpOutcome, ScanEvent};
 use netdx::model::ScanParameters;
 use netdx::netinfo::{Gateway, Interface, LinkState, LocalContext};
-use netdx::ui::app::{App, Command, Settings};
-use netdx::ui::prober::{JobSpec, Prober};
+use netdx::ui::app::{App, Command, Settings, View};
+use netdx::ui::prober::{DiagnoseSpec, JobSpec, Prober};
 use netdx::ui::runner::{self, Exit, Inputs};
 use netdx::ui::state::{Dashboard, LogKind, Timestamp};
 use netdx::ui::theme::Theme;
@@ -34,6 +36,22 @@ struct Script {
     cancelled: AtomicBool,
     /// Extra ICMP events per scan, to flood the loop.
     flood: usize,
+    /// Diagnosis rounds, in order (the last one repeats); each takes 300 ms of virtual time
+    /// and is stamped with the harness clock at its start.
+    diagnoses: Vec<Diagnosis>,
+    diagnose_specs: Mutex<Vec<DiagnoseSpec>>,
+    /// Diagnosis rounds sent so far (over every visit).
+    diagnosed: AtomicUsize,
+    /// Diagnosis tasks that saw their cancellation.
+    diagnose_cancelled: AtomicUsize,
+    /// The harness clock's origin.
+    epoch: OnceLock<tokio::time::Instant>,
+}
+
+impl Script {
+    fn clock(&self) -> Timestamp {
+        base() + (tokio::time::Instant::now() - *self.epoch.get().expect("harness started"))
+    }
 }
 
 struct FakeProber(Arc<Script>);
@@ -102,6 +120,53 @@ impl Prober for FakeProber {
         });
         Ok(())
     }
+
+    fn diagnose(
+        &self,
+        spec: DiagnoseSpec,
+        tx: mpsc::Sender<Diagnosis>,
+        cancel: CancellationToken,
+    ) -> Result<(), String> {
+        self.0.diagnose_specs.lock().unwrap().push(spec.clone());
+        let script = self.0.clone();
+        tokio::spawn(async move {
+            loop {
+                let start = tokio::time::Instant::now();
+                let at = script
+                    .clock()
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap();
+                let k = script.diagnosed.load(Ordering::SeqCst);
+                let mut d = script.diagnoses[k.min(script.diagnoses.len() - 1)].clone();
+                d.started = at.clone();
+                d.finished = at;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+                    _ = cancel.cancelled() => break,
+                }
+                script.diagnosed.fetch_add(1, Ordering::SeqCst);
+                if tx.send(d).await.is_err() {
+                    return;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep_until(start + spec.interval) => {}
+                    _ = cancel.cancelled() => break,
+                }
+            }
+            script.diagnose_cancelled.fetch_add(1, Ordering::SeqCst);
+        });
+        Ok(())
+    }
+}
+
+/// A diagnosis `netdx diagnose -o` recorded in the lab (tests/fixtures/diagnose).
+fn fixture(name: &str) -> Diagnosis {
+    let path = format!(
+        "{}/tests/fixtures/diagnose/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).expect("a diagnosis")
 }
 
 fn context() -> LocalContext {
@@ -138,6 +203,7 @@ fn harness(script: Script, interval: Duration) -> Harness {
     let (keys, rx) = mpsc::channel(64);
     let script = Arc::new(script);
     let start = tokio::time::Instant::now();
+    script.epoch.set(start).unwrap();
     let inputs = Inputs {
         terminal: rx,
         prober: Arc::new(FakeProber(script.clone())),
@@ -383,4 +449,211 @@ async fn export_writes_the_file_and_shows_its_path() {
     let (kind, text) = h.app.status.clone().unwrap();
     assert_eq!(kind, LogKind::Info);
     assert_eq!(text, format!("exported JSON report to {}", path.display()));
+}
+
+/// The log's entries from the Diagnose view, with their times as seconds after `base()`.
+fn diagnosis_log(app: &App) -> Vec<(i64, LogKind, String)> {
+    app.dash
+        .log
+        .iter()
+        .filter(|e| e.text.starts_with("diagnosis"))
+        .map(|e| ((e.at - base()).whole_seconds(), e.kind, e.text.clone()))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn diagnose_view_runs_rounds_logs_the_outage_and_quitting_stops_them() {
+    let healthy = fixture("ratelimited");
+    let down = fixture("blackhole");
+    let script = Script {
+        // Healthy, two rounds with the path cut at the second router, healthy again.
+        diagnoses: vec![healthy.clone(), down.clone(), down, healthy],
+        ..Script::default()
+    };
+    script.up.lock().unwrap().insert(ip("10.0.0.1"));
+    let mut h = harness(script, Duration::from_secs(2));
+    let keys = h.keys.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        keys.send(press(KeyCode::Char('D'))).await.unwrap();
+        // Rounds start at 1, 3, 5, 7 and 9 s; each ends 0.3 s later.
+        tokio::time::sleep(Duration::from_millis(8_600)).await;
+        keys.send(press(KeyCode::Char('q'))).await.unwrap();
+    });
+    let initial = Command::Scan {
+        targets: vec!["10.0.0.1".into()],
+    };
+    let exit = runner::run(
+        &mut h.terminal,
+        &mut h.app,
+        h.inputs.take().unwrap(),
+        Some(initial),
+    )
+    .await
+    .unwrap();
+    assert_eq!(exit, Exit::Quit);
+    assert_eq!(
+        *h.script.diagnose_specs.lock().unwrap(),
+        vec![DiagnoseSpec {
+            interval: Duration::from_secs(2)
+        }]
+    );
+    assert_eq!(h.app.view, View::Diagnose);
+    assert_eq!(h.app.diagnose.rounds, 5);
+    assert_eq!(h.script.diagnosed.load(Ordering::SeqCst), 5);
+
+    // The outage's start and end are logged at the times of the rounds that saw them.
+    let log = diagnosis_log(&h.app);
+    assert_eq!(log.len(), 3, "{log:#?}");
+    assert_eq!(log[0].0, 1);
+    assert_eq!(log[0].1, LogKind::Info);
+    assert_eq!(
+        log[0].2,
+        "diagnosis started: this machine, its gateway and DNS servers, every 2 s"
+    );
+    assert_eq!((log[1].0, log[1].1), (3, LogKind::Down), "{log:#?}");
+    assert!(
+        log[1]
+            .2
+            .starts_with("diagnosis: WAN path outage began (✖ DOWN): The path to app.lab.test"),
+        "{log:#?}"
+    );
+    assert_eq!(
+        log[2],
+        (
+            7,
+            LogKind::Up,
+            "diagnosis: recovered, the WAN path outage lasted 4.0 s (2 rounds)".to_string()
+        )
+    );
+    // Stamped with their rounds' starts, they still sit in time order in the log.
+    let times: Vec<Timestamp> = h.app.dash.log.iter().map(|e| e.at).collect();
+    assert!(times.is_sorted(), "{:#?}", h.app.dash.log);
+    let outages = h.app.diagnose.timeline.outages();
+    assert_eq!(outages.len(), 1);
+    assert_eq!(outages[0].duration_s, Some(4.0));
+
+    // The last frame is the Diagnose view: the header still reports the layers, the view the
+    // verdict, the events pane the transitions, the footer the view's keys.
+    let screen = h.terminal.backend().to_string();
+    assert!(screen.contains("Gateway ✔ OK"), "{screen}");
+    assert!(screen.contains("Diagnose · round 5 · ✔ OK"), "{screen}");
+    assert!(screen.contains("Outages (1 in 5 rounds)"), "{screen}");
+    assert!(
+        screen.contains("▼ diagnosis: WAN path outage began"),
+        "{screen}"
+    );
+    assert!(screen.contains("Esc/D back to the hosts"), "{screen}");
+    assert!(!screen.contains("┌ Hosts"), "{screen}");
+
+    // Monitoring went on behind the view.
+    let rounds = h
+        .script
+        .jobs
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|j| matches!(j, JobSpec::Round(_)))
+        .count();
+    assert!(rounds >= 3, "{rounds} monitoring rounds");
+
+    // Quitting cancelled the diagnosis task.
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(h.script.diagnose_cancelled.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn leaving_the_diagnose_view_stops_its_rounds_and_a_new_visit_starts_afresh() {
+    let script = Script {
+        diagnoses: vec![fixture("blackhole")],
+        ..Script::default()
+    };
+    // The dashboard's --interval is below diagnose's shortest: raised to 0.5 s, and said so.
+    let mut h = harness(script, Duration::from_millis(200));
+    let (keys, script) = (h.keys.clone(), h.script.clone());
+    let while_closed = Arc::new(AtomicUsize::new(0));
+    let seen = while_closed.clone();
+    tokio::spawn(async move {
+        keys.send(press(KeyCode::Char('D'))).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1_400)).await;
+        keys.send(press(KeyCode::Esc)).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        seen.store(script.diagnosed.load(Ordering::SeqCst), Ordering::SeqCst);
+        keys.send(press(KeyCode::Char('D'))).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        keys.send(press(KeyCode::Char('q'))).await.unwrap();
+    });
+    runner::run(&mut h.terminal, &mut h.app, h.inputs.take().unwrap(), None)
+        .await
+        .unwrap();
+    assert!(h.script.jobs.lock().unwrap().is_empty(), "no scan started");
+    let specs = h.script.diagnose_specs.lock().unwrap().clone();
+    assert_eq!(specs.len(), 2);
+    assert_eq!(specs[0].interval, Duration::from_millis(500));
+    // Rounds at 0, 0.5 and 1 s, then Esc at 1.4 s: nothing more ran while the view was closed.
+    assert_eq!(while_closed.load(Ordering::SeqCst), 3);
+    assert_eq!(h.script.diagnosed.load(Ordering::SeqCst), 3);
+    // The second visit quit before its first round: its timeline is empty.
+    assert_eq!(h.app.diagnose.rounds, 0);
+    assert!(h.app.diagnose.last.is_none());
+    let screen = h.terminal.backend().to_string();
+    assert!(screen.contains("No diagnosis yet"), "{screen}");
+
+    let log = diagnosis_log(&h.app);
+    let texts: Vec<&str> = log.iter().map(|(_, _, t)| t.as_str()).collect();
+    assert_eq!(
+        texts[0],
+        "diagnosis started: this machine, its gateway and DNS servers, every 0.5 s (the shortest diagnosis interval)"
+    );
+    assert!(
+        texts[1].starts_with("diagnosis: WAN path outage began"),
+        "{texts:#?}"
+    );
+    assert_eq!(
+        texts[2],
+        "diagnosis stopped after 3 rounds; the WAN path outage was still going on"
+    );
+    assert_eq!((log[2].0, log[2].1), (1, LogKind::Info), "{log:#?}");
+    assert!(texts[3].starts_with("diagnosis started"), "{texts:#?}");
+    assert_eq!(texts.len(), 4, "{texts:#?}");
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(h.script.diagnose_cancelled.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_prober_that_cannot_diagnose_leaves_the_view_with_the_reason() {
+    struct Plain;
+    impl Prober for Plain {
+        fn start(
+            &self,
+            _: JobSpec,
+            _: mpsc::Sender<ScanEvent>,
+            _: CancellationToken,
+        ) -> Result<(), String> {
+            Err("no probes here".into())
+        }
+    }
+    let mut h = harness(Script::default(), Duration::from_secs(2));
+    let mut inputs = h.inputs.take().unwrap();
+    inputs.prober = Arc::new(Plain);
+    let keys = h.keys.clone();
+    tokio::spawn(async move {
+        keys.send(press(KeyCode::Char('D'))).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        keys.send(press(KeyCode::Char('q'))).await.unwrap();
+    });
+    runner::run(&mut h.terminal, &mut h.app, inputs, None)
+        .await
+        .unwrap();
+    assert_eq!(h.app.view, View::Hosts);
+    let (kind, text) = h.app.status.clone().unwrap();
+    assert_eq!(kind, LogKind::Error);
+    assert_eq!(
+        text,
+        "diagnosis unavailable: diagnosis is not available here"
+    );
 }

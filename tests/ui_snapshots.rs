@@ -8,11 +8,13 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use netdx::diagnose::Diagnosis;
 use netdx::event::{ArpOutcome, IcmpOutcome, Phase, PortOutcome, ScanEvent};
 use netdx::model::ScanParameters;
 use netdx::model::{DnsAnswer, DnsResult, DnsStatus, MacAddr, NoteLevel, PortState, RecordType};
 use netdx::netinfo::{Gateway, Interface, LinkState, LocalContext, ResolvConf};
-use netdx::ui::app::{App, Pane, Settings};
+use netdx::ui::app::{App, Pane, Settings, View};
+use netdx::ui::diagnose_view;
 use netdx::ui::render;
 use netdx::ui::state::{Dashboard, JobId, JobKind, Timestamp};
 use netdx::ui::theme::Theme;
@@ -455,6 +457,59 @@ fn narrow_80x24() {
     insta::assert_snapshot!("narrow_dns_80x24", render(&mut app, 80, 24, t(17)));
     app.pane = Pane::Events;
     insta::assert_snapshot!("narrow_events_80x24", render(&mut app, 80, 24, t(17)));
+}
+
+/// A diagnosis recorded in the lab (tests/fixtures/diagnose), as a round started at `t(at)`.
+fn diagnosis(name: &str, at: i64) -> Diagnosis {
+    let path = format!(
+        "{}/tests/fixtures/diagnose/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut d: Diagnosis = serde_json::from_str(&text).expect("a diagnosis");
+    d.started = t(at)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    d.finished = d.started.clone();
+    d
+}
+
+/// What the event loop does with a round: fold it in, log its transition.
+fn diagnosis_round(app: &mut App, d: Diagnosis, now: Timestamp) {
+    if let Some(tr) = app.diagnose.apply(d) {
+        let (at, kind, text) = diagnose_view::log_line(&tr, now);
+        app.dash.log_earlier(at, kind, text);
+    }
+}
+
+#[test]
+fn diagnose_view_in_the_dashboard() {
+    let mut app = monitored(3);
+    key(&mut app, KeyCode::Char('D'));
+    assert_eq!(app.view, View::Diagnose);
+    // Opened, before the first round ends.
+    let screen = render(&mut app, 160, 48, t(9));
+    assert!(screen.contains("No diagnosis yet"), "{screen}");
+    // Healthy at 10 s, the WAN path cut at its second router from 12 s.
+    diagnosis_round(&mut app, diagnosis("ratelimited", 10), t(11));
+    diagnosis_round(&mut app, diagnosis("blackhole", 12), t(13));
+    let screen = render(&mut app, 160, 48, t(13));
+    assert!(screen.contains("failing layer: WAN path"), "{screen}");
+    assert!(
+        screen.contains("09:30:12 ▼ diagnosis: WAN path outage began (✖ DOWN)"),
+        "{screen}"
+    );
+    assert!(screen.lines().next().unwrap().contains("Gateway ✔ OK"));
+    insta::assert_snapshot!("diagnose_outage_160x48", screen);
+    insta::assert_snapshot!("diagnose_outage_80x24", render(&mut app, 80, 24, t(13)));
+    // Back to the hosts: the table and its panes again, the log keeps the outage.
+    key(&mut app, KeyCode::Esc);
+    let screen = render(&mut app, 160, 48, t(14));
+    assert!(screen.contains("┌ Hosts"), "{screen}");
+    assert!(
+        screen.contains("diagnosis: WAN path outage began"),
+        "{screen}"
+    );
 }
 
 #[test]

@@ -453,3 +453,92 @@ fn a_panic_restores_the_terminal() {
         x.contains("echo-check-42")
     });
 }
+
+/// The Diagnose view in the lab: `D` opens it and its rounds reach a verdict naming the lab's
+/// gateway; the DNS server is cut off and brought back, and the outage's start and end show
+/// in the event log; Esc returns to the host table and stops the rounds; `q` quits cleanly.
+#[test]
+fn diagnose_view_in_the_lab_logs_a_dns_outage() {
+    const TEST: &str = "diagnose_view_in_the_lab_logs_a_dns_outage";
+    if !common::require_root(TEST) {
+        return;
+    }
+    if !tmux_available() {
+        let _ = writeln!(std::io::stderr(), "SKIPPED (needs tmux): {TEST}");
+        return;
+    }
+    let lab = Lab::up();
+    let dir = tempfile::tempdir().unwrap();
+    let session = Session {
+        name: format!("netdx-diag-{}", std::process::id()),
+    };
+    let lan = lab.info().lan.ipv4.clone();
+    let gateway = lab.info().lan.gateway.to_string();
+    let dns = lab.dns().server.to_string();
+    let cmd = format!(
+        "ip netns exec {ns} {bin} {lan} --interval 1; echo NETDX-EXIT=$?; exec sleep 120",
+        ns = lab.scanner_ns(),
+        bin = env!("CARGO_BIN_EXE_netdx"),
+    );
+    let (w, h) = ("120", "40");
+    session.tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session.name,
+        "-x",
+        w,
+        "-y",
+        h,
+        "-c",
+        dir.path().to_str().unwrap(),
+        &cmd,
+    ]);
+    session.tmux(&["resize-window", "-t", &session.name, "-x", w, "-y", h]);
+    session.wait_for("the first sweep to finish", Duration::from_secs(30), |s| {
+        s.contains("● monitoring")
+    });
+
+    // 1. Open the view: a healthy verdict naming the gateway and the DNS server, no target.
+    session.type_text("D");
+    let screen = session.wait_for("a healthy verdict", Duration::from_secs(20), |s| {
+        s.contains("Diagnose · round") && s.contains("✔ OK") && s.contains("No target was given")
+    });
+    let flat = screen.replace('\n', " ");
+    assert!(flat.contains(&gateway), "gateway {gateway}:\n{screen}");
+    assert!(flat.contains(&dns), "DNS server {dns}:\n{screen}");
+    assert!(screen.contains("Esc/D back to the hosts"), "{screen}");
+    assert!(!screen.contains("┌ Hosts"), "{screen}");
+    assert!(screen.contains("· diagnosis started:"), "{screen}");
+    // The header keeps reporting the monitoring.
+    assert!(screen.contains("Gateway ✔ OK"), "{screen}");
+
+    // 2. The DNS server goes away: the verdict names DNS and the outage is logged.
+    lab.break_lab(common::Scenario::DnsDown);
+    let screen = session.wait_for("the DNS outage", Duration::from_secs(30), |s| {
+        s.contains("failing layer: DNS") && s.contains("▼ diagnosis: DNS outage began")
+    });
+    assert!(screen.contains("ongoing"), "{screen}");
+
+    // 3. Back: the recovery and the outage's duration are logged.
+    lab.heal();
+    let screen = session.wait_for("the recovery", Duration::from_secs(30), |s| {
+        s.contains("▲ diagnosis: recovered, the DNS outage lasted")
+    });
+    assert!(screen.contains("Outages (1 in "), "{screen}");
+
+    // 4. Esc: the host table again, and the rounds stopped.
+    session.keys(&["Escape"]);
+    let screen = session.wait_for("the host table", Duration::from_secs(10), |s| {
+        s.contains("┌ Hosts") && s.contains("· diagnosis stopped after")
+    });
+    assert!(!screen.contains("Diagnose · round"), "{screen}");
+
+    // 5. Quit: clean exit, terminal restored.
+    session.keys(&["q"]);
+    let screen = session.wait_for("netdx to exit", Duration::from_secs(10), |s| {
+        s.contains("NETDX-EXIT=")
+    });
+    assert!(screen.contains("NETDX-EXIT=0"), "{screen}");
+    assert_eq!(session.display("#{alternate_on}"), "0");
+}

@@ -16,6 +16,7 @@ use time::UtcOffset;
 use crate::model::RecordType;
 use crate::netinfo::Suggestion;
 
+use super::diagnose_view::DiagnoseView;
 use super::prompt::{Edit, LineEditor};
 use super::render;
 use super::state::{Counts, Dashboard, Layers, LogKind, Timestamp};
@@ -41,6 +42,10 @@ pub enum Command {
     Export {
         path: PathBuf,
     },
+    /// The Diagnose view opened: start diagnosis rounds at the dashboard's interval.
+    StartDiagnosis,
+    /// The Diagnose view closed: stop the rounds.
+    StopDiagnosis,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +91,15 @@ pub enum Mode {
     Normal,
     Help,
     Prompt(Prompt),
+}
+
+/// What the main area shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// The host table with the detail pane (or the local context before a run).
+    Hosts,
+    /// The latest diagnosis, refreshed every round while the view is open.
+    Diagnose,
 }
 
 /// The pane under the table on narrow terminals (wide ones show all three).
@@ -135,6 +149,9 @@ pub struct App {
     pub dash: Dashboard,
     pub table: TableView,
     pub mode: Mode,
+    pub view: View,
+    /// The Diagnose view's state: the rounds of the current visit (reset on every opening).
+    pub diagnose: DiagnoseView,
     pub pane: Pane,
     /// A line for the footer (export path, refused key), with its kind for the colour.
     pub status: Option<(LogKind, String)>,
@@ -165,6 +182,8 @@ impl App {
             dash,
             table: TableView::default(),
             mode: Mode::Normal,
+            view: View::Hosts,
+            diagnose: DiagnoseView::default(),
             pane: Pane::Detail,
             status: None,
             settings,
@@ -201,8 +220,11 @@ impl App {
             self.cached_generation = Some(generation);
             self.last_rebuild = Some(now);
         }
+        // Only while the table is on screen: the Diagnose view has no rows to scroll to.
         let rows = self.table_rows();
-        self.table.scroll_into_view(rows);
+        if rows > 0 {
+            self.table.scroll_into_view(rows);
+        }
     }
 
     /// Rows of hosts the table shows at the current size.
@@ -237,8 +259,45 @@ impl App {
                 None
             }
             Mode::Prompt(_) => self.on_prompt_key(key),
+            Mode::Normal if self.view == View::Diagnose => self.on_diagnose_key(key),
             Mode::Normal => self.on_normal_key(key),
         }
+    }
+
+    /// Open the Diagnose view with a fresh timeline (rounds of an earlier visit are not
+    /// continued: what happened in between was not observed).
+    fn open_diagnose(&mut self) -> Option<Command> {
+        self.status = None;
+        self.view = View::Diagnose;
+        self.diagnose = DiagnoseView::default();
+        Some(Command::StartDiagnosis)
+    }
+
+    /// Keys in the Diagnose view: leave it, help, quit. The host table's keys do nothing
+    /// here (their effect would be out of sight).
+    fn on_diagnose_key(&mut self, key: KeyEvent) -> Option<Command> {
+        match key.code {
+            KeyCode::Char('q') => Some(Command::Quit),
+            KeyCode::Char('?') | KeyCode::F(1) => {
+                self.mode = Mode::Help;
+                None
+            }
+            KeyCode::Esc | KeyCode::Char('D') => self.close_diagnose(),
+            KeyCode::Char(_) | KeyCode::Enter => {
+                self.set_status(
+                    LogKind::Warn,
+                    "Diagnose view: Esc or D returns to the hosts",
+                );
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn close_diagnose(&mut self) -> Option<Command> {
+        self.status = None;
+        self.view = View::Hosts;
+        Some(Command::StopDiagnosis)
     }
 
     fn open_prompt(&mut self, kind: PromptKind, text: &str) {
@@ -302,6 +361,8 @@ impl App {
                 None => self.set_status(LogKind::Warn, "no host selected"),
             },
             KeyCode::Char('d') => self.open_prompt(PromptKind::Resolve, ""),
+            // Diagnose (`g`, the obvious letter, is "first host" as in less).
+            KeyCode::Char('D') => return self.open_diagnose(),
             KeyCode::Char('e') => {
                 let name = default_export_name(self.local_time(self.now));
                 self.open_prompt(PromptKind::Export, &name);
@@ -389,6 +450,9 @@ impl App {
     /// Mouse: a click on a row selects it, a click on a column title sorts by it, the
     /// wheel scrolls.
     pub fn on_mouse(&mut self, m: MouseEvent) {
+        if self.view != View::Hosts {
+            return;
+        }
         let areas = render::layout(self.size, self);
         let rows = areas.table_rows();
         match m.kind {
@@ -546,6 +610,54 @@ mod tests {
             a.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
             Some(Command::Quit)
         );
+    }
+
+    #[test]
+    fn diagnose_key_opens_the_view_and_esc_or_d_leaves() {
+        let mut a = app();
+        assert_eq!(
+            a.on_key(key(KeyCode::Char('D'))),
+            Some(Command::StartDiagnosis)
+        );
+        assert_eq!(a.view, View::Diagnose);
+        assert_eq!(a.mode, Mode::Normal);
+        // The host table's keys are inert here, with a hint; help opens over the view and
+        // closing it stays in the view.
+        assert_eq!(a.on_key(key(KeyCode::Char('a'))), None);
+        assert_eq!(a.mode, Mode::Normal);
+        assert!(
+            a.status.as_ref().unwrap().1.contains("Esc or D"),
+            "{:?}",
+            a.status
+        );
+        assert_eq!(a.on_key(key(KeyCode::Char('?'))), None);
+        assert_eq!(a.mode, Mode::Help);
+        assert_eq!(a.on_key(key(KeyCode::Esc)), None);
+        assert_eq!((a.mode.clone(), a.view), (Mode::Normal, View::Diagnose));
+        assert_eq!(a.on_key(key(KeyCode::Esc)), Some(Command::StopDiagnosis));
+        assert_eq!(a.view, View::Hosts);
+        assert_eq!(a.status, None);
+        // D toggles; q still quits from the view.
+        a.on_key(key(KeyCode::Char('D')));
+        assert_eq!(
+            a.on_key(key(KeyCode::Char('D'))),
+            Some(Command::StopDiagnosis)
+        );
+        assert_eq!(a.view, View::Hosts);
+        a.on_key(key(KeyCode::Char('D')));
+        assert_eq!(a.on_key(key(KeyCode::Char('q'))), Some(Command::Quit));
+    }
+
+    #[test]
+    fn g_stays_first_host_and_reopening_diagnose_starts_afresh() {
+        let mut a = app();
+        assert_eq!(a.on_key(key(KeyCode::Char('g'))), None);
+        assert_eq!(a.view, View::Hosts);
+        a.on_key(key(KeyCode::Char('D')));
+        a.diagnose.rounds = 3;
+        a.on_key(key(KeyCode::Esc));
+        a.on_key(key(KeyCode::Char('D')));
+        assert_eq!(a.diagnose.rounds, 0, "a new visit has a new timeline");
     }
 
     #[test]

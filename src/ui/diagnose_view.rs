@@ -14,9 +14,12 @@
 //! └───────────────────────────────────────────┴───────────────────────────────────────┘
 //! ```
 //!
-//! State ([`DiagnoseView`]) is fed whole [`Diagnosis`] values, one per round, from
-//! [`spawn_rounds`]; rendering reads it only and costs O(visible rows). Strings were cleaned
-//! when they entered the diagnosis and are cleaned again here before they reach the terminal.
+//! State ([`DiagnoseView`], owned by the dashboard's [`App`](super::app::App)) is fed whole
+//! [`Diagnosis`] values, one per round, from [`spawn_rounds`] (started by the event loop through
+//! the prober while the view is open); each outage transition becomes an event-log line through
+//! [`log_line`]. Rendering reads the state only and costs O(visible rows). Strings were
+//! cleaned when they entered the diagnosis and are cleaned again here before they reach the
+//! terminal.
 
 use std::time::Duration;
 
@@ -27,13 +30,13 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::diagnose::model::{Diagnosis, Status};
+use crate::diagnose::model::{Diagnosis, Layer, Outage, Status};
 use crate::diagnose::watch::{Timeline, Transition};
 use crate::diagnose::{DiagnoseConfig, Diagnoser};
 use crate::report::escape::{self, text};
 
 use super::render::wrap;
-use super::state::Health;
+use super::state::{Health, LogKind, Timestamp};
 use super::theme::Theme;
 
 /// What the Diagnose view shows: the last round and the outage timeline so far.
@@ -81,6 +84,88 @@ fn label(s: Status) -> String {
 
 fn badge(s: Status, th: &Theme) -> Span<'static> {
     Span::styled(label(s), th.health(health(s)))
+}
+
+/// A layer as it reads inside a sentence ("the DNS outage", "the local connection outage").
+pub fn layer_words(l: Layer) -> &'static str {
+    match l {
+        Layer::Local => "local connection",
+        Layer::Gateway => "gateway",
+        Layer::Dns => "DNS",
+        Layer::Wan => "WAN path",
+        Layer::Target => "target",
+    }
+}
+
+/// `2 s`, `0.5 s`: an interval as the header shows it.
+pub fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+/// When a round started (an outage's start or end), for the event log; `now` if the time
+/// cannot be read, and never later than `now` (the log reads oldest first).
+fn when(rfc3339: Option<&str>, now: Timestamp) -> Timestamp {
+    rfc3339
+        .and_then(crate::report::escape::unix_time)
+        .and_then(|s| Timestamp::from_unix_timestamp(s).ok())
+        .map_or(now, |t| t.min(now))
+}
+
+fn lasted(o: &Outage) -> String {
+    let d = o
+        .duration_s
+        .map_or_else(|| "-".to_string(), escape::duration);
+    format!(
+        "{d} ({} round{})",
+        o.rounds,
+        if o.rounds == 1 { "" } else { "s" }
+    )
+}
+
+/// The event-log line for one transition of the outage timeline, stamped with the time of
+/// the round that saw it: an outage starting (with the verdict), moving to another layer,
+/// or ending (with its duration).
+pub fn log_line(t: &Transition, now: Timestamp) -> (Timestamp, LogKind, String) {
+    let status = |o: &Outage| label(o.status);
+    let (at, kind, text) = match t {
+        Transition::Started(o) => (
+            when(Some(&o.start), now),
+            LogKind::Down,
+            format!(
+                "diagnosis: {} outage began ({}): {}",
+                layer_words(o.layer),
+                status(o),
+                o.verdict
+            ),
+        ),
+        Transition::Moved { ended, started } => (
+            when(Some(&started.start), now),
+            LogKind::Down,
+            format!(
+                "diagnosis: the {} outage ended after {}; now the {} fails ({}): {}",
+                layer_words(ended.layer),
+                lasted(ended),
+                layer_words(started.layer),
+                status(started),
+                started.verdict
+            ),
+        ),
+        Transition::Ended(o) => (
+            when(o.end.as_deref(), now),
+            LogKind::Up,
+            format!(
+                "diagnosis: recovered, the {} outage lasted {}",
+                layer_words(o.layer),
+                lasted(o)
+            ),
+        ),
+    };
+    (at, kind, crate::sanitize::clean(&text))
 }
 
 /// Diagnosis rounds in the background: one [`Diagnoser`] (its sockets kept), a round every

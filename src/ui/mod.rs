@@ -3,14 +3,17 @@
 //! ```text
 //!  terminal ──(input thread)──► events ─┐
 //!                                        ▼
-//!  engine jobs ──(tagged events)──► runner: App { Dashboard (state), TableView, Mode }
+//!  engine jobs ──(tagged events)──► runner: App { Dashboard (state), TableView, Mode, View,
+//!  diagnosis rounds ──(Diagnosis)──►                DiagnoseView }
 //!     ▲                                  │ draw when dirty, ≤ 1 frame / 33 ms
 //!     └──── JobSpec (scan, round, ports, resolve) ◄── keys ── render(&App)
+//!           DiagnoseSpec (while the Diagnose view is open)
 //! ```
 //! [`state::Dashboard`] is the one owner of what was observed (a pure reducer over engine
 //! events with injected timestamps); [`render`] only reads; [`runner`] owns the channels to
 //! the engine through a [`prober::Prober`]. With no targets nothing is sent until the user
-//! starts a run.
+//! starts a run (or opens the Diagnose view with `D`, which checks this machine, its gateway
+//! and its resolvers).
 
 pub mod app;
 pub mod diagnose_view;

@@ -2,6 +2,9 @@
 //! [`Prober`] runs it and streams [`ScanEvent`]s ending with `Finished`. The real one drives
 //! [`crate::engine`] (and the DNS probe for single lookups); tests and the idle benchmark use a
 //! scripted one, so the loop is exercised without a network. Widgets never start probes.
+//!
+//! The Diagnose view's rounds come from here too ([`Prober::diagnose`]): whole
+//! [`Diagnosis`] values, one per round, rather than engine events.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -10,6 +13,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ScanArgs;
+use crate::diagnose::{DiagnoseConfig, Diagnosis};
 use crate::engine;
 use crate::event::ScanEvent;
 use crate::model::{NoteLevel, RecordType};
@@ -35,6 +39,19 @@ pub enum JobSpec {
     Resolve { name: String, rtype: RecordType },
 }
 
+/// Diagnosis rounds for the Diagnose view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiagnoseSpec {
+    /// From the start of one round to the start of the next (a slow round is followed at
+    /// once by the next).
+    pub interval: Duration,
+}
+
+/// The shortest time between two diagnosis rounds (the event loop raises a shorter
+/// `--interval` to it and says so), as for `netdx diagnose --watch`: a round pings the gateway
+/// and every resolver, which a 0.1 s dashboard interval would turn into a flood.
+pub const DIAGNOSE_MIN_INTERVAL: Duration = Duration::from_millis(500);
+
 pub trait Prober: Send + Sync + 'static {
     /// Start `job`. Its events go to `tx`, the last one `Finished`; `cancel` stops it. A job
     /// that cannot be configured is refused at once with a one-line reason.
@@ -44,6 +61,19 @@ pub trait Prober: Send + Sync + 'static {
         tx: mpsc::Sender<ScanEvent>,
         cancel: CancellationToken,
     ) -> Result<(), String>;
+
+    /// Start diagnosis rounds in the background: each finished round's [`Diagnosis`] goes to
+    /// `tx`, until `cancel` or until `tx` is closed. Refused with a one-line reason when this
+    /// prober cannot diagnose (the default, so a scripted prober never touches the network).
+    fn diagnose(
+        &self,
+        spec: DiagnoseSpec,
+        tx: mpsc::Sender<Diagnosis>,
+        cancel: CancellationToken,
+    ) -> Result<(), String> {
+        let _ = (spec, tx, cancel);
+        Err("diagnosis is not available here".to_string())
+    }
 }
 
 /// The real prober: the scan engine, configured from the command line's scan options.
@@ -67,6 +97,32 @@ impl EngineProber {
             .map(|(cfg, _)| cfg)
             .map_err(|e| e.to_string())
     }
+}
+
+/// What the dashboard's Diagnose view checks: no target (this machine, its gateways and its
+/// resolvers, as `netdx diagnose` with no argument), with the dashboard's `--resolver`,
+/// `--timeout` and `--dns-timeout`. The selected host is deliberately not a target: most hosts
+/// of a LAN serve neither 443 nor 80, and the target check would call that an outage.
+pub fn diagnose_config(base: &ScanArgs) -> Result<DiagnoseConfig, String> {
+    let resolver = base
+        .resolver
+        .as_deref()
+        .map(crate::probe::dns::parse_resolver)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let timeout = Duration::from_millis(base.timeout);
+    let defaults = DiagnoseConfig::default();
+    Ok(DiagnoseConfig {
+        targets: Vec::new(),
+        resolver,
+        timeout,
+        dns_timeout: Duration::from_millis(base.dns_timeout),
+        trace: crate::probe::traceroute::TracePlan {
+            timeout,
+            ..defaults.trace
+        },
+        ..defaults
+    })
 }
 
 impl Prober for EngineProber {
@@ -159,6 +215,17 @@ impl Prober for EngineProber {
         }
         Ok(())
     }
+
+    fn diagnose(
+        &self,
+        spec: DiagnoseSpec,
+        tx: mpsc::Sender<Diagnosis>,
+        cancel: CancellationToken,
+    ) -> Result<(), String> {
+        let config = diagnose_config(&self.base)?;
+        super::diagnose_view::spawn_rounds(config, spec.interval, tx, cancel);
+        Ok(())
+    }
 }
 
 /// Run several engine scans as one job: their events interleave on `tx` and one `Finished`
@@ -187,4 +254,50 @@ async fn run_merged(
     }
     while parts.join_next().await.is_some() {}
     let _ = tx.send(ScanEvent::Finished { interrupted }).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        scan: ScanArgs,
+    }
+
+    fn base(args: &[&str]) -> ScanArgs {
+        Cmd::parse_from(std::iter::once("netdx").chain(args.iter().copied())).scan
+    }
+
+    #[test]
+    fn diagnosis_checks_no_target_with_the_dashboards_dns_and_timeouts() {
+        let cfg = diagnose_config(&base(&[
+            "10.0.0.0/24",
+            "-p",
+            "top100",
+            "--resolver",
+            "10.0.0.53",
+            "--timeout",
+            "300",
+            "--dns-timeout",
+            "700",
+        ]))
+        .unwrap();
+        assert!(
+            cfg.targets.is_empty(),
+            "the scan's targets are not diagnosed"
+        );
+        assert_eq!(cfg.resolver, Some("10.0.0.53:53".parse().unwrap()));
+        assert_eq!(cfg.timeout, Duration::from_millis(300));
+        assert_eq!(cfg.trace.timeout, Duration::from_millis(300));
+        assert_eq!(cfg.dns_timeout, Duration::from_millis(700));
+        assert_eq!(cfg.ports, DiagnoseConfig::default().ports);
+
+        let cfg = diagnose_config(&base(&[])).unwrap();
+        assert_eq!(cfg.resolver, None, "the system's resolvers");
+        assert_eq!(cfg.timeout, Duration::from_millis(1000));
+        assert!(diagnose_config(&base(&["--resolver", "not an address"])).is_err());
+    }
 }

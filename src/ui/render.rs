@@ -14,11 +14,26 @@
 //! ┌ DNS ─────────────────────────────┐┌ Events ──────────────────────────────────────────────────┐
 //! │name type status answers ms server││12:00:03 ▼ 10.77.0.60 (lossy.lab.test) went down           │
 //! └──────────────────────────────────┘└──────────────────────────────────────────────────────────┘
-//!  q quit  ? help  / filter  s sort  a add  p ports  d dns  r rescan  space pause  e export  msg
+//!  q quit  ? help  / filter  s sort  a add  p ports  d dns  D diagnose  r rescan  space pause …
 //! ```
 //! Narrow terminal: the same header, the table at full width with fewer columns, and one pane
 //! below it (detail, DNS or events; Tab switches). Before any run the table's place shows the
 //! local context (interfaces, gateway, resolvers) and the suggested targets.
+//!
+//! Diagnose view (`D`, any width): the header stays; the main area shows the latest diagnosis
+//! ([`super::diagnose_view::render`]) and the event log runs the full width below it, so the
+//! outage transitions show as they are logged.
+//! ```text
+//! netdx  LAN ✔ OK … │ Gateway ✔ OK … │ DNS ✔ OK … │ WAN ? UNKNOWN
+//! ● monitoring 17 hosts every 2 s · round 12 · 16 up · 238 down                         12:00:05
+//! ┌ Diagnose · round 3 · ✖ DOWN · failing layer: DNS ─────────────────────────────────────────┐
+//! │ verdict, layers, evidence, path, outages                                                   │
+//! └────────────────────────────────────────────────────────────────────────────────────────────┘
+//! ┌ Events ────────────────────────────────────────────────────────────────────────────────────┐
+//! │12:00:03 ▼ diagnosis: DNS outage began (✖ DOWN): The gateway 10.77.0.1 answers, but …        │
+//! └────────────────────────────────────────────────────────────────────────────────────────────┘
+//!  q quit  ? help  Esc/D back to the hosts                                                    msg
+//! ```
 
 use std::net::IpAddr;
 
@@ -30,7 +45,7 @@ use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Sparkline, T
 
 use crate::model::{Host, PortState};
 
-use super::app::{App, Mode, Pane};
+use super::app::{App, Mode, Pane, View};
 use super::state::{HostTrack, LayerHealth, Liveness, LogKind, Timestamp, fmt_ms, human_duration};
 use super::table::{Column, methods};
 
@@ -48,6 +63,8 @@ pub struct Areas {
     pub table: Option<Rect>,
     /// The local context, before any run.
     pub context: Option<Rect>,
+    /// The Diagnose view (instead of the table, the detail pane and the DNS pane).
+    pub diagnose: Option<Rect>,
     pub detail: Option<Rect>,
     pub dns: Option<Rect>,
     pub events: Option<Rect>,
@@ -71,6 +88,28 @@ pub fn layout(area: Rect, app: &App) -> Areas {
     .areas(area);
     let wide = area.width >= WIDE;
     let started = app.dash.started();
+    if app.view == View::Diagnose {
+        // The event log under the diagnosis: a third of the height on wide terminals, a
+        // quarter on narrow ones, where the verdict needs the rows.
+        let events_h = if wide {
+            (middle.height * 3 / 10).clamp(6, 14)
+        } else {
+            (middle.height / 4).clamp(4, 8)
+        }
+        .min(middle.height.saturating_sub(5));
+        let [main, events] =
+            Layout::vertical([Constraint::Min(0), Constraint::Length(events_h)]).areas(middle);
+        return Areas {
+            header,
+            table: None,
+            context: None,
+            diagnose: Some(main),
+            detail: None,
+            dns: None,
+            events: Some(events),
+            footer,
+        };
+    }
     let bottom_h = if !started {
         // Before a run the events pane only holds a line or two; the context needs the room.
         (middle.height / 5).clamp(4, 8)
@@ -86,6 +125,7 @@ pub fn layout(area: Rect, app: &App) -> Areas {
         header,
         table: None,
         context: None,
+        diagnose: None,
         detail: None,
         dns: None,
         events: None,
@@ -130,6 +170,9 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     if let Some(r) = areas.context {
         draw_context(frame, r, app);
+    }
+    if let Some(r) = areas.diagnose {
+        super::diagnose_view::render(frame, r, &app.diagnose, &app.settings.theme);
     }
     if let Some(r) = areas.detail {
         draw_detail(frame, r, app);
@@ -1032,7 +1075,7 @@ fn draw_context(frame: &mut Frame, area: Rect, app: &App) {
 
 // ---------------------------------------------------------------------------------- footer
 
-const KEYS: [(&str, &str); 10] = [
+const KEYS: [(&str, &str); 11] = [
     ("q", "quit"),
     ("?", "help"),
     ("/", "filter"),
@@ -1040,12 +1083,13 @@ const KEYS: [(&str, &str); 10] = [
     ("a", "add"),
     ("p", "ports"),
     ("d", "dns"),
+    ("D", "diagnose"),
     ("r", "rescan"),
     ("space", "pause"),
     ("e", "export"),
 ];
 
-/// The essentials for 80 columns; `?` lists the rest.
+/// The essentials for 80 columns (exactly 80 wide); `?` lists the rest (export among them).
 const KEYS_NARROW: [(&str, &str); 9] = [
     ("q", "quit"),
     ("?", "help"),
@@ -1053,10 +1097,14 @@ const KEYS_NARROW: [(&str, &str); 9] = [
     ("a", "add"),
     ("p", "ports"),
     ("d", "dns"),
-    ("e", "export"),
+    ("D", "diagnose"),
     ("␣", "pause"),
     ("Tab", "pane"),
 ];
+
+/// In the Diagnose view the host table's keys do nothing.
+const KEYS_DIAGNOSE: [(&str, &str); 3] =
+    [("q", "quit"), ("?", "help"), ("Esc/D", "back to the hosts")];
 
 fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
     let th = &app.settings.theme;
@@ -1084,7 +1132,9 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
         return;
     }
     let mut spans: Vec<Span> = Vec::new();
-    let keys: &[(&str, &str)] = if area.width < WIDE {
+    let keys: &[(&str, &str)] = if app.view == View::Diagnose {
+        &KEYS_DIAGNOSE
+    } else if area.width < WIDE {
         &KEYS_NARROW
     } else {
         &KEYS
@@ -1138,6 +1188,10 @@ const HELP: &[(&str, &str)] = &[
     (
         "d",
         "resolve NAME[:TYPE] (A AAAA MX TXT CNAME NS SOA PTR SRV)",
+    ),
+    (
+        "D",
+        "Diagnose view: what is broken, layer by layer (Esc back)",
     ),
     ("r", "rescan every target"),
     ("space", "pause / resume monitoring"),

@@ -4,6 +4,11 @@
 //! something changed. Idle, it sleeps: the only timers are the next monitoring round and a
 //! once-a-second tick for the clock.
 //!
+//! The Diagnose view's rounds run in a background task started through the prober while the
+//! view is open; each [`Diagnosis`] comes back on the same channel, tagged with the visit it
+//! belongs to, and the loop folds it into `app.diagnose` (logging the outage timeline's
+//! transitions). Leaving the view or quitting cancels the task.
+//!
 //! Generic over the ratatui backend and fed through [`Inputs`], so tests drive it with a
 //! `TestBackend`, scripted terminal events and a scripted [`Prober`].
 
@@ -21,10 +26,12 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, sleep_until};
 use tokio_util::sync::CancellationToken;
 
+use crate::diagnose::Diagnosis;
 use crate::event::ScanEvent;
 
-use super::app::{App, Command};
-use super::prober::{JobSpec, Prober};
+use super::app::{App, Command, View};
+use super::diagnose_view;
+use super::prober::{DIAGNOSE_MIN_INTERVAL, DiagnoseSpec, JobSpec, Prober};
 use super::render;
 use super::state::{JobId, JobKind, LogKind, Timestamp};
 
@@ -59,6 +66,14 @@ pub struct Inputs {
 pub enum Msg {
     Engine(JobId, ScanEvent),
     Exported(Result<(PathBuf, &'static str), String>),
+    /// One diagnosis round of the Diagnose view's visit number `.0`.
+    Diagnosis(u64, Box<Diagnosis>),
+}
+
+/// The diagnosis rounds of the current visit to the Diagnose view.
+struct Diagnosing {
+    visit: u64,
+    cancel: CancellationToken,
 }
 
 struct Loop {
@@ -69,6 +84,11 @@ struct Loop {
     last_round: Option<Instant>,
     /// Whether the previous iteration saw a sweep running, to notice its end.
     was_sweeping: bool,
+    /// Running diagnosis rounds, while the Diagnose view is open.
+    diagnosing: Option<Diagnosing>,
+    /// Visits to the Diagnose view so far: rounds of an earlier visit that arrive late are
+    /// dropped.
+    visits: u64,
 }
 
 impl Loop {
@@ -106,9 +126,70 @@ impl Loop {
         });
     }
 
+    /// Start diagnosis rounds for a new visit to the Diagnose view.
+    fn start_diagnosis(&mut self, app: &mut App, now: Timestamp) {
+        self.stop_diagnosis(app, now);
+        self.visits += 1;
+        let visit = self.visits;
+        let asked = app.settings.interval;
+        let interval = asked.max(DIAGNOSE_MIN_INTERVAL);
+        let cancel = self.cancel.child_token();
+        let (tx, mut rx) = mpsc::channel::<Diagnosis>(4);
+        let spec = DiagnoseSpec { interval };
+        if let Err(e) = self.prober.diagnose(spec, tx, cancel.clone()) {
+            let text = format!("diagnosis unavailable: {e}");
+            app.dash.log(now, LogKind::Error, text.clone());
+            app.status = Some((LogKind::Error, text));
+            app.view = View::Hosts;
+            return;
+        }
+        let mut text = format!(
+            "diagnosis started: this machine, its gateway and DNS servers, every {}",
+            diagnose_view::seconds(interval)
+        );
+        if interval > asked {
+            text.push_str(" (the shortest diagnosis interval)");
+        }
+        if !app.settings.ping {
+            text.push_str("; it pings the gateway and DNS servers despite --no-ping");
+        }
+        app.dash.log(now, LogKind::Info, text);
+        let out = self.msg_tx.clone();
+        tokio::spawn(async move {
+            while let Some(d) = rx.recv().await {
+                if out.send(Msg::Diagnosis(visit, Box::new(d))).await.is_err() {
+                    return;
+                }
+            }
+        });
+        self.diagnosing = Some(Diagnosing { visit, cancel });
+    }
+
+    /// Stop the rounds of the current visit, if any (the view was left).
+    fn stop_diagnosis(&mut self, app: &mut App, now: Timestamp) {
+        let Some(d) = self.diagnosing.take() else {
+            return;
+        };
+        d.cancel.cancel();
+        let rounds = app.diagnose.rounds;
+        let mut text = format!(
+            "diagnosis stopped after {rounds} round{}",
+            if rounds == 1 { "" } else { "s" }
+        );
+        if let Some(o) = app.diagnose.timeline.current() {
+            text.push_str(&format!(
+                "; the {} outage was still going on",
+                diagnose_view::layer_words(o.layer)
+            ));
+        }
+        app.dash.log(now, LogKind::Info, text);
+    }
+
     fn command(&mut self, app: &mut App, cmd: Command, now: Timestamp) -> Option<Exit> {
         match cmd {
             Command::Quit => return Some(Exit::Quit),
+            Command::StartDiagnosis => self.start_diagnosis(app, now),
+            Command::StopDiagnosis => self.stop_diagnosis(app, now),
             Command::Scan { targets } => {
                 let first = !app.dash.started();
                 let kind = JobKind::Sweep {
@@ -220,6 +301,8 @@ where
         cancel: CancellationToken::new(),
         last_round: None,
         was_sweeping: false,
+        diagnosing: None,
+        visits: 0,
     };
     let _stop_jobs = lp.cancel.clone().drop_guard();
     let interval = app.settings.interval;
@@ -278,10 +361,11 @@ where
             }
             Some(msg) = msg_rx.recv() => {
                 let now = (inputs.clock)();
-                handle(app, msg, now);
+                let visit = lp.diagnosing.as_ref().map(|d| d.visit);
+                handle(app, msg, visit, now);
                 for _ in 0..DRAIN {
                     match msg_rx.try_recv() {
-                        Ok(msg) => handle(app, msg, now),
+                        Ok(msg) => handle(app, msg, visit, now),
                         Err(_) => break,
                     }
                 }
@@ -294,8 +378,19 @@ where
     }
 }
 
-fn handle(app: &mut App, msg: Msg, now: Timestamp) {
+/// Fold one message into the state. `visit` is the Diagnose view's current visit (rounds of
+/// any other are stale).
+fn handle(app: &mut App, msg: Msg, visit: Option<u64>, now: Timestamp) {
     match msg {
+        Msg::Diagnosis(v, d) => {
+            if Some(v) != visit {
+                return;
+            }
+            if let Some(t) = app.diagnose.apply(*d) {
+                let (at, kind, text) = diagnose_view::log_line(&t, now);
+                app.dash.log_earlier(at, kind, text);
+            }
+        }
         Msg::Engine(id, ev) => app.dash.apply(id, ev, now),
         Msg::Exported(Ok((path, format))) => {
             let text = format!("exported {format} report to {}", path.display());

@@ -351,6 +351,28 @@ impl Dashboard {
         });
     }
 
+    /// Log something observed before it was reported (a diagnosis round is stamped with its
+    /// start but arrives when it ends): placed after every entry not later than `at`, so the
+    /// log stays in time order.
+    pub fn log_earlier(&mut self, at: Timestamp, kind: LogKind, text: impl Into<String>) {
+        if self.log.len() == LOG_LEN {
+            self.log.pop_front();
+        }
+        let i = self
+            .log
+            .iter()
+            .rposition(|e| e.at <= at)
+            .map_or(0, |i| i + 1);
+        self.log.insert(
+            i,
+            LogEntry {
+                at,
+                kind,
+                text: text.into(),
+            },
+        );
+    }
+
     /// Register a job before its events arrive. `watch` lists the addresses a round probes.
     pub fn begin(&mut self, kind: JobKind, watch: &[IpAddr], now: Timestamp) -> JobId {
         let id = self.next_job;
@@ -1081,6 +1103,19 @@ mod tests {
             received: rtts_us.len() as u32,
             rtts: rtts_us.iter().map(|&u| Duration::from_micros(u)).collect(),
         })
+    }
+
+    #[test]
+    fn an_entry_observed_earlier_goes_in_time_order() {
+        let mut d = Dashboard::new(LocalContext::default(), ScanParameters::default());
+        d.log(t(0), LogKind::Info, "a");
+        d.log(t(2), LogKind::Down, "c");
+        d.log(t(2), LogKind::Up, "d");
+        d.log_earlier(t(1), LogKind::Down, "b");
+        d.log_earlier(t(2), LogKind::Info, "e");
+        d.log_earlier(t(-1), LogKind::Info, "first");
+        let texts: Vec<&str> = d.log.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(texts, ["first", "a", "b", "c", "d", "e"]);
     }
 
     fn sweep(d: &mut Dashboard, targets: &[&str], now: Timestamp) -> JobId {
