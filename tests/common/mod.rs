@@ -663,7 +663,9 @@ impl Lab {
     pub fn netdx_command(&self, args: &[&str], limit: Duration) -> Command {
         let mut cmd = in_ns_command(self.scanner_ns(), env!("CARGO_BIN_EXE_netdx"), limit);
         // The developer's own config file must not change what a test measures.
-        cmd.args(args).stdin(Stdio::null()).env("NETDX_CONFIG", "/dev/null");
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .env("NETDX_CONFIG", "/dev/null");
         cmd
     }
 
