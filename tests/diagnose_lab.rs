@@ -27,16 +27,6 @@ struct Run {
     stdout: String,
 }
 
-fn report_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .expect("chmod");
-    dir
-}
-
 fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("diagnosis {} not written: {e}", path.display()));
@@ -60,7 +50,7 @@ fn output_run(out: Output, path: &Path) -> Run {
 
 /// `netdx diagnose ARGS -o <tmp>/d.json` in the scanner namespace.
 fn diagnose(lab: &Lab, args: &[&str]) -> Run {
-    let dir = report_dir();
+    let dir = common::report_dir();
     let path = dir.path().join("d.json");
     let mut argv = vec!["diagnose"];
     argv.extend_from_slice(args);
@@ -382,7 +372,7 @@ fn markdown_and_html_reports() {
     let _g = serial();
     lab.break_lab(Scenario::WanBlackhole { router: 2 });
     let app = lab.wan_target("app");
-    let dir = report_dir();
+    let dir = common::report_dir();
     for ext in ["md", "html"] {
         let path = dir.path().join(format!("d.{ext}"));
         let out = lab.netdx(&["diagnose", &app.name, "-o", path.to_str().unwrap()]);
@@ -407,7 +397,7 @@ fn watch_mode_records_an_outage_timeline() {
         return;
     };
     let _g = serial();
-    let dir = report_dir();
+    let dir = common::report_dir();
     let path = dir.path().join("watch.json");
     let app = lab.wan_target("app");
     let child = lab
@@ -506,7 +496,7 @@ fn unprivileged_diagnosis_says_what_it_could_not_do() {
     };
     let _g = serial();
     let app = lab.wan_target("app");
-    let dir = report_dir();
+    let dir = common::report_dir();
     let run = |name: &str| -> Run {
         let path = dir.path().join(name);
         let script = format!(

@@ -20,17 +20,6 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn report_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    // Readable and writable by the unprivileged user of the no-capability tests.
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .expect("chmod");
-    dir
-}
-
 fn read_report(path: &Path) -> Value {
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("report {} not written: {e}", path.display()));
@@ -111,7 +100,7 @@ fn sweep_matches_ground_truth() {
         ports.extend(h.open.iter().chain(&h.closed).chain(&h.filtered).copied());
     }
     let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
-    let dir = report_dir();
+    let dir = common::report_dir();
     let out_path = dir.path().join("lab.json");
     let out = lab.netdx(&[
         "scan",
@@ -219,7 +208,7 @@ fn dns_queries_match_lab_records() {
         args.push("--dns".into());
         args.push(format!("{}:{}", e.name, e.rtype));
     }
-    let dir = report_dir();
+    let dir = common::report_dir();
     let out_path = dir.path().join("dns.json");
     args.push("-o".into());
     args.push(out_path.to_str().unwrap().into());
@@ -273,7 +262,7 @@ fn no_ping_finds_hosts_by_tcp() {
     };
     let _g = serial();
     let laptop = lab.host("laptop");
-    let dir = report_dir();
+    let dir = common::report_dir();
     let out_path = dir.path().join("np.json");
     let down = lab.down_addresses()[0].to_string();
     let out = lab.netdx(&[
@@ -310,7 +299,7 @@ fn names_ipv6_and_exclusions() {
     };
     let _g = serial();
     let web = lab.host("web");
-    let dir = report_dir();
+    let dir = common::report_dir();
     let out_path = dir.path().join("names.json");
     let out = lab.netdx(&[
         "scan",
@@ -374,7 +363,7 @@ fn hosts_file_names_resolve_before_dns() {
         format!("127.0.0.1 localhost\n{} pinned-web\n", web.ip),
     )
     .unwrap();
-    let dir = report_dir();
+    let dir = common::report_dir();
     let out_path = dir.path().join("hosts.json");
     let out = lab.netdx(&[
         "scan",
@@ -411,7 +400,7 @@ fn low_fd_limit_no_emfile() {
     };
     let _g = serial();
     let web = lab.host("web");
-    let dir = report_dir();
+    let dir = common::report_dir();
     let out_path = dir.path().join("fd.json");
     let script = format!(
         "ulimit -Sn 256 -Hn 256 && exec {} scan {} -p 1-5000 --no-rdns -o {}",
@@ -444,7 +433,7 @@ fn interrupted_scan_keeps_results() {
     };
     let _g = serial();
     let drop = lab.host("drop");
-    let dir = report_dir();
+    let dir = common::report_dir();
     let out_path = dir.path().join("int.json");
     // Every port of the blackhole host times out, at the full 5 s timeout with no RTT known
     // (--no-ping, --no-arp): minutes of work, interrupted after one second.
@@ -511,7 +500,7 @@ fn unprivileged_fallbacks() {
     let web = lab.host("web");
     let rst = lab.host("rst");
     let laptop = lab.host("laptop");
-    let dir = report_dir();
+    let dir = common::report_dir();
     let run = |name: &str| -> (Value, String) {
         let out_path = dir.path().join(name);
         let script = format!(

@@ -284,21 +284,6 @@ pub fn candidates(name: &str, search: &[String], ndots: usize) -> Vec<String> {
     }
 }
 
-fn addresses(results: &[&DnsResult]) -> Vec<IpAddr> {
-    let mut out: Vec<IpAddr> = Vec::new();
-    for r in results {
-        for a in &r.answers {
-            if (a.rtype == "A" || a.rtype == "AAAA")
-                && let Ok(ip) = a.value.parse::<IpAddr>()
-                && !out.contains(&ip)
-            {
-                out.push(ip);
-            }
-        }
-    }
-    out
-}
-
 /// A and AAAA for `name` through one resolver, candidate after candidate, stopping at the
 /// first with an address, or as soon as the server does not give a usable answer (a server
 /// that timed out once will not answer the next candidate either: no timeout is paid twice).
@@ -309,7 +294,7 @@ async fn resolve_via(probe: &DnsProbe, cands: &[String]) -> (Vec<IpAddr>, Vec<Dn
             probe.query(c, RecordType::A),
             probe.query(c, RecordType::AAAA)
         );
-        let addrs = addresses(&[&a, &aaaa]);
+        let addrs = crate::probe::dns::addresses(&[&a, &aaaa]);
         let usable = [&a, &aaaa]
             .iter()
             .any(|r| matches!(r.status, DnsStatus::NoError | DnsStatus::NxDomain));

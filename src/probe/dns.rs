@@ -742,7 +742,7 @@ fn search_candidates(name: &Name, absolute: bool, search: &[Name], ndots: usize)
 }
 
 /// A then AAAA addresses from the answers, without duplicates.
-fn addresses(results: &[&DnsResult]) -> Vec<IpAddr> {
+pub fn addresses(results: &[&DnsResult]) -> Vec<IpAddr> {
     let mut out: Vec<IpAddr> = Vec::new();
     for r in results {
         for a in &r.answers {

@@ -108,6 +108,18 @@ pub fn shared_lab_or_skip(test: &str) -> Option<&'static Lab> {
     require_root(test).then(Lab::shared)
 }
 
+/// A temporary directory for reports that the unprivileged user of the no-capability tests
+/// (nobody, via setpriv) can write into as well.
+pub fn report_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .expect("chmod");
+    dir
+}
+
 // --- ground truth -----------------------------------------------------------------------------
 
 /// A MAC address (`"00:50:56:77:00:20"` in the JSON).
