@@ -746,7 +746,7 @@ mod tests {
             ),
         ];
         let h = hops(&TraceOutcome {
-            dest: ip("192.0.2.1"),
+            dest: ip("10.66.0.1"),
             protocol: TraceProtocol::Icmp,
             probes,
         });
