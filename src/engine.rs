@@ -549,8 +549,19 @@ struct PortProgress {
     total: AtomicU64,
 }
 
-/// Check `ports` on one host. A connect permit is taken *before* a probe future is created,
-/// so the futures alive at any moment, across all hosts, never exceed the connect window.
+/// Filtered ports re-checked once per host at most. A lost SYN (or SYN-ACK) on a lossy link
+/// reads as `filtered`; nmap retransmits for the same reason. Only worth it when the host
+/// answered on other ports (so it is reachable) and only a few came back filtered: a host that
+/// filters everything, or thousands of ports, is filtering, not losing packets.
+const FILTERED_RETRY_MAX: usize = 256;
+
+/// Whether the filtered ports of a first pass deserve a second look.
+pub(crate) fn retry_filtered(answered: bool, filtered: usize) -> bool {
+    answered && filtered > 0 && filtered <= FILTERED_RETRY_MAX
+}
+
+/// Check `ports` on one host, then re-check a few filtered ones (see [`retry_filtered`]).
+/// Returns whether any port answered (open or closed), which proves the host up.
 async fn scan_host(
     host: LiveHost,
     ports: &[u16],
@@ -560,46 +571,84 @@ async fn scan_host(
     progress: &PortProgress,
 ) -> bool {
     let rtt = RttTracker::new(host.rtt);
-    let mut answered = false;
-    let mut inflight = FuturesUnordered::new();
-    let mut todo = ports.iter().copied();
-    let mut exhausted = false;
-    let mut batch: Vec<PortOutcome> = Vec::new();
-    let mut last_flush = Instant::now();
-    loop {
-        tokio::select! {
-            biased;
-            Some(r) = inflight.next(), if !inflight.is_empty() => {
-                let r: PortOutcome = r;
-                answered |= r.state != PortState::Filtered;
-                if let Some(sample) = r.rtt {
-                    rtt.observe(sample);
-                }
-                batch.push(r);
-                if batch.len() >= PORT_BATCH || last_flush.elapsed() > FLUSH_INTERVAL {
-                    flush_ports(host.ip, &mut batch, emit, progress).await;
-                    last_flush = Instant::now();
-                }
-            }
-            permit = connects.clone().acquire_owned(), if !exhausted => {
-                let Ok(permit) = permit else { break };
-                match todo.next() {
-                    Some(port) => {
-                        let addr = SocketAddr::new(host.ip, port);
-                        let timeout = rtt.timeout(user_timeout);
-                        inflight.push(async move {
-                            let _permit = permit;
-                            tcp::probe(addr, timeout).await
-                        });
-                    }
-                    None => exhausted = true,
-                }
-            }
-            else => break,
-        }
+    let pass = PortPass {
+        ip: host.ip,
+        connects: &connects,
+        rtt: &rtt,
+        user_timeout,
+        emit,
+        progress,
+    };
+    let (answered, filtered) = pass.run(ports.iter().copied()).await;
+    if !retry_filtered(answered, filtered.len()) {
+        return answered;
     }
-    flush_ports(host.ip, &mut batch, emit, progress).await;
+    progress
+        .total
+        .fetch_add(filtered.len() as u64, Ordering::Relaxed);
+    pass.run(filtered.into_iter()).await;
     answered
+}
+
+/// One pass over some ports of one host.
+struct PortPass<'a> {
+    ip: IpAddr,
+    connects: &'a Arc<Semaphore>,
+    rtt: &'a RttTracker,
+    user_timeout: Duration,
+    emit: &'a Emitter,
+    progress: &'a PortProgress,
+}
+
+impl PortPass<'_> {
+    /// A connect permit is taken *before* a probe future is created, so the futures alive at
+    /// any moment, across all hosts, never exceed the connect window. Returns whether any
+    /// port answered, and the ports that came back filtered.
+    async fn run(&self, mut todo: impl Iterator<Item = u16>) -> (bool, Vec<u16>) {
+        let mut answered = false;
+        let mut filtered = Vec::new();
+        let mut inflight = FuturesUnordered::new();
+        let mut exhausted = false;
+        let mut batch: Vec<PortOutcome> = Vec::new();
+        let mut last_flush = Instant::now();
+        loop {
+            tokio::select! {
+                biased;
+                Some(r) = inflight.next(), if !inflight.is_empty() => {
+                    let r: PortOutcome = r;
+                    match r.state {
+                        PortState::Filtered => filtered.push(r.port),
+                        _ => answered = true,
+                    }
+                    if let Some(sample) = r.rtt {
+                        self.rtt.observe(sample);
+                    }
+                    batch.push(r);
+                    if batch.len() >= PORT_BATCH || last_flush.elapsed() > FLUSH_INTERVAL {
+                        flush_ports(self.ip, &mut batch, self.emit, self.progress).await;
+                        last_flush = Instant::now();
+                    }
+                }
+                permit = self.connects.clone().acquire_owned(), if !exhausted => {
+                    let Ok(permit) = permit else { break };
+                    match todo.next() {
+                        Some(port) => {
+                            let addr = SocketAddr::new(self.ip, port);
+                            let timeout = self.rtt.timeout(self.user_timeout);
+                            inflight.push(async move {
+                                let _permit = permit;
+                                tcp::probe(addr, timeout).await
+                            });
+                        }
+                        None => exhausted = true,
+                    }
+                }
+                else => break,
+            }
+        }
+        flush_ports(self.ip, &mut batch, self.emit, self.progress).await;
+        (answered, filtered)
+    }
 }
 
 async fn flush_ports(
@@ -637,6 +686,21 @@ mod tests {
         );
         assert!(localhost_addrs("db.localhost").is_some());
         assert_eq!(localhost_addrs("localhost.lab.test"), None);
+    }
+
+    #[test]
+    fn only_a_few_filtered_ports_of_a_reachable_host_are_retried() {
+        assert!(retry_filtered(true, 2));
+        assert!(retry_filtered(true, FILTERED_RETRY_MAX));
+        assert!(
+            !retry_filtered(true, FILTERED_RETRY_MAX + 1),
+            "a firewall, not loss"
+        );
+        assert!(
+            !retry_filtered(false, 5),
+            "nothing answered: the host filters"
+        );
+        assert!(!retry_filtered(true, 0));
     }
 
     #[test]
