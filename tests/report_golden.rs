@@ -3,6 +3,8 @@
 //! `NETDX_BLESS=1 cargo test --test report_golden` and review the diff of tests/golden/.
 //! Also: every JSON report netdx produces validates against assets/report.schema.json.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use netdx::model::ScanReport;
@@ -153,48 +155,11 @@ fn every_produced_json_report_validates_against_the_schema() {
     assert!(!v.is_valid(&bad));
 }
 
-/// A minimal RFC 4180 reader, to check the CSV's shape independently of the writer.
-pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => quoted = false,
-                c => field.push(c),
-            }
-        } else {
-            match c {
-                '"' => quoted = true,
-                ',' => row.push(std::mem::take(&mut field)),
-                '\r' if chars.peek() == Some(&'\n') => {
-                    chars.next();
-                    row.push(std::mem::take(&mut field));
-                    rows.push(std::mem::take(&mut row));
-                }
-                c => field.push(c),
-            }
-        }
-    }
-    assert!(
-        field.is_empty() && row.is_empty(),
-        "CSV does not end with CRLF"
-    );
-    rows
-}
-
 #[test]
 fn csv_has_one_row_per_host_and_port() {
     let report = fixture("lab.json");
     let text = String::from_utf8(report::render(&report, Format::Csv).unwrap()).unwrap();
-    let rows = parse_csv(&text);
+    let rows = common::parse_csv(&text);
     let expected: usize = report.hosts.values().map(|h| h.ports.len().max(1)).sum();
     assert_eq!(rows.len(), expected + 1);
     assert!(rows.iter().all(|r| r.len() == report::csv::HEADER.len()));

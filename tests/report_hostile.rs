@@ -5,6 +5,8 @@
 //! characters in Markdown and text. (The same records served by the lab's DNS are checked
 //! end to end in report_lab.rs.)
 
+mod common;
+
 use std::path::PathBuf;
 
 use netdx::event::ScanEvent;
@@ -105,7 +107,7 @@ fn csv_neutralises_formulas_and_keeps_one_row_per_line() {
     for (what, r) in [("disk", from_disk()), ("model", from_model())] {
         let c = render(&r, Format::Csv);
         no_controls(what, &c);
-        let rows = parse_csv(&c);
+        let rows = common::parse_csv(&c);
         let expected: usize = r.hosts.values().map(|h| h.ports.len().max(1)).sum();
         assert_eq!(rows.len(), expected + 1, "{what}: a newline split a row");
         for row in &rows[1..] {
@@ -166,40 +168,4 @@ fn markdown_strips_controls_and_escapes_syntax() {
 fn summary_table_of_a_scan_has_no_control_characters() {
     let t = netdx::report::table::render(&from_model(), None);
     no_controls("table", &t);
-}
-
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => quoted = false,
-                c => field.push(c),
-            }
-        } else {
-            match c {
-                '"' => quoted = true,
-                ',' => row.push(std::mem::take(&mut field)),
-                '\r' if chars.peek() == Some(&'\n') => {
-                    chars.next();
-                    row.push(std::mem::take(&mut field));
-                    rows.push(std::mem::take(&mut row));
-                }
-                c => field.push(c),
-            }
-        }
-    }
-    assert!(
-        field.is_empty() && row.is_empty(),
-        "CSV does not end with CRLF"
-    );
-    rows
 }

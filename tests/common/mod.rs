@@ -120,6 +120,43 @@ pub fn report_dir() -> tempfile::TempDir {
     dir
 }
 
+/// A minimal RFC 4180 reader, to check the CSV's shape independently of the writer.
+pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => quoted = false,
+                c => field.push(c),
+            }
+        } else {
+            match c {
+                '"' => quoted = true,
+                ',' => row.push(std::mem::take(&mut field)),
+                '\r' if chars.peek() == Some(&'\n') => {
+                    chars.next();
+                    row.push(std::mem::take(&mut field));
+                    rows.push(std::mem::take(&mut row));
+                }
+                c => field.push(c),
+            }
+        }
+    }
+    assert!(
+        field.is_empty() && row.is_empty(),
+        "CSV does not end with CRLF"
+    );
+    rows
+}
+
 // --- ground truth -----------------------------------------------------------------------------
 
 /// A MAC address (`"00:50:56:77:00:20"` in the JSON).
