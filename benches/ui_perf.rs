@@ -20,9 +20,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use netdx::event::{ArpOutcome, IcmpOutcome, ScanEvent};
-use netdx::model::{MacAddr, ScanParameters};
-use netdx::netinfo::{Gateway, Interface, LinkState, LocalContext};
+use netdx::core::event::{ArpOutcome, IcmpOutcome, ScanEvent};
+use netdx::core::model::{MacAddr, ScanParameters};
+use netdx::net::sys::netinfo::{Gateway, Interface, LinkState, LocalContext};
 use netdx::ui::app::{App, Command as UiCommand, Settings};
 use netdx::ui::prober::{JobSpec, Prober};
 use netdx::ui::runner::{self, Exit, Inputs};

@@ -1,29 +1,23 @@
 //! netdx: network diagnostics for technicians.
 //!
-//! The crate mirrors the boundaries of a serious probe tool: `target` and `ports` turn user
-//! input into typed values once, at the edge; `probe::*` talk to the network and know nothing
-//! of terminals; `engine` drives the probes concurrently and emits typed [`event::ScanEvent`]s
-//! on a bounded channel; `model` folds those events into one [`model::ScanReport`] with a pure
-//! reducer; the CLI, the dashboard and the report writers only read that model.
+//! Modules mirror the data flow, and imports run one way:
+//! `cmd` -> {`ui`, `output`, `store`, `engine`, `diagnose`} -> `net` -> `core`.
+//!
+//! - [`core`]: types, events and the pure reducer ([`core::model::ScanReport::apply`]); no I/O.
+//! - [`net`]: the long-lived probe [`net::session::Session`] and the probes that talk to the
+//!   network (ICMP, TCP, DNS, ARP, traceroute); `net::sys` reads what the OS says.
+//! - [`engine`]: scans over a session, emitting typed [`core::event::ScanEvent`]s.
+//! - [`diagnose`]: layered outage triage on the same session.
+//! - [`output`] and [`store`]: report writers, diff, history; they only read the model.
+//! - [`ui`]: the dashboard; [`cmd`]: the edge, where arguments become typed configs.
 #![forbid(unsafe_code)]
 
 pub mod cli;
-pub mod config;
+pub mod cmd;
+pub mod core;
 pub mod diagnose;
-pub mod diff;
 pub mod engine;
-pub mod event;
-pub mod headless;
-pub mod history;
-pub mod hosts_file;
-pub mod model;
-pub mod netinfo;
-pub mod oui;
-pub mod plan;
-pub mod ports;
-pub mod privilege;
-pub mod probe;
-pub mod report;
-pub mod sanitize;
-pub mod target;
+pub mod net;
+pub mod output;
+pub mod store;
 pub mod ui;

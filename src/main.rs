@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use netdx::cli::{Cli, Command, ScanArgs};
-use netdx::headless::{self, Outcome};
-use netdx::plan;
+use netdx::cmd::plan;
+use netdx::cmd::scan::{self as headless, Outcome};
 
 /// Exit code for bad input (same as clap's usage errors).
 const EXIT_BAD_INPUT: u8 = 2;
@@ -22,13 +22,13 @@ fn main() -> ExitCode {
         Some(_) => None,
     };
     if let Some(args) = scan_args
-        && let Some(path) = netdx::config::default_path()
+        && let Some(path) = netdx::cmd::config::default_path()
     {
-        match netdx::config::load(&path) {
+        match netdx::cmd::config::load(&path) {
             Ok(config) => config.apply_to(args),
             // Unreadable (say, another user's home after setpriv or sudo -E): say so, go on
             // with the defaults rather than refuse to work.
-            Err(e @ netdx::config::ConfigError::Read { .. }) => {
+            Err(e @ netdx::cmd::config::ConfigError::Read { .. }) => {
                 eprintln!("netdx: warning: {e}; using defaults");
             }
             Err(e) => {
@@ -41,9 +41,9 @@ fn main() -> ExitCode {
         Some(Command::Scan(args)) => return scan(args),
         Some(Command::Tui(args)) => netdx::ui::run(args),
         None => netdx::ui::run(cli.dashboard),
-        Some(Command::Report(args)) => netdx::report::convert::run(args),
-        Some(Command::Diff(args)) => netdx::diff::run(args),
-        Some(Command::History(args)) => netdx::history::run(args),
+        Some(Command::Report(args)) => netdx::output::convert::run(args),
+        Some(Command::Diff(args)) => netdx::output::diff::run(args),
+        Some(Command::History(args)) => netdx::store::history::run(args),
         Some(Command::Diagnose(args)) => netdx::diagnose::run_cli(args),
     };
     match result {

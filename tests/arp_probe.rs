@@ -23,8 +23,8 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use netdx::event::ArpOutcome;
-use netdx::probe::arp::{self, ArpConfig};
+use netdx::core::event::ArpOutcome;
+use netdx::net::arp::{self, ArpConfig};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;

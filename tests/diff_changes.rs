@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use netdx::diff::{self, ReportDiff};
-use netdx::model::{HostStatus, MacAddr, PortState, ScanReport};
+use netdx::core::model::{HostStatus, MacAddr, PortState, ScanReport};
+use netdx::output::diff::{self, ReportDiff};
 
 fn fixture_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -15,7 +15,7 @@ fn fixture_path(name: &str) -> PathBuf {
 }
 
 fn lab() -> ScanReport {
-    netdx::report::json::read(&fixture_path("lab.json")).unwrap()
+    netdx::output::json::read(&fixture_path("lab.json")).unwrap()
 }
 
 fn ip(s: &str) -> IpAddr {
@@ -195,7 +195,7 @@ fn loss_much_worse() {
 fn dns_answer_change() {
     let mut new = lab();
     new.dns[0].answers[0].value = "10.77.0.21".into();
-    new.dns[3].status = netdx::model::DnsStatus::NoError;
+    new.dns[3].status = netdx::core::model::DnsStatus::NoError;
     let d = compare(&lab(), &new);
     assert_eq!(d.dns_changed.len(), 2);
     let t = diff::render_text(&d);
@@ -320,8 +320,8 @@ fn binary_writes_json_and_markdown() {
 }
 
 fn compare_paths(old: &Path, new: &Path) -> ReportDiff {
-    let a = netdx::report::json::read(old).unwrap();
-    let b = netdx::report::json::read(new).unwrap();
+    let a = netdx::output::json::read(old).unwrap();
+    let b = netdx::output::json::read(new).unwrap();
     diff::compare(&a, &b, old, new)
 }
 
@@ -388,7 +388,7 @@ fn binary_bad_input_exits_2_with_one_line() {
 /// Strings from a report on disk reach the terminal without control characters.
 #[test]
 fn hostile_names_are_cleaned_in_text_and_escaped_in_markdown() {
-    let old = netdx::report::json::read(&fixture_path("hostile.json")).unwrap();
+    let old = netdx::output::json::read(&fixture_path("hostile.json")).unwrap();
     let mut new = old.clone();
     for h in new.hosts.values_mut() {
         h.hostname = Some(format!(

@@ -13,8 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use netdx::model::{DnsAnswer, DnsResult, DnsStatus, RecordType};
-use netdx::probe::dns::DnsProbe;
+use netdx::core::model::{DnsAnswer, DnsResult, DnsStatus, RecordType};
+use netdx::net::dns::DnsProbe;
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -276,7 +276,7 @@ async fn reverse_lookups() {
     assert!(r6.name.ends_with(".ip6.arpa"), "{r6:?}");
 
     // What `--dns 10.0.0.5:PTR` produces, and an address passed straight to query().
-    let (name, rtype) = netdx::probe::dns::parse_query("10.0.0.5:PTR").unwrap();
+    let (name, rtype) = netdx::net::dns::parse_query("10.0.0.5:PTR").unwrap();
     assert_eq!(p.query(&name, rtype).await.answers, r.answers);
     assert_eq!(
         p.query("10.0.0.5", RecordType::PTR).await.answers,
@@ -356,7 +356,7 @@ async fn ipv6_server() {
     // Echoes the query as a NOERROR answer without records.
     let v6 = RcodeServer::start_on(IpAddr::V6(std::net::Ipv6Addr::LOCALHOST), 0).await;
     let spec = format!("[::1]:{}", v6.addr.port());
-    let server = netdx::probe::dns::parse_resolver(&spec).unwrap();
+    let server = netdx::net::dns::parse_resolver(&spec).unwrap();
     let r = DnsProbe::new(Some(server), TIMEOUT)
         .unwrap()
         .query("www.lab.test", RecordType::AAAA)

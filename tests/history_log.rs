@@ -4,13 +4,13 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use netdx::history::{self, HistoryEntry};
+use netdx::store::history::{self, HistoryEntry};
 
-fn fixture(name: &str) -> netdx::model::ScanReport {
+fn fixture(name: &str) -> netdx::core::model::ScanReport {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/reports")
         .join(name);
-    netdx::report::json::read(&p).unwrap()
+    netdx::output::json::read(&p).unwrap()
 }
 
 fn history(data: &Path, args: &[&str]) -> (i32, String, String) {

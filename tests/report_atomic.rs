@@ -6,13 +6,13 @@
 
 use std::path::PathBuf;
 
-use netdx::report::{self, Format};
+use netdx::output::{self, Format};
 
 #[test]
 fn failed_export_keeps_the_existing_file_whole() {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports/lab.json");
-    let r = report::json::read(&p).unwrap();
-    let html = report::render(&r, Format::Html).unwrap();
+    let r = output::json::read(&p).unwrap();
+    let html = output::render(&r, Format::Html).unwrap();
     assert!(
         html.len() > 16_384,
         "the report must be larger than the limit"
@@ -28,7 +28,7 @@ fn failed_export_keeps_the_existing_file_whole() {
     unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     let (soft, hard) = rlimit::Resource::FSIZE.get().unwrap();
     rlimit::Resource::FSIZE.set(16_384, hard).unwrap();
-    let result = report::write(&r, &target, Some(Format::Html));
+    let result = output::write(&r, &target, Some(Format::Html));
     rlimit::Resource::FSIZE.set(soft, hard).unwrap();
 
     let e = result.expect_err("the write must fail under the file-size limit");
@@ -45,6 +45,6 @@ fn failed_export_keeps_the_existing_file_whole() {
     assert_eq!(left.len(), 1, "a temporary file was left behind: {left:?}");
 
     // And with the limit lifted, the same write replaces the file whole.
-    report::write(&r, &target, Some(Format::Html)).unwrap();
+    output::write(&r, &target, Some(Format::Html)).unwrap();
     assert_eq!(std::fs::read(&target).unwrap(), html);
 }

@@ -7,20 +7,20 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use netdx::model::ScanReport;
-use netdx::report::{self, Format};
+use netdx::core::model::ScanReport;
+use netdx::output::{self, Format};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn fixture(name: &str) -> ScanReport {
-    report::json::read(&root().join("tests/fixtures/reports").join(name)).expect("fixture reads")
+    output::json::read(&root().join("tests/fixtures/reports").join(name)).expect("fixture reads")
 }
 
 fn check_golden(fixture_name: &str, format: Format, ext: &str) {
     let report = fixture(fixture_name);
-    let got = report::render(&report, format).expect("renders");
+    let got = output::render(&report, format).expect("renders");
     let stem = fixture_name.trim_end_matches(".json");
     let path = root().join("tests/golden").join(format!("{stem}.{ext}"));
     if std::env::var_os("NETDX_BLESS").is_some() {
@@ -79,7 +79,7 @@ fn golden_xml() {
 #[test]
 fn json_round_trips_without_loss() {
     let report = fixture("lab.json");
-    let text = report::render(&report, Format::Json).unwrap();
+    let text = output::render(&report, Format::Json).unwrap();
     let again: ScanReport = serde_json::from_slice(&text).unwrap();
     assert_eq!(again, report);
 }
@@ -116,17 +116,17 @@ fn every_produced_json_report_validates_against_the_schema() {
     for name in ["lab.json", "lab-new.json", "hostile.json"] {
         let path = root().join("tests/fixtures/reports").join(name);
         assert_valid(&v, name, &std::fs::read(&path).unwrap());
-        let rendered = report::render(&fixture(name), Format::Json).unwrap();
+        let rendered = output::render(&fixture(name), Format::Json).unwrap();
         assert_valid(&v, &format!("{name} re-rendered"), &rendered);
     }
     let empty = ScanReport::default();
     assert_valid(
         &v,
         "empty report",
-        &report::render(&empty, Format::Json).unwrap(),
+        &output::render(&empty, Format::Json).unwrap(),
     );
 
-    use netdx::event::ScanEvent;
+    use netdx::core::event::ScanEvent;
     let mut built = ScanReport {
         started_at: Some("2024-05-01T10:00:00Z".into()),
         ..ScanReport::default()
@@ -144,12 +144,12 @@ fn every_produced_json_report_validates_against_the_schema() {
     assert_valid(
         &v,
         "built by the reducer",
-        &report::render(&built, Format::Json).unwrap(),
+        &output::render(&built, Format::Json).unwrap(),
     );
 
     // And the schema catches what it should: a wrong state is not accepted.
     let mut bad: serde_json::Value =
-        serde_json::from_slice(&report::render(&fixture("lab.json"), Format::Json).unwrap())
+        serde_json::from_slice(&output::render(&fixture("lab.json"), Format::Json).unwrap())
             .unwrap();
     bad["hosts"][0]["ports"][0]["state"] = "ajar".into();
     assert!(!v.is_valid(&bad));
@@ -158,11 +158,11 @@ fn every_produced_json_report_validates_against_the_schema() {
 #[test]
 fn csv_has_one_row_per_host_and_port() {
     let report = fixture("lab.json");
-    let text = String::from_utf8(report::render(&report, Format::Csv).unwrap()).unwrap();
+    let text = String::from_utf8(output::render(&report, Format::Csv).unwrap()).unwrap();
     let rows = common::parse_csv(&text);
     let expected: usize = report.hosts.values().map(|h| h.ports.len().max(1)).sum();
     assert_eq!(rows.len(), expected + 1);
-    assert!(rows.iter().all(|r| r.len() == report::csv::HEADER.len()));
+    assert!(rows.iter().all(|r| r.len() == output::csv::HEADER.len()));
     // A host without ports has one row, port columns empty.
     let down: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "10.77.0.3").collect();
     assert_eq!(down.len(), 1);
@@ -184,18 +184,18 @@ fn write_picks_the_format_from_the_extension() {
         ("xml", Format::Xml),
     ] {
         let p = dir.path().join(format!("out.{ext}"));
-        assert_eq!(report::write(&report, &p, None).unwrap(), format);
+        assert_eq!(output::write(&report, &p, None).unwrap(), format);
         assert_eq!(
             std::fs::read(&p).unwrap(),
-            report::render(&report, format).unwrap()
+            output::render(&report, format).unwrap()
         );
     }
-    let e = report::write(&report, Path::new("out.txt"), None).unwrap_err();
+    let e = output::write(&report, Path::new("out.txt"), None).unwrap_err();
     assert!(e.to_string().contains("--format"), "{e}");
     // --format wins over the extension.
     let p = dir.path().join("report.txt");
     assert_eq!(
-        report::write(&report, &p, Some(Format::Markdown)).unwrap(),
+        output::write(&report, &p, Some(Format::Markdown)).unwrap(),
         Format::Markdown
     );
 }

@@ -9,13 +9,13 @@ mod common;
 
 use std::path::PathBuf;
 
-use netdx::event::ScanEvent;
-use netdx::model::{DnsAnswer, DnsResult, DnsStatus, RecordType, ScanReport};
-use netdx::report::{self, Format};
+use netdx::core::event::ScanEvent;
+use netdx::core::model::{DnsAnswer, DnsResult, DnsStatus, RecordType, ScanReport};
+use netdx::output::{self, Format};
 
 fn from_disk() -> ScanReport {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports/hostile.json");
-    netdx::report::json::read(&p).unwrap()
+    netdx::output::json::read(&p).unwrap()
 }
 
 const PTR: &str = "<script>alert(1)</script>\n=cmd|' /C calc'!A0\x1b[2J.evil.test";
@@ -47,13 +47,13 @@ fn from_model() -> ScanReport {
         rtt_ms: Some(0.4),
         error: None,
     }));
-    r.hosts.get_mut(&ip).unwrap().status = netdx::model::HostStatus::Up;
+    r.hosts.get_mut(&ip).unwrap().status = netdx::core::model::HostStatus::Up;
     r.apply(ScanEvent::Finished { interrupted: false });
     r
 }
 
 fn render(r: &ScanReport, f: Format) -> String {
-    String::from_utf8(report::render(r, f).unwrap()).unwrap()
+    String::from_utf8(output::render(r, f).unwrap()).unwrap()
 }
 
 fn no_controls(what: &str, s: &str) {
@@ -166,6 +166,6 @@ fn markdown_strips_controls_and_escapes_syntax() {
 /// report the reducer built).
 #[test]
 fn summary_table_of_a_scan_has_no_control_characters() {
-    let t = netdx::report::table::render(&from_model(), None);
+    let t = netdx::output::table::render(&from_model(), None);
     no_controls("table", &t);
 }

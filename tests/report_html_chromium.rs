@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use netdx::report::{self, Format};
+use netdx::output::{self, Format};
 
 fn chromium() -> Option<&'static str> {
     let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
@@ -34,8 +34,8 @@ fn render(fixture: &str, out: &Path) {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/reports")
         .join(fixture);
-    let r = report::json::read(&p).unwrap();
-    report::write(&r, out, Some(Format::Html)).unwrap();
+    let r = output::json::read(&p).unwrap();
+    output::write(&r, out, Some(Format::Html)).unwrap();
 }
 
 fn is_root() -> bool {

@@ -149,7 +149,7 @@ fn hostile_dns_records_are_harmless_in_every_format() {
     for a in &answers {
         no_controls("TXT answer", a);
     }
-    let report = netdx::report::json::read(&json_path).unwrap();
+    let report = netdx::output::json::read(&json_path).unwrap();
 
     // HTML: only netdx's own script element, markup from the network escaped.
     let (p, _) = scan("html");
@@ -220,10 +220,10 @@ fn hostile_dns_records_are_harmless_in_every_format() {
 
     // The same report, converted from disk, renders identically.
     for (ext, f) in [
-        ("html", netdx::report::Format::Html),
-        ("md", netdx::report::Format::Markdown),
+        ("html", netdx::output::Format::Html),
+        ("md", netdx::output::Format::Markdown),
     ] {
-        let again = netdx::report::render(&report, f).unwrap();
+        let again = netdx::output::render(&report, f).unwrap();
         no_controls(ext, &String::from_utf8(again).unwrap());
     }
 }
@@ -242,8 +242,8 @@ fn wait_for_port(lab: &Lab, ip: &str, port: u16) {
 }
 
 fn xml_of(json: &Path, xml: &Path) {
-    let r = netdx::report::json::read(json).unwrap();
-    netdx::report::write(&r, xml, Some(netdx::report::Format::Xml)).unwrap();
+    let r = netdx::output::json::read(json).unwrap();
+    netdx::output::write(&r, xml, Some(netdx::output::Format::Xml)).unwrap();
 }
 
 #[test]
@@ -363,7 +363,7 @@ fn scan_log_appends_to_history() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let log = std::fs::read_to_string(data.path().join("history.jsonl")).expect("history written");
-    let entry: netdx::history::HistoryEntry = serde_json::from_str(log.trim()).unwrap();
+    let entry: netdx::store::history::HistoryEntry = serde_json::from_str(log.trim()).unwrap();
     assert_eq!(entry.targets, std::slice::from_ref(&ip));
     assert_eq!(entry.summary.open_ports, 1);
     assert_eq!(

@@ -5,18 +5,18 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use netdx::report::{self, Format};
+use netdx::output::{self, Format};
 
-fn fixture(name: &str) -> netdx::model::ScanReport {
+fn fixture(name: &str) -> netdx::core::model::ScanReport {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/reports")
         .join(name);
-    report::json::read(&p).expect("fixture reads")
+    output::json::read(&p).expect("fixture reads")
 }
 
 fn export(dir: &Path, name: &str) -> PathBuf {
     let out = dir.join(name.replace(".json", ".xml"));
-    report::write(&fixture(name), &out, Some(Format::Xml)).unwrap();
+    output::write(&fixture(name), &out, Some(Format::Xml)).unwrap();
     out
 }
 
@@ -100,7 +100,7 @@ fn ndiff_sees_no_difference_between_an_export_and_itself() {
     let dir = tempfile::tempdir().unwrap();
     let a = export(dir.path(), "lab.json");
     let b = dir.path().join("again.xml");
-    report::write(&fixture("lab.json"), &b, Some(Format::Xml)).unwrap();
+    output::write(&fixture("lab.json"), &b, Some(Format::Xml)).unwrap();
     let Some((code, out, err)) = ndiff(&[&a, &b]) else {
         return;
     };
@@ -159,7 +159,7 @@ fn hostile_strings_leave_the_xml_well_formed() {
 /// it and reports a port that opened among them.
 #[test]
 fn extraports_of_a_large_scan_are_read_by_ndiff() {
-    use netdx::model::{Port, PortState};
+    use netdx::core::model::{Port, PortState};
     let mut old = fixture("lab.json");
     let web = old.hosts.get_mut(&"10.77.0.20".parse().unwrap()).unwrap();
     web.ports = (1..=2000)
@@ -180,8 +180,8 @@ fn extraports_of_a_large_scan_are_read_by_ndiff() {
     web.ports[1233].state = PortState::Open; // port 1234
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a.xml"), dir.path().join("b.xml"));
-    report::write(&old, &a, Some(Format::Xml)).unwrap();
-    report::write(&new, &b, Some(Format::Xml)).unwrap();
+    output::write(&old, &a, Some(Format::Xml)).unwrap();
+    output::write(&new, &b, Some(Format::Xml)).unwrap();
     let text = std::fs::read_to_string(&a).unwrap();
     assert!(
         text.contains("<extraports state=\"closed\" count=\"1999\">"),

@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use netdx::core::event::{IcmpOutcome, ScanEvent};
+use netdx::core::model::ScanParameters;
 use netdx::diagnose::Diagnosis;
-use netdx::event::{IcmpOutcome, ScanEvent};
-use netdx::model::ScanParameters;
-use netdx::netinfo::{Gateway, Interface, LinkState, LocalContext};
+use netdx::net::sys::netinfo::{Gateway, Interface, LinkState, LocalContext};
 use netdx::ui::app::{App, Command, Settings, View};
 use netdx::ui::prober::{DiagnoseSpec, JobSpec, Prober};
 use netdx::ui::runner::{self, Exit, Inputs};

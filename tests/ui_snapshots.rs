@@ -8,11 +8,13 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use netdx::core::event::{ArpOutcome, IcmpOutcome, Phase, PortOutcome, ScanEvent};
+use netdx::core::model::ScanParameters;
+use netdx::core::model::{
+    DnsAnswer, DnsResult, DnsStatus, MacAddr, NoteLevel, PortState, RecordType,
+};
 use netdx::diagnose::Diagnosis;
-use netdx::event::{ArpOutcome, IcmpOutcome, Phase, PortOutcome, ScanEvent};
-use netdx::model::ScanParameters;
-use netdx::model::{DnsAnswer, DnsResult, DnsStatus, MacAddr, NoteLevel, PortState, RecordType};
-use netdx::netinfo::{Gateway, Interface, LinkState, LocalContext, ResolvConf};
+use netdx::net::sys::netinfo::{Gateway, Interface, LinkState, LocalContext, ResolvConf};
 use netdx::ui::app::{App, Pane, Settings, View};
 use netdx::ui::diagnose_view;
 use netdx::ui::render;

@@ -9,14 +9,14 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::model::{DnsResult, DnsStatus, PortState, RecordType};
-use crate::netinfo::{Gateway, LocalContext};
-use crate::probe::arp::{self, ArpConfig};
-use crate::probe::dns::DnsProbe;
-use crate::probe::icmp::{EchoPlan, IcmpProbe};
-use crate::probe::tcp;
-use crate::probe::traceroute::{self, TracePlan, TraceProtocol};
-use crate::sanitize::clean;
+use crate::core::model::{DnsResult, DnsStatus, PortState, RecordType};
+use crate::core::sanitize::clean;
+use crate::net::arp::{self, ArpConfig};
+use crate::net::dns::DnsProbe;
+use crate::net::icmp::{EchoPlan, IcmpProbe};
+use crate::net::sys::netinfo::{Gateway, LocalContext};
+use crate::net::tcp;
+use crate::net::traceroute::{self, TracePlan, TraceProtocol};
 
 use super::model::{
     ArpReport, GatewayReport, InterfaceReport, LocalReport, Ping, PortReport, ResolverReport,
@@ -114,7 +114,7 @@ async fn knock(ip: IpAddr, timeout: Duration) -> PortReport {
             break;
         }
     }
-    let o = last.unwrap_or(crate::event::PortOutcome {
+    let o = last.unwrap_or(crate::core::event::PortOutcome {
         port: GATEWAY_KNOCK[0],
         state: PortState::Filtered,
         rtt: None,
@@ -123,7 +123,7 @@ async fn knock(ip: IpAddr, timeout: Duration) -> PortReport {
         port: o.port,
         state: o.state,
         rtt_ms: o.rtt.map(ms),
-        service: crate::ports::service_name(o.port).map(str::to_string),
+        service: crate::core::ports::service_name(o.port).map(str::to_string),
     }
 }
 
@@ -294,7 +294,7 @@ async fn resolve_via(probe: &DnsProbe, cands: &[String]) -> (Vec<IpAddr>, Vec<Dn
             probe.query(c, RecordType::A),
             probe.query(c, RecordType::AAAA)
         );
-        let addrs = crate::probe::dns::addresses(&[&a, &aaaa]);
+        let addrs = crate::net::dns::addresses(&[&a, &aaaa]);
         let usable = [&a, &aaaa]
             .iter()
             .any(|r| matches!(r.status, DnsStatus::NoError | DnsStatus::NxDomain));
@@ -330,7 +330,7 @@ async fn port_check(addr: SocketAddr, timeout: Duration) -> PortReport {
         port: addr.port(),
         state,
         rtt_ms: rtt.map(ms),
-        service: crate::ports::service_name(addr.port()).map(str::to_string),
+        service: crate::core::ports::service_name(addr.port()).map(str::to_string),
     }
 }
 

@@ -38,12 +38,12 @@ use futures::future::join_all;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{DiagnoseArgs, DiagnoseFormat};
-use crate::headless::{now_rfc3339, shutdown_signal};
-use crate::netinfo::LocalContext;
-use crate::probe::dns::{self, DnsProbe};
-use crate::probe::icmp::IcmpProbe;
-use crate::probe::traceroute::TracePlan;
-use crate::target::{self, TargetSpec};
+use crate::cmd::scan::{now_rfc3339, shutdown_signal};
+use crate::core::target::{self, TargetSpec};
+use crate::net::dns::{self, DnsProbe};
+use crate::net::icmp::IcmpProbe;
+use crate::net::sys::netinfo::LocalContext;
+use crate::net::traceroute::TracePlan;
 
 pub use checks::TargetInput;
 pub use model::{Cause, Diagnosis, Layer, Status};
@@ -95,7 +95,7 @@ pub enum InputError {
     )]
     NotAHost(String),
     #[error("{0}")]
-    Ports(#[from] crate::ports::PortError),
+    Ports(#[from] crate::core::ports::PortError),
     #[error("{0}")]
     Resolver(#[from] dns::DnsError),
     #[error("too many {what}: {n} given, at most {max}")]
@@ -131,7 +131,7 @@ impl DiagnoseConfig {
                 max: MAX_TARGETS,
             });
         }
-        let ports = crate::ports::parse_ports(&args.ports)?;
+        let ports = crate::core::ports::parse_ports(&args.ports)?;
         if ports.len() > MAX_PORTS {
             return Err(InputError::TooMany {
                 what: "ports",
@@ -199,20 +199,20 @@ pub struct Diagnoser {
 impl Diagnoser {
     /// Must be called inside a tokio runtime (the ICMP clients run receive tasks).
     pub fn new(config: DiagnoseConfig) -> Diagnoser {
-        let raw = crate::privilege::has_cap_net_raw();
+        let raw = crate::net::sys::privilege::has_cap_net_raw();
         let icmp = IcmpProbe::new().ok();
         let mut notes = Vec::new();
         if icmp.is_none() {
             notes.push(format!(
                 "ICMP is not available (no raw socket, unprivileged ICMP sockets are off): no \
                  pings; {}",
-                crate::privilege::GRANT_HINT
+                crate::net::sys::privilege::GRANT_HINT
             ));
         }
         if !raw {
             notes.push(format!(
                 "no CAP_NET_RAW: no ARP check of the gateway and no traceroute; {}",
-                crate::privilege::GRANT_HINT
+                crate::net::sys::privilege::GRANT_HINT
             ));
         }
         Diagnoser {
@@ -482,21 +482,21 @@ async fn watch_loop(
                 ended.layer.label(),
                 ended
                     .duration_s
-                    .map_or_else(|| "-".to_string(), crate::report::escape::duration),
+                    .map_or_else(|| "-".to_string(), crate::output::escape::duration),
                 started.verdict
             )),
             Some(watch::Transition::Ended(o)) => line.push_str(&format!(
                 "  recovered: the {} outage lasted {}",
                 o.layer.label(),
                 o.duration_s
-                    .map_or_else(|| "-".to_string(), crate::report::escape::duration)
+                    .map_or_else(|| "-".to_string(), crate::output::escape::duration)
             )),
             None if previous.as_ref() != Some(&state) => {
                 line.push_str(&format!("  {}", d.verdict));
             }
             None => {}
         }
-        println!("{}", crate::report::escape::text(line.trim_end()));
+        println!("{}", crate::output::escape::text(line.trim_end()));
         let _ = std::io::stdout().flush();
         previous = Some(state);
         d.rounds = rounds;

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{DnsResult, PortState};
+use crate::core::model::{DnsResult, PortState};
 
 /// Health of one layer, one check, or the whole network. Ordered by severity: `max()` of
 /// statuses is the worst.

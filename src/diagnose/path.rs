@@ -6,7 +6,7 @@
 //! Loss counts when it reaches the destination; it starts at the first hop from which it
 //! carries on to the end.
 
-use crate::probe::traceroute::{Hop, TraceProtocol};
+use crate::net::traceroute::{Hop, TraceProtocol};
 
 use super::model::{HopReport, TraceReport, round2};
 

@@ -22,8 +22,8 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::report::escape::{self, html, markdown as md, text};
-use crate::report::{ReportError, write_atomic};
+use crate::output::escape::{self, html, markdown as md, text};
+use crate::output::{ReportError, write_atomic};
 
 use super::model::{Diagnosis, Evidence, Outage, Status, TraceReport};
 

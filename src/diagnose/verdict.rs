@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use crate::model::{DnsResult, DnsStatus, PortState};
+use crate::core::model::{DnsResult, DnsStatus, PortState};
 
 use super::checks::responded;
 use super::model::{
@@ -1265,11 +1265,11 @@ fn healthy_sentence(layers: &[LayerSummary], i: &Inputs<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::model::{DnsAnswer, RecordType};
     use crate::diagnose::model::{InterfaceReport, Ping, PortReport, RouteReport};
     use crate::diagnose::path::trace_report;
-    use crate::model::{DnsAnswer, RecordType};
-    use crate::probe::traceroute::Unreachable;
-    use crate::probe::traceroute::{Hop, TraceProtocol};
+    use crate::net::traceroute::Unreachable;
+    use crate::net::traceroute::{Hop, TraceProtocol};
     use std::time::Duration;
 
     fn ip(s: &str) -> IpAddr {

@@ -4,7 +4,7 @@
 //! at the start of its first round and ends at the start of the first round that no longer
 //! saw it (healthy again, or failing in another layer, which starts a new outage).
 
-use crate::report::escape::elapsed_secs;
+use crate::output::escape::elapsed_secs;
 
 use super::model::{Diagnosis, Outage, Status};
 

@@ -13,8 +13,8 @@ use crossterm::event::{
 use ratatui::layout::{Position, Rect};
 use time::UtcOffset;
 
-use crate::model::RecordType;
-use crate::netinfo::Suggestion;
+use crate::core::model::RecordType;
+use crate::net::sys::netinfo::Suggestion;
 
 use super::diagnose_view::DiagnoseView;
 use super::prompt::{Edit, LineEditor};
@@ -492,19 +492,19 @@ fn validate(kind: &PromptKind, text: &str) -> Result<Option<Command>, String> {
             if specs.is_empty() {
                 return Err("type at least one target".into());
             }
-            crate::target::TargetSet::parse(&specs, &[], false).map_err(|e| e.to_string())?;
+            crate::core::target::TargetSet::parse(&specs, &[], false).map_err(|e| e.to_string())?;
             Ok(Some(Command::Scan { targets: specs }))
         }
         PromptKind::Ports { ip } => {
             let spec = if text.is_empty() { "top100" } else { text };
-            crate::ports::parse_ports(spec).map_err(|e| e.to_string())?;
+            crate::core::ports::parse_ports(spec).map_err(|e| e.to_string())?;
             Ok(Some(Command::PortScan {
                 ip: *ip,
                 spec: spec.to_string(),
             }))
         }
         PromptKind::Resolve => {
-            let (name, rtype) = crate::probe::dns::parse_query(text).map_err(|e| e.to_string())?;
+            let (name, rtype) = crate::net::dns::parse_query(text).map_err(|e| e.to_string())?;
             Ok(Some(Command::Resolve { name, rtype }))
         }
         PromptKind::Export => {
@@ -512,7 +512,7 @@ fn validate(kind: &PromptKind, text: &str) -> Result<Option<Command>, String> {
                 return Err("type a file name".into());
             }
             let path = PathBuf::from(text);
-            if crate::report::Format::from_path(&path).is_none() {
+            if crate::output::Format::from_path(&path).is_none() {
                 return Err(format!(
                     "cannot tell the format of '{text}': use .json (or .csv .md .html .xml)"
                 ));
@@ -538,8 +538,8 @@ pub fn default_export_name(t: Timestamp) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ScanParameters;
-    use crate::netinfo::LocalContext;
+    use crate::core::model::ScanParameters;
+    use crate::net::sys::netinfo::LocalContext;
     use time::OffsetDateTime;
 
     fn app() -> App {
@@ -689,7 +689,7 @@ mod tests {
 
     #[test]
     fn mouse_selects_rows_sorts_by_title_and_scrolls() {
-        use crate::event::{IcmpOutcome, ScanEvent};
+        use crate::core::event::{IcmpOutcome, ScanEvent};
         let mut a = app();
         let now = a.now;
         let id = a.dash.begin(

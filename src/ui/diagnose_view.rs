@@ -33,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 use crate::diagnose::model::{Diagnosis, Layer, Outage, Status};
 use crate::diagnose::watch::{Timeline, Transition};
 use crate::diagnose::{DiagnoseConfig, Diagnoser};
-use crate::report::escape::{self, text};
+use crate::output::escape::{self, text};
 
 use super::render::wrap;
 use super::state::{Health, LogKind, Timestamp};
@@ -111,7 +111,7 @@ pub fn seconds(d: Duration) -> String {
 /// cannot be read, and never later than `now` (the log reads oldest first).
 fn when(rfc3339: Option<&str>, now: Timestamp) -> Timestamp {
     rfc3339
-        .and_then(crate::report::escape::unix_time)
+        .and_then(crate::output::escape::unix_time)
         .and_then(|s| Timestamp::from_unix_timestamp(s).ok())
         .map_or(now, |t| t.min(now))
 }
@@ -165,7 +165,7 @@ pub fn log_line(t: &Transition, now: Timestamp) -> (Timestamp, LogKind, String) 
             ),
         ),
     };
-    (at, kind, crate::sanitize::clean(&text))
+    (at, kind, crate::core::sanitize::clean(&text))
 }
 
 /// Diagnosis rounds in the background: one [`Diagnoser`] (its sockets kept), a round every

@@ -31,8 +31,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cli::{DashboardArgs, ScanArgs};
-use crate::model::ScanParameters;
-use crate::netinfo::LocalContext;
+use crate::core::model::ScanParameters;
+use crate::net::sys::netinfo::LocalContext;
 
 use app::{App, Command, Settings};
 use prober::EngineProber;
@@ -86,7 +86,7 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
     let _ = started;
 
     let output = setup.base.output.clone();
-    let format = setup.base.format.map(crate::report::Format::from);
+    let format = setup.base.format.map(crate::output::Format::from);
     let log = setup.base.log;
     let exit = rt.block_on(async {
         // The terminal first: ratatui asks the terminal for the cursor position while
@@ -117,7 +117,7 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
 fn save_on_exit(
     app: &App,
     output: Option<std::path::PathBuf>,
-    format: Option<crate::report::Format>,
+    format: Option<crate::output::Format>,
     log: bool,
 ) -> anyhow::Result<()> {
     if !app.dash.started() || (output.is_none() && !log) {
@@ -125,13 +125,13 @@ fn save_on_exit(
     }
     let report = app.dash.export_report(state::Timestamp::now_utc());
     if let Some(path) = &output {
-        let used = crate::report::write(&report, path, format)?;
+        let used = crate::output::write(&report, path, format)?;
         eprintln!("{} report written to {}", used.label(), path.display());
     }
     if log && report.complete {
         let saved = output.map(|p| std::path::absolute(&p).unwrap_or(p));
-        let entry = crate::history::HistoryEntry::from_report(&report, saved.as_deref());
-        let file = crate::history::append(&entry)?;
+        let entry = crate::store::history::HistoryEntry::from_report(&report, saved.as_deref());
+        let file = crate::store::history::append(&entry)?;
         eprintln!("scan logged to {}", file.display());
     }
     Ok(())
@@ -156,16 +156,16 @@ fn prepare(args: &DashboardArgs) -> Result<Setup, String> {
     }
     if let Some(out) = &args.scan.output
         && args.scan.format.is_none()
-        && crate::report::Format::from_path(out).is_none()
+        && crate::output::Format::from_path(out).is_none()
     {
         return Err(
-            crate::report::ReportError::UnknownFormat(out.display().to_string()).to_string(),
+            crate::output::ReportError::UnknownFormat(out.display().to_string()).to_string(),
         );
     }
     let mut base = args.scan.clone();
     let mut targets = std::mem::take(&mut base.targets);
     if let Some(file) = base.targets_file.take() {
-        targets.extend(crate::target::read_targets_file(&file).map_err(|e| e.to_string())?);
+        targets.extend(crate::core::target::read_targets_file(&file).map_err(|e| e.to_string())?);
     }
     // Validate every option now with the real targets, or with a stand-in address when none
     // were given (nothing is sent: this only parses).
@@ -175,7 +175,7 @@ fn prepare(args: &DashboardArgs) -> Result<Setup, String> {
     } else {
         targets.clone()
     };
-    let (cfg, params) = crate::plan::scan_config(&check).map_err(|e| e.to_string())?;
+    let (cfg, params) = crate::cmd::plan::scan_config(&check).map_err(|e| e.to_string())?;
     let parameters = ScanParameters {
         targets: Vec::new(),
         ..params

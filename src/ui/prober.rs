@@ -1,6 +1,6 @@
 //! Where the dashboard's probes come from. The event loop asks for a [`JobSpec`]; a
 //! [`Prober`] runs it and streams [`ScanEvent`]s ending with `Finished`. The real one drives
-//! [`crate::engine`] (and the DNS probe for single lookups); tests and the idle benchmark use a
+//! [`crate::engine::scan`] (and the DNS probe for single lookups); tests and the idle benchmark use a
 //! scripted one, so the loop is exercised without a network. Widgets never start probes.
 //!
 //! The Diagnose view's rounds come from here too ([`Prober::diagnose`]): whole
@@ -13,12 +13,12 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ScanArgs;
+use crate::cmd::plan;
+use crate::core::event::ScanEvent;
+use crate::core::model::{NoteLevel, RecordType};
 use crate::diagnose::{DiagnoseConfig, Diagnosis};
-use crate::engine;
-use crate::event::ScanEvent;
-use crate::model::{NoteLevel, RecordType};
-use crate::plan;
-use crate::probe::dns::DnsProbe;
+use crate::engine::scan as engine;
+use crate::net::dns::DnsProbe;
 
 use super::state::RoundPlan;
 
@@ -107,7 +107,7 @@ pub fn diagnose_config(base: &ScanArgs) -> Result<DiagnoseConfig, String> {
     let resolver = base
         .resolver
         .as_deref()
-        .map(crate::probe::dns::parse_resolver)
+        .map(crate::net::dns::parse_resolver)
         .transpose()
         .map_err(|e| e.to_string())?;
     let timeout = Duration::from_millis(base.timeout);
@@ -117,7 +117,7 @@ pub fn diagnose_config(base: &ScanArgs) -> Result<DiagnoseConfig, String> {
         resolver,
         timeout,
         dns_timeout: Duration::from_millis(base.dns_timeout),
-        trace: crate::probe::traceroute::TracePlan {
+        trace: crate::net::traceroute::TracePlan {
             timeout,
             ..defaults.trace
         },
@@ -186,7 +186,7 @@ impl Prober for EngineProber {
                     .base
                     .resolver
                     .as_deref()
-                    .map(crate::probe::dns::parse_resolver)
+                    .map(crate::net::dns::parse_resolver)
                     .transpose()
                     .map_err(|e| e.to_string())?;
                 let timeout = Duration::from_millis(self.base.dns_timeout);

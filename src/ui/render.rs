@@ -43,7 +43,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Sparkline, Table, Wrap};
 
-use crate::model::{Host, PortState};
+use crate::core::model::{Host, PortState};
 
 use super::app::{App, Mode, Pane, View};
 use super::state::{HostTrack, LayerHealth, Liveness, LogKind, Timestamp, fmt_ms, human_duration};
@@ -558,7 +558,7 @@ fn status_cell(h: Option<&Host>, t: Option<&HostTrack>, app: &App) -> (&'static 
     match t.map(|t| t.live) {
         Some(Liveness::Up { .. }) => ("▲ up", th.up()),
         Some(Liveness::Down { .. }) => ("▼ down", th.down()),
-        _ if h.is_some_and(|h| h.status == crate::model::HostStatus::Up) => ("▲ up", th.up()),
+        _ if h.is_some_and(|h| h.status == crate::core::model::HostStatus::Up) => ("▲ up", th.up()),
         _ => ("· …", th.dim()),
     }
 }
@@ -574,7 +574,7 @@ fn rtt_text(h: Option<&Host>, t: Option<&HostTrack>) -> String {
 }
 
 fn loss_text(h: Option<&Host>, t: Option<&HostTrack>) -> String {
-    let answers_icmp = h.is_some_and(|h| h.methods.contains(&crate::model::Method::Icmp));
+    let answers_icmp = h.is_some_and(|h| h.methods.contains(&crate::core::model::Method::Icmp));
     match (answers_icmp, t.and_then(|t| t.recent_loss())) {
         (true, Some(l)) => format!("{l:.0}%"),
         _ => "—".into(),
@@ -989,14 +989,14 @@ fn draw_context(frame: &mut Frame, area: Rect, app: &App) {
     }
     for i in &ctx.interfaces {
         let link_style = match i.link {
-            crate::netinfo::LinkState::Up => th.up(),
-            crate::netinfo::LinkState::Down => th.down(),
-            crate::netinfo::LinkState::Unknown => th.dim(),
+            crate::net::sys::netinfo::LinkState::Up => th.up(),
+            crate::net::sys::netinfo::LinkState::Down => th.down(),
+            crate::net::sys::netinfo::LinkState::Unknown => th.dim(),
         };
         let sym = match i.link {
-            crate::netinfo::LinkState::Up => "▲",
-            crate::netinfo::LinkState::Down => "▼",
-            crate::netinfo::LinkState::Unknown => "?",
+            crate::net::sys::netinfo::LinkState::Up => "▲",
+            crate::net::sys::netinfo::LinkState::Down => "▼",
+            crate::net::sys::netinfo::LinkState::Unknown => "?",
         };
         let addrs: Vec<String> = i.addrs.iter().map(ToString::to_string).collect();
         lines.push(Line::from(vec![

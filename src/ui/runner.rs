@@ -26,8 +26,8 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, sleep_until};
 use tokio_util::sync::CancellationToken;
 
+use crate::core::event::ScanEvent;
 use crate::diagnose::Diagnosis;
-use crate::event::ScanEvent;
 
 use super::app::{App, Command, View};
 use super::diagnose_view;
@@ -240,7 +240,7 @@ impl Loop {
                         Ok(cwd) if path.is_relative() => cwd.join(&path),
                         _ => path.clone(),
                     };
-                    let result = crate::report::write(&report, &path, None)
+                    let result = crate::output::write(&report, &path, None)
                         .map(|f| (shown, f.label()))
                         .map_err(|e| e.to_string());
                     let _ = out.blocking_send(Msg::Exported(result));

@@ -15,12 +15,12 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::event::{Phase, ScanEvent};
-use crate::model::{
+use crate::core::event::{Phase, ScanEvent};
+use crate::core::model::{
     DnsResult, DnsStatus, HostStatus, Method, NoteLevel, PortState, RecordType, ScanParameters,
     ScanReport,
 };
-use crate::netinfo::LocalContext;
+use crate::net::sys::netinfo::LocalContext;
 
 /// Wall-clock time as the dashboard shows it; always passed in, never read here.
 pub type Timestamp = OffsetDateTime;
@@ -534,7 +534,7 @@ impl Dashboard {
                 }
             }
             ScanEvent::Note { level, text } => {
-                let clean = crate::sanitize::clean(text);
+                let clean = crate::core::sanitize::clean(text);
                 if self.notes_logged.insert(clean.clone()) {
                     let kind = match level {
                         NoteLevel::Info => LogKind::Info,
@@ -773,7 +773,7 @@ impl Dashboard {
             let mut ports: Vec<u16> = ports.into_iter().map(|(_, p)| p).collect();
             ports.truncate(TCP_WATCH_PORTS);
             if ports.is_empty() {
-                ports = crate::engine::LIVENESS_PORTS.to_vec();
+                ports = crate::engine::scan::LIVENESS_PORTS.to_vec();
             }
             plan.tcp.push((ip, ports));
         }
@@ -835,7 +835,7 @@ impl Dashboard {
         let lan = if !nics.is_empty()
             && nics
                 .iter()
-                .all(|i| i.link == crate::netinfo::LinkState::Down)
+                .all(|i| i.link == crate::net::sys::netinfo::LinkState::Down)
         {
             LayerHealth {
                 health: Health::Down,
@@ -1085,8 +1085,8 @@ pub fn ip_from_reverse_name(name: &str) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{ArpOutcome, IcmpOutcome, PortOutcome};
-    use crate::model::MacAddr;
+    use crate::core::event::{ArpOutcome, IcmpOutcome, PortOutcome};
+    use crate::core::model::MacAddr;
 
     fn t(s: i64) -> Timestamp {
         OffsetDateTime::from_unix_timestamp(1_700_000_000 + s).unwrap()
@@ -1287,7 +1287,7 @@ mod tests {
             name: "20.0.77.10.in-addr.arpa".into(),
             rtype: RecordType::PTR,
             status: DnsStatus::NoError,
-            answers: vec![crate::model::DnsAnswer {
+            answers: vec![crate::core::model::DnsAnswer {
                 rtype: "PTR".into(),
                 value: "web.lab.test.".into(),
                 ttl: 60,
@@ -1300,7 +1300,7 @@ mod tests {
         let a = DnsResult {
             name: "www.lab.test".into(),
             rtype: RecordType::A,
-            answers: vec![crate::model::DnsAnswer {
+            answers: vec![crate::core::model::DnsAnswer {
                 rtype: "A".into(),
                 value: "10.77.0.20".into(),
                 ttl: 60,
@@ -1333,7 +1333,7 @@ mod tests {
 
     #[test]
     fn layers_from_observations() {
-        use crate::netinfo::{Gateway, Interface, LinkState};
+        use crate::net::sys::netinfo::{Gateway, Interface, LinkState};
         let ctx = LocalContext {
             interfaces: vec![Interface {
                 name: "eth0".into(),

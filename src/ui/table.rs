@@ -6,7 +6,7 @@
 use std::cmp::Ordering;
 use std::net::IpAddr;
 
-use crate::model::{Host, HostStatus, PortState};
+use crate::core::model::{Host, HostStatus, PortState};
 
 use super::state::{Dashboard, HostTrack, Liveness};
 
@@ -378,9 +378,9 @@ fn contains_ci(hay: &str, needle_lower: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{IcmpOutcome, ScanEvent};
-    use crate::model::ScanParameters;
-    use crate::netinfo::LocalContext;
+    use crate::core::event::{IcmpOutcome, ScanEvent};
+    use crate::core::model::ScanParameters;
+    use crate::net::sys::netinfo::LocalContext;
     use crate::ui::state::JobKind;
     use std::time::Duration;
     use time::OffsetDateTime;

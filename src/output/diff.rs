@@ -22,10 +22,10 @@ use std::process::ExitCode;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::DiffArgs;
-use crate::model::{Host, HostStatus, MacAddr, PortState, ScanReport};
-use crate::report::convert::trouble;
-use crate::report::escape::{self, markdown as md, text};
-use crate::report::{self, Format};
+use crate::core::model::{Host, HostStatus, MacAddr, PortState, ScanReport};
+use crate::output::convert::trouble;
+use crate::output::escape::{self, markdown as md, text};
+use crate::output::{self, Format};
 
 /// A round trip is "much worse" when it is at least this many times the old one...
 pub const LATENCY_FACTOR: f64 = 2.0;
@@ -316,7 +316,7 @@ pub fn compare(old: &ScanReport, new: &ScanReport, old_path: &Path, new_path: &P
         let Some(before) = old_dns.get(&key(&r.name, r.rtype.label())) else {
             continue;
         };
-        let sorted = |r: &crate::model::DnsResult| {
+        let sorted = |r: &crate::core::model::DnsResult| {
             let mut v: Vec<String> = r.answers.iter().map(|a| a.value.clone()).collect();
             v.sort();
             v
@@ -771,8 +771,8 @@ pub fn render_markdown(d: &ReportDiff) -> String {
 }
 
 /// Read a saved report, recounting its summary.
-fn load(path: &Path) -> Result<ScanReport, report::json::ReadError> {
-    let mut r = report::json::read(path)?;
+fn load(path: &Path) -> Result<ScanReport, output::json::ReadError> {
+    let mut r = output::json::read(path)?;
     r.refresh_summary();
     Ok(r)
 }
@@ -823,7 +823,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
                 },
                 _ => render_markdown(&d).into_bytes(),
             };
-            if let Err(e) = report::write_atomic(path, &bytes) {
+            if let Err(e) = output::write_atomic(path, &bytes) {
                 return Ok(trouble(e));
             }
             eprintln!(

@@ -8,7 +8,7 @@
 
 use std::fmt::Write;
 
-use crate::model::{Host, HostStatus, Port, ScanReport};
+use crate::core::model::{Host, HostStatus, Port, ScanReport};
 
 use super::escape;
 

@@ -23,7 +23,7 @@
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use crate::model::{Host, HostStatus, NoteLevel, PortState, ScanReport};
+use crate::core::model::{Host, HostStatus, NoteLevel, PortState, ScanReport};
 
 use super::escape::{self, html as h};
 use super::verdict;
@@ -625,7 +625,7 @@ fn dns_table(out: &mut String, report: &ScanReport) {
         } else {
             answers.concat()
         };
-        let class = if d.status == crate::model::DnsStatus::NoError {
+        let class = if d.status == crate::core::model::DnsStatus::NoError {
             ""
         } else {
             " class=\"state-filtered\""

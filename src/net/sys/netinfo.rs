@@ -15,7 +15,7 @@ use std::path::Path;
 
 use ipnet::{IpNet, Ipv4Net};
 
-use crate::model::MacAddr;
+use crate::core::model::MacAddr;
 
 /// Operational state of a link, as `/sys/class/net/<if>/operstate` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,8 +13,8 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use surge_ping::{Client, Config, ICMP, IcmpPacket, PingIdentifier, PingSequence, SurgeError};
 use tokio::time::Instant;
 
-use crate::event::IcmpOutcome;
-use crate::probe::neigh::Neighbours;
+use crate::core::event::IcmpOutcome;
+use crate::net::sys::neigh::Neighbours;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IcmpError {

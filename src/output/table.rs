@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::model::{DnsResult, Host, HostStatus, NoteLevel, ScanReport};
+use crate::core::model::{DnsResult, Host, HostStatus, NoteLevel, ScanReport};
 
 /// Render rows as left-aligned columns separated by two spaces (the last column unpadded).
 fn columns(rows: &[Vec<String>]) -> String {
@@ -105,13 +105,13 @@ pub fn render(report: &ScanReport, elapsed_secs: Option<f64>) -> String {
         .filter(|h| {
             h.ports
                 .iter()
-                .any(|p| p.state != crate::model::PortState::Open)
+                .any(|p| p.state != crate::core::model::PortState::Open)
         })
         .map(|h| {
             let closed = h
                 .ports
                 .iter()
-                .filter(|p| p.state == crate::model::PortState::Closed)
+                .filter(|p| p.state == crate::core::model::PortState::Closed)
                 .count();
             let filtered = h.ports.len() - closed - h.open_ports().count();
             format!("{}: {closed} closed, {filtered} filtered", h.ip)

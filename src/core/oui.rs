@@ -11,9 +11,9 @@
 
 use std::sync::LazyLock;
 
-use crate::model::MacAddr;
+use crate::core::model::MacAddr;
 
-const TABLE_TEXT: &str = include_str!("../assets/oui.tsv");
+const TABLE_TEXT: &str = include_str!("../../assets/oui.tsv");
 
 /// What the vendor column shows for a locally administered (randomised or software) MAC.
 pub const LOCALLY_ADMINISTERED: &str = "(locally administered)";

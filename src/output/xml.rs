@@ -20,7 +20,7 @@
 
 use std::fmt::Write;
 
-use crate::model::{Host, HostStatus, Method, PortState, ScanReport};
+use crate::core::model::{Host, HostStatus, Method, PortState, ScanReport};
 
 use super::escape::{self, xml as x};
 use super::verdict;

@@ -1,7 +1,7 @@
 //! The scan report: one model, built from engine events by a pure reducer
 //! ([`ScanReport::apply`]) and read by every view (summary table, dashboard, report writers).
 //!
-//! Strings that arrive from the network are cleaned with [`crate::sanitize::clean`] here, once,
+//! Strings that arrive from the network are cleaned with [`crate::core::sanitize::clean`] here, once,
 //! so no consumer has to remember to do it.
 
 use std::collections::BTreeMap;
@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Phase, ScanEvent};
-use crate::sanitize::clean;
+use crate::core::event::{Phase, ScanEvent};
+use crate::core::sanitize::clean;
 
 /// Version of the JSON report layout; bumped on any incompatible change so that older
 /// readers can refuse a newer report instead of misreading it.
@@ -528,7 +528,7 @@ impl ScanReport {
             ScanEvent::Arp(a) => {
                 let h = self.host(IpAddr::V4(a.ip));
                 h.mac = Some(a.mac);
-                h.vendor = crate::oui::vendor_label(a.mac);
+                h.vendor = crate::core::oui::vendor_label(a.mac);
                 h.arp_rtt_ms = Some(ms(a.rtt));
                 h.seen_by(Method::Arp);
             }
@@ -541,7 +541,7 @@ impl ScanReport {
                         port: r.port,
                         protocol: "tcp".to_string(),
                         state: r.state,
-                        service: crate::ports::service_name(r.port).map(str::to_string),
+                        service: crate::core::ports::service_name(r.port).map(str::to_string),
                         rtt_ms: r.rtt.map(ms),
                     };
                     match h.ports.binary_search_by_key(&r.port, |p| p.port) {

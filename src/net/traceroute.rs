@@ -38,7 +38,7 @@ use tokio_util::sync::CancellationToken;
 pub enum TraceError {
     #[error(
         "a traceroute needs raw ICMP sockets (CAP_NET_RAW): {hint}",
-        hint = crate::privilege::GRANT_HINT
+        hint = crate::net::sys::privilege::GRANT_HINT
     )]
     NeedsRaw,
     #[error("traceroute socket error: {0}")]

@@ -22,10 +22,10 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::HistoryArgs;
-use crate::model::{ScanParameters, ScanReport, Summary};
-use crate::report::convert::trouble;
-use crate::report::escape::{self, text};
-use crate::report::verdict;
+use crate::core::model::{ScanParameters, ScanReport, Summary};
+use crate::output::convert::trouble;
+use crate::output::escape::{self, text};
+use crate::output::verdict;
 
 pub const FILE_NAME: &str = "history.jsonl";
 
@@ -53,7 +53,7 @@ impl HistoryEntry {
             .finished_at
             .clone()
             .or_else(|| report.started_at.clone())
-            .unwrap_or_else(crate::headless::now_rfc3339);
+            .unwrap_or_else(crate::cmd::scan::now_rfc3339);
         HistoryEntry {
             time,
             started_at: report.started_at.clone(),

@@ -16,7 +16,7 @@
 
 use std::fmt::Write;
 
-use crate::model::{Host, HostStatus, NoteLevel, PortState, ScanReport};
+use crate::core::model::{Host, HostStatus, NoteLevel, PortState, ScanReport};
 
 use super::escape::{self, markdown as md};
 use super::verdict;

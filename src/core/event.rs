@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use crate::model::{DnsResult, MacAddr, NoteLevel, PortState};
+use crate::core::model::{DnsResult, MacAddr, NoteLevel, PortState};
 
 /// Which part of a scan a progress figure is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

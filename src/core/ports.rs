@@ -223,7 +223,7 @@ pub fn top_ports(n: usize) -> &'static [u16] {
     &ranked[..n.min(ranked.len())]
 }
 
-const SERVICES_TSV: &str = include_str!("../assets/services.tsv");
+const SERVICES_TSV: &str = include_str!("../../assets/services.tsv");
 
 /// The parsed asset: names sorted by port for binary search, ports in rank order.
 #[derive(Debug)]

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::model::{SCHEMA_VERSION, ScanReport};
+use crate::core::model::{SCHEMA_VERSION, ScanReport};
 
 use super::Result;
 

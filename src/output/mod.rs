@@ -1,8 +1,9 @@
-//! Report writers. They read a [`crate::model::ScanReport`] (finished or partial) and nothing
+//! Report writers. They read a [`crate::core::model::ScanReport`] (finished or partial) and nothing
 //! else: no writer digs data out of a widget or re-runs a probe.
 
 pub mod convert;
 pub mod csv;
+pub mod diff;
 pub mod escape;
 pub mod html;
 pub mod json;
@@ -80,7 +81,7 @@ impl From<crate::cli::FormatArg> for Format {
 }
 
 /// Render `report` in `format`.
-pub fn render(report: &crate::model::ScanReport, format: Format) -> Result<Vec<u8>> {
+pub fn render(report: &crate::core::model::ScanReport, format: Format) -> Result<Vec<u8>> {
     match format {
         Format::Json => {
             let mut text = json::to_string(report)?;
@@ -97,7 +98,7 @@ pub fn render(report: &crate::model::ScanReport, format: Format) -> Result<Vec<u
 /// Write `report` to `path` (atomically) in `format`, or in the format its extension names.
 /// Returns the format used.
 pub fn write(
-    report: &crate::model::ScanReport,
+    report: &crate::core::model::ScanReport,
     path: &Path,
     format: Option<Format>,
 ) -> Result<Format> {

@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::fmt::Write;
 
-use crate::sanitize::clean;
+use crate::core::sanitize::clean;
 
 /// Plain text for a terminal or a ticket: no control character survives.
 pub fn text(s: &str) -> Cow<'_, str> {

@@ -9,10 +9,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{self, ScanConfig};
-use crate::event::{Phase, ScanEvent};
-use crate::model::{ScanParameters, ScanReport};
-use crate::report;
+use crate::core::event::{Phase, ScanEvent};
+use crate::core::model::{ScanParameters, ScanReport};
+use crate::engine::scan::{self as engine, ScanConfig};
+use crate::output;
 
 /// How the scan ended, for the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +134,7 @@ pub async fn scan(
     cfg: ScanConfig,
     params: ScanParameters,
     output: Option<PathBuf>,
-    format: Option<report::Format>,
+    format: Option<output::Format>,
     log: bool,
 ) -> anyhow::Result<Outcome> {
     use std::io::IsTerminal;
@@ -142,17 +142,17 @@ pub async fn scan(
     let (report, outcome) = run(cfg, params, std::io::stderr().is_terminal()).await;
     print!(
         "{}",
-        report::table::render(&report, Some(started.elapsed().as_secs_f64()))
+        output::table::render(&report, Some(started.elapsed().as_secs_f64()))
     );
     if let Some(path) = &output {
-        let used = report::write(&report, path, format)?;
+        let used = output::write(&report, path, format)?;
         eprintln!("{} report written to {}", used.label(), path.display());
     }
     if log && outcome == Outcome::Complete {
         // The history says where the full report is, so record it as an absolute path.
         let saved = output.map(|p| std::path::absolute(&p).unwrap_or(p));
-        let entry = crate::history::HistoryEntry::from_report(&report, saved.as_deref());
-        let file = crate::history::append(&entry)?;
+        let entry = crate::store::history::HistoryEntry::from_report(&report, saved.as_deref());
+        let file = crate::store::history::append(&entry)?;
         eprintln!("scan logged to {}", file.display());
     }
     Ok(outcome)

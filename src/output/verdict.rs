@@ -2,7 +2,7 @@
 //! It only states facts the scan measured (interrupted, nothing answered, failed lookups,
 //! packet loss, errors), never a guess about security.
 
-use crate::model::{DnsStatus, NoteLevel, ScanReport, Summary};
+use crate::core::model::{DnsStatus, NoteLevel, ScanReport, Summary};
 
 use super::escape;
 

@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use crate::cli::ScanArgs;
-use crate::engine::ScanConfig;
-use crate::model::ScanParameters;
-use crate::ports::{self, PortError};
-use crate::probe::dns::{self, DnsError};
-use crate::target::{self, TargetError, TargetSet};
+use crate::core::model::ScanParameters;
+use crate::core::ports::{self, PortError};
+use crate::core::target::{self, TargetError, TargetSet};
+use crate::engine::scan::ScanConfig;
+use crate::net::dns::{self, DnsError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
@@ -21,7 +21,7 @@ pub enum InputError {
     #[error("no targets given (name addresses, ranges or names, or use --targets-file)")]
     NoTargets,
     #[error(transparent)]
-    Output(#[from] crate::report::ReportError),
+    Output(#[from] crate::output::ReportError),
     #[error("cannot write the report to '{0}': its directory does not exist")]
     OutputDir(String),
 }
@@ -32,8 +32,8 @@ fn check_output(args: &ScanArgs) -> Result<(), InputError> {
     let Some(path) = &args.output else {
         return Ok(());
     };
-    if args.format.is_none() && crate::report::Format::from_path(path).is_none() {
-        return Err(crate::report::ReportError::UnknownFormat(path.display().to_string()).into());
+    if args.format.is_none() && crate::output::Format::from_path(path).is_none() {
+        return Err(crate::output::ReportError::UnknownFormat(path.display().to_string()).into());
     }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,

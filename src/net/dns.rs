@@ -46,7 +46,7 @@ use hickory_resolver::proto::op::{
 use hickory_resolver::proto::rr::{Name, RData, RecordType as WireType};
 use tokio::sync::Semaphore;
 
-use crate::model::{DnsAnswer, DnsResult, DnsStatus, RecordType};
+use crate::core::model::{DnsAnswer, DnsResult, DnsStatus, RecordType};
 
 /// Port of every server named in `/etc/resolv.conf` (the format has no port field).
 const DNS_PORT: u16 = 53;

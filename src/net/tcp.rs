@@ -17,8 +17,8 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::time::Instant;
 
-use crate::event::PortOutcome;
-use crate::model::PortState;
+use crate::core::event::PortOutcome;
+use crate::core::model::PortState;
 
 /// Floor of the adaptive timeout: below this, scheduling jitter on a loaded 2-core machine
 /// would turn open ports into false `filtered`.

@@ -43,15 +43,15 @@ use pnet::util::MacAddr as PnetMac;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::event::ArpOutcome;
-use crate::model::MacAddr;
+use crate::core::event::ArpOutcome;
+use crate::core::model::MacAddr;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArpError {
     /// No `CAP_NET_RAW`: the datalink socket could not be opened on this interface.
     #[error(
         "ARP on {0} needs raw packet access (CAP_NET_RAW): run as root or {hint}",
-        hint = crate::privilege::GRANT_HINT
+        hint = crate::net::sys::privilege::GRANT_HINT
     )]
     Permission(String),
     /// The interface cannot carry ARP (not Ethernet, vanished, ...).

@@ -26,15 +26,15 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::event::{Phase, PortOutcome, ScanEvent};
-use crate::model::{DnsStatus, NoteLevel, PortState, RecordType};
-use crate::ports::PortList;
-use crate::privilege;
-use crate::probe::arp::{self, ArpConfig};
-use crate::probe::dns::DnsProbe;
-use crate::probe::icmp::{EchoPlan, IcmpProbe, SocketKind};
-use crate::probe::tcp::{self, RttTracker};
-use crate::target::TargetSet;
+use crate::core::event::{Phase, PortOutcome, ScanEvent};
+use crate::core::model::{DnsStatus, NoteLevel, PortState, RecordType};
+use crate::core::ports::PortList;
+use crate::core::target::TargetSet;
+use crate::net::arp::{self, ArpConfig};
+use crate::net::dns::DnsProbe;
+use crate::net::icmp::{EchoPlan, IcmpProbe, SocketKind};
+use crate::net::sys::privilege;
+use crate::net::tcp::{self, RttTracker};
 
 /// Ports used to tell whether a host is alive when ICMP is not possible (nmap's fallback).
 pub const LIVENESS_PORTS: [u16; 2] = [80, 443];
@@ -223,7 +223,7 @@ async fn scan(mut cfg: ScanConfig, emit: Emitter) {
                     return (name, a, Vec::new(), false);
                 }
                 let from_file = if use_hosts_file {
-                    crate::hosts_file::lookup_system(&name)
+                    crate::net::sys::hosts_file::lookup_system(&name)
                 } else {
                     Vec::new()
                 };

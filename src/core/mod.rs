@@ -1,0 +1,8 @@
+//! Types, events and the pure reducer: no I/O, no clap. Everything else builds on these.
+
+pub mod event;
+pub mod model;
+pub mod oui;
+pub mod ports;
+pub mod sanitize;
+pub mod target;

@@ -1,0 +1,3 @@
+//! Scans over a probe session: the engine emits typed events and knows nothing of terminals.
+
+pub mod scan;

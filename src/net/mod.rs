@@ -1,0 +1,10 @@
+//! Talking to the network. The [`session::Session`] owns what is expensive or must be shared
+//! (sockets, DNS clients, the budget of probes in flight, per-host estimates); the probe
+//! modules do one kind of I/O each and know nothing of terminals.
+
+pub mod arp;
+pub mod dns;
+pub mod icmp;
+pub mod sys;
+pub mod tcp;
+pub mod traceroute;

@@ -1,0 +1,6 @@
+//! What the operating system says: interfaces, routes, neighbours, capabilities, hosts file.
+
+pub mod hosts_file;
+pub mod neigh;
+pub mod netinfo;
+pub mod privilege;

@@ -1,0 +1,3 @@
+//! What netdx keeps between runs.
+
+pub mod history;
