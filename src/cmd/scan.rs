@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::core::event::{Phase, ScanEvent};
 use crate::core::model::{ScanParameters, ScanReport};
 use crate::engine::scan::{self as engine, ScanConfig};
+use crate::net::session::{Session, SessionOptions};
 use crate::output;
 
 /// How the scan ended, for the exit code.
@@ -54,8 +55,9 @@ fn progress_line(report: &ScanReport) -> String {
     parts.join(" · ")
 }
 
-/// Run the scan to the end (or to Ctrl-C) and return the report.
+/// Run the scan to the end (or to Ctrl-C) on `session` and return the report.
 pub async fn run(
+    session: Session,
     cfg: ScanConfig,
     params: ScanParameters,
     show_progress: bool,
@@ -64,7 +66,7 @@ pub async fn run(
     report.started_at = Some(now_rfc3339());
     let (tx, mut rx) = mpsc::channel(1024);
     let cancel = CancellationToken::new();
-    let engine = tokio::spawn(engine::run(cfg, tx, cancel.clone()));
+    let engine = tokio::spawn(engine::run(session, cfg, tx, cancel.clone()));
 
     let bar = if show_progress {
         let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
@@ -139,7 +141,10 @@ pub async fn scan(
 ) -> anyhow::Result<Outcome> {
     use std::io::IsTerminal;
     let started = Instant::now();
-    let (report, outcome) = run(cfg, params, std::io::stderr().is_terminal()).await;
+    let session = Session::new(SessionOptions {
+        concurrency: cfg.concurrency,
+    })?;
+    let (report, outcome) = run(session, cfg, params, std::io::stderr().is_terminal()).await;
     print!(
         "{}",
         output::table::render(&report, Some(started.elapsed().as_secs_f64()))

@@ -247,6 +247,19 @@ pub struct DnsResult {
 }
 
 impl DnsResult {
+    /// A query that could not be sent at all (the probe machinery stopped), with why.
+    pub fn not_sent(name: &str, rtype: RecordType, why: &str) -> Self {
+        DnsResult {
+            name: name.to_string(),
+            rtype,
+            status: DnsStatus::Error,
+            answers: Vec::new(),
+            server: None,
+            rtt_ms: None,
+            error: Some(why.to_string()),
+        }
+    }
+
     /// Clean every string that came off the wire.
     fn sanitized(mut self) -> Self {
         self.name = clean(&self.name);

@@ -1,3 +1,4 @@
 //! Scans over a probe session: the engine emits typed events and knows nothing of terminals.
 
+pub mod ports;
 pub mod scan;

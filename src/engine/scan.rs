@@ -20,21 +20,23 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use futures::stream::{self, FuturesUnordered, StreamExt};
+use futures::stream::{self, StreamExt};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::core::event::IcmpOutcome;
 use crate::core::event::{Phase, PortOutcome, ScanEvent};
-use crate::core::model::{DnsStatus, NoteLevel, PortState, RecordType};
+use crate::core::model::{DnsResult, DnsStatus, NoteLevel, RecordType};
 use crate::core::ports::PortList;
 use crate::core::target::TargetSet;
+use crate::engine::ports::{self, Transport};
 use crate::net::arp::{self, ArpConfig};
 use crate::net::dns::DnsProbe;
 use crate::net::icmp::{EchoPlan, IcmpProbe, SocketKind};
+use crate::net::session::Session;
 use crate::net::sys::privilege;
-use crate::net::tcp::{self, RttTracker};
 
 /// Ports used to tell whether a host is alive when ICMP is not possible (nmap's fallback).
 pub const LIVENESS_PORTS: [u16; 2] = [80, 443];
@@ -131,16 +133,21 @@ struct LiveHost {
     seen: bool,
 }
 
-/// Run a whole scan. Returns when it is complete or cancelled; the last event is always
-/// `Finished`.
-pub async fn run(cfg: ScanConfig, tx: mpsc::Sender<ScanEvent>, cancel: CancellationToken) {
+/// Run a whole scan on `session`. Returns when it is complete or cancelled; the last event is
+/// always `Finished`.
+pub async fn run(
+    session: Session,
+    cfg: ScanConfig,
+    tx: mpsc::Sender<ScanEvent>,
+    cancel: CancellationToken,
+) {
     let emit = Emitter {
         tx,
         cancel: cancel.clone(),
     };
     let interrupted = tokio::select! {
         _ = cancel.cancelled() => true,
-        _ = scan(cfg, emit.clone()) => cancel.is_cancelled(),
+        _ = scan(&session, cfg, emit.clone()) => cancel.is_cancelled(),
     };
     // Sent even when the receiver lags: this is the event that says whether to trust it all.
     let _ = emit.tx.send(ScanEvent::Finished { interrupted }).await;
@@ -166,17 +173,17 @@ fn skip_reverse(ip: IpAddr) -> bool {
     }
 }
 
-async fn scan(mut cfg: ScanConfig, emit: Emitter) {
+async fn scan(session: &Session, mut cfg: ScanConfig, emit: Emitter) {
     // --- Capabilities: say once what is not possible and how to make it possible.
-    let raw = privilege::has_cap_net_raw();
+    let raw = session.raw_capable();
     let icmp = if cfg.ping {
-        match IcmpProbe::new() {
+        match session.icmp() {
             Ok(p) => {
                 if p.socket_kind_v4() == Some(SocketKind::Unprivileged) {
                     emit.note(NoteLevel::Info, "ICMP uses unprivileged ping sockets")
                         .await;
                 }
-                Some(p)
+                Some(p.clone())
             }
             Err(e) => {
                 emit.note(
@@ -201,7 +208,7 @@ async fn scan(mut cfg: ScanConfig, emit: Emitter) {
         )
         .await;
     }
-    let dns = match DnsProbe::new(cfg.resolver, cfg.dns_timeout) {
+    let dns = match session.dns(cfg.resolver, cfg.dns_timeout).await {
         Ok(d) => Some(d),
         Err(e) => {
             emit.note(NoteLevel::Warn, format!("DNS unavailable: {e}"))
@@ -232,7 +239,11 @@ async fn scan(mut cfg: ScanConfig, emit: Emitter) {
                 }
                 match dns {
                     Some(dns) => {
-                        let (addrs, results) = dns.resolve_host(&name).await;
+                        let n = name.clone();
+                        let (addrs, results) = session
+                            .measured(async move { dns.resolve_host(&n).await })
+                            .await
+                            .unwrap_or_default();
                         (name, addrs, results, false)
                     }
                     None => (name, Vec::new(), Vec::new(), false),
@@ -322,7 +333,7 @@ async fn scan(mut cfg: ScanConfig, emit: Emitter) {
                             timeout: cfg_timeout,
                             tries,
                         };
-                        run_icmp(icmp, &targets, plan, &emit, &live_tx).await;
+                        run_icmp(session, icmp, &targets, plan, &emit, &live_tx).await;
                     }
                     None if scan_everything => {
                         for ip in targets.iter() {
@@ -341,20 +352,25 @@ async fn scan(mut cfg: ScanConfig, emit: Emitter) {
     };
     drop(live_tx);
 
-    let window = privilege::connect_window(privilege::raise_fd_limit(65_536), cfg.concurrency);
-    if let Some(req) = cfg.concurrency
-        && req > window
-    {
+    if let Some(req) = session.lowered_concurrency() {
+        let window = session.connect_window();
         emit.note(
             NoteLevel::Warn,
             format!("--concurrency {req} lowered to {window} to stay within the open-file limit (ulimit -n)"),
         )
         .await;
     }
+    if ports.is_some() {
+        emit.note(
+            NoteLevel::Info,
+            "ports checked by connect scan (TCP handshake)",
+        )
+        .await;
+    }
     let follow_up = follow_up(
+        session.clone(),
         live_rx,
         ports,
-        window,
         cfg.timeout,
         if cfg.reverse_dns { dns.clone() } else { None },
         emit.clone(),
@@ -370,7 +386,15 @@ async fn scan(mut cfg: ScanConfig, emit: Emitter) {
         let mut results = stream::iter(std::mem::take(&mut cfg.dns_queries))
             .map(|(name, rtype)| {
                 let dns = dns.clone();
-                async move { dns.query(&name, rtype).await }
+                async move {
+                    let n = name.clone();
+                    session
+                        .measured(async move { dns.query(&n, rtype).await })
+                        .await
+                        .unwrap_or_else(|| {
+                            DnsResult::not_sent(&name, rtype, "the probe session stopped")
+                        })
+                }
             })
             .buffer_unordered(PTR_WINDOW);
         while let Some(r) = results.next().await {
@@ -437,6 +461,7 @@ async fn run_arp(
 }
 
 async fn run_icmp(
+    session: &Session,
     icmp: &IcmpProbe,
     targets: &TargetSet,
     plan: EchoPlan,
@@ -448,16 +473,38 @@ async fn run_icmp(
     let mut last_progress = Instant::now();
     let mut outcomes = stream::iter(targets.iter().filter(|ip| icmp.supports(*ip)))
         .map(|ip| {
-            icmp.echo_with(ip, plan, move |rtt| {
-                let _ = live.send(LiveHost {
+            let (icmp, live) = (icmp.clone(), live.clone());
+            // On the measurement thread: an echo's round trip is not stretched by whatever
+            // else this runtime is busy with (a port burst, folding events).
+            let series = async move {
+                icmp.echo_with(ip, plan, move |rtt| {
+                    let _ = live.send(LiveHost {
+                        ip,
+                        rtt: Some(rtt),
+                        seen: true,
+                    });
+                })
+                .await
+            };
+            async move {
+                session.measured(series).await.unwrap_or(IcmpOutcome {
                     ip,
-                    rtt: Some(rtt),
-                    seen: true,
-                });
-            })
+                    sent: 0,
+                    received: 0,
+                    rtts: Vec::new(),
+                })
+            }
         })
         .buffer_unordered(ICMP_WINDOW);
     while let Some(o) = outcomes.next().await {
+        if o.received > 0 {
+            session.with_host(o.ip, |e| {
+                e.timing.loss.echoes(o.sent, o.received);
+                for rtt in &o.rtts {
+                    e.timing.rtt.observe(*rtt);
+                }
+            });
+        }
         emit.send(ScanEvent::Icmp(o)).await;
         done += 1;
         if last_progress.elapsed() > Duration::from_millis(50) {
@@ -470,14 +517,13 @@ async fn run_icmp(
 
 /// Everything that happens to a host once it is known to be alive: its ports and its name.
 async fn follow_up(
+    session: Session,
     mut live_rx: mpsc::UnboundedReceiver<LiveHost>,
     ports: Option<Arc<Vec<u16>>>,
-    window: usize,
     user_timeout: Duration,
     dns: Option<DnsProbe>,
     emit: Emitter,
 ) {
-    let connects = Arc::new(Semaphore::new(window));
     let hosts = Arc::new(Semaphore::new(HOST_WINDOW));
     let ptrs = Arc::new(Semaphore::new(PTR_WINDOW));
     let mut seen = HashSet::new();
@@ -488,12 +534,18 @@ async fn follow_up(
         if !seen.insert(host.ip) {
             continue;
         }
+        // The first reply's round trip times the first port probes; the echo series and the
+        // ports themselves refine it.
+        if let Some(rtt) = host.rtt
+            && session.estimate(host.ip).timing.rtt.samples() == 0
+        {
+            session.observe_rtt(host.ip, rtt);
+        }
         let dns = dns.clone().filter(|_| !skip_reverse(host.ip));
-        let scan = ports.clone().map(|ports| {
+        let scan = ports.clone().inspect(|ports| {
             progress
                 .total
                 .fetch_add(ports.len() as u64, Ordering::Relaxed);
-            (ports, connects.clone(), progress.clone())
         });
         if dns.is_none() && scan.is_none() {
             continue;
@@ -503,15 +555,25 @@ async fn follow_up(
         let Ok(host_permit) = hosts.clone().acquire_owned().await else {
             break;
         };
-        let (emit, ptrs) = (emit.clone(), ptrs.clone());
+        let (emit, ptrs, session, progress) = (
+            emit.clone(),
+            ptrs.clone(),
+            session.clone(),
+            progress.clone(),
+        );
         tasks.spawn(async move {
             let _host_permit = host_permit;
             let reverse = async {
-                if let Some(dns) = &dns {
+                if let Some(dns) = dns {
                     let Ok(_permit) = ptrs.acquire().await else {
                         return;
                     };
-                    let (name, result) = dns.reverse(host.ip).await;
+                    let ip = host.ip;
+                    let Some((name, result)) =
+                        session.measured(async move { dns.reverse(ip).await }).await
+                    else {
+                        return;
+                    };
                     if result.status != DnsStatus::NxDomain || name.is_some() {
                         emit.send(ScanEvent::Dns(result)).await;
                     }
@@ -520,14 +582,14 @@ async fn follow_up(
             };
             match scan {
                 // A host seen alive is named while its ports are checked.
-                Some((ports, connects, progress)) if host.seen => {
-                    let ports = scan_host(host, &ports, connects, user_timeout, &emit, &progress);
+                Some(ports) if host.seen => {
+                    let ports = scan_host(&session, host, &ports, user_timeout, &emit, &progress);
                     tokio::join!(ports, reverse);
                 }
                 // An assumed host is named only if one of its ports answered.
-                Some((ports, connects, progress)) => {
+                Some(ports) => {
                     let answered =
-                        scan_host(host, &ports, connects, user_timeout, &emit, &progress).await;
+                        scan_host(&session, host, &ports, user_timeout, &emit, &progress).await;
                     if answered {
                         reverse.await;
                     }
@@ -549,106 +611,55 @@ struct PortProgress {
     total: AtomicU64,
 }
 
-/// Filtered ports re-checked once per host at most. A lost SYN (or SYN-ACK) on a lossy link
-/// reads as `filtered`; nmap retransmits for the same reason. Only worth it when the host
-/// answered on other ports (so it is reachable) and only a few came back filtered: a host that
-/// filters everything, or thousands of ports, is filtering, not losing packets.
-const FILTERED_RETRY_MAX: usize = 256;
-
-/// Whether the filtered ports of a first pass deserve a second look.
-pub(crate) fn retry_filtered(answered: bool, filtered: usize) -> bool {
-    answered && filtered > 0 && filtered <= FILTERED_RETRY_MAX
-}
-
-/// Check `ports` on one host, then re-check a few filtered ones (see [`retry_filtered`]).
-/// Returns whether any port answered (open or closed), which proves the host up.
-async fn scan_host(
-    host: LiveHost,
-    ports: &[u16],
-    connects: Arc<Semaphore>,
-    user_timeout: Duration,
-    emit: &Emitter,
-    progress: &PortProgress,
-) -> bool {
-    let rtt = RttTracker::new(host.rtt);
-    let pass = PortPass {
-        ip: host.ip,
-        connects: &connects,
-        rtt: &rtt,
-        user_timeout,
-        emit,
-        progress,
-    };
-    let (answered, filtered) = pass.run(ports.iter().copied()).await;
-    if !retry_filtered(answered, filtered.len()) {
-        return answered;
-    }
-    progress
-        .total
-        .fetch_add(filtered.len() as u64, Ordering::Relaxed);
-    pass.run(filtered.into_iter()).await;
-    answered
-}
-
-/// One pass over some ports of one host.
-struct PortPass<'a> {
+/// Port results of one host on their way to events: at most one event per host per
+/// [`FLUSH_INTERVAL`] or [`PORT_BATCH`] results.
+struct Batcher<'a> {
     ip: IpAddr,
-    connects: &'a Arc<Semaphore>,
-    rtt: &'a RttTracker,
-    user_timeout: Duration,
+    batch: Vec<PortOutcome>,
+    last_flush: Instant,
     emit: &'a Emitter,
     progress: &'a PortProgress,
 }
 
-impl PortPass<'_> {
-    /// A connect permit is taken *before* a probe future is created, so the futures alive at
-    /// any moment, across all hosts, never exceed the connect window. Returns whether any
-    /// port answered, and the ports that came back filtered.
-    async fn run(&self, mut todo: impl Iterator<Item = u16>) -> (bool, Vec<u16>) {
-        let mut answered = false;
-        let mut filtered = Vec::new();
-        let mut inflight = FuturesUnordered::new();
-        let mut exhausted = false;
-        let mut batch: Vec<PortOutcome> = Vec::new();
-        let mut last_flush = Instant::now();
-        loop {
-            tokio::select! {
-                biased;
-                Some(r) = inflight.next(), if !inflight.is_empty() => {
-                    let r: PortOutcome = r;
-                    match r.state {
-                        PortState::Filtered => filtered.push(r.port),
-                        _ => answered = true,
-                    }
-                    if let Some(sample) = r.rtt {
-                        self.rtt.observe(sample);
-                    }
-                    batch.push(r);
-                    if batch.len() >= PORT_BATCH || last_flush.elapsed() > FLUSH_INTERVAL {
-                        flush_ports(self.ip, &mut batch, self.emit, self.progress).await;
-                        last_flush = Instant::now();
-                    }
-                }
-                permit = self.connects.clone().acquire_owned(), if !exhausted => {
-                    let Ok(permit) = permit else { break };
-                    match todo.next() {
-                        Some(port) => {
-                            let addr = SocketAddr::new(self.ip, port);
-                            let timeout = self.rtt.timeout(self.user_timeout);
-                            inflight.push(async move {
-                                let _permit = permit;
-                                tcp::probe(addr, timeout).await
-                            });
-                        }
-                        None => exhausted = true,
-                    }
-                }
-                else => break,
-            }
+impl ports::PortSink for Batcher<'_> {
+    async fn push(&mut self, r: PortOutcome) {
+        self.batch.push(r);
+        if self.batch.len() >= PORT_BATCH || self.last_flush.elapsed() > FLUSH_INTERVAL {
+            flush_ports(self.ip, &mut self.batch, self.emit, self.progress).await;
+            self.last_flush = Instant::now();
         }
-        flush_ports(self.ip, &mut batch, self.emit, self.progress).await;
-        (answered, filtered)
     }
+}
+
+/// Check `ports` on one host (retransmitting as [`ports::scan`] does). Returns whether any
+/// port answered (open, closed or ICMP unreachable), which proves the host up.
+async fn scan_host(
+    session: &Session,
+    host: LiveHost,
+    ports: &[u16],
+    user_timeout: Duration,
+    emit: &Emitter,
+    progress: &PortProgress,
+) -> bool {
+    let mut sink = Batcher {
+        ip: host.ip,
+        batch: Vec::new(),
+        last_flush: Instant::now(),
+        emit,
+        progress,
+    };
+    let stats = ports::scan(
+        session,
+        host.ip,
+        ports.iter().copied(),
+        Transport::connect(host.ip),
+        user_timeout,
+        &emit.cancel,
+        &mut sink,
+    )
+    .await;
+    flush_ports(host.ip, &mut sink.batch, emit, progress).await;
+    stats.answered > 0
 }
 
 async fn flush_ports(
@@ -686,21 +697,6 @@ mod tests {
         );
         assert!(localhost_addrs("db.localhost").is_some());
         assert_eq!(localhost_addrs("localhost.lab.test"), None);
-    }
-
-    #[test]
-    fn only_a_few_filtered_ports_of_a_reachable_host_are_retried() {
-        assert!(retry_filtered(true, 2));
-        assert!(retry_filtered(true, FILTERED_RETRY_MAX));
-        assert!(
-            !retry_filtered(true, FILTERED_RETRY_MAX + 1),
-            "a firewall, not loss"
-        );
-        assert!(
-            !retry_filtered(false, 5),
-            "nothing answered: the host filters"
-        );
-        assert!(!retry_filtered(true, 0));
     }
 
     #[test]

@@ -5,6 +5,8 @@
 pub mod arp;
 pub mod dns;
 pub mod icmp;
+pub mod session;
 pub mod sys;
 pub mod tcp;
+pub mod timing;
 pub mod traceroute;

@@ -114,12 +114,58 @@ pub async fn probe(addr: SocketAddr, timeout: Duration) -> PortOutcome {
     }
 }
 
-/// One connect. A peer on the same machine or a fast LAN often refuses before `connect(2)`
-/// even returns, so the socket's error is read at once and the reactor (two `epoll_ctl`s and a
-/// wake-up) is only involved when the answer is not there yet: a third fewer syscalls on a
-/// full scan of a host that answers with resets.
+/// One connect; silence is `filtered`. A peer on the same machine or a fast LAN often refuses
+/// before `connect(2)` even returns, so the socket's error is read at once and the reactor (two
+/// `epoll_ctl`s and a wake-up) is only involved when the answer is not there yet: a third fewer
+/// syscalls on a full scan of a host that answers with resets.
 async fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<PortState> {
-    let fail = |e: io::Error| classify(&e).ok_or(e);
+    Ok(connect_raw(addr, timeout)
+        .await?
+        .unwrap_or(PortState::Filtered))
+}
+
+/// What one connect attempt learnt, for a scheduler that retransmits: only an answer is a
+/// fact; silence is a reason to try again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// The handshake completed.
+    Open,
+    /// A reset.
+    Closed,
+    /// An ICMP unreachable came back: something on the path refuses, a proven `filtered`.
+    Unreachable,
+    /// Nothing within the timeout.
+    Silent,
+}
+
+/// A connect that has been started: the kernel either answered at once (a peer on this
+/// machine or a fast LAN often refuses before `connect(2)` returns) or the handshake is under
+/// way.
+pub enum Started {
+    Answered(Answer),
+    Waiting(PendingConnect),
+}
+
+/// A handshake under way; [`PendingConnect::finish`] waits for its outcome.
+pub struct PendingConnect {
+    socket: Socket,
+}
+
+fn answer_of(e: &io::Error) -> Option<Answer> {
+    if e.kind() == io::ErrorKind::TimedOut {
+        return Some(Answer::Silent);
+    }
+    classify(e).map(|state| match state {
+        PortState::Open => Answer::Open,
+        PortState::Closed => Answer::Closed,
+        PortState::Filtered => Answer::Unreachable,
+    })
+}
+
+/// Start one connect now (the SYN leaves during this call). `Err` means the local machine
+/// could not try (out of descriptors or ports): no evidence either way.
+pub fn start(addr: SocketAddr) -> io::Result<Started> {
+    let fail = |e: io::Error| answer_of(&e).map(Started::Answered).ok_or(e);
     let socket = match Socket::new(
         Domain::for_address(addr),
         Type::STREAM.nonblocking().cloexec(),
@@ -129,26 +175,55 @@ async fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<PortState> {
         Err(e) => return fail(e),
     };
     match socket.connect(&addr.into()) {
-        Ok(()) => return Ok(established(&socket)),
+        Ok(()) => {
+            established(&socket);
+            return Ok(Started::Answered(Answer::Open));
+        }
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
         Err(e) => return fail(e),
     }
     if let Some(e) = socket.take_error()? {
         return fail(e);
     }
-    let stream = tokio::net::TcpStream::from_std(socket.into())?;
-    match tokio::time::timeout(timeout, stream.writable()).await {
-        Ok(Ok(())) => match stream.take_error()? {
-            Some(e) => fail(e),
-            None => {
-                // Reset instead of FIN: no TIME_WAIT on our side, nothing left on theirs.
-                let _ = stream.set_zero_linger();
-                Ok(PortState::Open)
-            }
-        },
-        Ok(Err(e)) => fail(e),
-        Err(_) => Ok(PortState::Filtered),
+    Ok(Started::Waiting(PendingConnect { socket }))
+}
+
+impl PendingConnect {
+    /// Wait up to `timeout` for the handshake's outcome; silence is [`Answer::Silent`].
+    pub async fn finish(self, timeout: Duration) -> io::Result<Answer> {
+        let stream = tokio::net::TcpStream::from_std(self.socket.into())?;
+        let answer = match tokio::time::timeout(timeout, stream.writable()).await {
+            Ok(Ok(())) => match stream.take_error()? {
+                Some(e) => answer_of(&e).ok_or(e)?,
+                None => {
+                    // Reset instead of FIN: no TIME_WAIT on our side, nothing left on theirs.
+                    let _ = stream.set_zero_linger();
+                    Answer::Open
+                }
+            },
+            Ok(Err(e)) => answer_of(&e).ok_or(e)?,
+            Err(_) => Answer::Silent,
+        };
+        Ok(answer)
     }
+}
+
+/// One connect with no retry of its own, start to finish.
+pub async fn attempt(addr: SocketAddr, timeout: Duration) -> io::Result<Answer> {
+    match start(addr)? {
+        Started::Answered(a) => Ok(a),
+        Started::Waiting(p) => p.finish(timeout).await,
+    }
+}
+
+/// [`connect`] telling silence (`None`) apart from an answer.
+async fn connect_raw(addr: SocketAddr, timeout: Duration) -> io::Result<Option<PortState>> {
+    Ok(match attempt(addr, timeout).await? {
+        Answer::Open => Some(PortState::Open),
+        Answer::Closed => Some(PortState::Closed),
+        Answer::Unreachable => Some(PortState::Filtered),
+        Answer::Silent => None,
+    })
 }
 
 fn established(socket: &Socket) -> PortState {

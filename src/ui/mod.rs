@@ -34,6 +34,7 @@ use crate::cli::{DashboardArgs, ScanArgs};
 use crate::core::model::ScanParameters;
 use crate::net::sys::netinfo::LocalContext;
 
+use crate::net::session::{Session, SessionOptions};
 use app::{App, Command, Settings};
 use prober::EngineProber;
 use runner::{Exit, Inputs};
@@ -88,6 +89,10 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
     let output = setup.base.output.clone();
     let format = setup.base.format.map(crate::output::Format::from);
     let log = setup.base.log;
+    // Sockets before the terminal (trippy's order): a failure is a plain error line.
+    let session = Session::new(SessionOptions {
+        concurrency: setup.base.concurrency.map(|c| c as usize),
+    })?;
     let exit = rt.block_on(async {
         // The terminal first: ratatui asks the terminal for the cursor position while
         // setting up, and the input thread would swallow the answer.
@@ -96,7 +101,10 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
         let input = term::spawn_input_reader()?;
         let inputs = Inputs {
             terminal: input,
-            prober: Arc::new(EngineProber { base: setup.base }),
+            prober: Arc::new(EngineProber {
+                base: setup.base,
+                session,
+            }),
             clock: Box::new(state::Timestamp::now_utc),
             shutdown: Box::pin(shutdown_signal()),
         };

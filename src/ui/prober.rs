@@ -19,6 +19,7 @@ use crate::core::model::{NoteLevel, RecordType};
 use crate::diagnose::{DiagnoseConfig, Diagnosis};
 use crate::engine::scan as engine;
 use crate::net::dns::DnsProbe;
+use crate::net::session::Session;
 
 use super::state::RoundPlan;
 
@@ -80,6 +81,8 @@ pub trait Prober: Send + Sync + 'static {
 pub struct EngineProber {
     /// The options every job inherits (ports, timeouts, resolver...), without targets.
     pub base: ScanArgs,
+    /// The process's probe session: every job runs on it.
+    pub session: Session,
 }
 
 impl EngineProber {
@@ -142,7 +145,7 @@ impl Prober for EngineProber {
                     args.dns.clear();
                 }
                 let cfg = self.config(&args)?;
-                tokio::spawn(engine::run(cfg, tx, cancel));
+                tokio::spawn(engine::run(self.session.clone(), cfg, tx, cancel));
             }
             JobSpec::Round(plan) => {
                 let mut configs = Vec::new();
@@ -169,7 +172,7 @@ impl Prober for EngineProber {
                     args.no_rdns = true;
                     configs.push(self.config(&args)?);
                 }
-                tokio::spawn(run_merged(configs, tx, cancel));
+                tokio::spawn(run_merged(self.session.clone(), configs, tx, cancel));
             }
             JobSpec::Ports { ip, spec } => {
                 let mut args = self.args(vec![ip.to_string()]);
@@ -179,7 +182,7 @@ impl Prober for EngineProber {
                 args.no_arp = true;
                 args.no_rdns = true;
                 let cfg = self.config(&args)?;
-                tokio::spawn(engine::run(cfg, tx, cancel));
+                tokio::spawn(engine::run(self.session.clone(), cfg, tx, cancel));
             }
             JobSpec::Resolve { name, rtype } => {
                 let resolver = self
@@ -231,6 +234,7 @@ impl Prober for EngineProber {
 /// Run several engine scans as one job: their events interleave on `tx` and one `Finished`
 /// ends the whole (interrupted if any part was).
 async fn run_merged(
+    session: Session,
     configs: Vec<engine::ScanConfig>,
     tx: mpsc::Sender<ScanEvent>,
     cancel: CancellationToken,
@@ -238,7 +242,12 @@ async fn run_merged(
     let (part_tx, mut part_rx) = mpsc::channel(1024);
     let mut parts = tokio::task::JoinSet::new();
     for cfg in configs {
-        parts.spawn(engine::run(cfg, part_tx.clone(), cancel.clone()));
+        parts.spawn(engine::run(
+            session.clone(),
+            cfg,
+            part_tx.clone(),
+            cancel.clone(),
+        ));
     }
     drop(part_tx);
     let mut interrupted = false;

@@ -1,0 +1,363 @@
+//! The port scan of one host, with retransmission: a port is `filtered` only after every try
+//! it was given went unanswered, and it is given as many tries as the loss measured on that
+//! very host requires (see [`crate::net::timing`]).
+//!
+//! ```text
+//!  fresh ports ─┐                 ┌─ answer (open / closed / ICMP unreachable) ─► result
+//!  retries ─────┴─► send (window, ├─ late answer to an earlier try (raw scan) ─► result
+//!                   budget permit)└─ timeout ─► another try, or `filtered` when tries ran out
+//! ```
+//!
+//! The loop is the same whatever carries the probes ([`Transport`]): connect() without
+//! privilege, raw SYN packets with CAP_NET_RAW.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::{Instant, sleep_until};
+use tokio_util::sync::CancellationToken;
+
+use crate::core::event::PortOutcome;
+use crate::core::model::PortState;
+use crate::net::session::Session;
+use crate::net::tcp::{self, Answer};
+use crate::net::timing::{self, HostTiming};
+
+/// One answer to one try of one port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reply {
+    pub port: u16,
+    /// Which try this answers (0 = the first).
+    pub tag: u8,
+    pub state: PortState,
+    pub at: Instant,
+}
+
+type ConnectFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Option<Reply>> + Send>>;
+
+/// What carries the probes of one host scan.
+pub enum Transport {
+    /// connect(2): no privilege needed; a try's socket is closed at its timeout, so an answer
+    /// after it is lost (and the port tried again).
+    Connect {
+        ip: IpAddr,
+        /// Answers the kernel gave while the connect was being started.
+        ready: VecDeque<Reply>,
+        inflight: FuturesUnordered<ConnectFuture>,
+    },
+}
+
+impl Transport {
+    pub fn connect(ip: IpAddr) -> Self {
+        Transport::Connect {
+            ip,
+            ready: VecDeque::new(),
+            inflight: FuturesUnordered::new(),
+        }
+    }
+
+    /// Floor of the retransmission timeout. For connect() below this, scheduling jitter on a
+    /// loaded machine would spend tries for nothing.
+    fn rto_floor(&self) -> Duration {
+        match self {
+            Transport::Connect { .. } => tcp::MIN_TIMEOUT,
+        }
+    }
+
+    /// The budget a try draws from.
+    fn budget<'a>(&self, session: &'a Session) -> &'a Arc<Semaphore> {
+        match self {
+            Transport::Connect { .. } => session.connects(),
+        }
+    }
+
+    /// Send one try now. Returns the permit when the try does not hold it itself (then the
+    /// scheduler holds it until the try is answered or times out).
+    fn send(
+        &mut self,
+        port: u16,
+        tag: u8,
+        timeout: Duration,
+        permit: OwnedSemaphorePermit,
+    ) -> Option<OwnedSemaphorePermit> {
+        match self {
+            Transport::Connect {
+                ip,
+                ready,
+                inflight,
+            } => {
+                let reply = |answer: Answer| {
+                    answer_state(answer).map(|state| Reply {
+                        port,
+                        tag,
+                        state,
+                        at: Instant::now(),
+                    })
+                };
+                match tcp::start(SocketAddr::new(*ip, port)) {
+                    Ok(tcp::Started::Answered(a)) => ready.extend(reply(a)),
+                    Ok(tcp::Started::Waiting(pending)) => inflight.push(Box::pin(async move {
+                        let _permit = permit;
+                        match pending.finish(timeout).await {
+                            Ok(a) => answer_state(a).map(|state| Reply {
+                                port,
+                                tag,
+                                state,
+                                at: Instant::now(),
+                            }),
+                            Err(_) => None,
+                        }
+                    })),
+                    // Out of local resources: silence; the scheduler tries again at the
+                    // timeout, so no state is recorded from our own shortage.
+                    Err(_) => {}
+                }
+                None
+            }
+        }
+    }
+
+    /// The next answer; pending forever while nothing is in flight.
+    async fn recv(&mut self) -> Reply {
+        match self {
+            Transport::Connect {
+                ready, inflight, ..
+            } => loop {
+                // Poll the handshakes first, without waiting: a new one registers with the
+                // reactor only when polled, and a stream of immediate answers must not keep
+                // it from being polled (it would look silent and be tried again).
+                if !inflight.is_empty() {
+                    match inflight.next().now_or_never() {
+                        Some(Some(Some(r))) => return r,
+                        Some(Some(None)) => continue,
+                        Some(None) | None => {}
+                    }
+                }
+                if let Some(r) = ready.pop_front() {
+                    return r;
+                }
+                if inflight.is_empty() {
+                    std::future::pending::<()>().await;
+                }
+                if let Some(Some(r)) = inflight.next().await {
+                    return r;
+                }
+            },
+        }
+    }
+}
+
+fn answer_state(a: Answer) -> Option<PortState> {
+    match a {
+        Answer::Open => Some(PortState::Open),
+        Answer::Closed => Some(PortState::Closed),
+        Answer::Unreachable => Some(PortState::Filtered),
+        Answer::Silent => None,
+    }
+}
+
+/// A port not yet settled.
+struct Track {
+    /// The try most recently sent.
+    tag: u8,
+    /// When try 0 went out: a drop is dated from it.
+    first_sent: Instant,
+    last_sent: Instant,
+    /// Waiting for an answer (false while queued for its next try).
+    outstanding: bool,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Track {
+    fn new(now: Instant) -> Self {
+        Track {
+            tag: 0,
+            first_sent: now,
+            last_sent: now,
+            outstanding: false,
+            permit: None,
+        }
+    }
+}
+
+/// Figures of one host scan, for the caller's notes and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanStats {
+    /// Probes sent, retransmissions included.
+    pub sent: u64,
+    pub retransmitted: u64,
+    /// Ports that answered (open, closed or ICMP unreachable).
+    pub answered: u64,
+    /// Ports that stayed silent through all their tries.
+    pub silent: u64,
+    /// Most tries a silent port was given.
+    pub max_tries: u8,
+}
+
+/// Where settled ports go (the engine batches them into events).
+pub trait PortSink: Send {
+    fn push(&mut self, r: PortOutcome) -> impl std::future::Future<Output = ()> + Send;
+}
+
+/// Scan `ports` of `ip` over `transport`. `sink` gets each port's final state as it is
+/// settled. Returns early (with the ports settled so far) when `cancel` fires.
+pub async fn scan(
+    session: &Session,
+    ip: IpAddr,
+    ports: impl IntoIterator<Item = u16>,
+    mut transport: Transport,
+    ceiling: Duration,
+    cancel: &CancellationToken,
+    sink: &mut impl PortSink,
+) -> ScanStats {
+    let mut fresh = ports.into_iter();
+    let mut timing: HostTiming = session.estimate(ip).timing;
+    let floor = transport.rto_floor();
+    let budget = transport.budget(session).clone();
+    let mut tracks: HashMap<u16, Track> = HashMap::new();
+    let mut retries: VecDeque<u16> = VecDeque::new();
+    let mut timers: BinaryHeap<Reverse<(Instant, u16, u8)>> = BinaryHeap::new();
+    let mut outstanding = 0usize;
+    let mut spare: Option<OwnedSemaphorePermit> = None;
+    let mut blocked = false;
+    let mut exhausted = false;
+    let mut stats = ScanStats::default();
+    let mut since_yield = 0u32;
+
+    loop {
+        // Synchronous answers can keep this task busy for a long time; the runtime polls its
+        // I/O driver when a task yields, and the handshakes in flight need it.
+        since_yield += 1;
+        if since_yield >= 256 {
+            since_yield = 0;
+            tokio::task::yield_now().await;
+        }
+        // Send while the windows and the budget allow.
+        let allowed = timing.window.allowed().min(session.global_allowed());
+        while outstanding < allowed {
+            // Retries first: they are the oldest questions.
+            let port = match retries.pop_front() {
+                Some(port) if tracks.contains_key(&port) => port,
+                Some(_) => continue, // answered late while it waited for its next try
+                None if exhausted => break,
+                None => match fresh.next() {
+                    Some(port) if !tracks.contains_key(&port) => port,
+                    Some(_) => continue, // listed twice
+                    None => {
+                        exhausted = true;
+                        break;
+                    }
+                },
+            };
+            let permit = match spare.take() {
+                Some(p) => p,
+                None => match budget.clone().try_acquire_owned() {
+                    Ok(p) => p,
+                    Err(tokio::sync::TryAcquireError::NoPermits) => {
+                        blocked = true;
+                        retries.push_front(port);
+                        tracks
+                            .entry(port)
+                            .or_insert_with(|| Track::new(Instant::now()));
+                        break;
+                    }
+                    Err(tokio::sync::TryAcquireError::Closed) => return stats,
+                },
+            };
+            let now = Instant::now();
+            let track = tracks.entry(port).or_insert_with(|| Track::new(now));
+            if track.tag > 0 {
+                stats.retransmitted += 1;
+            } else {
+                track.first_sent = now;
+            }
+            track.last_sent = now;
+            track.outstanding = true;
+            let timeout = timing::try_timeout(timing.rto(floor, ceiling), track.tag, ceiling);
+            track.permit = transport.send(port, track.tag, timeout, permit);
+            timers.push(Reverse((now + timeout, port, track.tag)));
+            outstanding += 1;
+            stats.sent += 1;
+        }
+        if tracks.is_empty() && exhausted {
+            break;
+        }
+        let next_deadline = timers.peek().map(|Reverse((at, _, _))| *at);
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => break,
+            reply = transport.recv() => {
+                let Some(track) = tracks.get(&reply.port) else { continue };
+                if reply.tag > track.tag {
+                    continue; // cannot happen: not a reply to anything we sent
+                }
+                let track = tracks.remove(&reply.port).map(|t| (t.tag, t.first_sent, t.last_sent, t.outstanding));
+                let Some((tag, first_sent, last_sent, was_outstanding)) = track else { continue };
+                if was_outstanding {
+                    outstanding -= 1;
+                }
+                timing.loss.answered_on(reply.tag);
+                if reply.tag == tag {
+                    // Karn: only a reply to the try we timed gives an RTT sample.
+                    timing.rtt.observe(reply.at.saturating_duration_since(last_sent));
+                }
+                if reply.tag > 0 {
+                    let rto = timing.rto(floor, ceiling);
+                    timing.window.on_drop(first_sent, reply.at, rto);
+                    session.with_global(|w| w.on_drop(first_sent, reply.at, rto));
+                } else {
+                    timing.window.on_success();
+                    session.with_global(|w| w.on_success());
+                }
+                stats.answered += 1;
+                sink.push(PortOutcome {
+                    port: reply.port,
+                    state: reply.state,
+                    rtt: (reply.tag == tag).then(|| reply.at.saturating_duration_since(last_sent)),
+                }).await;
+            }
+            _ = async { match next_deadline { Some(at) => sleep_until(at).await, None => std::future::pending().await } } => {
+                let now = Instant::now();
+                while let Some(Reverse((at, port, tag))) = timers.peek().copied() {
+                    if at > now {
+                        break;
+                    }
+                    timers.pop();
+                    let Some(track) = tracks.get_mut(&port) else { continue };
+                    if track.tag != tag || !track.outstanding {
+                        continue;
+                    }
+                    track.outstanding = false;
+                    track.permit = None;
+                    outstanding -= 1;
+                    let allowed_tries = timing::tries_for(timing.loss.per_try());
+                    if tag + 1 < allowed_tries {
+                        track.tag = tag + 1;
+                        retries.push_back(port);
+                    } else {
+                        tracks.remove(&port);
+                        stats.silent += 1;
+                        stats.max_tries = stats.max_tries.max(tag + 1);
+                        timing.window.on_success();
+                        sink.push(PortOutcome { port, state: PortState::Filtered, rtt: None }).await;
+                    }
+                }
+            }
+            permit = budget.clone().acquire_owned(), if blocked => {
+                blocked = false;
+                match permit {
+                    Ok(p) => spare = Some(p),
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+    session.with_host(ip, |e| e.timing = timing);
+    stats
+}

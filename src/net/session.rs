@@ -1,0 +1,311 @@
+//! The probe session: one per process, shared by every job (headless scan, each dashboard
+//! round, on-demand port scans and lookups, diagnose). It owns what must not be reopened or
+//! forgotten between jobs:
+//!
+//! ```text
+//!  Session ─┬─ measurement thread (own runtime): ICMP clients, DNS clients per server
+//!           │     latency probes run here, never queued behind a port burst on the caller's
+//!           │     runtime, so an idle host's RTT stays an RTT while 65,535 ports are checked
+//!           ├─ budget: one semaphore of connects in flight, sized from the open-file limit
+//!           ├─ overall congestion window (probes in flight across hosts)
+//!           └─ per-host estimates: RTT (RFC 6298), loss per try, congestion window;
+//!              kept round after round, so monitoring starts where it left off
+//! ```
+//!
+//! Cheap to clone (an `Arc`); dropping the last clone stops the measurement thread.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, oneshot};
+
+use crate::net::dns::{self, DnsProbe};
+use crate::net::icmp::{IcmpError, IcmpProbe};
+use crate::net::sys::privilege;
+use crate::net::timing::{HostTiming, Window};
+
+/// What a session may use, decided at the edge.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    /// Connects in flight across the whole process; `None` derives it from `ulimit -n`.
+    pub concurrency: Option<usize>,
+}
+
+/// Probes one host may have unanswered at first, before its window has learnt anything.
+pub const HOST_INITIAL_WINDOW: usize = 64;
+/// A host's window never shrinks below this: a lossy host still gets probed in parallel.
+pub const HOST_MIN_WINDOW: usize = 4;
+/// Nor grows past this: more in flight to one host buys nothing on any real link.
+pub const HOST_MAX_WINDOW: usize = 4096;
+/// The overall window (probes in flight across all hosts).
+const GLOBAL_INITIAL_WINDOW: usize = 1024;
+const GLOBAL_MIN_WINDOW: usize = 64;
+const GLOBAL_MAX_WINDOW: usize = 16_384;
+/// Hosts whose estimates are remembered; past this the oldest half is forgotten.
+const MAX_ESTIMATES: usize = 1 << 17;
+
+/// What the session has learnt about one host.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HostEstimate {
+    pub timing: HostTiming,
+    /// Last time this host was touched (for forgetting the least recent).
+    touched: u64,
+}
+
+impl Default for HostEstimate {
+    fn default() -> Self {
+        HostEstimate {
+            timing: HostTiming::new(Window::new(
+                HOST_INITIAL_WINDOW,
+                HOST_MIN_WINDOW,
+                HOST_MAX_WINDOW,
+            )),
+            touched: 0,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("cannot start the measurement thread: {0}")]
+    Thread(#[from] std::io::Error),
+    #[error("the measurement thread stopped")]
+    Stopped,
+}
+
+pub type Result<T> = std::result::Result<T, SessionError>;
+
+struct Inner {
+    /// The measurement runtime: latency-sensitive probes run here.
+    measure: tokio::runtime::Handle,
+    /// Dropped with the session: ends the measurement thread.
+    _stop: oneshot::Sender<()>,
+    icmp: std::result::Result<IcmpProbe, IcmpError>,
+    dns: Mutex<HashMap<(Option<SocketAddr>, Duration), DnsProbe>>,
+    connects: Arc<Semaphore>,
+    connect_window: usize,
+    requested_concurrency: Option<usize>,
+    raw_capable: bool,
+    global: Mutex<Window>,
+    hosts: Mutex<Estimates>,
+}
+
+#[derive(Default)]
+struct Estimates {
+    map: HashMap<IpAddr, HostEstimate>,
+    clock: u64,
+}
+
+/// The long-lived probe session. See the module documentation.
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("connect_window", &self.inner.connect_window)
+            .field("raw", &self.inner.raw_capable)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks leaves plain data behind, still usable.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Session {
+    /// Open the session: start the measurement thread, open the ICMP sockets there, size the
+    /// budget from the open-file limit. Sockets that are not possible (no privilege) are
+    /// recorded as such; jobs say what they skipped.
+    pub fn new(opts: SessionOptions) -> Result<Session> {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("netdx-measure".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let icmp = {
+                    let _enter = rt.enter();
+                    IcmpProbe::new()
+                };
+                if ready_tx.send(Ok((rt.handle().clone(), icmp))).is_err() {
+                    return;
+                }
+                // Runs the probes spawned onto this runtime until the session is dropped.
+                let _ = rt.block_on(stop_rx);
+            })?;
+        let (measure, icmp) = ready_rx.recv().map_err(|_| SessionError::Stopped)??;
+        let fd_limit = privilege::raise_fd_limit(65_536);
+        let connect_window = privilege::connect_window(fd_limit, opts.concurrency);
+        Ok(Session {
+            inner: Arc::new(Inner {
+                measure,
+                _stop: stop_tx,
+                icmp,
+                dns: Mutex::new(HashMap::new()),
+                connects: Arc::new(Semaphore::new(connect_window)),
+                connect_window,
+                requested_concurrency: opts.concurrency,
+                raw_capable: privilege::has_cap_net_raw(),
+                global: Mutex::new(Window::new(
+                    GLOBAL_INITIAL_WINDOW,
+                    GLOBAL_MIN_WINDOW,
+                    GLOBAL_MAX_WINDOW,
+                )),
+                hosts: Mutex::new(Estimates::default()),
+            }),
+        })
+    }
+
+    /// Run a latency-sensitive future (an echo series, a DNS lookup) on the measurement
+    /// thread and wait for it. `None` only if that thread has died.
+    pub async fn measured<F>(&self, fut: F) -> Option<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.inner.measure.spawn(fut).await.ok()
+    }
+
+    /// The ICMP echo probe, or why there is none.
+    pub fn icmp(&self) -> std::result::Result<&IcmpProbe, &IcmpError> {
+        self.inner.icmp.as_ref()
+    }
+
+    /// Whether raw sockets can be opened (ARP, raw ICMP, SYN scan).
+    pub fn raw_capable(&self) -> bool {
+        self.inner.raw_capable
+    }
+
+    /// The DNS client for `server` (`None`: the system's resolvers), created once per server
+    /// and timeout, on the measurement thread.
+    pub async fn dns(
+        &self,
+        server: Option<SocketAddr>,
+        timeout: Duration,
+    ) -> dns::Result<DnsProbe> {
+        if let Some(d) = lock(&self.inner.dns).get(&(server, timeout)) {
+            return Ok(d.clone());
+        }
+        let made = self
+            .measured(async move { DnsProbe::new(server, timeout) })
+            .await
+            .unwrap_or_else(|| DnsProbe::new(server, timeout))?;
+        lock(&self.inner.dns).insert((server, timeout), made.clone());
+        Ok(made)
+    }
+
+    /// The process-wide budget of TCP connects in flight.
+    pub fn connects(&self) -> &Arc<Semaphore> {
+        &self.inner.connects
+    }
+
+    /// Size of [`Session::connects`].
+    pub fn connect_window(&self) -> usize {
+        self.inner.connect_window
+    }
+
+    /// The `--concurrency` asked for, when it was lowered to fit the open-file limit.
+    pub fn lowered_concurrency(&self) -> Option<usize> {
+        self.inner
+            .requested_concurrency
+            .filter(|r| *r > self.inner.connect_window)
+    }
+
+    /// Probes allowed in flight across all hosts now.
+    pub fn global_allowed(&self) -> usize {
+        lock(&self.inner.global).allowed()
+    }
+
+    /// Update the overall window.
+    pub fn with_global<R>(&self, f: impl FnOnce(&mut Window) -> R) -> R {
+        f(&mut lock(&self.inner.global))
+    }
+
+    /// What is known of `ip` (defaults when nothing is).
+    pub fn estimate(&self, ip: IpAddr) -> HostEstimate {
+        lock(&self.inner.hosts)
+            .map
+            .get(&ip)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Read and update what is known of `ip`.
+    pub fn with_host<R>(&self, ip: IpAddr, f: impl FnOnce(&mut HostEstimate) -> R) -> R {
+        let mut est = lock(&self.inner.hosts);
+        est.clock += 1;
+        let clock = est.clock;
+        if est.map.len() >= MAX_ESTIMATES && !est.map.contains_key(&ip) {
+            forget_oldest_half(&mut est.map);
+        }
+        let e = est.map.entry(ip).or_default();
+        e.touched = clock;
+        f(e)
+    }
+
+    /// Record an unambiguous round-trip sample of `ip` (an echo reply, an ARP reply, a probe
+    /// answered on the try it was timed from).
+    pub fn observe_rtt(&self, ip: IpAddr, rtt: Duration) {
+        self.with_host(ip, |e| e.timing.rtt.observe(rtt));
+    }
+}
+
+fn forget_oldest_half(map: &mut HashMap<IpAddr, HostEstimate>) {
+    let mut ages: Vec<u64> = map.values().map(|e| e.touched).collect();
+    let mid = ages.len() / 2;
+    let (_, cut, _) = ages.select_nth_unstable(mid);
+    let cut = *cut;
+    map.retain(|_, e| e.touched > cut);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_persist_and_are_bounded() {
+        let mut map = HashMap::new();
+        for i in 0..10u32 {
+            let e = HostEstimate {
+                touched: u64::from(i),
+                ..HostEstimate::default()
+            };
+            map.insert(IpAddr::from(i.to_be_bytes()), e);
+        }
+        forget_oldest_half(&mut map);
+        assert_eq!(map.len(), 4);
+        assert!(map.values().all(|e| e.touched > 5));
+    }
+
+    #[tokio::test]
+    async fn a_session_keeps_what_it_learns() {
+        let s = Session::new(SessionOptions::default()).unwrap();
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        s.observe_rtt(ip, Duration::from_millis(3));
+        let c = s.clone();
+        assert_eq!(
+            c.estimate(ip).timing.rtt.srtt(),
+            Some(Duration::from_millis(3)),
+            "clones share one session"
+        );
+        // Work on the measurement thread comes back.
+        assert_eq!(s.measured(async { 41 + 1 }).await, Some(42));
+        assert!(s.connect_window() >= 1);
+    }
+}

@@ -1,0 +1,347 @@
+//! How long to wait, how much to send, and how many times to ask: the estimates that turn
+//! "no answer" into a fact instead of a guess. Pure state, no I/O, no clock of its own (every
+//! method takes the time it needs), so each rule is unit-tested.
+//!
+//! - [`RttEstimator`]: RFC 6298 smoothed round trip and variance per host, giving the
+//!   retransmission timeout. A probe that comes back late is never a lie here (the raw scan
+//!   matches late replies), only a retransmission spent.
+//! - [`Window`]: a congestion window (TCP's and nmap's approach): grows while probes are
+//!   answered, halves when a probe was demonstrably dropped (a retransmission was answered), at
+//!   most once per round trip. A lossy or policed link costs time, not truth.
+//! - [`LossEstimate`] and [`tries_for`]: how many tries a port gets before it may be called
+//!   `filtered`. The answer depends on the loss measured on that very host: on a clean LAN two
+//!   tries, on a 30 % loss link about a dozen, so that the chance of a responsive port losing
+//!   every try stays below one in a million.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// RFC 6298's clock granularity term (G): the variance term never falls below it.
+const GRANULARITY: Duration = Duration::from_millis(1);
+
+/// Smoothed round trip (SRTT) and variance (RTTVAR) of one host, RFC 6298 section 2.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RttEstimator {
+    srtt: Option<Duration>,
+    rttvar: Duration,
+    min: Option<Duration>,
+    samples: u32,
+}
+
+impl RttEstimator {
+    /// Fold in one round-trip sample. Only unambiguous samples belong here (Karn's algorithm:
+    /// the reply must be known to answer the try whose send time we measured from).
+    pub fn observe(&mut self, sample: Duration) {
+        let sample = sample.max(Duration::from_micros(1));
+        match self.srtt {
+            None => {
+                self.srtt = Some(sample);
+                self.rttvar = sample / 2;
+            }
+            Some(srtt) => {
+                let err = srtt.abs_diff(sample);
+                // RTTVAR = 3/4 RTTVAR + 1/4 |SRTT - R'|; SRTT = 7/8 SRTT + 1/8 R'
+                self.rttvar = self.rttvar * 3 / 4 + err / 4;
+                self.srtt = Some(srtt * 7 / 8 + sample / 8);
+            }
+        }
+        self.min = Some(self.min.map_or(sample, |m| m.min(sample)));
+        self.samples = self.samples.saturating_add(1);
+    }
+
+    pub fn srtt(&self) -> Option<Duration> {
+        self.srtt
+    }
+
+    /// Smallest round trip seen: the figure least distorted by queueing, ours included.
+    pub fn min(&self) -> Option<Duration> {
+        self.min
+    }
+
+    pub fn samples(&self) -> u32 {
+        self.samples
+    }
+
+    /// The retransmission timeout: `SRTT + max(G, 4 × RTTVAR)`, within `[floor, ceiling]`;
+    /// `ceiling` (the user's timeout) while nothing has been measured.
+    pub fn rto(&self, floor: Duration, ceiling: Duration) -> Duration {
+        match self.srtt {
+            None => ceiling,
+            Some(srtt) => (srtt + (self.rttvar * 4).max(GRANULARITY))
+                .max(floor)
+                .min(ceiling.max(floor)),
+        }
+    }
+}
+
+/// A congestion window in probes: how many may be unanswered at once.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    cwnd: f64,
+    ssthresh: f64,
+    min: f64,
+    max: f64,
+    /// Probes sent before this instant do not shrink the window again: one decrease per loss
+    /// event, not one per probe lost in the same burst (TCP's rule).
+    recovery_until: Option<Instant>,
+}
+
+impl Window {
+    pub fn new(initial: usize, min: usize, max: usize) -> Self {
+        let max = max.max(1) as f64;
+        let min = (min.max(1) as f64).min(max);
+        Window {
+            cwnd: (initial as f64).clamp(min, max),
+            ssthresh: max,
+            min,
+            max,
+            recovery_until: None,
+        }
+    }
+
+    /// Probes allowed in flight now.
+    pub fn allowed(&self) -> usize {
+        self.cwnd as usize
+    }
+
+    /// A probe got its answer, or ran out of tries without any sign of loss: slow start below
+    /// the threshold, then one more probe per window's worth of answers.
+    pub fn on_success(&mut self) {
+        if self.cwnd < self.ssthresh {
+            self.cwnd += 1.0;
+        } else {
+            self.cwnd += 1.0 / self.cwnd;
+        }
+        self.cwnd = self.cwnd.min(self.max);
+    }
+
+    /// A probe sent at `sent` was dropped (a later try of it was answered). Halves the window
+    /// once per loss event; `now + rto` ends the event.
+    pub fn on_drop(&mut self, sent: Instant, now: Instant, rto: Duration) {
+        if self.recovery_until.is_some_and(|until| sent < until) {
+            return;
+        }
+        self.ssthresh = (self.cwnd / 2.0).max(self.min);
+        self.cwnd = self.ssthresh;
+        self.recovery_until = Some(now + rto);
+    }
+}
+
+/// Loss per try on one host, learnt from probes that were answered: a probe first answered on
+/// its `k`-th try lost `k - 1` tries before. Filtered ports teach nothing (they are never
+/// answered), so a firewall does not inflate the estimate.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LossEstimate {
+    /// Tries that were lost before a probe was answered.
+    lost: u64,
+    /// Tries that were answered.
+    answered: u64,
+}
+
+impl LossEstimate {
+    /// A probe answered on try `tag` (0 = first try).
+    pub fn answered_on(&mut self, tag: u8) {
+        self.lost += u64::from(tag);
+        self.answered += 1;
+    }
+
+    /// Echo series: `sent` requests, `received` replies.
+    pub fn echoes(&mut self, sent: u32, received: u32) {
+        if received > 0 {
+            self.lost += u64::from(sent.saturating_sub(received));
+            self.answered += u64::from(received);
+        }
+    }
+
+    /// Loss per try, with a prior of one loss in ten tries until evidence says otherwise
+    /// (Laplace-style): cautious on little evidence, exact on a lot.
+    pub fn per_try(&self) -> f64 {
+        const PRIOR_LOST: f64 = 1.0;
+        const PRIOR_TRIES: f64 = 10.0;
+        let tries = (self.lost + self.answered) as f64;
+        ((self.lost as f64 + PRIOR_LOST) / (tries + PRIOR_TRIES)).min(0.95)
+    }
+
+    pub fn answered(&self) -> u64 {
+        self.answered
+    }
+}
+
+/// Everything the scheduler keeps per host, carried from one job to the next by the session.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HostTiming {
+    pub rtt: RttEstimator,
+    pub loss: LossEstimate,
+    pub window: Window,
+}
+
+impl HostTiming {
+    pub fn new(window: Window) -> Self {
+        HostTiming {
+            rtt: RttEstimator::default(),
+            loss: LossEstimate::default(),
+            window,
+        }
+    }
+
+    /// The retransmission timeout for this host.
+    pub fn rto(&self, floor: Duration, ceiling: Duration) -> Duration {
+        self.rtt.rto(floor, ceiling)
+    }
+}
+
+/// Chance we accept that a responsive port lost every one of its tries.
+pub const FALSE_FILTERED: f64 = 1e-6;
+/// Fewest tries before `filtered`: one retransmission, as nmap does on a clean link.
+pub const MIN_TRIES: u8 = 2;
+/// Most tries: past this the link is too lossy to call anything filtered with confidence, and
+/// the port keeps the state the evidence allows (the scan notes the host's loss).
+pub const MAX_TRIES: u8 = 16;
+
+/// Tries needed so that `loss^tries <= FALSE_FILTERED`.
+pub fn tries_for(loss_per_try: f64) -> u8 {
+    if loss_per_try.is_nan() || loss_per_try <= 0.0 {
+        return MIN_TRIES;
+    }
+    if loss_per_try >= 1.0 {
+        return MAX_TRIES;
+    }
+    let n = (FALSE_FILTERED.ln() / loss_per_try.ln()).ceil();
+    (n as u8).clamp(MIN_TRIES, MAX_TRIES)
+}
+
+/// The timeout for try `tag` of a probe: the RTO, doubled for the second try and quadrupled
+/// from the third (RFC 6298's back-off, bounded so a lossy link is not made hopelessly slow),
+/// never above `ceiling`.
+pub fn try_timeout(rto: Duration, tag: u8, ceiling: Duration) -> Duration {
+    (rto * (1u32 << tag.min(2))).min(ceiling.max(rto))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn rto_follows_rfc6298() {
+        let mut e = RttEstimator::default();
+        assert_eq!(e.rto(10 * MS, 1000 * MS), 1000 * MS, "unknown: the ceiling");
+        e.observe(100 * MS);
+        // SRTT 100, RTTVAR 50: 100 + 200
+        assert_eq!(e.rto(MS, 1000 * MS), 300 * MS);
+        e.observe(100 * MS);
+        // RTTVAR = 37.5, SRTT 100: 100 + 150
+        assert_eq!(e.rto(MS, 1000 * MS), 250 * MS);
+        assert_eq!(e.min(), Some(100 * MS));
+        assert_eq!(e.rto(MS, 200 * MS), 200 * MS, "capped");
+        assert_eq!(e.samples(), 2);
+    }
+
+    #[test]
+    fn rto_has_a_floor_and_granularity() {
+        let mut e = RttEstimator::default();
+        for _ in 0..50 {
+            e.observe(Duration::from_micros(100));
+        }
+        assert_eq!(e.rto(20 * MS, 1000 * MS), 20 * MS);
+        assert!(e.rto(Duration::ZERO, 1000 * MS) >= GRANULARITY);
+    }
+
+    #[test]
+    fn window_grows_then_halves_once_per_loss_event() {
+        let t0 = Instant::now();
+        let mut w = Window::new(10, 2, 1000);
+        for _ in 0..10 {
+            w.on_success();
+        }
+        assert_eq!(w.allowed(), 20, "slow start: one more per answer");
+        w.on_drop(t0, t0, 100 * MS);
+        assert_eq!(w.allowed(), 10);
+        // Another probe of the same burst (sent before the event began) changes nothing.
+        w.on_drop(t0, t0 + MS, 100 * MS);
+        assert_eq!(w.allowed(), 10);
+        // Congestion avoidance after a loss: about one more per window of answers.
+        for _ in 0..10 {
+            w.on_success();
+        }
+        assert_eq!(w.allowed(), 10, "10.9..., not 20");
+        w.on_success();
+        assert_eq!(w.allowed(), 11);
+        // A drop of a probe sent after the event ended is a new event.
+        let later = t0 + 200 * MS;
+        w.on_drop(later, later, 100 * MS);
+        assert_eq!(w.allowed(), 5);
+        for _ in 0..10 {
+            w.on_drop(
+                later + 1000 * MS * 10,
+                later + 1000 * MS * 10,
+                Duration::ZERO,
+            );
+        }
+        assert_eq!(w.allowed(), 2, "never below the minimum");
+    }
+
+    #[test]
+    fn window_respects_its_bounds() {
+        let mut w = Window::new(5000, 1, 100);
+        assert_eq!(w.allowed(), 100);
+        w.on_success();
+        assert_eq!(w.allowed(), 100);
+        let w = Window::new(0, 3, 100);
+        assert_eq!(w.allowed(), 3);
+    }
+
+    #[test]
+    fn loss_estimate_learns_from_answered_probes_only() {
+        let mut l = LossEstimate::default();
+        assert!((l.per_try() - 0.1).abs() < 1e-9, "the prior");
+        // 1000 probes answered first time: a clean link.
+        for _ in 0..1000 {
+            l.answered_on(0);
+        }
+        assert!(l.per_try() < 0.002);
+        assert_eq!(tries_for(l.per_try()), 2);
+
+        // 30 % loss: 700 answered on try 0, 210 on try 1, 63 on try 2, 27 later...
+        let mut l = LossEstimate::default();
+        for (tag, n) in [(0u8, 700), (1, 210), (2, 63), (3, 19), (4, 6), (5, 2)] {
+            for _ in 0..n {
+                l.answered_on(tag);
+            }
+        }
+        let p = l.per_try();
+        assert!((0.27..0.33).contains(&p), "{p}");
+        let n = tries_for(p);
+        assert!((11..=13).contains(&n), "{n}");
+        assert!(p.powi(n as i32) <= FALSE_FILTERED);
+    }
+
+    #[test]
+    fn echoes_count_as_evidence() {
+        let mut l = LossEstimate::default();
+        l.echoes(5, 5);
+        l.echoes(5, 0); // a host that did not answer teaches nothing about loss
+        assert_eq!(l.answered(), 5);
+        l.echoes(10, 7);
+        assert_eq!(l.answered(), 12);
+    }
+
+    #[test]
+    fn tries_cover_the_edges() {
+        assert_eq!(tries_for(0.0), MIN_TRIES);
+        assert_eq!(tries_for(f64::NAN), MIN_TRIES);
+        assert_eq!(tries_for(1.0), MAX_TRIES);
+        assert_eq!(tries_for(0.1), 6);
+        assert_eq!(tries_for(0.5), 16.min(MAX_TRIES));
+    }
+
+    #[test]
+    fn try_timeouts_back_off_within_the_ceiling() {
+        assert_eq!(try_timeout(50 * MS, 0, 1000 * MS), 50 * MS);
+        assert_eq!(try_timeout(50 * MS, 1, 1000 * MS), 100 * MS);
+        assert_eq!(try_timeout(50 * MS, 7, 1000 * MS), 200 * MS);
+        assert_eq!(try_timeout(600 * MS, 3, 1000 * MS), 1000 * MS);
+    }
+}
