@@ -28,6 +28,13 @@ made inside the lab, and a target network bridged by the last router:
     ns <tag>-gw  up0 10.62.0.1 == in0 10.62.0.2  <tag>-r1  out0 10.62.1.1 == in0 10.62.1.2  <tag>-r2
        <tag>-r2  out0 10.62.2.1 == in0 10.62.2.2  <tag>-r3  lan0 10.9.0.1 (bridge) -- eth0 <tag>-app ...
 
+Targets may also sit alone on a subnet of their own behind the last router, joined by a veth
+(optionally policed by the router's nftables `limit rate over`) or by a slow link: two TAPs
+relayed by relay.py after a fixed delay (no netem in this kernel), with tbf for bandwidth:
+
+       <tag>-r3  s-slow 10.9.1.1 (TAP) == relay.py == (TAP) eth0 10.9.1.10  <tag>-slow
+       <tag>-r3  s-policed 10.9.2.1 == eth0 10.9.2.10  <tag>-policed   (10,000 pps policer)
+
 Routers decrement the TTL and answer with ICMP time-exceeded, unthrottled (icmp_ratelimit 0), so
 a traceroute sees every hop. `break` switches one failure on (see SCENARIOS), `heal` undoes it.
 
@@ -47,7 +54,8 @@ with Ctrl-C or SIGKILL still cleans up within a moment. `up` and `reap` also tea
 whose owner is dead, as a second line of defence. When running lab.py by hand under sudo, pass
 `--owner-pid $$` (sudo exits at once, which would end the lab).
 
-Standard library only; needs root, iproute2, nftables and dnsmasq.
+Standard library only; needs root, iproute2 (with tc and the tbf qdisc), nftables, dnsmasq and
+/dev/net/tun.
 """
 
 import argparse
@@ -1005,10 +1013,11 @@ def link_mac(ip):
 
 def relay_end_lines(dev, ip, peer, link):
     """One end of a relayed link: fixed MACs with permanent neighbour entries (an ARP over a
-    40 ms link would make every first probe one RTT slower), and the link's bandwidth as a
-    token bucket on the device's egress."""
+    40 ms link would make every first probe one RTT slower), a TAP ring as deep as the relay's
+    queue (so a relay briefly starved of CPU does not drop at the ring: its own queue is the
+    modelled buffer), and the link's bandwidth as a token bucket on the device's egress."""
     return [
-        f"ip link set {dev} address {link_mac(ip)}",
+        f"ip link set {dev} address {link_mac(ip)} txqueuelen {link['queue_frames']}",
         f"ip neigh replace {peer} lladdr {link_mac(peer)} dev {dev} nud permanent",
         f"tc qdisc add dev {dev} root tbf rate {link['rate_kbit']}kbit"
         f" burst {link['burst_kbit']}kbit latency 50ms",
