@@ -663,6 +663,28 @@ fn slow_target_is_forty_ms_away_over_the_relay() {
     }
 }
 
+/// Packets the last router's policers dropped so far (the counters of its lab table).
+fn policer_drops(lab: &Lab) -> u64 {
+    let router = lab.wan().routers.last().expect("routers");
+    let out = lab.exec(
+        &router.ns,
+        &["nft", "-j", "list", "table", "inet", "netdx_lab"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ruleset: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut total = 0;
+    for item in ruleset["nftables"].as_array().unwrap() {
+        for expr in item["rule"]["expr"].as_array().into_iter().flatten() {
+            total += expr["counter"]["packets"].as_u64().unwrap_or(0);
+        }
+    }
+    total
+}
+
 #[test]
 fn policed_target_drops_a_fast_scan_but_not_a_slow_one() {
     let Some(lab) =
@@ -689,10 +711,13 @@ fn policed_target_drops_a_fast_scan_but_not_a_slow_one() {
             &ip,
         ],
     );
+    // Both the scanner's view (SYNs or RSTs lost: false filtered) and the router's drop
+    // counters show the policer bit; hundreds at least, even when a busy machine slows nmap.
     let filtered = count_state(&fast, "filtered");
+    let dropped = policer_drops(lab);
     assert!(
-        filtered >= 1000,
-        "{} pps policer did not bite: {fast}",
+        filtered >= 100 && dropped >= 100,
+        "{} pps policer did not bite: {dropped} drops at the router, {filtered} filtered:\n{fast}",
         police.pps
     );
     // At a quarter of the policed rate every port is exact.
