@@ -151,12 +151,12 @@ fn sweep_matches_ground_truth() {
         }
         assert_eq!(r["hostname"], h.name, "{}: PTR name", h.key);
         for &p in h.open.iter().chain(&h.closed).chain(&h.filtered) {
-            assert_eq!(
-                port_state(r, p),
-                state_label(h.port_state(p)),
-                "{} port {p}",
-                h.key
-            );
+            let got = port_state(r, p);
+            // A host losing IP packets may eat every try of one port: filtered is no lie there.
+            if !h.exact_tcp() && got == "filtered" {
+                continue;
+            }
+            assert_eq!(got, state_label(h.port_state(p)), "{} port {p}", h.key);
         }
         if h.answers_ping() {
             assert_eq!(r["loss_pct"], 0.0, "{}: no loss expected", h.key);

@@ -245,10 +245,25 @@ pub enum Role {
     Host,
     /// Loses `loss_percent` % of pings.
     Lossy,
+    /// Loses `loss_percent` % of every IP packet it receives (TCP too), not ARP or ND.
+    LossyAll,
     /// Answers ICMP, no listener: every TCP port answers RST (the 65,535-port benchmark).
     AllClosed,
     /// Answers ICMP, drops every TCP packet: every port filtered (the filtered benchmark).
     AllFiltered,
+}
+
+/// Which packets a lossy host loses (`loss_scope` in the JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LossScope {
+    /// Not lossy.
+    None,
+    /// Only ICMP echo requests: TCP answers are exact.
+    Echo,
+    /// Every IPv4/IPv6 packet in (except ARP and neighbour discovery): any single TCP probe
+    /// may go unanswered, so its ports are only right after retries.
+    Ip,
 }
 
 /// State of one TCP port as a connect scan sees it.
@@ -276,6 +291,8 @@ pub struct Host {
     pub icmp: Icmp,
     /// Share of echo requests dropped (0 unless `icmp` is Lossy).
     pub loss_percent: u8,
+    /// Which packets `loss_percent` applies to.
+    pub loss_scope: LossScope,
     /// Every listening TCP port.
     pub open: Vec<u16>,
     /// Sample ports known closed (RST).
@@ -303,6 +320,12 @@ impl Host {
     /// Whether a single ping is certain to be answered.
     pub fn answers_ping(&self) -> bool {
         self.icmp == Icmp::Answers
+    }
+
+    /// Whether a single TCP probe is certain to get the ground-truth answer (false for a host
+    /// that loses IP packets: any probe may read as filtered).
+    pub fn exact_tcp(&self) -> bool {
+        self.loss_scope != LossScope::Ip
     }
 }
 
@@ -369,7 +392,40 @@ pub struct Router {
     pub out: Ipv4Addr,
 }
 
-/// A host on the WAN target network, behind the last router.
+/// How a WAN target's network is joined to the last router.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkKind {
+    /// A veth pair or the shared target bridge: no added delay.
+    Veth,
+    /// Two TAPs joined by tests/lab/relay.py: `delay_ms` each way, a bounded queue, tbf.
+    Relay,
+}
+
+/// The link in front of a WAN target (`link` in the JSON).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Link {
+    pub kind: LinkKind,
+    /// One-way delay the relay adds (relay only).
+    pub delay_ms: Option<u32>,
+    /// Token-bucket rate on both ends (relay only).
+    pub rate_kbit: Option<u32>,
+    pub burst_kbit: Option<u32>,
+    /// Frames the relay queues per direction before it drops (relay only).
+    pub queue_frames: Option<u32>,
+    /// The relay's JSON counters (relayed, dropped, queue_high_water per direction).
+    pub stats: Option<PathBuf>,
+}
+
+/// A policer on the last router: packets to (and, separately, from) the target above `pps`
+/// a second, after a burst of `burst`, are dropped.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct Police {
+    pub pps: u32,
+    pub burst: u32,
+}
+
+/// A host behind the last router: on the shared target network or alone on its `subnet`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct WanTarget {
     pub key: String,
@@ -378,11 +434,44 @@ pub struct WanTarget {
     pub ip: Ipv4Addr,
     /// Answers ICMP echo (false: drops echo-request, a traceroute must use TCP).
     pub icmp: bool,
-    /// Listening TCP ports; every other port answers RST.
+    /// Answers ICMP timestamp requests (nmap -PP).
+    pub icmp_timestamp: bool,
+    /// Listening TCP ports.
     pub open: Vec<u16>,
+    /// Sample ports known closed (RST).
+    pub closed: Vec<u16>,
+    /// Sample ports known filtered (SYN dropped).
+    pub filtered: Vec<u16>,
+    /// State of every port not in `open`/`filtered`: Closed (RST) or Filtered (SYN dropped).
+    pub tcp_default: PortState,
+    /// A TCP ACK probe (nmap -PA) to a non-open port gets a RST, even when SYNs are dropped.
+    pub ack_rst: bool,
+    /// Its network (CIDR): the shared target network or its own.
+    pub subnet: String,
+    /// Its router's address on that network (default route).
+    pub gateway: Ipv4Addr,
+    pub link: Link,
+    pub police: Option<Police>,
+    /// Nominal round-trip time the lab adds on the way (2 x the relay's delay; 0 otherwise).
+    pub rtt_ms: u32,
+    /// Nominal packet loss on the way (percent).
+    pub loss_percent: u8,
     pub ns: String,
     /// The hop list a traceroute from the scanner must show: gateway, routers, the target.
     pub hops: Vec<Ipv4Addr>,
+}
+
+impl WanTarget {
+    /// Ground-truth state of any port on this target (for a SYN or connect probe).
+    pub fn port_state(&self, port: u16) -> PortState {
+        if self.open.contains(&port) {
+            PortState::Open
+        } else if self.filtered.contains(&port) {
+            PortState::Filtered
+        } else {
+            self.tcp_default
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -487,7 +576,7 @@ pub struct LabInfo {
     pub all_namespaces: Vec<String>,
     /// Per-namespace /etc/netns dirs the lab created.
     pub etc_netns: Vec<PathBuf>,
-    /// Processes the lab started (janitor, dnsmasq, listeners).
+    /// Processes the lab started (janitor, dnsmasq, listeners, link relays).
     pub pids: Vec<u32>,
     pub scanner: Scanner,
     pub hosts: Vec<Host>,
@@ -643,7 +732,8 @@ impl Lab {
         &self.info.wan
     }
 
-    /// The WAN target with this key ("app", "edge"). Panics if unknown.
+    /// The WAN target with this key ("app", "edge", "win", "winfw", "slow", "policed").
+    /// Panics if unknown.
     pub fn wan_target(&self, key: &str) -> &WanTarget {
         self.info
             .wan

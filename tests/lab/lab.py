@@ -28,6 +28,13 @@ made inside the lab, and a target network bridged by the last router:
     ns <tag>-gw  up0 10.62.0.1 == in0 10.62.0.2  <tag>-r1  out0 10.62.1.1 == in0 10.62.1.2  <tag>-r2
        <tag>-r2  out0 10.62.2.1 == in0 10.62.2.2  <tag>-r3  lan0 10.9.0.1 (bridge) -- eth0 <tag>-app ...
 
+Targets may also sit alone on a subnet of their own behind the last router, joined by a veth
+(optionally policed by the router's nftables `limit rate over`) or by a slow link: two TAPs
+relayed by relay.py after a fixed delay (no netem in this kernel), with tbf for bandwidth:
+
+       <tag>-r3  s-slow 10.9.1.1 (TAP) == relay.py == (TAP) eth0 10.9.1.10  <tag>-slow
+       <tag>-r3  s-policed 10.9.2.1 == eth0 10.9.2.10  <tag>-policed   (10,000 pps policer)
+
 Routers decrement the TTL and answer with ICMP time-exceeded, unthrottled (icmp_ratelimit 0), so
 a traceroute sees every hop. `break` switches one failure on (see SCENARIOS), `heal` undoes it.
 
@@ -47,7 +54,8 @@ with Ctrl-C or SIGKILL still cleans up within a moment. `up` and `reap` also tea
 whose owner is dead, as a second line of defence. When running lab.py by hand under sudo, pass
 `--owner-pid $$` (sudo exits at once, which would end the lab).
 
-Standard library only; needs root, iproute2, nftables and dnsmasq.
+Standard library only; needs root, iproute2 (with tc and the tbf qdisc), nftables, dnsmasq and
+/dev/net/tun.
 """
 
 import argparse
@@ -77,6 +85,10 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 KEY_RE = re.compile(r"^[a-z0-9]{1,12}$")
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 READY_TIMEOUT_S = 10.0
+RELAY_PY = os.path.join(LAB_DIR, "relay.py")
+LOSS_SCOPES = ("echo", "ip")
+# ICMPv6 types a host must always get, or neighbour discovery (IPv6's ARP) breaks.
+ND_TYPES = "nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert, nd-redirect"
 CREATE_LOCK = ".create"  # not a valid lab name, so never a lab's own lock
 
 
@@ -210,6 +222,8 @@ def validate(topo):
         loss = host.get("loss_percent", 0)
         if (icmp == "lossy") != (0 < loss < 100):
             raise LabError(f"topology: {key}: loss_percent 1-99 goes with icmp \"lossy\" only")
+        if "loss_scope" in host and (icmp != "lossy" or host["loss_scope"] not in LOSS_SCOPES):
+            raise LabError(f"topology: {key}: loss_scope {'/'.join(LOSS_SCOPES)} needs icmp lossy")
         lists = {k: host[k] for k in ("open", "closed", "filtered")}
         for kind, ports in lists.items():
             if any(not isinstance(p, int) or not 0 < p < 65536 for p in ports):
@@ -265,28 +279,87 @@ def validate_wan(topo, keys, names):
         prev = ipaddress.ip_interface(r["out"])
     if prev.network.overlaps(lan4) or prev.network in seen_nets:
         raise LabError(f"topology: target network {prev.network} overlaps another network")
+    seen_nets.append(prev.network)
     for t in targets:
         key = t["key"]
         if not KEY_RE.match(key) or key == BRIDGE_KEY or key in keys:
             raise LabError(f"topology: wan target key {key!r} is bad or taken")
         keys.add(key)
-        if ipaddress.ip_address(t["ip"]) not in prev.network or t["ip"] == str(prev.ip):
-            raise LabError(f"topology: {key}: {t['ip']} is not a host of {prev.network}")
+        net, gw = target_net(topo, t)
+        if "subnet" in t:
+            if any(net.overlaps(n) for n in seen_nets + [lan4]) or net.prefixlen > 30:
+                raise LabError(f"topology: {key}: subnet {net} overlaps another network or is tiny")
+            seen_nets.append(net)
+        if ipaddress.ip_address(t["ip"]) not in net or t["ip"] == str(gw):
+            raise LabError(f"topology: {key}: {t['ip']} is not a host of {net}")
+        link = t.get("link", {"kind": "veth"})
+        if link["kind"] not in ("veth", "relay") or (link["kind"] == "relay") != (
+            "delay_ms" in link
+        ):
+            raise LabError(f"topology: {key}: link kind veth, or relay with delay_ms")
+        if link["kind"] != "veth" and "subnet" not in t:
+            raise LabError(f"topology: {key}: a relay link needs a subnet of its own")
+        if "police" in t and ("subnet" not in t or t["police"]["pps"] < 1):
+            raise LabError(f"topology: {key}: police needs a subnet of its own and pps >= 1")
+        tcp_default = t.get("tcp_default", "closed")
+        if tcp_default not in ("closed", "filtered"):
+            raise LabError(f"topology: {key}: tcp_default must be closed or filtered")
+        lists = [set(t["open"]), set(t.get("closed", [])), set(t.get("filtered", []))]
+        if lists[0] & lists[1] or lists[0] & lists[2] or lists[1] & lists[2]:
+            raise LabError(f"topology: {key}: open/closed/filtered overlap")
+        if tcp_default == "filtered" and lists[1]:
+            raise LabError(f"topology: {key}: a SYN-filtering target has no closed ports")
         if t["name"] in names or not t["name"].endswith("." + topo["dns"]["zone"]):
             raise LabError(f"topology: {key}: name {t['name']} taken or outside the zone")
         names.add(t["name"])
         if t["icmp"] not in (True, False):
             raise LabError(f"topology: {key}: icmp must be true or false")
-        if any(not isinstance(p, int) or not 0 < p < 65536 for p in t["open"]):
-            raise LabError(f"topology: {key}: bad port in open")
+        for kind in ("open", "closed", "filtered"):
+            if any(not isinstance(p, int) or not 0 < p < 65536 for p in t.get(kind, [])):
+                raise LabError(f"topology: {key}: bad port in {kind}")
+
+
+def target_net(topo, t):
+    """(network, router address on it) of a WAN target: its own subnet or the shared one."""
+    if "subnet" in t:
+        net = ipaddress.ip_network(t["subnet"])
+        return net, next(net.hosts())
+    shared = ipaddress.ip_interface(topo["wan"]["routers"][-1]["out"])
+    return shared.network, shared.ip
+
+
+def target_truth(topo, t):
+    """A WAN target with every optional field filled in (see the wan _doc in topology.json)."""
+    tcp_default = t.get("tcp_default", "closed")
+    link = dict(t.get("link", {"kind": "veth"}))
+    delay = link.get("delay_ms", 0)
+    return {
+        **t,
+        "icmp_timestamp": t.get("icmp_timestamp", True),
+        "tcp_default": tcp_default,
+        "closed": t.get("closed", []),
+        "filtered": t.get("filtered", []),
+        "ack_rst": t.get("ack_rst", tcp_default == "closed"),
+        "subnet": str(target_net(topo, t)[0]),
+        "gateway": str(target_net(topo, t)[1]),
+        "link": link,
+        "police": t.get("police"),
+        "rtt_ms": 2 * delay,
+        "loss_percent": 0,
+    }
+
+
+def target_subnets(topo):
+    return [ipaddress.ip_network(t["subnet"]) for t in topo["wan"]["targets"] if "subnet" in t]
 
 
 def wan_networks(topo):
-    """Every WAN network in path order: the uplink link, the links between routers, targets."""
+    """Every WAN network in path order: the uplink link, the links between routers, the shared
+    target network, then the targets' own subnets (all behind the last router)."""
     wan = topo["wan"]
     nets = [ipaddress.ip_interface(wan["uplink"]["ip"]).network]
     nets += [ipaddress.ip_interface(r["out"]).network for r in wan["routers"]]
-    return nets
+    return nets + target_subnets(topo)
 
 
 def wan_hops(topo, target):
@@ -316,6 +389,15 @@ def host_nft(host):
     rules = []
     if host["icmp"] is False:
         rules += ["icmp type echo-request drop", "icmpv6 type echo-request drop"]
+    elif host["icmp"] == "lossy" and host.get("loss_scope") == "ip":
+        pct = host["loss_percent"]
+        # Every IP packet in (TCP, UDP, ICMP), but not ARP (not in the inet family at all) and
+        # not neighbour discovery: a lossy link, not a broken one. Each packet is drawn once.
+        rules += [
+            f"meta nfproto ipv4 numgen random mod 100 < {pct} drop",
+            f"meta nfproto ipv6 meta l4proto != ipv6-icmp numgen random mod 100 < {pct} drop",
+            f"icmpv6 type != {{ {ND_TYPES} }} numgen random mod 100 < {pct} drop",
+        ]
     elif host["icmp"] == "lossy":
         pct = host["loss_percent"]
         # Echo-requests only (one direction), IP only so ARP/ND are untouched.
@@ -612,6 +694,47 @@ def spawn(argv, logfile, state):
     return proc
 
 
+def relay_paths(sdir, key):
+    """(ready file, stats file) of the relay serving target `key`."""
+    return os.path.join(sdir, f"relay-{key}.ready"), os.path.join(sdir, f"relay-{key}.json")
+
+
+def start_relays(topo, state):
+    """Start relay.py for every relayed target, inside the last router's namespace.
+
+    The relay creates both TAPs there (s-<key> stays, x-<key> moves to the target as eth0 in
+    finish_relays): a TAP lives as long as the fd that made it, so killing the relay at
+    teardown removes both, and a TAP keeps working after moving to another namespace."""
+    sdir = state_dir(state["name"])
+    router_ns = state["ns_by_key"][topo["wan"]["routers"][-1]["key"]]
+    started = []
+    for t in topo["wan"]["targets"]:
+        link = t.get("link", {})
+        if link.get("kind") != "relay":
+            continue
+        ready, stats = relay_paths(sdir, t["key"])
+        argv = ["ip", "netns", "exec", router_ns, sys.executable, RELAY_PY,
+                "--delay-ms", str(link["delay_ms"]), "--queue", str(link["queue_frames"]),
+                "--ready", ready, "--stats", stats, f"s-{t['key']}", f"x-{t['key']}"]
+        logfile = os.path.join(sdir, f"relay-{t['key']}.log")
+        started.append((spawn(argv, logfile, state), ready, logfile, t["key"], router_ns))
+    return started
+
+
+def finish_relays(relays, state):
+    """Wait until each relay made its TAPs, then hand the far TAP to its target as eth0."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    for proc, ready, logfile, key, router_ns in relays:
+        while not os.path.exists(ready):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                with open(logfile, errors="replace") as f:
+                    tail = f.read()[-2000:]
+                raise LabError(f"relay for {key} did not come up: {tail}")
+            time.sleep(0.005)
+        target_ns = state["ns_by_key"][key]
+        run(["ip", "-n", router_ns, "link", "set", f"x-{key}", "netns", target_ns, "name", "eth0"])
+
+
 def wait_listening(waits):
     """Wait until each (proc, ns, ports, logfile) has all its ports bound inside its namespace."""
     deadline = time.monotonic() + READY_TIMEOUT_S
@@ -666,6 +789,9 @@ def build(topo, state):
     scanner = topo["scanner"]
     nodes = [scanner] + topo["hosts"]
 
+    # Relays first: Python starts while the links are made (see start_relays).
+    relays = start_relays(topo, state)
+
     # The bridge namespace: no IPv6 at all (it has no address, so it stays silent), and every
     # veth is created here with its peer placed straight into the host namespace.
     bridge_cmds = [
@@ -692,6 +818,7 @@ def build(topo, state):
     )
     # The WAN's links, each created inside the namespace of its upstream end.
     ns_exec_all(wan_link_scripts(topo, ns))
+    finish_relays(relays, state)
 
     scripts = {}
     for node in nodes:
@@ -801,10 +928,15 @@ def wan_link_scripts(topo, ns):
         scripts[ns[r["key"]]] = f"ip link add out0 type veth peer name in0 netns {ns[nxt['key']]}\n"
     last = [*NO_IPV6, "ip link add lan0 type bridge stp_state 0 mcast_snooping 0"]
     for t in wan["targets"]:
-        last += [
-            f"ip link add t-{t['key']} type veth peer name eth0 netns {ns[t['key']]}",
-            f"ip link set t-{t['key']} master lan0",
-        ]
+        if "subnet" not in t:
+            last += [
+                f"ip link add t-{t['key']} type veth peer name eth0 netns {ns[t['key']]}",
+                f"ip link set t-{t['key']} master lan0",
+            ]
+        elif t.get("link", {}).get("kind", "veth") == "veth":
+            # A network of its own: a point-to-point veth from the router (s-<key>).
+            last.append(f"ip link add s-{t['key']} type veth peer name eth0 netns {ns[t['key']]}")
+        # kind relay: relay.py creates s-<key> and the host's TAP (see start_relays).
     scripts[ns[routers[-1]["key"]]] = "\n".join(last) + "\n"
     return scripts
 
@@ -846,31 +978,97 @@ def wan_node_lines(topo, sdir):
             f"ip link set {out_dev} up",
         ]
         if last:
-            lines += [f"ip link set t-{t['key']} up" for t in wan["targets"]]
+            lines += target_router_lines(topo, sdir, r["key"])
         # Upstream: the LAN and every link before ours. Downstream: every network after ours.
         lines += [f"ip route add {n} via {prev_hop} dev in0" for n in [lan, *nets[:i]]]
         if not last:
             next_hop = ipaddress.ip_interface(routers[i + 1]["in"]).ip
             lines += [f"ip route add {n} via {next_hop} dev out0" for n in nets[i + 2 :]]
         out[r["key"]] = lines
-    gateway = ipaddress.ip_interface(routers[-1]["out"])
     for t in wan["targets"]:
+        t = target_truth(topo, t)
+        net = ipaddress.ip_network(t["subnet"])
         lines = [*NO_IPV6, "ip link set lo up"]
         lines += [
-            f"ip addr add {t['ip']}/{gateway.network.prefixlen} dev eth0",
+            f"ip addr add {t['ip']}/{net.prefixlen} dev eth0",
             "ip link set eth0 up",
-            f"ip route add default via {gateway.ip} dev eth0",
+            f"ip route add default via {t['gateway']} dev eth0",
         ]
-        if not t["icmp"]:
+        if t["link"]["kind"] == "relay":
+            lines += relay_end_lines("eth0", t["ip"], t["gateway"], t["link"])
+        rules = target_rules(t)
+        if rules:
             path = os.path.join(sdir, f"{t['key']}.nft")
             with open(path, "w") as f:
-                f.write(nft_table("input", ["icmp type echo-request drop"]))
+                f.write(nft_table("input", rules))
             lines.append(f"nft -f {path}")
         out[t["key"]] = lines
     return out
 
 
-def wan_document(topo, ns):
+def link_mac(ip):
+    """A fixed, locally administered MAC for one end of a relayed link: 02:00 + the IPv4."""
+    return "02:00:" + ":".join(f"{b:02x}" for b in ipaddress.ip_address(ip).packed)
+
+
+def relay_end_lines(dev, ip, peer, link):
+    """One end of a relayed link: fixed MACs with permanent neighbour entries (an ARP over a
+    40 ms link would make every first probe one RTT slower), a TAP ring as deep as the relay's
+    queue (so a relay briefly starved of CPU does not drop at the ring: its own queue is the
+    modelled buffer), and the link's bandwidth as a token bucket on the device's egress."""
+    return [
+        f"ip link set {dev} address {link_mac(ip)} txqueuelen {link['queue_frames']}",
+        f"ip neigh replace {peer} lladdr {link_mac(peer)} dev {dev} nud permanent",
+        f"tc qdisc add dev {dev} root tbf rate {link['rate_kbit']}kbit"
+        f" burst {link['burst_kbit']}kbit latency 50ms",
+    ]
+
+
+def target_rules(t):
+    """nftables input rules making a WAN target behave as its ground truth says."""
+    rules = []
+    if not t["icmp"]:
+        rules.append("icmp type echo-request drop")
+    if not t["icmp_timestamp"]:
+        rules.append("icmp type timestamp-request drop")
+    if t["tcp_default"] == "filtered":
+        not_open = f"tcp dport != {{ {', '.join(map(str, t['open']))} }}" if t["open"] else ""
+        # ack_rst: drop only new connections; a stray ACK still meets the stack and gets a RST.
+        syn = "tcp flags & (syn | ack) == syn " if t["ack_rst"] else "meta l4proto tcp "
+        rules.append(f"{syn}{not_open} drop".replace("  ", " "))
+    return rules
+
+
+def target_router_lines(topo, sdir, router_key):
+    """The last router's side of each target: bridge ports, own subnets, tbf, policers."""
+    lines, police = [], []
+    for t in topo["wan"]["targets"]:
+        t = target_truth(topo, t)
+        if t["subnet"] == str(ipaddress.ip_interface(topo["wan"]["routers"][-1]["out"]).network):
+            lines.append(f"ip link set t-{t['key']} up")
+            continue
+        dev = f"s-{t['key']}"
+        net = ipaddress.ip_network(t["subnet"])
+        lines += [f"ip addr add {t['gateway']}/{net.prefixlen} dev {dev}", f"ip link set {dev} up"]
+        if t["link"]["kind"] == "relay":
+            lines += relay_end_lines(dev, t["gateway"], t["ip"], t["link"])
+        if t["police"]:
+            pps, burst = t["police"]["pps"], t["police"]["burst"]
+            # Two rules, two buckets: each direction is policed on its own.
+            for field in ("daddr", "saddr"):
+                police.append(
+                    f"ip {field} {t['ip']} limit rate over {pps}/second burst {burst} packets"
+                    " counter drop"
+                )
+    if police:
+        path = os.path.join(sdir, f"{router_key}.nft")
+        with open(path, "w") as f:
+            f.write(nft_table("forward", police))
+        lines.append(f"nft -f {path}")
+    return lines
+
+
+def wan_document(topo, ns, sdir):
     wan = topo["wan"]
     routers = []
     for r in wan["routers"]:
@@ -882,9 +1080,12 @@ def wan_document(topo, ns):
                 "out": str(ipaddress.ip_interface(r["out"]).ip),
             }
         )
-    targets = [
-        {**t, "ns": ns[t["key"]], "hops": wan_hops(topo, t)} for t in wan["targets"]
-    ]
+    targets = []
+    for t in wan["targets"]:
+        doc = {**target_truth(topo, t), "ns": ns[t["key"]], "hops": wan_hops(topo, t)}
+        if doc["link"]["kind"] == "relay":
+            doc["link"]["stats"] = relay_paths(sdir, t["key"])[1]
+        targets.append(doc)
     return {
         "uplink": {
             "iface": wan["uplink"]["iface"],
@@ -902,6 +1103,7 @@ def lab_document(topo, state, elapsed_ms):
     for host in topo["hosts"]:
         h = dict(host)
         h.setdefault("loss_percent", 0)
+        h.setdefault("loss_scope", "echo" if host["icmp"] == "lossy" else "none")
         h["ns"] = ns[host["key"]]
         hosts.append(h)
     dns = {
@@ -925,7 +1127,7 @@ def lab_document(topo, state, elapsed_ms):
         "hosts": hosts,
         "down": topo["down"],
         "dns": dns,
-        "wan": wan_document(topo, ns),
+        "wan": wan_document(topo, ns, state_dir(state["name"])),
         "setup_ms": elapsed_ms,
     }
 
