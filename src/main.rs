@@ -41,10 +41,10 @@ fn main() -> ExitCode {
         Some(Command::Scan(args)) => return scan(args),
         Some(Command::Tui(args)) => netdx::ui::run(args),
         None => netdx::ui::run(cli.dashboard),
-        Some(Command::Report(args)) => netdx::output::convert::run(args),
-        Some(Command::Diff(args)) => netdx::output::diff::run(args),
-        Some(Command::History(args)) => netdx::store::history::run(args),
-        Some(Command::Diagnose(args)) => netdx::diagnose::run_cli(args),
+        Some(Command::Report(args)) => return netdx::cmd::report::run(args),
+        Some(Command::Diff(args)) => return netdx::cmd::diff::run(args),
+        Some(Command::History(args)) => return netdx::cmd::history::run(args),
+        Some(Command::Diagnose(args)) => netdx::cmd::diagnose::run(args),
     };
     match result {
         Ok(code) => code,

@@ -16,16 +16,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::net::IpAddr;
-use std::path::Path;
-use std::process::ExitCode;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cli::DiffArgs;
 use crate::core::model::{Host, HostStatus, MacAddr, PortState, ScanReport};
-use crate::output::convert::trouble;
+use crate::output;
 use crate::output::escape::{self, markdown as md, text};
-use crate::output::{self, Format};
 
 /// A round trip is "much worse" when it is at least this many times the old one...
 pub const LATENCY_FACTOR: f64 = 2.0;
@@ -777,55 +774,49 @@ fn load(path: &Path) -> Result<ScanReport, output::json::ReadError> {
     Ok(r)
 }
 
-/// Entry point called by the binary: exit 1 when something changed, 0 when not, 2 on bad input.
-pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
-    let out_format = match &args.output {
-        None => None,
-        Some(path) => match args
-            .format
-            .map(Format::from)
-            .or_else(|| Format::from_path(path))
-        {
-            Some(f @ (Format::Json | Format::Markdown)) => Some((path, f)),
-            Some(f) => {
-                return Ok(trouble(format_args!(
-                    "a diff can be written as JSON or Markdown, not {}",
-                    f.label()
-                )));
-            }
-            None => {
-                return Ok(trouble(format_args!(
-                    "cannot tell the diff format of '{}' from its extension; use .json or .md, or --format",
-                    path.display()
-                )));
-            }
-        },
-    };
-    let old = match load(&args.old) {
-        Ok(r) => r,
-        Err(e) => return Ok(trouble(e)),
-    };
-    let new = match load(&args.new) {
-        Ok(r) => r,
-        Err(e) => return Ok(trouble(e)),
-    };
-    let d = compare(&old, &new, &args.old, &args.new);
-    match out_format {
+/// The two formats a diff can be written in with `-o`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiffFormat {
+    Json,
+    Markdown,
+}
+
+/// What `netdx diff` compares and where it writes, checked at the edge (`cmd::diff`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiffConfig {
+    pub old: PathBuf,
+    pub new: PathBuf,
+    /// `None`: print readable text on stdout.
+    pub output: Option<(PathBuf, DiffFormat)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    #[error(transparent)]
+    Read(#[from] output::json::ReadError),
+    #[error(transparent)]
+    Encode(#[from] serde_json::Error),
+    #[error(transparent)]
+    Write(#[from] output::ReportError),
+}
+
+/// Load both reports, compare, print or write; returns the number of changes.
+pub fn run(cfg: &DiffConfig) -> Result<usize, DiffError> {
+    let old = load(&cfg.old)?;
+    let new = load(&cfg.new)?;
+    let d = compare(&old, &new, &cfg.old, &cfg.new);
+    match &cfg.output {
         None => print!("{}", render_text(&d)),
         Some((path, format)) => {
             let bytes = match format {
-                Format::Json => match serde_json::to_string_pretty(&d) {
-                    Ok(mut s) => {
-                        s.push('\n');
-                        s.into_bytes()
-                    }
-                    Err(e) => return Ok(trouble(e)),
-                },
-                _ => render_markdown(&d).into_bytes(),
+                DiffFormat::Json => {
+                    let mut s = serde_json::to_string_pretty(&d)?;
+                    s.push('\n');
+                    s.into_bytes()
+                }
+                DiffFormat::Markdown => render_markdown(&d).into_bytes(),
             };
-            if let Err(e) = output::write_atomic(path, &bytes) {
-                return Ok(trouble(e));
-            }
+            output::write_atomic(path, &bytes)?;
             eprintln!(
                 "netdx: {} {} written to {}",
                 d.changes,
@@ -834,9 +825,5 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(if d.changes > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(d.changes)
 }
