@@ -6,8 +6,9 @@
 //!   one of the scans are not compared: a quick `-p 22` scan against a full one would
 //!   otherwise report hundreds of "changes"), a changed MAC address (flagged: a device swap,
 //!   or ARP spoofing, above all when the new MAC also answers for other addresses), a changed
-//!   PTR name, a round trip much worse ([`LATENCY_FACTOR`] times and [`LATENCY_MIN_MS`] more),
-//!   packet loss much worse ([`LOSS_POINTS`] points more);
+//!   PTR name, a round trip much worse ([`LATENCY_FACTOR`] times and [`LATENCY_MIN_MS`] more,
+//!   comparing medians of at least [`LATENCY_MIN_SAMPLES`] echoes on both sides, so one inflated
+//!   echo is never news), packet loss much worse ([`LOSS_POINTS`] points more);
 //! - DNS lookups made by both scans whose status or answers changed.
 //!
 //! Readable text by default; `-o FILE` writes JSON or Markdown. Exit code 1 when something
@@ -28,6 +29,9 @@ use crate::output::escape::{self, markdown as md, text};
 pub const LATENCY_FACTOR: f64 = 2.0;
 /// ...and at least this many milliseconds more (so 0.2 ms → 0.5 ms on a LAN is not news).
 pub const LATENCY_MIN_MS: f64 = 10.0;
+/// Latency is compared only when both scans have at least this many echo replies from the
+/// host: a median of fewer says too little, and older reports without a median get no verdict.
+pub const LATENCY_MIN_SAMPLES: u32 = 3;
 /// Packet loss is "much worse" when it rose by at least this many percentage points.
 pub const LOSS_POINTS: f64 = 20.0;
 
@@ -91,8 +95,14 @@ pub struct NameChange {
 pub struct MetricChange {
     pub ip: IpAddr,
     pub hostname: Option<String>,
+    /// For latency, the median round trip in ms; for loss, the percentage.
     pub old: f64,
     pub new: f64,
+    /// For latency: how many echo replies each median is computed from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_samples: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_samples: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -165,6 +175,14 @@ fn host_change(h: &Host, other: Option<&Host>) -> HostChange {
 
 fn much_worse_latency(old: f64, new: f64) -> bool {
     new >= old * LATENCY_FACTOR && new - old >= LATENCY_MIN_MS
+}
+
+/// The median round trip and its sample count, when there are enough samples to trust it.
+fn robust_rtt(h: &Host) -> Option<(f64, u32)> {
+    match (h.rtt_median_ms, h.rtt_samples) {
+        (Some(m), Some(n)) if n >= LATENCY_MIN_SAMPLES => Some((m, n)),
+        _ => None,
+    }
 }
 
 /// Compare two reports. Pure: the paths are only recorded.
@@ -273,7 +291,7 @@ pub fn compare(old: &ScanReport, new: &ScanReport, old_path: &Path, new_path: &P
                         new: n.hostname.clone(),
                     });
                 }
-                if let (Some(a), Some(b)) = (o.rtt_ms, n.rtt_ms)
+                if let (Some((a, na)), Some((b, nb))) = (robust_rtt(o), robust_rtt(n))
                     && much_worse_latency(a, b)
                 {
                     d.latency_worse.push(MetricChange {
@@ -281,6 +299,8 @@ pub fn compare(old: &ScanReport, new: &ScanReport, old_path: &Path, new_path: &P
                         hostname: name.clone(),
                         old: a,
                         new: b,
+                        old_samples: Some(na),
+                        new_samples: Some(nb),
                     });
                 }
                 if let (Some(a), Some(b)) = (o.loss_pct, n.loss_pct)
@@ -291,6 +311,8 @@ pub fn compare(old: &ScanReport, new: &ScanReport, old_path: &Path, new_path: &P
                         hostname: name.clone(),
                         old: a,
                         new: b,
+                        old_samples: None,
+                        new_samples: None,
                     });
                 }
             }
@@ -394,6 +416,31 @@ fn answers(v: &[String]) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+fn latency_title() -> String {
+    format!(
+        "Latency much worse (median of at least {LATENCY_MIN_SAMPLES} echoes, at least {LATENCY_FACTOR}x and {LATENCY_MIN_MS} ms more)"
+    )
+}
+
+fn samples(n: Option<u32>) -> String {
+    n.map_or_else(|| "-".to_string(), |n| n.to_string())
+}
+
+/// `median of 5 echoes 0.30 ms -> 12.00 ms`, or with both counts when they differ:
+/// `median of 5 -> 3 echoes 0.30 ms -> 12.00 ms`.
+fn latency_change(c: &MetricChange) -> String {
+    let counts = if c.old_samples == c.new_samples {
+        samples(c.old_samples)
+    } else {
+        format!("{} -> {}", samples(c.old_samples), samples(c.new_samples))
+    };
+    format!(
+        "median of {counts} echoes {} -> {}",
+        escape::ms(Some(c.old)),
+        escape::ms(Some(c.new))
+    )
 }
 
 /// One line per change, grouped, for a terminal: every string from the reports cleaned of
@@ -506,17 +553,10 @@ pub fn render_text(d: &ReportDiff) -> String {
             .collect(),
     );
     section(
-        &format!("Latency much worse (at least {LATENCY_FACTOR}x and {LATENCY_MIN_MS} ms more)"),
+        &latency_title(),
         d.latency_worse
             .iter()
-            .map(|c| {
-                format!(
-                    "~ {}  {} -> {}",
-                    who(c.ip, &c.hostname),
-                    escape::ms(Some(c.old)),
-                    escape::ms(Some(c.new))
-                )
-            })
+            .map(|c| format!("~ {}  {}", who(c.ip, &c.hostname), latency_change(c)))
             .collect(),
     );
     section(
@@ -724,9 +764,26 @@ pub fn render_markdown(d: &ReportDiff) -> String {
     };
     md_table(
         &mut out,
-        &format!("Latency much worse (at least {LATENCY_FACTOR}x and {LATENCY_MIN_MS} ms more)"),
-        &["Host", "Name", "Old RTT", "New RTT"],
-        metric_rows(&d.latency_worse, escape::ms),
+        &latency_title(),
+        &[
+            "Host",
+            "Name",
+            "Old median RTT",
+            "New median RTT",
+            "Echoes (old, new)",
+        ],
+        d.latency_worse
+            .iter()
+            .map(|c| {
+                vec![
+                    c.ip.to_string(),
+                    md_opt(&c.hostname),
+                    escape::ms(Some(c.old)),
+                    escape::ms(Some(c.new)),
+                    format!("{}, {}", samples(c.old_samples), samples(c.new_samples)),
+                ]
+            })
+            .collect(),
     );
     md_table(
         &mut out,
