@@ -2,6 +2,7 @@
 //! outcomes become exit codes. Nothing below this module sees clap.
 
 pub mod config;
+pub mod dashboard;
 pub mod diagnose;
 pub mod diff;
 pub mod history;
