@@ -4,6 +4,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::cli::{DiagnoseArgs, DiagnoseFormat};
 use crate::core::target::{self, TargetSpec};
 use crate::diagnose::render::DiagFormat;
@@ -114,7 +116,16 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    Ok(match rt.block_on(diagnose::run_job(job)) {
+    let end = rt.block_on(async {
+        let cancel = CancellationToken::new();
+        let on_signal = cancel.clone();
+        tokio::spawn(async move {
+            super::scan::shutdown_signal().await;
+            on_signal.cancel();
+        });
+        diagnose::run_job(job, cancel).await
+    });
+    Ok(match end {
         JobEnd::Verdict(status) => ExitCode::from(status.exit_code()),
         JobEnd::Interrupted => ExitCode::from(EXIT_INTERRUPTED),
         JobEnd::WriteFailed => ExitCode::FAILURE,

@@ -21,12 +21,7 @@ pub enum Outcome {
     Interrupted,
 }
 
-/// Current time as RFC 3339 (UTC), for report timestamps.
-pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
+pub use crate::core::clock::now_rfc3339;
 
 /// Resolves on the first Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use tokio_util::sync::CancellationToken;
 
-use crate::cmd::scan::{now_rfc3339, shutdown_signal};
+use crate::core::clock::now_rfc3339;
 use crate::core::target;
 use crate::net::dns::{self, DnsProbe};
 use crate::net::icmp::IcmpProbe;
@@ -325,14 +325,9 @@ fn save(d: &Diagnosis, out: &Option<Output>) -> bool {
     }
 }
 
-/// `netdx diagnose`: run once or watch, print, write. Call inside a tokio runtime.
-pub async fn run_job(job: DiagnoseJob) -> JobEnd {
-    let cancel = CancellationToken::new();
-    let on_signal = cancel.clone();
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        on_signal.cancel();
-    });
+/// `netdx diagnose`: run once or watch, print, write, until done or `cancel` (the edge
+/// cancels on Ctrl-C or SIGTERM).
+pub async fn run_job(job: DiagnoseJob, cancel: CancellationToken) -> JobEnd {
     let diagnoser = Diagnoser::new(job.config);
     let out = job.output;
     if let Some(interval) = job.watch {

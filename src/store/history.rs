@@ -50,7 +50,7 @@ impl HistoryEntry {
             .finished_at
             .clone()
             .or_else(|| report.started_at.clone())
-            .unwrap_or_else(crate::cmd::scan::now_rfc3339);
+            .unwrap_or_else(crate::core::clock::now_rfc3339);
         HistoryEntry {
             time,
             started_at: report.started_at.clone(),
