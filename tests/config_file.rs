@@ -102,3 +102,20 @@ fn damaged_config_is_a_one_line_error() {
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn a_bad_value_in_the_config_file_names_the_file_and_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[scan]\nports = \"22,telnet\"\n").unwrap();
+    // Refused even though -p is given: a damaged file is never silently ignored.
+    let out = netdx(&config, dir.path(), &["scan", "127.0.0.1", "-p", "22"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("config.toml") && stderr.contains("scan.ports"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(out.stdout.is_empty());
+}

@@ -3,8 +3,10 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use assert_cmd::Command;
+use netdx::core::event::{IcmpOutcome, ScanEvent};
 use netdx::core::model::{HostStatus, MacAddr, PortState, ScanReport};
 use netdx::output::diff::{self, ReportDiff};
 
@@ -171,8 +173,8 @@ fn latency_threshold_needs_both_ratio_and_milliseconds() {
     let with_rtt = |old: f64, new: f64| {
         let mut a = lab();
         let mut b = lab();
-        a.hosts.get_mut(&ip("10.77.0.60")).unwrap().rtt_ms = Some(old);
-        b.hosts.get_mut(&ip("10.77.0.60")).unwrap().rtt_ms = Some(new);
+        a.hosts.get_mut(&ip("10.77.0.60")).unwrap().rtt_median_ms = Some(old);
+        b.hosts.get_mut(&ip("10.77.0.60")).unwrap().rtt_median_ms = Some(new);
         compare(&a, &b).latency_worse.len()
     };
     assert_eq!(with_rtt(1.2, 48.5), 1, "x40 and +47 ms");
@@ -180,6 +182,71 @@ fn latency_threshold_needs_both_ratio_and_milliseconds() {
     assert_eq!(with_rtt(20.0, 35.0), 0, "+15 ms but only x1.75");
     assert_eq!(with_rtt(10.0, 20.0), 1, "exactly x2 and +10 ms");
     assert_eq!(with_rtt(48.5, 1.2), 0, "better is not worse");
+}
+
+/// A scan of one host that answered these echoes (round trips in microseconds), folded by
+/// the model as the engine's events would be.
+fn echoes(rtts_us: &[u64]) -> ScanReport {
+    let mut r = ScanReport::new(Default::default());
+    r.apply(ScanEvent::Icmp(IcmpOutcome {
+        ip: ip("10.77.0.60"),
+        sent: 5,
+        received: rtts_us.len() as u32,
+        rtts: rtts_us.iter().map(|&u| Duration::from_micros(u)).collect(),
+    }));
+    r
+}
+
+#[test]
+fn one_inflated_echo_among_normal_ones_is_not_a_slowdown() {
+    let old = echoes(&[300, 310, 290, 305, 295]);
+    // One echo waited 90 ms in a queue: the average jumps to 18 ms, the median does not move.
+    let new = echoes(&[300, 90_000, 290, 305, 310]);
+    assert!(new.hosts[&ip("10.77.0.60")].rtt_ms.unwrap() > 18.0);
+    let d = compare(&old, &new);
+    assert!(d.latency_worse.is_empty(), "{:?}", d.latency_worse);
+    assert_eq!(d.changes, 0);
+}
+
+#[test]
+fn a_consistent_slowdown_is_reported_with_its_medians() {
+    let old = echoes(&[300, 310, 290, 305, 295]);
+    let new = echoes(&[12_000, 11_800, 12_400, 12_100, 11_900]);
+    let d = compare(&old, &new);
+    assert_eq!(d.latency_worse.len(), 1, "{d:?}");
+    let c = &d.latency_worse[0];
+    assert_eq!((c.old, c.new), (0.3, 12.0));
+    assert_eq!((c.old_samples, c.new_samples), (Some(5), Some(5)));
+    let t = diff::render_text(&d);
+    assert!(
+        t.contains("~ 10.77.0.60  median of 5 echoes 0.30 ms -> 12.00 ms"),
+        "{t}"
+    );
+    let m = diff::render_markdown(&d);
+    assert!(
+        m.contains("| 10.77.0.60 | - | 0.30 ms | 12.00 ms | 5, 5 |"),
+        "{m}"
+    );
+}
+
+#[test]
+fn fewer_than_three_echoes_get_no_latency_verdict() {
+    let old = echoes(&[300, 310, 290, 305, 295]);
+    let slow = [12_000, 11_800, 12_400];
+    assert_eq!(compare(&old, &echoes(&slow[..2])).latency_worse.len(), 0);
+    assert_eq!(
+        compare(&echoes(&[300, 310]), &echoes(&slow))
+            .latency_worse
+            .len(),
+        0
+    );
+    assert_eq!(compare(&old, &echoes(&slow)).latency_worse.len(), 1);
+    // Reports written before netdx kept a median (no rtt_median_ms) are not compared either.
+    let mut older = old.clone();
+    let h = older.hosts.get_mut(&ip("10.77.0.60")).unwrap();
+    h.rtt_median_ms = None;
+    h.rtt_samples = None;
+    assert_eq!(compare(&older, &echoes(&slow)).latency_worse.len(), 0);
 }
 
 #[test]
@@ -244,7 +311,7 @@ fn binary_text_output_and_exit_codes() {
         "Ports no longer open (1)",
         "MAC address changed: device swapped, or ARP spoofing? (1)",
         "Host name changed (1)",
-        "~ 10.77.0.60 (lossy.lab.test)  1.20 ms -> 48.50 ms",
+        "~ 10.77.0.60 (lossy.lab.test)  median of 3 echoes 1.10 ms -> 35.20 ms",
         "DNS answers changed (1)",
         "8 changes.",
     ] {
@@ -297,7 +364,7 @@ fn binary_writes_json_and_markdown() {
         "| 10.77.0.3 | newpi.lab.test | b8:27:eb:77:00:03 | Raspberry Pi Foundation | 22/ssh | down |",
         "## MAC address changed: device swapped, or ARP spoofing? (1)",
         "| 10.77.0.1 | gw.lab.test | 00:00:0c:77:00:01 (Cisco Systems, Inc) | 3c:22:fb:77:00:33 (Apple, Inc.) | **10.77.0.33** |",
-        "| 10.77.0.60 | lossy.lab.test | 1.20 ms | 48.50 ms |",
+        "| 10.77.0.60 | lossy.lab.test | 1.10 ms | 35.20 ms | 3, 3 |",
     ] {
         assert!(md.contains(want), "missing {want:?} in:\n{md}");
     }

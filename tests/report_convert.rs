@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use netdx::cli::{FormatArg, ReportArgs};
-use netdx::output::convert;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -23,12 +22,11 @@ fn golden(name: &str) -> Vec<u8> {
 }
 
 fn run(input: &Path, output: &Path, format: Option<FormatArg>) -> ExitCode {
-    convert::run(ReportArgs {
+    netdx::cmd::report::run(ReportArgs {
         input: input.into(),
         output: output.into(),
         format,
     })
-    .unwrap()
 }
 
 #[test]
@@ -120,7 +118,7 @@ fn bad_input_exits_2_and_writes_nothing() {
     assert!(names.iter().all(|n| n.ends_with(".json")), "{names:?}");
 }
 
-/// Through the binary, once `netdx report` is wired to `convert::run`: the error is one line.
+/// Through the binary, once `netdx report` is wired to `cmd::report::run`: the error is one line.
 #[test]
 fn binary_reports_errors_on_one_line() {
     let out = assert_cmd::Command::cargo_bin("netdx")

@@ -12,25 +12,47 @@
 //! resolver = "10.0.0.53"  # DNS server when --resolver is not given
 //! ```
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::cli::ScanArgs;
+use crate::core::ports::{self, PortList};
+use crate::net::dns;
 
-#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    #[serde(default)]
-    pub scan: ScanDefaults,
+/// The config file, parsed and checked: every value typed, so a bad one is refused when the
+/// file is read, naming the file and the key, not later in the middle of a scan.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FileConfig {
+    pub scan: ScanFileConfig,
 }
 
-#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScanDefaults {
+/// The `[scan]` table: defaults for `netdx scan` and the dashboard, under the command line.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ScanFileConfig {
+    /// Record every completed scan in the history.
     pub log: Option<bool>,
-    pub ports: Option<String>,
-    pub resolver: Option<String>,
+    /// Ports to check when `-p` is not given: the spec as written (reports record it) and
+    /// the ports it names.
+    pub ports: Option<(String, PortList)>,
+    /// DNS server when `--resolver` is not given.
+    pub resolver: Option<SocketAddr>,
+}
+
+/// The file as TOML has it, before the values are checked.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    scan: RawScan,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScan {
+    log: Option<bool>,
+    ports: Option<String>,
+    resolver: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,19 +99,43 @@ pub fn default_path() -> Option<PathBuf> {
     )
 }
 
-pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-    toml::from_str(text).map_err(|e| ConfigError::Parse {
+pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
+    let bad = |message: String| ConfigError::Parse {
         path: path.display().to_string(),
+        message,
+    };
+    let raw: RawConfig = toml::from_str(text).map_err(|e| {
         // toml's message spans lines (it quotes the offending line); keep the first.
-        message: e.message().lines().next().unwrap_or("invalid").to_string(),
+        bad(e.message().lines().next().unwrap_or("invalid").to_string())
+    })?;
+    let ports = raw
+        .scan
+        .ports
+        .map(|spec| {
+            let list = ports::parse_ports(&spec).map_err(|e| bad(format!("scan.ports: {e}")))?;
+            Ok((spec, list))
+        })
+        .transpose()?;
+    let resolver = raw
+        .scan
+        .resolver
+        .as_deref()
+        .map(|r| dns::parse_resolver(r).map_err(|e| bad(format!("scan.resolver: {e}"))))
+        .transpose()?;
+    Ok(FileConfig {
+        scan: ScanFileConfig {
+            log: raw.scan.log,
+            ports,
+            resolver,
+        },
     })
 }
 
 /// Load the config file at `path`; a file that does not exist is an empty config.
-pub fn load(path: &Path) -> Result<Config, ConfigError> {
+pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
     match std::fs::read_to_string(path) {
         Ok(text) => parse(&text, path),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
         Err(source) => Err(ConfigError::Read {
             path: path.display().to_string(),
             source,
@@ -97,16 +143,20 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     }
 }
 
-impl Config {
-    /// Fill what the command line left unset. The command line always wins.
-    pub fn apply_to(&self, args: &mut ScanArgs) {
-        args.log |= self.scan.log.unwrap_or(false);
-        if args.ports.is_none() {
-            args.ports = self.scan.ports.clone();
+/// The config file at the default location, for the commands that use it. An unreadable
+/// file (say, another user's home after setpriv or sudo -E) is a warning and the defaults;
+/// a damaged one is an error line and exit code 2.
+pub fn load_default() -> Result<FileConfig, std::process::ExitCode> {
+    let Some(path) = default_path() else {
+        return Ok(FileConfig::default());
+    };
+    match load(&path) {
+        Ok(config) => Ok(config),
+        Err(e @ ConfigError::Read { .. }) => {
+            eprintln!("netdx: warning: {e}; using defaults");
+            Ok(FileConfig::default())
         }
-        if args.resolver.is_none() {
-            args.resolver = self.scan.resolver.clone();
-        }
+        Err(e) => Err(super::trouble(e)),
     }
 }
 
@@ -115,7 +165,7 @@ mod tests {
     use super::*;
     use clap::Parser;
 
-    fn scan_args(argv: &[&str]) -> ScanArgs {
+    fn scan_args(argv: &[&str]) -> crate::cli::ScanArgs {
         let mut full = vec!["netdx", "scan"];
         full.extend_from_slice(argv);
         match crate::cli::Cli::parse_from(full).command {
@@ -126,20 +176,36 @@ mod tests {
 
     #[test]
     fn command_line_wins_over_config() {
-        let cfg = parse(
+        let file = parse(
             "[scan]\nlog = true\nports = \"top100\"\nresolver = \"10.0.0.53\"\n",
             Path::new("c.toml"),
         )
         .unwrap();
-        let mut a = scan_args(&["10.0.0.1"]);
-        cfg.apply_to(&mut a);
-        assert!(a.log);
-        assert_eq!(a.ports.as_deref(), Some("top100"));
-        assert_eq!(a.resolver.as_deref(), Some("10.0.0.53"));
-        let mut b = scan_args(&["10.0.0.1", "-p", "22", "--resolver", "10.0.0.54"]);
-        cfg.apply_to(&mut b);
-        assert_eq!(b.ports.as_deref(), Some("22"));
-        assert_eq!(b.resolver.as_deref(), Some("10.0.0.54"));
+        assert_eq!(file.scan.log, Some(true));
+        let (cfg, params) =
+            super::super::plan::scan_config(&scan_args(&["10.0.0.1"]), &file.scan).unwrap();
+        assert_eq!(cfg.ports.as_ref().map(PortList::len), Some(100));
+        assert_eq!(params.ports.as_deref(), Some("top100"));
+        assert_eq!(cfg.resolver, Some("10.0.0.53:53".parse().unwrap()));
+        let argv = ["10.0.0.1", "-p", "22", "--resolver", "10.0.0.54"];
+        let (cfg, params) = super::super::plan::scan_config(&scan_args(&argv), &file.scan).unwrap();
+        assert_eq!(cfg.ports.as_ref().map(PortList::as_slice), Some(&[22][..]));
+        assert_eq!(params.ports.as_deref(), Some("22"));
+        assert_eq!(cfg.resolver, Some("10.0.0.54:53".parse().unwrap()));
+        assert_eq!(params.resolver.as_deref(), Some("10.0.0.54:53"));
+    }
+
+    #[test]
+    fn bad_values_are_refused_when_read_naming_file_and_key() {
+        let e = parse("[scan]\nports = \"22,http\"\n", Path::new("c.toml")).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("c.toml") && msg.contains("scan.ports"),
+            "{msg}"
+        );
+        let e = parse("[scan]\nresolver = \"nowhere\"\n", Path::new("c.toml")).unwrap_err();
+        assert!(e.to_string().contains("scan.resolver"), "{e}");
+        assert!(!e.to_string().contains('\n'));
     }
 
     #[test]
@@ -157,7 +223,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(
             load(&dir.path().join("none.toml")).unwrap(),
-            Config::default()
+            FileConfig::default()
         );
     }
 

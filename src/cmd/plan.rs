@@ -1,9 +1,11 @@
-//! Turns command-line arguments into a validated [`ScanConfig`], once, at the edge. Every
-//! error names the bad token in one line; the binary maps them to exit code 2.
+//! Turns command-line arguments, layered over the config file, into a validated
+//! [`ScanConfig`], once, at the edge. Every error names the bad token in one line; the binary
+//! maps them to exit code 2.
 
 use std::time::Duration;
 
 use crate::cli::ScanArgs;
+use crate::cmd::config::ScanFileConfig;
 use crate::core::model::ScanParameters;
 use crate::core::ports::{self, PortError};
 use crate::core::target::{self, TargetError, TargetSet};
@@ -45,7 +47,12 @@ fn check_output(args: &ScanArgs) -> Result<(), InputError> {
     Ok(())
 }
 
-pub fn scan_config(args: &ScanArgs) -> Result<(ScanConfig, ScanParameters), InputError> {
+/// The command line wins; what it leaves unset comes from the config file (`file`), then from
+/// the built-in defaults. (`--log` is layered by the caller: it is not part of a scan.)
+pub fn scan_config(
+    args: &ScanArgs,
+    file: &ScanFileConfig,
+) -> Result<(ScanConfig, ScanParameters), InputError> {
     check_output(args)?;
     let mut specs = args.targets.clone();
     if let Some(file) = &args.targets_file {
@@ -55,17 +62,20 @@ pub fn scan_config(args: &ScanArgs) -> Result<(ScanConfig, ScanParameters), Inpu
         return Err(InputError::NoTargets);
     }
     let targets = TargetSet::parse(&specs, &args.exclude, args.allow_large)?;
-    let port_list = args.ports.as_deref().map(ports::parse_ports).transpose()?;
+    let (port_spec, port_list) = match (&args.ports, &file.ports) {
+        (Some(spec), _) => (Some(spec.clone()), Some(ports::parse_ports(spec)?)),
+        (None, Some((spec, list))) => (Some(spec.clone()), Some(list.clone())),
+        (None, None) => (None, None),
+    };
     let dns_queries = args
         .dns
         .iter()
         .map(|q| dns::parse_query(q))
         .collect::<Result<Vec<_>, _>>()?;
-    let resolver = args
-        .resolver
-        .as_deref()
-        .map(dns::parse_resolver)
-        .transpose()?;
+    let resolver = match args.resolver.as_deref() {
+        Some(r) => Some(dns::parse_resolver(r)?),
+        None => file.resolver,
+    };
 
     let mut cfg = ScanConfig::new(targets);
     cfg.ports = port_list;
@@ -82,7 +92,7 @@ pub fn scan_config(args: &ScanArgs) -> Result<(ScanConfig, ScanParameters), Inpu
     let params = ScanParameters {
         targets: specs,
         exclude: args.exclude.clone(),
-        ports: args.ports.clone(),
+        ports: port_spec,
         dns_queries: args.dns.clone(),
         timeout_ms: args.timeout,
         tries: args.tries,

@@ -22,12 +22,7 @@ pub enum Outcome {
     Interrupted,
 }
 
-/// Current time as RFC 3339 (UTC), for report timestamps.
-pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
+pub use crate::core::clock::now_rfc3339;
 
 /// Resolves on the first Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
@@ -161,4 +156,38 @@ pub async fn scan(
         eprintln!("scan logged to {}", file.display());
     }
     Ok(outcome)
+}
+
+/// `netdx scan`: the command line over the config file -> a [`ScanConfig`]; exit 0 when the
+/// scan completed, 2 on bad input, 130 when interrupted.
+pub fn run_cli(args: crate::cli::ScanArgs) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let file = match super::config::load_default() {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let (cfg, params) = match super::plan::scan_config(&args, &file.scan) {
+        Ok(v) => v,
+        Err(e) => return super::trouble(e),
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("netdx: error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let format = args.format.map(Into::into);
+    let log = args.log || file.scan.log.unwrap_or(false);
+    match rt.block_on(scan(cfg, params, args.output, format, log)) {
+        Ok(Outcome::Complete) => ExitCode::SUCCESS,
+        Ok(Outcome::Interrupted) => ExitCode::from(super::EXIT_INTERRUPTED),
+        Err(e) => {
+            eprintln!("netdx: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Types, events and the pure reducer: no I/O, no clap. Everything else builds on these.
 
+pub mod clock;
 pub mod event;
 pub mod model;
 pub mod oui;

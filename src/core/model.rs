@@ -317,6 +317,13 @@ pub struct Host {
     pub rtt_min_ms: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rtt_max_ms: Option<f64>,
+    /// Median ICMP round trip: one inflated echo (a busy host, a queue on the way) moves the
+    /// average but not this, so comparisons between scans use it. Absent in older reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_median_ms: Option<f64>,
+    /// How many echo replies `rtt_ms` and `rtt_median_ms` are computed from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_samples: Option<u32>,
     /// Percentage of ICMP echoes that got no reply, when ICMP was used.
     pub loss_pct: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -353,6 +360,8 @@ impl Host {
             rtt_ms: None,
             rtt_min_ms: None,
             rtt_max_ms: None,
+            rtt_median_ms: None,
+            rtt_samples: None,
             loss_pct: None,
             icmp_sent: None,
             icmp_received: None,
@@ -465,6 +474,18 @@ mod hosts_as_list {
     }
 }
 
+/// The median of `samples` (the mean of the middle two for an even count); zero for none.
+fn median(samples: &[Duration]) -> Duration {
+    let mut sorted = samples.to_vec();
+    sorted.sort_unstable();
+    let mid = sorted.len() / 2;
+    match sorted.len() {
+        0 => Duration::ZERO,
+        n if n % 2 == 1 => sorted[mid],
+        _ => (sorted[mid - 1] + sorted[mid]) / 2,
+    }
+}
+
 fn ms(d: Duration) -> f64 {
     // Three decimals (microsecond resolution) is what the network can honestly give.
     (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
@@ -527,6 +548,8 @@ impl ScanReport {
                     let max = o.rtts.iter().max().copied().unwrap_or_default();
                     let avg = o.rtts.iter().sum::<Duration>() / o.rtts.len() as u32;
                     h.rtt_ms = Some(ms(avg));
+                    h.rtt_median_ms = Some(ms(median(&o.rtts)));
+                    h.rtt_samples = Some(o.rtts.len() as u32);
                     h.rtt_min_ms = Some(match h.rtt_min_ms {
                         Some(m) => m.min(ms(min)),
                         None => ms(min),
@@ -632,5 +655,44 @@ impl ScanReport {
 
     pub fn hosts_up(&self) -> impl Iterator<Item = &Host> {
         self.hosts.values().filter(|h| h.status == HostStatus::Up)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_is_robust_to_one_inflated_echo() {
+        let d = |v: &[u64]| {
+            v.iter()
+                .map(|&u| Duration::from_micros(u))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            median(&d(&[300, 310, 90_000, 290, 305])),
+            Duration::from_micros(305)
+        );
+        assert_eq!(median(&d(&[400, 200])), Duration::from_micros(300));
+        assert_eq!(median(&[]), Duration::ZERO);
+    }
+
+    #[test]
+    fn icmp_outcome_records_median_and_sample_count() {
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        let mut r = ScanReport::new(ScanParameters::default());
+        r.apply(ScanEvent::Icmp(crate::core::event::IcmpOutcome {
+            ip,
+            sent: 5,
+            received: 4,
+            rtts: [1000, 1200, 40_000, 1100]
+                .iter()
+                .map(|&u| Duration::from_micros(u))
+                .collect(),
+        }));
+        let h = &r.hosts[&ip];
+        assert_eq!(h.rtt_samples, Some(4));
+        assert_eq!(h.rtt_median_ms, Some(1.15));
+        assert_eq!(h.rtt_ms, Some(10.825));
     }
 }

@@ -42,6 +42,15 @@ impl PortList {
     pub fn contains(&self, port: u16) -> bool {
         self.0.binary_search(&port).is_ok()
     }
+
+    /// Ports already known as numbers (say, the open ports a monitoring round re-checks):
+    /// sorted, without duplicates or port 0; `None` when none is left.
+    pub fn from_ports(ports: impl IntoIterator<Item = u16>) -> Option<PortList> {
+        let mut v: Vec<u16> = ports.into_iter().filter(|&p| p != 0).collect();
+        v.sort_unstable();
+        v.dedup();
+        (!v.is_empty()).then_some(PortList(v))
+    }
 }
 
 /// Why one port or range entry was rejected.
@@ -292,6 +301,14 @@ fn parse_table(text: &'static str) -> Result<ServiceTable, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_ports_sorts_dedups_and_drops_zero() {
+        let l = PortList::from_ports([443, 22, 443, 0]).unwrap();
+        assert_eq!(l.as_slice(), &[22, 443]);
+        assert_eq!(PortList::from_ports([0]), None);
+        assert_eq!(PortList::from_ports([]), None);
+    }
 
     fn ports(spec: &str) -> Vec<u16> {
         parse_ports(spec).expect(spec).as_slice().to_vec()

@@ -355,6 +355,21 @@ impl TargetSet {
         Ok(set)
     }
 
+    /// Single addresses already known (the hosts a monitoring round re-checks): no names, no
+    /// exclusions, no size limit (they were checked when the addresses were first found).
+    pub fn from_addrs(addrs: impl IntoIterator<Item = IpAddr>) -> TargetSet {
+        let mut v4 = Vec::new();
+        let mut v6 = Vec::new();
+        for ip in addrs {
+            push_span(&TargetSpec::Addr(ip), Role::Target, &mut v4, &mut v6);
+        }
+        TargetSet {
+            v4: Intervals::from_spans(v4),
+            v6: Intervals::from_spans(v6),
+            ..TargetSet::default()
+        }
+    }
+
     /// Hostnames still to resolve, in the order given, without case-insensitive duplicates.
     pub fn names(&self) -> &[String] {
         &self.names
@@ -719,6 +734,22 @@ impl Intervals {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_addrs_holds_exactly_those_addresses() {
+        let set = TargetSet::from_addrs([
+            ip("10.0.0.3"),
+            ip("fd00::1"),
+            ip("10.0.0.1"),
+            ip("10.0.0.3"),
+        ]);
+        assert_eq!(
+            set.iter().collect::<Vec<_>>(),
+            [ip("10.0.0.1"), ip("10.0.0.3"), ip("fd00::1")]
+        );
+        assert_eq!(set.len(), 3);
+        assert!(set.names().is_empty());
+    }
 
     fn s(specs: &[&str]) -> Vec<String> {
         specs.iter().map(ToString::to_string).collect()

@@ -31,15 +31,13 @@ pub mod watch;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{DiagnoseArgs, DiagnoseFormat};
-use crate::cmd::scan::{now_rfc3339, shutdown_signal};
-use crate::core::target::{self, TargetSpec};
+use crate::core::clock::now_rfc3339;
+use crate::core::target;
 use crate::net::dns::{self, DnsProbe};
 use crate::net::icmp::IcmpProbe;
 use crate::net::sys::netinfo::LocalContext;
@@ -49,10 +47,6 @@ pub use checks::TargetInput;
 pub use model::{Cause, Diagnosis, Layer, Status};
 use render::DiagFormat;
 
-/// Exit code for bad input.
-const EXIT_BAD_INPUT: u8 = 2;
-/// Exit code when interrupted before a verdict (128 + SIGINT).
-const EXIT_INTERRUPTED: u8 = 130;
 /// More would not be triage any more: `netdx scan` is for that.
 pub const MAX_TARGETS: usize = 16;
 pub const MAX_PORTS: usize = 16;
@@ -110,68 +104,6 @@ pub enum InputError {
         "cannot tell the report format of '{0}' from its extension; use .json .md .html or --format"
     )]
     UnknownFormat(String),
-}
-
-impl DiagnoseConfig {
-    pub fn from_args(args: &DiagnoseArgs) -> Result<DiagnoseConfig, InputError> {
-        let mut targets = Vec::new();
-        for t in &args.targets {
-            match target::parse_spec(t)? {
-                TargetSpec::Addr(ip) => targets.push(TargetInput::Addr(ip)),
-                TargetSpec::Name(n) => targets.push(TargetInput::Name(n)),
-                TargetSpec::Net(_) | TargetSpec::Range { .. } => {
-                    return Err(InputError::NotAHost(t.trim().to_string()));
-                }
-            }
-        }
-        if targets.len() > MAX_TARGETS {
-            return Err(InputError::TooMany {
-                what: "targets",
-                n: targets.len(),
-                max: MAX_TARGETS,
-            });
-        }
-        let ports = crate::core::ports::parse_ports(&args.ports)?;
-        if ports.len() > MAX_PORTS {
-            return Err(InputError::TooMany {
-                what: "ports",
-                n: ports.len(),
-                max: MAX_PORTS,
-            });
-        }
-        // The user's order, without duplicates (the parser sorts).
-        let mut ordered: Vec<u16> = Vec::new();
-        for token in args.ports.split(',') {
-            if let Ok(p) = token.trim().parse::<u16>()
-                && ports.contains(p)
-                && !ordered.contains(&p)
-            {
-                ordered.push(p);
-            }
-        }
-        for p in ports.iter() {
-            if !ordered.contains(&p) {
-                ordered.push(p);
-            }
-        }
-        let resolver = args
-            .resolver
-            .as_deref()
-            .map(dns::parse_resolver)
-            .transpose()?;
-        Ok(DiagnoseConfig {
-            targets,
-            ports: ordered,
-            resolver,
-            timeout: Duration::from_millis(args.timeout),
-            dns_timeout: Duration::from_millis(args.dns_timeout),
-            trace: TracePlan {
-                max_ttl: args.max_hops,
-                timeout: Duration::from_millis(args.timeout),
-                ..TracePlan::default()
-            },
-        })
-    }
 }
 
 /// `ndots` from resolv.conf (default 1), for the search-list order.
@@ -356,23 +288,30 @@ pub async fn run(config: DiagnoseConfig, cancel: &CancellationToken) -> Diagnosi
 }
 
 /// Where and how `-o` writes.
-struct Output {
-    path: PathBuf,
-    format: DiagFormat,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub path: PathBuf,
+    pub format: DiagFormat,
 }
 
-fn output(args: &DiagnoseArgs) -> Result<Option<Output>, InputError> {
-    let Some(path) = args.output.clone() else {
-        return Ok(None);
-    };
-    let format = match args.format {
-        Some(DiagnoseFormat::Json) => DiagFormat::Json,
-        Some(DiagnoseFormat::Md) => DiagFormat::Markdown,
-        Some(DiagnoseFormat::Html) => DiagFormat::Html,
-        None => DiagFormat::from_path(&path)
-            .ok_or_else(|| InputError::UnknownFormat(path.display().to_string()))?,
-    };
-    Ok(Some(Output { path, format }))
+/// One `netdx diagnose` run, built at the edge (`cmd::diagnose`).
+#[derive(Debug, Clone)]
+pub struct DiagnoseJob {
+    pub config: DiagnoseConfig,
+    /// `Some(interval)`: repeat until Ctrl-C, a round every interval (start to start).
+    pub watch: Option<Duration>,
+    pub output: Option<Output>,
+}
+
+/// How a job ended; the edge maps it to an exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobEnd {
+    /// The (last) verdict.
+    Verdict(Status),
+    /// Interrupted before any verdict.
+    Interrupted,
+    /// The diagnosis was made but `-o` could not be written.
+    WriteFailed,
 }
 
 fn save(d: &Diagnosis, out: &Option<Output>) -> bool {
@@ -386,56 +325,32 @@ fn save(d: &Diagnosis, out: &Option<Output>) -> bool {
     }
 }
 
-/// `netdx diagnose`: parse, run once or watch, print, write, exit 0 / 1 / 3 (2 bad input).
-pub fn run_cli(args: DiagnoseArgs) -> anyhow::Result<ExitCode> {
-    let parsed = DiagnoseConfig::from_args(&args).and_then(|c| {
-        if args.watch && !(0.5..=86_400.0).contains(&args.interval) {
-            return Err(InputError::Interval);
-        }
-        Ok((c, output(&args)?))
-    });
-    let (config, out) = match parsed {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("netdx: error: {e}");
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
-    };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let interval = Duration::from_secs_f64(args.interval);
-    rt.block_on(async move {
-        let cancel = CancellationToken::new();
-        let on_signal = cancel.clone();
-        tokio::spawn(async move {
-            shutdown_signal().await;
-            on_signal.cancel();
-        });
-        let diagnoser = Diagnoser::new(config);
-        if args.watch {
-            Ok(watch_loop(&diagnoser, interval, &out, &cancel).await)
-        } else {
-            let d = diagnoser.run(&cancel).await;
-            if d.incomplete {
-                eprintln!("netdx: interrupted before a verdict");
-                return Ok(ExitCode::from(EXIT_INTERRUPTED));
-            }
-            print!("{}", render::terminal(&d));
-            let _ = std::io::stdout().flush();
-            if !save(&d, &out) {
-                return Ok(ExitCode::FAILURE);
-            }
-            if let Some(o) = &out {
-                eprintln!(
-                    "netdx: diagnosis written to {} ({})",
-                    o.path.display(),
-                    o.format.label()
-                );
-            }
-            Ok(ExitCode::from(d.status.exit_code()))
-        }
-    })
+/// `netdx diagnose`: run once or watch, print, write, until done or `cancel` (the edge
+/// cancels on Ctrl-C or SIGTERM).
+pub async fn run_job(job: DiagnoseJob, cancel: CancellationToken) -> JobEnd {
+    let diagnoser = Diagnoser::new(job.config);
+    let out = job.output;
+    if let Some(interval) = job.watch {
+        return watch_loop(&diagnoser, interval, &out, &cancel).await;
+    }
+    let d = diagnoser.run(&cancel).await;
+    if d.incomplete {
+        eprintln!("netdx: interrupted before a verdict");
+        return JobEnd::Interrupted;
+    }
+    print!("{}", render::terminal(&d));
+    let _ = std::io::stdout().flush();
+    if !save(&d, &out) {
+        return JobEnd::WriteFailed;
+    }
+    if let Some(o) = &out {
+        eprintln!(
+            "netdx: diagnosis written to {} ({})",
+            o.path.display(),
+            o.format.label()
+        );
+    }
+    JobEnd::Verdict(d.status)
 }
 
 fn clock(rfc3339: &str) -> String {
@@ -450,7 +365,7 @@ async fn watch_loop(
     interval: Duration,
     out: &Option<Output>,
     cancel: &CancellationToken,
-) -> ExitCode {
+) -> JobEnd {
     let mut timeline = watch::Timeline::default();
     let mut last: Option<Diagnosis> = None;
     let mut rounds = 0u32;
@@ -510,7 +425,7 @@ async fn watch_loop(
     }
     let Some(last) = last else {
         eprintln!("netdx: interrupted before the first round ended");
-        return ExitCode::from(EXIT_INTERRUPTED);
+        return JobEnd::Interrupted;
     };
     println!();
     print!("{}", render::terminal(&last));
@@ -522,5 +437,5 @@ async fn watch_loop(
             o.format.label()
         );
     }
-    ExitCode::from(last.status.exit_code())
+    JobEnd::Verdict(last.status)
 }

@@ -3,19 +3,27 @@
 //! Like diff(1), `netdx report`, `netdx diff` and `netdx history` print one `netdx: error:`
 //! line and exit 2 for any trouble (a missing, damaged or too-new report, an unknown output
 //! extension, an output that cannot be written), so that exit 1 keeps its one meaning for
-//! `diff` ("something changed").
+//! `diff` ("something changed"). The exit codes are chosen at the edge (`cmd::report`).
 
-use std::fmt::Display;
-use std::process::ExitCode;
+use std::path::PathBuf;
 
-use crate::cli::ReportArgs;
+use super::{Format, ReportError, json};
 
-use super::{Format, json};
+/// What `netdx report` converts, with the format already chosen (by `--format` or by the
+/// output's extension).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConvertConfig {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub format: Format,
+}
 
-/// Print the one-line error and return exit code 2.
-pub fn trouble(e: impl Display) -> ExitCode {
-    eprintln!("netdx: error: {e}");
-    ExitCode::from(2)
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    #[error(transparent)]
+    Read(#[from] json::ReadError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
 }
 
 /// A human size: `812 B`, `23.4 kB`, `1.2 MB`.
@@ -27,38 +35,13 @@ pub fn size(n: u64) -> String {
     }
 }
 
-pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let format = match args
-        .format
-        .map(Format::from)
-        .or_else(|| Format::from_path(&args.output))
-    {
-        Some(f) => f,
-        None => {
-            return Ok(trouble(super::ReportError::UnknownFormat(
-                args.output.display().to_string(),
-            )));
-        }
-    };
-    let mut report = match json::read(&args.input) {
-        Ok(r) => r,
-        Err(e) => return Ok(trouble(e)),
-    };
+/// Read, recount, render and write atomically; returns the number of bytes written.
+pub fn run(cfg: &ConvertConfig) -> Result<u64, ConvertError> {
+    let mut report = json::read(&cfg.input)?;
     // A saved file may carry counts that do not match its contents (edited by hand, or
     // written by an interrupted run): recount. The writers escape every string themselves.
     report.refresh_summary();
-    let bytes = match super::render(&report, format) {
-        Ok(b) => b,
-        Err(e) => return Ok(trouble(e)),
-    };
-    if let Err(e) = super::write_atomic(&args.output, &bytes) {
-        return Ok(trouble(e));
-    }
-    eprintln!(
-        "netdx: wrote {} ({} report, {})",
-        args.output.display(),
-        format.label(),
-        size(bytes.len() as u64)
-    );
-    Ok(ExitCode::SUCCESS)
+    let bytes = super::render(&report, cfg.format)?;
+    super::write_atomic(&cfg.output, &bytes)?;
+    Ok(bytes.len() as u64)
 }

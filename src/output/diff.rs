@@ -6,8 +6,9 @@
 //!   one of the scans are not compared: a quick `-p 22` scan against a full one would
 //!   otherwise report hundreds of "changes"), a changed MAC address (flagged: a device swap,
 //!   or ARP spoofing, above all when the new MAC also answers for other addresses), a changed
-//!   PTR name, a round trip much worse ([`LATENCY_FACTOR`] times and [`LATENCY_MIN_MS`] more),
-//!   packet loss much worse ([`LOSS_POINTS`] points more);
+//!   PTR name, a round trip much worse ([`LATENCY_FACTOR`] times and [`LATENCY_MIN_MS`] more,
+//!   comparing medians of at least [`LATENCY_MIN_SAMPLES`] echoes on both sides, so one inflated
+//!   echo is never news), packet loss much worse ([`LOSS_POINTS`] points more);
 //! - DNS lookups made by both scans whose status or answers changed.
 //!
 //! Readable text by default; `-o FILE` writes JSON or Markdown. Exit code 1 when something
@@ -16,21 +17,21 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::net::IpAddr;
-use std::path::Path;
-use std::process::ExitCode;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cli::DiffArgs;
 use crate::core::model::{Host, HostStatus, MacAddr, PortState, ScanReport};
-use crate::output::convert::trouble;
+use crate::output;
 use crate::output::escape::{self, markdown as md, text};
-use crate::output::{self, Format};
 
 /// A round trip is "much worse" when it is at least this many times the old one...
 pub const LATENCY_FACTOR: f64 = 2.0;
 /// ...and at least this many milliseconds more (so 0.2 ms → 0.5 ms on a LAN is not news).
 pub const LATENCY_MIN_MS: f64 = 10.0;
+/// Latency is compared only when both scans have at least this many echo replies from the
+/// host: a median of fewer says too little, and older reports without a median get no verdict.
+pub const LATENCY_MIN_SAMPLES: u32 = 3;
 /// Packet loss is "much worse" when it rose by at least this many percentage points.
 pub const LOSS_POINTS: f64 = 20.0;
 
@@ -94,8 +95,14 @@ pub struct NameChange {
 pub struct MetricChange {
     pub ip: IpAddr,
     pub hostname: Option<String>,
+    /// For latency, the median round trip in ms; for loss, the percentage.
     pub old: f64,
     pub new: f64,
+    /// For latency: how many echo replies each median is computed from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_samples: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_samples: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -168,6 +175,14 @@ fn host_change(h: &Host, other: Option<&Host>) -> HostChange {
 
 fn much_worse_latency(old: f64, new: f64) -> bool {
     new >= old * LATENCY_FACTOR && new - old >= LATENCY_MIN_MS
+}
+
+/// The median round trip and its sample count, when there are enough samples to trust it.
+fn robust_rtt(h: &Host) -> Option<(f64, u32)> {
+    match (h.rtt_median_ms, h.rtt_samples) {
+        (Some(m), Some(n)) if n >= LATENCY_MIN_SAMPLES => Some((m, n)),
+        _ => None,
+    }
 }
 
 /// Compare two reports. Pure: the paths are only recorded.
@@ -276,7 +291,7 @@ pub fn compare(old: &ScanReport, new: &ScanReport, old_path: &Path, new_path: &P
                         new: n.hostname.clone(),
                     });
                 }
-                if let (Some(a), Some(b)) = (o.rtt_ms, n.rtt_ms)
+                if let (Some((a, na)), Some((b, nb))) = (robust_rtt(o), robust_rtt(n))
                     && much_worse_latency(a, b)
                 {
                     d.latency_worse.push(MetricChange {
@@ -284,6 +299,8 @@ pub fn compare(old: &ScanReport, new: &ScanReport, old_path: &Path, new_path: &P
                         hostname: name.clone(),
                         old: a,
                         new: b,
+                        old_samples: Some(na),
+                        new_samples: Some(nb),
                     });
                 }
                 if let (Some(a), Some(b)) = (o.loss_pct, n.loss_pct)
@@ -294,6 +311,8 @@ pub fn compare(old: &ScanReport, new: &ScanReport, old_path: &Path, new_path: &P
                         hostname: name.clone(),
                         old: a,
                         new: b,
+                        old_samples: None,
+                        new_samples: None,
                     });
                 }
             }
@@ -397,6 +416,31 @@ fn answers(v: &[String]) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+fn latency_title() -> String {
+    format!(
+        "Latency much worse (median of at least {LATENCY_MIN_SAMPLES} echoes, at least {LATENCY_FACTOR}x and {LATENCY_MIN_MS} ms more)"
+    )
+}
+
+fn samples(n: Option<u32>) -> String {
+    n.map_or_else(|| "-".to_string(), |n| n.to_string())
+}
+
+/// `median of 5 echoes 0.30 ms -> 12.00 ms`, or with both counts when they differ:
+/// `median of 5 -> 3 echoes 0.30 ms -> 12.00 ms`.
+fn latency_change(c: &MetricChange) -> String {
+    let counts = if c.old_samples == c.new_samples {
+        samples(c.old_samples)
+    } else {
+        format!("{} -> {}", samples(c.old_samples), samples(c.new_samples))
+    };
+    format!(
+        "median of {counts} echoes {} -> {}",
+        escape::ms(Some(c.old)),
+        escape::ms(Some(c.new))
+    )
 }
 
 /// One line per change, grouped, for a terminal: every string from the reports cleaned of
@@ -509,17 +553,10 @@ pub fn render_text(d: &ReportDiff) -> String {
             .collect(),
     );
     section(
-        &format!("Latency much worse (at least {LATENCY_FACTOR}x and {LATENCY_MIN_MS} ms more)"),
+        &latency_title(),
         d.latency_worse
             .iter()
-            .map(|c| {
-                format!(
-                    "~ {}  {} -> {}",
-                    who(c.ip, &c.hostname),
-                    escape::ms(Some(c.old)),
-                    escape::ms(Some(c.new))
-                )
-            })
+            .map(|c| format!("~ {}  {}", who(c.ip, &c.hostname), latency_change(c)))
             .collect(),
     );
     section(
@@ -727,9 +764,26 @@ pub fn render_markdown(d: &ReportDiff) -> String {
     };
     md_table(
         &mut out,
-        &format!("Latency much worse (at least {LATENCY_FACTOR}x and {LATENCY_MIN_MS} ms more)"),
-        &["Host", "Name", "Old RTT", "New RTT"],
-        metric_rows(&d.latency_worse, escape::ms),
+        &latency_title(),
+        &[
+            "Host",
+            "Name",
+            "Old median RTT",
+            "New median RTT",
+            "Echoes (old, new)",
+        ],
+        d.latency_worse
+            .iter()
+            .map(|c| {
+                vec![
+                    c.ip.to_string(),
+                    md_opt(&c.hostname),
+                    escape::ms(Some(c.old)),
+                    escape::ms(Some(c.new)),
+                    format!("{}, {}", samples(c.old_samples), samples(c.new_samples)),
+                ]
+            })
+            .collect(),
     );
     md_table(
         &mut out,
@@ -777,55 +831,49 @@ fn load(path: &Path) -> Result<ScanReport, output::json::ReadError> {
     Ok(r)
 }
 
-/// Entry point called by the binary: exit 1 when something changed, 0 when not, 2 on bad input.
-pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
-    let out_format = match &args.output {
-        None => None,
-        Some(path) => match args
-            .format
-            .map(Format::from)
-            .or_else(|| Format::from_path(path))
-        {
-            Some(f @ (Format::Json | Format::Markdown)) => Some((path, f)),
-            Some(f) => {
-                return Ok(trouble(format_args!(
-                    "a diff can be written as JSON or Markdown, not {}",
-                    f.label()
-                )));
-            }
-            None => {
-                return Ok(trouble(format_args!(
-                    "cannot tell the diff format of '{}' from its extension; use .json or .md, or --format",
-                    path.display()
-                )));
-            }
-        },
-    };
-    let old = match load(&args.old) {
-        Ok(r) => r,
-        Err(e) => return Ok(trouble(e)),
-    };
-    let new = match load(&args.new) {
-        Ok(r) => r,
-        Err(e) => return Ok(trouble(e)),
-    };
-    let d = compare(&old, &new, &args.old, &args.new);
-    match out_format {
+/// The two formats a diff can be written in with `-o`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiffFormat {
+    Json,
+    Markdown,
+}
+
+/// What `netdx diff` compares and where it writes, checked at the edge (`cmd::diff`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiffConfig {
+    pub old: PathBuf,
+    pub new: PathBuf,
+    /// `None`: print readable text on stdout.
+    pub output: Option<(PathBuf, DiffFormat)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    #[error(transparent)]
+    Read(#[from] output::json::ReadError),
+    #[error(transparent)]
+    Encode(#[from] serde_json::Error),
+    #[error(transparent)]
+    Write(#[from] output::ReportError),
+}
+
+/// Load both reports, compare, print or write; returns the number of changes.
+pub fn run(cfg: &DiffConfig) -> Result<usize, DiffError> {
+    let old = load(&cfg.old)?;
+    let new = load(&cfg.new)?;
+    let d = compare(&old, &new, &cfg.old, &cfg.new);
+    match &cfg.output {
         None => print!("{}", render_text(&d)),
         Some((path, format)) => {
             let bytes = match format {
-                Format::Json => match serde_json::to_string_pretty(&d) {
-                    Ok(mut s) => {
-                        s.push('\n');
-                        s.into_bytes()
-                    }
-                    Err(e) => return Ok(trouble(e)),
-                },
-                _ => render_markdown(&d).into_bytes(),
+                DiffFormat::Json => {
+                    let mut s = serde_json::to_string_pretty(&d)?;
+                    s.push('\n');
+                    s.into_bytes()
+                }
+                DiffFormat::Markdown => render_markdown(&d).into_bytes(),
             };
-            if let Err(e) = output::write_atomic(path, &bytes) {
-                return Ok(trouble(e));
-            }
+            output::write_atomic(path, &bytes)?;
             eprintln!(
                 "netdx: {} {} written to {}",
                 d.changes,
@@ -834,9 +882,5 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(if d.changes > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(d.changes)
 }

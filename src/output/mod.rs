@@ -67,19 +67,6 @@ impl Format {
     }
 }
 
-impl From<crate::cli::FormatArg> for Format {
-    fn from(f: crate::cli::FormatArg) -> Self {
-        use crate::cli::FormatArg as A;
-        match f {
-            A::Json => Format::Json,
-            A::Csv => Format::Csv,
-            A::Md => Format::Markdown,
-            A::Html => Format::Html,
-            A::Xml => Format::Xml,
-        }
-    }
-}
-
 /// Render `report` in `format`.
 pub fn render(report: &crate::core::model::ScanReport, format: Format) -> Result<Vec<u8>> {
     match format {

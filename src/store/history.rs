@@ -16,14 +16,11 @@ use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::HistoryArgs;
 use crate::core::model::{ScanParameters, ScanReport, Summary};
-use crate::output::convert::trouble;
 use crate::output::escape::{self, text};
 use crate::output::verdict;
 
@@ -53,7 +50,7 @@ impl HistoryEntry {
             .finished_at
             .clone()
             .or_else(|| report.started_at.clone())
-            .unwrap_or_else(crate::cmd::scan::now_rfc3339);
+            .unwrap_or_else(crate::core::clock::now_rfc3339);
         HistoryEntry {
             time,
             started_at: report.started_at.clone(),
@@ -220,20 +217,37 @@ pub fn render(entries: &[HistoryEntry], first: usize) -> String {
     out
 }
 
-/// Entry point called by the binary: `netdx history [-n N]`.
-pub fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
-    let path = match history_path() {
-        Ok(p) => p,
-        Err(e) => return Ok(trouble(e)),
-    };
+/// What `netdx history` shows, from the command line (`cmd::history`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryConfig {
+    /// Only the last N scans; `None` for all.
+    pub last: Option<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// No data directory could be found (the message says which variables to set).
+    #[error("{0}")]
+    DataDir(String),
+    #[error("cannot read the history file '{path}': {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// `netdx history [-n N]`: print the recorded scans, oldest first.
+pub fn run(cfg: &HistoryConfig) -> Result<(), HistoryError> {
+    let path = history_path().map_err(|e| HistoryError::DataDir(e.to_string()))?;
     let contents = match std::fs::read_to_string(&path) {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => {
-            return Ok(trouble(format_args!(
-                "cannot read the history file '{}': {e}",
-                path.display()
-            )));
+        Err(source) => {
+            return Err(HistoryError::Read {
+                path: path.display().to_string(),
+                source,
+            });
         }
     };
     let (entries, damaged) = parse(&contents);
@@ -249,10 +263,10 @@ pub fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
             "No scans recorded yet: run `netdx scan ... --log` to record one (history file: {}).",
             path.display()
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
     let total = entries.len();
-    let skip = args.last.map_or(0, |n| total.saturating_sub(n));
+    let skip = cfg.last.map_or(0, |n| total.saturating_sub(n));
     print!("{}", render(&entries[skip..], skip + 1));
     if skip > 0 {
         println!(
@@ -267,7 +281,7 @@ pub fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
             path.display()
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -26,34 +26,48 @@ pub mod table;
 pub mod term;
 pub mod theme;
 
-use std::process::ExitCode;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cli::{DashboardArgs, ScanArgs};
 use crate::core::model::ScanParameters;
 use crate::net::sys::netinfo::LocalContext;
+use crate::output::Format;
 
 use crate::net::session::{Session, SessionOptions};
 use app::{App, Command, Settings};
-use prober::EngineProber;
+use prober::{EngineProber, ScanTemplate};
 use runner::{Exit, Inputs};
 use state::{Dashboard, LogKind};
 use theme::Theme;
 
-/// Exit code for bad input, as for `netdx scan`.
-const EXIT_BAD_INPUT: u8 = 2;
+/// Everything the dashboard is started with, typed and checked at the edge
+/// (`cmd::dashboard`: command line over config file over defaults).
+#[derive(Debug, Clone)]
+pub struct DashboardConfig {
+    /// Target specs to scan at once (from the command line and `--targets-file`), already
+    /// checked to parse.
+    pub targets: Vec<String>,
+    /// Also scan the local subnet, the default gateway and the system resolvers at once.
+    pub auto: bool,
+    /// Between monitoring rounds once the first sweep is done.
+    pub interval: Duration,
+    /// What every job inherits.
+    pub scan: ScanTemplate,
+    /// What the exported report records about how the scans were run (no targets: the
+    /// dashboard adds those it scanned). `ports` is also shown in the header.
+    pub parameters: ScanParameters,
+    /// `-o`: the state at exit is written here...
+    pub output: Option<PathBuf>,
+    /// ...in this format (or the one the extension names).
+    pub format: Option<Format>,
+    /// `--log`: the state at exit is recorded in the history.
+    pub log: bool,
+}
 
-/// Open the dashboard. Entry point called by the binary.
-pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
-    let started = std::time::Instant::now();
-    let setup = match prepare(&args) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("netdx: error: {e}");
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
-    };
+/// Open the dashboard and run it until the user quits or a signal arrives.
+pub fn run(config: DashboardConfig) -> anyhow::Result<Exit> {
+    let setup = prepare(&config);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -70,7 +84,7 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
             targets: setup.targets,
         });
     }
-    if args.auto {
+    if config.auto {
         let mut targets = match initial.take() {
             Some(Command::Scan { targets }) => targets,
             _ => Vec::new(),
@@ -84,14 +98,10 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
             initial = Some(Command::Scan { targets });
         }
     }
-    let _ = started;
-
-    let output = setup.base.output.clone();
-    let format = setup.base.format.map(crate::output::Format::from);
-    let log = setup.base.log;
+    let template = config.scan;
     // Sockets before the terminal (trippy's order): a failure is a plain error line.
     let session = Session::new(SessionOptions {
-        concurrency: setup.base.concurrency.map(|c| c as usize),
+        concurrency: template.concurrency,
     })?;
     let exit = rt.block_on(async {
         // The terminal first: ratatui asks the terminal for the cursor position while
@@ -101,10 +111,7 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
         let input = term::spawn_input_reader()?;
         let inputs = Inputs {
             terminal: input,
-            prober: Arc::new(EngineProber {
-                base: setup.base,
-                session,
-            }),
+            prober: Arc::new(EngineProber { template, session }),
             clock: Box::new(state::Timestamp::now_utc),
             shutdown: Box::pin(shutdown_signal()),
         };
@@ -112,12 +119,9 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
     });
     term::restore();
     rt.shutdown_background();
-    let code = match exit? {
-        Exit::Quit | Exit::InputClosed => ExitCode::SUCCESS,
-        Exit::Signal(n) => ExitCode::from(128 + n as u8),
-    };
-    save_on_exit(&app, output, format, log)?;
-    Ok(code)
+    let exit = exit?;
+    save_on_exit(&app, config.output, config.format, config.log)?;
+    Ok(exit)
 }
 
 /// `-o FILE` and `--log` mean the same as for `netdx scan`: the state at exit is written
@@ -146,62 +150,27 @@ fn save_on_exit(
 }
 
 struct Setup {
-    base: ScanArgs,
     targets: Vec<String>,
     parameters: ScanParameters,
     settings: Settings,
     context: LocalContext,
 }
 
-/// Check the command line before the terminal is touched, so a typo gets one plain line and
-/// exit code 2, as with `netdx scan`.
-fn prepare(args: &DashboardArgs) -> Result<Setup, String> {
-    if !(args.interval.is_finite() && (0.1..=3600.0).contains(&args.interval)) {
-        return Err(format!(
-            "--interval {}: must be between 0.1 and 3600 seconds",
-            args.interval
-        ));
-    }
-    if let Some(out) = &args.scan.output
-        && args.scan.format.is_none()
-        && crate::output::Format::from_path(out).is_none()
-    {
-        return Err(
-            crate::output::ReportError::UnknownFormat(out.display().to_string()).to_string(),
-        );
-    }
-    let mut base = args.scan.clone();
-    let mut targets = std::mem::take(&mut base.targets);
-    if let Some(file) = base.targets_file.take() {
-        targets.extend(crate::core::target::read_targets_file(&file).map_err(|e| e.to_string())?);
-    }
-    // Validate every option now with the real targets, or with a stand-in address when none
-    // were given (nothing is sent: this only parses).
-    let mut check = base.clone();
-    check.targets = if targets.is_empty() {
-        vec!["127.0.0.1".to_string()]
-    } else {
-        targets.clone()
-    };
-    let (cfg, params) = crate::cmd::plan::scan_config(&check).map_err(|e| e.to_string())?;
-    let parameters = ScanParameters {
-        targets: Vec::new(),
-        ..params
-    };
+/// What the dashboard reads from this machine before the terminal is touched.
+fn prepare(config: &DashboardConfig) -> Setup {
     let settings = Settings {
-        interval: Duration::from_secs_f64(args.interval),
-        ports: base.ports.clone(),
+        interval: config.interval,
+        ports: config.parameters.ports.clone(),
         theme: Theme::from_env(),
         offset: local_offset(),
-        ping: cfg.ping,
+        ping: config.scan.ping,
     };
-    Ok(Setup {
-        base,
-        targets,
-        parameters,
+    Setup {
+        targets: config.targets.clone(),
+        parameters: config.parameters.clone(),
         settings,
         context: LocalContext::read(),
-    })
+    }
 }
 
 /// The local UTC offset, for showing times as the technician's clock does. The `time` crate

@@ -6,19 +6,18 @@
 //! The Diagnose view's rounds come from here too ([`Prober::diagnose`]): whole
 //! [`Diagnosis`] values, one per round, rather than engine events.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::ScanArgs;
-use crate::cmd::plan;
 use crate::core::event::ScanEvent;
 use crate::core::model::{NoteLevel, RecordType};
+use crate::core::ports::{self, PortList};
+use crate::core::target::TargetSet;
 use crate::diagnose::{DiagnoseConfig, Diagnosis};
 use crate::engine::scan as engine;
-use crate::net::dns::DnsProbe;
 use crate::net::session::Session;
 
 use super::state::RoundPlan;
@@ -77,55 +76,110 @@ pub trait Prober: Send + Sync + 'static {
     }
 }
 
-/// The real prober: the scan engine, configured from the command line's scan options.
-pub struct EngineProber {
-    /// The options every job inherits (ports, timeouts, resolver...), without targets.
-    pub base: ScanArgs,
-    /// The process's probe session: every job runs on it.
-    pub session: Session,
+/// The scan options every dashboard job inherits, typed once at the edge (command line over
+/// config file over defaults): ports, timeouts, resolver, which probes. A job adds its
+/// targets and turns off what it does not need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanTemplate {
+    /// Exclusions applied to the targets the user types (checked at the edge).
+    pub exclude: Vec<String>,
+    pub allow_large: bool,
+    /// Ports to check on every live host found by a scan; `None` for discovery only.
+    pub ports: Option<PortList>,
+    /// The `--dns` lookups, made by the first scan only.
+    pub dns_queries: Vec<(String, RecordType)>,
+    pub ping: bool,
+    pub arp: bool,
+    pub reverse_dns: bool,
+    pub timeout: Duration,
+    pub tries: u32,
+    /// TCP connect window; `None` derives it from the file-descriptor limit.
+    pub concurrency: Option<usize>,
+    pub resolver: Option<SocketAddr>,
+    pub dns_timeout: Duration,
 }
 
-impl EngineProber {
-    fn args(&self, targets: Vec<String>) -> ScanArgs {
-        let mut a = self.base.clone();
-        a.targets = targets;
-        a.targets_file = None;
-        a.output = None;
-        a.log = false;
-        a
+impl Default for ScanTemplate {
+    /// The built-in defaults, as `netdx scan` has them.
+    fn default() -> Self {
+        let c = engine::ScanConfig::new(TargetSet::default());
+        ScanTemplate {
+            exclude: Vec::new(),
+            allow_large: false,
+            ports: c.ports,
+            dns_queries: c.dns_queries,
+            ping: c.ping,
+            arp: c.arp,
+            reverse_dns: c.reverse_dns,
+            timeout: c.timeout,
+            tries: c.tries,
+            concurrency: c.concurrency,
+            resolver: c.resolver,
+            dns_timeout: c.dns_timeout,
+        }
+    }
+}
+
+impl ScanTemplate {
+    /// A full scan of `targets` as the user would run it, without the `--dns` lookups.
+    fn scan(&self, targets: TargetSet) -> engine::ScanConfig {
+        let mut cfg = engine::ScanConfig::new(targets);
+        cfg.ports = self.ports.clone();
+        cfg.ping = self.ping;
+        cfg.arp = self.arp;
+        cfg.reverse_dns = self.reverse_dns;
+        cfg.timeout = self.timeout;
+        cfg.tries = self.tries;
+        cfg.concurrency = self.concurrency;
+        cfg.resolver = self.resolver;
+        cfg.dns_timeout = self.dns_timeout;
+        cfg
     }
 
-    fn config(&self, args: &ScanArgs) -> Result<engine::ScanConfig, String> {
-        plan::scan_config(args)
-            .map(|(cfg, _)| cfg)
-            .map_err(|e| e.to_string())
+    /// ICMP only, for a monitoring round's liveness checks: no ports, no names.
+    fn icmp(&self, targets: TargetSet) -> engine::ScanConfig {
+        let mut cfg = self.scan(targets);
+        cfg.ports = None;
+        cfg.reverse_dns = false;
+        cfg
     }
+
+    /// TCP connects only, to hosts the user or a round pointed at: no discovery first.
+    fn tcp(&self, ip: IpAddr, ports: PortList) -> engine::ScanConfig {
+        let mut cfg = self.scan(TargetSet::from_addrs([ip]));
+        cfg.ports = Some(ports);
+        cfg.ping = false;
+        cfg.arp = false;
+        cfg.reverse_dns = false;
+        cfg
+    }
+}
+
+/// The real prober: the scan engine, configured from the typed [`ScanTemplate`].
+pub struct EngineProber {
+    pub template: ScanTemplate,
+    /// The process's probe session: every job runs on it, so sockets, DNS clients and what
+    /// was learnt of each host carry over from round to round.
+    pub session: Session,
 }
 
 /// What the dashboard's Diagnose view checks: no target (this machine, its gateways and its
 /// resolvers, as `netdx diagnose` with no argument), with the dashboard's `--resolver`,
 /// `--timeout` and `--dns-timeout`. The selected host is deliberately not a target: most hosts
 /// of a LAN serve neither 443 nor 80, and the target check would call that an outage.
-pub fn diagnose_config(base: &ScanArgs) -> Result<DiagnoseConfig, String> {
-    let resolver = base
-        .resolver
-        .as_deref()
-        .map(crate::net::dns::parse_resolver)
-        .transpose()
-        .map_err(|e| e.to_string())?;
-    let timeout = Duration::from_millis(base.timeout);
+pub fn diagnose_config(template: &ScanTemplate) -> DiagnoseConfig {
     let defaults = DiagnoseConfig::default();
-    Ok(DiagnoseConfig {
+    DiagnoseConfig {
         targets: Vec::new(),
-        resolver,
-        timeout,
-        dns_timeout: Duration::from_millis(base.dns_timeout),
+        resolver: template.resolver,
+        timeout: template.timeout,
+        dns_timeout: template.dns_timeout,
         trace: crate::net::traceroute::TracePlan {
-            timeout,
+            timeout: template.timeout,
             ..defaults.trace
         },
         ..defaults
-    })
+    }
 }
 
 impl Prober for EngineProber {
@@ -135,68 +189,50 @@ impl Prober for EngineProber {
         tx: mpsc::Sender<ScanEvent>,
         cancel: CancellationToken,
     ) -> Result<(), String> {
+        let t = &self.template;
         match job {
             JobSpec::Scan {
                 targets,
                 dns_queries,
             } => {
-                let mut args = self.args(targets);
-                if !dns_queries {
-                    args.dns.clear();
+                // The targets are what the user just typed: parsed here, with the exclusions.
+                let set = TargetSet::parse(&targets, &t.exclude, t.allow_large)
+                    .map_err(|e| e.to_string())?;
+                let mut cfg = t.scan(set);
+                if dns_queries {
+                    cfg.dns_queries = t.dns_queries.clone();
                 }
-                let cfg = self.config(&args)?;
                 tokio::spawn(engine::run(self.session.clone(), cfg, tx, cancel));
             }
             JobSpec::Round(plan) => {
                 let mut configs = Vec::new();
                 if !plan.icmp.is_empty() {
-                    let mut args = self.args(plan.icmp.iter().map(ToString::to_string).collect());
-                    args.ports = None;
-                    args.dns.clear();
-                    args.no_rdns = true;
-                    args.allow_large = true;
-                    configs.push(self.config(&args)?);
+                    configs.push(t.icmp(TargetSet::from_addrs(plan.icmp.iter().copied())));
                 }
-                for (ip, ports) in &plan.tcp {
-                    let mut args = self.args(vec![ip.to_string()]);
-                    args.ports = Some(
-                        ports
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(","),
-                    );
-                    args.dns.clear();
-                    args.no_ping = true;
-                    args.no_arp = true;
-                    args.no_rdns = true;
-                    configs.push(self.config(&args)?);
+                for (ip, round_ports) in &plan.tcp {
+                    let list = PortList::from_ports(round_ports.iter().copied())
+                        .ok_or_else(|| format!("no valid port to check on {ip}"))?;
+                    configs.push(t.tcp(*ip, list));
                 }
                 tokio::spawn(run_merged(self.session.clone(), configs, tx, cancel));
             }
             JobSpec::Ports { ip, spec } => {
-                let mut args = self.args(vec![ip.to_string()]);
-                args.ports = Some(spec);
-                args.dns.clear();
-                args.no_ping = true;
-                args.no_arp = true;
-                args.no_rdns = true;
-                let cfg = self.config(&args)?;
-                tokio::spawn(engine::run(self.session.clone(), cfg, tx, cancel));
+                // A port spec the user just typed: parsed now.
+                let list = ports::parse_ports(&spec).map_err(|e| e.to_string())?;
+                tokio::spawn(engine::run(
+                    self.session.clone(),
+                    t.tcp(ip, list),
+                    tx,
+                    cancel,
+                ));
             }
             JobSpec::Resolve { name, rtype } => {
-                let resolver = self
-                    .base
-                    .resolver
-                    .as_deref()
-                    .map(crate::net::dns::parse_resolver)
-                    .transpose()
-                    .map_err(|e| e.to_string())?;
-                let timeout = Duration::from_millis(self.base.dns_timeout);
+                let (resolver, timeout) = (t.resolver, t.dns_timeout);
+                let session = self.session.clone();
                 tokio::spawn(async move {
-                    let interrupted = match DnsProbe::new(resolver, timeout) {
+                    let interrupted = match session.dns(resolver, timeout).await {
                         Ok(dns) => tokio::select! {
-                            r = dns.query(&name, rtype) => {
+                            Some(r) = session.measured(async move { dns.query(&name, rtype).await }) => {
                                 let _ = tx.send(ScanEvent::Dns(r)).await;
                                 false
                             }
@@ -225,7 +261,7 @@ impl Prober for EngineProber {
         tx: mpsc::Sender<Diagnosis>,
         cancel: CancellationToken,
     ) -> Result<(), String> {
-        let config = diagnose_config(&self.base)?;
+        let config = diagnose_config(&self.template);
         super::diagnose_view::spawn_rounds(config, spec.interval, tx, cancel);
         Ok(())
     }
@@ -268,32 +304,17 @@ async fn run_merged(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cmd {
-        #[command(flatten)]
-        scan: ScanArgs,
-    }
-
-    fn base(args: &[&str]) -> ScanArgs {
-        Cmd::parse_from(std::iter::once("netdx").chain(args.iter().copied())).scan
-    }
 
     #[test]
     fn diagnosis_checks_no_target_with_the_dashboards_dns_and_timeouts() {
-        let cfg = diagnose_config(&base(&[
-            "10.0.0.0/24",
-            "-p",
-            "top100",
-            "--resolver",
-            "10.0.0.53",
-            "--timeout",
-            "300",
-            "--dns-timeout",
-            "700",
-        ]))
-        .unwrap();
+        let template = ScanTemplate {
+            ports: Some(ports::parse_ports("top100").unwrap()),
+            resolver: Some("10.0.0.53:53".parse().unwrap()),
+            timeout: Duration::from_millis(300),
+            dns_timeout: Duration::from_millis(700),
+            ..ScanTemplate::default()
+        };
+        let cfg = diagnose_config(&template);
         assert!(
             cfg.targets.is_empty(),
             "the scan's targets are not diagnosed"
@@ -304,9 +325,41 @@ mod tests {
         assert_eq!(cfg.dns_timeout, Duration::from_millis(700));
         assert_eq!(cfg.ports, DiagnoseConfig::default().ports);
 
-        let cfg = diagnose_config(&base(&[])).unwrap();
+        let cfg = diagnose_config(&ScanTemplate::default());
         assert_eq!(cfg.resolver, None, "the system's resolvers");
         assert_eq!(cfg.timeout, Duration::from_millis(1000));
-        assert!(diagnose_config(&base(&["--resolver", "not an address"])).is_err());
+    }
+
+    #[test]
+    fn round_jobs_derive_from_the_template_without_reparsing() {
+        let template = ScanTemplate {
+            exclude: vec!["10.0.0.9".into()],
+            ports: Some(ports::parse_ports("22,80").unwrap()),
+            dns_queries: vec![("corp".into(), RecordType::MX)],
+            timeout: Duration::from_millis(250),
+            tries: 3,
+            concurrency: Some(64),
+            ..ScanTemplate::default()
+        };
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let icmp = template.icmp(TargetSet::from_addrs([a, b]));
+        assert_eq!(icmp.targets.iter().collect::<Vec<_>>(), [a, b]);
+        assert_eq!(icmp.ports, None);
+        assert!(icmp.ping && icmp.arp && !icmp.reverse_dns);
+        assert!(icmp.dns_queries.is_empty());
+        assert_eq!((icmp.timeout, icmp.tries), (Duration::from_millis(250), 3));
+
+        let tcp = template.tcp(a, PortList::from_ports([443]).unwrap());
+        assert_eq!(tcp.targets.iter().collect::<Vec<_>>(), [a]);
+        assert_eq!(tcp.ports.as_ref().map(PortList::as_slice), Some(&[443][..]));
+        assert!(!tcp.ping && !tcp.arp && !tcp.reverse_dns);
+        assert_eq!(tcp.concurrency, Some(64));
+
+        let scan = template
+            .scan(TargetSet::parse(&["10.0.0.8/29".into()], &template.exclude, false).unwrap());
+        assert!(!scan.targets.contains("10.0.0.9".parse().unwrap()));
+        assert_eq!(scan.ports, template.ports);
+        assert!(scan.reverse_dns);
     }
 }

@@ -1,0 +1,133 @@
+//! `netdx diagnose`: [`DiagnoseArgs`] -> [`DiagnoseJob`]; exit 0 healthy, 1 degraded, 3 down,
+//! 2 bad input, 130 interrupted.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{DiagnoseArgs, DiagnoseFormat};
+use crate::core::target::{self, TargetSpec};
+use crate::diagnose::render::DiagFormat;
+use crate::diagnose::{
+    self, DiagnoseConfig, DiagnoseJob, InputError, JobEnd, MAX_PORTS, MAX_TARGETS, Output,
+    TargetInput,
+};
+use crate::net::dns;
+use crate::net::traceroute::TracePlan;
+
+use super::{EXIT_BAD_INPUT, EXIT_INTERRUPTED};
+
+/// Targets must be single hosts, ports at most [`MAX_PORTS`] (kept in the user's order).
+pub fn diagnose_config(args: &DiagnoseArgs) -> Result<DiagnoseConfig, InputError> {
+    let mut targets = Vec::new();
+    for t in &args.targets {
+        match target::parse_spec(t)? {
+            TargetSpec::Addr(ip) => targets.push(TargetInput::Addr(ip)),
+            TargetSpec::Name(n) => targets.push(TargetInput::Name(n)),
+            TargetSpec::Net(_) | TargetSpec::Range { .. } => {
+                return Err(InputError::NotAHost(t.trim().to_string()));
+            }
+        }
+    }
+    if targets.len() > MAX_TARGETS {
+        return Err(InputError::TooMany {
+            what: "targets",
+            n: targets.len(),
+            max: MAX_TARGETS,
+        });
+    }
+    let ports = crate::core::ports::parse_ports(&args.ports)?;
+    if ports.len() > MAX_PORTS {
+        return Err(InputError::TooMany {
+            what: "ports",
+            n: ports.len(),
+            max: MAX_PORTS,
+        });
+    }
+    // The user's order, without duplicates (the parser sorts).
+    let mut ordered: Vec<u16> = Vec::new();
+    for token in args.ports.split(',') {
+        if let Ok(p) = token.trim().parse::<u16>()
+            && ports.contains(p)
+            && !ordered.contains(&p)
+        {
+            ordered.push(p);
+        }
+    }
+    for p in ports.iter() {
+        if !ordered.contains(&p) {
+            ordered.push(p);
+        }
+    }
+    let resolver = args
+        .resolver
+        .as_deref()
+        .map(dns::parse_resolver)
+        .transpose()?;
+    Ok(DiagnoseConfig {
+        targets,
+        ports: ordered,
+        resolver,
+        timeout: Duration::from_millis(args.timeout),
+        dns_timeout: Duration::from_millis(args.dns_timeout),
+        trace: TracePlan {
+            max_ttl: args.max_hops,
+            timeout: Duration::from_millis(args.timeout),
+            ..TracePlan::default()
+        },
+    })
+}
+
+fn output(args: &DiagnoseArgs) -> Result<Option<Output>, InputError> {
+    let Some(path) = args.output.clone() else {
+        return Ok(None);
+    };
+    let format = match args.format {
+        Some(DiagnoseFormat::Json) => DiagFormat::Json,
+        Some(DiagnoseFormat::Md) => DiagFormat::Markdown,
+        Some(DiagnoseFormat::Html) => DiagFormat::Html,
+        None => DiagFormat::from_path(&path)
+            .ok_or_else(|| InputError::UnknownFormat(path.display().to_string()))?,
+    };
+    Ok(Some(Output { path, format }))
+}
+
+pub fn job(args: &DiagnoseArgs) -> Result<DiagnoseJob, InputError> {
+    let config = diagnose_config(args)?;
+    if args.watch && !(0.5..=86_400.0).contains(&args.interval) {
+        return Err(InputError::Interval);
+    }
+    Ok(DiagnoseJob {
+        config,
+        watch: args.watch.then(|| Duration::from_secs_f64(args.interval)),
+        output: output(args)?,
+    })
+}
+
+pub fn run(args: DiagnoseArgs) -> anyhow::Result<ExitCode> {
+    let job = match job(&args) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("netdx: error: {e}");
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let end = rt.block_on(async {
+        let cancel = CancellationToken::new();
+        let on_signal = cancel.clone();
+        tokio::spawn(async move {
+            super::scan::shutdown_signal().await;
+            on_signal.cancel();
+        });
+        diagnose::run_job(job, cancel).await
+    });
+    Ok(match end {
+        JobEnd::Verdict(status) => ExitCode::from(status.exit_code()),
+        JobEnd::Interrupted => ExitCode::from(EXIT_INTERRUPTED),
+        JobEnd::WriteFailed => ExitCode::FAILURE,
+    })
+}
