@@ -667,3 +667,112 @@ async fn bench_1000_lookups() {
         times[5]
     );
 }
+
+/// A UDP server on loopback that counts queries, ignores those arriving in its first `stall`
+/// (a server busy under a scan's load), then answers each with `rcode` (the query echoed
+/// with QR set). Stops when dropped.
+struct StallServer {
+    addr: SocketAddr,
+    queries: std::sync::Arc<AtomicU32>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl StallServer {
+    async fn start(stall: Duration, rcode: u8) -> StallServer {
+        let sock = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .expect("bind");
+        let addr = sock.local_addr().expect("local address");
+        let queries = std::sync::Arc::new(AtomicU32::new(0));
+        let counter = queries.clone();
+        let task = tokio::spawn(async move {
+            let started = Instant::now();
+            let mut buf = [0u8; 1500];
+            while let Ok((n, from)) = sock.recv_from(&mut buf).await {
+                if n < 12 {
+                    continue;
+                }
+                counter.fetch_add(1, Ordering::SeqCst);
+                if started.elapsed() < stall {
+                    continue;
+                }
+                let mut reply = buf[..n].to_vec();
+                reply[2] |= 0x80;
+                reply[3] = (reply[3] & 0xf0) | (rcode & 0x0f);
+                let _ = sock.send_to(&reply, from).await;
+            }
+        });
+        StallServer {
+            addr,
+            queries,
+            task,
+        }
+    }
+
+    fn queries(&self) -> u32 {
+        self.queries.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for StallServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// With a 300 ms timeout hickory sends one datagram per try (its retransmission comes after
+/// 333 ms), so the server sees exactly the tries: at 0, 150 and 300 ms. The first two fall
+/// in the stall; the third is answered and the lookup is not a timeout.
+#[tokio::test]
+async fn reverse_retries_until_a_stalled_server_answers() {
+    let server = StallServer::start(Duration::from_millis(250), 0).await;
+    let p = DnsProbe::new(Some(server.addr), Duration::from_millis(300)).unwrap();
+    let (_, r) = p.reverse("10.0.0.5".parse().unwrap()).await;
+    assert_eq!(r.status, DnsStatus::NoError, "{r:?}");
+    assert_answered_by(&r, server.addr);
+    assert_eq!(server.queries(), 3);
+    let rtt = r.rtt_ms.expect("rtt of the answered try");
+    assert!(rtt < 150.0, "rtt counts from the answered try: {rtt}");
+    // A plain query is not retried: the same stall would be a timeout.
+    let stalled = StallServer::start(Duration::from_millis(400), 0).await;
+    let p = DnsProbe::new(Some(stalled.addr), Duration::from_millis(300)).unwrap();
+    let q = p.query("10.0.0.5", RecordType::PTR).await;
+    assert_eq!(q.status, DnsStatus::Timeout, "{q:?}");
+    assert_eq!(stalled.queries(), 1);
+}
+
+/// An answer, even SERVFAIL or REFUSED, ends the tries with that server.
+#[tokio::test]
+async fn reverse_does_not_retry_an_answer() {
+    for (rcode, status) in [
+        (2, DnsStatus::ServFail),
+        (3, DnsStatus::NxDomain),
+        (5, DnsStatus::Refused),
+    ] {
+        let server = StallServer::start(Duration::ZERO, rcode).await;
+        let p = DnsProbe::new(Some(server.addr), Duration::from_millis(300)).unwrap();
+        let (host, r) = p.reverse("10.0.0.5".parse().unwrap()).await;
+        assert_eq!(host, None);
+        assert_eq!(r.status, status, "{r:?}");
+        assert_answered_by(&r, server.addr);
+        assert_eq!(server.queries(), 1, "rcode {rcode} retried");
+    }
+}
+
+/// Only a lookup whose every try went unanswered is a timeout, after the staggered window.
+#[tokio::test]
+async fn reverse_times_out_after_every_try() {
+    let server = StallServer::start(Duration::from_secs(3600), 0).await;
+    let p = DnsProbe::new(Some(server.addr), Duration::from_millis(300)).unwrap();
+    let start = Instant::now();
+    let (_, r) = p.reverse("10.0.0.5".parse().unwrap()).await;
+    let took = start.elapsed();
+    assert_eq!(r.status, DnsStatus::Timeout, "{r:?}");
+    assert_eq!(r.server.as_deref(), Some(server.addr.to_string().as_str()));
+    assert_eq!(r.rtt_ms, None);
+    assert_eq!(server.queries(), 3);
+    assert!(
+        took >= Duration::from_millis(550) && took < Duration::from_millis(1500),
+        "{took:?}"
+    );
+}

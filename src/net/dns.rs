@@ -24,6 +24,15 @@
 //! The timeout bounds one exchange with one server (UDP, including hickory's retransmissions
 //! every 333 ms; a TCP retry after truncation gets its own budget). With several servers a
 //! query can therefore take up to `servers x timeout`, as with the C library.
+//!
+//! # Reverse lookups
+//! [`DnsProbe::reverse`] runs during scans, many at once and beside the scan's own load, so it
+//! is paced and retried (see `dns_pace`): at most [`PTR_IN_FLIGHT_PER_SERVER`] in flight per
+//! server, [`PTR_SPACING`] apart, and up to [`PTR_TRIES`] staggered tries per server (one
+//! datagram each, half a timeout apart, all listening until `(tries + 1) x timeout / 2`: twice
+//! the timeout with three tries). Any DNS answer (NOERROR, NXDOMAIN, SERVFAIL, REFUSED...) ends
+//! the tries with that server; only a server that left every try unanswered timed out.
+//! `rtt_ms` is the time of the try that was answered, from its own query.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
@@ -32,6 +41,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use hickory_resolver::config::{ProtocolConfig, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::tcp::TcpClientStream;
@@ -47,6 +57,7 @@ use hickory_resolver::proto::rr::{Name, RData, RecordType as WireType};
 use tokio::sync::Semaphore;
 
 use crate::core::model::{DnsAnswer, DnsResult, DnsStatus, RecordType};
+use crate::net::dns_pace::{Pacer, TryPlan};
 
 /// Port of every server named in `/etc/resolv.conf` (the format has no port field).
 const DNS_PORT: u16 = 53;
@@ -57,6 +68,17 @@ const DNS_PORT: u16 = 53;
 /// at a time by default). 128 kept 1,000 lookups at about 30 ms with no loss; waiting for a
 /// slot is not counted in `rtt_ms` or in the timeout.
 const MAX_IN_FLIGHT_PER_SERVER: usize = 128;
+
+/// Reverse lookups in flight to one server at most. A scan of a /24 with `-p all` asked for
+/// 33 names at once beside its port scan and saw 10 time out on a healthy server; a small
+/// window keeps each answer quick, and the whole set still takes well under a second.
+pub const PTR_IN_FLIGHT_PER_SERVER: usize = 16;
+
+/// Minimum gap between the starts of two reverse lookups to one server (1,000 per second).
+pub const PTR_SPACING: Duration = Duration::from_millis(1);
+
+/// Queries per reverse lookup and server at most (see `dns_pace::TryPlan`).
+pub const PTR_TRIES: u32 = 3;
 
 /// Where the system configuration lives on Unix; `ip netns exec` bind-mounts
 /// `/etc/netns/<ns>/resolv.conf` over it.
@@ -345,6 +367,8 @@ struct Inner {
     servers: Vec<SocketAddr>,
     /// One gate per server, same order, bounding the queries in flight to it.
     gates: Vec<Semaphore>,
+    /// One pacer per server, same order, for reverse lookups only.
+    ptr_pacers: Vec<Pacer>,
     timeout: Duration,
     /// Search domains from resolv.conf; used only by [`DnsProbe::resolve_host`].
     search: Vec<Name>,
@@ -484,6 +508,10 @@ impl DnsProbe {
                     .iter()
                     .map(|_| Semaphore::new(MAX_IN_FLIGHT_PER_SERVER))
                     .collect(),
+                ptr_pacers: servers
+                    .iter()
+                    .map(|_| Pacer::new(PTR_IN_FLIGHT_PER_SERVER, PTR_SPACING))
+                    .collect(),
                 servers,
                 timeout,
                 search,
@@ -508,7 +536,7 @@ impl DnsProbe {
             _ => parse_name(name.trim()),
         };
         match parsed {
-            Ok(n) => self.lookup(&n, rtype).await,
+            Ok(n) => self.lookup(&n, rtype, Pace::Once).await,
             Err(reason) => DnsResult {
                 name: name.to_string(),
                 rtype,
@@ -524,7 +552,9 @@ impl DnsProbe {
     /// PTR lookup for an address: the first PTR target (no trailing dot, hickory's escaping
     /// for odd bytes) if any, and the result for the report.
     pub async fn reverse(&self, ip: IpAddr) -> (Option<String>, DnsResult) {
-        let result = self.lookup(&Name::from(ip), RecordType::PTR).await;
+        let result = self
+            .lookup(&Name::from(ip), RecordType::PTR, Pace::Reverse)
+            .await;
         let host = result
             .answers
             .iter()
@@ -568,8 +598,8 @@ impl DnsProbe {
         let mut tried = Vec::new();
         for candidate in candidates {
             let (a, aaaa) = tokio::join!(
-                self.lookup(&candidate, RecordType::A),
-                self.lookup(&candidate, RecordType::AAAA)
+                self.lookup(&candidate, RecordType::A, Pace::Once),
+                self.lookup(&candidate, RecordType::AAAA, Pace::Once)
             );
             let addrs = addresses(&[&a, &aaaa]);
             if !addrs.is_empty() {
@@ -582,13 +612,25 @@ impl DnsProbe {
     }
 
     /// Ask the servers in order until one gives a final answer (NOERROR or NXDOMAIN).
-    async fn lookup(&self, name: &Name, rtype: RecordType) -> DnsResult {
+    async fn lookup(&self, name: &Name, rtype: RecordType, pace: Pace) -> DnsResult {
         let mut failed: Vec<Attempt> = Vec::new();
         let mut chosen = None;
-        for (server, gate) in self.inner.servers.iter().zip(&self.inner.gates) {
-            // The gate is never closed; should that change, asking without it is harmless.
-            let _slot = gate.acquire().await.ok();
-            let attempt = self.exchange(*server, name, rtype).await;
+        let servers = self.inner.servers.iter().zip(&self.inner.gates);
+        for ((server, gate), pacer) in servers.zip(&self.inner.ptr_pacers) {
+            let attempt = match pace {
+                Pace::Once => {
+                    // The gate is never closed; should that change, asking without it is
+                    // harmless.
+                    let _slot = gate.acquire().await.ok();
+                    self.exchange(*server, name, rtype, Budget::single(self.inner.timeout))
+                        .await
+                }
+                Pace::Reverse => {
+                    let _paced = pacer.enter().await;
+                    let _slot = gate.acquire().await.ok();
+                    self.exchange_retried(*server, name, rtype).await
+                }
+            };
             if attempt.is_final() {
                 chosen = Some(attempt);
                 break;
@@ -634,22 +676,72 @@ impl DnsProbe {
         }
     }
 
+    /// Up to [`PTR_TRIES`] staggered exchanges with one server (see `dns_pace::TryPlan`): the
+    /// first DNS answer to any of them is the outcome. When none was answered, a local error
+    /// (it says more) is reported before a timeout.
+    async fn exchange_retried(
+        &self,
+        server: SocketAddr,
+        name: &Name,
+        rtype: RecordType,
+    ) -> Attempt {
+        let plan = TryPlan {
+            tries: PTR_TRIES,
+            timeout: self.inner.timeout,
+        };
+        let start = tokio::time::Instant::now();
+        let mut pending: FuturesUnordered<_> = (0..plan.tries.max(1))
+            .map(|k| async move {
+                tokio::time::sleep_until(start + plan.offset(k)).await;
+                // Every try listens until the end of the window: a late answer to the first
+                // query is as good as an answer to the last.
+                let budget = Budget {
+                    timeout: plan.window() - plan.offset(k),
+                    sends: 1,
+                };
+                self.exchange(server, name, rtype, budget).await
+            })
+            .collect();
+        let mut lost = Vec::new();
+        while let Some(attempt) = pending.next().await {
+            if attempt.responded {
+                // Dropping `pending` cancels the tries still waiting or not yet sent.
+                return attempt;
+            }
+            lost.push(attempt);
+        }
+        if lost.is_empty() {
+            return Attempt::from_error(server, &NetError::Timeout);
+        }
+        let pick = lost
+            .iter()
+            .position(|a| a.status != DnsStatus::Timeout)
+            .unwrap_or(0);
+        lost.swap_remove(pick)
+    }
+
     /// One exchange with one server: UDP, then TCP if the answer was truncated.
-    async fn exchange(&self, server: SocketAddr, name: &Name, rtype: RecordType) -> Attempt {
+    async fn exchange(
+        &self,
+        server: SocketAddr,
+        name: &Name,
+        rtype: RecordType,
+        budget: Budget,
+    ) -> Attempt {
         let mut options = DnsRequestOptions::default();
         options.recursion_desired = true;
         options.use_edns = true;
         let request = DnsRequest::from_query(Query::query(name.clone(), wire_type(rtype)), options);
 
         let start = Instant::now();
-        let udp = match self.udp(server, request.clone()).await {
+        let udp = match self.udp(server, request.clone(), budget).await {
             Ok(r) => r,
             Err(e) => return Attempt::from_error(server, &e),
         };
         if !udp.truncation {
             return Attempt::from_response(server, &udp, start.elapsed());
         }
-        match self.tcp(server, request).await {
+        match self.tcp(server, request, budget.timeout).await {
             Ok(r) => Attempt::from_response(server, &r, start.elapsed()),
             Err(e) => {
                 let mut a = Attempt::from_response(server, &udp, start.elapsed());
@@ -671,10 +763,12 @@ impl DnsProbe {
         &self,
         server: SocketAddr,
         request: DnsRequest,
+        budget: Budget,
     ) -> std::result::Result<DnsResponse, NetError> {
         // Building the stream is cheap (no I/O); the query binds its own socket.
         let mut stream = UdpClientStream::builder(server, self.inner.provider.clone())
-            .with_timeout(Some(self.inner.timeout))
+            .with_timeout(Some(budget.timeout))
+            .with_max_retries(budget.sends)
             .build();
         // hickory ends the response stream without an item on timeout.
         stream
@@ -688,8 +782,8 @@ impl DnsProbe {
         &self,
         server: SocketAddr,
         request: DnsRequest,
+        timeout: Duration,
     ) -> std::result::Result<DnsResponse, NetError> {
-        let timeout = self.inner.timeout;
         let work = async {
             let (connect, handle) =
                 TcpClientStream::new(server, None, Some(timeout), self.inner.provider.clone());
@@ -711,6 +805,31 @@ impl DnsProbe {
             .await
             .unwrap_or(Err(NetError::Timeout))
     }
+}
+
+/// Time and datagrams allowed for one UDP exchange (a TCP retry after truncation gets the
+/// same time again).
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    timeout: Duration,
+    /// Datagrams hickory may send, one every 333 ms, within `timeout`.
+    sends: u8,
+}
+
+impl Budget {
+    /// A plain exchange: hickory's default of up to three datagrams.
+    fn single(timeout: Duration) -> Self {
+        Budget { timeout, sends: 3 }
+    }
+}
+
+/// How a lookup asks each server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pace {
+    /// One exchange, as `dig` would: for queries the user asked for.
+    Once,
+    /// Paced and retried: for the reverse lookups a scan makes in bulk.
+    Reverse,
 }
 
 /// Names to try for a host name, in order (see [`DnsProbe::resolve_host`]).

@@ -168,10 +168,7 @@ impl IcmpProbe {
                 tokio::time::sleep_until(send_at).await;
                 // A retry to an address the kernel cannot resolve would only sit in the
                 // neighbour queue and fill our send buffer (see `neigh`): not sent.
-                if let IpAddr::V4(v4) = ip
-                    && seq > 0
-                    && neighbours.unresolved(v4)
-                {
+                if seq > 0 && neighbours.unresolved(ip) {
                     return None;
                 }
                 let mut pinger = client.pinger(ip, ident).await;

@@ -2,5 +2,6 @@
 
 pub mod hosts_file;
 pub mod neigh;
+pub mod neigh6;
 pub mod netinfo;
 pub mod privilege;
