@@ -329,9 +329,12 @@ async fn scan(session: &Session, mut cfg: ScanConfig, emit: Emitter) {
             let icmp_task = async {
                 match &icmp {
                     Some(icmp) => {
+                        // One answered echo proves the host up; more would only delay the end
+                        // of a scan. The loss figure counts the echoes actually sent.
                         let plan = EchoPlan {
                             timeout: cfg_timeout,
                             tries,
+                            until_first_reply: true,
                         };
                         run_icmp(session, icmp, &targets, plan, &emit, &live_tx).await;
                     }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use futures::stream::{FuturesUnordered, StreamExt};
 use surge_ping::{Client, Config, ICMP, IcmpPacket, PingIdentifier, PingSequence, SurgeError};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::core::event::IcmpOutcome;
 use crate::net::sys::neigh::Neighbours;
@@ -41,6 +42,10 @@ pub struct EchoPlan {
     pub timeout: Duration,
     /// Echo requests to send (at least one).
     pub tries: u32,
+    /// Discovery: send no further tries once one is answered (tries already sent are still
+    /// waited for, so the loss figure counts only what was sent). A scan of a responsive host
+    /// is then done in one round trip instead of a whole series.
+    pub until_first_reply: bool,
 }
 
 impl EchoPlan {
@@ -156,6 +161,7 @@ impl IcmpProbe {
         let spacing = plan.spacing();
         let payload = [0u8; 16];
         let mut pending = FuturesUnordered::new();
+        let stop = CancellationToken::new();
         for seq in 0..plan.tries.max(1) {
             let send_at = start + spacing * seq;
             let client = if seq == 0 {
@@ -164,8 +170,12 @@ impl IcmpProbe {
                 family.retry.clone()
             };
             let neighbours = self.neighbours.clone();
+            let stop = stop.clone();
             pending.push(async move {
-                tokio::time::sleep_until(send_at).await;
+                tokio::select! {
+                    _ = tokio::time::sleep_until(send_at) => {}
+                    _ = stop.cancelled() => return None,
+                }
                 // A retry to an address the kernel cannot resolve would only sit in the
                 // neighbour queue and fill our send buffer (see `neigh`): not sent.
                 if seq > 0 && neighbours.unresolved(ip) {
@@ -185,6 +195,9 @@ impl IcmpProbe {
                     outcome.rtts.push(rtt);
                     if let Some(f) = on_first_reply.take() {
                         f(rtt);
+                    }
+                    if plan.until_first_reply {
+                        stop.cancel();
                     }
                 }
                 // An ICMP error (unreachable) or a timeout: this try is lost.
@@ -213,16 +226,19 @@ mod tests {
         let p = EchoPlan {
             timeout: Duration::from_millis(1000),
             tries: 5,
+            until_first_reply: false,
         };
         assert_eq!(p.spacing(), Duration::from_millis(125));
         let one = EchoPlan {
             timeout: Duration::from_millis(1000),
             tries: 1,
+            until_first_reply: false,
         };
         assert_eq!(one.spacing(), Duration::ZERO);
         let long = EchoPlan {
             timeout: Duration::from_secs(10),
             tries: 3,
+            until_first_reply: false,
         };
         assert_eq!(long.spacing(), Duration::from_millis(200));
     }
