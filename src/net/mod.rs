@@ -5,6 +5,7 @@
 pub mod arp;
 pub mod dns;
 pub mod icmp;
+pub mod raw;
 pub mod sys;
 pub mod tcp;
 pub mod traceroute;
