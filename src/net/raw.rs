@@ -465,6 +465,11 @@ mod tests {
         }
     }
 
+    #[test]
+    fn open_outside_a_runtime_is_an_error_not_a_panic() {
+        assert!(matches!(RawProber::open(), Err(RawError::NoRuntime)));
+    }
+
     #[tokio::test]
     async fn every_subscriber_of_an_address_gets_each_reply_until_it_drops() {
         let shared = Arc::new(Shared::new(40_000));
