@@ -145,6 +145,16 @@ fn raw_probe_in_lab() {
         "a second subscriber to web did not get the same replies: {r}"
     );
 
+    // Half-open: our kernel reset the SYN-ACKs (the source port has no listener), so web holds
+    // no half-open connection; without the RST it would keep SYN-RECV and retransmit for ~60 s.
+    let ss = lab.exec(&web.ns, &["ss", "-Htn", "state", "syn-recv"]);
+    assert!(ss.status.success(), "ss: {}", describe(&ss));
+    assert_eq!(
+        String::from_utf8_lossy(&ss.stdout).trim(),
+        "",
+        "web still holds half-open connections"
+    );
+
     let b = &r["burst"];
     let got = b["rst"].as_u64().unwrap_or(0);
     println!(

@@ -34,8 +34,9 @@ use tokio::time::Instant;
 use packet::{Key, TCP_PROBE_MAX, TIMESTAMP_LEN};
 pub use packet::{Probe, ReplyKind};
 
-/// Receive buffer asked for with SO_RCVBUF (capped by net.core.rmem_max) and, as root, with
-/// SO_RCVBUFFORCE: a 65,535-port burst of RSTs is ~60 MB of skbs if the reader falls behind.
+/// Receive buffer asked for with SO_RCVBUF (capped by net.core.rmem_max) and, with
+/// CAP_NET_ADMIN (root), SO_RCVBUFFORCE: a 65,535-port burst of RSTs is ~60 MB of skbs if the
+/// reader falls behind.
 const RECV_BUFFER: usize = 32 << 20;
 /// Send buffer: raw sends wait in it while the device queue is busy.
 const SEND_BUFFER: usize = 4 << 20;
@@ -412,7 +413,7 @@ async fn receive(sock: tokio::net::UdpSocket, feed: Feed, shared: Arc<Shared>) {
         if sock.readable().await.is_err() {
             return;
         }
-        let mut n = 0;
+        let (mut n, mut failed) = (0, false);
         while n < RECV_BATCH {
             match sock.try_recv_from(&mut buf) {
                 Ok((len, from)) => {
@@ -430,12 +431,16 @@ async fn receive(sock: tokio::net::UdpSocket, feed: Feed, shared: Arc<Shared>) {
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                // ICMP errors queued on the socket and the like: the next read goes on.
-                Err(_) => break,
+                // A pending socket error is cleared by the read that reports it; yield so that
+                // an error that does not clear cannot spin this task.
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
             }
         }
         shared.read.fetch_add(n as u64, Ordering::Relaxed);
-        if n == RECV_BATCH {
+        if n == RECV_BATCH || failed {
             tokio::task::yield_now().await;
         }
     }
