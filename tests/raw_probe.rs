@@ -11,6 +11,8 @@
 //!
 //! Library code must run inside the scanner namespace, so the test binary re-executes itself
 //! there (as tests/arp_probe.rs does); the parent holds the lab and asserts on the child's JSON.
+//! The lab is the test's own (`lab_or_skip`), so it may add one nftables rule to web: port
+//! 3389 rejects with ICMP admin-prohibited, which exercises the ICMP-error path (v4 and v6).
 //! A second child runs without CAP_NET_RAW (setpriv) and must get `RawError::Permission`.
 
 mod common;
@@ -66,6 +68,29 @@ fn raw_probe_in_lab() {
     assert_eq!(rst.tcp_default, PortState::Closed);
     assert!(rst.open.is_empty());
 
+    // A port of web that rejects with ICMP admin-prohibited (nftables in web's namespace of this
+    // test's own lab), for the ICMP-error path: v4 type 3 code 13, v6 type 1 code 1.
+    let rejected = 3389;
+    assert_eq!(
+        web.port_state(rejected),
+        PortState::Closed,
+        "3389 is unused on web"
+    );
+    let rules = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(
+        rules.path(),
+        format!(
+            "table inet ndxraw {{\n chain in {{\n  type filter hook input priority -10; policy accept;\n  \
+             tcp dport {rejected} reject with icmpx type admin-prohibited\n }}\n}}\n"
+        ),
+    )
+    .expect("write nft rules");
+    let nft = lab.exec(
+        &web.ns,
+        &["nft", "-f", rules.path().to_str().expect("utf-8 path")],
+    );
+    assert!(nft.status.success(), "nft: {}", describe(&nft));
+
     // (probe, address, expected reply kind or none)
     let syn_expect = |state: PortState| match state {
         PortState::Open => Some("SynAck"),
@@ -83,6 +108,8 @@ fn raw_probe_in_lab() {
         ("syn", v4(edge.ip, 443), Some("SynAck")),
         ("syn", v6(web.ipv6, 22), syn_expect(web.port_state(22))),
         ("syn", v6(web.ipv6, 21), syn_expect(web.port_state(21))),
+        ("syn", v4(web.ip, rejected), Some("Unreachable")),
+        ("syn", v6(web.ipv6, rejected), Some("Unreachable")),
     ];
     let plan_json = json!({
         "probes": plan.iter().map(|(p, a, _)| json!({"probe": p, "addr": a})).collect::<Vec<_>>(),
@@ -121,6 +148,17 @@ fn raw_probe_in_lab() {
                     assert_eq!(reply["kind"], *kind, "{probe} {addr}: {reply}");
                     assert_eq!(reply["tag"], 10 + i as u64, "{probe} {addr}: tag {reply}");
                     assert!(reply["ms"].as_f64().unwrap_or(f64::MAX) < 300.0, "{reply}");
+                    if *kind == "Unreachable" {
+                        // Sent by web itself; admin-prohibited is code 13 in ICMPv4, 1 in ICMPv6.
+                        let v4_probe = addr.parse::<SocketAddr>().is_ok_and(|a| a.is_ipv4());
+                        let (code, from) = if v4_probe {
+                            (13, web.ip.to_string())
+                        } else {
+                            (1, web.ipv6.to_string())
+                        };
+                        assert_eq!(reply["code"], code, "{probe} {addr}: {reply}");
+                        assert_eq!(reply["from"], from, "{probe} {addr}: {reply}");
+                    }
                 }
                 // A retransmitted SYN-ACK may come twice; anything more is a matching bug.
                 assert!(replies.len() <= 2, "{probe} {addr}: {replies:?}");
@@ -373,11 +411,16 @@ async fn probe(plan: Value) -> Value {
                 .filter(|(_, r)| r.ip == addr.ip() && r.port == port && r.probe == probe_kind(kind))
                 .map(|(n, r)| {
                     claimed.insert(n);
-                    json!({
+                    let mut v = json!({
                         "kind": kind_name(r.kind),
                         "tag": r.tag,
                         "ms": (r.at - start).as_secs_f64() * 1e3,
-                    })
+                    });
+                    if let ReplyKind::Unreachable { code, from } = r.kind {
+                        v["code"] = json!(code);
+                        v["from"] = json!(from.to_string());
+                    }
+                    v
                 })
                 .collect();
             json!({"probe": kind, "addr": addr.to_string(), "replies": replies})
