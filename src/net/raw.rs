@@ -235,22 +235,27 @@ impl RawProber {
         let (sport, guards) = reserve_port().map_err(RawError::SourcePort)?;
 
         let shared = Arc::new(Shared::new(sport));
-        let _guard = runtime.enter();
-        let mut tasks = Vec::new();
         let feeds = [
             (Some(&tcp4), Feed::Ipv4, "raw TCP/IPv4"),
             (Some(&icmp4), Feed::Ipv4, "raw ICMPv4"),
             (tcp6.as_ref(), Feed::Tcp6, "raw TCP/IPv6"),
             (icmp6.as_ref(), Feed::Icmp6, "raw ICMPv6"),
         ];
+        // Every reader first, then the tasks: a failure leaves no task running.
+        let mut readers = Vec::new();
         for (sock, feed, what) in feeds {
             let Some(sock) = sock else { continue };
+            let _in_runtime = runtime.enter(); // from_std registers with this runtime's reactor
             let reader = sock
                 .try_clone()
                 .and_then(|s| tokio::net::UdpSocket::from_std(s.into()))
                 .map_err(|source| RawError::Socket { what, source })?;
-            tasks.push(tokio::spawn(receive(reader, feed, Arc::clone(&shared))));
+            readers.push((reader, feed));
         }
+        let tasks = readers
+            .into_iter()
+            .map(|(reader, feed)| runtime.spawn(receive(reader, feed, Arc::clone(&shared))))
+            .collect();
         // The ICMPv6 socket is only read; its reader holds it open.
         drop(icmp6);
         Ok(RawProber {
@@ -283,7 +288,9 @@ impl RawProber {
     }
 
     /// Sends one SYN to `dst`; `tag` comes back in the reply. Never waits: a full socket
-    /// buffer gives `WouldBlock` (or ENOBUFS) and the caller tries again later.
+    /// buffer gives `WouldBlock` (or ENOBUFS) and the caller tries again later. IPv4-mapped
+    /// IPv6 addresses are not translated: pass the IPv4 form. An unroutable `dst` fails here
+    /// (the source-address lookup), before anything is sent.
     pub fn send_syn(&self, dst: SocketAddr, tag: u8) -> io::Result<()> {
         self.send_tcp(dst, Probe::Syn, tag)
     }
