@@ -7,6 +7,7 @@ pub mod dns;
 pub mod dns_pace;
 pub mod icmp;
 pub mod session;
+pub mod raw;
 pub mod sys;
 pub mod tcp;
 pub mod timing;

@@ -1,0 +1,520 @@
+//! Raw-socket TCP and ICMP probing: the transport of a half-open SYN scan and of nmap-style
+//! host discovery (ICMP echo + SYN to 443 + ACK to 80 + ICMP timestamp). Needs CAP_NET_RAW.
+//!
+//! ```text
+//!   send_syn / send_ack ──► raw TCP v4 / v6 ──► wire           (no state kept per probe)
+//!   send_timestamp      ──► raw ICMPv4     ──► wire
+//!
+//!   wire ──► raw TCP v4   ─┐ one task per socket: read until WouldBlock,
+//!            raw TCP v6   ─┤ parse with pnet views, verify the stamp (packet.rs),
+//!            raw ICMPv4   ─┤ look the probed ip up in the subscriber map (one short lock)
+//!            raw ICMPv6   ─┘ ──► every Subscription of that ip (unbounded channels)
+//! ```
+//!
+//! One [`RawProber`] per process, shared by clone. It sends from one fixed source port that a
+//! bound, non-listening TCP socket reserves: the kernel never gives that port to a connect(),
+//! and answers each SYN-ACK with a RST itself, so the scan stays half-open. Replies are
+//! matched without any table of probes in flight: the sequence number carries a keyed hash of
+//! (probe kind, peer, peer port, our port) plus the caller's tag (see `packet.rs`), and only a
+//! reply echoing it is delivered. Retransmission and timeouts belong to the caller.
+
+mod packet;
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use packet::{Key, TCP_PROBE_MAX, TIMESTAMP_LEN};
+pub use packet::{Probe, ReplyKind};
+
+/// Receive buffer asked for with SO_RCVBUF (capped by net.core.rmem_max) and, with
+/// CAP_NET_ADMIN (root), SO_RCVBUFFORCE: a 65,535-port burst of RSTs is ~60 MB of skbs if the
+/// reader falls behind.
+const RECV_BUFFER: usize = 32 << 20;
+/// Send buffer: raw sends wait in it while the device queue is busy.
+const SEND_BUFFER: usize = 4 << 20;
+/// Source addresses remembered; the map is emptied when full (a re-lookup is one syscall trio).
+const SOURCE_CACHE_MAX: usize = 4096;
+/// Packets read per readiness before the receive task yields to the runtime.
+const RECV_BATCH: usize = 512;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RawError {
+    #[error(
+        "raw sockets need CAP_NET_RAW (run as root or grant it: setcap cap_net_raw+ep <netdx>)"
+    )]
+    Permission,
+    #[error("RawProber::open must be called inside a tokio runtime")]
+    NoRuntime,
+    #[error("could not reserve a TCP source port: {0}")]
+    SourcePort(#[source] io::Error),
+    #[error("could not open the {what} socket: {source}")]
+    Socket {
+        what: &'static str,
+        #[source]
+        source: io::Error,
+    },
+}
+
+pub type Result<T> = std::result::Result<T, RawError>;
+
+/// A reply proven to answer one of our probes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawReply {
+    /// The probed address (for an ICMP error, the address it quotes; the sender is in
+    /// [`ReplyKind::Unreachable`]).
+    pub ip: IpAddr,
+    /// The probed (remote) port; 0 for ICMP timestamp probes.
+    pub port: u16,
+    pub kind: ReplyKind,
+    /// Which probe it answers: a RST to [`Probe::Ack`] proves the host is up, not the port
+    /// closed.
+    pub probe: Probe,
+    /// The tag given when sending.
+    pub tag: u8,
+    /// When the receive task read it.
+    pub at: Instant,
+}
+
+/// Counters of the receive tasks, for benchmarks and diagnostics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RawStats {
+    /// Packets read from all raw sockets (every TCP/ICMP packet the host receives).
+    pub read: u64,
+    /// Packets that proved to answer our probes.
+    pub matched: u64,
+    /// Matched replies handed to at least one subscriber.
+    pub delivered: u64,
+}
+
+/// Shares raw sockets between every scan of the process; cheap to clone.
+#[derive(Clone)]
+pub struct RawProber {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    tcp4: Socket,
+    tcp6: Option<Socket>,
+    icmp4: Socket,
+    shared: Arc<Shared>,
+    sources: Mutex<HashMap<IpAddr, IpAddr>>,
+    tasks: Vec<JoinHandle<()>>,
+    /// Bound, never listening: keeps the source port ours (v4, and v6 when available).
+    _port_guards: Vec<Socket>,
+}
+
+/// Subscribers by probed address, each with the id its [`Subscription`] removes on drop.
+type Subscribers = HashMap<IpAddr, Vec<(u64, mpsc::UnboundedSender<RawReply>)>>;
+
+/// What the receive tasks and the subscriptions share.
+struct Shared {
+    key: Key,
+    subscribers: Mutex<Subscribers>,
+    next_id: AtomicU64,
+    read: AtomicU64,
+    matched: AtomicU64,
+    delivered: AtomicU64,
+}
+
+impl Shared {
+    fn subscribers(&self) -> MutexGuard<'_, Subscribers> {
+        // A panic while holding this lock cannot leave the map half-updated: take it anyway.
+        self.subscribers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn new(sport: u16) -> Shared {
+        Shared {
+            key: Key::new(sport),
+            subscribers: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
+            read: AtomicU64::new(0),
+            matched: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+        }
+    }
+
+    fn subscribe(shared: &Arc<Shared>, ip: IpAddr) -> Subscription {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+        shared.subscribers().entry(ip).or_default().push((id, tx));
+        Subscription {
+            shared: Arc::clone(shared),
+            ip,
+            id,
+            rx,
+        }
+    }
+
+    fn deliver(&self, reply: RawReply) {
+        self.matched.fetch_add(1, Ordering::Relaxed);
+        let subs = self.subscribers();
+        if let Some(list) = subs.get(&reply.ip) {
+            for (_, tx) in list {
+                let _ = tx.send(reply);
+            }
+            self.delivered.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Replies from one address, until dropped.
+pub struct Subscription {
+    shared: Arc<Shared>,
+    ip: IpAddr,
+    id: u64,
+    rx: mpsc::UnboundedReceiver<RawReply>,
+}
+
+impl Subscription {
+    /// The next reply from [`Subscription::ip`]; `None` once the prober is gone.
+    pub async fn recv(&mut self) -> Option<RawReply> {
+        self.rx.recv().await
+    }
+
+    /// A reply already received, without waiting.
+    pub fn try_recv(&mut self) -> Option<RawReply> {
+        self.rx.try_recv().ok()
+    }
+
+    pub fn ip(&self) -> IpAddr {
+        self.ip
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut subs = self.shared.subscribers();
+        if let Some(list) = subs.get_mut(&self.ip) {
+            list.retain(|(id, _)| *id != self.id);
+            if list.is_empty() {
+                subs.remove(&self.ip);
+            }
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        // Dropping the senders ends every subscription's recv() with None.
+        self.shared.subscribers().clear();
+    }
+}
+
+/// How a receive task reads what its socket delivers.
+#[derive(Clone, Copy)]
+enum Feed {
+    /// Raw IPv4 sockets deliver the IP header too.
+    Ipv4,
+    /// Raw IPv6 sockets deliver the TCP segment only; the peer is the recvfrom address.
+    Tcp6,
+    Icmp6,
+}
+
+impl RawProber {
+    /// Reserves a source port, opens the raw sockets (TCP v4, ICMPv4; TCP v6 and ICMPv6 when
+    /// the host has IPv6) and starts one receive task per socket on the current runtime.
+    /// Fails with [`RawError::Permission`] without CAP_NET_RAW.
+    pub fn open() -> Result<RawProber> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| RawError::NoRuntime)?;
+        let tcp4 = raw_socket(Domain::IPV4, Protocol::TCP, "raw TCP/IPv4")?;
+        let icmp4 = raw_socket(Domain::IPV4, Protocol::ICMPV4, "raw ICMPv4")?;
+        // IPv6 is optional: a host without it still scans IPv4.
+        let tcp6 = raw_socket(Domain::IPV6, Protocol::TCP, "raw TCP/IPv6").ok();
+        let icmp6 = raw_socket(Domain::IPV6, Protocol::ICMPV6, "raw ICMPv6").ok();
+        let (sport, guards) = reserve_port().map_err(RawError::SourcePort)?;
+
+        let shared = Arc::new(Shared::new(sport));
+        let feeds = [
+            (Some(&tcp4), Feed::Ipv4, "raw TCP/IPv4"),
+            (Some(&icmp4), Feed::Ipv4, "raw ICMPv4"),
+            (tcp6.as_ref(), Feed::Tcp6, "raw TCP/IPv6"),
+            (icmp6.as_ref(), Feed::Icmp6, "raw ICMPv6"),
+        ];
+        // Every reader first, then the tasks: a failure leaves no task running.
+        let mut readers = Vec::new();
+        for (sock, feed, what) in feeds {
+            let Some(sock) = sock else { continue };
+            let _in_runtime = runtime.enter(); // from_std registers with this runtime's reactor
+            let reader = sock
+                .try_clone()
+                .and_then(|s| tokio::net::UdpSocket::from_std(s.into()))
+                .map_err(|source| RawError::Socket { what, source })?;
+            readers.push((reader, feed));
+        }
+        let tasks = readers
+            .into_iter()
+            .map(|(reader, feed)| runtime.spawn(receive(reader, feed, Arc::clone(&shared))))
+            .collect();
+        // The ICMPv6 socket is only read; its reader holds it open.
+        drop(icmp6);
+        Ok(RawProber {
+            inner: Arc::new(Inner {
+                tcp4,
+                tcp6,
+                icmp4,
+                shared,
+                sources: Mutex::new(HashMap::new()),
+                tasks,
+                _port_guards: guards,
+            }),
+        })
+    }
+
+    /// The source port of every TCP probe.
+    pub fn source_port(&self) -> u16 {
+        self.inner.shared.key.sport()
+    }
+
+    /// Whether IPv6 probes can be sent.
+    pub fn has_ipv6(&self) -> bool {
+        self.inner.tcp6.is_some()
+    }
+
+    /// Replies from `ip` (the probed address) are delivered on the returned subscription until
+    /// it is dropped. Several subscriptions to one address each get every reply.
+    pub fn subscribe(&self, ip: IpAddr) -> Subscription {
+        Shared::subscribe(&self.inner.shared, ip)
+    }
+
+    /// Sends one SYN to `dst`; `tag` comes back in the reply. Never waits: a full socket
+    /// buffer gives `WouldBlock` (or ENOBUFS) and the caller tries again later. IPv4-mapped
+    /// IPv6 addresses are not translated: pass the IPv4 form. An unroutable `dst` fails here
+    /// (the source-address lookup), before anything is sent.
+    pub fn send_syn(&self, dst: SocketAddr, tag: u8) -> io::Result<()> {
+        self.send_tcp(dst, Probe::Syn, tag)
+    }
+
+    /// Sends one bare ACK to `dst`: any RST back proves the host is up.
+    pub fn send_ack(&self, dst: SocketAddr, tag: u8) -> io::Result<()> {
+        self.send_tcp(dst, Probe::Ack, tag)
+    }
+
+    /// Sends an ICMP timestamp request (type 13); the reply (type 14) comes back as
+    /// [`ReplyKind::TimestampReply`] with port 0.
+    pub fn send_timestamp(&self, dst: Ipv4Addr, tag: u8) -> io::Result<()> {
+        let mut buf = [0u8; TIMESTAMP_LEN];
+        packet::build_timestamp(&mut buf, &self.inner.shared.key, dst, tag);
+        let to = SockAddr::from(SocketAddr::new(IpAddr::V4(dst), 0));
+        self.inner.icmp4.send_to(&buf, &to).map(drop)
+    }
+
+    /// Counters since [`RawProber::open`].
+    pub fn stats(&self) -> RawStats {
+        let s = &self.inner.shared;
+        RawStats {
+            read: s.read.load(Ordering::Relaxed),
+            matched: s.matched.load(Ordering::Relaxed),
+            delivered: s.delivered.load(Ordering::Relaxed),
+        }
+    }
+
+    fn send_tcp(&self, dst: SocketAddr, probe: Probe, tag: u8) -> io::Result<()> {
+        let sock =
+            match dst {
+                SocketAddr::V4(_) => &self.inner.tcp4,
+                SocketAddr::V6(_) => self.inner.tcp6.as_ref().ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::Unsupported, "no raw IPv6 socket")
+                })?,
+            };
+        let src = self.source_for(dst.ip())?;
+        let mut buf = [0u8; TCP_PROBE_MAX];
+        let len = packet::build_tcp(&mut buf, &self.inner.shared.key, src, dst, probe, tag);
+        // Port 0: a raw IPv6 socket rejects any port but 0 or its protocol.
+        let to = SockAddr::from(SocketAddr::new(dst.ip(), 0));
+        sock.send_to(&buf[..len], &to).map(drop)
+    }
+
+    /// The address the kernel sends to `dst` from (it is in the TCP checksum). A connected UDP
+    /// socket asks the routing table; connect() on UDP sends nothing.
+    fn source_for(&self, dst: IpAddr) -> io::Result<IpAddr> {
+        let cached = self.sources().get(&dst).copied();
+        if let Some(src) = cached {
+            return Ok(src);
+        }
+        let any: IpAddr = match dst {
+            IpAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+            IpAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+        };
+        let udp = std::net::UdpSocket::bind((any, 0))?;
+        udp.connect((dst, 9))?;
+        let src = udp.local_addr()?.ip();
+        let mut sources = self.sources();
+        if sources.len() >= SOURCE_CACHE_MAX {
+            sources.clear();
+        }
+        sources.insert(dst, src);
+        Ok(src)
+    }
+
+    fn sources(&self) -> MutexGuard<'_, HashMap<IpAddr, IpAddr>> {
+        self.inner.sources.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A non-blocking raw socket with large buffers.
+fn raw_socket(domain: Domain, proto: Protocol, what: &'static str) -> Result<Socket> {
+    let sock = Socket::new(domain, Type::RAW, Some(proto)).map_err(|source| {
+        if source.kind() == io::ErrorKind::PermissionDenied {
+            RawError::Permission
+        } else {
+            RawError::Socket { what, source }
+        }
+    })?;
+    sock.set_nonblocking(true)
+        .map_err(|source| RawError::Socket { what, source })?;
+    // Best effort: smaller buffers only cost replies under load, which the caller retries.
+    let _ = sock.set_recv_buffer_size(RECV_BUFFER);
+    let _ =
+        nix::sys::socket::setsockopt(&sock, nix::sys::socket::sockopt::RcvBufForce, &RECV_BUFFER);
+    let _ = sock.set_send_buffer_size(SEND_BUFFER);
+    Ok(sock)
+}
+
+/// Binds TCP sockets (not listening) on one port for IPv4 and, when the host has IPv6, IPv6.
+fn reserve_port() -> io::Result<(u16, Vec<Socket>)> {
+    let mut last = io::Error::new(io::ErrorKind::AddrInUse, "no port free for v4 and v6");
+    for _ in 0..16 {
+        let v4 = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+        v4.bind(&SockAddr::from(SocketAddr::from((
+            Ipv4Addr::UNSPECIFIED,
+            0,
+        ))))?;
+        let port = v4
+            .local_addr()?
+            .as_socket()
+            .map(|a| a.port())
+            .ok_or_else(|| io::Error::other("bound socket without an inet address"))?;
+        let v6 = match Socket::new(Domain::IPV6, Type::STREAM, Some(Protocol::TCP)) {
+            Ok(s) => s,
+            Err(_) => return Ok((port, vec![v4])), // no IPv6 on this host
+        };
+        v6.set_only_v6(true)?;
+        match v6.bind(&SockAddr::from(SocketAddr::from((
+            Ipv6Addr::UNSPECIFIED,
+            port,
+        )))) {
+            Ok(()) => return Ok((port, vec![v4, v6])),
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => last = e,
+            Err(_) => return Ok((port, vec![v4])),
+        }
+    }
+    Err(last)
+}
+
+/// Reads `sock` until the prober is dropped (it aborts this task).
+async fn receive(sock: tokio::net::UdpSocket, feed: Feed, shared: Arc<Shared>) {
+    // Big enough for any packet: a truncated read would still parse, but nothing is lost.
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        if sock.readable().await.is_err() {
+            return;
+        }
+        let (mut n, mut failed) = (0, false);
+        while n < RECV_BATCH {
+            match sock.try_recv_from(&mut buf) {
+                Ok((len, from)) => {
+                    n += 1;
+                    let Some(data) = buf.get(..len) else { continue };
+                    if let Some(m) = parse(&shared.key, feed, data, from.ip()) {
+                        shared.deliver(RawReply {
+                            ip: m.ip,
+                            port: m.port,
+                            kind: m.kind,
+                            probe: m.probe,
+                            tag: m.tag,
+                            at: Instant::now(),
+                        });
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                // A pending socket error is cleared by the read that reports it; yield so that
+                // an error that does not clear cannot spin this task.
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        shared.read.fetch_add(n as u64, Ordering::Relaxed);
+        if n == RECV_BATCH || failed {
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+fn parse(key: &Key, feed: Feed, data: &[u8], from: IpAddr) -> Option<packet::Matched> {
+    match (feed, from) {
+        (Feed::Ipv4, _) => packet::parse_ipv4(key, data),
+        (Feed::Tcp6, IpAddr::V6(_)) => packet::parse_tcp(key, from, data),
+        (Feed::Icmp6, IpAddr::V6(peer)) => packet::parse_icmpv6(key, peer, data),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(ip: IpAddr, port: u16) -> RawReply {
+        RawReply {
+            ip,
+            port,
+            kind: ReplyKind::Rst,
+            probe: Probe::Syn,
+            tag: 0,
+            at: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn open_outside_a_runtime_is_an_error_not_a_panic() {
+        assert!(matches!(RawProber::open(), Err(RawError::NoRuntime)));
+    }
+
+    #[tokio::test]
+    async fn every_subscriber_of_an_address_gets_each_reply_until_it_drops() {
+        let shared = Arc::new(Shared::new(40_000));
+        let web: IpAddr = Ipv4Addr::new(10, 77, 0, 20).into();
+        let db: IpAddr = Ipv4Addr::new(10, 77, 0, 30).into();
+        let mut discovery = Shared::subscribe(&shared, web);
+        let mut scan = Shared::subscribe(&shared, web);
+        let mut other = Shared::subscribe(&shared, db);
+
+        shared.deliver(reply(web, 22));
+        assert_eq!(discovery.try_recv().map(|r| r.port), Some(22));
+        assert_eq!(scan.try_recv().map(|r| r.port), Some(22));
+        assert_eq!(
+            other.try_recv(),
+            None,
+            "a reply goes to its own address only"
+        );
+
+        drop(discovery);
+        shared.deliver(reply(web, 23));
+        assert_eq!(scan.recv().await.map(|r| r.port), Some(23));
+
+        drop(scan);
+        assert!(
+            !shared.subscribers().contains_key(&web),
+            "unregistered on drop"
+        );
+        shared.deliver(reply(web, 24)); // nobody listens: counted, not delivered
+        assert_eq!(shared.matched.load(Ordering::Relaxed), 3);
+        assert_eq!(shared.delivered.load(Ordering::Relaxed), 2);
+
+        // The prober going away ends the remaining subscriptions.
+        shared.subscribers().clear();
+        assert_eq!(other.recv().await, None);
+    }
+}
