@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use crate::core::model::{DnsResult, MacAddr, NoteLevel, PortState};
+use crate::core::model::{DnsResult, MacAddr, Method, NoteLevel, PortState};
 
 /// Which part of a scan a progress figure is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -48,6 +48,48 @@ pub struct ArpOutcome {
     pub rtt: Duration,
 }
 
+/// What answered a discovery probe: any answer, a reset included, proves a host is there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// A SYN to `port` was answered (SYN-ACK or RST).
+    Syn { port: u16, open: bool },
+    /// A bare ACK to `port` was answered with a reset.
+    Ack { port: u16 },
+    /// An ICMP timestamp request was answered.
+    Timestamp,
+    /// The host itself answered a probe with an ICMP unreachable.
+    Unreachable,
+    /// Without privilege: a connect to `port` was answered (accepted or refused).
+    Connect { port: u16, open: bool },
+}
+
+impl Proof {
+    /// How the host was seen, for methods lists.
+    pub fn method(self) -> Method {
+        match self {
+            Proof::Timestamp | Proof::Unreachable => Method::Icmp,
+            _ => Method::Tcp,
+        }
+    }
+
+    /// The plain sentence a report gives.
+    pub fn describe(self) -> String {
+        match self {
+            Proof::Syn { port, open: true } => format!("TCP SYN to port {port} answered (open)"),
+            Proof::Syn { port, open: false } => {
+                format!("TCP SYN to port {port} answered with a reset")
+            }
+            Proof::Ack { port } => format!("TCP ACK to port {port} answered with a reset"),
+            Proof::Timestamp => "ICMP timestamp answered".to_string(),
+            Proof::Unreachable => "answered a probe with ICMP unreachable".to_string(),
+            Proof::Connect { port, open: true } => format!("TCP connect to port {port} accepted"),
+            Proof::Connect { port, open: false } => {
+                format!("TCP connect to port {port} refused (reset)")
+            }
+        }
+    }
+}
+
 /// The state of one TCP port of one host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PortOutcome {
@@ -87,6 +129,16 @@ pub enum ScanEvent {
         ip: IpAddr,
         name: Option<String>,
     },
+    /// A host proved up by a discovery probe other than an echo reply or ARP: nmap's
+    /// privileged default (TCP SYN to 443, TCP ACK to 80, ICMP timestamp) or, without
+    /// privilege, a connect to 80 or 443 that was answered.
+    Alive {
+        ip: IpAddr,
+        proof: Proof,
+        rtt: Duration,
+    },
+    /// How ports are checked: "SYN scan" (half-open, raw packets) or "connect scan".
+    PortScan(String),
     Progress {
         phase: Phase,
         done: u64,

@@ -330,6 +330,10 @@ pub struct Host {
     pub icmp_sent: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub icmp_received: Option<u32>,
+    /// What proved the host up when neither an echo reply nor ARP did ("TCP ACK to port 80
+    /// answered with a reset").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
     /// Time of the ARP reply, when found by ARP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arp_rtt_ms: Option<f64>,
@@ -365,6 +369,7 @@ impl Host {
             loss_pct: None,
             icmp_sent: None,
             icmp_received: None,
+            proof: None,
             arp_rtt_ms: None,
             ports: Vec::new(),
         }
@@ -429,6 +434,9 @@ pub struct ScanReport {
     pub complete: bool,
     pub interrupted: bool,
     pub parameters: ScanParameters,
+    /// How ports were checked: "SYN scan" or "connect scan" (absent when no port was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_scan: Option<String>,
     pub summary: Summary,
     #[serde(with = "hosts_as_list")]
     pub hosts: BTreeMap<IpAddr, Host>,
@@ -507,6 +515,7 @@ impl ScanReport {
             complete: false,
             interrupted: false,
             parameters,
+            port_scan: None,
             summary: Summary::default(),
             hosts: BTreeMap::new(),
             dns: Vec::new(),
@@ -596,6 +605,16 @@ impl ScanReport {
                 if let Some(n) = name {
                     self.host(ip).hostname = Some(clean(&n));
                 }
+            }
+            ScanEvent::Alive { ip, proof, .. } => {
+                let h = self.host(ip);
+                if h.proof.is_none() {
+                    h.proof = Some(proof.describe());
+                }
+                h.seen_by(proof.method());
+            }
+            ScanEvent::PortScan(method) => {
+                self.port_scan = Some(clean(&method));
             }
             ScanEvent::Progress { phase, done, total } => {
                 self.progress.insert(phase, PhaseProgress { done, total });

@@ -81,11 +81,16 @@ async fn ping(probes: &Probes, ip: IpAddr, timeout: Duration, tries: u32) -> Opt
     if !icmp.supports(ip) {
         return None;
     }
-    let out = icmp.echo(ip, EchoPlan {
+    let out = icmp
+        .echo(
+            ip,
+            EchoPlan {
                 timeout,
                 tries,
                 until_first_reply: false,
-            }).await;
+            },
+        )
+        .await;
     Some(Ping::from_rtts(out.sent, &out.rtts))
 }
 

@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::core::event::PortOutcome;
 use crate::core::model::PortState;
+use crate::net::raw::{Probe, RawProber, ReplyKind, Subscription};
 use crate::net::session::Session;
 use crate::net::tcp::{self, Answer};
 use crate::net::timing::{self, HostTiming};
@@ -39,6 +40,9 @@ pub struct Reply {
     pub at: Instant,
 }
 
+/// Floor of a SYN try's timeout.
+const SYN_MIN_TIMEOUT: Duration = Duration::from_millis(20);
+
 type ConnectFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Option<Reply>> + Send>>;
 
 /// What carries the probes of one host scan.
@@ -51,6 +55,13 @@ pub enum Transport {
         ready: VecDeque<Reply>,
         inflight: FuturesUnordered<ConnectFuture>,
     },
+    /// Half-open SYN scan over the session's raw prober (CAP_NET_RAW): replies are matched
+    /// by address, port and sequence number, and a late reply to an earlier try still counts.
+    Syn {
+        ip: IpAddr,
+        prober: RawProber,
+        replies: Subscription,
+    },
 }
 
 impl Transport {
@@ -62,11 +73,30 @@ impl Transport {
         }
     }
 
+    pub fn syn(ip: IpAddr, prober: &RawProber) -> Self {
+        Transport::Syn {
+            ip,
+            prober: prober.clone(),
+            replies: prober.subscribe(ip),
+        }
+    }
+
+    /// How the ports were checked, in the words of the report.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Transport::Connect { .. } => "connect scan",
+            Transport::Syn { .. } => "SYN scan",
+        }
+    }
+
     /// Floor of the retransmission timeout. For connect() below this, scheduling jitter on a
     /// loaded machine would spend tries for nothing.
     fn rto_floor(&self) -> Duration {
         match self {
             Transport::Connect { .. } => tcp::MIN_TIMEOUT,
+            // Late replies are matched to their try, so a short timeout costs a packet, never
+            // a lie.
+            Transport::Syn { .. } => SYN_MIN_TIMEOUT,
         }
     }
 
@@ -74,6 +104,7 @@ impl Transport {
     fn budget<'a>(&self, session: &'a Session) -> &'a Arc<Semaphore> {
         match self {
             Transport::Connect { .. } => session.connects(),
+            Transport::Syn { .. } => session.packets(),
         }
     }
 
@@ -120,12 +151,39 @@ impl Transport {
                 }
                 None
             }
+            Transport::Syn { ip, prober, .. } => {
+                // A send the kernel refused (buffer full) is silence: tried again at the
+                // timeout like a lost packet.
+                let _ = prober.send_syn(SocketAddr::new(*ip, port), tag);
+                Some(permit)
+            }
         }
     }
 
     /// The next answer; pending forever while nothing is in flight.
     async fn recv(&mut self) -> Reply {
         match self {
+            Transport::Syn { replies, .. } => loop {
+                let Some(r) = replies.recv().await else {
+                    // The prober is gone (the session is shutting down): nothing more comes.
+                    std::future::pending::<()>().await;
+                    continue;
+                };
+                let state = match (r.probe, r.kind) {
+                    (Probe::Syn, ReplyKind::SynAck) => PortState::Open,
+                    (Probe::Syn, ReplyKind::Rst) => PortState::Closed,
+                    // An ICMP unreachable quoting our SYN: something refuses, proven.
+                    (Probe::Syn, ReplyKind::Unreachable { .. }) => PortState::Filtered,
+                    // Discovery's probes to the same host, read by their own subscriber.
+                    _ => continue,
+                };
+                return Reply {
+                    port: r.port,
+                    tag: r.tag,
+                    state,
+                    at: r.at,
+                };
+            },
             Transport::Connect {
                 ready, inflight, ..
             } => loop {

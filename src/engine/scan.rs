@@ -31,6 +31,7 @@ use crate::core::event::{Phase, PortOutcome, ScanEvent};
 use crate::core::model::{DnsResult, DnsStatus, NoteLevel, RecordType};
 use crate::core::ports::PortList;
 use crate::core::target::TargetSet;
+use crate::engine::discover;
 use crate::engine::ports::{self, Transport};
 use crate::net::arp::{self, ArpConfig};
 use crate::net::dns::DnsProbe;
@@ -313,7 +314,9 @@ async fn scan(session: &Session, mut cfg: ScanConfig, emit: Emitter) {
 
     let (live_tx, live_rx) = mpsc::unbounded_channel::<LiveHost>();
 
+    let found = discover::Found::default();
     let discovery = {
+        let found = found.clone();
         let emit = emit.clone();
         let live_tx = live_tx.clone();
         let targets = targets.clone();
@@ -350,7 +353,18 @@ async fn scan(session: &Session, mut cfg: ScanConfig, emit: Emitter) {
                     None => {}
                 }
             };
-            tokio::join!(arp_task, icmp_task);
+            let tcp_task = async {
+                if icmp.is_some() {
+                    let plan = EchoPlan {
+                        timeout: cfg_timeout,
+                        tries,
+                        until_first_reply: true,
+                    };
+                    run_tcp_discovery(session, &targets, arp_on, plan, &found, &emit, &live_tx)
+                        .await;
+                }
+            };
+            tokio::join!(arp_task, icmp_task, tcp_task);
         }
     };
     drop(live_tx);
@@ -364,14 +378,22 @@ async fn scan(session: &Session, mut cfg: ScanConfig, emit: Emitter) {
         .await;
     }
     if ports.is_some() {
-        emit.note(
-            NoteLevel::Info,
-            "ports checked by connect scan (TCP handshake)",
-        )
-        .await;
+        let method = port_scan_label(session, &targets);
+        emit.send(ScanEvent::PortScan(method.to_string())).await;
+        if let Err(e) = session.raw() {
+            emit.note(
+                NoteLevel::Info,
+                format!(
+                    "connect scan (full TCP handshake): {e}; {}",
+                    privilege::GRANT_HINT
+                ),
+            )
+            .await;
+        }
     }
     let follow_up = follow_up(
         session.clone(),
+        found,
         live_rx,
         ports,
         cfg.timeout,
@@ -518,9 +540,59 @@ async fn run_icmp(
     emit.progress(Phase::Ping, total, total).await;
 }
 
+/// Discovery beyond echo and ARP (see [`discover`]): raw TCP and timestamp probes with
+/// CAP_NET_RAW, else connects to 443 and 80. Targets ARP covers are left to ARP: on the local
+/// segment an ARP silence is conclusive.
+async fn run_tcp_discovery(
+    session: &Session,
+    targets: &TargetSet,
+    arp_on: bool,
+    plan: EchoPlan,
+    found: &discover::Found,
+    emit: &Emitter,
+    live: &mpsc::UnboundedSender<LiveHost>,
+) {
+    let on_link: HashSet<Ipv4Addr> = if arp_on {
+        let v4 = targets.iter().filter_map(|ip| match ip {
+            IpAddr::V4(v4) => Some(v4),
+            IpAddr::V6(_) => None,
+        });
+        arp::directly_connected(v4)
+            .into_iter()
+            .flat_map(|(_, _, addrs)| addrs)
+            .collect()
+    } else {
+        HashSet::new()
+    };
+    let raw = session.raw().ok();
+    let candidates = targets.iter().filter(|ip| match ip {
+        IpAddr::V4(v4) => !on_link.contains(v4),
+        IpAddr::V6(_) => raw.is_none_or(|r| r.has_ipv6()),
+    });
+    let mut answers = stream::iter(candidates)
+        .map(|ip| async move {
+            let proof = match raw {
+                Some(raw) => discover::raw_alive(raw, ip, plan, found).await,
+                None => discover::connect_alive(session, ip, plan.timeout, found).await,
+            };
+            (ip, proof)
+        })
+        .buffer_unordered(ICMP_WINDOW);
+    while let Some((ip, proof)) = answers.next().await {
+        let Some((proof, rtt)) = proof else { continue };
+        let _ = live.send(LiveHost {
+            ip,
+            rtt: Some(rtt),
+            seen: true,
+        });
+        emit.send(ScanEvent::Alive { ip, proof, rtt }).await;
+    }
+}
+
 /// Everything that happens to a host once it is known to be alive: its ports and its name.
 async fn follow_up(
     session: Session,
+    found: discover::Found,
     mut live_rx: mpsc::UnboundedReceiver<LiveHost>,
     ports: Option<Arc<Vec<u16>>>,
     user_timeout: Duration,
@@ -536,6 +608,9 @@ async fn follow_up(
     while let Some(host) = live_rx.recv().await {
         if !seen.insert(host.ip) {
             continue;
+        }
+        if host.seen {
+            found.insert(host.ip);
         }
         // The first reply's round trip times the first port probes; the echo series and the
         // ports themselves refine it.
@@ -614,6 +689,24 @@ struct PortProgress {
     total: AtomicU64,
 }
 
+/// SYN scan where the session has a raw prober for the address family, else connect().
+fn transport_for(session: &Session, ip: IpAddr) -> Transport {
+    match session.raw() {
+        Ok(raw) if ip.is_ipv4() || raw.has_ipv6() => Transport::syn(ip, raw),
+        _ => Transport::connect(ip),
+    }
+}
+
+/// How ports will be checked, for the report: the same rule as [`transport_for`].
+fn port_scan_label(session: &Session, targets: &TargetSet) -> &'static str {
+    let v6 = targets.iter().any(|ip| ip.is_ipv6());
+    match session.raw() {
+        Ok(raw) if !v6 || raw.has_ipv6() => "SYN scan",
+        Ok(_) => "SYN scan (IPv4), connect scan (IPv6)",
+        Err(_) => "connect scan",
+    }
+}
+
 /// Port results of one host on their way to events: at most one event per host per
 /// [`FLUSH_INTERVAL`] or [`PORT_BATCH`] results.
 struct Batcher<'a> {
@@ -655,7 +748,7 @@ async fn scan_host(
         session,
         host.ip,
         ports.iter().copied(),
-        Transport::connect(host.ip),
+        transport_for(session, host.ip),
         user_timeout,
         &emit.cancel,
         &mut sink,

@@ -7,6 +7,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -162,6 +163,7 @@ impl IcmpProbe {
         let payload = [0u8; 16];
         let mut pending = FuturesUnordered::new();
         let stop = CancellationToken::new();
+        let sent = Arc::new(AtomicU32::new(0));
         for seq in 0..plan.tries.max(1) {
             let send_at = start + spacing * seq;
             let client = if seq == 0 {
@@ -170,7 +172,7 @@ impl IcmpProbe {
                 family.retry.clone()
             };
             let neighbours = self.neighbours.clone();
-            let stop = stop.clone();
+            let (stop, sent) = (stop.clone(), sent.clone());
             pending.push(async move {
                 tokio::select! {
                     _ = tokio::time::sleep_until(send_at) => {}
@@ -181,14 +183,26 @@ impl IcmpProbe {
                 if seq > 0 && neighbours.unresolved(ip) {
                     return None;
                 }
+                sent.fetch_add(1, Ordering::Relaxed);
                 let mut pinger = client.pinger(ip, ident).await;
                 pinger.timeout(deadline.saturating_duration_since(Instant::now()));
                 Some(pinger.ping(PingSequence(seq as u16), &payload).await)
             });
         }
-        while let Some(r) = pending.next().await {
+        // Once a try is answered (discovery), tries still out are waited for only as long
+        // as that answer took, twice over: a reply later than that is not coming, and the try
+        // counts as lost.
+        let mut cutoff: Option<Instant> = None;
+        loop {
+            let next = match cutoff {
+                Some(at) => match tokio::time::timeout_at(at, pending.next()).await {
+                    Ok(next) => next,
+                    Err(_) => break,
+                },
+                None => pending.next().await,
+            };
+            let Some(r) = next else { break };
             let Some(r) = r else { continue };
-            outcome.sent += 1;
             match r {
                 Ok((packet, rtt)) if is_echo_reply(&packet) => {
                     outcome.received += 1;
@@ -196,8 +210,10 @@ impl IcmpProbe {
                     if let Some(f) = on_first_reply.take() {
                         f(rtt);
                     }
-                    if plan.until_first_reply {
+                    if plan.until_first_reply && cutoff.is_none() {
                         stop.cancel();
+                        let grace = rtt * 2 + Duration::from_millis(20);
+                        cutoff = Some((Instant::now() + grace).min(deadline));
                     }
                 }
                 // An ICMP error (unreachable) or a timeout: this try is lost.
@@ -206,6 +222,7 @@ impl IcmpProbe {
                 Err(_) => {}
             }
         }
+        outcome.sent = sent.load(Ordering::Relaxed);
         outcome
     }
 }

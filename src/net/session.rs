@@ -24,6 +24,7 @@ use tokio::sync::{Semaphore, oneshot};
 
 use crate::net::dns::{self, DnsProbe};
 use crate::net::icmp::{IcmpError, IcmpProbe};
+use crate::net::raw::{RawError, RawProber};
 use crate::net::sys::privilege;
 use crate::net::timing::{HostTiming, Window};
 
@@ -44,6 +45,8 @@ pub const HOST_MAX_WINDOW: usize = 4096;
 const GLOBAL_INITIAL_WINDOW: usize = 1024;
 const GLOBAL_MIN_WINDOW: usize = 64;
 const GLOBAL_MAX_WINDOW: usize = 16_384;
+/// Raw probes (SYN scan) in flight across the whole process.
+const PACKET_WINDOW: usize = 16_384;
 /// Hosts whose estimates are remembered; past this the oldest half is forgotten.
 const MAX_ESTIMATES: usize = 1 << 17;
 
@@ -84,6 +87,10 @@ struct Inner {
     /// Dropped with the session: ends the measurement thread.
     _stop: oneshot::Sender<()>,
     icmp: std::result::Result<IcmpProbe, IcmpError>,
+    raw: std::result::Result<RawProber, RawError>,
+    /// Raw probes in flight across the process (they hold no descriptor, only memory and a
+    /// share of the link).
+    packets: Arc<Semaphore>,
     dns: Mutex<HashMap<(Option<SocketAddr>, Duration), DnsProbe>>,
     connects: Arc<Semaphore>,
     connect_window: usize,
@@ -139,17 +146,19 @@ impl Session {
                         return;
                     }
                 };
-                let icmp = {
+                // Opened here, so replies are read and timestamped on this thread, whatever the
+                // caller's runtime is busy with.
+                let (icmp, raw) = {
                     let _enter = rt.enter();
-                    IcmpProbe::new()
+                    (IcmpProbe::new(), RawProber::open())
                 };
-                if ready_tx.send(Ok((rt.handle().clone(), icmp))).is_err() {
+                if ready_tx.send(Ok((rt.handle().clone(), icmp, raw))).is_err() {
                     return;
                 }
                 // Runs the probes spawned onto this runtime until the session is dropped.
                 let _ = rt.block_on(stop_rx);
             })?;
-        let (measure, icmp) = ready_rx.recv().map_err(|_| SessionError::Stopped)??;
+        let (measure, icmp, raw) = ready_rx.recv().map_err(|_| SessionError::Stopped)??;
         let fd_limit = privilege::raise_fd_limit(65_536);
         let connect_window = privilege::connect_window(fd_limit, opts.concurrency);
         Ok(Session {
@@ -157,6 +166,8 @@ impl Session {
                 measure,
                 _stop: stop_tx,
                 icmp,
+                raw,
+                packets: Arc::new(Semaphore::new(PACKET_WINDOW)),
                 dns: Mutex::new(HashMap::new()),
                 connects: Arc::new(Semaphore::new(connect_window)),
                 connect_window,
@@ -190,6 +201,16 @@ impl Session {
     /// Whether raw sockets can be opened (ARP, raw ICMP, SYN scan).
     pub fn raw_capable(&self) -> bool {
         self.inner.raw_capable
+    }
+
+    /// The raw TCP/ICMP prober (SYN scan, TCP and timestamp discovery), or why there is none.
+    pub fn raw(&self) -> std::result::Result<&RawProber, &RawError> {
+        self.inner.raw.as_ref()
+    }
+
+    /// The process-wide budget of raw probes in flight.
+    pub fn packets(&self) -> &Arc<Semaphore> {
+        &self.inner.packets
     }
 
     /// The DNS client for `server` (`None`: the system's resolvers), created once per server

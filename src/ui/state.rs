@@ -506,7 +506,14 @@ impl Dashboard {
                     return;
                 }
             }
-            ScanEvent::Hostname { .. } | ScanEvent::Dns(_) | ScanEvent::Note { .. } => {}
+            ScanEvent::Alive { ip, .. } => {
+                job.heard.entry(*ip).or_default().seen = true;
+                came_up = Some(*ip);
+            }
+            ScanEvent::Hostname { .. }
+            | ScanEvent::Dns(_)
+            | ScanEvent::Note { .. }
+            | ScanEvent::PortScan(_) => {}
             ScanEvent::Finished { interrupted } => {
                 let interrupted = *interrupted;
                 if let Some(job) = self.jobs.remove(&id) {
