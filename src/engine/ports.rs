@@ -297,8 +297,10 @@ pub async fn scan(
             tokio::task::yield_now().await;
         }
         // Send while the windows and the budget allow.
-        let allowed = timing.window.allowed().min(session.global_allowed());
-        while outstanding < allowed {
+        let allowed = timing.window.allowed();
+        // The overall window bounds the sum over hosts; one probe per host always goes out,
+        // so no host waits on the others without a timer of its own.
+        while outstanding < allowed && (outstanding == 0 || session.global_room() > 0) {
             // Retries first: they are the oldest questions.
             let port = match retries.pop_front() {
                 Some(port) if tracks.contains_key(&port) => port,
@@ -341,6 +343,7 @@ pub async fn scan(
             track.permit = transport.send(port, track.tag, timeout, permit);
             timers.push(Reverse((now + timeout, port, track.tag)));
             outstanding += 1;
+            session.in_flight(1);
             stats.sent += 1;
         }
         if tracks.is_empty() && exhausted {
@@ -359,6 +362,7 @@ pub async fn scan(
                 let Some((tag, first_sent, last_sent, was_outstanding)) = track else { continue };
                 if was_outstanding {
                     outstanding -= 1;
+                    session.landed(1);
                 }
                 timing.loss.answered_on(reply.tag);
                 if reply.tag == tag {
@@ -394,6 +398,7 @@ pub async fn scan(
                     track.outstanding = false;
                     track.permit = None;
                     outstanding -= 1;
+                    session.landed(1);
                     let allowed_tries = timing::tries_for(timing.loss.per_try());
                     if tag + 1 < allowed_tries {
                         track.tag = tag + 1;
@@ -416,6 +421,8 @@ pub async fn scan(
             }
         }
     }
+    // Cancelled mid-way: what was still out no longer counts against the overall window.
+    session.landed(outstanding);
     session.with_host(ip, |e| e.timing = timing);
     stats
 }

@@ -17,6 +17,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -97,6 +98,8 @@ struct Inner {
     requested_concurrency: Option<usize>,
     raw_capable: bool,
     global: Mutex<Window>,
+    /// Probes unanswered right now, across hosts (what the overall window bounds).
+    in_flight: AtomicUsize,
     hosts: Mutex<Estimates>,
 }
 
@@ -178,6 +181,7 @@ impl Session {
                     GLOBAL_MIN_WINDOW,
                     GLOBAL_MAX_WINDOW,
                 )),
+                in_flight: AtomicUsize::new(0),
                 hosts: Mutex::new(Estimates::default()),
             }),
         })
@@ -251,6 +255,27 @@ impl Session {
     /// Probes allowed in flight across all hosts now.
     pub fn global_allowed(&self) -> usize {
         lock(&self.inner.global).allowed()
+    }
+
+    /// Probes the overall window allows beyond those in flight now.
+    pub fn global_room(&self) -> usize {
+        self.global_allowed()
+            .saturating_sub(self.inner.in_flight.load(Ordering::Relaxed))
+    }
+
+    /// `n` probes sent.
+    pub fn in_flight(&self, n: usize) {
+        self.inner.in_flight.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// `n` probes answered or timed out.
+    pub fn landed(&self, n: usize) {
+        let _ = self
+            .inner
+            .in_flight
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                Some(v.saturating_sub(n))
+            });
     }
 
     /// Update the overall window.
