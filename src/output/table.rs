@@ -38,6 +38,15 @@ fn ms(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_string(), |v| format!("{v:.2} ms"))
 }
 
+/// Loss with how many echoes it is measured on: "0% of 1" is not "0% of 100".
+fn loss_cell(h: &Host) -> String {
+    match (h.loss_pct, h.icmp_sent) {
+        (Some(l), Some(n)) => format!("{l:.0}% of {n}"),
+        (Some(l), None) => format!("{l:.0}%"),
+        (None, _) => "-".to_string(),
+    }
+}
+
 fn host_row(h: &Host) -> Vec<String> {
     let methods: Vec<&str> = h.methods.iter().map(|m| m.label()).collect();
     let open: Vec<String> = h.open_ports().map(|p| p.label()).collect();
@@ -50,8 +59,7 @@ fn host_row(h: &Host) -> Vec<String> {
         h.mac.map_or_else(|| "-".to_string(), |m| m.to_string()),
         opt(&h.vendor),
         ms(h.rtt_ms),
-        h.loss_pct
-            .map_or_else(|| "-".to_string(), |l| format!("{l:.0}%")),
+        loss_cell(h),
         methods.join(","),
         if open.is_empty() {
             "-".to_string()
@@ -159,4 +167,21 @@ pub fn render(report: &ScanReport, elapsed_secs: Option<f64>) -> String {
     }
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loss_says_how_many_echoes_it_stands_on() {
+        let mut h = Host::new("10.0.0.1".parse().unwrap());
+        assert_eq!(loss_cell(&h), "-");
+        h.loss_pct = Some(0.0);
+        h.icmp_sent = Some(1);
+        assert_eq!(loss_cell(&h), "0% of 1");
+        h.loss_pct = Some(33.3);
+        h.icmp_sent = Some(3);
+        assert_eq!(loss_cell(&h), "33% of 3");
+    }
 }
