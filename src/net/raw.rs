@@ -447,7 +447,10 @@ async fn receive(sock: tokio::net::UdpSocket, feed: Feed, shared: Arc<Shared>) {
             }
         }
         shared.read.fetch_add(n as u64, Ordering::Relaxed);
-        if n == RECV_BATCH || failed {
+        // After a busy read, yield instead of sleeping at once: the runtime polls the reactor
+        // without blocking, and during a scan the next replies are usually there by then, so
+        // a 65,535-port scan costs a few thousand wake-ups of this thread, not 65,535.
+        if n > 0 || failed {
             tokio::task::yield_now().await;
         }
     }
