@@ -280,6 +280,7 @@ pub async fn scan(
     let budget = transport.budget(session).clone();
     let mut tracks: HashMap<u16, Track> = HashMap::new();
     let mut retries: VecDeque<u16> = VecDeque::new();
+    let mut silent: Vec<u16> = Vec::new();
     let mut timers: BinaryHeap<Reverse<(Instant, u16, u8)>> = BinaryHeap::new();
     let mut outstanding = 0usize;
     let mut spare: Option<OwnedSemaphorePermit> = None;
@@ -346,8 +347,34 @@ pub async fn scan(
             session.in_flight(1);
             stats.sent += 1;
         }
-        if tracks.is_empty() && exhausted {
-            break;
+        if exhausted && retries.is_empty() && outstanding == 0 {
+            // Only provisionally silent ports are left (or none): give each the tries the
+            // host's measured loss calls for, or call it filtered.
+            let need = timing::tries_for_host(&timing.loss);
+            let mut again = false;
+            for port in std::mem::take(&mut silent) {
+                let Some(track) = tracks.get(&port) else {
+                    continue;
+                };
+                if track.tag < need {
+                    retries.push_back(port);
+                    again = true;
+                } else {
+                    stats.silent += 1;
+                    stats.max_tries = stats.max_tries.max(track.tag);
+                    tracks.remove(&port);
+                    sink.push(PortOutcome {
+                        port,
+                        state: PortState::Filtered,
+                        rtt: None,
+                    })
+                    .await;
+                }
+            }
+            if !again {
+                break;
+            }
+            continue;
         }
         let next_deadline = timers.peek().map(|Reverse((at, _, _))| *at);
         tokio::select! {
@@ -399,16 +426,20 @@ pub async fn scan(
                     track.permit = None;
                     outstanding -= 1;
                     session.landed(1);
-                    let allowed_tries = timing::tries_for(timing.loss.per_try());
+                    // A silent try is no sign of congestion (a drop shows only when a later try
+                    // is answered), so the windows keep growing while ports stay silent.
+                    timing.window.on_success();
+                    session.with_global(|w| w.on_success());
+                    let allowed_tries = timing::tries_for_host(&timing.loss);
                     if tag + 1 < allowed_tries {
                         track.tag = tag + 1;
                         retries.push_back(port);
                     } else {
-                        tracks.remove(&port);
-                        stats.silent += 1;
-                        stats.max_tries = stats.max_tries.max(tag + 1);
-                        timing.window.on_success();
-                        sink.push(PortOutcome { port, state: PortState::Filtered, rtt: None }).await;
+                        // Provisionally silent: judged again at the end with everything the
+                        // scan learnt of the host's loss (early on, losses of ports still being
+                        // retried are not counted yet). A late answer still settles it.
+                        track.tag = tag + 1;
+                        silent.push(port);
                     }
                 }
             }

@@ -37,11 +37,11 @@ pub struct SessionOptions {
 }
 
 /// Probes one host may have unanswered at first, before its window has learnt anything.
-pub const HOST_INITIAL_WINDOW: usize = 64;
+pub const HOST_INITIAL_WINDOW: usize = 128;
 /// A host's window never shrinks below this: a lossy host still gets probed in parallel.
 pub const HOST_MIN_WINDOW: usize = 4;
 /// Nor grows past this: more in flight to one host buys nothing on any real link.
-pub const HOST_MAX_WINDOW: usize = 4096;
+pub const HOST_MAX_WINDOW: usize = 16_384;
 /// The overall window (probes in flight across all hosts).
 const GLOBAL_INITIAL_WINDOW: usize = 1024;
 const GLOBAL_MIN_WINDOW: usize = 64;

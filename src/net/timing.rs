@@ -154,11 +154,11 @@ impl LossEstimate {
         }
     }
 
-    /// Loss per try, with a prior of one loss in ten tries until evidence says otherwise
+    /// Loss per try, with a prior of one loss in twenty tries until evidence says otherwise
     /// (Laplace-style): cautious on little evidence, exact on a lot.
     pub fn per_try(&self) -> f64 {
         const PRIOR_LOST: f64 = 1.0;
-        const PRIOR_TRIES: f64 = 10.0;
+        const PRIOR_TRIES: f64 = 20.0;
         let tries = (self.lost + self.answered) as f64;
         ((self.lost as f64 + PRIOR_LOST) / (tries + PRIOR_TRIES)).min(0.95)
     }
@@ -199,6 +199,18 @@ pub const MIN_TRIES: u8 = 2;
 /// the port keeps the state the evidence allows (the scan notes the host's loss).
 pub const MAX_TRIES: u8 = 16;
 
+/// Tries a silent port gets on a host: enough that `loss^tries <= FALSE_FILTERED` for the
+/// loss measured there. A host that has answered nothing at all gets the minimum: with no
+/// answer to compare against, more tries prove nothing (nmap's rule too), and the port is
+/// `filtered` exactly as far as anyone can tell.
+pub fn tries_for_host(loss: &LossEstimate) -> u8 {
+    if loss.answered() == 0 {
+        MIN_TRIES
+    } else {
+        tries_for(loss.per_try())
+    }
+}
+
 /// Tries needed so that `loss^tries <= FALSE_FILTERED`.
 pub fn tries_for(loss_per_try: f64) -> u8 {
     if loss_per_try.is_nan() || loss_per_try <= 0.0 {
@@ -211,11 +223,11 @@ pub fn tries_for(loss_per_try: f64) -> u8 {
     (n as u8).clamp(MIN_TRIES, MAX_TRIES)
 }
 
-/// The timeout for try `tag` of a probe: the RTO, doubled for the second try and quadrupled
-/// from the third (RFC 6298's back-off, bounded so a lossy link is not made hopelessly slow),
-/// never above `ceiling`.
+/// The timeout for try `tag` of a probe: the RTO, doubled from the second try on (RFC 6298's
+/// back-off, bounded: congestion is the window's business, and a silent port must not make a
+/// lossy link hopelessly slow), never above `ceiling`.
 pub fn try_timeout(rto: Duration, tag: u8, ceiling: Duration) -> Duration {
-    (rto * (1u32 << tag.min(2))).min(ceiling.max(rto))
+    (rto * (1u32 << tag.min(1))).min(ceiling.max(rto))
 }
 
 #[cfg(test)]
@@ -296,7 +308,14 @@ mod tests {
     #[test]
     fn loss_estimate_learns_from_answered_probes_only() {
         let mut l = LossEstimate::default();
-        assert!((l.per_try() - 0.1).abs() < 1e-9, "the prior");
+        assert!((l.per_try() - 0.05).abs() < 1e-9, "the prior");
+        assert_eq!(
+            tries_for_host(&l),
+            MIN_TRIES,
+            "nothing answered: nothing to prove"
+        );
+        l.answered_on(0);
+        assert_eq!(tries_for_host(&l), 5, "one answer: the cautious prior");
         // 1000 probes answered first time: a clean link.
         for _ in 0..1000 {
             l.answered_on(0);
@@ -341,7 +360,7 @@ mod tests {
     fn try_timeouts_back_off_within_the_ceiling() {
         assert_eq!(try_timeout(50 * MS, 0, 1000 * MS), 50 * MS);
         assert_eq!(try_timeout(50 * MS, 1, 1000 * MS), 100 * MS);
-        assert_eq!(try_timeout(50 * MS, 7, 1000 * MS), 200 * MS);
+        assert_eq!(try_timeout(50 * MS, 7, 1000 * MS), 100 * MS);
         assert_eq!(try_timeout(600 * MS, 3, 1000 * MS), 1000 * MS);
     }
 }
