@@ -1,4 +1,5 @@
 //! Scans over a probe session: the engine emits typed events and knows nothing of terminals.
 
+pub mod monitor;
 pub mod ports;
 pub mod scan;
