@@ -503,3 +503,112 @@ fn monitoring_portscan_and_sweep_share_a_small_fd_limit() {
     assert!(alarms.is_empty(), "down alarms: {alarms:?}");
     assert!(max_fds <= 256, "fds {max_fds}");
 }
+
+/// `netdx diagnose --watch` keeps its session too: the gateway's ARP check, the pings and the
+/// DNS clients reuse the same sockets every round (no target given: a traceroute would open
+/// its own raw socket per trace, which is still the case).
+#[test]
+fn diagnose_watch_rounds_open_no_socket() {
+    let test = "diagnose_watch_rounds_open_no_socket";
+    if !common::require_root(test) {
+        return;
+    }
+    let lab = Lab::shared();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pid");
+    let outfile = dir.path().join("out");
+    let script = format!(
+        "echo $$ > {pid}; exec {bin} diagnose --watch --interval 0.5 --timeout 300 > {out} 2>&1",
+        pid = pidfile.display(),
+        bin = env!("CARGO_BIN_EXE_netdx"),
+        out = outfile.display(),
+    );
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", lab.scanner_ns(), "sh", "-c", &script])
+        .env("NETDX_CONFIG", "/dev/null")
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn netdx diagnose --watch");
+    /// Kills the watcher however the test ends.
+    struct Kill<'a>(&'a mut std::process::Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let pid = child.id();
+    let _kill = Kill(&mut child);
+    let rounds = || {
+        std::fs::read_to_string(&outfile)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.len() > 8 && l.as_bytes()[2] == b':' && l.as_bytes()[5] == b':')
+            .count() as u32
+    };
+    let start = Instant::now();
+    while rounds() < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no rounds: {}",
+            std::fs::read_to_string(&outfile).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut samples = Vec::new();
+    loop {
+        let r = rounds();
+        samples.push(sample(pid, r));
+        if samples.len() >= 8 && r >= samples[0].round + 6 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "rounds stalled at {r}"
+        );
+        std::thread::sleep(Duration::from_millis(130));
+    }
+    let lasting = |s: &Sample| -> BTreeSet<(u64, &'static str)> {
+        s.sockets
+            .iter()
+            .filter(|(_, k)| !transient(k))
+            .map(|(i, k)| (*i, *k))
+            .collect()
+    };
+    let first = lasting(&samples[0]);
+    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, k) in &first {
+        *by_kind.entry(k).or_default() += 1;
+    }
+    println!(
+        "diagnose --watch: {} samples over rounds {}..{}: long-lived sockets {:?}, fds {}..{}",
+        samples.len(),
+        samples[0].round,
+        samples[samples.len() - 1].round,
+        by_kind,
+        samples.iter().map(|s| s.fds).min().unwrap_or(0),
+        samples.iter().map(|s| s.fds).max().unwrap_or(0),
+    );
+    assert_eq!(
+        by_kind.get("packet").copied(),
+        Some(1),
+        "the gateway's ARP channel is kept: {by_kind:?}"
+    );
+    for s in &samples[1..] {
+        assert_eq!(
+            lasting(s),
+            first,
+            "round {}: the long-lived sockets changed",
+            s.round
+        );
+        assert!(
+            s.fds <= samples[0].fds + s.sockets.values().filter(|k| transient(k)).count(),
+            "round {}: {} fds, {} at round {}",
+            s.round,
+            s.fds,
+            samples[0].fds,
+            samples[0].round
+        );
+    }
+}
