@@ -65,6 +65,22 @@ async fn connect(session: &Session, addr: SocketAddr, timeout: Duration) -> Port
     tcp::probe(addr, timeout).await
 }
 
+/// Budget for a TCP trace: one connect per probe it may have open at once (every TTL of every
+/// round, at most the whole budget).
+async fn tcp_trace_permits(
+    session: &Session,
+    trace: TracePlan,
+) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    let probes = u32::from(trace.max_ttl).saturating_mul(trace.rounds.max(1));
+    let window = u32::try_from(session.connect_window()).unwrap_or(u32::MAX);
+    session
+        .connects()
+        .clone()
+        .acquire_many_owned(probes.clamp(1, window.max(1)))
+        .await
+        .ok()
+}
+
 /// One DNS query on the session's measurement thread (its timing is not queued behind other
 /// work of the caller's runtime).
 async fn query(session: &Session, probe: &DnsProbe, name: &str, rtype: RecordType) -> DnsResult {
@@ -520,7 +536,10 @@ pub async fn target(
             if !path.reached
                 && let Some(port) = answering
             {
-                // The host answers TCP but not ICMP echo: trace with SYNs to that port.
+                // The host answers TCP but not ICMP echo: trace with SYNs to that port. Each
+                // SYN is a socket of its own: the trace holds its share of the session's
+                // budget of connects while it runs.
+                let _permits = tcp_trace_permits(&probes.session, plan.trace).await;
                 if let Ok(tcp) =
                     traceroute::trace(addr, TraceProtocol::Tcp(port), plan.trace, cancel).await
                 {

@@ -82,9 +82,10 @@ struct Loop {
     prober: Arc<dyn Prober>,
     cancel: CancellationToken,
     /// When monitoring rounds are due: the start of the last one (or the end of the last
-    /// sweep), plus the interval. The same cadence as every other round loop of netdx
-    /// ([`crate::engine::monitor`]); the loop itself stays here because a round may start only when the
-    /// dashboard's state allows it (monitoring on, not paused, no sweep or round running).
+    /// sweep), plus the interval; the cadence of every round loop of netdx
+    /// ([`crate::engine::monitor`]). The trigger itself stays in this loop: a round may start
+    /// only when the dashboard's state allows it (monitoring on, not paused, no sweep or round
+    /// running), and its events feed the same state machine as every other job's.
     rounds: Cadence,
     /// Whether the previous iteration saw a sweep running, to notice its end.
     was_sweeping: bool,
