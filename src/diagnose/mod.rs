@@ -378,3 +378,72 @@ impl Watch {
         self.last.as_ref()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::model::LocalReport;
+
+    fn round(at: &str, status: Status, layer: Option<Layer>, verdict: &str) -> Diagnosis {
+        Diagnosis {
+            tool: String::new(),
+            started: at.to_string(),
+            finished: at.to_string(),
+            duration_ms: 0.0,
+            status,
+            layer,
+            cause: if layer.is_some() {
+                Cause::GatewayUnreachable
+            } else {
+                Cause::Healthy
+            },
+            verdict: verdict.to_string(),
+            findings: vec![],
+            layers: vec![],
+            evidence: vec![],
+            targets_given: vec![],
+            ports: vec![],
+            local: LocalReport::default(),
+            gateways: vec![],
+            resolvers: vec![],
+            targets: vec![],
+            notes: vec![],
+            rounds: 0,
+            timeline: vec![],
+            incomplete: false,
+        }
+    }
+
+    #[test]
+    fn watch_lines_say_the_verdict_when_it_changes_and_count_rounds() {
+        let mut w = Watch::default();
+        let ok = |at| round(at, Status::Ok, None, "all good");
+        let l1 = w.observe(ok("2026-01-01T10:00:00Z"));
+        assert!(
+            l1.starts_with("10:00:00  ") && l1.ends_with("all good"),
+            "{l1}"
+        );
+        let l2 = w.observe(ok("2026-01-01T10:00:05Z"));
+        assert!(
+            !l2.contains("all good"),
+            "unchanged: no verdict again: {l2}"
+        );
+        let l3 = w.observe(round(
+            "2026-01-01T10:00:10Z",
+            Status::Down,
+            Some(Layer::Gateway),
+            "gateway \x1b[31mgone",
+        ));
+        assert!(l3.contains("outage starts: gateway"), "{l3}");
+        assert!(!l3.contains('\x1b'), "escaped for the terminal: {l3:?}");
+        let l4 = w.observe(ok("2026-01-01T10:00:20Z"));
+        assert!(
+            l4.ends_with("recovered: the gateway outage lasted 10.0 s"),
+            "{l4}"
+        );
+        let last = w.last().expect("a last round");
+        assert_eq!(last.rounds, 4);
+        assert_eq!(last.timeline.len(), 1);
+        assert_eq!(last.timeline[0].duration_s, Some(10.0));
+    }
+}

@@ -305,6 +305,33 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Sweep {
+    fn new(
+        iface: &str,
+        mac: PnetMac,
+        cfg: ArpConfig,
+        targets: Vec<Target>,
+        stop: CancellationToken,
+        out: &mpsc::UnboundedSender<ArpOutcome>,
+    ) -> Sweep {
+        let index = targets.iter().enumerate().map(|(n, t)| (t.ip, n)).collect();
+        let n = targets.len();
+        Sweep {
+            iface: iface.to_string(),
+            mac,
+            cfg,
+            index,
+            first_sent: (0..n).map(|_| OnceLock::new()).collect(),
+            replied: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            silent: AtomicUsize::new(n),
+            sending_done: OnceLock::new(),
+            stop,
+            out: Mutex::new(Some(out.clone())),
+            error: Mutex::new(None),
+            armed: OnceLock::new(),
+            targets,
+        }
+    }
+
     fn all_answered(&self) -> bool {
         self.silent.load(Ordering::Acquire) == 0
     }
@@ -645,23 +672,7 @@ impl ArpChannels {
                 return Err(ArpError::Interface(iface.name.clone()));
             };
             let (tx, sweeps) = self.channel(iface, mac)?;
-            let index = targets.iter().enumerate().map(|(n, t)| (t.ip, n)).collect();
-            let n = targets.len();
-            let sweep = Sweep {
-                iface: iface.name.clone(),
-                mac,
-                cfg,
-                index,
-                first_sent: (0..n).map(|_| OnceLock::new()).collect(),
-                replied: (0..n).map(|_| AtomicBool::new(false)).collect(),
-                silent: AtomicUsize::new(n),
-                sending_done: OnceLock::new(),
-                stop: stop.child_token(),
-                out: Mutex::new(Some(out.clone())),
-                error: Mutex::new(None),
-                armed: OnceLock::new(),
-                targets,
-            };
+            let sweep = Sweep::new(&iface.name, mac, cfg, targets, stop.child_token(), out);
             prepared.push(Prepared {
                 sweep: Arc::new(sweep),
                 tx,
@@ -957,6 +968,126 @@ mod tests {
         arp.set_operation(pnet::packet::arp::ArpOperation::new(op));
         arp.set_target_hw_addr(tha);
         f
+    }
+
+    /// A datalink receiver fed by the test, timing out like the real one.
+    struct FakeRx {
+        frames: std_mpsc::Receiver<Vec<u8>>,
+        current: Vec<u8>,
+    }
+
+    impl DataLinkReceiver for FakeRx {
+        fn next(&mut self) -> io::Result<&[u8]> {
+            match self.frames.recv_timeout(POLL) {
+                Ok(f) => {
+                    self.current = f;
+                    Ok(&self.current)
+                }
+                Err(std_mpsc::RecvTimeoutError::Timeout) => Err(io::ErrorKind::TimedOut.into()),
+                Err(std_mpsc::RecvTimeoutError::Disconnected) => Err(io::Error::other("link gone")),
+            }
+        }
+    }
+
+    /// Register a sweep of `targets` (from 10.0.0.1) and play its sender: wait until the
+    /// receiver has taken it in, then mark every target asked.
+    fn start_sweep(
+        to_receiver: &std_mpsc::Sender<Arc<Sweep>>,
+        targets: &[&str],
+    ) -> (Arc<Sweep>, mpsc::UnboundedReceiver<ArpOutcome>) {
+        let (out, rx) = mpsc::unbounded_channel();
+        let targets = targets
+            .iter()
+            .map(|t| Target {
+                ip: ip(t),
+                src: ip("10.0.0.1"),
+            })
+            .collect();
+        let cfg = ArpConfig {
+            wait: Duration::from_millis(100),
+            ..ArpConfig::default()
+        };
+        let sweep = Arc::new(Sweep::new(
+            "eth0",
+            OUR_MAC,
+            cfg,
+            targets,
+            CancellationToken::new(),
+            &out,
+        ));
+        to_receiver
+            .send(Arc::clone(&sweep))
+            .expect("receiver alive");
+        while sweep.armed.get().is_none() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        for t in &sweep.first_sent {
+            t.get_or_init(Instant::now);
+        }
+        (sweep, rx)
+    }
+
+    fn got(rx: &mut mpsc::UnboundedReceiver<ArpOutcome>) -> Vec<Ipv4Addr> {
+        let mut v = Vec::new();
+        while let Ok(o) = rx.try_recv() {
+            v.push(o.ip);
+        }
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn one_receiver_serves_sweeps_at_once_and_skips_what_queued_while_idle() {
+        let (frames_tx, frames) = std_mpsc::channel();
+        let (to_receiver, sweeps) = std_mpsc::channel();
+        let broken = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&broken);
+        let rx = Box::new(FakeRx {
+            frames,
+            current: Vec::new(),
+        });
+        let receiver =
+            std::thread::spawn(move || run_receiver("eth0".into(), rx, sweeps, flag, OUR_MAC));
+        let reply = |from: &str| frame(2, HOST_MAC, from, OUR_MAC, "10.0.0.1");
+
+        // A reply queued while no sweep ran (an answer to an earlier question) is skipped.
+        frames_tx.send(reply("10.0.0.7")).expect("fake link");
+        let (a, mut a_rx) = start_sweep(&to_receiver, &["10.0.0.7", "10.0.0.8"]);
+        // A second sweep at once, on the same channel.
+        let (b, mut b_rx) = start_sweep(&to_receiver, &["10.0.0.8", "10.0.0.9"]);
+        for host in ["10.0.0.8", "10.0.0.9"] {
+            frames_tx.send(reply(host)).expect("fake link");
+        }
+        for s in [&a, &b] {
+            s.sending_done.get_or_init(Instant::now);
+        }
+        // Both sweeps end (b answered in full, a after its wait): their outputs close.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while lock(&a.out).is_some() || lock(&b.out).is_some() {
+            assert!(Instant::now() < deadline, "sweeps never ended");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(
+            got(&mut a_rx),
+            [ip("10.0.0.8")],
+            "the stale reply of .7 is not counted"
+        );
+        assert_eq!(got(&mut b_rx), [ip("10.0.0.8"), ip("10.0.0.9")]);
+
+        // Later sweeps reuse the same receiver.
+        let (c, mut c_rx) = start_sweep(&to_receiver, &["10.0.0.7"]);
+        frames_tx.send(reply("10.0.0.7")).expect("fake link");
+        c.sending_done.get_or_init(Instant::now);
+        while lock(&c.out).is_some() {
+            assert!(Instant::now() < deadline, "sweep never ended");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(got(&mut c_rx), [ip("10.0.0.7")]);
+
+        // Dropping the channels' side ends the idle receiver.
+        drop(to_receiver);
+        receiver.join().expect("receiver thread");
+        assert!(!broken.load(Ordering::Acquire));
     }
 
     #[test]
