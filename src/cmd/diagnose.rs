@@ -1,6 +1,9 @@
 //! `netdx diagnose`: [`DiagnoseArgs`] -> [`DiagnoseJob`]; exit 0 healthy, 1 degraded, 3 down,
 //! 2 bad input, 130 interrupted.
 
+use std::cell::RefCell;
+use std::io::Write as _;
+use std::ops::ControlFlow;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -10,10 +13,12 @@ use crate::cli::{DiagnoseArgs, DiagnoseFormat};
 use crate::core::target::{self, TargetSpec};
 use crate::diagnose::render::DiagFormat;
 use crate::diagnose::{
-    self, DiagnoseConfig, DiagnoseJob, InputError, JobEnd, MAX_PORTS, MAX_TARGETS, Output,
-    TargetInput,
+    self, DiagnoseConfig, DiagnoseJob, Diagnosis, InputError, JobEnd, MAX_PORTS, MAX_TARGETS,
+    Output, TargetInput, Watch,
 };
+use crate::engine::monitor;
 use crate::net::dns;
+use crate::net::session::{Session, SessionOptions};
 use crate::net::traceroute::TracePlan;
 
 use super::{EXIT_BAD_INPUT, EXIT_INTERRUPTED};
@@ -113,6 +118,8 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
+    // One probe session for the whole run: `--watch` reuses its sockets every round.
+    let session = Session::new(SessionOptions::default())?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -123,11 +130,95 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<ExitCode> {
             super::scan::shutdown_signal().await;
             on_signal.cancel();
         });
-        diagnose::run_job(job, cancel).await
+        run_job(job, session, cancel).await
     });
     Ok(match end {
         JobEnd::Verdict(status) => ExitCode::from(status.exit_code()),
         JobEnd::Interrupted => ExitCode::from(EXIT_INTERRUPTED),
         JobEnd::WriteFailed => ExitCode::FAILURE,
     })
+}
+
+/// Write `-o`, if asked; `false` (said on stderr) when it cannot be written.
+fn save(d: &Diagnosis, out: &Option<Output>) -> bool {
+    let Some(o) = out else { return true };
+    match crate::diagnose::render::write(d, &o.path, o.format) {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("netdx: error: {e}");
+            false
+        }
+    }
+}
+
+/// `netdx diagnose`: run once or watch, print, write, until done or `cancel` (the edge
+/// cancels on Ctrl-C or SIGTERM). Every round runs on `session`.
+async fn run_job(job: DiagnoseJob, session: Session, cancel: CancellationToken) -> JobEnd {
+    let diagnoser = diagnose::Diagnoser::new(job.config, session);
+    let out = job.output;
+    if let Some(interval) = job.watch {
+        return watch_loop(&diagnoser, interval, &out, &cancel).await;
+    }
+    let d = diagnoser.run(&cancel).await;
+    if d.incomplete {
+        eprintln!("netdx: interrupted before a verdict");
+        return JobEnd::Interrupted;
+    }
+    print!("{}", crate::diagnose::render::terminal(&d));
+    let _ = std::io::stdout().flush();
+    if !save(&d, &out) {
+        return JobEnd::WriteFailed;
+    }
+    if let Some(o) = &out {
+        eprintln!(
+            "netdx: diagnosis written to {} ({})",
+            o.path.display(),
+            o.format.label()
+        );
+    }
+    JobEnd::Verdict(d.status)
+}
+
+/// Watch mode: a round every `interval` (start to start, by the one round scheduler) until
+/// Ctrl-C or SIGTERM; one line per round, the verdict whenever the state changes, the
+/// timeline at the end. The report is rewritten after every round, so it is current even if
+/// the process is killed.
+async fn watch_loop(
+    diagnoser: &diagnose::Diagnoser,
+    interval: Duration,
+    out: &Option<Output>,
+    cancel: &CancellationToken,
+) -> JobEnd {
+    let watch = RefCell::new(Watch::default());
+    let w = &watch;
+    monitor::run(interval, cancel, |_| async move {
+        let d = diagnoser.run(cancel).await;
+        if d.incomplete {
+            return ControlFlow::Break(());
+        }
+        let mut w = w.borrow_mut();
+        println!("{}", w.observe(d));
+        let _ = std::io::stdout().flush();
+        if let Some(d) = w.last() {
+            save(d, out);
+        }
+        ControlFlow::Continue(())
+    })
+    .await;
+    let watch = watch.into_inner();
+    let Some(last) = watch.last() else {
+        eprintln!("netdx: interrupted before the first round ended");
+        return JobEnd::Interrupted;
+    };
+    println!();
+    print!("{}", crate::diagnose::render::terminal(last));
+    save(last, out);
+    if let Some(o) = out {
+        eprintln!(
+            "netdx: diagnosis and timeline written to {} ({})",
+            o.path.display(),
+            o.format.label()
+        );
+    }
+    JobEnd::Verdict(last.status)
 }

@@ -9,11 +9,13 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::core::event::PortOutcome;
 use crate::core::model::{DnsResult, DnsStatus, PortState, RecordType};
 use crate::core::sanitize::clean;
-use crate::net::arp::{self, ArpConfig};
+use crate::net::arp::ArpConfig;
 use crate::net::dns::DnsProbe;
 use crate::net::icmp::{EchoPlan, IcmpProbe};
+use crate::net::session::Session;
 use crate::net::sys::netinfo::{Gateway, LocalContext};
 use crate::net::tcp;
 use crate::net::traceroute::{self, TracePlan, TraceProtocol};
@@ -35,12 +37,61 @@ const TARGET_PINGS: u32 = 5;
 const TCP_ATTEMPTS: u32 = 3;
 const TCP_STAGGER: Duration = Duration::from_millis(150);
 
-/// The sockets and privileges shared by every check of a run (and of every round in watch
-/// mode): one ICMP client per family, as surge-ping intends.
+/// What every check of a run uses (and of every round in watch mode): the process's probe
+/// session, with its ICMP clients (one per family, as surge-ping intends), DNS clients, ARP
+/// channels and budget of connects in flight.
 pub struct Probes {
+    pub session: Session,
+    /// The session's ICMP probe, when it has one.
     pub icmp: Option<IcmpProbe>,
     /// CAP_NET_RAW: ARP and traceroute are possible.
     pub raw: bool,
+}
+
+impl Probes {
+    pub fn new(session: Session) -> Probes {
+        Probes {
+            icmp: session.icmp().ok().cloned(),
+            raw: session.raw_capable(),
+            session,
+        }
+    }
+}
+
+/// One TCP connect within the session's budget of connects in flight, so a diagnosis running
+/// beside a port scan never pushes the process past its open-file limit.
+async fn connect(session: &Session, addr: SocketAddr, timeout: Duration) -> PortOutcome {
+    let _permit = session.connects().clone().acquire_owned().await.ok();
+    tcp::probe(addr, timeout).await
+}
+
+/// Budget for a TCP trace: one connect per probe it may have open at once (every TTL of every
+/// round, at most the whole budget).
+async fn tcp_trace_permits(
+    session: &Session,
+    trace: TracePlan,
+) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    let probes = u32::from(trace.max_ttl).saturating_mul(trace.rounds.max(1));
+    let window = u32::try_from(session.connect_window()).unwrap_or(u32::MAX);
+    session
+        .connects()
+        .clone()
+        .acquire_many_owned(probes.clamp(1, window.max(1)))
+        .await
+        .ok()
+}
+
+/// One DNS query on the session's measurement thread (its timing is not queued behind other
+/// work of the caller's runtime).
+async fn query(session: &Session, probe: &DnsProbe, name: &str, rtype: RecordType) -> DnsResult {
+    let (p, n) = (probe.clone(), name.to_string());
+    match session
+        .measured(async move { p.query(&n, rtype).await })
+        .await
+    {
+        Some(r) => r,
+        None => probe.query(name, rtype).await,
+    }
 }
 
 fn ms(d: Duration) -> f64 {
@@ -76,21 +127,25 @@ pub fn local(ctx: &LocalContext) -> LocalReport {
     }
 }
 
+/// An echo series on the session's measurement thread; its replies also feed the session's
+/// estimate of the host.
 async fn ping(probes: &Probes, ip: IpAddr, timeout: Duration, tries: u32) -> Option<Ping> {
-    let icmp = probes.icmp.as_ref()?;
+    let icmp = probes.icmp.clone()?;
     if !icmp.supports(ip) {
         return None;
     }
-    let out = icmp
-        .echo(
-            ip,
-            EchoPlan {
-                timeout,
-                tries,
-                until_first_reply: false,
-            },
-        )
-        .await;
+    let plan = EchoPlan {
+        timeout,
+        tries,
+        until_first_reply: false,
+    };
+    let out = probes
+        .session
+        .measured(async move { icmp.echo(ip, plan).await })
+        .await?;
+    for rtt in &out.rtts {
+        probes.session.observe_rtt(ip, *rtt);
+    }
     Some(Ping::from_rtts(out.sent, &out.rtts))
 }
 
@@ -110,10 +165,10 @@ fn neighbour_mac(ip: Ipv4Addr) -> Option<String> {
 const GATEWAY_KNOCK: [u16; 3] = [53, 80, 443];
 
 /// Connects to the gateway's common ports at once; the first that answers, else the last.
-async fn knock(ip: IpAddr, timeout: Duration) -> PortReport {
+async fn knock(session: &Session, ip: IpAddr, timeout: Duration) -> PortReport {
     let mut tries: FuturesUnordered<_> = GATEWAY_KNOCK
         .iter()
-        .map(|&p| async move { tcp::probe(SocketAddr::new(ip, p), timeout).await })
+        .map(|&p| connect(session, SocketAddr::new(ip, p), timeout))
         .collect();
     let mut last = None;
     while let Some(o) = tries.next().await {
@@ -175,13 +230,19 @@ pub async fn gateway(
             while rx.recv().await.is_some() {}
             reply
         };
-        let (res, reply) = tokio::join!(arp::discover(vec![v4], cfg, tx, cancel.clone()), found);
+        let (res, reply) = tokio::join!(
+            probes
+                .session
+                .arp()
+                .discover(vec![v4], cfg, tx, cancel.clone()),
+            found
+        );
         Some((res.is_ok(), reply))
     };
     let no_icmp = !probes.icmp.as_ref().is_some_and(|i| i.supports(gw.ip));
     let knock_fut = async {
         if no_icmp {
-            Some(knock(gw.ip, timeout).await)
+            Some(knock(&probes.session, gw.ip, timeout).await)
         } else {
             None
         }
@@ -229,7 +290,7 @@ pub async fn resolver(
 ) -> ResolverReport {
     let own = server.ip().to_string();
     let (query, ping) = tokio::join!(
-        probe.query(&own, RecordType::PTR),
+        query(&probes.session, probe, &own, RecordType::PTR),
         ping(probes, server.ip(), timeout, RESOLVER_PINGS)
     );
     let mut report = ResolverReport {
@@ -296,12 +357,16 @@ pub fn candidates(name: &str, search: &[String], ndots: usize) -> Vec<String> {
 /// A and AAAA for `name` through one resolver, candidate after candidate, stopping at the
 /// first with an address, or as soon as the server does not give a usable answer (a server
 /// that timed out once will not answer the next candidate either: no timeout is paid twice).
-async fn resolve_via(probe: &DnsProbe, cands: &[String]) -> (Vec<IpAddr>, Vec<DnsResult>) {
+async fn resolve_via(
+    session: &Session,
+    probe: &DnsProbe,
+    cands: &[String],
+) -> (Vec<IpAddr>, Vec<DnsResult>) {
     let mut results = Vec::new();
     for c in cands {
         let (a, aaaa) = tokio::join!(
-            probe.query(c, RecordType::A),
-            probe.query(c, RecordType::AAAA)
+            query(session, probe, c, RecordType::A),
+            query(session, probe, c, RecordType::AAAA)
         );
         let addrs = crate::net::dns::addresses(&[&a, &aaaa]);
         let usable = [&a, &aaaa]
@@ -318,12 +383,12 @@ async fn resolve_via(probe: &DnsProbe, cands: &[String]) -> (Vec<IpAddr>, Vec<Dn
 
 /// One service port: a few staggered connects; the first that is accepted or refused decides,
 /// `filtered` only when none got an answer.
-async fn port_check(addr: SocketAddr, timeout: Duration) -> PortReport {
+async fn port_check(session: &Session, addr: SocketAddr, timeout: Duration) -> PortReport {
     let mut attempts = FuturesUnordered::new();
     for i in 0..TCP_ATTEMPTS {
         attempts.push(async move {
             tokio::time::sleep(TCP_STAGGER * i).await;
-            tcp::probe(addr, timeout).await
+            connect(session, addr, timeout).await
         });
     }
     let mut state = PortState::Filtered;
@@ -401,7 +466,8 @@ pub async fn target(
             let cands = candidates(name, plan.search, plan.ndots);
             for probe in resolvers {
                 let cands = cands.clone();
-                pending.push(async move { resolve_via(probe, &cands).await });
+                let session = &probes.session;
+                pending.push(async move { resolve_via(session, probe, &cands).await });
             }
             while let Some((addrs, results)) = pending.next().await {
                 report.lookups.extend(results);
@@ -439,11 +505,13 @@ pub async fn target(
                 None
             }
         };
-        let ports = join_all(
-            plan.ports
-                .iter()
-                .map(|&p| port_check(SocketAddr::new(addr, p), plan.timeout * 3 / 2)),
-        );
+        let ports = join_all(plan.ports.iter().map(|&p| {
+            port_check(
+                &probes.session,
+                SocketAddr::new(addr, p),
+                plan.timeout * 3 / 2,
+            )
+        }));
         let pinged = async {
             if probes.raw {
                 None
@@ -472,7 +540,10 @@ pub async fn target(
             if !path.reached
                 && let Some(port) = answering
             {
-                // The host answers TCP but not ICMP echo: trace with SYNs to that port.
+                // The host answers TCP but not ICMP echo: trace with SYNs to that port. Each
+                // SYN is a socket of its own: the trace holds its share of the session's
+                // budget of connects while it runs.
+                let _permits = tcp_trace_permits(&probes.session, plan.trace).await;
                 if let Ok(tcp) =
                     traceroute::trace(addr, TraceProtocol::Tcp(port), plan.trace, cancel).await
                 {

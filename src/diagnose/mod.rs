@@ -13,9 +13,12 @@
 //! [`watch`] keeps the outage timeline across rounds.
 //!
 //! # API for other front ends (the dashboard)
-//! Inside a tokio runtime: `let d = Diagnoser::new(config); let diagnosis = d.run(&cancel).await;`
-//! once per round (the sockets are kept between rounds), and a [`watch::Timeline`] fed with
-//! each [`Diagnosis`] for outages. [`run`] is the one-shot form.
+//! `let d = Diagnoser::new(config, session.clone()); let diagnosis = d.run(&cancel).await;`
+//! once per round: every probe runs on the process's [`Session`] (its ICMP clients, DNS
+//! clients, ARP channels and connect budget), so a round opens no socket of its own except
+//! the traceroute's. Rounds are scheduled by [`crate::engine::monitor`] (the edge does that);
+//! a [`watch::Timeline`] fed with each [`Diagnosis`] keeps the outages, and [`Watch`] prints
+//! the `--watch` lines.
 //!
 //! # What is probed
 //! Only the machine's own gateways and resolvers (or `--resolver`) and the targets the user
@@ -28,7 +31,6 @@ pub mod render;
 pub mod verdict;
 pub mod watch;
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -39,7 +41,7 @@ use tokio_util::sync::CancellationToken;
 use crate::core::clock::now_rfc3339;
 use crate::core::target;
 use crate::net::dns::{self, DnsProbe};
-use crate::net::icmp::IcmpProbe;
+use crate::net::session::Session;
 use crate::net::sys::netinfo::LocalContext;
 use crate::net::traceroute::TracePlan;
 
@@ -121,7 +123,7 @@ fn ndots() -> usize {
         .unwrap_or(1)
 }
 
-/// Runs diagnoses. Holds the sockets shared by every round.
+/// Runs diagnoses on a probe session (shared with whatever else the process runs).
 pub struct Diagnoser {
     config: DiagnoseConfig,
     probes: checks::Probes,
@@ -129,12 +131,11 @@ pub struct Diagnoser {
 }
 
 impl Diagnoser {
-    /// Must be called inside a tokio runtime (the ICMP clients run receive tasks).
-    pub fn new(config: DiagnoseConfig) -> Diagnoser {
-        let raw = crate::net::sys::privilege::has_cap_net_raw();
-        let icmp = IcmpProbe::new().ok();
+    pub fn new(config: DiagnoseConfig, session: Session) -> Diagnoser {
+        let probes = checks::Probes::new(session);
+        let raw = probes.raw;
         let mut notes = Vec::new();
-        if icmp.is_none() {
+        if probes.icmp.is_none() {
             notes.push(format!(
                 "ICMP is not available (no raw socket, unprivileged ICMP sockets are off): no \
                  pings; {}",
@@ -149,7 +150,7 @@ impl Diagnoser {
         }
         Diagnoser {
             config,
-            probes: checks::Probes { icmp, raw },
+            probes,
             notes,
         }
     }
@@ -178,18 +179,14 @@ impl Diagnoser {
                 .map(|ip| SocketAddr::new(*ip, 53))
                 .collect(),
         };
-        let dns_probes: Vec<(SocketAddr, DnsProbe)> = servers
-            .iter()
-            .filter_map(
-                |s| match DnsProbe::with_servers(vec![*s], cfg.dns_timeout) {
-                    Ok(p) => Some((*s, p)),
-                    Err(e) => {
-                        notes.push(format!("DNS server {s}: {e}"));
-                        None
-                    }
-                },
-            )
-            .collect();
+        // One client per server, from the session: made once, kept for every later round.
+        let mut dns_probes: Vec<(SocketAddr, DnsProbe)> = Vec::with_capacity(servers.len());
+        for s in &servers {
+            match self.probes.session.dns(Some(*s), cfg.dns_timeout).await {
+                Ok(p) => dns_probes.push((*s, p)),
+                Err(e) => notes.push(format!("DNS server {s}: {e}")),
+            }
+        }
         // The search list applies to the system configuration only (as with `netdx scan`).
         let search: Vec<String> = if cfg.resolver.is_some() {
             Vec::new()
@@ -282,9 +279,13 @@ impl Diagnoser {
     }
 }
 
-/// One diagnosis with fresh sockets.
-pub async fn run(config: DiagnoseConfig, cancel: &CancellationToken) -> Diagnosis {
-    Diagnoser::new(config).run(cancel).await
+/// One diagnosis on `session`.
+pub async fn run(
+    config: DiagnoseConfig,
+    session: Session,
+    cancel: &CancellationToken,
+) -> Diagnosis {
+    Diagnoser::new(config, session).run(cancel).await
 }
 
 /// Where and how `-o` writes.
@@ -314,70 +315,24 @@ pub enum JobEnd {
     WriteFailed,
 }
 
-fn save(d: &Diagnosis, out: &Option<Output>) -> bool {
-    let Some(o) = out else { return true };
-    match render::write(d, &o.path, o.format) {
-        Ok(()) => true,
-        Err(e) => {
-            eprintln!("netdx: error: {e}");
-            false
-        }
-    }
-}
-
-/// `netdx diagnose`: run once or watch, print, write, until done or `cancel` (the edge
-/// cancels on Ctrl-C or SIGTERM).
-pub async fn run_job(job: DiagnoseJob, cancel: CancellationToken) -> JobEnd {
-    let diagnoser = Diagnoser::new(job.config);
-    let out = job.output;
-    if let Some(interval) = job.watch {
-        return watch_loop(&diagnoser, interval, &out, &cancel).await;
-    }
-    let d = diagnoser.run(&cancel).await;
-    if d.incomplete {
-        eprintln!("netdx: interrupted before a verdict");
-        return JobEnd::Interrupted;
-    }
-    print!("{}", render::terminal(&d));
-    let _ = std::io::stdout().flush();
-    if !save(&d, &out) {
-        return JobEnd::WriteFailed;
-    }
-    if let Some(o) = &out {
-        eprintln!(
-            "netdx: diagnosis written to {} ({})",
-            o.path.display(),
-            o.format.label()
-        );
-    }
-    JobEnd::Verdict(d.status)
-}
-
 fn clock(rfc3339: &str) -> String {
     rfc3339.get(11..19).unwrap_or(rfc3339).to_string()
 }
 
-/// Watch mode: a round every `interval` (start to start) until Ctrl-C or SIGTERM; one line
-/// per round, the verdict whenever the state changes, the timeline at the end. The report is
-/// rewritten after every round, so it is current even if the process is killed.
-async fn watch_loop(
-    diagnoser: &Diagnoser,
-    interval: Duration,
-    out: &Option<Output>,
-    cancel: &CancellationToken,
-) -> JobEnd {
-    let mut timeline = watch::Timeline::default();
-    let mut last: Option<Diagnosis> = None;
-    let mut rounds = 0u32;
-    let mut previous: Option<(Status, Option<Layer>, String)> = None;
-    loop {
-        let round_start = tokio::time::Instant::now();
-        let mut d = diagnoser.run(cancel).await;
-        if d.incomplete {
-            break;
-        }
-        rounds += 1;
-        let change = timeline.observe(&d);
+/// What `--watch` has seen so far: the timeline, the last round, the last state printed.
+#[derive(Debug, Default)]
+pub struct Watch {
+    timeline: watch::Timeline,
+    last: Option<Diagnosis>,
+    rounds: u32,
+    previous: Option<(Status, Option<Layer>, String)>,
+}
+
+impl Watch {
+    /// Fold in one finished round; returns its line (the verdict whenever the state changes).
+    pub fn observe(&mut self, mut d: Diagnosis) -> String {
+        self.rounds += 1;
+        let change = self.timeline.observe(&d);
         let state = (d.status, d.layer, d.verdict.clone());
         let mut line = format!(
             "{}  {} {:<8}",
@@ -406,36 +361,89 @@ async fn watch_loop(
                 o.duration_s
                     .map_or_else(|| "-".to_string(), crate::output::escape::duration)
             )),
-            None if previous.as_ref() != Some(&state) => {
+            None if self.previous.as_ref() != Some(&state) => {
                 line.push_str(&format!("  {}", d.verdict));
             }
             None => {}
         }
-        println!("{}", crate::output::escape::text(line.trim_end()));
-        let _ = std::io::stdout().flush();
-        previous = Some(state);
-        d.rounds = rounds;
-        d.timeline = timeline.outages().to_vec();
-        save(&d, out);
-        last = Some(d);
-        tokio::select! {
-            _ = tokio::time::sleep_until(round_start + interval) => {}
-            _ = cancel.cancelled() => break,
+        self.previous = Some(state);
+        d.rounds = self.rounds;
+        d.timeline = self.timeline.outages().to_vec();
+        self.last = Some(d);
+        crate::output::escape::text(line.trim_end()).into_owned()
+    }
+
+    /// The last round, with the rounds count and the timeline so far.
+    pub fn last(&self) -> Option<&Diagnosis> {
+        self.last.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::model::LocalReport;
+
+    fn round(at: &str, status: Status, layer: Option<Layer>, verdict: &str) -> Diagnosis {
+        Diagnosis {
+            tool: String::new(),
+            started: at.to_string(),
+            finished: at.to_string(),
+            duration_ms: 0.0,
+            status,
+            layer,
+            cause: if layer.is_some() {
+                Cause::GatewayUnreachable
+            } else {
+                Cause::Healthy
+            },
+            verdict: verdict.to_string(),
+            findings: vec![],
+            layers: vec![],
+            evidence: vec![],
+            targets_given: vec![],
+            ports: vec![],
+            local: LocalReport::default(),
+            gateways: vec![],
+            resolvers: vec![],
+            targets: vec![],
+            notes: vec![],
+            rounds: 0,
+            timeline: vec![],
+            incomplete: false,
         }
     }
-    let Some(last) = last else {
-        eprintln!("netdx: interrupted before the first round ended");
-        return JobEnd::Interrupted;
-    };
-    println!();
-    print!("{}", render::terminal(&last));
-    save(&last, out);
-    if let Some(o) = out {
-        eprintln!(
-            "netdx: diagnosis and timeline written to {} ({})",
-            o.path.display(),
-            o.format.label()
+
+    #[test]
+    fn watch_lines_say_the_verdict_when_it_changes_and_count_rounds() {
+        let mut w = Watch::default();
+        let ok = |at| round(at, Status::Ok, None, "all good");
+        let l1 = w.observe(ok("2026-01-01T10:00:00Z"));
+        assert!(
+            l1.starts_with("10:00:00  ") && l1.ends_with("all good"),
+            "{l1}"
         );
+        let l2 = w.observe(ok("2026-01-01T10:00:05Z"));
+        assert!(
+            !l2.contains("all good"),
+            "unchanged: no verdict again: {l2}"
+        );
+        let l3 = w.observe(round(
+            "2026-01-01T10:00:10Z",
+            Status::Down,
+            Some(Layer::Gateway),
+            "gateway \x1b[31mgone",
+        ));
+        assert!(l3.contains("outage starts: gateway"), "{l3}");
+        assert!(!l3.contains('\x1b'), "escaped for the terminal: {l3:?}");
+        let l4 = w.observe(ok("2026-01-01T10:00:20Z"));
+        assert!(
+            l4.ends_with("recovered: the gateway outage lasted 10.0 s"),
+            "{l4}"
+        );
+        let last = w.last().expect("a last round");
+        assert_eq!(last.rounds, 4);
+        assert_eq!(last.timeline.len(), 1);
+        assert_eq!(last.timeline[0].duration_s, Some(10.0));
     }
-    JobEnd::Verdict(last.status)
 }

@@ -326,7 +326,7 @@ async fn scan(session: &Session, mut cfg: ScanConfig, emit: Emitter) {
         async move {
             let arp_task = async {
                 if arp_on {
-                    run_arp(&targets, arp_wait, &emit, &live_tx).await;
+                    run_arp(session, &targets, arp_wait, &emit, &live_tx).await;
                 }
             };
             let icmp_task = async {
@@ -433,6 +433,7 @@ async fn scan(session: &Session, mut cfg: ScanConfig, emit: Emitter) {
 }
 
 async fn run_arp(
+    session: &Session,
     targets: &TargetSet,
     wait: Duration,
     emit: &Emitter,
@@ -459,7 +460,10 @@ async fn run_arp(
         ..ArpConfig::default()
     };
     let cancel = emit.cancel.child_token();
-    let sweep = tokio::spawn(arp::discover(local, cfg, tx, cancel.clone()));
+    // The session's channels: a monitoring round reuses the channel the first sweep opened.
+    let channels = session.arp().clone();
+    let cancel_arp = cancel.clone();
+    let sweep = tokio::spawn(async move { channels.discover(local, cfg, tx, cancel_arp).await });
     let _stop_on_drop = cancel.drop_guard();
     let mut found = 0;
     while let Some(reply) = rx.recv().await {

@@ -6,9 +6,12 @@
 //! engine uses ICMP/TCP for the rest. Only the addresses we are given are asked about; nothing
 //! is swept on our own initiative.
 //!
-//! One datalink channel per interface, whatever the number of targets. Its sender and receiver
-//! each run on a blocking thread (`spawn_blocking`), the receiver with a short read timeout so
-//! it notices cancellation and the end of the wait within [`POLL`]:
+//! One datalink channel per interface, whatever the number of targets, owned by the probe
+//! session's [`ArpChannels`]: opened on the interface's first sweep, kept for every later one.
+//! Each sweep's requests go out from a blocking thread (`spawn_blocking`); the interface's one
+//! receiver thread serves every sweep running on it, with a short read timeout so it notices
+//! cancellation and the end of each wait within [`POLL`], and sleeps on its request queue when
+//! no sweep runs:
 //!
 //! ```text
 //!  t=0        round 1: who-has to every target, `interval` apart
@@ -31,7 +34,8 @@ use std::collections::HashMap;
 use std::io;
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use pnet::datalink::{self, Channel, DataLinkReceiver, DataLinkSender, NetworkInterface};
@@ -271,40 +275,125 @@ struct Target {
     src: Ipv4Addr,
 }
 
-/// State one interface's sender and receiver threads share.
-struct Session {
+/// One discovery on one interface: what its sender and the interface's receiver share.
+struct Sweep {
     iface: String,
     mac: PnetMac,
+    cfg: ArpConfig,
     targets: Vec<Target>,
     index: HashMap<Ipv4Addr, usize>,
     /// When the first request to each target went out (set just before sending it).
     first_sent: Vec<OnceLock<Instant>>,
     replied: Vec<AtomicBool>,
-    /// Targets still silent; when it reaches zero both threads finish early.
+    /// Targets still silent; when it reaches zero the sweep finishes early.
     silent: AtomicUsize,
     /// When the sender finished (its last request, or it gave up); the wait counts from here.
     sending_done: OnceLock<Instant>,
-    /// Cancelled by the caller's token, by a hung-up consumer, or by the partner thread's error.
+    /// Cancelled by the caller's token, by a hung-up consumer, or by an error of either side.
     stop: CancellationToken,
+    /// Where the receiver puts valid replies; taken (closed) when the sweep is over for it.
+    out: Mutex<Option<mpsc::UnboundedSender<ArpOutcome>>>,
+    /// The receiver's error, if the channel failed during this sweep.
+    error: Mutex<Option<ArpError>>,
+    /// Set by the receiver once it has taken the sweep in: the sender starts then.
+    armed: OnceLock<()>,
 }
 
-impl Session {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Plain data behind these locks: still usable after a panic elsewhere.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Sweep {
+    fn new(
+        iface: &str,
+        mac: PnetMac,
+        cfg: ArpConfig,
+        targets: Vec<Target>,
+        stop: CancellationToken,
+        out: &mpsc::UnboundedSender<ArpOutcome>,
+    ) -> Sweep {
+        let index = targets.iter().enumerate().map(|(n, t)| (t.ip, n)).collect();
+        let n = targets.len();
+        Sweep {
+            iface: iface.to_string(),
+            mac,
+            cfg,
+            index,
+            first_sent: (0..n).map(|_| OnceLock::new()).collect(),
+            replied: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            silent: AtomicUsize::new(n),
+            sending_done: OnceLock::new(),
+            stop,
+            out: Mutex::new(Some(out.clone())),
+            error: Mutex::new(None),
+            armed: OnceLock::new(),
+            targets,
+        }
+    }
+
     fn all_answered(&self) -> bool {
         self.silent.load(Ordering::Acquire) == 0
     }
 
     fn io_error(&self, e: io::Error) -> ArpError {
-        if e.kind() == io::ErrorKind::PermissionDenied {
-            ArpError::Permission(self.iface.clone())
-        } else {
-            ArpError::Io(self.iface.clone(), e)
+        io_error(&self.iface, e)
+    }
+
+    /// Whether the receiver is done with this sweep.
+    fn over(&self) -> bool {
+        self.stop.is_cancelled()
+            || self
+                .sending_done
+                .get()
+                .is_some_and(|done| self.all_answered() || done.elapsed() >= self.cfg.wait)
+    }
+
+    /// End the sweep for the receiver: its replies stop, the forwarder sees the end.
+    fn close(&self, error: Option<ArpError>) {
+        if let Some(e) = error {
+            self.stop.cancel();
+            lock(&self.error).get_or_insert(e);
         }
+        lock(&self.out).take();
+    }
+
+    /// Offer one received frame; `false` when its consumer is gone.
+    fn offer(&self, reply: &Reply, now: Instant) -> bool {
+        let Some(&i) = self.index.get(&reply.sender_ip) else {
+            return true;
+        };
+        // Addressed to the source IP we asked from, and after we asked: otherwise it answers
+        // someone else's question (or a previous sweep's).
+        let Some(&sent) = self.first_sent[i].get() else {
+            return true;
+        };
+        if reply.target_ip != self.targets[i].src || self.replied[i].swap(true, Ordering::AcqRel) {
+            return true;
+        }
+        self.silent.fetch_sub(1, Ordering::AcqRel);
+        let outcome = ArpOutcome {
+            ip: reply.sender_ip,
+            mac: reply.sender_mac,
+            rtt: now.saturating_duration_since(sent),
+        };
+        lock(&self.out)
+            .as_ref()
+            .is_some_and(|out| out.send(outcome).is_ok())
+    }
+}
+
+fn io_error(iface: &str, e: io::Error) -> ArpError {
+    if e.kind() == io::ErrorKind::PermissionDenied {
+        ArpError::Permission(iface.to_string())
+    } else {
+        ArpError::Io(iface.to_string(), e)
     }
 }
 
 /// Marks the sending as finished when the sender returns, even by an early `?` or a panic, so
 /// that the receiver's wait always has an end.
-struct DoneOnDrop<'a>(&'a Session);
+struct DoneOnDrop<'a>(&'a Sweep);
 
 impl Drop for DoneOnDrop<'_> {
     fn drop(&mut self) {
@@ -312,9 +401,9 @@ impl Drop for DoneOnDrop<'_> {
     }
 }
 
-/// Sleep until `deadline` in short slices; `false` when the session was stopped meanwhile or
+/// Sleep until `deadline` in short slices; `false` when the sweep was stopped meanwhile or
 /// every target has answered (nothing left to send).
-fn sleep_until(s: &Session, deadline: Instant) -> bool {
+fn sleep_until(s: &Sweep, deadline: Instant) -> bool {
     loop {
         if s.stop.is_cancelled() || s.all_answered() {
             return false;
@@ -329,10 +418,12 @@ fn sleep_until(s: &Session, deadline: Instant) -> bool {
 
 /// Send one frame, retrying briefly while the interface queue is full (ENOBUFS), which a burst
 /// of requests on a slow link can cause.
-fn send_frame(tx: &mut dyn DataLinkSender, frame: &[u8]) -> io::Result<()> {
+fn send_frame(tx: &Mutex<Box<dyn DataLinkSender>>, frame: &[u8]) -> io::Result<()> {
     let mut attempts = 0;
     loop {
-        match tx.send_to(frame, None) {
+        // Locked per frame: sweeps running at once on one interface interleave their frames.
+        let sent = lock(tx).send_to(frame, None);
+        match sent {
             Some(Ok(())) => return Ok(()),
             Some(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) && attempts < 20 => {
                 attempts += 1;
@@ -344,11 +435,12 @@ fn send_frame(tx: &mut dyn DataLinkSender, frame: &[u8]) -> io::Result<()> {
     }
 }
 
-/// The sender thread: `retries + 1` rounds to the targets still silent.
-fn run_sender(s: &Session, mut tx: Box<dyn DataLinkSender>, cfg: ArpConfig) -> Result<()> {
+/// The sender of one sweep (a blocking thread): `retries + 1` rounds to the targets still
+/// silent.
+fn run_sender(s: &Sweep, tx: &Mutex<Box<dyn DataLinkSender>>) -> Result<()> {
     let _done = DoneOnDrop(s);
     let mut round_start = Instant::now();
-    for round in 0..=cfg.retries {
+    for round in 0..=s.cfg.retries {
         if round > 0 && !sleep_until(s, round_start + RETRY_GAP) {
             break;
         }
@@ -363,33 +455,66 @@ fn run_sender(s: &Session, mut tx: Box<dyn DataLinkSender>, cfg: ArpConfig) -> R
             let frame = build_request(s.mac, t.src, t.ip);
             // Recorded before sending, so that the fastest reply finds it.
             s.first_sent[i].get_or_init(Instant::now);
-            if let Err(e) = send_frame(tx.as_mut(), &frame) {
+            if let Err(e) = send_frame(tx, &frame) {
                 s.stop.cancel();
                 return Err(s.io_error(e));
             }
-            if !cfg.interval.is_zero() {
-                std::thread::sleep(cfg.interval);
+            if !s.cfg.interval.is_zero() {
+                std::thread::sleep(s.cfg.interval);
             }
         }
     }
     Ok(())
 }
 
-/// The receiver thread: the first valid reply of each target goes to `out`.
+/// How long the receiver reads at most to empty the channel of what queued while it was idle
+/// (the socket's buffer: a few thousand frames, read in well under this; on a busy interface
+/// new frames keep coming, so the drain ends on time rather than on silence).
+const DRAIN: Duration = Duration::from_millis(25);
+
+/// The receiver of one interface, a thread that lives as long as its [`ArpChannels`]: idle, it
+/// blocks on `sweeps` (no wake-up); with sweeps running, it reads the channel every [`POLL`] at
+/// most and hands every valid reply to each sweep that asked for it. Ends when the channels
+/// are dropped, or on a read error (its sweeps get the error; the next sweep reopens).
 fn run_receiver(
-    s: &Session,
+    iface: String,
     mut rx: Box<dyn DataLinkReceiver>,
-    cfg: ArpConfig,
-    out: mpsc::UnboundedSender<ArpOutcome>,
-) -> Result<()> {
+    sweeps: std_mpsc::Receiver<Arc<Sweep>>,
+    broken: Arc<AtomicBool>,
+    mac: PnetMac,
+) {
+    let mut active: Vec<Arc<Sweep>> = Vec::new();
     loop {
-        if s.stop.is_cancelled() {
-            break;
+        if active.is_empty() {
+            let Ok(first) = sweeps.recv() else { return };
+            // What queued while idle belongs to no sweep of ours: skip it before the first
+            // request goes out (the sender waits for `armed`).
+            let until = Instant::now() + DRAIN;
+            while Instant::now() < until && rx.next().is_ok() {}
+            active.push(first);
         }
-        if let Some(done) = s.sending_done.get()
-            && (s.all_answered() || done.elapsed() >= cfg.wait)
-        {
-            break;
+        loop {
+            match sweeps.try_recv() {
+                Ok(s) => active.push(s),
+                Err(std_mpsc::TryRecvError::Empty) => break,
+                Err(std_mpsc::TryRecvError::Disconnected) => {
+                    // The channels are gone, but these sweeps still run to their end.
+                    break;
+                }
+            }
+        }
+        for s in &active {
+            s.armed.get_or_init(|| ());
+        }
+        active.retain(|s| {
+            let over = s.over();
+            if over {
+                s.close(None);
+            }
+            !over
+        });
+        if active.is_empty() {
+            continue;
         }
         let frame = match rx.next() {
             Ok(frame) => frame,
@@ -404,67 +529,90 @@ fn run_receiver(
                 continue;
             }
             Err(e) => {
-                s.stop.cancel();
-                return Err(s.io_error(e));
+                broken.store(true, Ordering::Release);
+                for s in active.drain(..) {
+                    s.close(Some(io_error(
+                        &iface,
+                        io::Error::new(e.kind(), e.to_string()),
+                    )));
+                }
+                // Sweeps registered meanwhile fail the same way.
+                while let Ok(s) = sweeps.try_recv() {
+                    s.close(Some(io_error(
+                        &iface,
+                        io::Error::new(e.kind(), e.to_string()),
+                    )));
+                }
+                return;
             }
         };
         let now = Instant::now();
-        let Some(reply) = parse_reply(frame, s.mac) else {
+        let Some(reply) = parse_reply(frame, mac) else {
             continue;
         };
-        let Some(&i) = s.index.get(&reply.sender_ip) else {
-            continue;
-        };
-        // Addressed to the source IP we asked from, and after we asked: otherwise it answers
-        // someone else's question (or a previous run's).
-        let Some(&sent) = s.first_sent[i].get() else {
-            continue;
-        };
-        if reply.target_ip != s.targets[i].src || s.replied[i].swap(true, Ordering::AcqRel) {
-            continue;
-        }
-        s.silent.fetch_sub(1, Ordering::AcqRel);
-        let outcome = ArpOutcome {
-            ip: reply.sender_ip,
-            mac: reply.sender_mac,
-            rtt: now.saturating_duration_since(sent),
-        };
-        if out.send(outcome).is_err() {
-            // The forwarder is gone: the discovery is over.
-            s.stop.cancel();
-            break;
+        for s in &active {
+            if !s.offer(&reply, now) {
+                // Its consumer is gone: the sweep is over.
+                s.stop.cancel();
+            }
         }
     }
-    Ok(())
 }
 
-/// A session with its datalink channel, ready to start.
-struct OpenSession {
-    session: Session,
-    tx: Box<dyn DataLinkSender>,
-    rx: Box<dyn DataLinkReceiver>,
+/// The sending half of an interface's channel, used by every sweep on it in turn.
+type SharedSender = Arc<Mutex<Box<dyn DataLinkSender>>>;
+
+/// The open datalink channel of one interface.
+struct IfaceChannel {
+    tx: SharedSender,
+    sweeps: std_mpsc::Sender<Arc<Sweep>>,
+    /// Set by the receiver when the channel failed: the next sweep opens a new one.
+    broken: Arc<AtomicBool>,
 }
 
-/// Open one datalink channel per interface, before any packet is sent, so that a missing
-/// privilege is reported before anything happens on the wire.
-fn open_sessions(targets: Vec<Ipv4Addr>, stop: &CancellationToken) -> Result<Vec<OpenSession>> {
-    let ifaces = datalink::interfaces();
-    let groups = plan(&ifaces, targets);
-    // Merge the groups of one interface (several source addresses) into one session.
-    let mut per_iface: Vec<(usize, Vec<Target>)> = Vec::new();
-    for g in groups {
-        let ts = g.targets.into_iter().map(|ip| Target { ip, src: g.src });
-        match per_iface.iter_mut().find(|(i, _)| *i == g.iface) {
-            Some((_, v)) => v.extend(ts),
-            None => per_iface.push((g.iface, ts.collect())),
-        }
+/// The datalink channels of a probe session: one per interface, opened on the first sweep
+/// that needs it and kept for every later one (a monitoring round opens no socket). Cheap to
+/// clone; dropping the last clone closes the channels and ends their receiver threads.
+///
+/// Sweeps on one interface may run at once (a monitoring round, a sweep the user started, the
+/// gateway check of a diagnosis): their requests interleave on the one sender, and the one
+/// receiver hands each reply to every sweep that asked that address.
+#[derive(Clone, Default)]
+pub struct ArpChannels {
+    open: Arc<Mutex<HashMap<String, IfaceChannel>>>,
+}
+
+impl std::fmt::Debug for ArpChannels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<String> = lock(&self.open).keys().cloned().collect();
+        f.debug_struct("ArpChannels").field("open", &names).finish()
     }
-    let mut sessions = Vec::with_capacity(per_iface.len());
-    for (i, targets) in per_iface {
-        let iface = &ifaces[i];
-        let Some(mac) = iface.mac else {
-            return Err(ArpError::Interface(iface.name.clone()));
-        };
+}
+
+impl ArpChannels {
+    /// Interfaces with an open channel.
+    pub fn open_interfaces(&self) -> Vec<String> {
+        let mut v: Vec<String> = lock(&self.open)
+            .iter()
+            .filter(|(_, c)| !c.broken.load(Ordering::Acquire))
+            .map(|(k, _)| k.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The channel of `iface`: the open one, or a new one (blocking: call off the runtime).
+    fn channel(
+        &self,
+        iface: &NetworkInterface,
+        mac: PnetMac,
+    ) -> Result<(SharedSender, std_mpsc::Sender<Arc<Sweep>>)> {
+        let mut open = lock(&self.open);
+        if let Some(c) = open.get(&iface.name)
+            && !c.broken.load(Ordering::Acquire)
+        {
+            return Ok((Arc::clone(&c.tx), c.sweeps.clone()));
+        }
         let config = datalink::Config {
             read_timeout: Some(POLL),
             // ARP replies are unicast to us; no need to see other hosts' traffic.
@@ -479,126 +627,201 @@ fn open_sessions(targets: Vec<Ipv4Addr>, stop: &CancellationToken) -> Result<Vec
             }
             Err(e) => return Err(ArpError::Io(iface.name.clone(), e)),
         };
-        let index = targets.iter().enumerate().map(|(n, t)| (t.ip, n)).collect();
-        let n = targets.len();
-        let session = Session {
-            iface: iface.name.clone(),
-            mac,
-            index,
-            first_sent: (0..n).map(|_| OnceLock::new()).collect(),
-            replied: (0..n).map(|_| AtomicBool::new(false)).collect(),
-            silent: AtomicUsize::new(n),
-            sending_done: OnceLock::new(),
-            stop: stop.child_token(),
-            targets,
+        let (sweeps_tx, sweeps_rx) = std_mpsc::channel();
+        let broken = Arc::new(AtomicBool::new(false));
+        let (name, flag) = (iface.name.clone(), Arc::clone(&broken));
+        std::thread::Builder::new()
+            .name(format!("netdx-arp-{}", iface.name))
+            .spawn(move || run_receiver(name, rx, sweeps_rx, flag, mac))
+            .map_err(|e| ArpError::Io(iface.name.clone(), e))?;
+        let c = IfaceChannel {
+            tx: Arc::new(Mutex::new(tx)),
+            sweeps: sweeps_tx,
+            broken,
         };
-        sessions.push(OpenSession { session, tx, rx });
+        let handles = (Arc::clone(&c.tx), c.sweeps.clone());
+        open.insert(iface.name.clone(), c);
+        Ok(handles)
     }
-    Ok(sessions)
+
+    /// Plan the sweeps of `targets` (one per interface) and get their channels, before any
+    /// packet is sent, so that a missing privilege is reported before anything happens on the
+    /// wire.
+    fn prepare(
+        &self,
+        targets: Vec<Ipv4Addr>,
+        cfg: ArpConfig,
+        stop: &CancellationToken,
+        out: &mpsc::UnboundedSender<ArpOutcome>,
+    ) -> Result<Vec<Prepared>> {
+        let ifaces = datalink::interfaces();
+        let groups = plan(&ifaces, targets);
+        // Merge the groups of one interface (several source addresses) into one sweep.
+        let mut per_iface: Vec<(usize, Vec<Target>)> = Vec::new();
+        for g in groups {
+            let ts = g.targets.into_iter().map(|ip| Target { ip, src: g.src });
+            match per_iface.iter_mut().find(|(i, _)| *i == g.iface) {
+                Some((_, v)) => v.extend(ts),
+                None => per_iface.push((g.iface, ts.collect())),
+            }
+        }
+        let mut prepared = Vec::with_capacity(per_iface.len());
+        for (i, targets) in per_iface {
+            let iface = &ifaces[i];
+            let Some(mac) = iface.mac else {
+                return Err(ArpError::Interface(iface.name.clone()));
+            };
+            let (tx, sweeps) = self.channel(iface, mac)?;
+            let sweep = Sweep::new(&iface.name, mac, cfg, targets, stop.child_token(), out);
+            prepared.push(Prepared {
+                sweep: Arc::new(sweep),
+                tx,
+                sweeps,
+            });
+        }
+        Ok(prepared)
+    }
+
+    /// Send ARP who-has for each directly connected target on its interface's channel (opened
+    /// now if this is the interface's first sweep, kept afterwards), and send an
+    /// [`ArpOutcome`] on `tx` for every valid reply as it arrives. Requests go out from a
+    /// blocking thread, replies are read by the interface's receiver thread with a read
+    /// timeout, so the runtime is never blocked and cancellation is noticed within [`POLL`].
+    /// Stops [`ArpConfig::wait`] after the last request, as soon as every target has
+    /// answered, when `cancel` is triggered or when `tx` is closed. Targets that are not
+    /// directly connected are skipped (see [`directly_connected`]); with none left, no socket
+    /// is opened and no privilege is needed.
+    pub async fn discover(
+        &self,
+        targets: Vec<Ipv4Addr>,
+        cfg: ArpConfig,
+        tx: mpsc::Sender<ArpOutcome>,
+        cancel: CancellationToken,
+    ) -> Result<ArpStats> {
+        // Our own token: cancelled by the caller's, and also when this future is dropped or
+        // the consumer hangs up, so the sweep never outlives the discovery.
+        let stop = cancel.child_token();
+        let _stop_on_drop = stop.clone().drop_guard();
+
+        let (out_tx, mut out_rx) = mpsc::unbounded_channel();
+        let channels = self.clone();
+        let setup_stop = stop.clone();
+        let sweeps = tokio::task::spawn_blocking(move || {
+            channels.prepare(targets, cfg, &setup_stop, &out_tx)
+        })
+        .await
+        .map_err(join_error)??;
+        if sweeps.is_empty() {
+            return Ok(ArpStats::default());
+        }
+
+        let mut senders = Vec::with_capacity(sweeps.len());
+        for Prepared {
+            sweep,
+            tx: dl_tx,
+            sweeps: to_receiver,
+        } in sweeps
+        {
+            if to_receiver.send(Arc::clone(&sweep)).is_err() {
+                // The receiver thread has just died: this sweep ends with its error.
+                sweep.close(Some(ArpError::Io(
+                    sweep.iface.clone(),
+                    io::Error::other("the ARP receiver stopped"),
+                )));
+                senders.push((sweep, None));
+                continue;
+            }
+            let s = Arc::clone(&sweep);
+            let sender = tokio::task::spawn_blocking(move || {
+                // Not before the receiver has taken the sweep (and skipped stale frames).
+                while s.armed.get().is_none() && !s.stop.is_cancelled() {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                run_sender(&s, &dl_tx)
+            });
+            senders.push((sweep, Some(sender)));
+        }
+
+        // Forward replies as they arrive. The receivers never block on a slow consumer: they
+        // queue here, and only this task waits for room on `tx`, while still watching `stop`.
+        let mut delivered = 0;
+        loop {
+            let outcome = tokio::select! {
+                biased;
+                _ = stop.cancelled() => break,
+                _ = tx.closed() => {
+                    stop.cancel();
+                    break;
+                }
+                o = out_rx.recv() => match o {
+                    Some(o) => o,
+                    None => break, // every sweep is over
+                },
+            };
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => break,
+                sent = tx.send(outcome) => match sent {
+                    Ok(()) => delivered += 1,
+                    Err(_) => {
+                        stop.cancel();
+                        break;
+                    }
+                },
+            }
+        }
+
+        let mut first_error = None;
+        let mut requested = 0;
+        for (sweep, sender) in senders {
+            if let Some(sender) = sender
+                && let Err(e) = sender.await.map_err(join_error).and_then(|r| r)
+            {
+                first_error.get_or_insert(e);
+            }
+            // Make sure the receiver lets go of the sweep (it would on its next pass anyway).
+            sweep.stop.cancel();
+            if let Some(e) = lock(&sweep.error).take() {
+                first_error.get_or_insert(e);
+            }
+            requested += sweep
+                .first_sent
+                .iter()
+                .filter(|t| t.get().is_some())
+                .count();
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(ArpStats {
+                requested,
+                replied: delivered,
+            }),
+        }
+    }
+}
+
+/// A sweep ready to start, with the handles of its interface's channel.
+struct Prepared {
+    sweep: Arc<Sweep>,
+    tx: SharedSender,
+    sweeps: std_mpsc::Sender<Arc<Sweep>>,
 }
 
 fn join_error(e: tokio::task::JoinError) -> ArpError {
     ArpError::Io("(arp task)".to_string(), io::Error::other(e))
 }
 
-/// Send ARP who-has for each directly connected target on its interface (one datalink channel
-/// per interface, on blocking threads with a read timeout so the runtime is never blocked and
-/// cancellation is noticed within [`POLL`]), and send an [`ArpOutcome`] on `tx` for every valid
-/// reply as it arrives. Stops [`ArpConfig::wait`] after the last request, as soon as every
-/// target has answered, when `cancel` is triggered or when `tx` is closed. Targets that are not
-/// directly connected are skipped (see [`directly_connected`]); with none left, no socket is
-/// opened and no privilege is needed.
+/// [`ArpChannels::discover`] on channels of its own, closed when it returns: for one-off use
+/// outside a probe session.
 pub async fn discover(
     targets: Vec<Ipv4Addr>,
     cfg: ArpConfig,
     tx: mpsc::Sender<ArpOutcome>,
     cancel: CancellationToken,
 ) -> Result<ArpStats> {
-    // Our own token: cancelled by the caller's, and also when this future is dropped or the
-    // consumer hangs up, so the blocking threads never outlive the discovery.
-    let stop = cancel.child_token();
-    let _stop_on_drop = stop.clone().drop_guard();
-
-    let setup_stop = stop.clone();
-    let sessions = tokio::task::spawn_blocking(move || open_sessions(targets, &setup_stop))
+    ArpChannels::default()
+        .discover(targets, cfg, tx, cancel)
         .await
-        .map_err(join_error)??;
-    if sessions.is_empty() {
-        return Ok(ArpStats::default());
-    }
-
-    let (out_tx, mut out_rx) = mpsc::unbounded_channel();
-    let mut workers = Vec::with_capacity(sessions.len());
-    for OpenSession {
-        session,
-        tx: dl_tx,
-        rx: dl_rx,
-    } in sessions
-    {
-        let session = Arc::new(session);
-        let s = Arc::clone(&session);
-        let sender = tokio::task::spawn_blocking(move || run_sender(&s, dl_tx, cfg));
-        let s = Arc::clone(&session);
-        let out = out_tx.clone();
-        let receiver = tokio::task::spawn_blocking(move || run_receiver(&s, dl_rx, cfg, out));
-        workers.push((session, sender, receiver));
-    }
-    drop(out_tx);
-
-    // Forward replies as they arrive. The receivers never block on a slow consumer: they queue
-    // here, and only this task waits for room on `tx`, while still watching `stop`.
-    let mut delivered = 0;
-    loop {
-        let outcome = tokio::select! {
-            biased;
-            _ = stop.cancelled() => break,
-            _ = tx.closed() => {
-                stop.cancel();
-                break;
-            }
-            o = out_rx.recv() => match o {
-                Some(o) => o,
-                None => break, // every receiver has finished
-            },
-        };
-        tokio::select! {
-            biased;
-            _ = stop.cancelled() => break,
-            sent = tx.send(outcome) => match sent {
-                Ok(()) => delivered += 1,
-                Err(_) => {
-                    stop.cancel();
-                    break;
-                }
-            },
-        }
-    }
-
-    let mut first_error = None;
-    let mut requested = 0;
-    for (session, sender, receiver) in workers {
-        let results = [
-            sender.await.map_err(join_error).and_then(|r| r),
-            receiver.await.map_err(join_error).and_then(|r| r),
-        ];
-        for r in results {
-            if let Err(e) = r {
-                first_error.get_or_insert(e);
-            }
-        }
-        requested += session
-            .first_sent
-            .iter()
-            .filter(|t| t.get().is_some())
-            .count();
-    }
-    match first_error {
-        Some(e) => Err(e),
-        None => Ok(ArpStats {
-            requested,
-            replied: delivered,
-        }),
-    }
 }
 
 #[cfg(test)]
@@ -745,6 +968,126 @@ mod tests {
         arp.set_operation(pnet::packet::arp::ArpOperation::new(op));
         arp.set_target_hw_addr(tha);
         f
+    }
+
+    /// A datalink receiver fed by the test, timing out like the real one.
+    struct FakeRx {
+        frames: std_mpsc::Receiver<Vec<u8>>,
+        current: Vec<u8>,
+    }
+
+    impl DataLinkReceiver for FakeRx {
+        fn next(&mut self) -> io::Result<&[u8]> {
+            match self.frames.recv_timeout(POLL) {
+                Ok(f) => {
+                    self.current = f;
+                    Ok(&self.current)
+                }
+                Err(std_mpsc::RecvTimeoutError::Timeout) => Err(io::ErrorKind::TimedOut.into()),
+                Err(std_mpsc::RecvTimeoutError::Disconnected) => Err(io::Error::other("link gone")),
+            }
+        }
+    }
+
+    /// Register a sweep of `targets` (from 10.0.0.1) and play its sender: wait until the
+    /// receiver has taken it in, then mark every target asked.
+    fn start_sweep(
+        to_receiver: &std_mpsc::Sender<Arc<Sweep>>,
+        targets: &[&str],
+    ) -> (Arc<Sweep>, mpsc::UnboundedReceiver<ArpOutcome>) {
+        let (out, rx) = mpsc::unbounded_channel();
+        let targets = targets
+            .iter()
+            .map(|t| Target {
+                ip: ip(t),
+                src: ip("10.0.0.1"),
+            })
+            .collect();
+        let cfg = ArpConfig {
+            wait: Duration::from_millis(100),
+            ..ArpConfig::default()
+        };
+        let sweep = Arc::new(Sweep::new(
+            "eth0",
+            OUR_MAC,
+            cfg,
+            targets,
+            CancellationToken::new(),
+            &out,
+        ));
+        to_receiver
+            .send(Arc::clone(&sweep))
+            .expect("receiver alive");
+        while sweep.armed.get().is_none() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        for t in &sweep.first_sent {
+            t.get_or_init(Instant::now);
+        }
+        (sweep, rx)
+    }
+
+    fn got(rx: &mut mpsc::UnboundedReceiver<ArpOutcome>) -> Vec<Ipv4Addr> {
+        let mut v = Vec::new();
+        while let Ok(o) = rx.try_recv() {
+            v.push(o.ip);
+        }
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn one_receiver_serves_sweeps_at_once_and_skips_what_queued_while_idle() {
+        let (frames_tx, frames) = std_mpsc::channel();
+        let (to_receiver, sweeps) = std_mpsc::channel();
+        let broken = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&broken);
+        let rx = Box::new(FakeRx {
+            frames,
+            current: Vec::new(),
+        });
+        let receiver =
+            std::thread::spawn(move || run_receiver("eth0".into(), rx, sweeps, flag, OUR_MAC));
+        let reply = |from: &str| frame(2, HOST_MAC, from, OUR_MAC, "10.0.0.1");
+
+        // A reply queued while no sweep ran (an answer to an earlier question) is skipped.
+        frames_tx.send(reply("10.0.0.7")).expect("fake link");
+        let (a, mut a_rx) = start_sweep(&to_receiver, &["10.0.0.7", "10.0.0.8"]);
+        // A second sweep at once, on the same channel.
+        let (b, mut b_rx) = start_sweep(&to_receiver, &["10.0.0.8", "10.0.0.9"]);
+        for host in ["10.0.0.8", "10.0.0.9"] {
+            frames_tx.send(reply(host)).expect("fake link");
+        }
+        for s in [&a, &b] {
+            s.sending_done.get_or_init(Instant::now);
+        }
+        // Both sweeps end (b answered in full, a after its wait): their outputs close.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while lock(&a.out).is_some() || lock(&b.out).is_some() {
+            assert!(Instant::now() < deadline, "sweeps never ended");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(
+            got(&mut a_rx),
+            [ip("10.0.0.8")],
+            "the stale reply of .7 is not counted"
+        );
+        assert_eq!(got(&mut b_rx), [ip("10.0.0.8"), ip("10.0.0.9")]);
+
+        // Later sweeps reuse the same receiver.
+        let (c, mut c_rx) = start_sweep(&to_receiver, &["10.0.0.7"]);
+        frames_tx.send(reply("10.0.0.7")).expect("fake link");
+        c.sending_done.get_or_init(Instant::now);
+        while lock(&c.out).is_some() {
+            assert!(Instant::now() < deadline, "sweep never ended");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(got(&mut c_rx), [ip("10.0.0.7")]);
+
+        // Dropping the channels' side ends the idle receiver.
+        drop(to_receiver);
+        receiver.join().expect("receiver thread");
+        assert!(!broken.load(Ordering::Acquire));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //!  Session ─┬─ measurement thread (own runtime): ICMP clients, DNS clients per server
 //!           │     latency probes run here, never queued behind a port burst on the caller's
 //!           │     runtime, so an idle host's RTT stays an RTT while 65,535 ports are checked
+//!           ├─ ARP: one datalink channel per interface, opened on first use, kept
 //!           ├─ budget: one semaphore of connects in flight, sized from the open-file limit
 //!           ├─ overall congestion window (probes in flight across hosts)
 //!           └─ per-host estimates: RTT (RFC 6298), loss per try, congestion window;
@@ -23,6 +24,7 @@ use std::time::Duration;
 
 use tokio::sync::{Semaphore, oneshot};
 
+use crate::net::arp::ArpChannels;
 use crate::net::dns::{self, DnsProbe};
 use crate::net::icmp::{IcmpError, IcmpProbe};
 use crate::net::raw::{RawError, RawProber};
@@ -93,6 +95,7 @@ struct Inner {
     /// share of the link).
     packets: Arc<Semaphore>,
     dns: Mutex<HashMap<(Option<SocketAddr>, Duration), DnsProbe>>,
+    arp: ArpChannels,
     connects: Arc<Semaphore>,
     connect_window: usize,
     requested_concurrency: Option<usize>,
@@ -172,6 +175,7 @@ impl Session {
                 raw,
                 packets: Arc::new(Semaphore::new(PACKET_WINDOW)),
                 dns: Mutex::new(HashMap::new()),
+                arp: ArpChannels::default(),
                 connects: Arc::new(Semaphore::new(connect_window)),
                 connect_window,
                 requested_concurrency: opts.concurrency,
@@ -233,6 +237,11 @@ impl Session {
             .unwrap_or_else(|| DnsProbe::new(server, timeout))?;
         lock(&self.inner.dns).insert((server, timeout), made.clone());
         Ok(made)
+    }
+
+    /// The ARP channels, one per interface, kept between sweeps.
+    pub fn arp(&self) -> &ArpChannels {
+        &self.inner.arp
     }
 
     /// The process-wide budget of TCP connects in flight.

@@ -21,6 +21,7 @@
 //! cleaned when they entered the diagnosis and are cleaned again here before they reach the
 //! terminal.
 
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use ratatui::Frame;
@@ -33,6 +34,8 @@ use tokio_util::sync::CancellationToken;
 use crate::diagnose::model::{Diagnosis, Layer, Outage, Status};
 use crate::diagnose::watch::{Timeline, Transition};
 use crate::diagnose::{DiagnoseConfig, Diagnoser};
+use crate::engine::monitor;
+use crate::net::session::Session;
 use crate::output::escape::{self, text};
 
 use super::render::wrap;
@@ -168,27 +171,28 @@ pub fn log_line(t: &Transition, now: Timestamp) -> (Timestamp, LogKind, String) 
     (at, kind, crate::core::sanitize::clean(&text))
 }
 
-/// Diagnosis rounds in the background: one [`Diagnoser`] (its sockets kept), a round every
-/// `interval` from start to start, each sent on `tx`, until `cancel` or the receiver goes.
+/// Diagnosis rounds in the background on the dashboard's probe session, a round every
+/// `interval` from start to start ([`monitor::run`]), each sent on `tx`, until `cancel` or the
+/// receiver goes.
 pub fn spawn_rounds(
     config: DiagnoseConfig,
+    session: Session,
     interval: Duration,
     tx: mpsc::Sender<Diagnosis>,
     cancel: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let diagnoser = Diagnoser::new(config);
-        loop {
-            let start = tokio::time::Instant::now();
-            let d = diagnoser.run(&cancel).await;
+        let diagnoser = Diagnoser::new(config, session);
+        let (diagnoser, tx, cancel) = (&diagnoser, &tx, &cancel);
+        monitor::run(interval, cancel, |_| async move {
+            let d = diagnoser.run(cancel).await;
             if d.incomplete || tx.send(d).await.is_err() {
-                return;
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
             }
-            tokio::select! {
-                _ = tokio::time::sleep_until(start + interval) => {}
-                _ = cancel.cancelled() => return,
-            }
-        }
+        })
+        .await;
     })
 }
 

@@ -262,7 +262,7 @@ impl Prober for EngineProber {
         cancel: CancellationToken,
     ) -> Result<(), String> {
         let config = diagnose_config(&self.template);
-        super::diagnose_view::spawn_rounds(config, spec.interval, tx, cancel);
+        super::diagnose_view::spawn_rounds(config, self.session.clone(), spec.interval, tx, cancel);
         Ok(())
     }
 }

@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::core::event::ScanEvent;
 use crate::diagnose::Diagnosis;
+use crate::engine::monitor::Cadence;
 
 use super::app::{App, Command, View};
 use super::diagnose_view;
@@ -80,8 +81,12 @@ struct Loop {
     msg_tx: mpsc::Sender<Msg>,
     prober: Arc<dyn Prober>,
     cancel: CancellationToken,
-    /// Start of the last monitoring round (or end of the last sweep).
-    last_round: Option<Instant>,
+    /// When monitoring rounds are due: the start of the last one (or the end of the last
+    /// sweep), plus the interval; the cadence of every round loop of netdx
+    /// ([`crate::engine::monitor`]). The trigger itself stays in this loop: a round may start
+    /// only when the dashboard's state allows it (monitoring on, not paused, no sweep or round
+    /// running), and its events feed the same state machine as every other job's.
+    rounds: Cadence,
     /// Whether the previous iteration saw a sweep running, to notice its end.
     was_sweeping: bool,
     /// Running diagnosis rounds, while the Diagnose view is open.
@@ -251,24 +256,19 @@ impl Loop {
     }
 
     /// Start a monitoring round if one is due; returns when the next one is due.
-    fn maybe_round(
-        &mut self,
-        app: &mut App,
-        interval: Duration,
-        now: Timestamp,
-    ) -> Option<Instant> {
+    fn maybe_round(&mut self, app: &mut App, now: Timestamp) -> Option<Instant> {
         let d = &app.dash;
         if !d.monitoring || d.paused || d.round_running() || d.sweep_running() {
             return None;
         }
-        let due = self.last_round.map_or_else(Instant::now, |t| t + interval);
-        if Instant::now() < due {
-            return Some(due);
+        let clock = Instant::now();
+        if !self.rounds.is_due(clock) {
+            return Some(self.rounds.due(clock));
         }
-        self.last_round = Some(Instant::now());
+        self.rounds.started(clock);
         let plan = app.dash.round_plan(app.settings.ping);
         if plan.is_empty() {
-            return Some(Instant::now() + interval);
+            return Some(self.rounds.due(clock));
         }
         let number = app.dash.rounds + 1;
         let watch = plan.addresses();
@@ -299,13 +299,12 @@ where
         msg_tx,
         prober: inputs.prober.clone(),
         cancel: CancellationToken::new(),
-        last_round: None,
+        rounds: Cadence::new(app.settings.interval),
         was_sweeping: false,
         diagnosing: None,
         visits: 0,
     };
     let _stop_jobs = lp.cancel.clone().drop_guard();
-    let interval = app.settings.interval;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut dirty = true;
@@ -331,10 +330,10 @@ where
         let sweeping = app.dash.sweep_running();
         if lp.was_sweeping && !sweeping {
             // The sweep counts as the first round: the next one is an interval later.
-            lp.last_round = Some(Instant::now());
+            lp.rounds.started(Instant::now());
         }
         lp.was_sweeping = sweeping;
-        let next_round = lp.maybe_round(app, interval, now);
+        let next_round = lp.maybe_round(app, now);
 
         tokio::select! {
             exit = &mut inputs.shutdown => return Ok(exit),
