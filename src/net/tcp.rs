@@ -5,13 +5,13 @@
 //! - `closed`: the target answered with a reset (ECONNREFUSED).
 //! - `filtered`: nothing came back in time, or an ICMP unreachable did.
 //!
-//! The timeout adapts to the round trip measured on each host ([`RttTracker`]), the way nmap
-//! does, so a host that drops every port costs `ports / window × (a few RTT + margin)` rather
-//! than a fixed second per batch.
+//! Scans do not call [`probe`]: they start connects with [`start`] and let the engine's
+//! scheduler (`engine::ports`) time them out and retransmit, with timeouts from the round trip
+//! measured on each host (`net::timing`). [`probe`] is one connect with a fixed timeout, for
+//! diagnose's service checks.
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
@@ -20,52 +20,9 @@ use tokio::time::Instant;
 use crate::core::event::PortOutcome;
 use crate::core::model::PortState;
 
-/// Floor of the adaptive timeout: below this, scheduling jitter on a loaded 2-core machine
+/// Floor of a connect try's timeout: below this, scheduling jitter on a loaded 2-core machine
 /// would turn open ports into false `filtered`.
 pub const MIN_TIMEOUT: Duration = Duration::from_millis(100);
-
-/// Largest round trip seen on one host (from ICMP, ARP or earlier connects), in microseconds.
-/// Shared by every probe to that host, updated lock-free.
-#[derive(Debug, Default)]
-pub struct RttTracker {
-    max_us: AtomicU64,
-}
-
-impl RttTracker {
-    pub fn new(initial: Option<Duration>) -> Self {
-        let t = RttTracker::default();
-        if let Some(d) = initial {
-            t.observe(d);
-        }
-        t
-    }
-
-    pub fn observe(&self, rtt: Duration) {
-        let us = rtt.as_micros().min(u64::MAX as u128) as u64;
-        self.max_us.fetch_max(us.max(1), Ordering::Relaxed);
-    }
-
-    pub fn max_rtt(&self) -> Option<Duration> {
-        match self.max_us.load(Ordering::Relaxed) {
-            0 => None,
-            us => Some(Duration::from_micros(us)),
-        }
-    }
-
-    /// The connect timeout for this host: `4 × max RTT + MIN_TIMEOUT`, capped by the user's
-    /// timeout; the user's timeout when no RTT is known yet.
-    pub fn timeout(&self, user_timeout: Duration) -> Duration {
-        adaptive_timeout(self.max_rtt(), user_timeout)
-    }
-}
-
-/// Pure form of [`RttTracker::timeout`], unit-tested.
-pub fn adaptive_timeout(max_rtt: Option<Duration>, user_timeout: Duration) -> Duration {
-    match max_rtt {
-        Some(rtt) => (rtt * 4 + MIN_TIMEOUT).min(user_timeout),
-        None => user_timeout,
-    }
-}
 
 /// What a failed connect means. Errors the scan itself caused (out of descriptors or of
 /// local ports) are reported as `None` so the caller retries instead of recording a lie.
@@ -234,30 +191,6 @@ fn established(socket: &Socket) -> PortState {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timeout_adapts_to_rtt_and_respects_user_cap() {
-        let user = Duration::from_millis(1000);
-        assert_eq!(adaptive_timeout(None, user), user);
-        assert_eq!(
-            adaptive_timeout(Some(Duration::from_micros(200)), user),
-            Duration::from_micros(100_800)
-        );
-        assert_eq!(
-            adaptive_timeout(Some(Duration::from_millis(50)), user),
-            Duration::from_millis(300)
-        );
-        assert_eq!(adaptive_timeout(Some(Duration::from_secs(1)), user), user);
-    }
-
-    #[test]
-    fn tracker_keeps_the_largest_rtt() {
-        let t = RttTracker::new(None);
-        assert_eq!(t.max_rtt(), None);
-        t.observe(Duration::from_micros(300));
-        t.observe(Duration::from_micros(100));
-        assert_eq!(t.max_rtt(), Some(Duration::from_micros(300)));
-    }
 
     #[test]
     fn errors_map_to_nmap_states() {
