@@ -281,6 +281,8 @@ pub async fn scan(
     let mut tracks: HashMap<u16, Track> = HashMap::new();
     let mut retries: VecDeque<u16> = VecDeque::new();
     let mut silent: Vec<u16> = Vec::new();
+    // Ports asked about so far: the more there are, the more tries each silent one gets.
+    let mut fresh_taken = 0usize;
     let mut timers: BinaryHeap<Reverse<(Instant, u16, u8)>> = BinaryHeap::new();
     let mut outstanding = 0usize;
     let mut spare: Option<OwnedSemaphorePermit> = None;
@@ -308,7 +310,10 @@ pub async fn scan(
                 Some(_) => continue, // answered late while it waited for its next try
                 None if exhausted => break,
                 None => match fresh.next() {
-                    Some(port) if !tracks.contains_key(&port) => port,
+                    Some(port) if !tracks.contains_key(&port) => {
+                        fresh_taken += 1;
+                        port
+                    }
                     Some(_) => continue, // listed twice
                     None => {
                         exhausted = true;
@@ -350,7 +355,7 @@ pub async fn scan(
         if exhausted && retries.is_empty() && outstanding == 0 {
             // Only provisionally silent ports are left (or none): give each the tries the
             // host's measured loss calls for, or call it filtered.
-            let need = timing::tries_for_host(&timing.loss);
+            let need = timing::tries_for_host(&timing.loss, fresh_taken);
             let mut again = false;
             for port in std::mem::take(&mut silent) {
                 let Some(track) = tracks.get(&port) else {
@@ -430,7 +435,7 @@ pub async fn scan(
                     // is answered), so the windows keep growing while ports stay silent.
                     timing.window.on_success();
                     session.with_global(|w| w.on_success());
-                    let allowed_tries = timing::tries_for_host(&timing.loss);
+                    let allowed_tries = timing::tries_for_host(&timing.loss, fresh_taken);
                     if tag + 1 < allowed_tries {
                         track.tag = tag + 1;
                         retries.push_back(port);

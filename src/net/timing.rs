@@ -166,6 +166,15 @@ impl LossEstimate {
     pub fn answered(&self) -> u64 {
         self.answered
     }
+
+    /// An upper bound of the loss per try (the estimate plus two standard errors): the
+    /// figure tries are counted from, so a host measured on few probes gets more of them.
+    pub fn upper(&self) -> f64 {
+        const PRIOR_TRIES: f64 = 20.0;
+        let p = self.per_try();
+        let n = (self.lost + self.answered) as f64 + PRIOR_TRIES;
+        (p + 2.0 * (p * (1.0 - p) / n).sqrt()).min(0.95)
+    }
 }
 
 /// Everything the scheduler keeps per host, carried from one job to the next by the session.
@@ -191,36 +200,45 @@ impl HostTiming {
     }
 }
 
-/// Chance we accept that a responsive port lost every one of its tries.
+/// Chance we accept, over the whole scan of one host, that some responsive port lost every
+/// one of its tries and is called `filtered`: one scan in ten thousand.
+pub const SCAN_FALSE_FILTERED: f64 = 1e-4;
+/// The same per port, never looser than this whatever the port count.
 pub const FALSE_FILTERED: f64 = 1e-6;
 /// Fewest tries before `filtered`: one retransmission, as nmap does on a clean link.
 pub const MIN_TRIES: u8 = 2;
 /// Most tries: past this the link is too lossy to call anything filtered with confidence, and
 /// the port keeps the state the evidence allows (the scan notes the host's loss).
-pub const MAX_TRIES: u8 = 16;
+pub const MAX_TRIES: u8 = 20;
 
-/// Tries a silent port gets on a host: enough that `loss^tries <= FALSE_FILTERED` for the
-/// loss measured there. A host that has answered nothing at all gets the minimum: with no
-/// answer to compare against, more tries prove nothing (nmap's rule too), and the port is
-/// `filtered` exactly as far as anyone can tell.
-pub fn tries_for_host(loss: &LossEstimate) -> u8 {
+/// Tries a silent port gets on a host when `ports` ports are scanned: enough that the chance
+/// of any responsive port losing all its tries stays below [`SCAN_FALSE_FILTERED`], for the
+/// upper bound of the loss measured there. A host that has answered nothing at all gets the
+/// minimum: with no answer to compare against, more tries prove nothing (nmap's rule too),
+/// and the port is `filtered` exactly as far as anyone can tell.
+pub fn tries_for_host(loss: &LossEstimate, ports: usize) -> u8 {
     if loss.answered() == 0 {
-        MIN_TRIES
-    } else {
-        tries_for(loss.per_try())
+        return MIN_TRIES;
     }
+    let eps = (SCAN_FALSE_FILTERED / ports.max(1) as f64).min(FALSE_FILTERED);
+    tries_for_eps(loss.upper(), eps)
 }
 
 /// Tries needed so that `loss^tries <= FALSE_FILTERED`.
 pub fn tries_for(loss_per_try: f64) -> u8 {
+    tries_for_eps(loss_per_try, FALSE_FILTERED)
+}
+
+/// Tries needed so that `loss^tries <= eps`.
+fn tries_for_eps(loss_per_try: f64, eps: f64) -> u8 {
     if loss_per_try.is_nan() || loss_per_try <= 0.0 {
         return MIN_TRIES;
     }
     if loss_per_try >= 1.0 {
         return MAX_TRIES;
     }
-    let n = (FALSE_FILTERED.ln() / loss_per_try.ln()).ceil();
-    (n as u8).clamp(MIN_TRIES, MAX_TRIES)
+    let n = (eps.ln() / loss_per_try.ln()).ceil();
+    (n.min(255.0) as u8).clamp(MIN_TRIES, MAX_TRIES)
 }
 
 /// The timeout for try `tag` of a probe: the RTO, doubled from the second try on (RFC 6298's
@@ -310,12 +328,13 @@ mod tests {
         let mut l = LossEstimate::default();
         assert!((l.per_try() - 0.05).abs() < 1e-9, "the prior");
         assert_eq!(
-            tries_for_host(&l),
+            tries_for_host(&l, 100),
             MIN_TRIES,
             "nothing answered: nothing to prove"
         );
         l.answered_on(0);
-        assert_eq!(tries_for_host(&l), 5, "one answer: the cautious prior");
+        assert_eq!(tries_for_host(&l, 3), 8, "one answer: the cautious prior");
+        assert_eq!(tries_for_host(&l, 65_535), 11, "more ports, more care");
         // 1000 probes answered first time: a clean link.
         for _ in 0..1000 {
             l.answered_on(0);
@@ -335,6 +354,10 @@ mod tests {
         let n = tries_for(p);
         assert!((11..=13).contains(&n), "{n}");
         assert!(p.powi(n as i32) <= FALSE_FILTERED);
+        // All ports of such a host: the scan as a whole stays below one error in 10^4.
+        let n = tries_for_host(&l, 65_535);
+        assert!(n >= 15, "{n}");
+        assert!(65_535.0 * p.powi(n as i32) <= SCAN_FALSE_FILTERED);
     }
 
     #[test]
@@ -353,7 +376,7 @@ mod tests {
         assert_eq!(tries_for(f64::NAN), MIN_TRIES);
         assert_eq!(tries_for(1.0), MAX_TRIES);
         assert_eq!(tries_for(0.1), 6);
-        assert_eq!(tries_for(0.5), 16.min(MAX_TRIES));
+        assert_eq!(tries_for(0.5), 20);
     }
 
     #[test]
