@@ -40,6 +40,10 @@ pub struct Reply {
     pub at: Instant,
 }
 
+/// A try sent this long (or one round trip, if longer) before an answered one and still
+/// unanswered is presumed lost.
+const PRESUME_LOST_MARGIN: Duration = Duration::from_millis(1);
+
 /// Floor of a SYN try's timeout.
 const SYN_MIN_TIMEOUT: Duration = Duration::from_millis(20);
 
@@ -229,6 +233,9 @@ struct Track {
     last_sent: Instant,
     /// Waiting for an answer (false while queued for its next try).
     outstanding: bool,
+    /// Outstanding, but probes sent after it have been answered: most likely lost, so it no
+    /// longer takes a place in the window (TCP's "pipe"); its timer still decides.
+    presumed_lost: bool,
     permit: Option<OwnedSemaphorePermit>,
 }
 
@@ -239,6 +246,7 @@ impl Track {
             first_sent: now,
             last_sent: now,
             outstanding: false,
+            presumed_lost: false,
             permit: None,
         }
     }
@@ -285,6 +293,9 @@ pub async fn scan(
     let mut fresh_taken = 0usize;
     let mut timers: BinaryHeap<Reverse<(Instant, u16, u8)>> = BinaryHeap::new();
     let mut outstanding = 0usize;
+    // Outstanding tries presumed lost, and every try in the order sent (for finding them).
+    let mut presumed = 0usize;
+    let mut sent_order: VecDeque<(Instant, u16, u8)> = VecDeque::new();
     let mut spare: Option<OwnedSemaphorePermit> = None;
     let mut blocked = false;
     let mut exhausted = false;
@@ -303,7 +314,7 @@ pub async fn scan(
         let allowed = timing.window.allowed();
         // The overall window bounds the sum over hosts; one probe per host always goes out,
         // so no host waits on the others without a timer of its own.
-        while outstanding < allowed && (outstanding == 0 || session.global_room() > 0) {
+        while outstanding - presumed < allowed && (outstanding == 0 || session.global_room() > 0) {
             // Retries first: they are the oldest questions.
             let port = match retries.pop_front() {
                 Some(port) if tracks.contains_key(&port) => port,
@@ -348,6 +359,18 @@ pub async fn scan(
             let timeout = timing::try_timeout(timing.rto(floor, ceiling), track.tag, ceiling);
             track.permit = transport.send(port, track.tag, timeout, permit);
             timers.push(Reverse((now + timeout, port, track.tag)));
+            sent_order.push_back((now, port, track.tag));
+            // Forget tries already settled (or timed out) at the front: the queue stays as
+            // long as what is in flight, even on a host that answers nothing.
+            while let Some(&(_, p, t)) = sent_order.front() {
+                if tracks
+                    .get(&p)
+                    .is_some_and(|tr| tr.outstanding && tr.tag == t)
+                {
+                    break;
+                }
+                sent_order.pop_front();
+            }
             outstanding += 1;
             session.in_flight(1);
             stats.sent += 1;
@@ -390,11 +413,33 @@ pub async fn scan(
                 if reply.tag > track.tag {
                     continue; // cannot happen: not a reply to anything we sent
                 }
-                let track = tracks.remove(&reply.port).map(|t| (t.tag, t.first_sent, t.last_sent, t.outstanding));
-                let Some((tag, first_sent, last_sent, was_outstanding)) = track else { continue };
+                let track = tracks.remove(&reply.port).map(|t| (t.tag, t.first_sent, t.last_sent, t.outstanding, t.presumed_lost));
+                let Some((tag, first_sent, last_sent, was_outstanding, was_presumed)) = track else { continue };
                 if was_outstanding {
                     outstanding -= 1;
                     session.landed(1);
+                }
+                if was_presumed {
+                    presumed -= 1;
+                }
+                if reply.tag == tag {
+                    // Tries sent well before this one and still unanswered are most likely
+                    // lost: they stop holding places in the window.
+                    let margin = timing.rtt.srtt().unwrap_or_default().max(PRESUME_LOST_MARGIN);
+                    while let Some(&(sent, port, t)) = sent_order.front() {
+                        if sent + margin >= last_sent {
+                            break;
+                        }
+                        sent_order.pop_front();
+                        if let Some(tr) = tracks.get_mut(&port)
+                            && tr.outstanding
+                            && tr.tag == t
+                            && !tr.presumed_lost
+                        {
+                            tr.presumed_lost = true;
+                            presumed += 1;
+                        }
+                    }
                 }
                 timing.loss.answered_on(reply.tag);
                 if reply.tag == tag {
@@ -428,6 +473,10 @@ pub async fn scan(
                         continue;
                     }
                     track.outstanding = false;
+                    if track.presumed_lost {
+                        track.presumed_lost = false;
+                        presumed -= 1;
+                    }
                     track.permit = None;
                     outstanding -= 1;
                     session.landed(1);
