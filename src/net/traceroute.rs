@@ -375,12 +375,11 @@ pub async fn trace(
                         TraceProtocol::Tcp(port) => {
                             let at = Instant::now();
                             // A probe that cannot even start stays unanswered.
-                            if let Ok((local_port, fut)) =
-                                tcp_probe(SocketAddr::new(dest, port), ttl, idx, plan.timeout)
+                            let to = SocketAddr::new(dest, port);
+                            if let Ok((watched, fut)) =
+                                tcp_probe(to, ttl, idx, plan.timeout, &mut watch)
                             {
-                                // A port still held by another trace's watch (its socket gone,
-                                // the port reused) gets no ICMP here: the probe may stay silent.
-                                if watch.add(Interest::TcpFrom { v6, port: local_port }) {
+                                if let Some(local_port) = watched {
                                     by_port.insert(local_port, idx);
                                 }
                                 tcp.push(fut);
@@ -479,31 +478,47 @@ fn record(
     }
 }
 
-/// Start one TTL-limited TCP connect; returns its local port (how ICMP errors name it) and
-/// a future telling whether the destination answered (connected or refused) within `timeout`.
+/// Start one TTL-limited TCP connect. Its local port (how ICMP errors name it) is bound and
+/// registered on `watch` before the SYN leaves: the first router's time-exceeded can arrive
+/// within microseconds, and the session's reader drops what no watch asked for. Returns that
+/// port when the watch has it (another trace may still hold a reused port: then the probe's
+/// ICMP is not seen here) and a future telling whether the destination answered (connected
+/// or refused) within `timeout`.
 fn tcp_probe(
     addr: SocketAddr,
     ttl: u8,
     idx: usize,
     timeout: Duration,
-) -> io::Result<(u16, futures::future::BoxFuture<'static, TcpDone>)> {
+    watch: &mut IcmpWatch,
+) -> io::Result<(Option<u16>, futures::future::BoxFuture<'static, TcpDone>)> {
     let socket = Socket::new(
         Domain::for_address(addr),
         Type::STREAM.nonblocking().cloexec(),
         Some(Protocol::TCP),
     )?;
     set_ttl(SockRef::from(&socket), addr.is_ipv6(), ttl)?;
+    let any = match addr {
+        SocketAddr::V4(_) => SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0)),
+        SocketAddr::V6(_) => SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0)),
+    };
+    socket.bind(&any.into())?;
+    let local_port = socket
+        .local_addr()?
+        .as_socket()
+        .map(|a| a.port())
+        .ok_or_else(|| io::Error::other("no local port"))?;
+    let watched = watch
+        .add(Interest::TcpFrom {
+            v6: addr.is_ipv6(),
+            port: local_port,
+        })
+        .then_some(local_port);
     let immediate = match socket.connect(&addr.into()) {
         Ok(()) => Some(true),
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => None,
         Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => Some(true),
         Err(e) => return Err(e),
     };
-    let local_port = socket
-        .local_addr()?
-        .as_socket()
-        .map(|a| a.port())
-        .ok_or_else(|| io::Error::other("no local port"))?;
     // No TIME_WAIT, nothing left open on the destination when it answered with SYN-ACK.
     let _ = socket.set_linger(Some(Duration::ZERO));
     let fut: futures::future::BoxFuture<'static, TcpDone> = match immediate {
@@ -523,7 +538,7 @@ fn tcp_probe(
             })
         }
     };
-    Ok((local_port, fut))
+    Ok((watched, fut))
 }
 
 #[cfg(test)]
