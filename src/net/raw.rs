@@ -293,7 +293,8 @@ impl IcmpWatch {
         }
     }
 
-    /// The next message; `None` once the prober is gone.
+    /// The next message. The watch keeps a sender of its own (to register more interests),
+    /// so this waits for ever once the prober is gone: callers bound it with their timeout.
     pub async fn recv(&mut self) -> Option<IcmpReply> {
         self.rx.recv().await
     }

@@ -18,8 +18,9 @@
 //!
 //! # Privilege
 //! Time-exceeded messages are only delivered to raw sockets (an unprivileged ICMP socket never
-//! sees them), so a trace needs `CAP_NET_RAW`; without it [`trace`] fails with
-//! [`TraceError::NeedsRaw`] and the caller says so.
+//! sees them), so a trace needs `CAP_NET_RAW`: it takes the session's [`RawProber`], and
+//! without one the caller turns the session's [`RawError`] into [`TraceError::NeedsRaw`]
+//! (`TraceError::from`) and says so.
 //!
 //! # Reading the result
 //! Per-probe records ([`TraceOutcome::probes`]) are folded into hops by the pure function
