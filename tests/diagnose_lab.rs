@@ -537,3 +537,36 @@ fn unprivileged_diagnosis_says_what_it_could_not_do() {
             > 0
     );
 }
+
+/// IPv6 targets are traced on the session's ICMPv6 socket too: echo requests with a hop
+/// limit to a LAN host that answers them, and TCP SYNs to one that drops ICMPv6 echo (its
+/// port 443 open). Both are one hop away: the hop is the host itself.
+#[test]
+fn ipv6_targets_are_traced_with_icmpv6_and_tcp() {
+    let Some(lab) = common::lab_or_skip("ipv6_targets_are_traced_with_icmpv6_and_tcp") else {
+        return;
+    };
+    let _g = serial();
+    let (web, fw) = (
+        lab.host("web").ipv6.to_string(),
+        lab.host("fw").ipv6.to_string(),
+    );
+    let run = diagnose(&lab, &[&web, &fw, "-p", "443"]);
+    let by_address = |ip: &str| -> Value {
+        run.json["targets"]
+            .as_array()
+            .expect("targets")
+            .iter()
+            .find(|t| t["address"] == ip)
+            .unwrap_or_else(|| panic!("no target {ip} in {}", run.json))["trace"]
+            .clone()
+    };
+    let t = by_address(&web);
+    assert_eq!(s(&t["protocol"]), "icmp", "{t}");
+    assert_eq!(t["reached"], true, "{t}");
+    assert_eq!(hop_addrs(&t), vec![web.clone()]);
+    let t = by_address(&fw);
+    assert_eq!(s(&t["protocol"]), "tcp/443", "{t}");
+    assert_eq!(t["reached"], true, "{t}");
+    assert_eq!(hop_addrs(&t), vec![fw.clone()]);
+}

@@ -189,6 +189,7 @@ fn socket_kinds(pid: u32) -> BTreeMap<u64, &'static str> {
         ("icmp6", "icmp", 9),
         ("packet", "packet", 8),
         ("unix", "unix", 6),
+        ("netlink", "netlink", 9),
     ] {
         let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{file}")) else {
             continue;
@@ -215,9 +216,45 @@ struct Sample {
 }
 
 fn sample(pid: u32, round: u32) -> Sample {
-    let mut sockets = BTreeMap::new();
+    // A socket opened between reading /proc/<pid>/net and listing the fds has no kind yet:
+    // classify with the tables read before and after the listing, and look again while the
+    // unknown sockets change from one look to the next (a few sockets are of no kind listed,
+    // for good), so a TCP connect opened in that instant is not taken for a new long-lived
+    // socket.
+    let mut last: Option<Sample> = None;
+    let unknown = |s: &Sample| -> BTreeSet<u64> {
+        s.sockets
+            .iter()
+            .filter(|(_, k)| **k == "other")
+            .map(|(i, _)| *i)
+            .collect()
+    };
+    for _ in 0..10 {
+        let mut kinds = socket_kinds(pid);
+        let (fds, inodes) = fd_sockets(pid);
+        kinds.extend(socket_kinds(pid));
+        let sockets: BTreeMap<u64, &'static str> = inodes
+            .into_iter()
+            .map(|i| (i, kinds.get(&i).copied().unwrap_or("other")))
+            .collect();
+        let s = Sample {
+            round,
+            fds,
+            sockets,
+        };
+        if last.as_ref().is_some_and(|l| unknown(l) == unknown(&s)) {
+            return s;
+        }
+        last = Some(s);
+        std::thread::sleep(Duration::from_millis(3));
+    }
+    last.expect("sampled at least once")
+}
+
+/// The fd count of the process and the inodes of its sockets.
+fn fd_sockets(pid: u32) -> (usize, Vec<u64>) {
     let mut fds = 0;
-    let kinds = socket_kinds(pid);
+    let mut inodes = Vec::new();
     for e in std::fs::read_dir(format!("/proc/{pid}/fd"))
         .expect("fd dir")
         .flatten()
@@ -232,14 +269,10 @@ fn sample(pid: u32, round: u32) -> Sample {
             .and_then(|s| s.strip_suffix(']'))
             .and_then(|s| s.parse::<u64>().ok())
         {
-            sockets.insert(inode, kinds.get(&inode).copied().unwrap_or("other"));
+            inodes.push(inode);
         }
     }
-    Sample {
-        round,
-        fds,
-        sockets,
-    }
+    (fds, inodes)
 }
 
 /// Sockets that carry a connection or one exchange (a TCP connect, a DNS query): opened per
@@ -505,8 +538,7 @@ fn monitoring_portscan_and_sweep_share_a_small_fd_limit() {
 }
 
 /// `netdx diagnose --watch` keeps its session too: the gateway's ARP check, the pings and the
-/// DNS clients reuse the same sockets every round (no target given: a traceroute would open
-/// its own raw socket per trace, which is still the case).
+/// DNS clients reuse the same sockets every round (no target given: the local side only).
 #[test]
 fn diagnose_watch_rounds_open_no_socket() {
     let test = "diagnose_watch_rounds_open_no_socket";
@@ -516,10 +548,133 @@ fn diagnose_watch_rounds_open_no_socket() {
     let lab = Lab::shared();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    let pidfile = dir.path().join("pid");
-    let outfile = dir.path().join("out");
+    let watched = watch_diagnose(lab, dir.path(), "--interval 0.5 --timeout 300");
+    watched.assert_lasting_sockets_kept();
+}
+
+/// With targets, every round traces them too: an ICMP trace to `app` and, as `edge` drops
+/// ICMP echo, a TCP trace to its port 443. Both run on the session's raw ICMP sockets, so no
+/// raw socket appears between rounds (before, each trace opened one for its whole length, and
+/// these samples, 130 ms apart, would see it); the TCP probes' connects are transient TCP.
+#[test]
+fn diagnose_watch_traces_on_the_session_raw_sockets() {
+    let test = "diagnose_watch_traces_on_the_session_raw_sockets";
+    if !common::require_root(test) {
+        return;
+    }
+    let lab = Lab::shared();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let (app, edge) = (lab.wan_target("app"), lab.wan_target("edge"));
+    let args = format!(
+        "{app} {edge} -p 443 --interval 1 --timeout 300 -o {report}",
+        app = app.ip,
+        edge = edge.ip,
+        report = report.display(),
+    );
+    let watched = watch_diagnose(lab, dir.path(), &args);
+    watched.assert_lasting_sockets_kept();
+    assert!(
+        watched.by_kind.get("raw").copied().unwrap_or(0) >= 2,
+        "the session's raw sockets are among the long-lived ones: {:?}",
+        watched.by_kind
+    );
+
+    // The traces really ran (the report is rewritten after every round).
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("the watch report"))
+            .expect("report JSON");
+    let trace_of = |ip: std::net::Ipv4Addr| -> Value {
+        json["targets"]
+            .as_array()
+            .expect("targets")
+            .iter()
+            .find(|t| t["address"] == ip.to_string())
+            .unwrap_or_else(|| panic!("{ip} in the report"))["trace"]
+            .clone()
+    };
+    let hops = |trace: &Value| -> Vec<String> {
+        trace["hops"]
+            .as_array()
+            .expect("hops")
+            .iter()
+            .map(|h| h["addr"].as_str().unwrap_or("*").to_string())
+            .collect()
+    };
+    let path =
+        |t: &common::WanTarget| -> Vec<String> { t.hops.iter().map(ToString::to_string).collect() };
+    let app_trace = trace_of(app.ip);
+    assert_eq!(app_trace["protocol"], "icmp", "{app_trace}");
+    assert_eq!(app_trace["reached"], true, "{app_trace}");
+    assert_eq!(
+        hops(&app_trace),
+        path(app),
+        "app: hop list vs the router chain"
+    );
+    let edge_trace = trace_of(edge.ip);
+    assert_eq!(edge_trace["protocol"], "tcp/443", "{edge_trace}");
+    assert_eq!(edge_trace["reached"], true, "{edge_trace}");
+    assert_eq!(
+        hops(&edge_trace),
+        path(edge),
+        "edge: hop list vs the router chain"
+    );
+}
+
+/// Sockets of a `netdx diagnose --watch` seen round after round.
+struct Watched {
+    samples: Vec<Sample>,
+    /// Long-lived sockets of the first sample, by kind.
+    by_kind: BTreeMap<&'static str, usize>,
+}
+
+impl Watched {
+    fn lasting(s: &Sample) -> BTreeSet<(u64, &'static str)> {
+        s.sockets
+            .iter()
+            .filter(|(_, k)| !transient(k))
+            .map(|(i, k)| (*i, *k))
+            .collect()
+    }
+
+    /// Every round has the first round's long-lived sockets, no other, and no more fds than
+    /// its transient sockets explain.
+    fn assert_lasting_sockets_kept(&self) {
+        let samples = &self.samples;
+        let first = Self::lasting(&samples[0]);
+        assert_eq!(
+            self.by_kind.get("packet").copied(),
+            Some(1),
+            "the gateway's ARP channel is kept: {:?}",
+            self.by_kind
+        );
+        for s in &samples[1..] {
+            assert_eq!(
+                Self::lasting(s),
+                first,
+                "round {}: the long-lived sockets changed",
+                s.round
+            );
+            assert!(
+                s.fds <= samples[0].fds + s.sockets.values().filter(|k| transient(k)).count(),
+                "round {}: {} fds, {} at round {}",
+                s.round,
+                s.fds,
+                samples[0].fds,
+                samples[0].round
+            );
+        }
+    }
+}
+
+/// Runs `netdx diagnose --watch ARGS` in the scanner namespace and samples its sockets about
+/// every 130 ms over at least six rounds.
+fn watch_diagnose(lab: &Lab, dir: &Path, args: &str) -> Watched {
+    let pidfile = dir.join("pid");
+    let outfile = dir.join("out");
     let script = format!(
-        "echo $$ > {pid}; exec {bin} diagnose --watch --interval 0.5 --timeout 300 > {out} 2>&1",
+        "echo $$ > {pid}; exec {bin} diagnose --watch {args} > {out} 2>&1",
         pid = pidfile.display(),
         bin = env!("CARGO_BIN_EXE_netdx"),
         out = outfile.display(),
@@ -564,25 +719,18 @@ fn diagnose_watch_rounds_open_no_socket() {
             break;
         }
         assert!(
-            start.elapsed() < Duration::from_secs(60),
+            start.elapsed() < Duration::from_secs(90),
             "rounds stalled at {r}"
         );
         std::thread::sleep(Duration::from_millis(130));
     }
-    let lasting = |s: &Sample| -> BTreeSet<(u64, &'static str)> {
-        s.sockets
-            .iter()
-            .filter(|(_, k)| !transient(k))
-            .map(|(i, k)| (*i, *k))
-            .collect()
-    };
-    let first = lasting(&samples[0]);
-    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
-    for (_, k) in &first {
+    let mut by_kind: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for (_, k) in Watched::lasting(&samples[0]) {
         *by_kind.entry(k).or_default() += 1;
     }
     println!(
-        "diagnose --watch: {} samples over rounds {}..{}: long-lived sockets {:?}, fds {}..{}",
+        "diagnose --watch {args}: {} samples over rounds {}..{}: long-lived sockets {:?}, \
+         fds {}..{}",
         samples.len(),
         samples[0].round,
         samples[samples.len() - 1].round,
@@ -590,25 +738,5 @@ fn diagnose_watch_rounds_open_no_socket() {
         samples.iter().map(|s| s.fds).min().unwrap_or(0),
         samples.iter().map(|s| s.fds).max().unwrap_or(0),
     );
-    assert_eq!(
-        by_kind.get("packet").copied(),
-        Some(1),
-        "the gateway's ARP channel is kept: {by_kind:?}"
-    );
-    for s in &samples[1..] {
-        assert_eq!(
-            lasting(s),
-            first,
-            "round {}: the long-lived sockets changed",
-            s.round
-        );
-        assert!(
-            s.fds <= samples[0].fds + s.sockets.values().filter(|k| transient(k)).count(),
-            "round {}: {} fds, {} at round {}",
-            s.round,
-            s.fds,
-            samples[0].fds,
-            samples[0].round
-        );
-    }
+    Watched { samples, by_kind }
 }

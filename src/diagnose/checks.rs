@@ -65,6 +65,19 @@ async fn connect(session: &Session, addr: SocketAddr, timeout: Duration) -> Port
     tcp::probe(addr, timeout).await
 }
 
+/// A traceroute on the session's raw prober: its ICMP sockets send the echo requests and read
+/// every reply, so a trace opens no raw socket.
+async fn trace_on_session(
+    session: &Session,
+    addr: IpAddr,
+    protocol: TraceProtocol,
+    plan: TracePlan,
+    cancel: &CancellationToken,
+) -> traceroute::Result<traceroute::TraceOutcome> {
+    let raw = session.raw().map_err(traceroute::TraceError::from)?;
+    traceroute::trace(raw, addr, protocol, plan, cancel).await
+}
+
 /// Budget for a TCP trace: one connect per probe it may have open at once (every TTL of every
 /// round, at most the whole budget).
 async fn tcp_trace_permits(
@@ -500,7 +513,16 @@ pub async fn target(
     let reach = async {
         let trace = async {
             if probes.raw {
-                Some(traceroute::trace(addr, TraceProtocol::Icmp, plan.trace, cancel).await)
+                Some(
+                    trace_on_session(
+                        &probes.session,
+                        addr,
+                        TraceProtocol::Icmp,
+                        plan.trace,
+                        cancel,
+                    )
+                    .await,
+                )
             } else {
                 None
             }
@@ -541,11 +563,17 @@ pub async fn target(
                 && let Some(port) = answering
             {
                 // The host answers TCP but not ICMP echo: trace with SYNs to that port. Each
-                // SYN is a socket of its own: the trace holds its share of the session's
-                // budget of connects while it runs.
+                // SYN is a connect of its own (not a raw socket): the trace holds its share of
+                // the session's budget of connects while it runs.
                 let _permits = tcp_trace_permits(&probes.session, plan.trace).await;
-                if let Ok(tcp) =
-                    traceroute::trace(addr, TraceProtocol::Tcp(port), plan.trace, cancel).await
+                if let Ok(tcp) = trace_on_session(
+                    &probes.session,
+                    addr,
+                    TraceProtocol::Tcp(port),
+                    plan.trace,
+                    cancel,
+                )
+                .await
                 {
                     let tcp_path = path::trace_report(&traceroute::hops(&tcp), tcp.protocol);
                     if tcp_path.reached || tcp_path.hops.len() > path.hops.len() {

@@ -9,6 +9,10 @@
 //!            raw TCP v6   ─┤ parse with pnet views, verify the stamp (packet.rs),
 //!            raw ICMPv4   ─┤ look the probed ip up in the subscriber map (one short lock)
 //!            raw ICMPv6   ─┘ ──► every Subscription of that ip (unbounded channels)
+//!
+//!   send_echo (TTL set per send) ──► raw ICMPv4 / ICMPv6 ──► wire   (traceroute)
+//!   raw ICMPv4 / ICMPv6 readers, while an IcmpWatch exists ──► quote.rs parse
+//!        ──► the one IcmpWatch holding that echo identifier or TCP source port
 //! ```
 //!
 //! One [`RawProber`] per process, shared by clone. It sends from one fixed source port that a
@@ -19,11 +23,12 @@
 //! reply echoing it is delivered. Retransmission and timeouts belong to the caller.
 
 mod packet;
+pub mod quote;
 
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -33,6 +38,7 @@ use tokio::time::Instant;
 
 use packet::{Key, TCP_PROBE_MAX, TIMESTAMP_LEN};
 pub use packet::{Probe, ReplyKind};
+use quote::{Quoted, QuotedProbe};
 
 /// Receive buffer asked for with SO_RCVBUF (capped by net.core.rmem_max) and, with
 /// CAP_NET_ADMIN (root), SO_RCVBUFFORCE: a 65,535-port burst of RSTs is ~60 MB of skbs if the
@@ -104,6 +110,13 @@ struct Inner {
     tcp4: Socket,
     tcp6: Option<Socket>,
     icmp4: Socket,
+    /// Sends traceroute echo requests (its reader is a clone of the same descriptor).
+    icmp6: Option<Socket>,
+    /// Held around every send on `icmp4`/`icmp6`: a traceroute send sets the TTL (hop limit),
+    /// sends and puts the default back, so no other send ever leaves with a probe's TTL.
+    send_ttl: Mutex<()>,
+    /// The ICMPv4 socket's TTL before any traceroute send changed it.
+    default_ttl4: u32,
     shared: Arc<Shared>,
     sources: Mutex<HashMap<IpAddr, IpAddr>>,
     tasks: Vec<JoinHandle<()>>,
@@ -114,10 +127,50 @@ struct Inner {
 /// Subscribers by probed address, each with the id its [`Subscription`] removes on drop.
 type Subscribers = HashMap<IpAddr, Vec<(u64, mpsc::UnboundedSender<RawReply>)>>;
 
+/// What an [`IcmpWatch`] asks for: ICMP about one echo identifier or one local TCP port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Interest {
+    /// Echo replies with this identifier, and ICMP errors quoting an echo request with it.
+    Echo { v6: bool, ident: u16 },
+    /// ICMP errors quoting a TCP segment sent from this local port.
+    TcpFrom { v6: bool, port: u16 },
+}
+
+impl Interest {
+    /// The interest a parsed message answers to.
+    fn of(v6: bool, message: &Quoted) -> Interest {
+        match *message {
+            Quoted::EchoReply { ident, .. }
+            | Quoted::Error {
+                probe: QuotedProbe::Echo { ident, .. },
+                ..
+            } => Interest::Echo { v6, ident },
+            Quoted::Error {
+                probe: QuotedProbe::Tcp { src_port, .. },
+                ..
+            } => Interest::TcpFrom { v6, port: src_port },
+        }
+    }
+}
+
+/// An ICMP message for an [`IcmpWatch`]: who sent it, what it says, when it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IcmpReply {
+    pub from: IpAddr,
+    pub message: Quoted,
+    pub at: Instant,
+}
+
+/// Watches by interest, each with the id of the [`IcmpWatch`] that holds it.
+type Watchers = HashMap<Interest, (u64, mpsc::UnboundedSender<IcmpReply>)>;
+
 /// What the receive tasks and the subscriptions share.
 struct Shared {
     key: Key,
     subscribers: Mutex<Subscribers>,
+    watchers: Mutex<Watchers>,
+    /// Interests registered: while 0 the ICMP readers skip the traceroute parse.
+    watching: AtomicUsize,
     next_id: AtomicU64,
     read: AtomicU64,
     matched: AtomicU64,
@@ -134,6 +187,8 @@ impl Shared {
         Shared {
             key: Key::new(sport),
             subscribers: Mutex::new(HashMap::new()),
+            watchers: Mutex::new(HashMap::new()),
+            watching: AtomicUsize::new(0),
             next_id: AtomicU64::new(0),
             read: AtomicU64::new(0),
             matched: AtomicU64::new(0),
@@ -150,6 +205,18 @@ impl Shared {
             ip,
             id,
             rx,
+        }
+    }
+
+    fn watchers(&self) -> MutexGuard<'_, Watchers> {
+        self.watchers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Hands an ICMP message to the watch holding its identifier or port, if any.
+    fn deliver_icmp(&self, v6: bool, from: IpAddr, message: Quoted, at: Instant) {
+        let watchers = self.watchers();
+        if let Some((_, tx)) = watchers.get(&Interest::of(v6, &message)) {
+            let _ = tx.send(IcmpReply { from, message, at });
         }
     }
 
@@ -201,13 +268,59 @@ impl Drop for Subscription {
     }
 }
 
+/// ICMP messages about the probes of one traceroute: echo replies and errors naming one of
+/// its [`Interest`]s, until dropped. An interest belongs to one watch at a time.
+pub struct IcmpWatch {
+    shared: Arc<Shared>,
+    id: u64,
+    interests: Vec<Interest>,
+    tx: mpsc::UnboundedSender<IcmpReply>,
+    rx: mpsc::UnboundedReceiver<IcmpReply>,
+}
+
+impl IcmpWatch {
+    /// Registers `interest`; false when another watch holds it (pick another identifier).
+    pub fn add(&mut self, interest: Interest) -> bool {
+        let mut watchers = self.shared.watchers();
+        match watchers.get(&interest) {
+            Some((id, _)) => *id == self.id,
+            None => {
+                watchers.insert(interest, (self.id, self.tx.clone()));
+                self.shared.watching.fetch_add(1, Ordering::Relaxed);
+                self.interests.push(interest);
+                true
+            }
+        }
+    }
+
+    /// The next message. The watch keeps a sender of its own (to register more interests),
+    /// so this waits for ever once the prober is gone: callers bound it with their timeout.
+    pub async fn recv(&mut self) -> Option<IcmpReply> {
+        self.rx.recv().await
+    }
+}
+
+impl Drop for IcmpWatch {
+    fn drop(&mut self) {
+        let mut watchers = self.shared.watchers();
+        for interest in &self.interests {
+            if watchers.get(interest).is_some_and(|(id, _)| *id == self.id) {
+                watchers.remove(interest);
+                self.shared.watching.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
 impl Drop for Inner {
     fn drop(&mut self) {
         for task in &self.tasks {
             task.abort();
         }
-        // Dropping the senders ends every subscription's recv() with None.
+        // Dropping the senders ends every subscription's recv() with None (a watch keeps a
+        // sender of its own, so its recv() simply waits; traces end on their timeout).
         self.shared.subscribers().clear();
+        self.shared.watchers().clear();
     }
 }
 
@@ -216,6 +329,8 @@ impl Drop for Inner {
 enum Feed {
     /// Raw IPv4 sockets deliver the IP header too.
     Ipv4,
+    /// The raw ICMPv4 socket: IP header too, and traceroute messages.
+    Icmp4,
     /// Raw IPv6 sockets deliver the TCP segment only; the peer is the recvfrom address.
     Tcp6,
     Icmp6,
@@ -237,7 +352,7 @@ impl RawProber {
         let shared = Arc::new(Shared::new(sport));
         let feeds = [
             (Some(&tcp4), Feed::Ipv4, "raw TCP/IPv4"),
-            (Some(&icmp4), Feed::Ipv4, "raw ICMPv4"),
+            (Some(&icmp4), Feed::Icmp4, "raw ICMPv4"),
             (tcp6.as_ref(), Feed::Tcp6, "raw TCP/IPv6"),
             (icmp6.as_ref(), Feed::Icmp6, "raw ICMPv6"),
         ];
@@ -256,13 +371,18 @@ impl RawProber {
             .into_iter()
             .map(|(reader, feed)| runtime.spawn(receive(reader, feed, Arc::clone(&shared))))
             .collect();
-        // The ICMPv6 socket is only read; its reader holds it open.
-        drop(icmp6);
+        let default_ttl4 = icmp4.ttl_v4().map_err(|source| RawError::Socket {
+            what: "raw ICMPv4",
+            source,
+        })?;
         Ok(RawProber {
             inner: Arc::new(Inner {
                 tcp4,
                 tcp6,
                 icmp4,
+                icmp6,
+                send_ttl: Mutex::new(()),
+                default_ttl4,
                 shared,
                 sources: Mutex::new(HashMap::new()),
                 tasks,
@@ -306,7 +426,59 @@ impl RawProber {
         let mut buf = [0u8; TIMESTAMP_LEN];
         packet::build_timestamp(&mut buf, &self.inner.shared.key, dst, tag);
         let to = SockAddr::from(SocketAddr::new(IpAddr::V4(dst), 0));
+        let _ttl = self.send_ttl();
         self.inner.icmp4.send_to(&buf, &to).map(drop)
+    }
+
+    /// Whether echo requests can be sent to IPv6 addresses.
+    pub fn has_icmp6(&self) -> bool {
+        self.inner.icmp6.is_some()
+    }
+
+    /// ICMP about probes named by interests registered on the returned watch (traceroute).
+    pub fn watch_icmp(&self) -> IcmpWatch {
+        let (tx, rx) = mpsc::unbounded_channel();
+        IcmpWatch {
+            shared: Arc::clone(&self.inner.shared),
+            id: self.inner.shared.next_id.fetch_add(1, Ordering::Relaxed),
+            interests: Vec::new(),
+            tx,
+            rx,
+        }
+    }
+
+    /// Sends one echo request to `dst` with this TTL (hop limit). The TTL is a socket option
+    /// of the shared socket: it is set, the packet sent and the default put back under one
+    /// lock, which costs two setsockopt calls per probe but no socket per TTL or per trace.
+    pub fn send_echo(&self, dst: IpAddr, ttl: u8, ident: u16, seq: u16) -> io::Result<()> {
+        let packet = quote::echo_request(dst.is_ipv6(), ident, seq);
+        let to = SockAddr::from(SocketAddr::new(dst, 0));
+        let _ttl = self.send_ttl();
+        match dst {
+            IpAddr::V4(_) => {
+                let sock = &self.inner.icmp4;
+                sock.set_ttl_v4(u32::from(ttl))?;
+                let sent = sock.send_to(&packet, &to);
+                let restored = sock.set_ttl_v4(self.inner.default_ttl4);
+                sent?;
+                restored
+            }
+            IpAddr::V6(_) => {
+                // Only traceroute sends on this socket: no default to put back.
+                let sock = self.inner.icmp6.as_ref().ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::Unsupported, "no raw ICMPv6 socket")
+                })?;
+                sock.set_unicast_hops_v6(u32::from(ttl))?;
+                sock.send_to(&packet, &to).map(drop)
+            }
+        }
+    }
+
+    fn send_ttl(&self) -> MutexGuard<'_, ()> {
+        self.inner
+            .send_ttl
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Counters since [`RawProber::open`].
@@ -426,6 +598,7 @@ async fn receive(sock: tokio::net::UdpSocket, feed: Feed, shared: Arc<Shared>) {
                 Ok((len, from)) => {
                     n += 1;
                     let Some(data) = buf.get(..len) else { continue };
+                    let at = Instant::now();
                     if let Some(m) = parse(&shared.key, feed, data, from.ip()) {
                         shared.deliver(RawReply {
                             ip: m.ip,
@@ -433,8 +606,11 @@ async fn receive(sock: tokio::net::UdpSocket, feed: Feed, shared: Arc<Shared>) {
                             kind: m.kind,
                             probe: m.probe,
                             tag: m.tag,
-                            at: Instant::now(),
+                            at,
                         });
+                    }
+                    if shared.watching.load(Ordering::Relaxed) > 0 {
+                        watched(&shared, feed, data, from.ip(), at);
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -456,9 +632,21 @@ async fn receive(sock: tokio::net::UdpSocket, feed: Feed, shared: Arc<Shared>) {
     }
 }
 
+/// Traceroute messages from the ICMP sockets, to the watch that asked for them.
+fn watched(shared: &Shared, feed: Feed, data: &[u8], from: IpAddr, at: Instant) {
+    let (v6, parsed) = match feed {
+        Feed::Icmp4 => (false, quote::parse_v4(data)),
+        Feed::Icmp6 => (true, quote::parse_v6(from, data)),
+        Feed::Ipv4 | Feed::Tcp6 => return,
+    };
+    if let Some((from, message)) = parsed {
+        shared.deliver_icmp(v6, from, message, at);
+    }
+}
+
 fn parse(key: &Key, feed: Feed, data: &[u8], from: IpAddr) -> Option<packet::Matched> {
     match (feed, from) {
-        (Feed::Ipv4, _) => packet::parse_ipv4(key, data),
+        (Feed::Ipv4 | Feed::Icmp4, _) => packet::parse_ipv4(key, data),
         (Feed::Tcp6, IpAddr::V6(_)) => packet::parse_tcp(key, from, data),
         (Feed::Icmp6, IpAddr::V6(peer)) => packet::parse_icmpv6(key, peer, data),
         _ => None,
@@ -478,6 +666,93 @@ mod tests {
             tag: 0,
             at: Instant::now(),
         }
+    }
+
+    fn watch(shared: &Arc<Shared>) -> IcmpWatch {
+        let (tx, rx) = mpsc::unbounded_channel();
+        IcmpWatch {
+            shared: Arc::clone(shared),
+            id: shared.next_id.fetch_add(1, Ordering::Relaxed),
+            interests: Vec::new(),
+            tx,
+            rx,
+        }
+    }
+
+    fn echo_error(ident: u16) -> Quoted {
+        Quoted::Error {
+            kind: quote::ErrorKind::TimeExceeded,
+            dest: Ipv4Addr::new(10, 9, 0, 10).into(),
+            probe: QuotedProbe::Echo { ident, seq: 3 },
+        }
+    }
+
+    #[test]
+    fn icmp_goes_to_the_one_watch_of_its_identifier_or_port_only() {
+        let shared = Arc::new(Shared::new(40_000));
+        let router: IpAddr = Ipv4Addr::new(10, 62, 0, 2).into();
+        let mut icmp = watch(&shared);
+        let mut tcp = watch(&shared);
+        assert!(icmp.add(Interest::Echo {
+            v6: false,
+            ident: 7
+        }));
+        assert!(
+            !tcp.add(Interest::Echo {
+                v6: false,
+                ident: 7
+            }),
+            "an identifier has one owner"
+        );
+        assert!(tcp.add(Interest::TcpFrom {
+            v6: false,
+            port: 50_000
+        }));
+
+        let now = Instant::now();
+        shared.deliver_icmp(false, router, echo_error(7), now);
+        shared.deliver_icmp(false, router, echo_error(8), now); // nobody's
+        shared.deliver_icmp(true, router, echo_error(7), now); // the other family
+        let to_tcp = Quoted::Error {
+            kind: quote::ErrorKind::Unreachable(13),
+            dest: Ipv4Addr::new(10, 9, 0, 10).into(),
+            probe: QuotedProbe::Tcp {
+                src_port: 50_000,
+                dst_port: 80,
+            },
+        };
+        shared.deliver_icmp(false, router, to_tcp, now);
+        shared.deliver_icmp(false, router, Quoted::EchoReply { ident: 7, seq: 1 }, now);
+
+        assert_eq!(icmp.rx.try_recv().map(|r| r.message), Ok(echo_error(7)));
+        assert_eq!(
+            icmp.rx.try_recv().map(|r| r.message),
+            Ok(Quoted::EchoReply { ident: 7, seq: 1 })
+        );
+        assert!(
+            icmp.rx.try_recv().is_err(),
+            "nothing else for the echo watch"
+        );
+        assert_eq!(
+            tcp.rx.try_recv().map(|r| (r.from, r.message)),
+            Ok((router, to_tcp))
+        );
+        assert!(tcp.rx.try_recv().is_err(), "nothing else for the TCP watch");
+
+        drop(icmp);
+        assert_eq!(shared.watching.load(Ordering::Relaxed), 1);
+        let mut next = watch(&shared);
+        assert!(
+            next.add(Interest::Echo {
+                v6: false,
+                ident: 7
+            }),
+            "free again once its watch is dropped"
+        );
+        drop(tcp);
+        drop(next);
+        assert!(shared.watchers().is_empty());
+        assert_eq!(shared.watching.load(Ordering::Relaxed), 0);
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //!  Session ─┬─ measurement thread (own runtime): ICMP clients, DNS clients per server
 //!           │     latency probes run here, never queued behind a port burst on the caller's
 //!           │     runtime, so an idle host's RTT stays an RTT while 65,535 ports are checked
+//!           ├─ raw prober (opened there too): SYN scan, TCP/timestamp discovery, and the
+//!           │     ICMP send/receive path of every traceroute (IcmpWatch per trace)
 //!           ├─ ARP: one datalink channel per interface, opened on first use, kept
 //!           ├─ budget: one semaphore of connects in flight, sized from the open-file limit
 //!           ├─ overall congestion window (probes in flight across hosts)
@@ -211,7 +213,8 @@ impl Session {
         self.inner.raw_capable
     }
 
-    /// The raw TCP/ICMP prober (SYN scan, TCP and timestamp discovery), or why there is none.
+    /// The raw TCP/ICMP prober (SYN scan, TCP and timestamp discovery, traceroute), or why
+    /// there is none.
     pub fn raw(&self) -> std::result::Result<&RawProber, &RawError> {
         self.inner.raw.as_ref()
     }

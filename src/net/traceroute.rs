@@ -7,15 +7,20 @@
 //! whole trace costs about `rounds x interval` plus one round trip, and a dead path one
 //! `timeout` more. Once the destination has answered at some TTL, later rounds stop there.
 //!
-//! Replies are read from one raw ICMP socket per trace: routers answer an expiring probe with
-//! ICMP time-exceeded quoting the probe's headers, which say which probe it was (the echo
-//! identifier and sequence number, or the TCP source port). The destination answers an echo
-//! request with an echo reply, a SYN with SYN-ACK or RST (seen by the probe's own socket).
+//! Echo requests go out through the session's raw ICMP sockets ([`RawProber::send_echo`], the
+//! TTL set per send) and replies come from its long-lived ICMP readers: a trace registers an
+//! [`IcmpWatch`] for its echo identifier (and, for TCP, each probe's local port), so a trace
+//! opens no raw socket of its own. Routers answer an expiring probe with ICMP time-exceeded
+//! quoting the probe's headers, which say which probe it was (the echo identifier and sequence
+//! number, or the TCP source port). The destination answers an echo request with an echo
+//! reply, a SYN with SYN-ACK or RST (seen by the probe's own socket: TCP probes are ordinary
+//! non-blocking connects with a TTL, within the session's connect budget).
 //!
 //! # Privilege
 //! Time-exceeded messages are only delivered to raw sockets (an unprivileged ICMP socket never
-//! sees them), so a trace needs `CAP_NET_RAW`; without it [`trace`] fails with
-//! [`TraceError::NeedsRaw`] and the caller says so.
+//! sees them), so a trace needs `CAP_NET_RAW`: it takes the session's [`RawProber`], and
+//! without one the caller turns the session's [`RawError`] into [`TraceError::NeedsRaw`]
+//! (`TraceError::from`) and says so.
 //!
 //! # Reading the result
 //! Per-probe records ([`TraceOutcome::probes`]) are folded into hops by the pure function
@@ -30,9 +35,11 @@ use std::time::Duration;
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
-use tokio::net::UdpSocket;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+
+use crate::net::raw::quote::{ErrorKind, Quoted, QuotedProbe};
+use crate::net::raw::{IcmpWatch, Interest, RawError, RawProber};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TraceError {
@@ -41,8 +48,21 @@ pub enum TraceError {
         hint = crate::net::sys::privilege::GRANT_HINT
     )]
     NeedsRaw,
+    #[error("the session's raw sockets are not available: {0}")]
+    Unavailable(String),
+    #[error("no echo identifier free for another trace")]
+    Busy,
     #[error("traceroute socket error: {0}")]
     Io(#[from] io::Error),
+}
+
+impl From<&RawError> for TraceError {
+    fn from(e: &RawError) -> Self {
+        match e {
+            RawError::Permission => TraceError::NeedsRaw,
+            other => TraceError::Unavailable(other.to_string()),
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, TraceError>;
@@ -275,182 +295,7 @@ pub fn hops(outcome: &TraceOutcome) -> Vec<Hop> {
     out
 }
 
-// --- wire formats --------------------------------------------------------------------------
-
-const ICMP4_ECHO_REPLY: u8 = 0;
-const ICMP4_UNREACH: u8 = 3;
-const ICMP4_ECHO_REQUEST: u8 = 8;
-const ICMP4_TIME_EXCEEDED: u8 = 11;
-const ICMP6_UNREACH: u8 = 1;
-const ICMP6_TIME_EXCEEDED: u8 = 3;
-const ICMP6_ECHO_REQUEST: u8 = 128;
-const ICMP6_ECHO_REPLY: u8 = 129;
-const PROTO_ICMP4: u8 = 1;
-const PROTO_TCP: u8 = 6;
-const PROTO_ICMP6: u8 = 58;
-const PAYLOAD: &[u8; 16] = b"netdx traceroute";
-
-/// What an ICMP message says about one of our probes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Quoted {
-    /// An echo reply (to an echo request of ours, if the identifier matches).
-    EchoReply { ident: u16, seq: u16 },
-    /// An ICMP error quoting the probe it is about.
-    Error {
-        kind: ErrorKind,
-        /// Destination address of the quoted packet.
-        dest: IpAddr,
-        probe: QuotedProbe,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ErrorKind {
-    TimeExceeded,
-    Unreachable(Unreachable),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum QuotedProbe {
-    Echo { ident: u16, seq: u16 },
-    Tcp { src_port: u16, dst_port: u16 },
-}
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
-fn ipv4_at(b: &[u8], at: usize) -> Option<IpAddr> {
-    let o: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
-    Some(IpAddr::from(o))
-}
-
-fn ipv6_at(b: &[u8], at: usize) -> Option<IpAddr> {
-    let o: [u8; 16] = b.get(at..at + 16)?.try_into().ok()?;
-    Some(IpAddr::from(o))
-}
-
-/// The probe quoted after an ICMP error's 8-byte header, given the quoted transport bytes.
-fn quoted_probe(proto: u8, transport: &[u8], echo_request: u8) -> Option<QuotedProbe> {
-    match proto {
-        p if (p == PROTO_ICMP4 && echo_request == ICMP4_ECHO_REQUEST)
-            || (p == PROTO_ICMP6 && echo_request == ICMP6_ECHO_REQUEST) =>
-        {
-            (*transport.first()? == echo_request).then_some(QuotedProbe::Echo {
-                ident: be16(transport, 4)?,
-                seq: be16(transport, 6)?,
-            })
-        }
-        PROTO_TCP => Some(QuotedProbe::Tcp {
-            src_port: be16(transport, 0)?,
-            dst_port: be16(transport, 2)?,
-        }),
-        _ => None,
-    }
-}
-
-/// Parse what a raw IPv4 ICMP socket delivers: the IP header, then the ICMP message.
-/// Returns the sender and what the message says.
-fn parse_v4(packet: &[u8]) -> Option<(IpAddr, Quoted)> {
-    let ihl = usize::from(*packet.first()? & 0x0f) * 4;
-    let from = ipv4_at(packet, 12)?;
-    let icmp = packet.get(ihl..)?;
-    let (typ, code) = (*icmp.first()?, *icmp.get(1)?);
-    let kind = match typ {
-        ICMP4_ECHO_REPLY => {
-            return Some((
-                from,
-                Quoted::EchoReply {
-                    ident: be16(icmp, 4)?,
-                    seq: be16(icmp, 6)?,
-                },
-            ));
-        }
-        ICMP4_TIME_EXCEEDED => ErrorKind::TimeExceeded,
-        ICMP4_UNREACH => ErrorKind::Unreachable(Unreachable::from_v4(code)),
-        _ => return None,
-    };
-    let inner = icmp.get(8..)?;
-    let inner_ihl = usize::from(*inner.first()? & 0x0f) * 4;
-    let proto = *inner.get(9)?;
-    let dest = ipv4_at(inner, 16)?;
-    let probe = quoted_probe(proto, inner.get(inner_ihl..)?, ICMP4_ECHO_REQUEST)?;
-    Some((from, Quoted::Error { kind, dest, probe }))
-}
-
-/// Parse what a raw ICMPv6 socket delivers: the ICMPv6 message alone (the sender comes from
-/// `recvfrom`). Quoted packets with extension headers are not followed.
-fn parse_v6(from: IpAddr, icmp: &[u8]) -> Option<(IpAddr, Quoted)> {
-    let (typ, code) = (*icmp.first()?, *icmp.get(1)?);
-    let kind = match typ {
-        ICMP6_ECHO_REPLY => {
-            return Some((
-                from,
-                Quoted::EchoReply {
-                    ident: be16(icmp, 4)?,
-                    seq: be16(icmp, 6)?,
-                },
-            ));
-        }
-        ICMP6_TIME_EXCEEDED => ErrorKind::TimeExceeded,
-        ICMP6_UNREACH => ErrorKind::Unreachable(Unreachable::from_v6(code)),
-        _ => return None,
-    };
-    let inner = icmp.get(8..)?;
-    let next_header = *inner.get(6)?;
-    let dest = ipv6_at(inner, 24)?;
-    let probe = quoted_probe(next_header, inner.get(40..)?, ICMP6_ECHO_REQUEST)?;
-    Some((from, Quoted::Error { kind, dest, probe }))
-}
-
-fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = data
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
-/// An echo request. The kernel fills in the ICMPv6 checksum (it covers a pseudo-header).
-fn echo_request(v6: bool, ident: u16, seq: u16) -> Vec<u8> {
-    let typ = if v6 {
-        ICMP6_ECHO_REQUEST
-    } else {
-        ICMP4_ECHO_REQUEST
-    };
-    let mut p = vec![typ, 0, 0, 0];
-    p.extend_from_slice(&ident.to_be_bytes());
-    p.extend_from_slice(&seq.to_be_bytes());
-    p.extend_from_slice(PAYLOAD);
-    if !v6 {
-        let c = checksum(&p);
-        p[2..4].copy_from_slice(&c.to_be_bytes());
-    }
-    p
-}
-
 // --- the trace -------------------------------------------------------------------------------
-
-/// A raw ICMP socket of the destination's family, driven by tokio. `std::net::UdpSocket` is
-/// only the safe carrier of the descriptor: `send_to`/`recv_from` are plain `sendto(2)` and
-/// `recvfrom(2)`, which is all a raw socket needs.
-fn raw_icmp(dest: IpAddr) -> Result<UdpSocket> {
-    let (domain, proto) = match dest {
-        IpAddr::V4(_) => (Domain::IPV4, Protocol::ICMPV4),
-        IpAddr::V6(_) => (Domain::IPV6, Protocol::ICMPV6),
-    };
-    let socket = Socket::new(domain, Type::RAW, Some(proto)).map_err(|e| match e.kind() {
-        io::ErrorKind::PermissionDenied => TraceError::NeedsRaw,
-        _ => TraceError::Io(e),
-    })?;
-    socket.set_nonblocking(true)?;
-    socket.set_cloexec(true)?;
-    let std: std::net::UdpSocket = socket.into();
-    Ok(UdpSocket::from_std(std)?)
-}
 
 fn set_ttl(sock: SockRef<'_>, v6: bool, ttl: u8) -> io::Result<()> {
     if v6 {
@@ -472,14 +317,24 @@ type TcpDone = (usize, bool, Instant);
 /// Trace the path to `dest`. Returns every probe and its reply; cancelled traces return what
 /// they have.
 pub async fn trace(
+    raw: &RawProber,
     dest: IpAddr,
     protocol: TraceProtocol,
     plan: TracePlan,
     cancel: &CancellationToken,
 ) -> Result<TraceOutcome> {
-    let sock = raw_icmp(dest)?;
     let v6 = dest.is_ipv6();
-    let ident: u16 = rand::random();
+    if v6 && protocol == TraceProtocol::Icmp && !raw.has_icmp6() {
+        return Err(TraceError::Io(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "no raw ICMPv6 socket on this host",
+        )));
+    }
+    let mut watch = raw.watch_icmp();
+    let ident = match protocol {
+        TraceProtocol::Icmp => own_ident(&mut watch, v6)?,
+        TraceProtocol::Tcp(_) => 0, // TCP probes are named by their local port
+    };
     let max_ttl = plan.max_ttl.max(1);
     let rounds = plan.rounds.max(1);
     let mut sent: Vec<Sent> = Vec::new();
@@ -490,7 +345,6 @@ pub async fn trace(
     let mut round = 0;
     let mut next_round = Instant::now();
     let mut last_send = next_round;
-    let mut buf = vec![0u8; 2048];
 
     loop {
         let all_answered = sent.iter().all(|s| s.reply.is_some());
@@ -514,21 +368,21 @@ pub async fn trace(
                     let Ok(seq) = u16::try_from(idx) else { break };
                     match protocol {
                         TraceProtocol::Icmp => {
-                            set_ttl(SockRef::from(&sock), v6, ttl)?;
                             let at = Instant::now();
                             // A send error (no route) leaves the probe unanswered, as on the wire.
-                            let _ = sock
-                                .send_to(&echo_request(v6, ident, seq), SocketAddr::new(dest, 0))
-                                .await;
+                            let _ = raw.send_echo(dest, ttl, ident, seq);
                             sent.push(Sent { ttl, at, reply: None });
                         }
                         TraceProtocol::Tcp(port) => {
                             let at = Instant::now();
                             // A probe that cannot even start stays unanswered.
-                            if let Ok((local_port, fut)) =
-                                tcp_probe(SocketAddr::new(dest, port), ttl, idx, plan.timeout)
+                            let to = SocketAddr::new(dest, port);
+                            if let Ok((watched, fut)) =
+                                tcp_probe(to, ttl, idx, plan.timeout, &mut watch)
                             {
-                                by_port.insert(local_port, idx);
+                                if let Some(local_port) = watched {
+                                    by_port.insert(local_port, idx);
+                                }
                                 tcp.push(fut);
                             }
                             sent.push(Sent { ttl, at, reply: None });
@@ -539,15 +393,8 @@ pub async fn trace(
                 round += 1;
                 next_round += plan.interval;
             }
-            r = sock.recv_from(&mut buf) => {
-                let now = Instant::now();
-                let Ok((n, from)) = r else { continue };
-                let parsed = if v6 {
-                    parse_v6(from.ip(), &buf[..n])
-                } else {
-                    parse_v4(&buf[..n])
-                };
-                let Some((from, quoted)) = parsed else { continue };
+            Some(reply) = watch.recv() => {
+                let (from, quoted, now) = (reply.from, reply.message, reply.at);
                 let (idx, kind) = match (quoted, protocol) {
                     (Quoted::EchoReply { ident: id, seq }, TraceProtocol::Icmp)
                         if id == ident && from == dest => (usize::from(seq), ReplyKind::Destination),
@@ -566,7 +413,12 @@ pub async fn trace(
                             ErrorKind::TimeExceeded => ReplyKind::TimeExceeded,
                             // An error from the destination itself still proves it was reached.
                             ErrorKind::Unreachable(_) if from == dest => ReplyKind::Destination,
-                            ErrorKind::Unreachable(u) => ReplyKind::Unreachable(u),
+                            ErrorKind::Unreachable(code) if v6 => {
+                                ReplyKind::Unreachable(Unreachable::from_v6(code))
+                            }
+                            ErrorKind::Unreachable(code) => {
+                                ReplyKind::Unreachable(Unreachable::from_v4(code))
+                            }
                         };
                         (idx, kind)
                     }
@@ -594,6 +446,17 @@ pub async fn trace(
     })
 }
 
+/// Picks an echo identifier no other trace of the process is using, and registers it.
+fn own_ident(watch: &mut IcmpWatch, v6: bool) -> Result<u16> {
+    for _ in 0..64 {
+        let ident: u16 = rand::random();
+        if watch.add(Interest::Echo { v6, ident }) {
+            return Ok(ident);
+        }
+    }
+    Err(TraceError::Busy)
+}
+
 fn record(
     sent: &mut [Sent],
     dest_ttl: &mut Option<u8>,
@@ -616,31 +479,47 @@ fn record(
     }
 }
 
-/// Start one TTL-limited TCP connect; returns its local port (how ICMP errors name it) and
-/// a future telling whether the destination answered (connected or refused) within `timeout`.
+/// Start one TTL-limited TCP connect. Its local port (how ICMP errors name it) is bound and
+/// registered on `watch` before the SYN leaves: the first router's time-exceeded can arrive
+/// within microseconds, and the session's reader drops what no watch asked for. Returns that
+/// port when the watch has it (another trace may still hold a reused port: then the probe's
+/// ICMP is not seen here) and a future telling whether the destination answered (connected
+/// or refused) within `timeout`.
 fn tcp_probe(
     addr: SocketAddr,
     ttl: u8,
     idx: usize,
     timeout: Duration,
-) -> io::Result<(u16, futures::future::BoxFuture<'static, TcpDone>)> {
+    watch: &mut IcmpWatch,
+) -> io::Result<(Option<u16>, futures::future::BoxFuture<'static, TcpDone>)> {
     let socket = Socket::new(
         Domain::for_address(addr),
         Type::STREAM.nonblocking().cloexec(),
         Some(Protocol::TCP),
     )?;
     set_ttl(SockRef::from(&socket), addr.is_ipv6(), ttl)?;
+    let any = match addr {
+        SocketAddr::V4(_) => SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0)),
+        SocketAddr::V6(_) => SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0)),
+    };
+    socket.bind(&any.into())?;
+    let local_port = socket
+        .local_addr()?
+        .as_socket()
+        .map(|a| a.port())
+        .ok_or_else(|| io::Error::other("no local port"))?;
+    let watched = watch
+        .add(Interest::TcpFrom {
+            v6: addr.is_ipv6(),
+            port: local_port,
+        })
+        .then_some(local_port);
     let immediate = match socket.connect(&addr.into()) {
         Ok(()) => Some(true),
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => None,
         Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => Some(true),
         Err(e) => return Err(e),
     };
-    let local_port = socket
-        .local_addr()?
-        .as_socket()
-        .map(|a| a.port())
-        .ok_or_else(|| io::Error::other("no local port"))?;
     // No TIME_WAIT, nothing left open on the destination when it answered with SYN-ACK.
     let _ = socket.set_linger(Some(Duration::ZERO));
     let fut: futures::future::BoxFuture<'static, TcpDone> = match immediate {
@@ -660,7 +539,7 @@ fn tcp_probe(
             })
         }
     };
-    Ok((local_port, fut))
+    Ok((watched, fut))
 }
 
 #[cfg(test)]
@@ -770,71 +649,5 @@ mod tests {
         });
         assert_eq!(h[0].addr, Some(ip("10.0.0.1")));
         assert_eq!(h[0].others, vec![ip("10.0.0.2")]);
-    }
-
-    /// A time-exceeded from 10.62.0.2 quoting our echo request to 10.9.0.10 (captured layout).
-    #[test]
-    fn parses_a_time_exceeded_quoting_an_echo_request() {
-        let mut inner_ip = vec![0x45, 0, 0, 44, 0, 0, 0x40, 0, 1, PROTO_ICMP4, 0, 0];
-        inner_ip.extend_from_slice(&[10, 77, 0, 10, 10, 9, 0, 10]);
-        let echo = echo_request(false, 0xbeef, 7);
-        let mut icmp = vec![ICMP4_TIME_EXCEEDED, 0, 0, 0, 0, 0, 0, 0];
-        icmp.extend_from_slice(&inner_ip);
-        icmp.extend_from_slice(&echo[..8]);
-        let mut outer = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, PROTO_ICMP4, 0, 0];
-        outer.extend_from_slice(&[10, 62, 0, 2, 10, 77, 0, 10]);
-        outer.extend_from_slice(&icmp);
-        let (from, q) = parse_v4(&outer).unwrap();
-        assert_eq!(from, ip("10.62.0.2"));
-        assert_eq!(
-            q,
-            Quoted::Error {
-                kind: ErrorKind::TimeExceeded,
-                dest: ip("10.9.0.10"),
-                probe: QuotedProbe::Echo {
-                    ident: 0xbeef,
-                    seq: 7
-                }
-            }
-        );
-        assert_eq!(
-            checksum(&echo),
-            0,
-            "a packet with its checksum sums to zero"
-        );
-    }
-
-    #[test]
-    fn parses_a_v6_unreachable_quoting_a_tcp_syn() {
-        let mut inner = vec![0x60, 0, 0, 0, 0, 20, PROTO_TCP, 1];
-        inner.extend_from_slice(&ip_bytes("fd77::10"));
-        inner.extend_from_slice(&ip_bytes("2001:db8::5"));
-        inner.extend_from_slice(&[0xc3, 0x50, 0x01, 0xbb, 0, 0, 0, 1]);
-        let mut icmp = vec![ICMP6_UNREACH, 1, 0, 0, 0, 0, 0, 0];
-        icmp.extend_from_slice(&inner);
-        let (from, q) = parse_v6(ip("fd77::1"), &icmp).unwrap();
-        assert_eq!(from, ip("fd77::1"));
-        assert_eq!(
-            q,
-            Quoted::Error {
-                kind: ErrorKind::Unreachable(Unreachable::Prohibited),
-                dest: ip("2001:db8::5"),
-                probe: QuotedProbe::Tcp {
-                    src_port: 50000,
-                    dst_port: 443
-                }
-            }
-        );
-    }
-
-    fn ip_bytes(s: &str) -> [u8; 16] {
-        s.parse::<std::net::Ipv6Addr>().unwrap().octets()
-    }
-
-    #[test]
-    fn truncated_packets_are_ignored() {
-        assert_eq!(parse_v4(&[]), None);
-        assert_eq!(parse_v4(&[0x45, 0, 0]), None);
-        assert_eq!(parse_v6(ip("::1"), &[ICMP6_TIME_EXCEEDED, 0, 0]), None);
     }
 }
