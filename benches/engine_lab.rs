@@ -433,7 +433,8 @@ fn all_ports(
         if !e.exact() {
             extra.push_str(&wrong_ports(&r, ip, truth));
         }
-        if let (Some((r0, q0)), Some((r1, q1))) = (before, link_drops(lab, label)) {
+        let after = relayed.then(|| link_drops(lab, label)).flatten();
+        if let (Some((r0, q0)), Some((r1, q1))) = (before, after) {
             println!(
                 "    link during netdx {label} run {run}: relay queue dropped {}, tbf dropped {}",
                 r1 - r0,
