@@ -442,9 +442,18 @@ pub async fn scan(
                     }
                 }
                 timing.loss.answered_on(reply.tag);
-                if reply.tag == tag {
-                    // Karn: only a reply to the try we timed gives an RTT sample.
-                    timing.rtt.observe(reply.at.saturating_duration_since(last_sent));
+                // Every reply names the try it answers (Karn's ambiguity does not arise), so a
+                // late answer to the first try is a sample too: when the path stalls, the
+                // timeout grows with it instead of calling the stalled ports silent.
+                let sent = if reply.tag == tag {
+                    Some(last_sent)
+                } else if reply.tag == 0 {
+                    Some(first_sent)
+                } else {
+                    None
+                };
+                if let Some(sent) = sent {
+                    timing.rtt.observe(reply.at.saturating_duration_since(sent));
                 }
                 if reply.tag > 0 {
                     let rto = timing.rto(floor, ceiling);
