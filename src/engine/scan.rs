@@ -33,7 +33,7 @@ use crate::core::ports::PortList;
 use crate::core::target::TargetSet;
 use crate::engine::discover;
 use crate::engine::ports::{self, Transport};
-use crate::net::arp::{self, ArpConfig};
+use crate::net::arp::ArpConfig;
 use crate::net::dns::DnsProbe;
 use crate::net::icmp::{EchoPlan, IcmpProbe, SocketKind};
 use crate::net::session::Session;
@@ -446,7 +446,9 @@ async fn run_arp(
             IpAddr::V6(_) => None,
         })
         .collect();
-    let local: Vec<Ipv4Addr> = arp::directly_connected(v4)
+    let local: Vec<Ipv4Addr> = session
+        .arp()
+        .directly_connected(v4)
         .into_iter()
         .flat_map(|(_, _, addrs)| addrs)
         .collect();
@@ -561,7 +563,9 @@ async fn run_tcp_discovery(
             IpAddr::V4(v4) => Some(v4),
             IpAddr::V6(_) => None,
         });
-        arp::directly_connected(v4)
+        session
+            .arp()
+            .directly_connected(v4)
             .into_iter()
             .flat_map(|(_, _, addrs)| addrs)
             .collect()

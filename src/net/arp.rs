@@ -580,7 +580,14 @@ struct IfaceChannel {
 #[derive(Clone, Default)]
 pub struct ArpChannels {
     open: Arc<Mutex<HashMap<String, IfaceChannel>>>,
+    /// The interface list, re-read at most every [`IFACE_MAX_AGE`]: reading it opens three
+    /// sockets (netlink, and two for glibc's ioctls), which a monitoring round should not.
+    ifaces: Arc<Mutex<Option<(std::time::Instant, Arc<Vec<NetworkInterface>>)>>>,
 }
+
+/// How long the interface list is trusted. A link that goes down or gets another address is
+/// noticed within this, and within one round by the ARP sweep that then fails to answer.
+const IFACE_MAX_AGE: Duration = Duration::from_secs(30);
 
 impl std::fmt::Debug for ArpChannels {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -590,6 +597,31 @@ impl std::fmt::Debug for ArpChannels {
 }
 
 impl ArpChannels {
+    /// The interface list (cached, see [`IFACE_MAX_AGE`]).
+    pub fn interfaces(&self) -> Arc<Vec<NetworkInterface>> {
+        let mut cache = lock(&self.ifaces);
+        match cache.as_ref() {
+            Some((at, list)) if at.elapsed() < IFACE_MAX_AGE => Arc::clone(list),
+            _ => {
+                let list = Arc::new(datalink::interfaces());
+                *cache = Some((std::time::Instant::now(), Arc::clone(&list)));
+                list
+            }
+        }
+    }
+
+    /// [`directly_connected`] over the cached interface list.
+    pub fn directly_connected(
+        &self,
+        targets: impl IntoIterator<Item = Ipv4Addr>,
+    ) -> Vec<(String, Ipv4Addr, Vec<Ipv4Addr>)> {
+        let ifaces = self.interfaces();
+        plan(&ifaces, targets)
+            .into_iter()
+            .map(|g| (ifaces[g.iface].name.clone(), g.src, g.targets))
+            .collect()
+    }
+
     /// Interfaces with an open channel.
     pub fn open_interfaces(&self) -> Vec<String> {
         let mut v: Vec<String> = lock(&self.open)
@@ -654,7 +686,7 @@ impl ArpChannels {
         stop: &CancellationToken,
         out: &mpsc::UnboundedSender<ArpOutcome>,
     ) -> Result<Vec<Prepared>> {
-        let ifaces = datalink::interfaces();
+        let ifaces = self.interfaces();
         let groups = plan(&ifaces, targets);
         // Merge the groups of one interface (several source addresses) into one sweep.
         let mut per_iface: Vec<(usize, Vec<Target>)> = Vec::new();
