@@ -582,8 +582,11 @@ pub struct ArpChannels {
     open: Arc<Mutex<HashMap<String, IfaceChannel>>>,
     /// The interface list, re-read at most every [`IFACE_MAX_AGE`]: reading it opens three
     /// sockets (netlink, and two for glibc's ioctls), which a monitoring round should not.
-    ifaces: Arc<Mutex<Option<(std::time::Instant, Arc<Vec<NetworkInterface>>)>>>,
+    ifaces: Arc<Mutex<Option<CachedInterfaces>>>,
 }
+
+/// The interface list and when it was read.
+type CachedInterfaces = (std::time::Instant, Arc<Vec<NetworkInterface>>);
 
 /// How long the interface list is trusted. A link that goes down or gets another address is
 /// noticed within this, and within one round by the ARP sweep that then fails to answer.
