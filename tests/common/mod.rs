@@ -789,7 +789,7 @@ impl Lab {
             .netdx_command(args, limit)
             .output()
             .expect("spawn timeout/ip netns exec/netdx");
-        if TIMED_OUT.contains(&out.status.code().unwrap_or(0)) {
+        if timed_out(&out.status) {
             panic!(
                 "netdx {args:?} did not finish within {limit:?} (killed)\nstdout:\n{}\nstderr:\n{}",
                 String::from_utf8_lossy(&out.stdout),
@@ -831,7 +831,7 @@ impl Lab {
             }
         };
         let out = cmd.output().expect("spawn timeout/ip netns exec/netdx");
-        if TIMED_OUT.contains(&out.status.code().unwrap_or(0)) {
+        if timed_out(&out.status) {
             panic!(
                 "netdx {args:?} as {who:?} did not finish within {limit:?} (killed)\nstdout:\n{}\nstderr:\n{}",
                 String::from_utf8_lossy(&out.stdout),
@@ -854,7 +854,7 @@ impl Lab {
             .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|e| panic!("spawn {argv:?} in {ns}: {e}"));
-        if TIMED_OUT.contains(&out.status.code().unwrap_or(0)) {
+        if timed_out(&out.status) {
             panic!("{argv:?} in {ns} did not finish within {EXEC_TIMEOUT:?}");
         }
         out
@@ -928,6 +928,13 @@ impl Drop for Lab {
             }
         }
     }
+}
+
+/// Whether `timeout(1)` ended the command: its exit status 124 or 137, or its own death by
+/// SIGKILL (what coreutils does after killing a child that ignored SIGTERM for `--kill-after`).
+fn timed_out(status: &std::process::ExitStatus) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    status.code().is_some_and(|c| TIMED_OUT.contains(&c)) || status.signal() == Some(9)
 }
 
 /// `timeout --kill-after=5 <limit> ip netns exec <ns> <prog>`.
