@@ -7,84 +7,17 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use common::{Icmp, PortState};
+use common::Icmp;
+use common::report::{expect_success, host, methods, port_state, read_report, state_label};
 use serde_json::Value;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn read_report(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("report {} not written: {e}", path.display()));
-    let report: Value = serde_json::from_str(&text).expect("report is JSON");
-    validate_schema(&report);
-    report
-}
-
-fn validate_schema(report: &Value) {
-    let schema: Value =
-        serde_json::from_str(include_str!("../assets/report.schema.json")).expect("schema is JSON");
-    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(report)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "report violates schema: {errors:#?}");
-}
-
-fn host<'a>(report: &'a Value, ip: &str) -> &'a Value {
-    report["hosts"]
-        .as_array()
-        .expect("hosts array")
-        .iter()
-        .find(|h| h["ip"] == ip)
-        .unwrap_or_else(|| panic!("host {ip} missing from report"))
-}
-
-fn methods(h: &Value) -> BTreeSet<String> {
-    h["methods"]
-        .as_array()
-        .expect("methods")
-        .iter()
-        .map(|m| m.as_str().unwrap().to_string())
-        .collect()
-}
-
-fn port_state(h: &Value, port: u16) -> String {
-    h["ports"]
-        .as_array()
-        .expect("ports")
-        .iter()
-        .find(|p| p["port"] == port)
-        .unwrap_or_else(|| panic!("port {port} of {} not in report", h["ip"]))["state"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-fn expect_success(out: &std::process::Output) {
-    assert!(
-        out.status.success(),
-        "netdx failed ({}):\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn state_label(s: PortState) -> &'static str {
-    match s {
-        PortState::Open => "open",
-        PortState::Closed => "closed",
-        PortState::Filtered => "filtered",
-    }
 }
 
 /// The full picture of the lab from one scan: who is up and how, MACs, vendors, names, and

@@ -46,6 +46,8 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::Value;
 
+pub mod report;
+
 /// Outer limit on one netdx run inside the lab: a hung binary fails its test, never CI.
 pub const NETDX_TIMEOUT: Duration = Duration::from_secs(120);
 /// Outer limit on `lab.py up` (normally well under two seconds).
@@ -787,7 +789,7 @@ impl Lab {
             .netdx_command(args, limit)
             .output()
             .expect("spawn timeout/ip netns exec/netdx");
-        if TIMED_OUT.contains(&out.status.code().unwrap_or(0)) {
+        if timed_out(&out.status) {
             panic!(
                 "netdx {args:?} did not finish within {limit:?} (killed)\nstdout:\n{}\nstderr:\n{}",
                 String::from_utf8_lossy(&out.stdout),
@@ -808,6 +810,37 @@ impl Lab {
         cmd
     }
 
+    /// [`Lab::netdx_timeout`] as `who`: root (CAP_NET_RAW, so raw sockets and ARP) or the
+    /// `nobody` user without any capability (the paths a user without setcap gets).
+    pub fn netdx_as(&self, who: Privilege, args: &[&str], limit: Duration) -> Output {
+        let mut cmd = match who {
+            Privilege::Root => self.netdx_command(args, limit),
+            Privilege::Nobody => {
+                let mut cmd = in_ns_command(self.scanner_ns(), "setpriv", limit);
+                cmd.args([
+                    "--reuid=65534",
+                    "--regid=65534",
+                    "--clear-groups",
+                    "--inh-caps=-all",
+                    env!("CARGO_BIN_EXE_netdx"),
+                ])
+                .args(args)
+                .stdin(Stdio::null())
+                .env("NETDX_CONFIG", "/dev/null");
+                cmd
+            }
+        };
+        let out = cmd.output().expect("spawn timeout/ip netns exec/netdx");
+        if timed_out(&out.status) {
+            panic!(
+                "netdx {args:?} as {who:?} did not finish within {limit:?} (killed)\nstdout:\n{}\nstderr:\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        out
+    }
+
     /// Runs `argv` inside namespace `ns` (any of [`LabInfo::all_namespaces`]) with a 60 s limit.
     pub fn exec(&self, ns: &str, argv: &[&str]) -> Output {
         assert!(
@@ -821,7 +854,7 @@ impl Lab {
             .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|e| panic!("spawn {argv:?} in {ns}: {e}"));
-        if TIMED_OUT.contains(&out.status.code().unwrap_or(0)) {
+        if timed_out(&out.status) {
             panic!("{argv:?} in {ns} did not finish within {EXEC_TIMEOUT:?}");
         }
         out
@@ -847,6 +880,16 @@ impl Lab {
         );
         serde_json::from_slice(&out.stdout).expect("probe.py prints JSON")
     }
+}
+
+/// Who runs netdx in [`Lab::netdx_as`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Privilege {
+    /// root with every capability: raw sockets, ARP (a SYN scan where the engine has one).
+    Root,
+    /// uid/gid 65534 with no capability (setpriv): connect() scans, no ARP, ICMP only where
+    /// ping_group_range allows it.
+    Nobody,
 }
 
 static SHARED: OnceLock<Lab> = OnceLock::new();
@@ -885,6 +928,13 @@ impl Drop for Lab {
             }
         }
     }
+}
+
+/// Whether `timeout(1)` ended the command: its exit status 124 or 137, or its own death by
+/// SIGKILL (what coreutils does after killing a child that ignored SIGTERM for `--kill-after`).
+fn timed_out(status: &std::process::ExitStatus) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    status.code().is_some_and(|c| TIMED_OUT.contains(&c)) || status.signal() == Some(9)
 }
 
 /// `timeout --kill-after=5 <limit> ip netns exec <ns> <prog>`.
