@@ -458,7 +458,7 @@ pub async fn scan(
                 if reply.tag > 0 {
                     let rto = timing.rto(floor, ceiling);
                     timing.window.on_drop(first_sent, reply.at, rto);
-                    session.with_global(|w| w.on_drop(first_sent, reply.at, rto));
+                    session.shared_drop(ip, first_sent, reply.at, rto);
                 } else {
                     timing.window.on_success();
                     session.with_global(|w| w.on_success());

@@ -48,8 +48,10 @@ pub const HOST_MIN_WINDOW: usize = 4;
 pub const HOST_MAX_WINDOW: usize = 16_384;
 /// The overall window (probes in flight across all hosts).
 const GLOBAL_INITIAL_WINDOW: usize = 1024;
-const GLOBAL_MIN_WINDOW: usize = 64;
+const GLOBAL_MIN_WINDOW: usize = 256;
 const GLOBAL_MAX_WINDOW: usize = 16_384;
+/// Drops from two hosts this close together suggest a bottleneck they share.
+const SHARED_DROP_SPAN: Duration = Duration::from_millis(100);
 /// Raw probes (SYN scan) in flight across the whole process.
 const PACKET_WINDOW: usize = 16_384;
 /// Hosts whose estimates are remembered; past this the oldest half is forgotten.
@@ -103,6 +105,9 @@ struct Inner {
     requested_concurrency: Option<usize>,
     raw_capable: bool,
     global: Mutex<Window>,
+    /// The last host that showed a drop, and when: a drop shrinks the overall window only
+    /// when another host showed one shortly before (a shared bottleneck, not one lossy host).
+    last_drop: Mutex<Option<(IpAddr, tokio::time::Instant)>>,
     /// Probes unanswered right now, across hosts (what the overall window bounds).
     in_flight: AtomicUsize,
     hosts: Mutex<Estimates>,
@@ -188,6 +193,7 @@ impl Session {
                     GLOBAL_MAX_WINDOW,
                 )),
                 in_flight: AtomicUsize::new(0),
+                last_drop: Mutex::new(None),
                 hosts: Mutex::new(Estimates::default()),
             }),
         })
@@ -288,6 +294,30 @@ impl Session {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
                 Some(v.saturating_sub(n))
             });
+    }
+
+    /// A probe to `ip` sent at `sent` was dropped. Its host's window is the caller's; the
+    /// overall window halves only when drops come from more than one host within a
+    /// [`SHARED_DROP_SPAN`]: one host behind a lossy or policed link must not slow the scan
+    /// of every other host (that was a /24 `-p all` taking minutes instead of seconds).
+    pub fn shared_drop(
+        &self,
+        ip: IpAddr,
+        sent: tokio::time::Instant,
+        now: tokio::time::Instant,
+        rto: Duration,
+    ) {
+        let shared = {
+            let mut last = lock(&self.inner.last_drop);
+            let shared = last.is_some_and(|(other, at)| {
+                other != ip && now.saturating_duration_since(at) <= SHARED_DROP_SPAN
+            });
+            *last = Some((ip, now));
+            shared
+        };
+        if shared {
+            self.with_global(|w| w.on_drop(sent, now, rto));
+        }
     }
 
     /// Update the overall window.
