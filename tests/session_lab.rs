@@ -16,10 +16,11 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use common::tmux::{self, Tmux};
 use common::{Lab, LossScope, PortState};
 use serde_json::Value;
 
@@ -31,100 +32,11 @@ const RST_PORTS: usize = 30_000;
 /// The two tests share the lab; one dashboard at a time, so neither measures the other's load.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// Kills the tmux session however the test ends.
-struct Tmux {
-    name: String,
-}
-
-impl Tmux {
-    fn start(name: String, dir: &Path, cmd: &str) -> Tmux {
-        let t = Tmux { name };
-        t.tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            &t.name,
-            "-x",
-            "160",
-            "-y",
-            "48",
-            "-c",
-            dir.to_str().expect("utf-8 temp dir"),
-            cmd,
-        ]);
-        t.tmux(&["resize-window", "-t", &t.name, "-x", "160", "-y", "48"]);
-        t
-    }
-
-    fn tmux(&self, args: &[&str]) -> Output {
-        let out = Command::new("tmux").args(args).output().expect("run tmux");
-        assert!(
-            out.status.success(),
-            "tmux {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    fn screen(&self) -> String {
-        let out = self.tmux(&["capture-pane", "-p", "-t", &self.name]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", self.name.as_str()];
-        args.extend(keys);
-        self.tmux(&args);
-    }
-
-    fn type_text(&self, text: &str) {
-        self.tmux(&["send-keys", "-t", &self.name, "-l", text]);
-    }
-
-    /// Poll the pane until `pred` holds; every screen seen goes through `seen` (to catch a
-    /// log line that scrolls away); panics with the last screen after `limit`.
-    fn wait_for(
-        &self,
-        what: &str,
-        limit: Duration,
-        seen: &mut impl FnMut(&str),
-        pred: impl Fn(&str) -> bool,
-    ) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            seen(&s);
-            if pred(&s) {
-                return s;
-            }
-            if start.elapsed() > limit {
-                panic!("timed out after {limit:?} waiting for {what}; screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
-            .output();
-    }
-}
-
-fn tmux_available() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 fn setup(test: &str) -> Option<&'static Lab> {
     if !common::require_root(test) {
         return None;
     }
-    if !tmux_available() {
+    if !tmux::available() {
         if std::env::var("NETDX_REQUIRE_LAB").as_deref() == Ok("1") {
             panic!("{test}: NETDX_REQUIRE_LAB=1 but tmux is missing");
         }
@@ -144,7 +56,13 @@ fn dashboard(lab: &Lab, dir: &Path, tag: &str, prefix: &str, args: &str) -> (Tmu
         pid = pidfile.display(),
         bin = env!("CARGO_BIN_EXE_netdx"),
     );
-    let t = Tmux::start(format!("netdx-{tag}-{}", std::process::id()), dir, &cmd);
+    let t = Tmux::start(
+        format!("netdx-{tag}-{}", std::process::id()),
+        dir,
+        &cmd,
+        160,
+        48,
+    );
     let start = Instant::now();
     loop {
         if let Some(pid) = std::fs::read_to_string(&pidfile)
@@ -290,7 +208,7 @@ fn monitoring_rounds_open_no_socket() {
     let lan = lab.info().lan.ipv4.clone();
     let (t, pid) = dashboard(lab, dir.path(), "fd", "", &format!("--interval 0.5 {lan}"));
     let mut ignore = |_: &str| {};
-    t.wait_for(
+    t.wait_seeing(
         "monitoring round 2",
         Duration::from_secs(60),
         &mut ignore,
@@ -414,7 +332,7 @@ fn monitoring_portscan_and_sweep_share_a_small_fd_limit() {
             max_fds = max_fds.max(d.count());
         }
     };
-    t.wait_for(
+    t.wait_seeing(
         "monitoring round 2",
         Duration::from_secs(90),
         &mut watch,
@@ -426,11 +344,11 @@ fn monitoring_portscan_and_sweep_share_a_small_fd_limit() {
     t.keys(&["/"]);
     t.type_text(&rst.ip.to_string());
     t.keys(&["Enter"]);
-    t.wait_for("the filter", Duration::from_secs(5), &mut watch, |s| {
+    t.wait_seeing("the filter", Duration::from_secs(5), &mut watch, |s| {
         s.contains(&format!("┌ {} {} ", rst.ip, rst.name))
     });
     t.keys(&["p"]);
-    t.wait_for("the port prompt", Duration::from_secs(5), &mut watch, |s| {
+    t.wait_seeing("the port prompt", Duration::from_secs(5), &mut watch, |s| {
         s.contains(&format!("Ports to scan on {}", rst.ip))
     });
     t.keys(&["C-u"]);
@@ -439,7 +357,7 @@ fn monitoring_portscan_and_sweep_share_a_small_fd_limit() {
     // At once, `a`: sweep the /24 again (discovery and every host's ports).
     t.keys(&["Escape"]);
     t.keys(&["a"]);
-    t.wait_for(
+    t.wait_seeing(
         "the targets prompt",
         Duration::from_secs(5),
         &mut watch,
@@ -448,7 +366,7 @@ fn monitoring_portscan_and_sweep_share_a_small_fd_limit() {
     t.type_text(&lan);
     t.keys(&["Enter"]);
     let done = format!("port scan of {} ({RST_SPEC}) done:", rst.ip);
-    let screen = t.wait_for("the port scan", Duration::from_secs(120), &mut watch, |s| {
+    let screen = t.wait_seeing("the port scan", Duration::from_secs(120), &mut watch, |s| {
         s.contains(&done)
     });
     let line = screen
@@ -462,7 +380,7 @@ fn monitoring_portscan_and_sweep_share_a_small_fd_limit() {
     );
     let after_scan = round(&screen).unwrap_or(0);
     // A few more rounds after the scan and the sweep.
-    t.wait_for(
+    t.wait_seeing(
         "rounds after the scan",
         Duration::from_secs(90),
         &mut watch,
@@ -470,7 +388,7 @@ fn monitoring_portscan_and_sweep_share_a_small_fd_limit() {
     );
 
     t.keys(&["e"]);
-    t.wait_for(
+    t.wait_seeing(
         "the export prompt",
         Duration::from_secs(5),
         &mut watch,
@@ -480,11 +398,11 @@ fn monitoring_portscan_and_sweep_share_a_small_fd_limit() {
     t.type_text("session.json");
     t.keys(&["Enter"]);
     let exported = dir.path().join("session.json");
-    t.wait_for("the export", Duration::from_secs(10), &mut watch, |s| {
+    t.wait_seeing("the export", Duration::from_secs(10), &mut watch, |s| {
         s.contains("exported JSON report")
     });
     t.keys(&["q"]);
-    t.wait_for("netdx to exit", Duration::from_secs(10), &mut watch, |s| {
+    t.wait_seeing("netdx to exit", Duration::from_secs(10), &mut watch, |s| {
         s.contains("NETDX-EXIT=")
     });
 

@@ -8,79 +8,12 @@ mod common;
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
+use common::tmux::{self, Tmux as Session};
 use common::{Icmp, Lab};
 use serde_json::Value;
-
-/// Kills the tmux session however the test ends.
-struct Session {
-    name: String,
-}
-
-impl Session {
-    fn tmux(&self, args: &[&str]) -> Output {
-        let out = Command::new("tmux").args(args).output().expect("run tmux");
-        assert!(
-            out.status.success(),
-            "tmux {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    fn screen(&self) -> String {
-        let out = self.tmux(&["capture-pane", "-p", "-t", &self.name]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", self.name.as_str()];
-        args.extend(keys);
-        self.tmux(&args);
-    }
-
-    /// Type text literally (no key-name interpretation).
-    fn type_text(&self, text: &str) {
-        self.tmux(&["send-keys", "-t", &self.name, "-l", text]);
-    }
-
-    fn display(&self, format: &str) -> String {
-        let out = self.tmux(&["display-message", "-p", "-t", &self.name, format]);
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    /// Poll the pane until `pred` holds; panics with the last screen after `limit`.
-    fn wait_for(&self, what: &str, limit: Duration, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            if start.elapsed() > limit {
-                panic!("timed out after {limit:?} waiting for {what}; screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
-            .output();
-    }
-}
-
-fn tmux_available() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 /// Lines of the host table (between the table's top border and its bottom border), left part.
 fn table_rows(screen: &str) -> Vec<String> {
@@ -99,7 +32,7 @@ fn dashboard_in_the_lab_filter_portscan_export_quit() {
     if !common::require_root("dashboard_in_the_lab_filter_portscan_export_quit") {
         return;
     }
-    if !tmux_available() {
+    if !tmux::available() {
         let _ = writeln!(
             std::io::stderr(),
             "SKIPPED (needs tmux): dashboard_in_the_lab_filter_portscan_export_quit"
@@ -328,29 +261,13 @@ fn check_export(lab: &Lab, path: &Path, ports: &[u16]) {
 
 /// Starts `cmd` (run by the shell, in `dir`) in a fresh 120x30 tmux session.
 fn start(name: &str, dir: &Path, cmd: &str) -> Session {
-    let session = Session {
-        name: name.to_string(),
-    };
-    session.tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        name,
-        "-x",
-        "120",
-        "-y",
-        "30",
-        "-c",
-        dir.to_str().unwrap(),
-        cmd,
-    ]);
-    session
+    Session::start(name.to_string(), dir, cmd, 120, 30)
 }
 
 /// With no targets netdx sends nothing, so these run anywhere (no lab, no root).
 #[test]
 fn sigterm_and_ctrl_c_restore_the_terminal() {
-    if !tmux_available() {
+    if !tmux::available() {
         let _ = writeln!(
             std::io::stderr(),
             "SKIPPED (needs tmux): sigterm_and_ctrl_c_restore_the_terminal"
@@ -420,7 +337,7 @@ fn panic_child() {
 
 #[test]
 fn a_panic_restores_the_terminal() {
-    if !tmux_available() {
+    if !tmux::available() {
         let _ = writeln!(
             std::io::stderr(),
             "SKIPPED (needs tmux): a_panic_restores_the_terminal"
@@ -463,7 +380,7 @@ fn diagnose_view_in_the_lab_logs_a_dns_outage() {
     if !common::require_root(TEST) {
         return;
     }
-    if !tmux_available() {
+    if !tmux::available() {
         let _ = writeln!(std::io::stderr(), "SKIPPED (needs tmux): {TEST}");
         return;
     }

@@ -47,6 +47,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub mod report;
+pub mod tmux;
 
 /// Outer limit on one netdx run inside the lab: a hung binary fails its test, never CI.
 pub const NETDX_TIMEOUT: Duration = Duration::from_secs(120);
