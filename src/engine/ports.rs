@@ -314,7 +314,13 @@ pub async fn scan(
         let allowed = timing.window.allowed();
         // The overall window bounds the sum over hosts; one probe per host always goes out,
         // so no host waits on the others without a timer of its own.
-        while outstanding - presumed < allowed && (outstanding == 0 || session.global_room() > 0) {
+        // Tries presumed lost leave the window's count, but never more than a window's worth:
+        // under a policer most tries are lost, and sending on for each of them would only
+        // feed the policer.
+        while outstanding - presumed < allowed
+            && outstanding < allowed * 2
+            && (outstanding == 0 || session.global_room() > 0)
+        {
             // Retries first: they are the oldest questions.
             let port = match retries.pop_front() {
                 Some(port) if tracks.contains_key(&port) => port,
@@ -489,10 +495,13 @@ pub async fn scan(
                     track.permit = None;
                     outstanding -= 1;
                     session.landed(1);
-                    // A silent try is no sign of congestion (a drop shows only when a later try
-                    // is answered), so the windows keep growing while ports stay silent.
-                    timing.window.on_success();
-                    session.with_global(|w| w.on_success());
+                    // On a host that has never lost an answered probe, a silent try is a
+                    // firewall, not congestion: the windows keep growing while ports stay
+                    // silent. Once losses were seen, only answers grow them.
+                    if !timing.loss.has_lost() {
+                        timing.window.on_success();
+                        session.with_global(|w| w.on_success());
+                    }
                     let allowed_tries = timing::tries_for_host(&timing.loss, fresh_taken);
                     if tag + 1 < allowed_tries {
                         track.tag = tag + 1;

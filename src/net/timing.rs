@@ -167,6 +167,11 @@ impl LossEstimate {
         self.answered
     }
 
+    /// Whether any try was ever lost before an answer on this host.
+    pub fn has_lost(&self) -> bool {
+        self.lost > 0
+    }
+
     /// An upper bound of the loss per try (the estimate plus two standard errors): the
     /// figure tries are counted from, so a host measured on few probes gets more of them.
     pub fn upper(&self) -> f64 {
