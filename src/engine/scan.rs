@@ -85,6 +85,9 @@ impl ScanConfig {
 /// Hosts pinged at once. One socket carries them all, so this bounds memory and burst size
 /// rather than descriptors: a /24 goes out in one burst, a /16 in 16 windows.
 const ICMP_WINDOW: usize = 4096;
+/// Largest sweep in which, without CAP_NET_RAW, silent addresses are tried with connects to
+/// 443 and 80.
+const CONNECT_DISCOVERY_MAX: u64 = 4096;
 /// Hosts port-scanned at once; their connects share the global connect window.
 const HOST_WINDOW: usize = 256;
 /// Reverse lookups in flight.
@@ -573,6 +576,20 @@ async fn run_tcp_discovery(
         HashSet::new()
     };
     let raw = session.raw().ok();
+    // Without privilege each silent address costs two connects held for a whole timeout
+    // within the descriptor budget: fine for a /20, minutes for a /16. Past that size the
+    // sweep relies on echo alone and says so.
+    if raw.is_none() && targets.len() > CONNECT_DISCOVERY_MAX {
+        emit.note(
+            NoteLevel::Info,
+            format!(
+                "hosts that drop pings are not looked for with TCP connects in a sweep of more than {CONNECT_DISCOVERY_MAX} addresses without CAP_NET_RAW; {}",
+                privilege::GRANT_HINT
+            ),
+        )
+        .await;
+        return;
+    }
     let candidates = targets.iter().filter(|ip| match ip {
         IpAddr::V4(v4) => !on_link.contains(v4),
         IpAddr::V6(_) => raw.is_none_or(|r| r.has_ipv6()),
