@@ -18,6 +18,8 @@
 //!
 //! Needs root (namespaces, raw sockets); as another user it says SKIPPED and passes.
 
+mod common;
+
 use std::collections::{BTreeMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::process::{Child, Command, Output, Stdio};
@@ -71,9 +73,11 @@ fn arp_discovery_in_namespace_lab() {
         Ok("noraw") => return child_noraw(),
         _ => {}
     }
-    if !is_root() || !tool_ok("ip", "-V") || !tool_ok("nft", "--version") {
-        eprintln!("\n======== SKIPPED (needs root, iproute2 and nftables) ========\n");
-        println!("arp_probe: SKIPPED (needs root)");
+    if !common::require(
+        "arp_probe",
+        is_root() && tool_ok("ip", "-V") && tool_ok("nft", "--version"),
+        "needs root, iproute2 and nftables",
+    ) {
         return;
     }
 
@@ -93,7 +97,11 @@ fn arp_discovery_in_namespace_lab() {
 
     // Without CAP_NET_RAW (removed from the bounding set, so even root lacks it) discovery
     // must fail with the Permission error before sending anything.
-    if tool_ok("setpriv", "--version") {
+    if common::require(
+        "arp_probe: permission check",
+        tool_ok("setpriv", "--version"),
+        "needs setpriv",
+    ) {
         let out = lab
             .child_command("noraw", "scan", &["setpriv", "--bounding-set=-net_raw"])
             .output()
@@ -111,8 +119,6 @@ fn arp_discovery_in_namespace_lab() {
             "{r}"
         );
         assert_eq!(r["outcomes"], 0, "{r}");
-    } else {
-        eprintln!("arp_probe: setpriv missing, permission check SKIPPED");
     }
 
     drop(lab);

@@ -1,6 +1,8 @@
 //! `netdx diagnose` at the edge: its help text (a reviewed artefact, snapshot-tested) and bad
 //! input, which must fail with exit code 2 and one clear line before anything is sent.
 
+mod common;
+
 use std::process::Command;
 
 use clap::CommandFactory;
@@ -52,8 +54,11 @@ fn netdx(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn bad_input_exits_2_with_one_line() {
-    if !is_root() {
-        eprintln!("SKIPPED (needs root for unshare -n): bad_input_exits_2_with_one_line");
+    if !common::require(
+        "bad_input_exits_2_with_one_line",
+        is_root(),
+        "needs root for unshare -n",
+    ) {
         return;
     }
     let cases: &[(&[&str], &str)] = &[
@@ -84,8 +89,11 @@ fn bad_input_exits_2_with_one_line() {
 
 #[test]
 fn too_many_targets_is_bad_input() {
-    if !is_root() {
-        eprintln!("SKIPPED (needs root for unshare -n): too_many_targets_is_bad_input");
+    if !common::require(
+        "too_many_targets_is_bad_input",
+        is_root(),
+        "needs root for unshare -n",
+    ) {
         return;
     }
     let many: Vec<String> = (1..=17).map(|i| format!("10.9.0.{i}")).collect();

@@ -6,6 +6,8 @@
 //! Every process and namespace is owned by a guard that removes it on drop, so a failing
 //! assertion cleans up too.
 
+mod common;
+
 use std::fs;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::path::PathBuf;
@@ -544,8 +546,11 @@ fn is_root() -> bool {
 
 #[test]
 fn system_configuration_in_a_network_namespace() {
-    if !is_root() {
-        eprintln!("SKIPPED: creating a network namespace needs root");
+    if !common::require(
+        "system_configuration_in_a_network_namespace",
+        is_root(),
+        "creating a network namespace needs root",
+    ) {
         return;
     }
     let ns = Netns::create(&format!("netdx-dns-{}", std::process::id()));

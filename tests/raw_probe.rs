@@ -213,7 +213,11 @@ fn raw_probe_in_lab() {
     );
     assert_eq!(b["wrong"], 0, "RSTs with a wrong kind/probe/tag: {b}");
 
-    if tool_ok("setpriv", "--version") {
+    if common::require(
+        "raw_probe: permission check",
+        tool_ok("setpriv", "--version"),
+        "needs setpriv",
+    ) {
         let out = child(&lab, "noraw", &["setpriv", "--bounding-set=-net_raw"])
             .output()
             .expect("run noraw child");
@@ -229,8 +233,6 @@ fn raw_probe_in_lab() {
             r["message"].as_str().unwrap_or("").contains("CAP_NET_RAW"),
             "{r}"
         );
-    } else {
-        eprintln!("raw_probe: setpriv missing, permission check SKIPPED");
     }
 }
 

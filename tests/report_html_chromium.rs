@@ -9,6 +9,8 @@
 //! report cannot reach the network even if it tried, and a try would show as a console error.
 //! Skipped loudly when Chromium is not installed (Debian package `chromium`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -18,9 +20,11 @@ fn chromium() -> Option<&'static str> {
     let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .into_iter()
         .find(|p| Path::new(p).exists());
-    if found.is_none() {
-        eprintln!("\n*** SKIPPED: chromium is not installed (apt-get install chromium) ***\n");
-    }
+    common::require(
+        "report_html_chromium",
+        found.is_some(),
+        "chromium is not installed (apt-get install chromium)",
+    );
     found
 }
 

@@ -299,8 +299,11 @@ fn a_port_opened_in_the_lab_shows_in_netdx_diff_and_ndiff() {
     let (xa, xb) = (dir.path().join("before.xml"), dir.path().join("after.xml"));
     xml_of(&a, &xa);
     xml_of(&b, &xb);
-    if !Path::new("/usr/bin/ndiff").exists() {
-        eprintln!("\n*** SKIPPED ndiff part: ndiff is not installed ***\n");
+    if !common::require(
+        "report_lab: ndiff part",
+        Path::new("/usr/bin/ndiff").exists(),
+        "ndiff is not installed",
+    ) {
         return;
     }
     let nd = Command::new("/usr/bin/ndiff")

@@ -2,6 +2,8 @@
 //! correctly: the host that went down, the one that came up, ports that opened or closed, the
 //! changed MAC and PTR name, the changed DNS answer.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -24,10 +26,14 @@ fn ndiff(args: &[&Path]) -> Option<(i32, String, String)> {
     let bin = ["/usr/bin/ndiff", "/usr/local/bin/ndiff"]
         .into_iter()
         .find(|p| Path::new(p).exists());
-    let Some(bin) = bin else {
-        eprintln!("\n*** SKIPPED: ndiff is not installed (Debian package ndiff or nmap) ***\n");
+    if !common::require(
+        "report_ndiff",
+        bin.is_some(),
+        "ndiff is not installed (Debian package ndiff or nmap)",
+    ) {
         return None;
-    };
+    }
+    let bin = bin?;
     let out = Command::new(bin).args(args).output().unwrap();
     Some((
         out.status.code().unwrap_or(-1),

@@ -14,7 +14,6 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
@@ -36,11 +35,7 @@ fn setup(test: &str) -> Option<&'static Lab> {
     if !common::require_root(test) {
         return None;
     }
-    if !tmux::available() {
-        if std::env::var("NETDX_REQUIRE_LAB").as_deref() == Ok("1") {
-            panic!("{test}: NETDX_REQUIRE_LAB=1 but tmux is missing");
-        }
-        let _ = writeln!(std::io::stderr(), "SKIPPED (needs tmux): {test}");
+    if !common::require(test, tmux::available(), "needs tmux") {
         return None;
     }
     Some(Lab::shared())

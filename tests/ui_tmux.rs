@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -32,11 +31,11 @@ fn dashboard_in_the_lab_filter_portscan_export_quit() {
     if !common::require_root("dashboard_in_the_lab_filter_portscan_export_quit") {
         return;
     }
-    if !tmux::available() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED (needs tmux): dashboard_in_the_lab_filter_portscan_export_quit"
-        );
+    if !common::require(
+        "dashboard_in_the_lab_filter_portscan_export_quit",
+        tmux::available(),
+        "needs tmux",
+    ) {
         return;
     }
     let lab = Lab::up();
@@ -267,11 +266,11 @@ fn start(name: &str, dir: &Path, cmd: &str) -> Session {
 /// With no targets netdx sends nothing, so these run anywhere (no lab, no root).
 #[test]
 fn sigterm_and_ctrl_c_restore_the_terminal() {
-    if !tmux::available() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED (needs tmux): sigterm_and_ctrl_c_restore_the_terminal"
-        );
+    if !common::require(
+        "sigterm_and_ctrl_c_restore_the_terminal",
+        tmux::available(),
+        "needs tmux",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -337,11 +336,11 @@ fn panic_child() {
 
 #[test]
 fn a_panic_restores_the_terminal() {
-    if !tmux::available() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED (needs tmux): a_panic_restores_the_terminal"
-        );
+    if !common::require(
+        "a_panic_restores_the_terminal",
+        tmux::available(),
+        "needs tmux",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -380,8 +379,7 @@ fn diagnose_view_in_the_lab_logs_a_dns_outage() {
     if !common::require_root(TEST) {
         return;
     }
-    if !tmux::available() {
-        let _ = writeln!(std::io::stderr(), "SKIPPED (needs tmux): {TEST}");
+    if !common::require(TEST, tmux::available(), "needs tmux") {
         return;
     }
     let lab = Lab::up();

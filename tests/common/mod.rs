@@ -90,14 +90,20 @@ fn euid() -> Option<u32> {
 /// stderr and returns false, unless `NETDX_REQUIRE_LAB=1` (set by tests/run.sh, i.e. CI):
 /// then it panics, because a lab test that silently skips in CI proves nothing.
 pub fn require_root(test: &str) -> bool {
-    if euid() == Some(0) {
+    require(test, euid() == Some(0), "needs root")
+}
+
+/// [`require_root`] for any precondition: `ok`, or a skip saying `why` that fails the test
+/// when `NETDX_REQUIRE_LAB=1`.
+pub fn require(test: &str, ok: bool, why: &str) -> bool {
+    if ok {
         return true;
     }
     if std::env::var("NETDX_REQUIRE_LAB").as_deref() == Ok("1") {
-        panic!("{test}: NETDX_REQUIRE_LAB=1 but not running as root; lab tests cannot run");
+        panic!("{test}: NETDX_REQUIRE_LAB=1 but it cannot run ({why})");
     }
     // Straight to fd 2: libtest captures eprintln! of passing tests, and a skip must be seen.
-    let _ = writeln!(std::io::stderr(), "SKIPPED (needs root): {test}");
+    let _ = writeln!(std::io::stderr(), "SKIPPED ({why}): {test}");
     false
 }
 
