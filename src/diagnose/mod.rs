@@ -382,37 +382,7 @@ impl Watch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnose::model::LocalReport;
-
-    fn round(at: &str, status: Status, layer: Option<Layer>, verdict: &str) -> Diagnosis {
-        Diagnosis {
-            tool: String::new(),
-            started: at.to_string(),
-            finished: at.to_string(),
-            duration_ms: 0.0,
-            status,
-            layer,
-            cause: if layer.is_some() {
-                Cause::GatewayUnreachable
-            } else {
-                Cause::Healthy
-            },
-            verdict: verdict.to_string(),
-            findings: vec![],
-            layers: vec![],
-            evidence: vec![],
-            targets_given: vec![],
-            ports: vec![],
-            local: LocalReport::default(),
-            gateways: vec![],
-            resolvers: vec![],
-            targets: vec![],
-            notes: vec![],
-            rounds: 0,
-            timeline: vec![],
-            incomplete: false,
-        }
-    }
+    use crate::diagnose::model::round;
 
     #[test]
     fn watch_lines_say_the_verdict_when_it_changes_and_count_rounds() {

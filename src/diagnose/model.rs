@@ -428,3 +428,36 @@ pub struct Diagnosis {
     #[serde(default)]
     pub incomplete: bool,
 }
+
+/// A diagnosis round with nothing in it but its time, status, failing layer and verdict
+/// (test fixture for the watch printer and the outage timeline).
+#[cfg(test)]
+pub fn round(at: &str, status: Status, layer: Option<Layer>, verdict: &str) -> Diagnosis {
+    Diagnosis {
+        tool: String::new(),
+        started: at.to_string(),
+        finished: at.to_string(),
+        duration_ms: 0.0,
+        status,
+        layer,
+        cause: if layer.is_some() {
+            Cause::GatewayUnreachable
+        } else {
+            Cause::Healthy
+        },
+        verdict: verdict.to_string(),
+        findings: vec![],
+        layers: vec![],
+        evidence: vec![],
+        targets_given: vec![],
+        ports: vec![],
+        local: LocalReport::default(),
+        gateways: vec![],
+        resolvers: vec![],
+        targets: vec![],
+        notes: vec![],
+        rounds: 0,
+        timeline: vec![],
+        incomplete: false,
+    }
+}

@@ -84,36 +84,10 @@ impl Timeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnose::model::{Cause, Layer, LocalReport};
+    use crate::diagnose::model::Layer;
 
     fn round(at: &str, status: Status, layer: Option<Layer>) -> Diagnosis {
-        Diagnosis {
-            tool: String::new(),
-            started: at.to_string(),
-            finished: at.to_string(),
-            duration_ms: 0.0,
-            status,
-            layer,
-            cause: if layer.is_some() {
-                Cause::GatewayUnreachable
-            } else {
-                Cause::Healthy
-            },
-            verdict: "v".to_string(),
-            findings: vec![],
-            layers: vec![],
-            evidence: vec![],
-            targets_given: vec![],
-            ports: vec![],
-            local: LocalReport::default(),
-            gateways: vec![],
-            resolvers: vec![],
-            targets: vec![],
-            notes: vec![],
-            rounds: 0,
-            timeline: vec![],
-            incomplete: false,
-        }
+        crate::diagnose::model::round(at, status, layer, "v")
     }
 
     #[test]
