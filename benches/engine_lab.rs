@@ -3,7 +3,8 @@
 //! truth, and a final table `what | netdx | peer | target | met?`.
 //!
 //! `cargo bench --bench engine_lab` (add `-- --quick` for fewer repetitions, `-- --stress` to
-//! scan the slow host once more with one core kept busy by the bench). Times are wall
+//! scan the slow host once more with one core kept busy by the bench, `-- --only dashboard,rst`
+//! for some sections: rst, slow, policed, lossall, web, latency, dashboard). Times are wall
 //! times of whole commands run inside the lab's scanner namespace. A netdx run whose report
 //! is not exact (a port reported filtered that is not, an open port missed, a port missing
 //! from the report, a host not found) is printed as FAIL and makes the bench exit 1 at the end:
@@ -1020,6 +1021,11 @@ fn main() {
         return;
     }
     let quick = std::env::args().any(|a| a == "--quick");
+    let only: Option<Vec<String>> = std::env::args()
+        .skip_while(|a| a != "--only")
+        .nth(1)
+        .map(|v| v.split(',').map(str::to_string).collect());
+    let run = |section: &str| only.as_ref().is_none_or(|o| o.iter().any(|s| s == section));
     if !Command::new("sh")
         .args([
             "-c",
@@ -1040,18 +1046,23 @@ fn main() {
 
     // 1. All ports of a host answering RST everywhere.
     let rst = lab.host("rst").clone();
-    all_ports(
-        &mut bench,
-        &lab,
-        "rst",
-        &rst.ip.to_string(),
-        if quick { 2 } else { 5 },
-        &|p| rst.port_state(p),
-        None,
-    );
+    if run("rst") {
+        all_ports(
+            &mut bench,
+            &lab,
+            "rst",
+            &rst.ip.to_string(),
+            if quick { 2 } else { 5 },
+            &|p| rst.port_state(p),
+            None,
+        );
+    }
 
     // 2. All ports of the slow (40 ms relay) and the policed (10,000 pps) host.
     for key in ["slow", "policed"] {
+        if !run(key) {
+            continue;
+        }
         let t = lab.wan_target(key).clone();
         let floor = t.police.as_ref().map(|p| 65535.0 / f64::from(p.pps));
         debug_assert!(floor.is_none_or(|f| (f - POLICER_FLOOR_S).abs() < 0.01));
@@ -1070,7 +1081,7 @@ fn main() {
     // other work shares the machine. The lab's relay is a user-space process: starved of
     // CPU it delays frames by hundreds of ms (a delay spike, hardly any loss), which a scan
     // must not report as filtered ports.
-    if std::env::args().any(|a| a == "--stress") {
+    if std::env::args().any(|a| a == "--stress") && run("slow") {
         let t = lab.wan_target("slow").clone();
         let stop = Arc::new(AtomicBool::new(false));
         let spin = {
@@ -1100,73 +1111,81 @@ fn main() {
     }
 
     // 3. top100 of the host losing 30 % of every packet.
-    let lossall = lab.host("lossall").clone();
-    let top100: Vec<u16> = {
-        // The list netdx scans for top100: read back from one report (every port is listed).
-        let (_, r) = netdx_json(&lab, &[&rst.ip.to_string(), "-p", "top100", "--no-rdns"]);
-        r["hosts"][0]["ports"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|p| u16::try_from(p["port"].as_u64()?).ok())
-            .collect()
-    };
-    assert_eq!(top100.len(), 100, "top100 must list 100 ports on rst");
-    for p in &lossall.open {
-        assert!(
-            top100.contains(p),
-            "lossall's open port {p} is not in top100"
+    if run("lossall") {
+        let lossall = lab.host("lossall").clone();
+        let top100: Vec<u16> = {
+            // The list netdx scans for top100: read back from one report (every port is listed).
+            let (_, r) = netdx_json(&lab, &[&rst.ip.to_string(), "-p", "top100", "--no-rdns"]);
+            r["hosts"][0]["ports"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| u16::try_from(p["port"].as_u64()?).ok())
+                .collect()
+        };
+        assert_eq!(top100.len(), 100, "top100 must list 100 ports on rst");
+        for p in &lossall.open {
+            assert!(
+                top100.contains(p),
+                "lossall's open port {p} is not in top100"
+            );
+        }
+        let reps = if quick { 5 } else { 20 };
+        let job = FewPorts {
+            label: "lossall top100",
+            ip: &lossall.ip.to_string(),
+            spec: "top100",
+            scanned: &top100,
+            nmap_args: &["-sT", "--top-ports", "100", "-n", "-Pn"],
+            reps,
+        };
+        let (n, p, exact, nexact) = few_ports(&mut bench, &lab, &job, &|p| lossall.port_state(p));
+        bench.row(
+            "lossall top100 (30 % loss): exact runs",
+            format!("{exact}/{reps}"),
+            format!("nmap -sT {nexact}/{reps}"),
+            &format!("{reps}/{reps}"),
+            Some(exact == reps),
+        );
+        bench.row(
+            "lossall top100: median s",
+            format!("{n:.3} s"),
+            format!("nmap -sT {p:.3} s"),
+            &format!("<= {p:.3} s"),
+            Some(n <= p),
         );
     }
-    let reps = if quick { 5 } else { 20 };
-    let job = FewPorts {
-        label: "lossall top100",
-        ip: &lossall.ip.to_string(),
-        spec: "top100",
-        scanned: &top100,
-        nmap_args: &["-sT", "--top-ports", "100", "-n", "-Pn"],
-        reps,
-    };
-    let (n, p, exact, nexact) = few_ports(&mut bench, &lab, &job, &|p| lossall.port_state(p));
-    bench.row(
-        "lossall top100 (30 % loss): exact runs",
-        format!("{exact}/{reps}"),
-        format!("nmap -sT {nexact}/{reps}"),
-        &format!("{reps}/{reps}"),
-        Some(exact == reps),
-    );
-    bench.row(
-        "lossall top100: median s",
-        format!("{n:.3} s"),
-        format!("nmap -sT {p:.3} s"),
-        &format!("<= {p:.3} s"),
-        Some(n <= p),
-    );
 
     // 4. Three ports of one LAN host.
-    let web = lab.host("web").clone();
-    let job = FewPorts {
-        label: "web 22,80,443",
-        ip: &web.ip.to_string(),
-        spec: "22,80,443",
-        scanned: &[22, 80, 443],
-        nmap_args: &["-sS", "-Pn", "-n", "-p", "22,80,443"],
-        reps: 10,
-    };
-    let (n, p, exact, nexact) = few_ports(&mut bench, &lab, &job, &|p| web.port_state(p));
-    bench.row(
-        "web -p 22,80,443: median s",
-        format!("{n:.3} s ({exact}/10 exact)"),
-        format!("nmap -sS {p:.3} s ({nexact}/10 exact)"),
-        &format!("<= {p:.3} s"),
-        Some(n <= p),
-    );
+    if run("web") {
+        let web = lab.host("web").clone();
+        let job = FewPorts {
+            label: "web 22,80,443",
+            ip: &web.ip.to_string(),
+            spec: "22,80,443",
+            scanned: &[22, 80, 443],
+            nmap_args: &["-sS", "-Pn", "-n", "-p", "22,80,443"],
+            reps: 10,
+        };
+        let (n, p, exact, nexact) = few_ports(&mut bench, &lab, &job, &|p| web.port_state(p));
+        bench.row(
+            "web -p 22,80,443: median s",
+            format!("{n:.3} s ({exact}/10 exact)"),
+            format!("nmap -sS {p:.3} s ({nexact}/10 exact)"),
+            &format!("<= {p:.3} s"),
+            Some(n <= p),
+        );
+    }
 
     // 5. Latency under load.
-    latency(&mut bench, &lab, if quick { 3 } else { 6 });
+    if run("latency") {
+        latency(&mut bench, &lab, if quick { 3 } else { 6 });
+    }
 
     // 6. Dashboard idle cost.
-    dashboard(&mut bench, &lab);
+    if run("dashboard") {
+        dashboard(&mut bench, &lab);
+    }
 
     bench.print();
     lab.down();

@@ -49,6 +49,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::core::event::ArpOutcome;
 use crate::core::model::MacAddr;
+use crate::net::sys::iface_watch::IfaceWatch;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArpError {
@@ -580,16 +581,22 @@ struct IfaceChannel {
 #[derive(Clone, Default)]
 pub struct ArpChannels {
     open: Arc<Mutex<HashMap<String, IfaceChannel>>>,
-    /// The interface list, re-read at most every [`IFACE_MAX_AGE`]: reading it opens three
-    /// sockets (netlink, and two for glibc's ioctls), which a monitoring round should not.
-    ifaces: Arc<Mutex<Option<CachedInterfaces>>>,
+    /// The interface list, re-read only when the kernel says an interface or address changed
+    /// (reading it opens three sockets, which a monitoring round should not).
+    ifaces: Arc<Mutex<IfaceCache>>,
 }
 
-/// The interface list and when it was read.
-type CachedInterfaces = (std::time::Instant, Arc<Vec<NetworkInterface>>);
+/// The interface list, when it was read, and the subscription that says when to read it again.
+#[derive(Default)]
+struct IfaceCache {
+    list: Option<(Instant, Arc<Vec<NetworkInterface>>)>,
+    /// `None` until first use; `Some(None)` where netlink is unavailable.
+    watch: Option<Option<IfaceWatch>>,
+}
 
-/// How long the interface list is trusted. A link that goes down or gets another address is
-/// noticed within this, and within one round by the ARP sweep that then fails to answer.
+/// Where no change notifications can be had, how long the interface list is trusted. A link
+/// that goes down or gets another address is noticed within this, and within one round by the
+/// ARP sweep that then fails to answer.
 const IFACE_MAX_AGE: Duration = Duration::from_secs(30);
 
 impl std::fmt::Debug for ArpChannels {
@@ -600,14 +607,22 @@ impl std::fmt::Debug for ArpChannels {
 }
 
 impl ArpChannels {
-    /// The interface list (cached, see [`IFACE_MAX_AGE`]).
+    /// The interface list, cached until an interface or address changes (or, without netlink,
+    /// for [`IFACE_MAX_AGE`]).
     pub fn interfaces(&self) -> Arc<Vec<NetworkInterface>> {
-        let mut cache = lock(&self.ifaces);
-        match cache.as_ref() {
-            Some((at, list)) if at.elapsed() < IFACE_MAX_AGE => Arc::clone(list),
+        let mut guard = lock(&self.ifaces);
+        let cache = &mut *guard;
+        // Subscribe before the first read, so no change between the two is missed.
+        let watch = cache.watch.get_or_insert_with(|| IfaceWatch::open().ok());
+        let fresh = watch.as_ref().is_none_or(|w| !w.changed());
+        let watched = watch.is_some();
+        match &cache.list {
+            Some((at, list)) if fresh && (watched || at.elapsed() < IFACE_MAX_AGE) => {
+                Arc::clone(list)
+            }
             _ => {
                 let list = Arc::new(datalink::interfaces());
-                *cache = Some((std::time::Instant::now(), Arc::clone(&list)));
+                cache.list = Some((Instant::now(), Arc::clone(&list)));
                 list
             }
         }

@@ -1,6 +1,7 @@
 //! What the operating system says: interfaces, routes, neighbours, capabilities, hosts file.
 
 pub mod hosts_file;
+pub mod iface_watch;
 pub mod neigh;
 pub mod neigh6;
 pub mod netinfo;
