@@ -237,6 +237,12 @@ pub struct ScanArgs {
     #[arg(long)]
     pub no_rdns: bool,
 
+    /// Do not ask open ports what they run. By default every open port is identified: its
+    /// greeting (SSH, FTP, SMTP, POP3, IMAP, MySQL, telnet), a `GET /` on web ports (status,
+    /// Server, title, redirect), the TLS certificate (names, issuer, days left), Redis and RTSP.
+    #[arg(long)]
+    pub no_identify: bool,
+
     /// Per-probe timeout in milliseconds (ICMP window; TCP connects adapt below it to the
     /// round trip measured on each host).
     #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]

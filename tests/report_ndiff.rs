@@ -179,6 +179,7 @@ fn extraports_of_a_large_scan_are_read_by_ndiff() {
             },
             service: None,
             rtt_ms: None,
+            identity: None,
         })
         .collect();
     let mut new = old.clone();

@@ -83,6 +83,7 @@ pub fn scan_config(
     cfg.ping = !args.no_ping;
     cfg.arp = !args.no_arp;
     cfg.reverse_dns = !args.no_rdns;
+    cfg.identify = !args.no_identify;
     cfg.timeout = Duration::from_millis(args.timeout);
     cfg.tries = args.tries;
     cfg.concurrency = args.concurrency.map(|c| c as usize);

@@ -139,6 +139,13 @@ pub enum ScanEvent {
     },
     /// How ports are checked: "SYN scan" (half-open, raw packets) or "connect scan".
     PortScan(String),
+    /// What an open port said about itself (service identification).
+    Service {
+        ip: IpAddr,
+        port: u16,
+        /// Boxed: a service description is large and rare next to the other events.
+        id: Box<crate::core::identity::ServiceId>,
+    },
     Progress {
         phase: Phase,
         done: u64,

@@ -2,6 +2,7 @@
 
 pub mod clock;
 pub mod event;
+pub mod identity;
 pub mod model;
 pub mod oui;
 pub mod ports;

@@ -296,6 +296,9 @@ pub struct Port {
     pub service: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rtt_ms: Option<f64>,
+    /// What the service on an open port said about itself (absent when not identified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<crate::core::identity::ServiceId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -588,14 +591,24 @@ impl ScanReport {
                         state: r.state,
                         service: crate::core::ports::service_name(r.port).map(str::to_string),
                         rtt_ms: r.rtt.map(ms),
+                        identity: None,
                     };
                     match h.ports.binary_search_by_key(&r.port, |p| p.port) {
-                        Ok(i) => h.ports[i] = port,
+                        Ok(i) => {
+                            let identity = h.ports[i].identity.take();
+                            h.ports[i] = Port { identity, ..port };
+                        }
                         Err(i) => h.ports.insert(i, port),
                     }
                 }
                 if answered {
                     h.seen_by(Method::Tcp);
+                }
+            }
+            ScanEvent::Service { ip, port, id } => {
+                let h = self.host(ip);
+                if let Ok(i) = h.ports.binary_search_by_key(&port, |p| p.port) {
+                    h.ports[i].identity = Some(*id);
                 }
             }
             ScanEvent::Dns(r) => {

@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::core::event::IcmpOutcome;
 use crate::core::event::{Phase, PortOutcome, ScanEvent};
-use crate::core::model::{DnsResult, DnsStatus, NoteLevel, RecordType};
+use crate::core::model::{DnsResult, DnsStatus, NoteLevel, PortState, RecordType};
 use crate::core::ports::PortList;
 use crate::core::target::TargetSet;
 use crate::engine::discover;
@@ -36,6 +36,7 @@ use crate::engine::ports::{self, Transport};
 use crate::net::arp::ArpConfig;
 use crate::net::dns::DnsProbe;
 use crate::net::icmp::{EchoPlan, IcmpProbe, SocketKind};
+use crate::net::identify;
 use crate::net::session::Session;
 use crate::net::sys::privilege;
 
@@ -61,6 +62,8 @@ pub struct ScanConfig {
     pub resolver: Option<SocketAddr>,
     pub dns_timeout: Duration,
     pub arp_wait: Duration,
+    /// Ask every open port what it runs (banners, HTTP, TLS): [`crate::net::identify`].
+    pub identify: bool,
 }
 
 impl ScanConfig {
@@ -78,6 +81,7 @@ impl ScanConfig {
             resolver: None,
             dns_timeout: Duration::from_secs(2),
             arp_wait: Duration::from_millis(250),
+            identify: true,
         }
     }
 }
@@ -399,7 +403,10 @@ async fn scan(session: &Session, mut cfg: ScanConfig, emit: Emitter) {
         found,
         live_rx,
         ports,
-        cfg.timeout,
+        PortJob {
+            timeout: cfg.timeout,
+            identify: cfg.identify,
+        },
         if cfg.reverse_dns { dns.clone() } else { None },
         emit.clone(),
     );
@@ -620,7 +627,7 @@ async fn follow_up(
     found: discover::Found,
     mut live_rx: mpsc::UnboundedReceiver<LiveHost>,
     ports: Option<Arc<Vec<u16>>>,
-    user_timeout: Duration,
+    job: PortJob,
     dns: Option<DnsProbe>,
     emit: Emitter,
 ) {
@@ -686,13 +693,12 @@ async fn follow_up(
             match scan {
                 // A host seen alive is named while its ports are checked.
                 Some(ports) if host.seen => {
-                    let ports = scan_host(&session, host, &ports, user_timeout, &emit, &progress);
+                    let ports = scan_host(&session, host, &ports, job, &emit, &progress);
                     tokio::join!(ports, reverse);
                 }
                 // An assumed host is named only if one of its ports answered.
                 Some(ports) => {
-                    let answered =
-                        scan_host(&session, host, &ports, user_timeout, &emit, &progress).await;
+                    let answered = scan_host(&session, host, &ports, job, &emit, &progress).await;
                     if answered {
                         reverse.await;
                     }
@@ -705,6 +711,14 @@ async fn follow_up(
         while tasks.try_join_next().is_some() {}
     }
     while tasks.join_next().await.is_some() {}
+}
+
+/// How each host's ports are checked.
+#[derive(Debug, Clone, Copy)]
+struct PortJob {
+    /// The user's timeout (a ceiling for the port scheduler).
+    timeout: Duration,
+    identify: bool,
 }
 
 /// Port counters shared by every host scan, for one progress bar over all of them.
@@ -740,10 +754,15 @@ struct Batcher<'a> {
     last_flush: Instant,
     emit: &'a Emitter,
     progress: &'a PortProgress,
+    /// Open ports seen, for identification once the scan of the host ends.
+    open: Vec<u16>,
 }
 
 impl ports::PortSink for Batcher<'_> {
     async fn push(&mut self, r: PortOutcome) {
+        if r.state == PortState::Open {
+            self.open.push(r.port);
+        }
         self.batch.push(r);
         if self.batch.len() >= PORT_BATCH || self.last_flush.elapsed() > FLUSH_INTERVAL {
             flush_ports(self.ip, &mut self.batch, self.emit, self.progress).await;
@@ -758,7 +777,7 @@ async fn scan_host(
     session: &Session,
     host: LiveHost,
     ports: &[u16],
-    user_timeout: Duration,
+    job: PortJob,
     emit: &Emitter,
     progress: &PortProgress,
 ) -> bool {
@@ -768,18 +787,35 @@ async fn scan_host(
         last_flush: Instant::now(),
         emit,
         progress,
+        open: Vec::new(),
     };
     let stats = ports::scan(
         session,
         host.ip,
         ports.iter().copied(),
         transport_for(session, host.ip),
-        user_timeout,
+        job.timeout,
         &emit.cancel,
         &mut sink,
     )
     .await;
     flush_ports(host.ip, &mut sink.batch, emit, progress).await;
+    if job.identify && !sink.open.is_empty() {
+        sink.open.sort_unstable();
+        sink.open.dedup();
+        let found = tokio::select! {
+            found = identify::identify_host(session, host.ip, None, &sink.open) => found,
+            _ = emit.cancel.cancelled() => Vec::new(),
+        };
+        for (port, id) in found {
+            emit.send(ScanEvent::Service {
+                ip: host.ip,
+                port,
+                id: Box::new(id),
+            })
+            .await;
+        }
+    }
     stats.answered > 0
 }
 

@@ -6,6 +6,7 @@ pub mod arp;
 pub mod dns;
 pub mod dns_pace;
 pub mod icmp;
+pub mod identify;
 pub mod raw;
 pub mod session;
 pub mod sys;

@@ -131,6 +131,31 @@ pub fn render(report: &ScanReport, elapsed_secs: Option<f64>) -> String {
             let _ = writeln!(out, "  {l}");
         }
     }
+    let mut services = vec![["HOST", "PORT", "SERVICE"].map(String::from).to_vec()];
+    for h in report.hosts.values() {
+        for p in h.open_ports() {
+            if let Some(id) = &p.identity {
+                services.push(vec![h.ip.to_string(), p.label(), id.summary()]);
+            }
+        }
+    }
+    if services.len() > 1 {
+        out.push('\n');
+        out.push_str(&columns(&services));
+        let problems: Vec<String> = report
+            .hosts
+            .values()
+            .flat_map(|h| {
+                h.open_ports().filter_map(move |p| {
+                    let problem = p.identity.as_ref()?.tls.as_ref()?.problem()?;
+                    Some(format!("{}:{}: {problem}", h.ip, p.port))
+                })
+            })
+            .collect();
+        for p in problems {
+            let _ = writeln!(out, "warning: {p}");
+        }
+    }
     if !report.dns.is_empty() {
         out.push('\n');
         let mut rows = vec![

@@ -513,7 +513,8 @@ impl Dashboard {
             ScanEvent::Hostname { .. }
             | ScanEvent::Dns(_)
             | ScanEvent::Note { .. }
-            | ScanEvent::PortScan(_) => {}
+            | ScanEvent::PortScan(_)
+            | ScanEvent::Service { .. } => {}
             ScanEvent::Finished { interrupted } => {
                 let interrupted = *interrupted;
                 if let Some(job) = self.jobs.remove(&id) {

@@ -186,6 +186,15 @@ def load_topology(path):
 
 def validate(topo):
     """Reject a topology.json that would build a lab contradicting its own ground truth."""
+    hosts_by_key = {h["key"]: h for h in topo["hosts"]}
+    for key, services in topo.get("services", {}).items():
+        if key.startswith("_"):
+            continue
+        if key not in hosts_by_key:
+            raise LabError(f"services: no host {key}")
+        for port in services:
+            if int(port) not in hosts_by_key[key]["open"]:
+                raise LabError(f"services: {key} port {port} is not in its open list")
     lan4 = ipaddress.ip_network(topo["lan"]["ipv4"])
     lan6 = ipaddress.ip_network(topo["lan"]["ipv6"])
     zone = topo["dns"]["zone"]
@@ -779,6 +788,36 @@ def ns_exec_all(scripts):
         raise LabError("namespace setup failed:\n" + "\n".join(errors))
 
 
+def make_cert(cert, path_stem):
+    """A self-signed certificate as the services section describes it (EC P-256: fast)."""
+    key_file, cert_file = path_stem + ".key", path_stem + ".crt"
+    san = ",".join(f"DNS:{n}" for n in cert.get("sans", []))
+    argv = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-keyout", key_file, "-out", cert_file, "-days", str(cert["days"]),
+            "-subj", f"/CN={cert['cn']}"]
+    if san:
+        argv += ["-addext", f"subjectAltName={san}"]
+    run(argv)
+    return cert_file, key_file
+
+
+def service_file(key, services, sdir):
+    """The services file listen.py reads for host `key`: the specs without their expectations,
+    TLS specs with certificate files made now (so days left is counted from the lab's start)."""
+    def spec_of(spec, stem):
+        out = {k: v for k, v in spec.items() if k not in ("expect", "cert")}
+        if spec["kind"] == "tls":
+            out["cert_file"], out["key_file"] = make_cert(spec["cert"], stem)
+            out["inner"] = spec_of(spec["inner"], stem + "-inner")
+        return out
+    plain = {port: spec_of(spec, os.path.join(sdir, f"cert-{key}-{port}"))
+             for port, spec in services.items() if not port.startswith("_")}
+    path = os.path.join(sdir, f"services-{key}.json")
+    with open(path, "w") as f:
+        json.dump(plain, f)
+    return path
+
+
 def build(topo, state):
     sdir = state_dir(state["name"])
     ns = state["ns_by_key"]
@@ -887,7 +926,11 @@ def build(topo, state):
             continue
         hns = ns[host["key"]]
         logfile = os.path.join(sdir, f"listen-{host['key']}.log")
-        argv = ["ip", "netns", "exec", hns, sys.executable, LISTEN_PY] + [str(p) for p in ports]
+        argv = ["ip", "netns", "exec", hns, sys.executable, LISTEN_PY]
+        services = topo.get("services", {}).get(host["key"])
+        if services:
+            argv += ["--services", service_file(host["key"], services, sdir)]
+        argv += [str(p) for p in ports]
         waits.append((spawn(argv, logfile, state), hns, ports, logfile))
     for target in topo["wan"]["targets"]:
         if not target["open"]:
@@ -1125,6 +1168,7 @@ def lab_document(topo, state, elapsed_ms):
         "pids": sorted(int(p) for p in state["pids"]),
         "scanner": {**topo["scanner"], "ns": ns[topo["scanner"]["key"]]},
         "hosts": hosts,
+        "services": {k: v for k, v in topo.get("services", {}).items() if not k.startswith("_")},
         "down": topo["down"],
         "dns": dns,
         "wan": wan_document(topo, ns, state_dir(state["name"])),

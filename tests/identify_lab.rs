@@ -1,0 +1,163 @@
+//! Service identification against the lab's services (tests/lab/topology.json, `services`):
+//! every field the lab says a port must report is reported, exactly, for SSH of several
+//! vendors, FTP, SMTP, POP3, IMAP, telnet, a MariaDB greeting, Redis, RTSP, HTTP with titles,
+//! redirects and Server headers, TLS with a self-signed and an expiring certificate, a silent
+//! service, and a hostile host whose banner and title carry escape sequences and markup.
+
+mod common;
+
+use serde_json::Value;
+
+/// Every key of `want` is in `got` with an equal value (objects compared the same way, so
+/// an expectation names only what the lab defines).
+fn matches(want: &Value, got: &Value, path: &str, errors: &mut Vec<String>) {
+    match (want, got) {
+        (Value::Object(w), Value::Object(g)) => {
+            for (k, v) in w {
+                matches(
+                    v,
+                    g.get(k).unwrap_or(&Value::Null),
+                    &format!("{path}.{k}"),
+                    errors,
+                );
+            }
+        }
+        _ if want == got => {}
+        _ => errors.push(format!("{path}: want {want}, got {got}")),
+    }
+}
+
+#[test]
+fn every_lab_service_is_identified_exactly() {
+    let Some(lab) = common::lab_or_skip("every_lab_service_is_identified_exactly") else {
+        return;
+    };
+    let services = lab.json()["services"]
+        .as_object()
+        .expect("lab.json services")
+        .clone();
+    assert!(
+        services.len() >= 6,
+        "the lab defines services: {services:?}"
+    );
+    let mut targets = Vec::new();
+    let mut ports = std::collections::BTreeSet::new();
+    for (key, by_port) in &services {
+        targets.push(lab.host(key).ip.to_string());
+        for p in by_port.as_object().expect("ports").keys() {
+            ports.insert(p.clone());
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("r.json");
+    let port_list = ports.into_iter().collect::<Vec<_>>().join(",");
+    let mut args = vec!["scan", "-p", &port_list, "--no-rdns", "-o"];
+    let json_s = json.to_str().expect("utf-8 path").to_string();
+    args.push(&json_s);
+    let target_refs: Vec<&str> = targets.iter().map(String::as_str).collect();
+    args.extend(target_refs);
+    let out = lab.netdx(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "netdx failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("report")).expect("JSON report");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/report.schema.json"),
+        )
+        .expect("schema"),
+    )
+    .expect("schema JSON");
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("valid schema");
+    let invalid: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(invalid.is_empty(), "report does not match the schema: {invalid:?}");
+    let mut errors = Vec::new();
+    let mut checked = 0;
+    for (key, by_port) in &services {
+        let ip = lab.host(key).ip.to_string();
+        let host = report["hosts"]
+            .as_array()
+            .and_then(|hs| hs.iter().find(|h| h["ip"] == ip.as_str()))
+            .unwrap_or_else(|| panic!("{key} ({ip}) missing from the report"));
+        for (port, spec) in by_port.as_object().expect("ports") {
+            let n: u64 = port.parse().expect("port number");
+            let got = host["ports"]
+                .as_array()
+                .and_then(|ps| ps.iter().find(|p| p["port"] == n))
+                .map(|p| p["identity"].clone())
+                .unwrap_or(Value::Null);
+            matches(&spec["expect"], &got, &format!("{key}:{port}"), &mut errors);
+            checked += 1;
+        }
+    }
+    assert!(
+        errors.is_empty(),
+        "{} of {checked} services wrong:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
+
+    // The text output: one line per identified port, the expiring certificate called out,
+    // and no escape byte from the hostile host reaching the terminal.
+    assert!(
+        stdout.contains("OpenSSH 9.2p1 (Debian; protocol 2.0)"),
+        "{stdout}"
+    );
+    let mail = lab.host("mail").ip.to_string();
+    assert!(
+        stdout.contains(&format!(
+            "warning: {mail}:993: certificate expires in 9 days"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains('\x1b'),
+        "an escape byte reached the terminal: {stdout:?}"
+    );
+    assert!(
+        !stdout.contains('\u{202e}'),
+        "a bidi override reached the terminal"
+    );
+}
+
+#[test]
+fn no_identify_leaves_ports_unasked() {
+    let Some(lab) = common::lab_or_skip("no_identify_leaves_ports_unasked") else {
+        return;
+    };
+    let web = lab.host("web").ip.to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("r.json");
+    let out = lab.netdx(&[
+        "scan",
+        &web,
+        "-p",
+        "22,80,443",
+        "--no-identify",
+        "-o",
+        json.to_str().expect("utf-8 path"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("report")).expect("JSON report");
+    let ports = report["hosts"][0]["ports"].as_array().expect("ports");
+    assert_eq!(ports.iter().filter(|p| p["state"] == "open").count(), 3);
+    assert!(
+        ports.iter().all(|p| p.get("identity").is_none()),
+        "{ports:?}"
+    );
+}
