@@ -23,6 +23,10 @@ fn matches(want: &Value, got: &Value, path: &str, errors: &mut Vec<String>) {
             }
         }
         _ if want == got => {}
+        // Days left are counted in whole days from the scan to a certificate made seconds
+        // earlier with `-days N`: N-1 normally, N when both fall in the same second.
+        (Value::Number(w), Value::Number(g))
+            if path.ends_with(".days_left") && g.as_i64() == w.as_i64().map(|w| w + 1) => {}
         _ => errors.push(format!("{path}: want {want}, got {got}")),
     }
 }
@@ -80,7 +84,10 @@ fn every_lab_service_is_identified_exactly() {
         .iter_errors(&report)
         .map(|e| format!("{e} at {}", e.instance_path()))
         .collect();
-    assert!(invalid.is_empty(), "report does not match the schema: {invalid:?}");
+    assert!(
+        invalid.is_empty(),
+        "report does not match the schema: {invalid:?}"
+    );
     let mut errors = Vec::new();
     let mut checked = 0;
     for (key, by_port) in &services {
@@ -114,10 +121,11 @@ fn every_lab_service_is_identified_exactly() {
         "{stdout}"
     );
     let mail = lab.host("mail").ip.to_string();
+    // 9 days, or 10 when the scan fell in the second the certificate was made (above).
     assert!(
-        stdout.contains(&format!(
-            "warning: {mail}:993: certificate expires in 9 days"
-        )),
+        [9, 10].iter().any(|d| stdout.contains(&format!(
+            "warning: {mail}:993: certificate expires in {d} days"
+        ))),
         "{stdout}"
     );
     assert!(
