@@ -169,3 +169,63 @@ fn no_identify_leaves_ports_unasked() {
         "{ports:?}"
     );
 }
+
+/// Every LAN host, all its open ports scanned: the device type the lab says it is.
+#[test]
+fn every_lab_host_gets_its_device_type() {
+    let Some(lab) = common::lab_or_skip("every_lab_host_gets_its_device_type") else {
+        return;
+    };
+    let truth = lab.json()["device_types"]
+        .as_object()
+        .expect("lab.json device_types")
+        .clone();
+    let mut ports = std::collections::BTreeSet::new();
+    for h in lab.hosts() {
+        ports.extend(h.open.iter().copied());
+    }
+    let port_list = ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("r.json");
+    let lan = lab.json()["lan"]["ipv4"].as_str().expect("lan").to_string();
+    let out = lab.netdx(&[
+        "scan",
+        &lan,
+        "-p",
+        &port_list,
+        "--no-rdns",
+        "-o",
+        json.to_str().expect("utf-8 path"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("report")).expect("JSON report");
+    let mut wrong = Vec::new();
+    for (key, want) in &truth {
+        let ip = lab.host(key).ip.to_string();
+        let host = report["hosts"]
+            .as_array()
+            .and_then(|hs| hs.iter().find(|h| h["ip"] == ip.as_str()))
+            .unwrap_or_else(|| panic!("{key} ({ip}) missing"));
+        let got = host["device"]["kind"].as_str().unwrap_or("unknown");
+        if got != want {
+            wrong.push(format!(
+                "{key} ({ip}): want {want}, got {got} ({})",
+                host["device"]["evidence"]
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "device types wrong:\n{}",
+        wrong.join("\n")
+    );
+}

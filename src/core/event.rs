@@ -139,6 +139,8 @@ pub enum ScanEvent {
     },
     /// How ports are checked: "SYN scan" (half-open, raw packets) or "connect scan".
     PortScan(String),
+    /// The scanning machine's default gateway is among the targets.
+    Gateway(IpAddr),
     /// What an open port said about itself (service identification).
     Service {
         ip: IpAddr,

@@ -341,6 +341,9 @@ pub struct Host {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arp_rtt_ms: Option<f64>,
     pub ports: Vec<Port>,
+    /// What kind of device this is, with the evidence (absent when unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<crate::core::devtype::DeviceType>,
 }
 
 impl Port {
@@ -375,6 +378,7 @@ impl Host {
             proof: None,
             arp_rtt_ms: None,
             ports: Vec::new(),
+            device: None,
         }
     }
 
@@ -440,6 +444,10 @@ pub struct ScanReport {
     /// How ports were checked: "SYN scan" or "connect scan" (absent when no port was).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port_scan: Option<String>,
+    /// The scanning machine's default gateway, when it was among the targets (a fact used to
+    /// call that host a router).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<IpAddr>,
     pub summary: Summary,
     #[serde(with = "hosts_as_list")]
     pub hosts: BTreeMap<IpAddr, Host>,
@@ -519,6 +527,7 @@ impl ScanReport {
             interrupted: false,
             parameters,
             port_scan: None,
+            gateway: None,
             summary: Summary::default(),
             hosts: BTreeMap::new(),
             dns: Vec::new(),
@@ -641,10 +650,23 @@ impl ScanReport {
                     self.notes.push(note);
                 }
             }
+            ScanEvent::Gateway(ip) => self.gateway = Some(ip),
             ScanEvent::Finished { interrupted } => {
                 self.interrupted = interrupted;
                 self.complete = !interrupted;
+                self.classify_devices();
                 self.refresh_summary();
+            }
+        }
+    }
+
+    /// Decide each live host's device type from everything seen of it (run when the facts
+    /// are in: at the end of a scan, interrupted or not).
+    pub fn classify_devices(&mut self) {
+        let gateway = self.gateway;
+        for h in self.hosts.values_mut() {
+            if h.status == HostStatus::Up {
+                h.device = crate::core::devtype::classify(&crate::core::devtype::facts(h, gateway));
             }
         }
     }

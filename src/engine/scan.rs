@@ -182,6 +182,15 @@ fn skip_reverse(ip: IpAddr) -> bool {
 }
 
 async fn scan(session: &Session, mut cfg: ScanConfig, emit: Emitter) {
+    // The local default gateway, if the user asked about it: read from the route table (no
+    // packet), so that the report can call it a router.
+    if let Some(gw) = local_gateways()
+        .into_iter()
+        .find(|g| cfg.targets.contains(*g))
+    {
+        emit.send(ScanEvent::Gateway(gw)).await;
+    }
+
     // --- Capabilities: say once what is not possible and how to make it possible.
     let raw = session.raw_capable();
     let icmp = if cfg.ping {
@@ -719,6 +728,18 @@ struct PortJob {
     /// The user's timeout (a ceiling for the port scheduler).
     timeout: Duration,
     identify: bool,
+}
+
+/// This machine's default gateways (IPv4 then IPv6), from the kernel's route tables.
+fn local_gateways() -> Vec<IpAddr> {
+    use crate::net::sys::netinfo;
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    let v4 = netinfo::parse_route_v4(&read("/proc/net/route"));
+    let v6 = netinfo::parse_route_v6(&read("/proc/net/ipv6_route"));
+    netinfo::default_gateways(&v4, &v6)
+        .into_iter()
+        .map(|g| g.ip)
+        .collect()
 }
 
 /// Port counters shared by every host scan, for one progress bar over all of them.

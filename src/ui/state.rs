@@ -514,7 +514,8 @@ impl Dashboard {
             | ScanEvent::Dns(_)
             | ScanEvent::Note { .. }
             | ScanEvent::PortScan(_)
-            | ScanEvent::Service { .. } => {}
+            | ScanEvent::Service { .. }
+            | ScanEvent::Gateway(_) => {}
             ScanEvent::Finished { interrupted } => {
                 let interrupted = *interrupted;
                 if let Some(job) = self.jobs.remove(&id) {

@@ -1169,6 +1169,8 @@ def lab_document(topo, state, elapsed_ms):
         "scanner": {**topo["scanner"], "ns": ns[topo["scanner"]["key"]]},
         "hosts": hosts,
         "services": {k: v for k, v in topo.get("services", {}).items() if not k.startswith("_")},
+        "device_types": {k: v for k, v in topo.get("device_types", {}).items()
+                         if not k.startswith("_")},
         "down": topo["down"],
         "dns": dns,
         "wan": wan_document(topo, ns, state_dir(state["name"])),
