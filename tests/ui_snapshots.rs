@@ -435,7 +435,9 @@ fn gateway_down_shows_in_header() {
     let screen = render(&mut app, 160, 48, t(11));
     let header = screen.lines().next().unwrap();
     assert!(header.contains("Gateway ✖ DOWN"), "{header}");
-    assert!(header.contains("LAN ✔ OK"), "{header}");
+    // Every other LAN host answers, but a LAN without its gateway is not OK.
+    assert!(header.contains("LAN ▲ DEGRADED"), "{header}");
+    assert!(header.contains("gateway not answering"), "{header}");
     assert!(
         screen.contains("10.77.0.1 (gw.lab.test) went down"),
         "{screen}"

@@ -68,6 +68,7 @@ pub fn config(args: DashboardArgs, file: &ScanFileConfig) -> Result<DashboardCon
         output: scan.output,
         format: scan.format.map(Format::from),
         log: scan.log || file.log.unwrap_or(false),
+        wan_target: None,
     })
 }
 
@@ -104,10 +105,18 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
         Ok(f) => f,
         Err(code) => return Ok(code),
     };
-    let config = match config(args, &file.scan) {
+    let mut config = match config(args, &file.scan) {
         Ok(c) => c,
         Err(e) => return Ok(super::trouble(e)),
     };
+    config.wan_target =
+        file.dashboard
+            .wan_target
+            .map(|(addr, port)| crate::ui::health::WanTarget {
+                addr,
+                port,
+                configured: true,
+            });
     Ok(match ui::run(config)? {
         Exit::Quit | Exit::InputClosed => ExitCode::SUCCESS,
         Exit::Signal(n) => ExitCode::from(128 + n as u8),
@@ -159,7 +168,7 @@ mod tests {
         assert!(t.ping && t.arp && !t.reverse_dns);
         assert_eq!(t.exclude, ["10.0.0.1"]);
 
-        let d = crate::ui::prober::diagnose_config(t);
+        let d = crate::ui::prober::diagnose_config(t, None);
         assert!(d.targets.is_empty());
         assert_eq!(d.resolver, t.resolver);
         assert_eq!(d.trace.timeout, Duration::from_millis(300));

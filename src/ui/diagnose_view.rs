@@ -42,12 +42,25 @@ use super::render::wrap;
 use super::state::{Health, LogKind, Timestamp};
 use super::theme::Theme;
 
-/// What the Diagnose view shows: the last round and the outage timeline so far.
+/// A host of the table the Diagnose view checks as a target, with the ports to connect to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiagnoseTarget {
+    pub ip: std::net::IpAddr,
+    /// Open ports the scans found on it (at most 4); empty: reachability and path only.
+    pub ports: Vec<u16>,
+}
+
+/// What the Diagnose view shows: the last round and the outage timeline so far. The rounds
+/// go on when the view is left (`running`), so the timeline keeps counting.
 #[derive(Debug, Clone, Default)]
 pub struct DiagnoseView {
     pub last: Option<Diagnosis>,
     pub timeline: Timeline,
     pub rounds: u32,
+    /// Rounds are running (in the view or in the background).
+    pub running: bool,
+    /// The host checked besides this machine, if any (`t`).
+    pub target: Option<DiagnoseTarget>,
 }
 
 impl DiagnoseView {

@@ -20,6 +20,8 @@ use crate::diagnose::{DiagnoseConfig, Diagnosis};
 use crate::engine::scan as engine;
 use crate::net::session::Session;
 
+use super::diagnose_view::DiagnoseTarget;
+use super::health::{GatewayCheck, HeaderCheck, ResolverCheck, WanCheck, WanTarget};
 use super::state::RoundPlan;
 
 /// One unit of probing the loop can ask for.
@@ -45,6 +47,8 @@ pub struct DiagnoseSpec {
     /// From the start of one round to the start of the next (a slow round is followed at
     /// once by the next).
     pub interval: Duration,
+    /// A host of the table to check as well (`t` in the view).
+    pub target: Option<DiagnoseTarget>,
 }
 
 /// The shortest time between two diagnosis rounds (the event loop raises a shorter
@@ -73,6 +77,18 @@ pub trait Prober: Send + Sync + 'static {
     ) -> Result<(), String> {
         let _ = (spec, tx, cancel);
         Err("diagnosis is not available here".to_string())
+    }
+
+    /// Check the header's layers once (gateway, resolvers, WAN target) in the background;
+    /// the result goes to `tx`. Refused when this prober cannot (the default: a scripted
+    /// prober never touches the network, and the header then shows only what rounds saw).
+    fn header(
+        &self,
+        tx: mpsc::Sender<HeaderCheck>,
+        cancel: CancellationToken,
+    ) -> Result<(), String> {
+        let _ = (tx, cancel);
+        Err("header checks are not available here".to_string())
     }
 }
 
@@ -158,19 +174,27 @@ impl ScanTemplate {
 /// The real prober: the scan engine, configured from the typed [`ScanTemplate`].
 pub struct EngineProber {
     pub template: ScanTemplate,
+    /// `wan_target` from the config file: where the header's WAN check goes (else the
+    /// first public resolver of resolv.conf).
+    pub wan_target: Option<WanTarget>,
     /// The process's probe session: every job runs on it, so sockets, DNS clients and what
     /// was learnt of each host carry over from round to round.
     pub session: Session,
 }
 
-/// What the dashboard's Diagnose view checks: no target (this machine, its gateways and its
-/// resolvers, as `netdx diagnose` with no argument), with the dashboard's `--resolver`,
-/// `--timeout` and `--dns-timeout`. The selected host is deliberately not a target: most hosts
-/// of a LAN serve neither 443 nor 80, and the target check would call that an outage.
-pub fn diagnose_config(template: &ScanTemplate) -> DiagnoseConfig {
+/// What the dashboard's Diagnose view checks: this machine, its gateways and its resolvers
+/// (as `netdx diagnose` with no argument), and the host the user targeted with `t`, with the
+/// dashboard's `--resolver`, `--timeout` and `--dns-timeout`. A targeted host's service ports
+/// are the open ports the scans found on it, not diagnose's 443 and 80: most hosts of a LAN
+/// serve neither, and the target check would call that an outage.
+pub fn diagnose_config(template: &ScanTemplate, target: Option<&DiagnoseTarget>) -> DiagnoseConfig {
     let defaults = DiagnoseConfig::default();
     DiagnoseConfig {
-        targets: Vec::new(),
+        targets: target
+            .map(|t| crate::diagnose::TargetInput::Addr(t.ip))
+            .into_iter()
+            .collect(),
+        ports: target.map_or(defaults.ports.clone(), |t| t.ports.clone()),
         resolver: template.resolver,
         timeout: template.timeout,
         dns_timeout: template.dns_timeout,
@@ -178,7 +202,6 @@ pub fn diagnose_config(template: &ScanTemplate) -> DiagnoseConfig {
             timeout: template.timeout,
             ..defaults.trace
         },
-        ..defaults
     }
 }
 
@@ -261,10 +284,177 @@ impl Prober for EngineProber {
         tx: mpsc::Sender<Diagnosis>,
         cancel: CancellationToken,
     ) -> Result<(), String> {
-        let config = diagnose_config(&self.template);
+        let config = diagnose_config(&self.template, spec.target.as_ref());
         super::diagnose_view::spawn_rounds(config, self.session.clone(), spec.interval, tx, cancel);
         Ok(())
     }
+
+    fn header(
+        &self,
+        tx: mpsc::Sender<HeaderCheck>,
+        cancel: CancellationToken,
+    ) -> Result<(), String> {
+        let fut = header_check(
+            self.session.clone(),
+            self.template.clone(),
+            self.wan_target,
+            cancel.clone(),
+        );
+        tokio::spawn(async move {
+            tokio::select! {
+                check = fut => {
+                    let _ = tx.send(check).await;
+                }
+                _ = cancel.cancelled() => {}
+            }
+        });
+        Ok(())
+    }
+}
+
+/// Resolvers checked per round (resolv.conf allows three).
+const HEADER_RESOLVERS: usize = 3;
+/// Echo requests per round to the gateway and to the WAN target.
+const HEADER_PINGS: u32 = 3;
+
+/// One header check on the session: the context re-read, then at once the gateways (ARP and
+/// pings, or TCP without ICMP), one query to each resolver and the WAN target.
+async fn header_check(
+    session: Session,
+    template: ScanTemplate,
+    configured: Option<WanTarget>,
+    cancel: CancellationToken,
+) -> HeaderCheck {
+    use crate::diagnose::checks::{self, Probes};
+    use crate::net::sys::netinfo::LocalContext;
+    let context = LocalContext::read();
+    let timeout = template.timeout;
+    let mut probes = Probes::new(session.clone());
+    if !template.ping {
+        // --no-ping: ARP and TCP only.
+        probes.icmp = None;
+    }
+    let gateways = futures::future::join_all(context.gateways.iter().map(|g| {
+        let probes = &probes;
+        let cancel = &cancel;
+        async move {
+            let r = checks::gateway(g, probes, timeout, cancel).await;
+            let arp = r.arp.as_ref().filter(|a| a.source == "arp");
+            let ping = r.ping.as_ref();
+            let tcp = r
+                .tcp
+                .as_ref()
+                .filter(|t| t.state != crate::core::model::PortState::Filtered);
+            GatewayCheck {
+                ip: r.ip,
+                answered: arp.is_some() || ping.is_some_and(|p| p.received > 0) || tcp.is_some(),
+                rtt_ms: ping.and_then(|p| p.rtt_avg_ms),
+                loss_pct: ping.map(|p| p.loss_pct),
+                by: match (arp, tcp) {
+                    (Some(_), _) => Some("ARP".to_string()),
+                    (None, Some(t)) => Some(format!("TCP {}", t.port)),
+                    _ => None,
+                },
+            }
+        }
+    }));
+    let servers: Vec<SocketAddr> = match template.resolver {
+        Some(r) => vec![r],
+        None => context
+            .resolv
+            .nameservers
+            .iter()
+            .take(HEADER_RESOLVERS)
+            .map(|ip| SocketAddr::new(*ip, 53))
+            .collect(),
+    };
+    let resolvers = futures::future::join_all(servers.into_iter().map(|server| {
+        let session = session.clone();
+        async move {
+            let probe = match session.dns(Some(server), template.dns_timeout).await {
+                Ok(p) => p,
+                Err(_) => {
+                    return ResolverCheck {
+                        server,
+                        status: crate::core::model::DnsStatus::Error,
+                        rtt_ms: None,
+                    };
+                }
+            };
+            let own = server.ip().to_string();
+            let r = match session
+                .measured(async move { probe.query(&own, RecordType::PTR).await })
+                .await
+            {
+                Some(r) => r,
+                None => {
+                    return ResolverCheck {
+                        server,
+                        status: crate::core::model::DnsStatus::Error,
+                        rtt_ms: None,
+                    };
+                }
+            };
+            ResolverCheck {
+                server,
+                status: r.status,
+                rtt_ms: r.rtt_ms,
+            }
+        }
+    }));
+    let wan = async {
+        let target = match super::health::wan_target(configured, &context.resolv.nameservers) {
+            Ok(t) => t,
+            Err(why) => return WanCheck::NotProbed(why.to_string()),
+        };
+        let icmp = probes.icmp.clone().filter(|i| i.supports(target.addr));
+        match (target.port, icmp) {
+            (None, Some(icmp)) => {
+                let plan = crate::net::icmp::EchoPlan {
+                    timeout,
+                    tries: HEADER_PINGS,
+                    until_first_reply: true,
+                };
+                let addr = target.addr;
+                let out = session
+                    .measured(async move { icmp.echo(addr, plan).await })
+                    .await;
+                let rtts = out.map(|o| o.rtts).unwrap_or_default();
+                let rtt_ms = (!rtts.is_empty())
+                    .then(|| ms(rtts.iter().sum::<Duration>() / rtts.len() as u32));
+                WanCheck::Probed {
+                    target,
+                    answered: !rtts.is_empty(),
+                    rtt_ms,
+                    how: "ping".to_string(),
+                }
+            }
+            _ => {
+                let port = target.tcp_port();
+                let _permit = session.connects().clone().acquire_owned().await.ok();
+                let o = crate::net::tcp::probe(SocketAddr::new(target.addr, port), timeout * 3 / 2)
+                    .await;
+                WanCheck::Probed {
+                    target,
+                    answered: o.state != crate::core::model::PortState::Filtered,
+                    rtt_ms: o.rtt.map(ms),
+                    how: format!("TCP {port}"),
+                }
+            }
+        }
+    };
+    let (gateways, resolvers, wan) = tokio::join!(gateways, resolvers, wan);
+    HeaderCheck {
+        context,
+        gateways,
+        resolvers,
+        wan,
+    }
+}
+
+/// Milliseconds with a microsecond's precision.
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
 /// Run several engine scans as one job: their events interleave on `tx` and one `Finished`
@@ -314,7 +504,7 @@ mod tests {
             dns_timeout: Duration::from_millis(700),
             ..ScanTemplate::default()
         };
-        let cfg = diagnose_config(&template);
+        let cfg = diagnose_config(&template, None);
         assert!(
             cfg.targets.is_empty(),
             "the scan's targets are not diagnosed"
@@ -325,9 +515,18 @@ mod tests {
         assert_eq!(cfg.dns_timeout, Duration::from_millis(700));
         assert_eq!(cfg.ports, DiagnoseConfig::default().ports);
 
-        let cfg = diagnose_config(&ScanTemplate::default());
+        let cfg = diagnose_config(&ScanTemplate::default(), None);
         assert_eq!(cfg.resolver, None, "the system's resolvers");
         assert_eq!(cfg.timeout, Duration::from_millis(1000));
+
+        // The selected host, with the open ports the scans found on it.
+        let target = DiagnoseTarget {
+            ip: "10.0.0.20".parse().unwrap(),
+            ports: vec![22, 8080],
+        };
+        let cfg = diagnose_config(&template, Some(&target));
+        assert_eq!(cfg.targets, [crate::diagnose::TargetInput::Addr(target.ip)]);
+        assert_eq!(cfg.ports, [22, 8080]);
     }
 
     #[test]

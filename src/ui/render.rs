@@ -46,7 +46,7 @@ use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Sparkline, T
 use crate::core::model::{Host, PortState};
 
 use super::app::{App, Mode, Pane, View};
-use super::state::{HostTrack, LayerHealth, Liveness, LogKind, Timestamp, fmt_ms, human_duration};
+use super::state::{HostTrack, Liveness, LogKind, Timestamp, fmt_ms, human_duration};
 use super::table::{Column, methods};
 
 /// Terminals at least this wide show the detail, DNS and events panes side by side.
@@ -206,31 +206,45 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     let th = &app.settings.theme;
     let wide = area.width >= WIDE;
     let l = &app.layers;
-    let layer = |name: &'static str, lh: &LayerHealth| -> Vec<Span<'static>> {
-        let mut v = vec![
-            Span::styled(format!("{name} "), th.title()),
-            Span::styled(
+    // Details as room allows, never cut: those of cells that are not OK first (what is wrong
+    // matters most), then the others, left to right, each while it still fits.
+    let cells = [
+        ("LAN", &l.lan),
+        (if wide { "Gateway" } else { "GW" }, &l.gateway),
+        ("DNS", &l.dns),
+        ("WAN", &l.wan),
+    ];
+    let build = |detail: &[bool; 4]| -> Vec<Span<'static>> {
+        let mut spans = vec![Span::styled(
+            "netdx  ",
+            th.accent().add_modifier(Modifier::BOLD),
+        )];
+        for (i, (name, lh)) in cells.iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::styled(" │ ", th.dim()));
+            }
+            spans.push(Span::styled(format!("{name} "), th.title()));
+            spans.push(Span::styled(
                 format!("{} {}", lh.health.symbol(), lh.health.word()),
                 th.health(lh.health),
-            ),
-        ];
-        if wide {
-            v.push(Span::styled(format!(" {}", lh.detail), th.dim()));
+            ));
+            if detail[i] {
+                spans.push(Span::styled(format!(" {}", lh.detail), th.dim()));
+            }
         }
-        v
+        spans
     };
-    let sep = || Span::styled(" │ ", th.dim());
-    let mut spans = vec![Span::styled(
-        "netdx  ",
-        th.accent().add_modifier(Modifier::BOLD),
-    )];
-    spans.extend(layer("LAN", &l.lan));
-    spans.push(sep());
-    spans.extend(layer(if wide { "Gateway" } else { "GW" }, &l.gateway));
-    spans.push(sep());
-    spans.extend(layer("DNS", &l.dns));
-    spans.push(sep());
-    spans.extend(layer("WAN", &l.wan));
+    let width = |spans: &[Span]| spans.iter().map(Span::width).sum::<usize>();
+    let mut order: Vec<usize> = (0..cells.len()).collect();
+    order.sort_by_key(|&i| cells[i].1.health == super::state::Health::Ok);
+    let mut detail = [false; 4];
+    for i in order {
+        detail[i] = true;
+        if width(&build(&detail)) > usize::from(area.width) {
+            detail[i] = false;
+        }
+    }
+    let spans = build(&detail);
     let [line1, line2] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
     frame.render_widget(Paragraph::new(Line::from(spans)), line1);
@@ -245,74 +259,112 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Length(time.len() as u16 + 1),
     ])
     .areas(line2);
-    frame.render_widget(Paragraph::new(run_status(app)), status);
+    frame.render_widget(Paragraph::new(run_status(app, status.width)), status);
     frame.render_widget(
         Paragraph::new(Span::styled(time, th.dim())).alignment(Alignment::Right),
         right,
     );
 }
 
-fn run_status(app: &App) -> Line<'static> {
+/// The run's status line, `width` columns at most. Pieces that do not fit are left out
+/// whole, least important first ("238 silent" never becomes "238 s").
+fn run_status(app: &App, width: u16) -> Line<'static> {
     let th = &app.settings.theme;
     let d = &app.dash;
     let c = &app.counts;
     if !d.started() {
-        return Line::from(vec![
-            Span::styled("○ idle", th.title()),
-            Span::raw(": nothing sent yet · "),
-            Span::styled("Enter", th.key()),
-            Span::raw(" scans the suggested targets · "),
-            Span::styled("a", th.key()),
-            Span::raw(" types targets"),
-        ]);
+        return fit_pieces(
+            vec![
+                (9, vec![Span::styled("○ idle", th.title())]),
+                (8, vec![Span::raw(": nothing sent yet")]),
+                (
+                    7,
+                    vec![
+                        Span::raw(" · "),
+                        Span::styled("Enter", th.key()),
+                        Span::raw(" scans the suggested targets"),
+                    ],
+                ),
+                (
+                    6,
+                    vec![
+                        Span::raw(" · "),
+                        Span::styled("a", th.key()),
+                        Span::raw(" types targets"),
+                    ],
+                ),
+            ],
+            width,
+        );
     }
-    let mut spans = Vec::new();
+    // (importance, spans): the higher, the longer it stays.
+    let mut pieces: Vec<(u8, Vec<Span<'static>>)> = Vec::new();
     let sweep = d
         .jobs
         .values()
         .find(|j| matches!(j.kind, super::state::JobKind::Sweep { .. }));
     if let Some(job) = sweep {
-        spans.push(Span::styled(
-            "◐ scanning",
-            th.accent().add_modifier(Modifier::BOLD),
+        pieces.push((
+            9,
+            vec![Span::styled(
+                "◐ scanning",
+                th.accent().add_modifier(Modifier::BOLD),
+            )],
         ));
         for (phase, (done, total)) in &job.progress {
             let pct = if *total > 0 { done * 100 / total } else { 0 };
-            spans.push(Span::raw(format!(
-                " · {} {done}/{total} ({pct}%)",
-                phase.label()
-            )));
+            pieces.push((
+                7,
+                vec![Span::raw(format!(
+                    " · {} {done}/{total} ({pct}%)",
+                    phase.label()
+                ))],
+            ));
         }
         if job.progress.is_empty() {
-            spans.push(Span::raw(" · starting"));
+            pieces.push((7, vec![Span::raw(" · starting")]));
         }
         if let Some(p) = &app.settings.ports {
-            spans.push(Span::raw(format!(" · ports {p}")));
+            pieces.push((2, vec![Span::raw(format!(" · ports {p}"))]));
         }
     } else if d.paused {
-        spans.push(Span::styled(
-            "‖ paused",
-            th.health(super::state::Health::Degraded),
+        pieces.push((
+            9,
+            vec![Span::styled(
+                "‖ paused",
+                th.health(super::state::Health::Degraded),
+            )],
         ));
-        spans.push(Span::raw(format!(
-            " · {} hosts watched · space resumes",
-            c.watched
-        )));
+        pieces.push((
+            5,
+            vec![Span::raw(format!(" · {} hosts watched", c.watched))],
+        ));
+        pieces.push((7, vec![Span::raw(" · space resumes")]));
     } else if d.monitoring {
-        spans.push(Span::styled(
-            "● monitoring",
-            th.up().add_modifier(Modifier::BOLD),
+        pieces.push((
+            9,
+            vec![Span::styled(
+                "● monitoring",
+                th.up().add_modifier(Modifier::BOLD),
+            )],
         ));
-        spans.push(Span::raw(format!(
-            " {} hosts every {} · round {}",
-            c.watched,
-            interval_label(app),
-            d.rounds
-        )));
+        pieces.push((
+            5,
+            vec![Span::raw(format!(
+                " {} hosts every {}",
+                c.watched,
+                interval_label(app)
+            ))],
+        ));
+        pieces.push((3, vec![Span::raw(format!(" · round {}", d.rounds))]));
     }
-    spans.push(Span::raw(format!(" · {} up · {} down", c.up, c.down)));
+    pieces.push((8, vec![Span::raw(format!(" · {} up", c.up))]));
+    pieces.push((8, vec![Span::raw(format!(" · {} down", c.down))]));
     if c.silent > 0 {
-        spans.push(Span::styled(format!(" · {} silent", c.silent), th.dim()));
+        pieces.push((
+            4,
+            vec![Span::styled(format!(" · {} silent", c.silent), th.dim())],
+        ));
     }
     let others = d
         .jobs
@@ -325,12 +377,36 @@ fn run_status(app: &App) -> Line<'static> {
         })
         .count();
     if others > 0 {
-        spans.push(Span::styled(
-            format!(" · {others} job(s) running"),
-            th.accent(),
+        pieces.push((
+            6,
+            vec![Span::styled(
+                format!(" · {others} job(s) running"),
+                th.accent(),
+            )],
         ));
     }
-    Line::from(spans)
+    if app.diagnose.running && app.view != View::Diagnose {
+        pieces.push((6, vec![Span::styled(" · diagnosing (D)", th.accent())]));
+    }
+    fit_pieces(pieces, width)
+}
+
+/// Keep the pieces that fit in `width`, dropping the least important (the last of equals)
+/// first; the order of those kept is unchanged. No piece is ever cut.
+pub fn fit_pieces(mut pieces: Vec<(u8, Vec<Span<'static>>)>, width: u16) -> Line<'static> {
+    let w = |p: &(u8, Vec<Span>)| p.1.iter().map(Span::width).sum::<usize>();
+    while pieces.len() > 1 && pieces.iter().map(w).sum::<usize>() > usize::from(width) {
+        let Some(drop) = pieces
+            .iter()
+            .enumerate()
+            .min_by_key(|(i, p)| (p.0, std::cmp::Reverse(*i)))
+            .map(|(i, _)| i)
+        else {
+            break;
+        };
+        pieces.remove(drop);
+    }
+    Line::from(pieces.into_iter().flat_map(|p| p.1).collect::<Vec<_>>())
 }
 
 fn interval_label(app: &App) -> String {
@@ -1103,8 +1179,13 @@ const KEYS_NARROW: [(&str, &str); 9] = [
 ];
 
 /// In the Diagnose view the host table's keys do nothing.
-const KEYS_DIAGNOSE: [(&str, &str); 3] =
-    [("q", "quit"), ("?", "help"), ("Esc/D", "back to the hosts")];
+const KEYS_DIAGNOSE: [(&str, &str); 5] = [
+    ("q", "quit"),
+    ("?", "help"),
+    ("t", "target the selected host"),
+    ("x", "stop"),
+    ("Esc/D", "back to the hosts"),
+];
 
 fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
     let th = &app.settings.theme;
@@ -1245,7 +1326,38 @@ fn draw_help(frame: &mut Frame, area: Rect, app: &App) {
 
 #[cfg(test)]
 mod tests {
-    use super::wrap;
+    use super::{fit_pieces, wrap};
+    use ratatui::text::Span;
+
+    #[test]
+    fn status_pieces_are_dropped_whole_never_cut() {
+        let pieces = || {
+            vec![
+                (9, vec![Span::raw("● monitoring")]),
+                (5, vec![Span::raw(" 17 hosts every 2 s")]),
+                (3, vec![Span::raw(" · round 12")]),
+                (8, vec![Span::raw(" · 16 up")]),
+                (8, vec![Span::raw(" · 1 down")]),
+                (4, vec![Span::raw(" · 238 silent")]),
+            ]
+        };
+        let text = |w| fit_pieces(pieces(), w).to_string();
+        let all = "● monitoring 17 hosts every 2 s · round 12 · 16 up · 1 down · 238 silent";
+        assert_eq!(text(200), all);
+        assert_eq!(
+            text(all.chars().count() as u16 - 1),
+            "● monitoring 17 hosts every 2 s · 16 up · 1 down · 238 silent"
+        );
+        assert_eq!(text(50), "● monitoring 17 hosts every 2 s · 16 up · 1 down");
+        assert_eq!(text(40), "● monitoring · 16 up · 1 down");
+        assert_eq!(text(5), "● monitoring", "the first piece stays");
+        for w in 0..80 {
+            assert!(
+                !text(w).ends_with(" s") || text(w).ends_with("every 2 s"),
+                "{w}"
+            );
+        }
+    }
 
     #[test]
     fn wraps_at_words_and_cuts_long_words() {
