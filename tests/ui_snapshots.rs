@@ -451,6 +451,38 @@ fn help_overlay() {
     insta::assert_snapshot!("help_160x48", render(&mut app, 160, 48, t(7)));
 }
 
+/// The help at 80x24 and 160x40: whole, every word intact (the box's lines are checked
+/// against the help text, not against the screen behind it).
+#[test]
+fn help_fits_80x24_and_160x40() {
+    let mut app = monitored(2);
+    key(&mut app, KeyCode::Char('?'));
+    for (w, h) in [(80u16, 24u16), (160, 40)] {
+        let screen = render(&mut app, w, h, t(7));
+        insta::assert_snapshot!(format!("help_{w}x{h}"), screen.clone());
+        let rows: Vec<&str> = screen.lines().collect();
+        let top = rows
+            .iter()
+            .position(|l| l.contains("┌ netdx keys"))
+            .unwrap();
+        let bottom = rows
+            .iter()
+            .position(|l| l.contains("any key closes this help"))
+            .unwrap();
+        let left = rows[top].chars().position(|c| c == '┌').unwrap();
+        let inside: Vec<String> = rows[top + 1..bottom]
+            .iter()
+            .map(|l| l.chars().skip(left + 1).take_while(|c| *c != '│').collect())
+            .collect();
+        let words: Vec<&str> = inside.iter().flat_map(|l| l.split_whitespace()).collect();
+        for (k, what) in netdx::ui::render::HELP {
+            for word in k.split_whitespace().chain(what.split_whitespace()) {
+                assert!(words.contains(&word), "{word:?} cut at {w}x{h}:\n{screen}");
+            }
+        }
+    }
+}
+
 #[test]
 fn narrow_80x24() {
     let mut app = monitored(6);
@@ -513,6 +545,33 @@ fn diagnose_view_in_the_dashboard() {
     assert!(
         screen.contains("diagnosis: WAN path outage began"),
         "{screen}"
+    );
+}
+
+/// A four-line verdict at 80x24: wrapped at word boundaries, whole, the tables below giving
+/// up rows before it loses one.
+#[test]
+fn diagnose_verdict_wraps_at_80_columns() {
+    let mut app = monitored(3);
+    key(&mut app, KeyCode::Char('D'));
+    let d = diagnosis("ratelimited", 10);
+    let verdict = d.verdict.clone();
+    diagnosis_round(&mut app, d, t(11));
+    let screen = render(&mut app, 80, 24, t(11));
+    insta::assert_snapshot!("diagnose_verdict_80x24", screen.clone());
+    let rows: Vec<&str> = screen.lines().collect();
+    let top = rows.iter().position(|l| l.contains("┌ Diagnose")).unwrap();
+    let end = rows[top..].iter().position(|l| l.contains('└')).unwrap() + top;
+    let inside: String = rows[top + 1..end]
+        .iter()
+        .map(|l| l.trim_matches('"').trim_matches('│').trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let words: Vec<&str> = inside.split_whitespace().collect();
+    let want: Vec<&str> = verdict.split_whitespace().collect();
+    assert!(
+        words.windows(want.len()).any(|w| w == want.as_slice()),
+        "the verdict is not whole:\n{screen}"
     );
 }
 

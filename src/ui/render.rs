@@ -1249,43 +1249,42 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
 
 // ------------------------------------------------------------------------------------ help
 
-const HELP: &[(&str, &str)] = &[
+/// The help, key by key. Short enough to fit 80x24 whole: the text wraps at word
+/// boundaries under its own column, and the test renders it at 80x24 and 160x40 and checks
+/// that every word is on screen.
+pub const HELP: &[(&str, &str)] = &[
     ("↑ ↓  j k", "move the selection"),
     (
-        "PgUp PgDn  Ctrl-b Ctrl-f",
-        "a page up / down (Ctrl-u Ctrl-d: half)",
+        "PgUp PgDn",
+        "a page (Ctrl-b Ctrl-f; Ctrl-u Ctrl-d: half a page)",
     ),
     ("g G  Home End", "first / last host"),
     (
-        "click, wheel",
-        "select a row / scroll; click a title to sort",
+        "mouse",
+        "click a row to select it, a title to sort; the wheel scrolls",
     ),
     ("s  S", "sort by the next column / reverse the order"),
     ("h", "show / hide addresses that never answered"),
     ("/", "filter: text, up, down, :22 (Esc clears)"),
-    ("Enter", "start on the suggested targets (first screen)"),
+    ("Enter", "scan the suggested targets (first screen)"),
     ("a", "add targets and scan them"),
-    ("p", "port-scan the selected host (default top100)"),
+    ("p", "port-scan the selected host (top100 by default)"),
     (
         "d",
         "resolve NAME[:TYPE] (A AAAA MX TXT CNAME NS SOA PTR SRV)",
     ),
     (
         "D",
-        "Diagnose view: what is broken, layer by layer (Esc back)",
+        "Diagnose view, layer by layer; there t targets the selected host, x stops, Esc returns",
     ),
     ("r", "rescan every target"),
     ("space", "pause / resume monitoring"),
-    (
-        "e",
-        "export the current state (JSON; other formats by extension)",
-    ),
+    ("e", "export the state (JSON; other formats by extension)"),
     ("Tab", "switch the lower pane (narrow terminals)"),
     ("q  Ctrl-C", "quit"),
-    ("", ""),
     (
         "Prompts",
-        "←/→ Home/End move, Backspace/Del erase, Ctrl-U Ctrl-W, Esc cancels",
+        "← → Home End move, Backspace Del erase, Ctrl-U Ctrl-W, Esc cancels",
     ),
     ("Header", "✔ OK  ▲ DEGRADED  ✖ DOWN  ? UNKNOWN (not probed)"),
     (
@@ -1294,40 +1293,70 @@ const HELP: &[(&str, &str)] = &[
     ),
 ];
 
+/// The help's lines for a box `width` columns wide (borders included): the key column, then
+/// the text wrapped at word boundaries, continuation lines under the text.
+fn help_lines(width: u16, th: &super::theme::Theme) -> Vec<Line<'static>> {
+    let key_w = HELP
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    // " KEY  text": a space, the key column, two spaces; the borders take two more.
+    let text_w = usize::from(width).saturating_sub(key_w + 5).max(10);
+    let mut lines = Vec::new();
+    for (k, what) in HELP {
+        for (i, chunk) in wrap(what, text_w).into_iter().enumerate() {
+            let lead = if i == 0 {
+                Span::styled(format!(" {k:<key_w$}  "), th.key())
+            } else {
+                Span::raw(" ".repeat(key_w + 3))
+            };
+            lines.push(Line::from(vec![lead, Span::raw(chunk)]));
+        }
+    }
+    lines
+}
+
 fn draw_help(frame: &mut Frame, area: Rect, app: &App) {
     let th = &app.settings.theme;
     let w = area.width.min(86);
-    let h = (HELP.len() as u16 + 4).min(area.height);
+    let lines = help_lines(w, th);
+    let h = (lines.len() as u16 + 2).min(area.height);
     let r = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
         w,
         h,
     );
-    let key_w = HELP
-        .iter()
-        .map(|(k, _)| k.chars().count())
-        .max()
-        .unwrap_or(0);
-    let mut lines: Vec<Line> = HELP
-        .iter()
-        .map(|(k, what)| {
-            Line::from(vec![
-                Span::styled(format!(" {k:<key_w$}  "), th.key()),
-                Span::raw(*what),
-            ])
-        })
-        .collect();
-    lines.push(Line::raw(""));
-    lines.push(Line::styled(" any key closes this help", th.dim()));
+    let b = block(" netdx keys ", app)
+        .title_bottom(Line::styled(" any key closes this help ", th.dim()).right_aligned());
     frame.render_widget(Clear, r);
-    frame.render_widget(Paragraph::new(lines).block(block(" netdx keys ", app)), r);
+    frame.render_widget(Paragraph::new(lines).block(b), r);
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{fit_pieces, wrap};
+    use super::{HELP, fit_pieces, help_lines, wrap};
     use ratatui::text::Span;
+
+    #[test]
+    fn the_help_fits_80x24_and_160_columns_without_cutting_words() {
+        let th = super::super::theme::Theme::MONO;
+        for width in [80u16, 86] {
+            let lines = help_lines(width, &th);
+            assert!(lines.len() + 2 <= 24, "{} lines at {width}", lines.len());
+            let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+            for l in &text {
+                assert!(l.chars().count() + 2 <= usize::from(width), "{l:?}");
+            }
+            let words: Vec<&str> = text.iter().flat_map(|l| l.split_whitespace()).collect();
+            for (k, what) in HELP {
+                for w in k.split_whitespace().chain(what.split_whitespace()) {
+                    assert!(words.contains(&w), "{w:?} cut or missing at {width}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn status_pieces_are_dropped_whole_never_cut() {
