@@ -575,6 +575,66 @@ fn diagnose_verdict_wraps_at_80_columns() {
     );
 }
 
+/// One scale for the latency column: a LAN host jittering by 0.1 ms around 0.3 ms stays low
+/// and flat, a host steady at 200 ms fills its cells; the column title names the scale.
+#[test]
+fn sparklines_share_one_scale_per_column() {
+    let mut app = new_app();
+    let (lan, far) = ("10.77.0.20", "10.77.0.21");
+    let id = app.dash.begin(
+        JobKind::Sweep {
+            targets: vec!["10.77.0.20-21".into()],
+        },
+        &[],
+        t(0),
+    );
+    app.dash.apply(
+        id,
+        ScanEvent::Planned {
+            hosts: 2,
+            ports_per_host: 0,
+        },
+        t(0),
+    );
+    app.dash
+        .apply(id, ScanEvent::Targets(vec![ip(lan), ip(far)]), t(0));
+    app.dash.apply(id, icmp(lan, 1, &[300]), t(0));
+    app.dash.apply(id, icmp(far, 1, &[200_000]), t(0));
+    app.dash
+        .apply(id, ScanEvent::Finished { interrupted: false }, t(1));
+    for n in 1..=9u64 {
+        let plan = app.dash.round_plan(true);
+        let r = app.dash.begin(
+            JobKind::Round { number: n },
+            &plan.addresses(),
+            t(2 * n as i64),
+        );
+        let jitter = if n % 2 == 0 { 400 } else { 300 };
+        app.dash.apply(r, icmp(lan, 1, &[jitter]), t(2 * n as i64));
+        app.dash.apply(r, icmp(far, 1, &[200_000]), t(2 * n as i64));
+        app.dash.apply(
+            r,
+            ScanEvent::Finished { interrupted: false },
+            t(2 * n as i64),
+        );
+    }
+    let screen = render(&mut app, 120, 20, t(19));
+    insta::assert_snapshot!("sparklines_120x20", screen.clone());
+    let row = |addr: &str| -> String {
+        screen
+            .lines()
+            .find(|l| l.contains(&format!("│{addr} ")))
+            .unwrap_or_else(|| panic!("{addr} not shown:\n{screen}"))
+            .to_string()
+    };
+    assert!(
+        screen.contains("≤200 ms"),
+        "the scale in the title:\n{screen}"
+    );
+    assert!(row(far).contains("██████████"), "{screen}");
+    assert!(row(lan).contains("▁▁▁▁▁▁▁▁▁▁"), "{screen}");
+}
+
 #[test]
 fn filter_prompt_with_cursor() {
     let mut app = monitored(2);

@@ -550,8 +550,22 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
     title.push(Span::raw(" "));
     let inner_w = area.width.saturating_sub(2);
     let cols = columns(inner_w, ip_width(app, rows_fit), name_width(app, rows_fit));
+    // One scale for the whole latency column (the rows on screen), named in its title.
+    let scale = spark_scale(view.visible(rows_fit).filter_map(|(_, ip)| {
+        let t = app.dash.tracks.get(&ip)?;
+        let skip = t.samples.len().saturating_sub(SPARK_CELLS);
+        t.samples
+            .iter()
+            .skip(skip)
+            .filter_map(|s| s.rtt_ms)
+            .reduce(f32::max)
+    }));
     let header = Row::new(cols.iter().map(|(c, _)| {
-        let mut t = c.title().to_string();
+        let mut t = if *c == Column::Latency {
+            format!("≤{}", scale_label(scale))
+        } else {
+            c.title().to_string()
+        };
         if *c == view.sort {
             t.push_str(if view.descending { " ▼" } else { " ▲" });
         }
@@ -562,7 +576,7 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
     let rows: Vec<Row> = view
         .visible(rows_fit)
         .map(|(i, ip)| {
-            let row = host_row(app, ip, &cols);
+            let row = host_row(app, ip, &cols, scale);
             if i == view.selected {
                 row.style(th.selected())
             } else {
@@ -588,7 +602,7 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
     }
 }
 
-fn host_row<'a>(app: &App, ip: IpAddr, cols: &[(Column, u16)]) -> Row<'a> {
+fn host_row<'a>(app: &App, ip: IpAddr, cols: &[(Column, u16)], scale: f32) -> Row<'a> {
     let th = &app.settings.theme;
     let h = app.dash.report.hosts.get(&ip);
     let t = app.dash.tracks.get(&ip);
@@ -617,7 +631,8 @@ fn host_row<'a>(app: &App, ip: IpAddr, cols: &[(Column, u16)]) -> Row<'a> {
         Column::Rtt => Cell::from(rtt_text(h, t)),
         Column::Loss => Cell::from(loss_text(h, t)),
         Column::Latency => Cell::from(Span::styled(
-            t.map(|t| spark_text(t, SPARK_CELLS)).unwrap_or_default(),
+            t.map(|t| spark_text(t, SPARK_CELLS, scale))
+                .unwrap_or_default(),
             th.accent(),
         )),
         Column::Ports => Cell::from(match h {
@@ -659,33 +674,59 @@ fn loss_text(h: Option<&Host>, t: Option<&HostTrack>) -> String {
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
-/// Lowest value a latency bar starts from: half the smallest sample, so variation shows
-/// without a steady 0.4 ms link looking like a flat wall (or a 0.38→0.57 ms wobble like a
-/// disaster).
-fn spark_floor(values: impl Iterator<Item = f32> + Clone) -> (f32, f32) {
-    let max = values.clone().fold(0.0f32, f32::max);
-    let min = values.fold(f32::INFINITY, f32::min);
-    let floor = if min.is_finite() { min / 2.0 } else { 0.0 };
-    (floor, max)
+/// The top of a column of latency bars: a round number of milliseconds (1, 2 or 5 times a
+/// power of ten) at or above the slowest sample shown, and at least 1 ms. Bars start at
+/// zero, so every row of the column is drawn on the same scale: 0.1 ms of jitter on a LAN is
+/// a step, not a spike, and a steady 200 ms fills the column that it tops instead of looking
+/// like a steady 0.3 ms.
+pub fn spark_scale(samples: impl Iterator<Item = f32>) -> f32 {
+    let max = samples
+        .filter(|v| v.is_finite())
+        .fold(0.0f32, f32::max)
+        .max(1.0);
+    let mut step = 1.0f32;
+    loop {
+        for m in [1.0, 2.0, 5.0] {
+            if max <= step * m {
+                return step * m;
+            }
+        }
+        step *= 10.0;
+        if step > 1e7 {
+            return max;
+        }
+    }
 }
 
-/// The last `n` samples as block characters; `×` marks a round with no reply.
-pub fn spark_text(t: &HostTrack, n: usize) -> String {
+/// `1 ms`, `200 ms`, `2 s`: a scale for a column title.
+pub fn scale_label(scale_ms: f32) -> String {
+    if scale_ms >= 1000.0 {
+        format!("{:.0} s", scale_ms / 1000.0)
+    } else {
+        format!("{scale_ms:.0} ms")
+    }
+}
+
+/// The bar for `v` on a column scaled to `scale` ms.
+fn bar(v: f32, scale: f32) -> char {
+    let i = ((v / scale.max(f32::MIN_POSITIVE)) * (BARS.len() as f32 - 1.0)).round();
+    BARS[(i.max(0.0) as usize).min(BARS.len() - 1)]
+}
+
+/// The last `n` samples as block characters on the column's `scale` (ms); `×` marks a round
+/// with no reply.
+pub fn spark_text(t: &HostTrack, n: usize, scale: f32) -> String {
     let skip = t.samples.len().saturating_sub(n);
-    let recent: Vec<Option<f32>> = t.samples.iter().skip(skip).map(|s| s.rtt_ms).collect();
-    let (floor, max) = spark_floor(recent.iter().flatten().copied());
-    let span = max - floor;
-    recent
-        .iter()
-        .map(|s| match s {
-            None => '×',
-            Some(_) if span <= 0.0 => BARS[BARS.len() / 2],
-            Some(v) => {
-                let i = (((v - floor) / span) * (BARS.len() as f32 - 1.0)).round() as usize;
-                BARS[i.min(BARS.len() - 1)]
-            }
-        })
-        .collect()
+    spark_bars(t.samples.iter().skip(skip).map(|s| s.rtt_ms), scale)
+}
+
+/// Round trips (`None`: no reply) as bars on a column scaled to `scale` ms.
+pub fn spark_bars(rtts: impl Iterator<Item = Option<f32>>, scale: f32) -> String {
+    rtts.map(|r| match r {
+        None => '×',
+        Some(v) => bar(v, scale),
+    })
+    .collect()
 }
 
 // ---------------------------------------------------------------------------------- detail
@@ -803,22 +844,26 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
         let n = usize::from(chart_area.width);
         let skip = t.samples.len().saturating_sub(n);
         let shown: Vec<Option<f32>> = t.samples.iter().skip(skip).map(|s| s.rtt_ms).collect();
-        let (floor, max) = spark_floor(shown.iter().flatten().copied());
+        let max = shown.iter().flatten().copied().fold(0.0f32, f32::max);
         let min = shown
             .iter()
             .flatten()
             .copied()
             .fold(f32::INFINITY, f32::min);
+        // From zero, on a round scale, as the table's column: the chart's height means the
+        // same thing for every host.
+        let scale = spark_scale(shown.iter().flatten().copied());
         let data: Vec<Option<u64>> = shown
             .iter()
-            .map(|v| v.map(|v| ((v - floor) * 1000.0).round().max(1.0) as u64))
+            .map(|v| v.map(|v| (v * 1000.0).round().max(1.0) as u64))
             .collect();
         let label = if min.is_finite() {
             format!(
-                "RTT of {} rounds: {} – {}",
+                "RTT, {} rounds: {} – {} (0–{})",
                 data.len(),
                 fmt_ms(f64::from(min)),
-                fmt_ms(f64::from(max))
+                fmt_ms(f64::from(max)),
+                scale_label(scale)
             )
         } else {
             format!("RTT of {} rounds: no reply", data.len())
@@ -827,7 +872,7 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(
             Sparkline::default()
                 .data(data)
-                .max(((max - floor) * 1000.0).round().max(1.0) as u64)
+                .max((scale * 1000.0).round().max(1.0) as u64)
                 .style(th.accent())
                 .absent_value_symbol("×")
                 .absent_value_style(th.down()),
@@ -1336,8 +1381,55 @@ fn draw_help(frame: &mut Frame, area: Rect, app: &App) {
 
 #[cfg(test)]
 mod tests {
-    use super::{HELP, fit_pieces, help_lines, wrap};
+    use super::{HELP, fit_pieces, help_lines, spark_bars, spark_scale, wrap};
     use ratatui::text::Span;
+
+    /// Bars of each row, on the scale of the column holding all of them.
+    fn column(rows: &[&[f32]]) -> Vec<String> {
+        let scale = spark_scale(rows.iter().flat_map(|r| r.iter().copied()));
+        rows.iter()
+            .map(|r| spark_bars(r.iter().map(|v| Some(*v)), scale))
+            .collect()
+    }
+
+    fn height(bar: char) -> usize {
+        "▁▂▃▄▅▆▇█".chars().position(|c| c == bar).unwrap()
+    }
+
+    #[test]
+    fn sparklines_share_one_scale_per_column() {
+        assert_eq!(spark_scale([0.3f32, 0.4].into_iter()), 1.0);
+        assert_eq!(spark_scale([1.4f32].into_iter()), 2.0);
+        assert_eq!(spark_scale([3.0f32].into_iter()), 5.0);
+        assert_eq!(spark_scale([200.0f32].into_iter()), 200.0);
+        assert_eq!(spark_scale([201.0f32].into_iter()), 500.0);
+        assert_eq!(spark_scale(std::iter::empty()), 1.0);
+
+        // 0.1 ms of jitter on a 0.3 ms LAN host is a step of one bar, not a spike.
+        let lan = column(&[&[0.3, 0.4, 0.3, 0.35, 0.3]]);
+        let h: Vec<usize> = lan[0].chars().map(height).collect();
+        assert!(h.iter().all(|&b| b <= 3), "{lan:?}");
+        assert!(
+            h.iter().max().unwrap() - h.iter().min().unwrap() <= 1,
+            "{lan:?}"
+        );
+
+        // A steady 200 ms tops its column; a 0.3 ms host beside it sits at the bottom. The
+        // two are never drawn alike (before, both were a flat middle bar).
+        let both = column(&[&[200.0; 5], &[0.3; 5]]);
+        assert_eq!(both[0], "█████");
+        assert_eq!(both[1], "▁▁▁▁▁");
+        let alone = column(&[&[200.0; 5]]);
+        assert_eq!(alone[0], "█████");
+        let steady_lan = column(&[&[0.3; 5]]);
+        assert_eq!(steady_lan[0], "▃▃▃▃▃");
+
+        // A real spike still shows: 0.3 ms with one 5 ms round.
+        let spike = column(&[&[0.3, 0.3, 5.0, 0.3]]);
+        assert_eq!(spike[0], "▁▁█▁");
+        // No reply is a cross, whatever the scale.
+        assert_eq!(spark_bars([Some(0.3), None].into_iter(), 1.0), "▃×");
+    }
 
     #[test]
     fn the_help_fits_80x24_and_160_columns_without_cutting_words() {
