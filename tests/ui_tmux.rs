@@ -460,7 +460,33 @@ fn diagnose_view_in_the_lab_logs_a_dns_outage() {
     });
     assert!(!screen.contains("diagnosing (D)"), "{screen}");
 
-    // 5. Quit: clean exit, terminal restored.
+    // 5. D can target the selected host: select the web server, open the view, t.
+    let web = lab.host("web");
+    session.keys(&["/"]);
+    session.type_text(&web.name);
+    session.keys(&["Enter"]);
+    session.wait_for("the web server selected", Duration::from_secs(10), |s| {
+        s.contains(&format!("┌ {} {} ", web.ip, web.name))
+    });
+    session.type_text("D");
+    session.wait_for("the view", Duration::from_secs(10), |s| {
+        s.contains("Diagnose · round") || s.contains("No diagnosis yet")
+    });
+    session.type_text("t");
+    let screen = session.wait_for(
+        "a verdict on the web server",
+        Duration::from_secs(30),
+        |s| s.contains("target ✔ OK") && s.contains("Diagnose · round"),
+    );
+    let flat = screen.replace('\n', " ");
+    assert!(flat.contains(&web.ip.to_string()), "{screen}");
+    assert!(
+        screen.contains(&format!("and the path to {}", web.ip)),
+        "the start is logged with the target:\n{screen}"
+    );
+    session.keys(&["Escape"]);
+
+    // 6. Quit: clean exit, terminal restored.
     session.keys(&["q"]);
     let screen = session.wait_for("netdx to exit", Duration::from_secs(10), |s| {
         s.contains("NETDX-EXIT=")
