@@ -398,6 +398,19 @@ mod tests {
             (Health::Down, "10.0.0.1 not answering")
         );
 
+        // Gateways that cannot be checked (a link-local IPv6 router) are left out: with no
+        // other, the cell is unknown, not down.
+        let unchecked = gateway_cell(&c, &[]);
+        assert_eq!(
+            (unchecked.health, unchecked.detail.as_str()),
+            (Health::Unknown, "not checked")
+        );
+        let none = gateway_cell(&LocalContext::default(), &[]);
+        assert_eq!(
+            (none.health, none.detail.as_str()),
+            (Health::Down, "no default route")
+        );
+
         let hosts_ok = cell(Health::Ok, "5 of 5 up");
         assert_eq!(lan_cell(&c, hosts_ok.clone(), &up), hosts_ok);
         // The gateway is down: the LAN is not OK, whatever the other hosts say.

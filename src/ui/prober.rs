@@ -339,13 +339,17 @@ async fn header_check(
         let cancel = &cancel;
         async move {
             let r = checks::gateway(g, probes, timeout, cancel).await;
+            if r.note.is_some() && r.ping.is_none() && r.tcp.is_none() && !r.arp_checked {
+                // Not checkable (a link-local IPv6 router): says nothing either way.
+                return None;
+            }
             let arp = r.arp.as_ref().filter(|a| a.source == "arp");
             let ping = r.ping.as_ref();
             let tcp = r
                 .tcp
                 .as_ref()
                 .filter(|t| t.state != crate::core::model::PortState::Filtered);
-            GatewayCheck {
+            Some(GatewayCheck {
                 ip: r.ip,
                 answered: arp.is_some() || ping.is_some_and(|p| p.received > 0) || tcp.is_some(),
                 rtt_ms: ping.and_then(|p| p.rtt_avg_ms),
@@ -355,7 +359,7 @@ async fn header_check(
                     (None, Some(t)) => Some(format!("TCP {}", t.port)),
                     _ => None,
                 },
-            }
+            })
         }
     }));
     let servers: Vec<SocketAddr> = match template.resolver {
@@ -446,7 +450,7 @@ async fn header_check(
     let (gateways, resolvers, wan) = tokio::join!(gateways, resolvers, wan);
     HeaderCheck {
         context,
-        gateways,
+        gateways: gateways.into_iter().flatten().collect(),
         resolvers,
         wan,
     }

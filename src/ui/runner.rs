@@ -76,6 +76,8 @@ pub enum Msg {
     Diagnosis(u64, Box<Diagnosis>),
     /// A header check ended (`None`: without a result, cancelled).
     Header(Option<Box<HeaderCheck>>),
+    /// The diagnosis rounds of run `.0` ended on their own (or were stopped).
+    DiagnosisEnded(u64),
 }
 
 /// The diagnosis rounds of the current visit to the Diagnose view.
@@ -142,6 +144,19 @@ impl Loop {
                     .await;
             }
         });
+    }
+
+    /// What a message ends for the loop itself: a header check, a run of diagnosis rounds
+    /// (one that stopped on its own is no longer running: opening the view starts anew).
+    fn settle(&mut self, app: &mut App, msg: &Msg) {
+        match msg {
+            Msg::Header(_) => self.header_running = false,
+            Msg::DiagnosisEnded(v) if self.diagnosing.as_ref().is_some_and(|d| d.visit == *v) => {
+                self.diagnosing = None;
+                app.diagnose.running = false;
+            }
+            _ => {}
+        }
     }
 
     /// Start a header check if one is due; returns when the next one is due.
@@ -218,6 +233,7 @@ impl Loop {
                     return;
                 }
             }
+            let _ = out.send(Msg::DiagnosisEnded(visit)).await;
         });
         self.diagnosing = Some(Diagnosing { visit, cancel });
     }
@@ -418,12 +434,12 @@ where
             Some(msg) = msg_rx.recv() => {
                 let now = (inputs.clock)();
                 let visit = lp.diagnosing.as_ref().map(|d| d.visit);
-                lp.header_running &= !matches!(msg, Msg::Header(_));
+                lp.settle(app, &msg);
                 handle(app, msg, visit, now);
                 for _ in 0..DRAIN {
                     match msg_rx.try_recv() {
                         Ok(msg) => {
-                            lp.header_running &= !matches!(msg, Msg::Header(_));
+                            lp.settle(app, &msg);
                             handle(app, msg, visit, now);
                         }
                         Err(_) => break,
@@ -454,7 +470,7 @@ fn handle(app: &mut App, msg: Msg, visit: Option<u64>, now: Timestamp) {
         }
         Msg::Engine(id, ev) => app.dash.apply(id, ev, now),
         Msg::Header(Some(check)) => app.dash.apply_header(*check, now),
-        Msg::Header(None) => {}
+        Msg::Header(None) | Msg::DiagnosisEnded(_) => {}
         Msg::Exported(Ok((path, format))) => {
             let text = format!("exported {format} report to {}", path.display());
             app.dash.log(now, LogKind::Info, text.clone());
