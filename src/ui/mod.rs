@@ -19,6 +19,7 @@
 pub mod app;
 pub mod diagnose_view;
 pub mod health;
+mod health_probe;
 pub mod prober;
 pub mod prompt;
 pub mod render;
