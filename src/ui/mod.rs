@@ -5,9 +5,11 @@
 //!                                        ▼
 //!  engine jobs ──(tagged events)──► runner: App { Dashboard (state), TableView, Mode, View,
 //!  diagnosis rounds ──(Diagnosis)──►                DiagnoseView }
-//!     ▲                                  │ draw when dirty, ≤ 1 frame / 33 ms
+//!  header checks ──(HeaderCheck)──►      │ draw when dirty, ≤ 1 frame / 33 ms
+//!     ▲                                  │
 //!     └──── JobSpec (scan, round, ports, resolve) ◄── keys ── render(&App)
-//!           DiagnoseSpec (while the Diagnose view is open)
+//!           DiagnoseSpec (from the first D until x in the view)
+//!           a header check every round
 //! ```
 //! [`state::Dashboard`] is the one owner of what was observed (a pure reducer over engine
 //! events with injected timestamps); [`render`] only reads; [`runner`] owns the channels to
