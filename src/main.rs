@@ -12,7 +12,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Scan(args)) => return cmd::scan::run_cli(args),
         Some(Command::Tui(args)) => cmd::dashboard::run(args),
-        None => cmd::dashboard::run(cli.dashboard),
+        None => cmd::dashboard::run_default(cli.dashboard),
         Some(Command::Report(args)) => return cmd::report::run(args),
         Some(Command::Diff(args)) => return cmd::diff::run(args),
         Some(Command::History(args)) => return cmd::history::run(args),

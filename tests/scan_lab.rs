@@ -434,7 +434,7 @@ fn unprivileged_fallbacks() {
     let rst = lab.host("rst");
     let laptop = lab.host("laptop");
     let dir = common::report_dir();
-    let run = |name: &str| -> (Value, String) {
+    let run = |name: &str| -> (Value, String, String) {
         let out_path = dir.path().join(name);
         let script = format!(
             "exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all {} scan {} {} {} -o {}",
@@ -449,14 +449,16 @@ fn unprivileged_fallbacks() {
         (
             read_report(&out_path),
             String::from_utf8_lossy(&out.stdout).to_string(),
+            // Warnings are said first, on stderr.
+            String::from_utf8_lossy(&out.stderr).to_string(),
         )
     };
 
     // Kernel default in a new namespace: no unprivileged ICMP.
-    let (report, stdout) = run("no-icmp.json");
-    assert!(stdout.contains("ARP skipped"), "{stdout}");
-    assert!(stdout.contains("cap_net_raw"), "{stdout}");
-    assert!(stdout.contains("ICMP is not available"), "{stdout}");
+    let (report, _, stderr) = run("no-icmp.json");
+    assert!(stderr.contains("warning: ARP skipped"), "{stderr}");
+    assert!(stderr.contains("cap_net_raw"), "{stderr}");
+    assert!(stderr.contains("ICMP is not available"), "{stderr}");
     assert_eq!(
         methods(host(&report, &web.ip.to_string())),
         BTreeSet::from(["tcp".into()])
@@ -469,8 +471,8 @@ fn unprivileged_fallbacks() {
     // Allow unprivileged ICMP for every group: ping sockets work, ARP is still skipped.
     let sysctl = lab.in_scanner(&["sysctl", "-w", "net.ipv4.ping_group_range=0 2147483647"]);
     expect_success(&sysctl);
-    let (report, stdout) = run("dgram.json");
-    assert!(stdout.contains("ARP skipped"), "{stdout}");
+    let (report, stdout, stderr) = run("dgram.json");
+    assert!(stderr.contains("ARP skipped"), "{stderr}");
     assert!(stdout.contains("unprivileged ping sockets"), "{stdout}");
     let w = host(&report, &web.ip.to_string());
     assert!(methods(w).contains("icmp"), "{w}");

@@ -16,6 +16,7 @@ use netdx::core::model::ScanParameters;
 use netdx::diagnose::Diagnosis;
 use netdx::net::sys::netinfo::{Gateway, Interface, LinkState, LocalContext};
 use netdx::ui::app::{App, Command, Settings, View};
+use netdx::ui::health::{GatewayCheck, HeaderCheck, ResolverCheck, WanCheck, WanTarget};
 use netdx::ui::prober::{DiagnoseSpec, JobSpec, Prober};
 use netdx::ui::runner::{self, Exit, Inputs};
 use netdx::ui::state::{Dashboard, LogKind, Timestamp};
@@ -46,6 +47,11 @@ struct Script {
     diagnose_cancelled: AtomicUsize,
     /// The harness clock's origin.
     epoch: OnceLock<tokio::time::Instant>,
+    /// Header checks, in order (the last one repeats), 200 ms of virtual time each; none:
+    /// the prober refuses header checks, as a plain prober does.
+    headers: Vec<HeaderCheck>,
+    /// Header checks started so far, with the harness time of their starts (ms).
+    header_starts: Mutex<Vec<u128>>,
 }
 
 impl Script {
@@ -154,6 +160,40 @@ impl Prober for FakeProber {
                 }
             }
             script.diagnose_cancelled.fetch_add(1, Ordering::SeqCst);
+        });
+        Ok(())
+    }
+
+    fn header(
+        &self,
+        tx: mpsc::Sender<HeaderCheck>,
+        cancel: CancellationToken,
+    ) -> Result<(), String> {
+        self.scripted_header(tx, cancel)
+    }
+}
+
+impl FakeProber {
+    fn scripted_header(
+        &self,
+        tx: mpsc::Sender<HeaderCheck>,
+        cancel: CancellationToken,
+    ) -> Result<(), String> {
+        let script = self.0.clone();
+        if script.headers.is_empty() {
+            return Err("no header checks here".into());
+        }
+        let mut starts = script.header_starts.lock().unwrap();
+        let k = starts.len();
+        starts.push((tokio::time::Instant::now() - *script.epoch.get().unwrap()).as_millis());
+        let check = script.headers[k.min(script.headers.len() - 1)].clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                    let _ = tx.send(check).await;
+                }
+                _ = cancel.cancelled() => {}
+            }
         });
         Ok(())
     }
@@ -495,7 +535,8 @@ async fn diagnose_view_runs_rounds_logs_the_outage_and_quitting_stops_them() {
     assert_eq!(
         *h.script.diagnose_specs.lock().unwrap(),
         vec![DiagnoseSpec {
-            interval: Duration::from_secs(2)
+            interval: Duration::from_secs(2),
+            target: None,
         }]
     );
     assert_eq!(h.app.view, View::Diagnose);
@@ -565,7 +606,7 @@ async fn diagnose_view_runs_rounds_logs_the_outage_and_quitting_stops_them() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn leaving_the_diagnose_view_stops_its_rounds_and_a_new_visit_starts_afresh() {
+async fn leaving_the_diagnose_view_keeps_its_rounds_and_timeline_and_x_stops_them() {
     let script = Script {
         diagnoses: vec![fixture("blackhole")],
         ..Script::default()
@@ -573,16 +614,20 @@ async fn leaving_the_diagnose_view_stops_its_rounds_and_a_new_visit_starts_afres
     // The dashboard's --interval is below diagnose's shortest: raised to 0.5 s, and said so.
     let mut h = harness(script, Duration::from_millis(200));
     let (keys, script) = (h.keys.clone(), h.script.clone());
-    let while_closed = Arc::new(AtomicUsize::new(0));
-    let seen = while_closed.clone();
+    let at_esc = Arc::new(AtomicUsize::new(0));
+    let at_return = Arc::new(AtomicUsize::new(0));
+    let (esc_seen, return_seen) = (at_esc.clone(), at_return.clone());
     tokio::spawn(async move {
         keys.send(press(KeyCode::Char('D'))).await.unwrap();
         tokio::time::sleep(Duration::from_millis(1_400)).await;
+        esc_seen.store(script.diagnosed.load(Ordering::SeqCst), Ordering::SeqCst);
         keys.send(press(KeyCode::Esc)).await.unwrap();
         tokio::time::sleep(Duration::from_secs(5)).await;
-        seen.store(script.diagnosed.load(Ordering::SeqCst), Ordering::SeqCst);
+        return_seen.store(script.diagnosed.load(Ordering::SeqCst), Ordering::SeqCst);
         keys.send(press(KeyCode::Char('D'))).await.unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
+        keys.send(press(KeyCode::Char('x'))).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(2)).await;
         keys.send(press(KeyCode::Char('q'))).await.unwrap();
     });
     runner::run(&mut h.terminal, &mut h.app, h.inputs.take().unwrap(), None)
@@ -590,16 +635,19 @@ async fn leaving_the_diagnose_view_stops_its_rounds_and_a_new_visit_starts_afres
         .unwrap();
     assert!(h.script.jobs.lock().unwrap().is_empty(), "no scan started");
     let specs = h.script.diagnose_specs.lock().unwrap().clone();
-    assert_eq!(specs.len(), 2);
+    assert_eq!(specs.len(), 1, "coming back does not start anew: {specs:?}");
     assert_eq!(specs[0].interval, Duration::from_millis(500));
-    // Rounds at 0, 0.5 and 1 s, then Esc at 1.4 s: nothing more ran while the view was closed.
-    assert_eq!(while_closed.load(Ordering::SeqCst), 3);
-    assert_eq!(h.script.diagnosed.load(Ordering::SeqCst), 3);
-    // The second visit quit before its first round: its timeline is empty.
-    assert_eq!(h.app.diagnose.rounds, 0);
-    assert!(h.app.diagnose.last.is_none());
-    let screen = h.terminal.backend().to_string();
-    assert!(screen.contains("No diagnosis yet"), "{screen}");
+    // Rounds at 0, 0.5 and 1 s before Esc at 1.4 s; they went on while the view was closed
+    // (about ten more in 5 s), and the view came back to the same timeline.
+    assert_eq!(at_esc.load(Ordering::SeqCst), 3);
+    let rounds = at_return.load(Ordering::SeqCst);
+    assert!(rounds >= 12, "{rounds} rounds by the return");
+    assert_eq!(h.app.diagnose.rounds as usize, rounds);
+    // x stopped them: no round after it.
+    assert_eq!(h.script.diagnosed.load(Ordering::SeqCst), rounds);
+    assert!(!h.app.diagnose.running);
+    assert_eq!(h.app.view, View::Hosts);
+    assert_eq!(h.app.diagnose.timeline.outages().len(), 1);
 
     let log = diagnosis_log(&h.app);
     let texts: Vec<&str> = log.iter().map(|(_, _, t)| t.as_str()).collect();
@@ -613,15 +661,13 @@ async fn leaving_the_diagnose_view_stops_its_rounds_and_a_new_visit_starts_afres
     );
     assert_eq!(
         texts[2],
-        "diagnosis stopped after 3 rounds; the WAN path outage was still going on"
+        format!("diagnosis stopped after {rounds} rounds; the WAN path outage was still going on")
     );
-    assert_eq!((log[2].0, log[2].1), (1, LogKind::Info), "{log:#?}");
-    assert!(texts[3].starts_with("diagnosis started"), "{texts:#?}");
-    assert_eq!(texts.len(), 4, "{texts:#?}");
+    assert_eq!(texts.len(), 3, "{texts:#?}");
     for _ in 0..10 {
         tokio::task::yield_now().await;
     }
-    assert_eq!(h.script.diagnose_cancelled.load(Ordering::SeqCst), 2);
+    assert_eq!(h.script.diagnose_cancelled.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -656,4 +702,129 @@ async fn a_prober_that_cannot_diagnose_leaves_the_view_with_the_reason() {
         text,
         "diagnosis unavailable: diagnosis is not available here"
     );
+}
+
+/// A header check: the gateway answering or not, the resolver answering or not, the WAN
+/// target (a configured lab address) answering.
+fn header(gateway_up: bool, dns_up: bool) -> HeaderCheck {
+    HeaderCheck {
+        context: context(),
+        gateways: vec![GatewayCheck {
+            ip: ip("10.0.0.1"),
+            answered: gateway_up,
+            rtt_ms: gateway_up.then_some(0.4),
+            loss_pct: Some(if gateway_up { 0.0 } else { 100.0 }),
+            by: None,
+        }],
+        resolvers: vec![ResolverCheck {
+            server: "10.0.0.53:53".parse().unwrap(),
+            status: if dns_up {
+                netdx::core::model::DnsStatus::NoError
+            } else {
+                netdx::core::model::DnsStatus::Timeout
+            },
+            rtt_ms: dns_up.then_some(1.2),
+        }],
+        wan: WanCheck::Probed {
+            target: WanTarget {
+                addr: ip("10.9.0.10"),
+                port: None,
+                configured: true,
+            },
+            answered: gateway_up,
+            rtt_ms: gateway_up.then_some(2.5),
+            how: "ping".into(),
+        },
+    }
+}
+
+/// The header's cells come from a check made every round, so they change within a round of
+/// the network changing, and say so in the event log.
+#[tokio::test(start_paused = true)]
+async fn the_header_is_rechecked_every_round() {
+    let script = Script {
+        // Rounds start at 0 (the sweep), 1, 2, ... s; each check takes 0.2 s.
+        headers: vec![
+            header(true, true),
+            header(true, false),
+            header(true, false),
+            header(true, true),
+            header(false, true),
+            header(true, true),
+        ],
+        ..Script::default()
+    };
+    script.up.lock().unwrap().insert(ip("10.0.0.1"));
+    let mut h = harness(script, Duration::from_secs(1));
+    let keys = h.keys.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(6_500)).await;
+        keys.send(press(KeyCode::Char('q'))).await.unwrap();
+    });
+    let initial = Command::Scan {
+        targets: vec!["10.0.0.1".into()],
+    };
+    runner::run(
+        &mut h.terminal,
+        &mut h.app,
+        h.inputs.take().unwrap(),
+        Some(initial),
+    )
+    .await
+    .unwrap();
+    // One check per interval, from the start of the sweep.
+    let starts = h.script.header_starts.lock().unwrap().clone();
+    assert_eq!(
+        starts,
+        [0, 1000, 2000, 3000, 4000, 5000, 6000],
+        "{starts:?}"
+    );
+    let log: Vec<(i64, LogKind, String)> = h
+        .app
+        .dash
+        .log
+        .iter()
+        .filter(|e| {
+            ["LAN", "gateway", "DNS", "WAN"]
+                .iter()
+                .any(|p| e.text.starts_with(p))
+        })
+        .map(|e| {
+            (
+                (e.at - base()).whole_milliseconds() as i64,
+                e.kind,
+                e.text.clone(),
+            )
+        })
+        .collect();
+    let want = [
+        (1200, LogKind::Down, "DNS ✖ DOWN: 10.0.0.53 no answer"),
+        (3200, LogKind::Up, "DNS ✔ OK: 10.0.0.53 1.20 ms"),
+        (4200, LogKind::Warn, "LAN ▲ DEGRADED: gateway not answering"),
+        (
+            4200,
+            LogKind::Down,
+            "gateway ✖ DOWN: 10.0.0.1 not answering",
+        ),
+        (
+            4200,
+            LogKind::Down,
+            "WAN ✖ DOWN: 10.9.0.10 no answer to ping",
+        ),
+        (5200, LogKind::Up, "LAN ✔ OK: link up"),
+        (5200, LogKind::Up, "gateway ✔ OK: 10.0.0.1 0.40 ms"),
+        (5200, LogKind::Up, "WAN ✔ OK: 10.9.0.10 ping 2.50 ms"),
+    ];
+    let got: Vec<(i64, LogKind, &str)> = log.iter().map(|(t, k, s)| (*t, *k, s.as_str())).collect();
+    assert_eq!(got, want, "{log:#?}");
+    let screen = h.terminal.backend().to_string();
+    let head = screen.lines().next().unwrap();
+    for cell in [
+        "LAN ✔ OK",
+        "Gateway ✔ OK 10.0.0.1",
+        "DNS ✔ OK 10.0.0.53",
+        "WAN ✔ OK 10.9.0.10",
+    ] {
+        assert!(head.contains(cell), "{cell}: {head}");
+    }
 }

@@ -435,7 +435,9 @@ fn gateway_down_shows_in_header() {
     let screen = render(&mut app, 160, 48, t(11));
     let header = screen.lines().next().unwrap();
     assert!(header.contains("Gateway ✖ DOWN"), "{header}");
-    assert!(header.contains("LAN ✔ OK"), "{header}");
+    // Every other LAN host answers, but a LAN without its gateway is not OK.
+    assert!(header.contains("LAN ▲ DEGRADED"), "{header}");
+    assert!(header.contains("gateway not answering"), "{header}");
     assert!(
         screen.contains("10.77.0.1 (gw.lab.test) went down"),
         "{screen}"
@@ -447,6 +449,38 @@ fn help_overlay() {
     let mut app = monitored(2);
     key(&mut app, KeyCode::Char('?'));
     insta::assert_snapshot!("help_160x48", render(&mut app, 160, 48, t(7)));
+}
+
+/// The help at 80x24 and 160x40: whole, every word intact (the box's lines are checked
+/// against the help text, not against the screen behind it).
+#[test]
+fn help_fits_80x24_and_160x40() {
+    let mut app = monitored(2);
+    key(&mut app, KeyCode::Char('?'));
+    for (w, h) in [(80u16, 24u16), (160, 40)] {
+        let screen = render(&mut app, w, h, t(7));
+        insta::assert_snapshot!(format!("help_{w}x{h}"), screen.clone());
+        let rows: Vec<&str> = screen.lines().collect();
+        let top = rows
+            .iter()
+            .position(|l| l.contains("┌ netdx keys"))
+            .unwrap();
+        let bottom = rows
+            .iter()
+            .position(|l| l.contains("any key closes this help"))
+            .unwrap();
+        let left = rows[top].chars().position(|c| c == '┌').unwrap();
+        let inside: Vec<String> = rows[top + 1..bottom]
+            .iter()
+            .map(|l| l.chars().skip(left + 1).take_while(|c| *c != '│').collect())
+            .collect();
+        let words: Vec<&str> = inside.iter().flat_map(|l| l.split_whitespace()).collect();
+        for (k, what) in netdx::ui::render::HELP {
+            for word in k.split_whitespace().chain(what.split_whitespace()) {
+                assert!(words.contains(&word), "{word:?} cut at {w}x{h}:\n{screen}");
+            }
+        }
+    }
 }
 
 #[test]
@@ -512,6 +546,93 @@ fn diagnose_view_in_the_dashboard() {
         screen.contains("diagnosis: WAN path outage began"),
         "{screen}"
     );
+}
+
+/// A four-line verdict at 80x24: wrapped at word boundaries, whole, the tables below giving
+/// up rows before it loses one.
+#[test]
+fn diagnose_verdict_wraps_at_80_columns() {
+    let mut app = monitored(3);
+    key(&mut app, KeyCode::Char('D'));
+    let d = diagnosis("ratelimited", 10);
+    let verdict = d.verdict.clone();
+    diagnosis_round(&mut app, d, t(11));
+    let screen = render(&mut app, 80, 24, t(11));
+    insta::assert_snapshot!("diagnose_verdict_80x24", screen.clone());
+    let rows: Vec<&str> = screen.lines().collect();
+    let top = rows.iter().position(|l| l.contains("┌ Diagnose")).unwrap();
+    let end = rows[top..].iter().position(|l| l.contains('└')).unwrap() + top;
+    let inside: String = rows[top + 1..end]
+        .iter()
+        .map(|l| l.trim_matches('"').trim_matches('│').trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let words: Vec<&str> = inside.split_whitespace().collect();
+    let want: Vec<&str> = verdict.split_whitespace().collect();
+    assert!(
+        words.windows(want.len()).any(|w| w == want.as_slice()),
+        "the verdict is not whole:\n{screen}"
+    );
+}
+
+/// One scale for the latency column: a LAN host jittering by 0.1 ms around 0.3 ms stays low
+/// and flat, a host steady at 200 ms fills its cells; the column title names the scale.
+#[test]
+fn sparklines_share_one_scale_per_column() {
+    let mut app = new_app();
+    let (lan, far) = ("10.77.0.20", "10.77.0.21");
+    let id = app.dash.begin(
+        JobKind::Sweep {
+            targets: vec!["10.77.0.20-21".into()],
+        },
+        &[],
+        t(0),
+    );
+    app.dash.apply(
+        id,
+        ScanEvent::Planned {
+            hosts: 2,
+            ports_per_host: 0,
+        },
+        t(0),
+    );
+    app.dash
+        .apply(id, ScanEvent::Targets(vec![ip(lan), ip(far)]), t(0));
+    app.dash.apply(id, icmp(lan, 1, &[300]), t(0));
+    app.dash.apply(id, icmp(far, 1, &[200_000]), t(0));
+    app.dash
+        .apply(id, ScanEvent::Finished { interrupted: false }, t(1));
+    for n in 1..=9u64 {
+        let plan = app.dash.round_plan(true);
+        let r = app.dash.begin(
+            JobKind::Round { number: n },
+            &plan.addresses(),
+            t(2 * n as i64),
+        );
+        let jitter = if n % 2 == 0 { 400 } else { 300 };
+        app.dash.apply(r, icmp(lan, 1, &[jitter]), t(2 * n as i64));
+        app.dash.apply(r, icmp(far, 1, &[200_000]), t(2 * n as i64));
+        app.dash.apply(
+            r,
+            ScanEvent::Finished { interrupted: false },
+            t(2 * n as i64),
+        );
+    }
+    let screen = render(&mut app, 120, 20, t(19));
+    insta::assert_snapshot!("sparklines_120x20", screen.clone());
+    let row = |addr: &str| -> String {
+        screen
+            .lines()
+            .find(|l| l.contains(&format!("│{addr} ")))
+            .unwrap_or_else(|| panic!("{addr} not shown:\n{screen}"))
+            .to_string()
+    };
+    assert!(
+        screen.contains("≤200 ms"),
+        "the scale in the title:\n{screen}"
+    );
+    assert!(row(far).contains("██████████"), "{screen}");
+    assert!(row(lan).contains("▁▁▁▁▁▁▁▁▁▁"), "{screen}");
 }
 
 #[test]

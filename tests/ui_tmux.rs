@@ -442,18 +442,215 @@ fn diagnose_view_in_the_lab_logs_a_dns_outage() {
     });
     assert!(screen.contains("Outages (1 in "), "{screen}");
 
-    // 4. Esc: the host table again, and the rounds stopped.
+    // 4. Esc: the host table again; the rounds go on in the background and say so.
     session.keys(&["Escape"]);
     let screen = session.wait_for("the host table", Duration::from_secs(10), |s| {
-        s.contains("┌ Hosts") && s.contains("· diagnosis stopped after")
+        s.contains("┌ Hosts") && s.contains("diagnosing (D)")
     });
     assert!(!screen.contains("Diagnose · round"), "{screen}");
+    assert!(!screen.contains("diagnosis stopped"), "{screen}");
+    // Back in the view: the same timeline, still counting; x stops the rounds.
+    session.type_text("D");
+    session.wait_for("the same timeline", Duration::from_secs(10), |s| {
+        s.contains("Diagnose · round") && s.contains("Outages (1 in ")
+    });
+    session.type_text("x");
+    let screen = session.wait_for("the rounds to stop", Duration::from_secs(10), |s| {
+        s.contains("┌ Hosts") && s.contains("· diagnosis stopped after")
+    });
+    assert!(!screen.contains("diagnosing (D)"), "{screen}");
 
-    // 5. Quit: clean exit, terminal restored.
+    // 5. D can target the selected host: select the web server, open the view, t.
+    let web = lab.host("web");
+    session.keys(&["/"]);
+    session.type_text(&web.name);
+    session.keys(&["Enter"]);
+    session.wait_for("the web server selected", Duration::from_secs(10), |s| {
+        s.contains(&format!("┌ {} {} ", web.ip, web.name))
+    });
+    session.type_text("D");
+    session.wait_for("the view", Duration::from_secs(10), |s| {
+        s.contains("Diagnose · round") || s.contains("No diagnosis yet")
+    });
+    session.type_text("t");
+    let screen = session.wait_for(
+        "a verdict on the web server",
+        Duration::from_secs(30),
+        |s| s.contains("target ✔ OK") && s.contains("Diagnose · round"),
+    );
+    let flat = screen.replace('\n', " ");
+    assert!(flat.contains(&web.ip.to_string()), "{screen}");
+    assert!(
+        screen.contains(&format!("and the path to {}", web.ip)),
+        "the start is logged with the target:\n{screen}"
+    );
+    session.keys(&["Escape"]);
+
+    // 6. Quit: clean exit, terminal restored.
     session.keys(&["q"]);
     let screen = session.wait_for("netdx to exit", Duration::from_secs(10), |s| {
         s.contains("NETDX-EXIT=")
     });
     assert!(screen.contains("NETDX-EXIT=0"), "{screen}");
     assert_eq!(session.display("#{alternate_on}"), "0");
+}
+
+/// The header line of a screen.
+fn header(screen: &str) -> &str {
+    screen.lines().next().unwrap_or("")
+}
+
+/// The dashboard's header in the lab: every monitoring round re-checks the gateway, the DNS
+/// server and the WAN target on the probe session. The lab's DNS server is stopped for about
+/// eight rounds: the DNS cell turns red within a round and back within a round of its return.
+/// Then the gateway leaves the LAN: the LAN cell is not OK while it is gone, and the WAN
+/// target (a lab address set as wan_target in the config file) no longer answers. Without a
+/// wan_target, the lab's resolver being private, the WAN cell says why it is not probed.
+#[test]
+fn dashboard_header_follows_dns_gateway_and_wan_in_the_lab() {
+    const TEST: &str = "dashboard_header_follows_dns_gateway_and_wan_in_the_lab";
+    if !common::require_root(TEST) || !common::require(TEST, tmux::available(), "needs tmux") {
+        return;
+    }
+    let lab = Lab::up();
+    let dir = tempfile::tempdir().unwrap();
+    let web = lab.host("web");
+    let dns = lab.dns().server.to_string();
+    let gateway = lab.info().lan.gateway.to_string();
+    let app = lab.wan_target("app");
+    let netdx = |config: &str, name: &str| {
+        let cmd = format!(
+            "NETDX_CONFIG={config} ip netns exec {ns} {bin} {ip} --interval 1 --dns-timeout 800; \
+             echo NETDX-EXIT=$?; exec sleep 120",
+            ns = lab.scanner_ns(),
+            bin = env!("CARGO_BIN_EXE_netdx"),
+            ip = web.ip,
+        );
+        // Wide enough for every cell's detail.
+        Session::start(name.to_string(), dir.path(), &cmd, 160, 40)
+    };
+
+    // 1. No wan_target, and the lab's only resolver is private: WAN is not probed, and the
+    //    header says why; DNS and the gateway are checked.
+    let session = netdx("/dev/null", &format!("netdx-hdr0-{}", std::process::id()));
+    let screen = session.wait_for("the first header check", Duration::from_secs(30), |s| {
+        header(s).contains("DNS ✔ OK") && header(s).contains("Gateway ✔ OK")
+    });
+    assert!(
+        header(&screen).contains("WAN ? UNKNOWN not probed: no public resolver"),
+        "{screen}"
+    );
+    session.keys(&["q"]);
+    session.wait_for("netdx to exit", Duration::from_secs(10), |s| {
+        s.contains("NETDX-EXIT=0")
+    });
+    drop(session);
+
+    // 2. wan_target = the lab's app server, beyond the gateway and three routers.
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[dashboard]\nwan_target = \"{}\"\n", app.ip),
+    )
+    .unwrap();
+    let session = netdx(
+        config.to_str().unwrap(),
+        &format!("netdx-hdr-{}", std::process::id()),
+    );
+    let screen = session.wait_for("a healthy header", Duration::from_secs(30), |s| {
+        let h = header(s);
+        h.contains("DNS ✔ OK") && h.contains("Gateway ✔ OK") && h.contains("WAN ✔ OK")
+    });
+    assert!(header(&screen).contains("LAN ✔ OK"), "{screen}");
+    assert!(
+        header(&screen).contains(&format!("WAN ✔ OK {} ping", app.ip)),
+        "{screen}"
+    );
+    let round = |s: &str| -> Option<u64> {
+        let line = s.lines().nth(1)?;
+        let rest = &line[line.find("· round ")? + "· round ".len()..];
+        rest.split_whitespace().next()?.parse().ok()
+    };
+
+    // 3. DNS stops for about eight rounds: red within a round (one round plus the DNS
+    //    timeout), red all along, green again within a round of its return.
+    lab.break_lab(common::Scenario::DnsStopped);
+    let stopped = std::time::Instant::now();
+    let screen = session.wait_for("the DNS cell to turn red", Duration::from_secs(10), |s| {
+        header(s).contains("DNS ✖ DOWN")
+    });
+    let took = stopped.elapsed();
+    eprintln!("DNS cell red {took:?} after dnsmasq stopped");
+    assert!(
+        took < Duration::from_millis(3_500),
+        "DNS red after {took:?}"
+    );
+    assert!(
+        header(&screen).contains(&format!("DNS ✖ DOWN {dns} no answer")),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(&format!("DNS ✖ DOWN: {dns} no answer")),
+        "logged:\n{screen}"
+    );
+    let first = round(&screen).expect("the round number");
+    let mut stayed_red = true;
+    session.wait_seeing(
+        "eight more rounds with DNS down",
+        Duration::from_secs(20),
+        &mut |s: &str| stayed_red &= header(s).contains("DNS ✖ DOWN"),
+        |s| round(s).is_some_and(|r| r >= first + 7),
+    );
+    assert!(
+        stayed_red,
+        "the DNS cell went back to OK while dnsmasq was stopped"
+    );
+    lab.heal();
+    let back = std::time::Instant::now();
+    let screen = session.wait_for("the DNS cell to turn green", Duration::from_secs(10), |s| {
+        header(s).contains("DNS ✔ OK")
+    });
+    let took = back.elapsed();
+    eprintln!("DNS cell green {took:?} after dnsmasq restarted");
+    assert!(
+        took < Duration::from_millis(3_500),
+        "DNS green after {took:?}"
+    );
+    assert!(
+        screen.contains(&format!("DNS ✔ OK: {dns}")),
+        "logged:\n{screen}"
+    );
+
+    // 4. The gateway leaves the LAN: gateway down, LAN not OK, WAN target unreachable.
+    lab.break_lab(common::Scenario::GatewayDown);
+    let screen = session.wait_for(
+        "the gateway cell to turn red",
+        Duration::from_secs(10),
+        |s| header(s).contains("Gateway ✖ DOWN") && header(s).contains("WAN ✖ DOWN"),
+    );
+    let h = header(&screen);
+    assert!(
+        !h.contains("LAN ✔ OK"),
+        "LAN OK with the gateway down:\n{screen}"
+    );
+    assert!(
+        h.contains("LAN ▲ DEGRADED") || h.contains("LAN ✖ DOWN"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(&format!("gateway ✖ DOWN: {gateway} not answering")),
+        "logged:\n{screen}"
+    );
+    assert!(screen.contains("gateway not answering"), "{screen}");
+    lab.heal();
+    session.wait_for("everything green again", Duration::from_secs(15), |s| {
+        let h = header(s);
+        h.contains("LAN ✔ OK") && h.contains("Gateway ✔ OK") && h.contains("WAN ✔ OK")
+    });
+
+    session.keys(&["q"]);
+    let screen = session.wait_for("netdx to exit", Duration::from_secs(10), |s| {
+        s.contains("NETDX-EXIT=")
+    });
+    assert!(screen.contains("NETDX-EXIT=0"), "{screen}");
 }

@@ -10,9 +10,12 @@
 //! log = true              # record every completed scan in the history (netdx history)
 //! ports = "top100"        # ports to check when -p is not given
 //! resolver = "10.0.0.53"  # DNS server when --resolver is not given
+//!
+//! [dashboard]
+//! wan_target = "9.9.9.9"  # the header's WAN check (ADDR pings, ADDR:PORT connects)
 //! ```
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -25,6 +28,16 @@ use crate::net::dns;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct FileConfig {
     pub scan: ScanFileConfig,
+    pub dashboard: DashboardFileConfig,
+}
+
+/// The `[dashboard]` table.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DashboardFileConfig {
+    /// Where the header's WAN check goes: an address (pinged) or address and port (TCP
+    /// connect). An address, not a name, so the WAN cell never depends on DNS. Without it the
+    /// check goes to the first public resolver of resolv.conf, or nowhere.
+    pub wan_target: Option<(IpAddr, Option<u16>)>,
 }
 
 /// The `[scan]` table: defaults for `netdx scan` and the dashboard, under the command line.
@@ -45,6 +58,14 @@ pub struct ScanFileConfig {
 struct RawConfig {
     #[serde(default)]
     scan: RawScan,
+    #[serde(default)]
+    dashboard: RawDashboard,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDashboard {
+    wan_target: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -122,13 +143,35 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
         .as_deref()
         .map(|r| dns::parse_resolver(r).map_err(|e| bad(format!("scan.resolver: {e}"))))
         .transpose()?;
+    let wan_target = raw
+        .dashboard
+        .wan_target
+        .as_deref()
+        .map(|t| {
+            parse_wan_target(t).ok_or_else(|| bad(format!(
+            "dashboard.wan_target: '{t}' is not an IP address or IP:PORT (a name would make \
+             the WAN check depend on DNS)"
+        )))
+        })
+        .transpose()?;
     Ok(FileConfig {
         scan: ScanFileConfig {
             log: raw.scan.log,
             ports,
             resolver,
         },
+        dashboard: DashboardFileConfig { wan_target },
     })
+}
+
+/// `9.9.9.9`, `2620:fe::fe`, `10.0.0.1:443`, `[2620:fe::fe]:53`.
+fn parse_wan_target(s: &str) -> Option<(IpAddr, Option<u16>)> {
+    let t = s.trim();
+    if let Ok(ip) = t.parse::<IpAddr>() {
+        return Some((ip, None));
+    }
+    let sa = t.parse::<SocketAddr>().ok()?;
+    (sa.port() != 0).then_some((sa.ip(), Some(sa.port())))
 }
 
 /// Load the config file at `path`; a file that does not exist is an empty config.
@@ -206,6 +249,37 @@ mod tests {
         let e = parse("[scan]\nresolver = \"nowhere\"\n", Path::new("c.toml")).unwrap_err();
         assert!(e.to_string().contains("scan.resolver"), "{e}");
         assert!(!e.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn wan_target_is_an_address_with_an_optional_port() {
+        let f = parse(
+            "[dashboard]\nwan_target = \"9.9.9.9\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            f.dashboard.wan_target,
+            Some(("9.9.9.9".parse().unwrap(), None))
+        );
+        let f = parse(
+            "[dashboard]\nwan_target = \"[2620:fe::fe]:53\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            f.dashboard.wan_target,
+            Some(("2620:fe::fe".parse().unwrap(), Some(53)))
+        );
+        for bad in ["dns.quad9.net", "9.9.9.9:0", "9.9.9.9:http", ""] {
+            let text = format!("[dashboard]\nwan_target = \"{bad}\"\n");
+            let e = parse(&text, Path::new("c.toml")).unwrap_err().to_string();
+            assert!(e.contains("dashboard.wan_target"), "{bad}: {e}");
+        }
+        assert_eq!(
+            parse("", Path::new("c.toml")).unwrap().dashboard.wan_target,
+            None
+        );
     }
 
     #[test]

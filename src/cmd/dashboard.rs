@@ -68,7 +68,36 @@ pub fn config(args: DashboardArgs, file: &ScanFileConfig) -> Result<DashboardCon
         output: scan.output,
         format: scan.format.map(Format::from),
         log: scan.log || file.log.unwrap_or(false),
+        wan_target: None,
     })
+}
+
+/// `netdx [TARGETS...]` (no subcommand): as `netdx tui`, once the first word is known not to
+/// be a mistyped subcommand (`netdx scna 10.0.0.1`); that check sends nothing.
+pub fn run_default(args: DashboardArgs) -> anyhow::Result<ExitCode> {
+    if let Some(e) = args
+        .scan
+        .targets
+        .first()
+        .and_then(|w| mistyped_subcommand(w))
+    {
+        return Ok(super::trouble(e));
+    }
+    run(args)
+}
+
+/// The error for a first word that looks like a mistyped subcommand.
+fn mistyped_subcommand(word: &str) -> Option<String> {
+    use clap::CommandFactory;
+    let cli = crate::cli::Cli::command();
+    let mut names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
+    names.push("help");
+    let sub = super::typo::suggestion(word, &names)?;
+    let shown = crate::core::sanitize::clean(word);
+    Some(format!(
+        "'{shown}' is not a subcommand: did you mean `{sub}`? (to monitor a host of that \
+         name, write it with its domain or a trailing dot: {shown}.)"
+    ))
 }
 
 pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
@@ -76,10 +105,18 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
         Ok(f) => f,
         Err(code) => return Ok(code),
     };
-    let config = match config(args, &file.scan) {
+    let mut config = match config(args, &file.scan) {
         Ok(c) => c,
         Err(e) => return Ok(super::trouble(e)),
     };
+    config.wan_target =
+        file.dashboard
+            .wan_target
+            .map(|(addr, port)| crate::ui::health::WanTarget {
+                addr,
+                port,
+                configured: true,
+            });
     Ok(match ui::run(config)? {
         Exit::Quit | Exit::InputClosed => ExitCode::SUCCESS,
         Exit::Signal(n) => ExitCode::from(128 + n as u8),
@@ -131,7 +168,7 @@ mod tests {
         assert!(t.ping && t.arp && !t.reverse_dns);
         assert_eq!(t.exclude, ["10.0.0.1"]);
 
-        let d = crate::ui::prober::diagnose_config(t);
+        let d = crate::ui::prober::diagnose_config(t, None);
         assert!(d.targets.is_empty());
         assert_eq!(d.resolver, t.resolver);
         assert_eq!(d.trace.timeout, Duration::from_millis(300));
@@ -140,6 +177,20 @@ mod tests {
         let c = config(args(&[]), &ScanFileConfig::default()).unwrap();
         assert!(c.targets.is_empty() && !c.log);
         assert_eq!(c.scan, ScanTemplate::default());
+    }
+
+    #[test]
+    fn a_mistyped_subcommand_is_refused_without_a_lookup() {
+        let e = mistyped_subcommand("scna").unwrap();
+        assert!(e.contains("did you mean `scan`?"), "{e}");
+        assert!(
+            mistyped_subcommand("diagnsoe")
+                .unwrap()
+                .contains("`diagnose`")
+        );
+        assert_eq!(mistyped_subcommand("10.0.0.1"), None);
+        assert_eq!(mistyped_subcommand("scna."), None);
+        assert_eq!(mistyped_subcommand("web"), None);
     }
 
     #[test]

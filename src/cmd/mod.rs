@@ -9,6 +9,7 @@ pub mod history;
 pub mod plan;
 pub mod report;
 pub mod scan;
+pub mod typo;
 
 use std::fmt::Display;
 use std::process::ExitCode;

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::core::event::{Phase, ScanEvent};
-use crate::core::model::{ScanParameters, ScanReport};
+use crate::core::model::{NoteLevel, ScanParameters, ScanReport};
 use crate::engine::scan::{self as engine, ScanConfig};
 use crate::net::session::{Session, SessionOptions};
 use crate::output;
@@ -20,6 +20,9 @@ use crate::output;
 pub enum Outcome {
     Complete,
     Interrupted,
+    /// No target was left to probe (every name failed to resolve): bad input, not a scan
+    /// that found nothing.
+    NothingToScan,
 }
 
 pub use crate::core::clock::now_rfc3339;
@@ -50,7 +53,17 @@ fn progress_line(report: &ScanReport) -> String {
     parts.join(" · ")
 }
 
-/// Run the scan to the end (or to Ctrl-C) on `session` and return the report.
+/// A line on stderr, above the progress bar when there is one.
+fn say(bar: &ProgressBar, line: &str) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
+/// Run the scan to the end (or to Ctrl-C) on `session` and return the report. Warnings and
+/// errors go to stderr as they happen.
 pub async fn run(
     session: Session,
     cfg: ScanConfig,
@@ -82,6 +95,7 @@ pub async fn run(
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut interrupted = false;
+    let mut planned = None;
     loop {
         tokio::select! {
             ev = rx.recv() => {
@@ -92,6 +106,17 @@ pub async fn run(
                         bar.set_length(*total);
                         bar.set_position(*done);
                     }
+                }
+                match &ev {
+                    ScanEvent::Note { level, text } if *level != NoteLevel::Info => {
+                        // What the scan cannot do (no CAP_NET_RAW, no DNS, a name that did not
+                        // resolve) is said at once, on stderr, before any result: the results
+                        // are read in its light.
+                        let tag = if *level == NoteLevel::Warn { "warning" } else { "error" };
+                        say(&bar, &format!("{tag}: {}", crate::core::sanitize::clean(text)));
+                    }
+                    ScanEvent::Planned { hosts, .. } => planned = Some(*hosts),
+                    _ => {}
                 }
                 let finished = matches!(ev, ScanEvent::Finished { .. });
                 report.apply(ev);
@@ -104,7 +129,7 @@ pub async fn run(
             }
             _ = &mut signal, if !interrupted => {
                 interrupted = true;
-                bar.println("interrupted: stopping probes, keeping what was found");
+                say(&bar, "interrupted: stopping probes, keeping what was found");
                 cancel.cancel();
             }
         }
@@ -120,6 +145,8 @@ pub async fn run(
     report.refresh_summary();
     let outcome = if report.interrupted {
         Outcome::Interrupted
+    } else if planned == Some(0) {
+        Outcome::NothingToScan
     } else {
         Outcome::Complete
     };
@@ -139,11 +166,21 @@ pub async fn scan(
     let session = Session::new(SessionOptions {
         concurrency: cfg.concurrency,
     })?;
-    let (report, outcome) = run(session, cfg, params, std::io::stderr().is_terminal()).await;
-    print!(
-        "{}",
-        output::table::render(&report, Some(started.elapsed().as_secs_f64()))
-    );
+    let (mut report, outcome) = run(session, cfg, params, std::io::stderr().is_terminal()).await;
+    if outcome == Outcome::NothingToScan {
+        return Ok(outcome);
+    }
+    // The warnings were said on stderr before the results; the table does not repeat them
+    // (the report file keeps them all).
+    let notes = std::mem::take(&mut report.notes);
+    report.notes = notes
+        .iter()
+        .filter(|n| n.level == NoteLevel::Info)
+        .cloned()
+        .collect();
+    let table = output::table::render(&report, Some(started.elapsed().as_secs_f64()));
+    report.notes = notes;
+    print!("{table}");
     if let Some(path) = &output {
         let used = output::write(&report, path, format)?;
         eprintln!("{} report written to {}", used.label(), path.display());
@@ -185,6 +222,9 @@ pub fn run_cli(args: crate::cli::ScanArgs) -> std::process::ExitCode {
     match rt.block_on(scan(cfg, params, args.output, format, log)) {
         Ok(Outcome::Complete) => ExitCode::SUCCESS,
         Ok(Outcome::Interrupted) => ExitCode::from(super::EXIT_INTERRUPTED),
+        Ok(Outcome::NothingToScan) => super::trouble(
+            "no target resolved to an address: nothing was scanned (see the warnings above)",
+        ),
         Err(e) => {
             eprintln!("netdx: error: {e:#}");
             ExitCode::FAILURE

@@ -16,7 +16,7 @@ use time::UtcOffset;
 use crate::core::model::RecordType;
 use crate::net::sys::netinfo::Suggestion;
 
-use super::diagnose_view::DiagnoseView;
+use super::diagnose_view::{DiagnoseTarget, DiagnoseView};
 use super::prompt::{Edit, LineEditor};
 use super::render;
 use super::state::{Counts, Dashboard, Layers, LogKind, Timestamp};
@@ -42,9 +42,12 @@ pub enum Command {
     Export {
         path: PathBuf,
     },
-    /// The Diagnose view opened: start diagnosis rounds at the dashboard's interval.
-    StartDiagnosis,
-    /// The Diagnose view closed: stop the rounds.
+    /// Start diagnosis rounds at the dashboard's interval (replacing any running ones): of
+    /// this machine, and of `target` when given.
+    StartDiagnosis {
+        target: Option<DiagnoseTarget>,
+    },
+    /// Stop the diagnosis rounds (`x` in the Diagnose view).
     StopDiagnosis,
 }
 
@@ -264,17 +267,46 @@ impl App {
         }
     }
 
-    /// Open the Diagnose view with a fresh timeline (rounds of an earlier visit are not
-    /// continued: what happened in between was not observed).
+    /// Open the Diagnose view. Rounds that kept running since the view was left go on (their
+    /// timeline with them); otherwise they start, with a fresh timeline.
     fn open_diagnose(&mut self) -> Option<Command> {
         self.status = None;
         self.view = View::Diagnose;
-        self.diagnose = DiagnoseView::default();
-        Some(Command::StartDiagnosis)
+        if self.diagnose.running {
+            return None;
+        }
+        let target = self.diagnose.target.clone();
+        Some(self.restart_diagnose(target))
     }
 
-    /// Keys in the Diagnose view: leave it, help, quit. The host table's keys do nothing
-    /// here (their effect would be out of sight).
+    /// New rounds with a new question: a fresh timeline (the old one answered another).
+    fn restart_diagnose(&mut self, target: Option<DiagnoseTarget>) -> Command {
+        self.diagnose = DiagnoseView {
+            target: target.clone(),
+            running: true,
+            ..DiagnoseView::default()
+        };
+        Command::StartDiagnosis { target }
+    }
+
+    /// The host selected in the table as a diagnosis target, with the open ports the scans
+    /// found on it (none known: the path and reachability only; 443 and 80, which most LAN
+    /// hosts do not serve, would read as an outage).
+    fn selected_target(&self) -> Option<DiagnoseTarget> {
+        let ip = self.table.selected_ip()?;
+        let ports = self
+            .dash
+            .report
+            .hosts
+            .get(&ip)
+            .map(|h| h.open_ports().map(|p| p.port).take(4).collect())
+            .unwrap_or_default();
+        Some(DiagnoseTarget { ip, ports })
+    }
+
+    /// Keys in the Diagnose view: leave it (the rounds go on), target the selected host or
+    /// not, stop the rounds, help, quit. The host table's keys do nothing here (their effect
+    /// would be out of sight).
     fn on_diagnose_key(&mut self, key: KeyEvent) -> Option<Command> {
         match key.code {
             KeyCode::Char('q') => Some(Command::Quit),
@@ -282,22 +314,46 @@ impl App {
                 self.mode = Mode::Help;
                 None
             }
-            KeyCode::Esc | KeyCode::Char('D') => self.close_diagnose(),
+            KeyCode::Esc | KeyCode::Char('D') => {
+                self.view = View::Hosts;
+                if self.diagnose.running {
+                    self.set_status(
+                        LogKind::Info,
+                        "diagnosis goes on in the background: D shows it, x there stops it",
+                    );
+                }
+                None
+            }
+            KeyCode::Char('t') => {
+                let target = if self.diagnose.target.is_some() {
+                    None
+                } else {
+                    match self.selected_target() {
+                        Some(t) => Some(t),
+                        None => {
+                            self.set_status(LogKind::Warn, "no host selected in the table");
+                            return None;
+                        }
+                    }
+                };
+                self.status = None;
+                Some(self.restart_diagnose(target))
+            }
+            KeyCode::Char('x') => {
+                self.status = None;
+                self.view = View::Hosts;
+                self.diagnose.running = false;
+                Some(Command::StopDiagnosis)
+            }
             KeyCode::Char(_) | KeyCode::Enter => {
                 self.set_status(
                     LogKind::Warn,
-                    "Diagnose view: Esc or D returns to the hosts",
+                    "Diagnose view: t targets the selected host, x stops, Esc or D returns",
                 );
                 None
             }
             _ => None,
         }
-    }
-
-    fn close_diagnose(&mut self) -> Option<Command> {
-        self.status = None;
-        self.view = View::Hosts;
-        Some(Command::StopDiagnosis)
     }
 
     fn open_prompt(&mut self, kind: PromptKind, text: &str) {
@@ -613,13 +669,14 @@ mod tests {
     }
 
     #[test]
-    fn diagnose_key_opens_the_view_and_esc_or_d_leaves() {
+    fn diagnose_key_opens_the_view_and_esc_or_d_leaves_it_running() {
         let mut a = app();
         assert_eq!(
             a.on_key(key(KeyCode::Char('D'))),
-            Some(Command::StartDiagnosis)
+            Some(Command::StartDiagnosis { target: None })
         );
         assert_eq!(a.view, View::Diagnose);
+        assert!(a.diagnose.running);
         assert_eq!(a.mode, Mode::Normal);
         // The host table's keys are inert here, with a hint; help opens over the view and
         // closing it stays in the view.
@@ -634,30 +691,91 @@ mod tests {
         assert_eq!(a.mode, Mode::Help);
         assert_eq!(a.on_key(key(KeyCode::Esc)), None);
         assert_eq!((a.mode.clone(), a.view), (Mode::Normal, View::Diagnose));
-        assert_eq!(a.on_key(key(KeyCode::Esc)), Some(Command::StopDiagnosis));
+        // Leaving keeps the rounds (and the timeline) going, and says so.
+        a.diagnose.rounds = 3;
+        assert_eq!(a.on_key(key(KeyCode::Esc)), None);
         assert_eq!(a.view, View::Hosts);
-        assert_eq!(a.status, None);
-        // D toggles; q still quits from the view.
+        assert!(a.diagnose.running);
+        assert!(
+            a.status.as_ref().unwrap().1.contains("background"),
+            "{:?}",
+            a.status
+        );
+        // Coming back shows the same timeline, without starting anew.
+        assert_eq!(a.on_key(key(KeyCode::Char('D'))), None);
+        assert_eq!((a.view, a.diagnose.rounds), (View::Diagnose, 3));
+        assert_eq!(a.on_key(key(KeyCode::Char('D'))), None);
+        assert_eq!(a.view, View::Hosts);
+        // x in the view stops the rounds; the next visit starts afresh. q still quits.
         a.on_key(key(KeyCode::Char('D')));
         assert_eq!(
-            a.on_key(key(KeyCode::Char('D'))),
+            a.on_key(key(KeyCode::Char('x'))),
             Some(Command::StopDiagnosis)
         );
-        assert_eq!(a.view, View::Hosts);
-        a.on_key(key(KeyCode::Char('D')));
+        assert_eq!((a.view, a.diagnose.running), (View::Hosts, false));
+        assert_eq!(
+            a.on_key(key(KeyCode::Char('D'))),
+            Some(Command::StartDiagnosis { target: None })
+        );
+        assert_eq!(a.diagnose.rounds, 0, "a new run has a new timeline");
         assert_eq!(a.on_key(key(KeyCode::Char('q'))), Some(Command::Quit));
     }
 
     #[test]
-    fn g_stays_first_host_and_reopening_diagnose_starts_afresh() {
+    fn t_targets_the_selected_host_with_its_open_ports() {
+        use crate::core::event::{PortOutcome, ScanEvent};
         let mut a = app();
-        assert_eq!(a.on_key(key(KeyCode::Char('g'))), None);
-        assert_eq!(a.view, View::Hosts);
         a.on_key(key(KeyCode::Char('D')));
-        a.diagnose.rounds = 3;
-        a.on_key(key(KeyCode::Esc));
-        a.on_key(key(KeyCode::Char('D')));
-        assert_eq!(a.diagnose.rounds, 0, "a new visit has a new timeline");
+        // Nothing selected: refused with a word.
+        assert_eq!(a.on_key(key(KeyCode::Char('t'))), None);
+        assert!(a.status.as_ref().unwrap().1.contains("no host selected"));
+        let now = a.now;
+        let ip: IpAddr = "10.0.0.20".parse().unwrap();
+        let id = a.dash.begin(
+            super::super::state::JobKind::Ports {
+                ip,
+                spec: "22,80,443".into(),
+            },
+            &[],
+            now,
+        );
+        let port = |port, state| PortOutcome {
+            port,
+            state,
+            rtt: Some(Duration::from_millis(1)),
+        };
+        a.dash.apply(
+            id,
+            ScanEvent::Ports {
+                ip,
+                results: vec![
+                    port(22, crate::core::model::PortState::Open),
+                    port(80, crate::core::model::PortState::Closed),
+                    port(443, crate::core::model::PortState::Open),
+                ],
+            },
+            now,
+        );
+        a.prepare(now);
+        assert_eq!(a.table.selected_ip(), Some(ip));
+        a.diagnose.rounds = 5;
+        let want = DiagnoseTarget {
+            ip,
+            ports: vec![22, 443],
+        };
+        assert_eq!(
+            a.on_key(key(KeyCode::Char('t'))),
+            Some(Command::StartDiagnosis {
+                target: Some(want.clone())
+            })
+        );
+        assert_eq!(a.diagnose.target, Some(want));
+        assert_eq!(a.diagnose.rounds, 0, "another question, another timeline");
+        // Again: back to this machine alone.
+        assert_eq!(
+            a.on_key(key(KeyCode::Char('t'))),
+            Some(Command::StartDiagnosis { target: None })
+        );
     }
 
     #[test]

@@ -42,12 +42,25 @@ use super::render::wrap;
 use super::state::{Health, LogKind, Timestamp};
 use super::theme::Theme;
 
-/// What the Diagnose view shows: the last round and the outage timeline so far.
+/// A host of the table the Diagnose view checks as a target, with the ports to connect to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiagnoseTarget {
+    pub ip: std::net::IpAddr,
+    /// Open ports the scans found on it (at most 4); empty: reachability and path only.
+    pub ports: Vec<u16>,
+}
+
+/// What the Diagnose view shows: the last round and the outage timeline so far. The rounds
+/// go on when the view is left (`running`), so the timeline keeps counting.
 #[derive(Debug, Clone, Default)]
 pub struct DiagnoseView {
     pub last: Option<Diagnosis>,
     pub timeline: Timeline,
     pub rounds: u32,
+    /// Rounds are running (in the view or in the background).
+    pub running: bool,
+    /// The host checked besides this machine, if any (`t`).
+    pub target: Option<DiagnoseTarget>,
 }
 
 impl DiagnoseView {
@@ -218,11 +231,41 @@ pub fn render(frame: &mut Frame, area: Rect, view: &DiagnoseView, th: &Theme) {
     };
     let inner_width = area.width.saturating_sub(2) as usize;
     let verdict = wrap(&text(&d.verdict), inner_width.max(20));
-    let head_height = (verdict.len() as u16 + 3).min(area.height / 3).max(4);
+    // The layers line wraps between layers, never inside one.
+    let mut layer_lines: Vec<Vec<Span>> = vec![Vec::new()];
+    let mut used = 0;
+    for l in &d.layers {
+        let word = format!("{} ", l.layer.label());
+        let w = word.chars().count() + label(l.status).chars().count();
+        if used > 0 && used + 3 + w > inner_width {
+            layer_lines.push(Vec::new());
+            used = 0;
+        }
+        if let Some(line) = layer_lines.last_mut() {
+            if used > 0 {
+                line.push(Span::raw("   "));
+                used += 3;
+            }
+            line.push(Span::raw(word));
+            line.push(badge(l.status, th));
+        }
+        used += w;
+    }
+    // The verdict is what the view is for: it gets every row it needs, the path and outage
+    // tables shrink (and go, on a short terminal) before it is cut.
+    let head_needed = (layer_lines.len() + verdict.len()) as u16 + 2;
+    let mut bottom_h = (area.height / 3).max(5);
+    if head_needed + 4 + bottom_h > area.height {
+        bottom_h = area.height.saturating_sub(head_needed + 4);
+        if bottom_h < 4 {
+            bottom_h = 0;
+        }
+    }
+    let head_height = head_needed.min(area.height.saturating_sub(bottom_h + 3));
     let [head, evidence, bottom] = Layout::vertical([
         Constraint::Length(head_height),
-        Constraint::Min(4),
-        Constraint::Length((area.height / 3).max(5)),
+        Constraint::Min(3),
+        Constraint::Length(bottom_h),
     ])
     .areas(area);
 
@@ -236,13 +279,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &DiagnoseView, th: &Theme) {
         view.rounds,
         label(d.status)
     );
-    let mut layers: Vec<Span> = Vec::new();
-    for l in &d.layers {
-        layers.push(Span::raw(format!("{} ", l.layer.label())));
-        layers.push(badge(l.status, th));
-        layers.push(Span::raw("   "));
-    }
-    let mut lines = vec![Line::from(layers)];
+    let mut lines: Vec<Line> = layer_lines.into_iter().map(Line::from).collect();
     lines.extend(verdict.into_iter().map(Line::from));
     frame.render_widget(
         Paragraph::new(lines).block(block(title, th).style(th.health(health(d.status)))),
@@ -273,6 +310,9 @@ pub fn render(frame: &mut Frame, area: Rect, view: &DiagnoseView, th: &Theme) {
     .block(block(" Evidence ".to_string(), th));
     frame.render_widget(table, evidence);
 
+    if bottom.height == 0 {
+        return;
+    }
     // Bottom: the first path, and the outage timeline.
     let [path_area, outages_area] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);

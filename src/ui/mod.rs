@@ -5,18 +5,23 @@
 //!                                        ▼
 //!  engine jobs ──(tagged events)──► runner: App { Dashboard (state), TableView, Mode, View,
 //!  diagnosis rounds ──(Diagnosis)──►                DiagnoseView }
-//!     ▲                                  │ draw when dirty, ≤ 1 frame / 33 ms
+//!  header checks ──(HeaderCheck)──►      │ draw when dirty, ≤ 1 frame / 33 ms
+//!     ▲                                  │
 //!     └──── JobSpec (scan, round, ports, resolve) ◄── keys ── render(&App)
-//!           DiagnoseSpec (while the Diagnose view is open)
+//!           DiagnoseSpec (from the first D until x in the view)
+//!           a header check every round
 //! ```
 //! [`state::Dashboard`] is the one owner of what was observed (a pure reducer over engine
 //! events with injected timestamps); [`render`] only reads; [`runner`] owns the channels to
 //! the engine through a [`prober::Prober`]. With no targets nothing is sent until the user
 //! starts a run (or opens the Diagnose view with `D`, which checks this machine, its gateway
-//! and its resolvers).
+//! and its resolvers). Once a run started, every monitoring round also re-checks the header's
+//! layers ([`health`]): the gateway, the resolvers and the WAN target.
 
 pub mod app;
 pub mod diagnose_view;
+pub mod health;
+mod health_probe;
 pub mod prober;
 pub mod prompt;
 pub mod render;
@@ -63,6 +68,8 @@ pub struct DashboardConfig {
     pub format: Option<Format>,
     /// `--log`: the state at exit is recorded in the history.
     pub log: bool,
+    /// `wan_target` from the config file: the header's WAN check goes there.
+    pub wan_target: Option<health::WanTarget>,
 }
 
 /// Open the dashboard and run it until the user quits or a signal arrives.
@@ -111,7 +118,11 @@ pub fn run(config: DashboardConfig) -> anyhow::Result<Exit> {
         let input = term::spawn_input_reader()?;
         let inputs = Inputs {
             terminal: input,
-            prober: Arc::new(EngineProber { template, session }),
+            prober: Arc::new(EngineProber {
+                template,
+                session,
+                wan_target: config.wan_target,
+            }),
             clock: Box::new(state::Timestamp::now_utc),
             shutdown: Box::pin(shutdown_signal()),
         };

@@ -20,6 +20,8 @@ use crate::diagnose::{DiagnoseConfig, Diagnosis};
 use crate::engine::scan as engine;
 use crate::net::session::Session;
 
+use super::diagnose_view::DiagnoseTarget;
+use super::health::{HeaderCheck, WanTarget};
 use super::state::RoundPlan;
 
 /// One unit of probing the loop can ask for.
@@ -45,6 +47,8 @@ pub struct DiagnoseSpec {
     /// From the start of one round to the start of the next (a slow round is followed at
     /// once by the next).
     pub interval: Duration,
+    /// A host of the table to check as well (`t` in the view).
+    pub target: Option<DiagnoseTarget>,
 }
 
 /// The shortest time between two diagnosis rounds (the event loop raises a shorter
@@ -73,6 +77,18 @@ pub trait Prober: Send + Sync + 'static {
     ) -> Result<(), String> {
         let _ = (spec, tx, cancel);
         Err("diagnosis is not available here".to_string())
+    }
+
+    /// Check the header's layers once (gateway, resolvers, WAN target) in the background;
+    /// the result goes to `tx`. Refused when this prober cannot (the default: a scripted
+    /// prober never touches the network, and the header then shows only what rounds saw).
+    fn header(
+        &self,
+        tx: mpsc::Sender<HeaderCheck>,
+        cancel: CancellationToken,
+    ) -> Result<(), String> {
+        let _ = (tx, cancel);
+        Err("header checks are not available here".to_string())
     }
 }
 
@@ -158,19 +174,27 @@ impl ScanTemplate {
 /// The real prober: the scan engine, configured from the typed [`ScanTemplate`].
 pub struct EngineProber {
     pub template: ScanTemplate,
+    /// `wan_target` from the config file: where the header's WAN check goes (else the
+    /// first public resolver of resolv.conf).
+    pub wan_target: Option<WanTarget>,
     /// The process's probe session: every job runs on it, so sockets, DNS clients and what
     /// was learnt of each host carry over from round to round.
     pub session: Session,
 }
 
-/// What the dashboard's Diagnose view checks: no target (this machine, its gateways and its
-/// resolvers, as `netdx diagnose` with no argument), with the dashboard's `--resolver`,
-/// `--timeout` and `--dns-timeout`. The selected host is deliberately not a target: most hosts
-/// of a LAN serve neither 443 nor 80, and the target check would call that an outage.
-pub fn diagnose_config(template: &ScanTemplate) -> DiagnoseConfig {
+/// What the dashboard's Diagnose view checks: this machine, its gateways and its resolvers
+/// (as `netdx diagnose` with no argument), and the host the user targeted with `t`, with the
+/// dashboard's `--resolver`, `--timeout` and `--dns-timeout`. A targeted host's service ports
+/// are the open ports the scans found on it, not diagnose's 443 and 80: most hosts of a LAN
+/// serve neither, and the target check would call that an outage.
+pub fn diagnose_config(template: &ScanTemplate, target: Option<&DiagnoseTarget>) -> DiagnoseConfig {
     let defaults = DiagnoseConfig::default();
     DiagnoseConfig {
-        targets: Vec::new(),
+        targets: target
+            .map(|t| crate::diagnose::TargetInput::Addr(t.ip))
+            .into_iter()
+            .collect(),
+        ports: target.map_or(defaults.ports.clone(), |t| t.ports.clone()),
         resolver: template.resolver,
         timeout: template.timeout,
         dns_timeout: template.dns_timeout,
@@ -178,7 +202,6 @@ pub fn diagnose_config(template: &ScanTemplate) -> DiagnoseConfig {
             timeout: template.timeout,
             ..defaults.trace
         },
-        ..defaults
     }
 }
 
@@ -261,8 +284,30 @@ impl Prober for EngineProber {
         tx: mpsc::Sender<Diagnosis>,
         cancel: CancellationToken,
     ) -> Result<(), String> {
-        let config = diagnose_config(&self.template);
+        let config = diagnose_config(&self.template, spec.target.as_ref());
         super::diagnose_view::spawn_rounds(config, self.session.clone(), spec.interval, tx, cancel);
+        Ok(())
+    }
+
+    fn header(
+        &self,
+        tx: mpsc::Sender<HeaderCheck>,
+        cancel: CancellationToken,
+    ) -> Result<(), String> {
+        let fut = super::health_probe::run(
+            self.session.clone(),
+            self.template.clone(),
+            self.wan_target,
+            cancel.clone(),
+        );
+        tokio::spawn(async move {
+            tokio::select! {
+                check = fut => {
+                    let _ = tx.send(check).await;
+                }
+                _ = cancel.cancelled() => {}
+            }
+        });
         Ok(())
     }
 }
@@ -314,7 +359,7 @@ mod tests {
             dns_timeout: Duration::from_millis(700),
             ..ScanTemplate::default()
         };
-        let cfg = diagnose_config(&template);
+        let cfg = diagnose_config(&template, None);
         assert!(
             cfg.targets.is_empty(),
             "the scan's targets are not diagnosed"
@@ -325,9 +370,18 @@ mod tests {
         assert_eq!(cfg.dns_timeout, Duration::from_millis(700));
         assert_eq!(cfg.ports, DiagnoseConfig::default().ports);
 
-        let cfg = diagnose_config(&ScanTemplate::default());
+        let cfg = diagnose_config(&ScanTemplate::default(), None);
         assert_eq!(cfg.resolver, None, "the system's resolvers");
         assert_eq!(cfg.timeout, Duration::from_millis(1000));
+
+        // The selected host, with the open ports the scans found on it.
+        let target = DiagnoseTarget {
+            ip: "10.0.0.20".parse().unwrap(),
+            ports: vec![22, 8080],
+        };
+        let cfg = diagnose_config(&template, Some(&target));
+        assert_eq!(cfg.targets, [crate::diagnose::TargetInput::Addr(target.ip)]);
+        assert_eq!(cfg.ports, [22, 8080]);
     }
 
     #[test]

@@ -46,7 +46,7 @@ use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Sparkline, T
 use crate::core::model::{Host, PortState};
 
 use super::app::{App, Mode, Pane, View};
-use super::state::{HostTrack, LayerHealth, Liveness, LogKind, Timestamp, fmt_ms, human_duration};
+use super::state::{HostTrack, Liveness, LogKind, Timestamp, fmt_ms, human_duration};
 use super::table::{Column, methods};
 
 /// Terminals at least this wide show the detail, DNS and events panes side by side.
@@ -206,31 +206,45 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     let th = &app.settings.theme;
     let wide = area.width >= WIDE;
     let l = &app.layers;
-    let layer = |name: &'static str, lh: &LayerHealth| -> Vec<Span<'static>> {
-        let mut v = vec![
-            Span::styled(format!("{name} "), th.title()),
-            Span::styled(
+    // Details as room allows, never cut: those of cells that are not OK first (what is wrong
+    // matters most), then the others, left to right, each while it still fits.
+    let cells = [
+        ("LAN", &l.lan),
+        (if wide { "Gateway" } else { "GW" }, &l.gateway),
+        ("DNS", &l.dns),
+        ("WAN", &l.wan),
+    ];
+    let build = |detail: &[bool; 4]| -> Vec<Span<'static>> {
+        let mut spans = vec![Span::styled(
+            "netdx  ",
+            th.accent().add_modifier(Modifier::BOLD),
+        )];
+        for (i, (name, lh)) in cells.iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::styled(" │ ", th.dim()));
+            }
+            spans.push(Span::styled(format!("{name} "), th.title()));
+            spans.push(Span::styled(
                 format!("{} {}", lh.health.symbol(), lh.health.word()),
                 th.health(lh.health),
-            ),
-        ];
-        if wide {
-            v.push(Span::styled(format!(" {}", lh.detail), th.dim()));
+            ));
+            if detail[i] {
+                spans.push(Span::styled(format!(" {}", lh.detail), th.dim()));
+            }
         }
-        v
+        spans
     };
-    let sep = || Span::styled(" │ ", th.dim());
-    let mut spans = vec![Span::styled(
-        "netdx  ",
-        th.accent().add_modifier(Modifier::BOLD),
-    )];
-    spans.extend(layer("LAN", &l.lan));
-    spans.push(sep());
-    spans.extend(layer(if wide { "Gateway" } else { "GW" }, &l.gateway));
-    spans.push(sep());
-    spans.extend(layer("DNS", &l.dns));
-    spans.push(sep());
-    spans.extend(layer("WAN", &l.wan));
+    let width = |spans: &[Span]| spans.iter().map(Span::width).sum::<usize>();
+    let mut order: Vec<usize> = (0..cells.len()).collect();
+    order.sort_by_key(|&i| cells[i].1.health == super::state::Health::Ok);
+    let mut detail = [false; 4];
+    for i in order {
+        detail[i] = true;
+        if width(&build(&detail)) > usize::from(area.width) {
+            detail[i] = false;
+        }
+    }
+    let spans = build(&detail);
     let [line1, line2] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
     frame.render_widget(Paragraph::new(Line::from(spans)), line1);
@@ -245,74 +259,112 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Length(time.len() as u16 + 1),
     ])
     .areas(line2);
-    frame.render_widget(Paragraph::new(run_status(app)), status);
+    frame.render_widget(Paragraph::new(run_status(app, status.width)), status);
     frame.render_widget(
         Paragraph::new(Span::styled(time, th.dim())).alignment(Alignment::Right),
         right,
     );
 }
 
-fn run_status(app: &App) -> Line<'static> {
+/// The run's status line, `width` columns at most. Pieces that do not fit are left out
+/// whole, least important first ("238 silent" never becomes "238 s").
+fn run_status(app: &App, width: u16) -> Line<'static> {
     let th = &app.settings.theme;
     let d = &app.dash;
     let c = &app.counts;
     if !d.started() {
-        return Line::from(vec![
-            Span::styled("○ idle", th.title()),
-            Span::raw(": nothing sent yet · "),
-            Span::styled("Enter", th.key()),
-            Span::raw(" scans the suggested targets · "),
-            Span::styled("a", th.key()),
-            Span::raw(" types targets"),
-        ]);
+        return fit_pieces(
+            vec![
+                (9, vec![Span::styled("○ idle", th.title())]),
+                (8, vec![Span::raw(": nothing sent yet")]),
+                (
+                    7,
+                    vec![
+                        Span::raw(" · "),
+                        Span::styled("Enter", th.key()),
+                        Span::raw(" scans the suggested targets"),
+                    ],
+                ),
+                (
+                    6,
+                    vec![
+                        Span::raw(" · "),
+                        Span::styled("a", th.key()),
+                        Span::raw(" types targets"),
+                    ],
+                ),
+            ],
+            width,
+        );
     }
-    let mut spans = Vec::new();
+    // (importance, spans): the higher, the longer it stays.
+    let mut pieces: Vec<(u8, Vec<Span<'static>>)> = Vec::new();
     let sweep = d
         .jobs
         .values()
         .find(|j| matches!(j.kind, super::state::JobKind::Sweep { .. }));
     if let Some(job) = sweep {
-        spans.push(Span::styled(
-            "◐ scanning",
-            th.accent().add_modifier(Modifier::BOLD),
+        pieces.push((
+            9,
+            vec![Span::styled(
+                "◐ scanning",
+                th.accent().add_modifier(Modifier::BOLD),
+            )],
         ));
         for (phase, (done, total)) in &job.progress {
             let pct = if *total > 0 { done * 100 / total } else { 0 };
-            spans.push(Span::raw(format!(
-                " · {} {done}/{total} ({pct}%)",
-                phase.label()
-            )));
+            pieces.push((
+                7,
+                vec![Span::raw(format!(
+                    " · {} {done}/{total} ({pct}%)",
+                    phase.label()
+                ))],
+            ));
         }
         if job.progress.is_empty() {
-            spans.push(Span::raw(" · starting"));
+            pieces.push((7, vec![Span::raw(" · starting")]));
         }
         if let Some(p) = &app.settings.ports {
-            spans.push(Span::raw(format!(" · ports {p}")));
+            pieces.push((2, vec![Span::raw(format!(" · ports {p}"))]));
         }
     } else if d.paused {
-        spans.push(Span::styled(
-            "‖ paused",
-            th.health(super::state::Health::Degraded),
+        pieces.push((
+            9,
+            vec![Span::styled(
+                "‖ paused",
+                th.health(super::state::Health::Degraded),
+            )],
         ));
-        spans.push(Span::raw(format!(
-            " · {} hosts watched · space resumes",
-            c.watched
-        )));
+        pieces.push((
+            5,
+            vec![Span::raw(format!(" · {} hosts watched", c.watched))],
+        ));
+        pieces.push((7, vec![Span::raw(" · space resumes")]));
     } else if d.monitoring {
-        spans.push(Span::styled(
-            "● monitoring",
-            th.up().add_modifier(Modifier::BOLD),
+        pieces.push((
+            9,
+            vec![Span::styled(
+                "● monitoring",
+                th.up().add_modifier(Modifier::BOLD),
+            )],
         ));
-        spans.push(Span::raw(format!(
-            " {} hosts every {} · round {}",
-            c.watched,
-            interval_label(app),
-            d.rounds
-        )));
+        pieces.push((
+            5,
+            vec![Span::raw(format!(
+                " {} hosts every {}",
+                c.watched,
+                interval_label(app)
+            ))],
+        ));
+        pieces.push((3, vec![Span::raw(format!(" · round {}", d.rounds))]));
     }
-    spans.push(Span::raw(format!(" · {} up · {} down", c.up, c.down)));
+    pieces.push((8, vec![Span::raw(format!(" · {} up", c.up))]));
+    pieces.push((8, vec![Span::raw(format!(" · {} down", c.down))]));
     if c.silent > 0 {
-        spans.push(Span::styled(format!(" · {} silent", c.silent), th.dim()));
+        pieces.push((
+            4,
+            vec![Span::styled(format!(" · {} silent", c.silent), th.dim())],
+        ));
     }
     let others = d
         .jobs
@@ -325,12 +377,36 @@ fn run_status(app: &App) -> Line<'static> {
         })
         .count();
     if others > 0 {
-        spans.push(Span::styled(
-            format!(" · {others} job(s) running"),
-            th.accent(),
+        pieces.push((
+            6,
+            vec![Span::styled(
+                format!(" · {others} job(s) running"),
+                th.accent(),
+            )],
         ));
     }
-    Line::from(spans)
+    if app.diagnose.running && app.view != View::Diagnose {
+        pieces.push((6, vec![Span::styled(" · diagnosing (D)", th.accent())]));
+    }
+    fit_pieces(pieces, width)
+}
+
+/// Keep the pieces that fit in `width`, dropping the least important (the last of equals)
+/// first; the order of those kept is unchanged. No piece is ever cut.
+pub fn fit_pieces(mut pieces: Vec<(u8, Vec<Span<'static>>)>, width: u16) -> Line<'static> {
+    let w = |p: &(u8, Vec<Span>)| p.1.iter().map(Span::width).sum::<usize>();
+    while pieces.len() > 1 && pieces.iter().map(w).sum::<usize>() > usize::from(width) {
+        let Some(drop) = pieces
+            .iter()
+            .enumerate()
+            .min_by_key(|(i, p)| (p.0, std::cmp::Reverse(*i)))
+            .map(|(i, _)| i)
+        else {
+            break;
+        };
+        pieces.remove(drop);
+    }
+    Line::from(pieces.into_iter().flat_map(|p| p.1).collect::<Vec<_>>())
 }
 
 fn interval_label(app: &App) -> String {
@@ -474,8 +550,22 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
     title.push(Span::raw(" "));
     let inner_w = area.width.saturating_sub(2);
     let cols = columns(inner_w, ip_width(app, rows_fit), name_width(app, rows_fit));
+    // One scale for the whole latency column (the rows on screen), named in its title.
+    let scale = spark_scale(view.visible(rows_fit).filter_map(|(_, ip)| {
+        let t = app.dash.tracks.get(&ip)?;
+        let skip = t.samples.len().saturating_sub(SPARK_CELLS);
+        t.samples
+            .iter()
+            .skip(skip)
+            .filter_map(|s| s.rtt_ms)
+            .reduce(f32::max)
+    }));
     let header = Row::new(cols.iter().map(|(c, _)| {
-        let mut t = c.title().to_string();
+        let mut t = if *c == Column::Latency {
+            format!("≤{}", scale_label(scale))
+        } else {
+            c.title().to_string()
+        };
         if *c == view.sort {
             t.push_str(if view.descending { " ▼" } else { " ▲" });
         }
@@ -486,7 +576,7 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
     let rows: Vec<Row> = view
         .visible(rows_fit)
         .map(|(i, ip)| {
-            let row = host_row(app, ip, &cols);
+            let row = host_row(app, ip, &cols, scale);
             if i == view.selected {
                 row.style(th.selected())
             } else {
@@ -512,7 +602,7 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
     }
 }
 
-fn host_row<'a>(app: &App, ip: IpAddr, cols: &[(Column, u16)]) -> Row<'a> {
+fn host_row<'a>(app: &App, ip: IpAddr, cols: &[(Column, u16)], scale: f32) -> Row<'a> {
     let th = &app.settings.theme;
     let h = app.dash.report.hosts.get(&ip);
     let t = app.dash.tracks.get(&ip);
@@ -541,7 +631,8 @@ fn host_row<'a>(app: &App, ip: IpAddr, cols: &[(Column, u16)]) -> Row<'a> {
         Column::Rtt => Cell::from(rtt_text(h, t)),
         Column::Loss => Cell::from(loss_text(h, t)),
         Column::Latency => Cell::from(Span::styled(
-            t.map(|t| spark_text(t, SPARK_CELLS)).unwrap_or_default(),
+            t.map(|t| spark_text(t, SPARK_CELLS, scale))
+                .unwrap_or_default(),
             th.accent(),
         )),
         Column::Ports => Cell::from(match h {
@@ -583,33 +674,59 @@ fn loss_text(h: Option<&Host>, t: Option<&HostTrack>) -> String {
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
-/// Lowest value a latency bar starts from: half the smallest sample, so variation shows
-/// without a steady 0.4 ms link looking like a flat wall (or a 0.38→0.57 ms wobble like a
-/// disaster).
-fn spark_floor(values: impl Iterator<Item = f32> + Clone) -> (f32, f32) {
-    let max = values.clone().fold(0.0f32, f32::max);
-    let min = values.fold(f32::INFINITY, f32::min);
-    let floor = if min.is_finite() { min / 2.0 } else { 0.0 };
-    (floor, max)
+/// The top of a column of latency bars: a round number of milliseconds (1, 2 or 5 times a
+/// power of ten) at or above the slowest sample shown, and at least 1 ms. Bars start at
+/// zero, so every row of the column is drawn on the same scale: 0.1 ms of jitter on a LAN is
+/// a step, not a spike, and a steady 200 ms fills the column that it tops instead of looking
+/// like a steady 0.3 ms.
+pub fn spark_scale(samples: impl Iterator<Item = f32>) -> f32 {
+    let max = samples
+        .filter(|v| v.is_finite())
+        .fold(0.0f32, f32::max)
+        .max(1.0);
+    let mut step = 1.0f32;
+    loop {
+        for m in [1.0, 2.0, 5.0] {
+            if max <= step * m {
+                return step * m;
+            }
+        }
+        step *= 10.0;
+        if step > 1e7 {
+            return max;
+        }
+    }
 }
 
-/// The last `n` samples as block characters; `×` marks a round with no reply.
-pub fn spark_text(t: &HostTrack, n: usize) -> String {
+/// `1 ms`, `200 ms`, `2 s`: a scale for a column title.
+pub fn scale_label(scale_ms: f32) -> String {
+    if scale_ms >= 1000.0 {
+        format!("{:.0} s", scale_ms / 1000.0)
+    } else {
+        format!("{scale_ms:.0} ms")
+    }
+}
+
+/// The bar for `v` on a column scaled to `scale` ms.
+fn bar(v: f32, scale: f32) -> char {
+    let i = ((v / scale.max(f32::MIN_POSITIVE)) * (BARS.len() as f32 - 1.0)).round();
+    BARS[(i.max(0.0) as usize).min(BARS.len() - 1)]
+}
+
+/// The last `n` samples as block characters on the column's `scale` (ms); `×` marks a round
+/// with no reply.
+pub fn spark_text(t: &HostTrack, n: usize, scale: f32) -> String {
     let skip = t.samples.len().saturating_sub(n);
-    let recent: Vec<Option<f32>> = t.samples.iter().skip(skip).map(|s| s.rtt_ms).collect();
-    let (floor, max) = spark_floor(recent.iter().flatten().copied());
-    let span = max - floor;
-    recent
-        .iter()
-        .map(|s| match s {
-            None => '×',
-            Some(_) if span <= 0.0 => BARS[BARS.len() / 2],
-            Some(v) => {
-                let i = (((v - floor) / span) * (BARS.len() as f32 - 1.0)).round() as usize;
-                BARS[i.min(BARS.len() - 1)]
-            }
-        })
-        .collect()
+    spark_bars(t.samples.iter().skip(skip).map(|s| s.rtt_ms), scale)
+}
+
+/// Round trips (`None`: no reply) as bars on a column scaled to `scale` ms.
+pub fn spark_bars(rtts: impl Iterator<Item = Option<f32>>, scale: f32) -> String {
+    rtts.map(|r| match r {
+        None => '×',
+        Some(v) => bar(v, scale),
+    })
+    .collect()
 }
 
 // ---------------------------------------------------------------------------------- detail
@@ -727,22 +844,26 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
         let n = usize::from(chart_area.width);
         let skip = t.samples.len().saturating_sub(n);
         let shown: Vec<Option<f32>> = t.samples.iter().skip(skip).map(|s| s.rtt_ms).collect();
-        let (floor, max) = spark_floor(shown.iter().flatten().copied());
+        let max = shown.iter().flatten().copied().fold(0.0f32, f32::max);
         let min = shown
             .iter()
             .flatten()
             .copied()
             .fold(f32::INFINITY, f32::min);
+        // From zero, on a round scale, as the table's column: the chart's height means the
+        // same thing for every host.
+        let scale = spark_scale(shown.iter().flatten().copied());
         let data: Vec<Option<u64>> = shown
             .iter()
-            .map(|v| v.map(|v| ((v - floor) * 1000.0).round().max(1.0) as u64))
+            .map(|v| v.map(|v| (v * 1000.0).round().max(1.0) as u64))
             .collect();
         let label = if min.is_finite() {
             format!(
-                "RTT of {} rounds: {} – {}",
+                "RTT, {} rounds: {} – {} (0–{})",
                 data.len(),
                 fmt_ms(f64::from(min)),
-                fmt_ms(f64::from(max))
+                fmt_ms(f64::from(max)),
+                scale_label(scale)
             )
         } else {
             format!("RTT of {} rounds: no reply", data.len())
@@ -751,7 +872,7 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(
             Sparkline::default()
                 .data(data)
-                .max(((max - floor) * 1000.0).round().max(1.0) as u64)
+                .max((scale * 1000.0).round().max(1.0) as u64)
                 .style(th.accent())
                 .absent_value_symbol("×")
                 .absent_value_style(th.down()),
@@ -1103,8 +1224,13 @@ const KEYS_NARROW: [(&str, &str); 9] = [
 ];
 
 /// In the Diagnose view the host table's keys do nothing.
-const KEYS_DIAGNOSE: [(&str, &str); 3] =
-    [("q", "quit"), ("?", "help"), ("Esc/D", "back to the hosts")];
+const KEYS_DIAGNOSE: [(&str, &str); 5] = [
+    ("q", "quit"),
+    ("?", "help"),
+    ("t", "target the selected host"),
+    ("x", "stop"),
+    ("Esc/D", "back to the hosts"),
+];
 
 fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
     let th = &app.settings.theme;
@@ -1168,43 +1294,42 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
 
 // ------------------------------------------------------------------------------------ help
 
-const HELP: &[(&str, &str)] = &[
+/// The help, key by key. Short enough to fit 80x24 whole: the text wraps at word
+/// boundaries under its own column, and the test renders it at 80x24 and 160x40 and checks
+/// that every word is on screen.
+pub const HELP: &[(&str, &str)] = &[
     ("↑ ↓  j k", "move the selection"),
     (
-        "PgUp PgDn  Ctrl-b Ctrl-f",
-        "a page up / down (Ctrl-u Ctrl-d: half)",
+        "PgUp PgDn",
+        "a page (Ctrl-b Ctrl-f; Ctrl-u Ctrl-d: half a page)",
     ),
     ("g G  Home End", "first / last host"),
     (
-        "click, wheel",
-        "select a row / scroll; click a title to sort",
+        "mouse",
+        "click a row to select it, a title to sort; the wheel scrolls",
     ),
     ("s  S", "sort by the next column / reverse the order"),
     ("h", "show / hide addresses that never answered"),
     ("/", "filter: text, up, down, :22 (Esc clears)"),
-    ("Enter", "start on the suggested targets (first screen)"),
+    ("Enter", "scan the suggested targets (first screen)"),
     ("a", "add targets and scan them"),
-    ("p", "port-scan the selected host (default top100)"),
+    ("p", "port-scan the selected host (top100 by default)"),
     (
         "d",
         "resolve NAME[:TYPE] (A AAAA MX TXT CNAME NS SOA PTR SRV)",
     ),
     (
         "D",
-        "Diagnose view: what is broken, layer by layer (Esc back)",
+        "Diagnose view, layer by layer; there t targets the selected host, x stops, Esc returns",
     ),
     ("r", "rescan every target"),
     ("space", "pause / resume monitoring"),
-    (
-        "e",
-        "export the current state (JSON; other formats by extension)",
-    ),
+    ("e", "export the state (JSON; other formats by extension)"),
     ("Tab", "switch the lower pane (narrow terminals)"),
     ("q  Ctrl-C", "quit"),
-    ("", ""),
     (
         "Prompts",
-        "←/→ Home/End move, Backspace/Del erase, Ctrl-U Ctrl-W, Esc cancels",
+        "← → Home End move, Backspace Del erase, Ctrl-U Ctrl-W, Esc cancels",
     ),
     ("Header", "✔ OK  ▲ DEGRADED  ✖ DOWN  ? UNKNOWN (not probed)"),
     (
@@ -1213,39 +1338,147 @@ const HELP: &[(&str, &str)] = &[
     ),
 ];
 
+/// The help's lines for a box `width` columns wide (borders included): the key column, then
+/// the text wrapped at word boundaries, continuation lines under the text.
+fn help_lines(width: u16, th: &super::theme::Theme) -> Vec<Line<'static>> {
+    let key_w = HELP
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    // " KEY  text": a space, the key column, two spaces; the borders take two more.
+    let text_w = usize::from(width).saturating_sub(key_w + 5).max(10);
+    let mut lines = Vec::new();
+    for (k, what) in HELP {
+        for (i, chunk) in wrap(what, text_w).into_iter().enumerate() {
+            let lead = if i == 0 {
+                Span::styled(format!(" {k:<key_w$}  "), th.key())
+            } else {
+                Span::raw(" ".repeat(key_w + 3))
+            };
+            lines.push(Line::from(vec![lead, Span::raw(chunk)]));
+        }
+    }
+    lines
+}
+
 fn draw_help(frame: &mut Frame, area: Rect, app: &App) {
     let th = &app.settings.theme;
     let w = area.width.min(86);
-    let h = (HELP.len() as u16 + 4).min(area.height);
+    let lines = help_lines(w, th);
+    let h = (lines.len() as u16 + 2).min(area.height);
     let r = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
         w,
         h,
     );
-    let key_w = HELP
-        .iter()
-        .map(|(k, _)| k.chars().count())
-        .max()
-        .unwrap_or(0);
-    let mut lines: Vec<Line> = HELP
-        .iter()
-        .map(|(k, what)| {
-            Line::from(vec![
-                Span::styled(format!(" {k:<key_w$}  "), th.key()),
-                Span::raw(*what),
-            ])
-        })
-        .collect();
-    lines.push(Line::raw(""));
-    lines.push(Line::styled(" any key closes this help", th.dim()));
+    let b = block(" netdx keys ", app)
+        .title_bottom(Line::styled(" any key closes this help ", th.dim()).right_aligned());
     frame.render_widget(Clear, r);
-    frame.render_widget(Paragraph::new(lines).block(block(" netdx keys ", app)), r);
+    frame.render_widget(Paragraph::new(lines).block(b), r);
 }
 
 #[cfg(test)]
 mod tests {
-    use super::wrap;
+    use super::{HELP, fit_pieces, help_lines, spark_bars, spark_scale, wrap};
+    use ratatui::text::Span;
+
+    /// Bars of each row, on the scale of the column holding all of them.
+    fn column(rows: &[&[f32]]) -> Vec<String> {
+        let scale = spark_scale(rows.iter().flat_map(|r| r.iter().copied()));
+        rows.iter()
+            .map(|r| spark_bars(r.iter().map(|v| Some(*v)), scale))
+            .collect()
+    }
+
+    fn height(bar: char) -> usize {
+        "▁▂▃▄▅▆▇█".chars().position(|c| c == bar).unwrap()
+    }
+
+    #[test]
+    fn sparklines_share_one_scale_per_column() {
+        assert_eq!(spark_scale([0.3f32, 0.4].into_iter()), 1.0);
+        assert_eq!(spark_scale([1.4f32].into_iter()), 2.0);
+        assert_eq!(spark_scale([3.0f32].into_iter()), 5.0);
+        assert_eq!(spark_scale([200.0f32].into_iter()), 200.0);
+        assert_eq!(spark_scale([201.0f32].into_iter()), 500.0);
+        assert_eq!(spark_scale(std::iter::empty()), 1.0);
+
+        // 0.1 ms of jitter on a 0.3 ms LAN host is a step of one bar, not a spike.
+        let lan = column(&[&[0.3, 0.4, 0.3, 0.35, 0.3]]);
+        let h: Vec<usize> = lan[0].chars().map(height).collect();
+        assert!(h.iter().all(|&b| b <= 3), "{lan:?}");
+        assert!(
+            h.iter().max().unwrap() - h.iter().min().unwrap() <= 1,
+            "{lan:?}"
+        );
+
+        // A steady 200 ms tops its column; a 0.3 ms host beside it sits at the bottom. The
+        // two are never drawn alike (before, both were a flat middle bar).
+        let both = column(&[&[200.0; 5], &[0.3; 5]]);
+        assert_eq!(both[0], "█████");
+        assert_eq!(both[1], "▁▁▁▁▁");
+        let alone = column(&[&[200.0; 5]]);
+        assert_eq!(alone[0], "█████");
+        let steady_lan = column(&[&[0.3; 5]]);
+        assert_eq!(steady_lan[0], "▃▃▃▃▃");
+
+        // A real spike still shows: 0.3 ms with one 5 ms round.
+        let spike = column(&[&[0.3, 0.3, 5.0, 0.3]]);
+        assert_eq!(spike[0], "▁▁█▁");
+        // No reply is a cross, whatever the scale.
+        assert_eq!(spark_bars([Some(0.3), None].into_iter(), 1.0), "▃×");
+    }
+
+    #[test]
+    fn the_help_fits_80x24_and_160_columns_without_cutting_words() {
+        let th = super::super::theme::Theme::MONO;
+        for width in [80u16, 86] {
+            let lines = help_lines(width, &th);
+            assert!(lines.len() + 2 <= 24, "{} lines at {width}", lines.len());
+            let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+            for l in &text {
+                assert!(l.chars().count() + 2 <= usize::from(width), "{l:?}");
+            }
+            let words: Vec<&str> = text.iter().flat_map(|l| l.split_whitespace()).collect();
+            for (k, what) in HELP {
+                for w in k.split_whitespace().chain(what.split_whitespace()) {
+                    assert!(words.contains(&w), "{w:?} cut or missing at {width}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn status_pieces_are_dropped_whole_never_cut() {
+        let pieces = || {
+            vec![
+                (9, vec![Span::raw("● monitoring")]),
+                (5, vec![Span::raw(" 17 hosts every 2 s")]),
+                (3, vec![Span::raw(" · round 12")]),
+                (8, vec![Span::raw(" · 16 up")]),
+                (8, vec![Span::raw(" · 1 down")]),
+                (4, vec![Span::raw(" · 238 silent")]),
+            ]
+        };
+        let text = |w| fit_pieces(pieces(), w).to_string();
+        let all = "● monitoring 17 hosts every 2 s · round 12 · 16 up · 1 down · 238 silent";
+        assert_eq!(text(200), all);
+        assert_eq!(
+            text(all.chars().count() as u16 - 1),
+            "● monitoring 17 hosts every 2 s · 16 up · 1 down · 238 silent"
+        );
+        assert_eq!(text(50), "● monitoring 17 hosts every 2 s · 16 up · 1 down");
+        assert_eq!(text(40), "● monitoring · 16 up · 1 down");
+        assert_eq!(text(5), "● monitoring", "the first piece stays");
+        for w in 0..80 {
+            assert!(
+                !text(w).ends_with(" s") || text(w).ends_with("every 2 s"),
+                "{w}"
+            );
+        }
+    }
 
     #[test]
     fn wraps_at_words_and_cuts_long_words() {

@@ -4,10 +4,14 @@
 //! something changed. Idle, it sleeps: the only timers are the next monitoring round and a
 //! once-a-second tick for the clock.
 //!
-//! The Diagnose view's rounds run in a background task started through the prober while the
-//! view is open; each [`Diagnosis`] comes back on the same channel, tagged with the visit it
-//! belongs to, and the loop folds it into `app.diagnose` (logging the outage timeline's
-//! transitions). Leaving the view or quitting cancels the task.
+//! The Diagnose view's rounds run in a background task started through the prober when the
+//! view is first opened; each [`Diagnosis`] comes back on the same channel, tagged with the
+//! run it belongs to, and the loop folds it into `app.diagnose` (logging the outage
+//! timeline's transitions). Leaving the view keeps them going (the timeline keeps counting);
+//! `x` in the view, a new target (`t`) or quitting cancels the task.
+//!
+//! The header's cells are re-checked on the same cadence as the monitoring rounds, one
+//! check at a time, through [`Prober::header`]; each [`HeaderCheck`] comes back as a message.
 //!
 //! Generic over the ratatui backend and fed through [`Inputs`], so tests drive it with a
 //! `TestBackend`, scripted terminal events and a scripted [`Prober`].
@@ -31,7 +35,8 @@ use crate::diagnose::Diagnosis;
 use crate::engine::monitor::Cadence;
 
 use super::app::{App, Command, View};
-use super::diagnose_view;
+use super::diagnose_view::{self, DiagnoseTarget};
+use super::health::HeaderCheck;
 use super::prober::{DIAGNOSE_MIN_INTERVAL, DiagnoseSpec, JobSpec, Prober};
 use super::render;
 use super::state::{JobId, JobKind, LogKind, Timestamp};
@@ -69,6 +74,10 @@ pub enum Msg {
     Exported(Result<(PathBuf, &'static str), String>),
     /// One diagnosis round of the Diagnose view's visit number `.0`.
     Diagnosis(u64, Box<Diagnosis>),
+    /// A header check ended (`None`: without a result, cancelled).
+    Header(Option<Box<HeaderCheck>>),
+    /// The diagnosis rounds of run `.0` ended on their own (or were stopped).
+    DiagnosisEnded(u64),
 }
 
 /// The diagnosis rounds of the current visit to the Diagnose view.
@@ -94,6 +103,12 @@ struct Loop {
     /// Visits to the Diagnose view so far: rounds of an earlier visit that arrive late are
     /// dropped.
     visits: u64,
+    /// When the header's checks are due: every monitoring round's interval, while a sweep
+    /// or the monitoring runs (not paused), one at a time.
+    header: Cadence,
+    header_running: bool,
+    /// The prober cannot check the header (a scripted one): the header shows what rounds saw.
+    header_off: bool,
 }
 
 impl Loop {
@@ -131,25 +146,77 @@ impl Loop {
         });
     }
 
-    /// Start diagnosis rounds for a new visit to the Diagnose view.
-    fn start_diagnosis(&mut self, app: &mut App, now: Timestamp) {
+    /// What a message ends for the loop itself: a header check, a run of diagnosis rounds
+    /// (one that stopped on its own is no longer running: opening the view starts anew).
+    fn settle(&mut self, app: &mut App, msg: &Msg) {
+        match msg {
+            Msg::Header(_) => self.header_running = false,
+            Msg::DiagnosisEnded(v) if self.diagnosing.as_ref().is_some_and(|d| d.visit == *v) => {
+                self.diagnosing = None;
+                app.diagnose.running = false;
+            }
+            _ => {}
+        }
+    }
+
+    /// Start a header check if one is due; returns when the next one is due.
+    fn maybe_header(&mut self, app: &App) -> Option<Instant> {
+        let d = &app.dash;
+        if self.header_off
+            || self.header_running
+            || d.paused
+            || !(d.monitoring || d.sweep_running())
+        {
+            return None;
+        }
+        let clock = Instant::now();
+        if !self.header.is_due(clock) {
+            return Some(self.header.due(clock));
+        }
+        self.header.started(clock);
+        let (tx, mut rx) = mpsc::channel::<HeaderCheck>(1);
+        if self.prober.header(tx, self.cancel.child_token()).is_err() {
+            self.header_off = true;
+            return None;
+        }
+        self.header_running = true;
+        let out = self.msg_tx.clone();
+        tokio::spawn(async move {
+            let check = rx.recv().await.map(Box::new);
+            let _ = out.send(Msg::Header(check)).await;
+        });
+        None
+    }
+
+    /// Start diagnosis rounds (of this machine, and of `target`), replacing running ones.
+    fn start_diagnosis(&mut self, app: &mut App, target: Option<DiagnoseTarget>, now: Timestamp) {
         self.stop_diagnosis(app, now);
+        app.diagnose.running = true;
         self.visits += 1;
         let visit = self.visits;
         let asked = app.settings.interval;
         let interval = asked.max(DIAGNOSE_MIN_INTERVAL);
         let cancel = self.cancel.child_token();
         let (tx, mut rx) = mpsc::channel::<Diagnosis>(4);
-        let spec = DiagnoseSpec { interval };
+        let what = match &target {
+            Some(t) if t.ports.is_empty() => format!(", and the path to {}", t.ip),
+            Some(t) => {
+                let ports: Vec<String> = t.ports.iter().map(u16::to_string).collect();
+                format!(", and {} on ports {}", t.ip, ports.join(","))
+            }
+            None => String::new(),
+        };
+        let spec = DiagnoseSpec { interval, target };
         if let Err(e) = self.prober.diagnose(spec, tx, cancel.clone()) {
             let text = format!("diagnosis unavailable: {e}");
             app.dash.log(now, LogKind::Error, text.clone());
             app.status = Some((LogKind::Error, text));
             app.view = View::Hosts;
+            app.diagnose.running = false;
             return;
         }
         let mut text = format!(
-            "diagnosis started: this machine, its gateway and DNS servers, every {}",
+            "diagnosis started: this machine, its gateway and DNS servers{what}, every {}",
             diagnose_view::seconds(interval)
         );
         if interval > asked {
@@ -166,16 +233,18 @@ impl Loop {
                     return;
                 }
             }
+            let _ = out.send(Msg::DiagnosisEnded(visit)).await;
         });
         self.diagnosing = Some(Diagnosing { visit, cancel });
     }
 
-    /// Stop the rounds of the current visit, if any (the view was left).
+    /// Stop the running rounds, if any (`x`, or new rounds replace them).
     fn stop_diagnosis(&mut self, app: &mut App, now: Timestamp) {
         let Some(d) = self.diagnosing.take() else {
             return;
         };
         d.cancel.cancel();
+        app.diagnose.running = false;
         let rounds = app.diagnose.rounds;
         let mut text = format!(
             "diagnosis stopped after {rounds} round{}",
@@ -193,7 +262,7 @@ impl Loop {
     fn command(&mut self, app: &mut App, cmd: Command, now: Timestamp) -> Option<Exit> {
         match cmd {
             Command::Quit => return Some(Exit::Quit),
-            Command::StartDiagnosis => self.start_diagnosis(app, now),
+            Command::StartDiagnosis { target } => self.start_diagnosis(app, target, now),
             Command::StopDiagnosis => self.stop_diagnosis(app, now),
             Command::Scan { targets } => {
                 let first = !app.dash.started();
@@ -303,6 +372,9 @@ where
         was_sweeping: false,
         diagnosing: None,
         visits: 0,
+        header: Cadence::new(app.settings.interval),
+        header_running: false,
+        header_off: false,
     };
     let _stop_jobs = lp.cancel.clone().drop_guard();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -334,6 +406,7 @@ where
         }
         lp.was_sweeping = sweeping;
         let next_round = lp.maybe_round(app, now);
+        let next_header = lp.maybe_header(app);
 
         tokio::select! {
             exit = &mut inputs.shutdown => return Ok(exit),
@@ -361,10 +434,14 @@ where
             Some(msg) = msg_rx.recv() => {
                 let now = (inputs.clock)();
                 let visit = lp.diagnosing.as_ref().map(|d| d.visit);
+                lp.settle(app, &msg);
                 handle(app, msg, visit, now);
                 for _ in 0..DRAIN {
                     match msg_rx.try_recv() {
-                        Ok(msg) => handle(app, msg, visit, now),
+                        Ok(msg) => {
+                            lp.settle(app, &msg);
+                            handle(app, msg, visit, now);
+                        }
                         Err(_) => break,
                     }
                 }
@@ -372,6 +449,7 @@ where
             }
             _ = sleep_until(next_frame), if dirty => {}
             _ = sleep_until(next_round.unwrap_or_else(Instant::now)), if next_round.is_some() => {}
+            _ = sleep_until(next_header.unwrap_or_else(Instant::now)), if next_header.is_some() => {}
             _ = tick.tick() => dirty = true,
         }
     }
@@ -391,6 +469,8 @@ fn handle(app: &mut App, msg: Msg, visit: Option<u64>, now: Timestamp) {
             }
         }
         Msg::Engine(id, ev) => app.dash.apply(id, ev, now),
+        Msg::Header(Some(check)) => app.dash.apply_header(*check, now),
+        Msg::Header(None) | Msg::DiagnosisEnded(_) => {}
         Msg::Exported(Ok((path, format))) => {
             let text = format!("exported {format} report to {}", path.display());
             app.dash.log(now, LogKind::Info, text.clone());

@@ -22,6 +22,8 @@ use crate::core::model::{
 };
 use crate::net::sys::netinfo::LocalContext;
 
+use super::health::{self, HeaderCheck};
+
 /// Wall-clock time as the dashboard shows it; always passed in, never read here.
 pub type Timestamp = OffsetDateTime;
 
@@ -312,6 +314,8 @@ pub struct Dashboard {
     /// DNS results that mention an address (PTR of it, A/AAAA answer with it).
     dns_by_ip: HashMap<IpAddr, Vec<usize>>,
     notes_logged: HashSet<String>,
+    /// The last header check (gateway, resolvers, WAN target), made every monitoring round.
+    pub header: Option<HeaderCheck>,
 }
 
 impl Dashboard {
@@ -332,6 +336,7 @@ impl Dashboard {
             watched: BTreeSet::new(),
             dns_by_ip: HashMap::new(),
             notes_logged: HashSet::new(),
+            header: None,
         }
     }
 
@@ -808,7 +813,46 @@ impl Dashboard {
         c
     }
 
-    /// Health per layer, from what was observed (nothing is probed to compute it):
+    /// Fold in a round's header check: the context it re-read replaces the old one, and a
+    /// cell that changes health is logged ("DNS ✖ DOWN: 10.0.0.53 no answer").
+    pub fn apply_header(&mut self, check: HeaderCheck, now: Timestamp) {
+        let before = self.header.is_some().then(|| self.layers());
+        self.context = check.context.clone();
+        self.header = Some(check);
+        self.generation += 1;
+        let after = self.layers();
+        let cells = |l: &Layers| {
+            [
+                ("LAN", l.lan.clone()),
+                ("gateway", l.gateway.clone()),
+                ("DNS", l.dns.clone()),
+                ("WAN", l.wan.clone()),
+            ]
+        };
+        let old = before.as_ref().map(cells);
+        for (i, (name, c)) in cells(&after).into_iter().enumerate() {
+            let was = old.as_ref().map(|o| o[i].1.health);
+            if was == Some(c.health) || (was.is_none() && c.health == Health::Ok) {
+                continue;
+            }
+            let kind = match c.health {
+                Health::Ok => LogKind::Up,
+                Health::Degraded | Health::Unknown => LogKind::Warn,
+                Health::Down => LogKind::Down,
+            };
+            let text = format!(
+                "{name} {} {}: {}",
+                c.health.symbol(),
+                c.health.word(),
+                c.detail
+            );
+            self.log(now, kind, text);
+        }
+    }
+
+    /// Health per layer. With a header check (every monitoring round), the gateway, DNS and
+    /// WAN cells are its results and the LAN cell also weighs the gateway ([`health`]).
+    /// Before the first check, from what was observed (nothing is probed to compute it):
     /// - LAN: hosts on the attached networks that were ever up: all still up and little ICMP
     ///   loss is OK, some down or loss ≥ 5 % is DEGRADED, all down (or every link down) DOWN;
     /// - gateway: the default gateway's own liveness and loss;
@@ -917,8 +961,23 @@ impl Dashboard {
             }
         };
 
+        if let Some(h) = &self.header {
+            let gateway = health::gateway_cell(&self.context, &h.gateways);
+            let wan = match (&h.wan, wan.total) {
+                // No WAN target of its own, but the user's own hosts beyond the LAN say
+                // something about the path.
+                (health::WanCheck::NotProbed(_), n) if n > 0 => wan.health(20.0),
+                (w, _) => health::wan_cell(w),
+            };
+            return Layers {
+                lan: health::lan_cell(&self.context, lan, &gateway),
+                gateway,
+                dns: health::dns_cell(&h.resolvers),
+                wan,
+            };
+        }
         Layers {
-            lan,
+            lan: health::lan_cell(&self.context, lan, &gateway),
             gateway,
             dns,
             wan: if wan.total == 0 {

@@ -511,6 +511,8 @@ pub enum Scenario {
     DnsDown,
     /// dnsmasq is replaced by a server answering SERVFAIL to everything.
     DnsServfail,
+    /// dnsmasq is stopped (its host stays on the LAN); heal starts it again.
+    DnsStopped,
     /// Router N (1 = next to the gateway) drops everything it forwards.
     WanBlackhole { router: u8 },
     /// This share of the packets from the gateway to the first router is lost.
@@ -529,6 +531,7 @@ impl Scenario {
             Scenario::GatewayDown => vec![s("--scenario"), s("gateway-down")],
             Scenario::DnsDown => vec![s("--scenario"), s("dns-down")],
             Scenario::DnsServfail => vec![s("--scenario"), s("dns-servfail")],
+            Scenario::DnsStopped => vec![s("--scenario"), s("dns-stopped")],
             Scenario::WanBlackhole { router } => {
                 vec![
                     s("--scenario"),

@@ -1325,6 +1325,8 @@ SCENARIOS = {
     "gateway-down": "the gateway leaves the LAN: its bridge port goes down",
     "dns-down": "the DNS server leaves the LAN: its bridge port goes down",
     "dns-servfail": "dnsmasq is replaced by a server answering SERVFAIL to every query",
+    "dns-stopped": "dnsmasq is stopped (its host stays up: queries get port unreachable);"
+    " heal starts it again",
     "wan-blackhole": "router --router N (default 2) drops all it forwards; expiring probes still"
     " get their time-exceeded",
     "uplink-loss": "--percent P (default 30) % of the packets from the gateway to the first router"
@@ -1371,6 +1373,15 @@ def stop_process(state, pid):
         os.kill(pid, signal.SIGKILL)
 
 
+def stop_dnsmasq(state):
+    """Stop the lab's dnsmasq (by the pid it recorded) and wait until it is gone."""
+    try:
+        with open(os.path.join(state_dir(state["name"]), "dnsmasq.pid")) as f:
+            stop_process(state, int(f.read().strip()))
+    except (OSError, ValueError):
+        pass
+
+
 def start_dnsmasq(state, dns_ns):
     sdir = state_dir(state["name"])
     logfile = os.path.join(sdir, "dnsmasq.out")
@@ -1415,14 +1426,13 @@ def apply_break(state, doc, args):
             raise LabError(f"no WAN target {args.target!r}")
         rule = f"tcp dport {args.port} counter reject with tcp reset"
         return nft_break(target["ns"], sc, "input", [rule])
+    if sc == "dns-stopped":
+        stop_dnsmasq(state)
+        return {"kind": "dns-stopped", "ns": host["dns"]["ns"]}
     if sc == "dns-servfail":
         dns = host["dns"]
         sdir = state_dir(state["name"])
-        try:
-            with open(os.path.join(sdir, "dnsmasq.pid")) as f:
-                stop_process(state, int(f.read().strip()))
-        except (OSError, ValueError):
-            pass
+        stop_dnsmasq(state)
         logfile = os.path.join(sdir, "dns_stub.log")
         argv = ["ip", "netns", "exec", dns["ns"], sys.executable, DNS_STUB_PY, "--rcode",
                 "SERVFAIL", dns["ip"], dns["ipv6"]]
@@ -1439,6 +1449,8 @@ def undo_break(state, rec):
         run(["ip", "netns", "exec", rec["ns"], "nft", "delete", "table", "inet", rec["table"]])
     elif rec["kind"] == "dns-stub":
         stop_process(state, rec["pid"])
+        start_dnsmasq(state, rec["ns"])
+    elif rec["kind"] == "dns-stopped":
         start_dnsmasq(state, rec["ns"])
 
 
