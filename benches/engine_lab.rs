@@ -973,7 +973,7 @@ fn dashboard(bench: &mut Bench, lab: &Lab) {
         Some(max_rss <= 20 * 1024),
     );
     // fd sampling misses a socket opened and closed within 100 ms: count socket(2) calls.
-    let traced = socket_calls(pid, 20);
+    let traced = common::socket_calls(pid, 20);
     let (calls, kinds) = match &traced {
         Some(k) => (k.values().sum::<usize>(), format!("{k:?}")),
         None => (
@@ -992,28 +992,6 @@ fn dashboard(bench: &mut Bench, lab: &Lab) {
         "0",
         Some(calls == 0 && new_socks == 0),
     );
-}
-
-/// socket(2) calls of every thread of `pid` during `secs` seconds, by domain and type
-/// (`strace -f -p`); None when strace is missing or cannot attach.
-fn socket_calls(pid: u32, secs: u32) -> Option<BTreeMap<String, usize>> {
-    let out = Command::new("timeout")
-        .args(["-s", "INT", &secs.to_string(), "strace", "-f", "-qq"])
-        .args(["-e", "trace=socket", "-p", &pid.to_string()])
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stderr);
-    if text.contains("Operation not permitted") || text.contains("No such process") {
-        return None;
-    }
-    let mut kinds = BTreeMap::new();
-    for line in text.lines() {
-        if let Some(args) = line.split("socket(").nth(1) {
-            let kind: Vec<&str> = args.split(", ").take(2).collect();
-            *kinds.entry(kind.join(" ")).or_insert(0) += 1;
-        }
-    }
-    Some(kinds)
 }
 
 fn main() {

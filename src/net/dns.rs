@@ -184,7 +184,7 @@ fn parse_ip_literal(s: &str) -> Option<IpAddr> {
 }
 
 /// `10.0.0.5` -> `5.0.0.10.in-addr.arpa`.
-fn reverse_name(ip: IpAddr) -> String {
+pub fn reverse_name(ip: IpAddr) -> String {
     display_name(&Name::from(ip))
 }
 
@@ -271,7 +271,7 @@ fn present(rdata: &RData) -> String {
     }
 }
 
-fn status_of(code: ResponseCode) -> DnsStatus {
+pub(crate) fn status_of(code: ResponseCode) -> DnsStatus {
     match code {
         ResponseCode::NoError => DnsStatus::NoError,
         ResponseCode::NXDomain => DnsStatus::NxDomain,

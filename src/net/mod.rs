@@ -4,6 +4,7 @@
 
 pub mod arp;
 pub mod dns;
+pub mod dns_health;
 pub mod dns_pace;
 pub mod icmp;
 pub mod identify;

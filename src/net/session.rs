@@ -28,6 +28,7 @@ use tokio::sync::{Semaphore, oneshot};
 
 use crate::net::arp::ArpChannels;
 use crate::net::dns::{self, DnsProbe};
+use crate::net::dns_health::HealthSockets;
 use crate::net::icmp::{IcmpError, IcmpProbe};
 use crate::net::raw::{RawError, RawProber};
 use crate::net::sys::privilege;
@@ -99,6 +100,7 @@ struct Inner {
     /// share of the link).
     packets: Arc<Semaphore>,
     dns: Mutex<HashMap<(Option<SocketAddr>, Duration), DnsProbe>>,
+    dns_health: HealthSockets,
     arp: ArpChannels,
     connects: Arc<Semaphore>,
     connect_window: usize,
@@ -182,6 +184,7 @@ impl Session {
                 raw,
                 packets: Arc::new(Semaphore::new(PACKET_WINDOW)),
                 dns: Mutex::new(HashMap::new()),
+                dns_health: HealthSockets::default(),
                 arp: ArpChannels::default(),
                 connects: Arc::new(Semaphore::new(connect_window)),
                 connect_window,
@@ -246,6 +249,30 @@ impl Session {
             .unwrap_or_else(|| DnsProbe::new(server, timeout))?;
         lock(&self.inner.dns).insert((server, timeout), made.clone());
         Ok(made)
+    }
+
+    /// Whether `server` answers a question for `name` (PTR), on a socket kept per server:
+    /// for checks repeated every round, which must not open a socket each time (see
+    /// [`crate::net::dns_health`]). Runs on the measurement thread.
+    pub async fn dns_alive(
+        &self,
+        server: SocketAddr,
+        name: String,
+        timeout: Duration,
+    ) -> (crate::core::model::DnsStatus, Option<Duration>) {
+        let health = self.inner.dns_health.clone();
+        self.measured(async move {
+            health
+                .ask(
+                    server,
+                    &name,
+                    hickory_resolver::proto::rr::RecordType::PTR,
+                    timeout,
+                )
+                .await
+        })
+        .await
+        .unwrap_or((crate::core::model::DnsStatus::Error, None))
     }
 
     /// The ARP channels, one per interface, kept between sweeps.

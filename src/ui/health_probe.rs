@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::core::model::RecordType;
 use crate::net::session::Session;
 
 use super::health::{GatewayCheck, HeaderCheck, ResolverCheck, WanCheck, WanTarget};
@@ -30,7 +29,7 @@ pub async fn run(
 ) -> HeaderCheck {
     use crate::diagnose::checks::{self, Probes};
     use crate::net::sys::netinfo::LocalContext;
-    let context = LocalContext::read();
+    let context = LocalContext::read_with(&session.arp().interfaces());
     let timeout = template.timeout;
     let mut probes = Probes::new(session.clone());
     if !template.ping {
@@ -75,37 +74,17 @@ pub async fn run(
             .map(|ip| SocketAddr::new(*ip, 53))
             .collect(),
     };
+    // One question to each resolver, on a socket kept per server (a full client would open
+    // one per question, i.e. per round).
     let resolvers = futures::future::join_all(servers.into_iter().map(|server| {
         let session = session.clone();
         async move {
-            let probe = match session.dns(Some(server), template.dns_timeout).await {
-                Ok(p) => p,
-                Err(_) => {
-                    return ResolverCheck {
-                        server,
-                        status: crate::core::model::DnsStatus::Error,
-                        rtt_ms: None,
-                    };
-                }
-            };
-            let own = server.ip().to_string();
-            let r = match session
-                .measured(async move { probe.query(&own, RecordType::PTR).await })
-                .await
-            {
-                Some(r) => r,
-                None => {
-                    return ResolverCheck {
-                        server,
-                        status: crate::core::model::DnsStatus::Error,
-                        rtt_ms: None,
-                    };
-                }
-            };
+            let own = format!("{}.", crate::net::dns::reverse_name(server.ip()));
+            let (status, rtt) = session.dns_alive(server, own, template.dns_timeout).await;
             ResolverCheck {
                 server,
-                status: r.status,
-                rtt_ms: r.rtt_ms,
+                status,
+                rtt_ms: rtt.map(|d| d.as_secs_f64() * 1000.0),
             }
         }
     }));

@@ -968,3 +968,25 @@ fn lab_py(args: &[&str], limit: Duration) -> Output {
         .output()
         .unwrap_or_else(|e| panic!("spawn lab.py {args:?}: {e}"))
 }
+
+/// socket(2) calls of every thread of `pid` during `secs` seconds, by domain and type
+/// (`strace -f -p`); None when strace is missing or cannot attach.
+pub fn socket_calls(pid: u32, secs: u32) -> Option<std::collections::BTreeMap<String, usize>> {
+    let out = Command::new("timeout")
+        .args(["-s", "INT", &secs.to_string(), "strace", "-f", "-qq"])
+        .args(["-e", "trace=socket", "-p", &pid.to_string()])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    if text.contains("Operation not permitted") || text.contains("No such process") {
+        return None;
+    }
+    let mut kinds = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        if let Some(args) = line.split("socket(").nth(1) {
+            let kind: Vec<&str> = args.split(", ").take(2).collect();
+            *kinds.entry(kind.join(" ")).or_insert(0) += 1;
+        }
+    }
+    Some(kinds)
+}

@@ -61,6 +61,7 @@ pub struct Neighbours {
     max_age: Duration,
     v4: Snapshot<Ipv4Addr>,
     v6: Snapshot<Ipv6Addr>,
+    v6_socket: super::neigh6::DumpSocket,
 }
 
 impl Default for Neighbours {
@@ -69,6 +70,7 @@ impl Default for Neighbours {
             max_age: Duration::from_millis(20),
             v4: Snapshot::new(),
             v6: Snapshot::new(),
+            v6_socket: Default::default(),
         }
     }
 }
@@ -83,7 +85,7 @@ impl Neighbours {
             }),
             IpAddr::V6(ip) => self
                 .v6
-                .contains(&ip, self.max_age, super::neigh6::read_unresolved),
+                .contains(&ip, self.max_age, || self.v6_socket.read_unresolved()),
         }
     }
 }

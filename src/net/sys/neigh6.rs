@@ -94,11 +94,41 @@ fn dump_request() -> Vec<u8> {
     buf
 }
 
-/// Addresses whose IPv6 neighbour entry is incomplete or failed, in this network namespace.
+/// A netlink socket for neighbour dumps, opened once: retries to IPv6 hosts consult the table
+/// many times a second, and a monitoring round must not open a socket each time.
+#[derive(Default)]
+pub struct DumpSocket(std::sync::Mutex<Option<Socket>>);
+
+impl DumpSocket {
+    /// Addresses whose IPv6 neighbour entry is incomplete or failed, in this namespace. A
+    /// failed dump closes the socket (a half-read dump must not be mistaken for the next).
+    pub fn read_unresolved(&self) -> io::Result<HashSet<Ipv6Addr>> {
+        let mut guard = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if guard.is_none() {
+            let mut socket = Socket::new(NETLINK_ROUTE)?;
+            socket.bind_auto()?;
+            socket.connect(&SocketAddr::new(0, 0))?;
+            *guard = Some(socket);
+        }
+        let result = guard
+            .as_ref()
+            .map_or_else(|| Err(io::Error::other("no socket")), dump_unresolved);
+        if result.is_err() {
+            *guard = None;
+        }
+        result
+    }
+}
+
+/// Addresses whose IPv6 neighbour entry is incomplete or failed, on a socket of its own.
 pub fn read_unresolved() -> io::Result<HashSet<Ipv6Addr>> {
-    let mut socket = Socket::new(NETLINK_ROUTE)?;
-    socket.bind_auto()?;
-    socket.connect(&SocketAddr::new(0, 0))?;
+    DumpSocket::default().read_unresolved()
+}
+
+fn dump_unresolved(socket: &Socket) -> io::Result<HashSet<Ipv6Addr>> {
     socket.send(&dump_request(), 0)?;
     let mut unresolved = HashSet::new();
     // A dump ends with NLMSG_DONE; the bound only guards against a kernel that never says so.

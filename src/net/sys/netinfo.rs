@@ -250,6 +250,13 @@ impl LocalContext {
     /// Read the context from this machine (or network namespace). Never fails: what cannot be
     /// read is left out and said in `notes`.
     pub fn read() -> LocalContext {
+        Self::read_with(&pnet::datalink::interfaces())
+    }
+
+    /// [`LocalContext::read`] with an interface list the caller already has (the session's,
+    /// kept current by netlink notifications): reading the list opens sockets, which a
+    /// monitoring round must not; routes and resolv.conf are plain files.
+    pub fn read_with(ifaces: &[pnet::datalink::NetworkInterface]) -> LocalContext {
         let mut notes = Vec::new();
         let mut read = |path: &str| match std::fs::read_to_string(path) {
             Ok(t) => Some(t),
@@ -279,7 +286,7 @@ impl LocalContext {
             }
         }
         resolv.nameservers.dedup();
-        let interfaces = read_interfaces();
+        let interfaces = read_interfaces(ifaces);
         let mut ctx = LocalContext {
             interfaces,
             gateways: default_gateways(&v4, &v6),
@@ -394,9 +401,10 @@ fn join(ips: &[IpAddr]) -> String {
         .join(", ")
 }
 
-fn read_interfaces() -> Vec<Interface> {
-    let mut out: Vec<Interface> = pnet::datalink::interfaces()
-        .into_iter()
+fn read_interfaces(ifaces: &[pnet::datalink::NetworkInterface]) -> Vec<Interface> {
+    let mut out: Vec<Interface> = ifaces
+        .iter()
+        .cloned()
         .map(|i| {
             let operstate = std::fs::read_to_string(
                 Path::new("/sys/class/net").join(&i.name).join("operstate"),
