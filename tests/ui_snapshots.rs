@@ -138,6 +138,7 @@ fn ptr(a: &str, name: Option<&str>, ms: f64) -> Vec<ScanEvent> {
             server: Some("10.77.0.53:53".into()),
             rtt_ms: Some(ms),
             error: None,
+            findings: Vec::new(),
         }),
         ScanEvent::Hostname {
             ip: ip(a),
@@ -271,6 +272,7 @@ fn finish_sweep(app: &mut App, lab: &Lab) {
             server: Some("10.77.0.53:53".into()),
             rtt_ms: Some(0.9),
             error: None,
+            findings: Vec::new(),
         }),
         t(2),
     );
@@ -284,6 +286,7 @@ fn finish_sweep(app: &mut App, lab: &Lab) {
             server: Some("10.77.0.53:53".into()),
             rtt_ms: Some(0.7),
             error: None,
+            findings: Vec::new(),
         }),
         t(2),
     );

@@ -1302,6 +1302,7 @@ mod tests {
             server: Some("10.77.0.53:53".into()),
             rtt_ms: Some(1.0),
             error: None,
+            findings: Vec::new(),
         };
         d.apply(id, ScanEvent::Dns(ptr.clone()), t(1));
         let a = DnsResult {

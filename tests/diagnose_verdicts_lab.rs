@@ -1,0 +1,279 @@
+//! `netdx diagnose` verdicts that need more than ping (issue 9, items 1 and 2), against the
+//! namespace lab: a firewalled on-link host found by ARP and TCP, an empty on-link address,
+//! a lossy on-link host (degraded, with the loss figure, every run), a slow LAN host, and a
+//! service that answers while DNS is down.
+//!
+//! Runs take a mutex: diagnoses measure loss and time, and two of them beside each other on
+//! two cores would measure the machine.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use common::{Lab, Scenario};
+use serde_json::Value;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+struct Run {
+    code: i32,
+    json: Value,
+    stdout: String,
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("diagnosis {} not written: {e}", path.display()));
+    serde_json::from_str(&text).expect("diagnosis is JSON")
+}
+
+/// `netdx diagnose ARGS -o <tmp>/d.json` in the scanner namespace.
+fn diagnose(lab: &Lab, args: &[&str]) -> Run {
+    let dir = common::report_dir();
+    let path = dir.path().join("d.json");
+    let mut argv = vec!["diagnose"];
+    argv.extend_from_slice(args);
+    argv.extend_from_slice(&["-o", path.to_str().unwrap()]);
+    let out = lab.netdx(&argv);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let code = out.status.code().unwrap_or(-1);
+    assert!(
+        [0, 1, 3].contains(&code),
+        "exit {code}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    Run {
+        code,
+        json: read_json(&path),
+        stdout,
+    }
+}
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or("")
+}
+
+fn verdict(run: &Run) -> &str {
+    s(&run.json["verdict"])
+}
+
+/// Status, failing layer, cause and exit code, with the whole terminal output on failure;
+/// the verdict is printed.
+fn expect(run: &Run, status: &str, layer: Option<&str>, cause: &str, code: i32) {
+    let j = &run.json;
+    let ctx = format!("\n{}", run.stdout);
+    assert_eq!(s(&j["status"]), status, "status{ctx}");
+    assert_eq!(j["layer"].as_str(), layer, "failing layer{ctx}");
+    assert_eq!(s(&j["cause"]), cause, "cause{ctx}");
+    assert_eq!(run.code, code, "exit code{ctx}");
+    assert!(
+        run.stdout.contains(verdict(run)),
+        "the verdict is printed{ctx}"
+    );
+}
+
+fn layer_summary(run: &Run, layer: &str) -> (String, String) {
+    run.json["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .find(|l| l["layer"] == layer)
+        .map(|l| (s(&l["status"]).to_string(), s(&l["summary"]).to_string()))
+        .unwrap_or_default()
+}
+
+/// The number before " %" right after `after` in `text` ("loses 31 % of...").
+fn percent_after(text: &str, after: &str) -> f64 {
+    let rest = &text[text
+        .find(after)
+        .unwrap_or_else(|| panic!("{after:?} in {text}"))
+        + after.len()..];
+    let num: String = rest
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    num.parse()
+        .unwrap_or_else(|_| panic!("a number after {after:?} in {text}"))
+}
+
+/// Item 1: an on-link host that drops ICMP echo and port 80 but answers ARP and the TCP
+/// discovery probes is "a firewall on the device", not "switched off".
+#[test]
+fn firewalled_on_link_host_is_a_firewall_not_switched_off() {
+    let Some(lab) = common::lab_or_skip("firewalled_on_link_host_is_a_firewall_not_switched_off")
+    else {
+        return;
+    };
+    let _g = serial();
+    let fw = lab.host("fw");
+    assert!(!fw.answers_ping());
+    let ip = fw.ip.to_string();
+    let run = diagnose(&lab, &[&ip, "-p", "80"]);
+    expect(&run, "down", Some("target"), "port-filtered", 3);
+    let v = verdict(&run);
+    assert!(
+        v.starts_with(&format!("{ip} answers on the network (ARP, ")),
+        "{v}"
+    );
+    assert!(
+        v.ends_with("but drops pings and port 80 is filtered: a firewall on the device."),
+        "{v}"
+    );
+    assert!(!v.contains("switched off"), "{v}");
+    let t = &run.json["targets"][0];
+    assert_eq!(s(&t["discovery"]["arp"]["mac"]), fw.mac.to_string());
+    assert_eq!(t["ping"]["received"], 0, "{t}");
+    // With 443 asked too (open), the device is reachable: degraded, the open port named.
+    let both = diagnose(&lab, &[&ip, "-p", "443,80"]);
+    expect(&both, "degraded", Some("target"), "port-filtered", 1);
+    let v = verdict(&both);
+    assert!(
+        v.contains("TCP 443") && v.contains("port 80 is filtered: a firewall on the device"),
+        "{v}"
+    );
+}
+
+/// Item 1: an address nothing uses stays "nothing answers at this address".
+#[test]
+fn empty_on_link_address_is_nothing_answers() {
+    let Some(lab) = common::lab_or_skip("empty_on_link_address_is_nothing_answers") else {
+        return;
+    };
+    let _g = serial();
+    let empty = lab
+        .info()
+        .down
+        .iter()
+        .find(|a| a.is_ipv4())
+        .expect("an unused v4 address")
+        .to_string();
+    let run = diagnose(&lab, &[&empty, "-p", "80"]);
+    expect(&run, "down", Some("target"), "host-down", 3);
+    let v = verdict(&run);
+    assert!(
+        v.starts_with(&format!("Nothing answers at this address ({empty})")),
+        "{v}"
+    );
+    assert!(v.contains("no ARP reply"), "{v}");
+    assert_eq!(
+        run.json["targets"][0]["discovery"]["found_by"],
+        Value::Array(vec![])
+    );
+}
+
+/// Item 1: with the DNS server gone, a service asked for by address still answers, and the
+/// target layer says so (the verdict blames DNS, and names the service that works).
+#[test]
+fn dns_down_while_the_service_answers() {
+    let Some(lab) = common::lab_or_skip("dns_down_while_the_service_answers") else {
+        return;
+    };
+    let _g = serial();
+    lab.break_lab(Scenario::DnsDown);
+    let app = lab.wan_target("app");
+    let ip = app.ip.to_string();
+    let run = diagnose(&lab, &[&ip, "-p", "443"]);
+    expect(&run, "down", Some("dns"), "dns-timeout", 3);
+    let want = format!("{ip}:443 answers; only name resolution fails.");
+    assert!(verdict(&run).ends_with(&want), "{}", run.stdout);
+    let (status, summary) = layer_summary(&run, "target");
+    assert_eq!((status.as_str(), summary.as_str()), ("ok", want.as_str()));
+    assert!(
+        run.json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["cause"] == "service-answers" && f["layer"] == "target")
+    );
+}
+
+/// Item 2: a LAN host losing 30 % of its packets is degraded (exit 1) with the figure in the
+/// sentence, on every one of ten runs.
+#[test]
+fn lossy_on_link_target_is_degraded_every_run() {
+    let Some(lab) = common::lab_or_skip("lossy_on_link_target_is_degraded_every_run") else {
+        return;
+    };
+    let _g = serial();
+    let lossy = lab.host("lossall");
+    assert_eq!(lossy.loss_percent, 30);
+    let ip = lossy.ip.to_string();
+    let mut figures = Vec::new();
+    for round in 0..10 {
+        let run = diagnose(&lab, &[&ip, "-p", "80"]);
+        let ctx = format!("run {round}\n{}", run.stdout);
+        assert_eq!(s(&run.json["status"]), "degraded", "{ctx}");
+        assert_eq!(run.code, 1, "{ctx}");
+        assert_eq!(s(&run.json["cause"]), "target-loss", "{ctx}");
+        let v = verdict(&run);
+        assert!(v.starts_with(&format!("{ip} answers, but loses ")), "{ctx}");
+        assert!(!v.contains("Everything checked works"), "{ctx}");
+        let pct = percent_after(v, "loses");
+        assert!((10.0..=60.0).contains(&pct), "loss {pct} % vs 30 %: {ctx}");
+        figures.push(pct);
+    }
+    eprintln!("lossall: loss figures over 10 runs: {figures:?}");
+}
+
+/// Item 2: healthy lab hosts, on the LAN and across the WAN, are never called degraded.
+#[test]
+fn healthy_hosts_are_never_degraded() {
+    let Some(lab) = common::lab_or_skip("healthy_hosts_are_never_degraded") else {
+        return;
+    };
+    let _g = serial();
+    let web = lab.host("web").ip.to_string();
+    let app = lab.wan_target("app").ip.to_string();
+    let slow = lab.wan_target("slow").ip.to_string();
+    for round in 0..5 {
+        for (ip, port) in [(&web, "443"), (&app, "443"), (&slow, "80")] {
+            let run = diagnose(&lab, &[ip, "-p", port]);
+            let ctx = format!("run {round} {ip}\n{}", run.stdout);
+            assert_eq!(s(&run.json["status"]), "ok", "{ctx}");
+            assert_eq!(run.code, 0, "{ctx}");
+            assert!(
+                verdict(&run).starts_with("Everything checked works"),
+                "{ctx}"
+            );
+        }
+    }
+}
+
+/// Item 2: a LAN host answering in 200 ms is degraded with the figure in the sentence.
+#[test]
+fn slow_lan_target_is_degraded() {
+    let Some(lab) = common::lab_or_skip("slow_lan_target_is_degraded") else {
+        return;
+    };
+    let _g = serial();
+    lab.break_lab(Scenario::LanSlow {
+        target: "pi4",
+        delay_ms: 200,
+    });
+    let pi4 = lab.host("pi4");
+    let ip = pi4.ip.to_string();
+    for round in 0..3 {
+        let run = diagnose(&lab, &[&ip, "-p", "8080"]);
+        let ctx = format!("run {round}\n{}", run.stdout);
+        expect(&run, "degraded", Some("target"), "target-slow", 1);
+        let v = verdict(&run);
+        assert!(
+            v.starts_with(&format!("{ip} takes "))
+                && v.contains("ms to answer on the local network"),
+            "{ctx}"
+        );
+        let rest = &v[format!("{ip} takes ").len()..];
+        let ms: f64 = rest
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("a figure: {ctx}"));
+        assert!((190.0..400.0).contains(&ms), "{ms} ms: {ctx}");
+    }
+}
