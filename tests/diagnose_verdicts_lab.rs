@@ -277,3 +277,169 @@ fn slow_lan_target_is_degraded() {
         assert!((190.0..400.0).contains(&ms), "{ms} ms: {ctx}");
     }
 }
+
+fn findings_text(run: &Run) -> String {
+    run.json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| format!("{} {} {}\n", s(&f["layer"]), s(&f["cause"]), s(&f["text"])))
+        .collect()
+}
+
+/// Item 7 in diagnose: a dangling CNAME is the target's verdict, a stale A record is named
+/// in the "nothing answers" verdict, a PTR naming another host is a DNS note.
+#[test]
+fn dns_sanity_checks_in_diagnose() {
+    let Some(lab) = common::lab_or_skip("dns_sanity_checks_in_diagnose") else {
+        return;
+    };
+    let _g = serial();
+    let zone = &lab.dns().zone;
+    let run = diagnose(&lab, &[&format!("dangling.{zone}"), "-p", "80"]);
+    expect(&run, "down", Some("target"), "dns-record", 3);
+    assert_eq!(
+        verdict(&run),
+        format!(
+            "The name dangling.{zone} cannot be used: dangling.{zone} is an alias (CNAME) of \
+             gone.{zone}, which does not exist: a dangling record."
+        )
+    );
+    let run = diagnose(&lab, &[&format!("stale.{zone}"), "-p", "80"]);
+    expect(&run, "down", Some("target"), "host-down", 3);
+    assert!(
+        verdict(&run).ends_with(&format!(
+            "stale.{zone} points at 10.77.0.99, where nothing answers (no ping, no TCP \
+             answer): the record may be stale."
+        )),
+        "{}",
+        run.stdout
+    );
+    let r1 = lab.wan().routers[0].ip.to_string();
+    let run = diagnose(&lab, &[&format!("uplink.{zone}"), "-p", "80"]);
+    let want = format!(
+        "dns dns-record The PTR record of {r1} names router1.{zone}, not uplink.{zone}, and \
+         router1.{zone} does not resolve back to {r1}: the PTR record is wrong or out of date."
+    );
+    assert!(findings_text(&run).contains(&want), "{}", run.stdout);
+    assert!(run.stdout.contains("router1."), "printed: {}", run.stdout);
+    // A healthy name through a CNAME has no DNS finding.
+    let run = diagnose(&lab, &[&format!("www.{zone}"), "-p", "80"]);
+    expect(&run, "ok", None, "healthy", 0);
+    assert!(
+        !findings_text(&run).contains("dns-record"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// Item 7: two lab resolvers that disagree (the second says app.lab.test does not exist):
+/// degraded in diagnose, a "disagree" finding in the scan's DNS results.
+#[test]
+fn resolvers_that_disagree() {
+    let Some(lab) = common::lab_or_skip("resolvers_that_disagree") else {
+        return;
+    };
+    let _g = serial();
+    lab.break_lab(Scenario::DnsSecond);
+    let second = lab
+        .dns()
+        .second
+        .clone()
+        .expect("dns.second in topology.json");
+    let app = lab.wan_target("app");
+    assert!(second.omit.contains(&app.name));
+    let run = diagnose(&lab, &[&app.name, "-p", "443"]);
+    expect(&run, "degraded", Some("dns"), "dns-disagree", 1);
+    assert!(
+        verdict(&run).contains(&format!(
+            "{} finds it, {} says it does not exist",
+            lab.dns().server,
+            second.server
+        )),
+        "{}",
+        run.stdout
+    );
+    let dir = common::report_dir();
+    let path = dir.path().join("scan.json");
+    let out = lab.netdx(&[
+        "scan",
+        &lab.dns().server.to_string(),
+        "--no-arp",
+        "--dns",
+        &format!("{}:A", app.name),
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let report = read_json(&path);
+    let f = &report["dns"]
+        .as_array()
+        .expect("dns results")
+        .iter()
+        .find(|r| s(&r["name"]).trim_end_matches('.') == app.name && r["type"] == "A")
+        .unwrap_or_else(|| panic!("no A result for {}: {report}", app.name))["findings"];
+    assert_eq!(f[0]["kind"], "disagree", "{report}");
+    assert!(
+        s(&f[0]["text"]).contains(&format!(
+            "{} says it does not exist (NXDOMAIN)",
+            second.server
+        )),
+        "{f}"
+    );
+    assert!(stdout.contains("resolvers disagree"), "{stdout}");
+}
+
+/// Item 7 in the scan's DNS results: each sanity check on the record made for it, none on a
+/// healthy record.
+#[test]
+fn dns_sanity_checks_in_scan_results() {
+    let Some(lab) = common::lab_or_skip("dns_sanity_checks_in_scan_results") else {
+        return;
+    };
+    let _g = serial();
+    let zone = lab.dns().zone.clone();
+    let dir = common::report_dir();
+    let path = dir.path().join("scan.json");
+    let names = ["dangling", "stale", "uplink", "web", "www"];
+    let mut args: Vec<String> = vec![
+        "scan".into(),
+        lab.dns().server.to_string(),
+        "--no-arp".into(),
+    ];
+    for n in names {
+        args.push("--dns".into());
+        args.push(format!("{n}.{zone}:A"));
+    }
+    args.push("-o".into());
+    args.push(path.to_str().unwrap().into());
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = lab.netdx(&argv);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let report = read_json(&path);
+    let kinds = |name: &str| -> Vec<String> {
+        report["dns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| s(&r["name"]).trim_end_matches('.') == format!("{name}.{zone}"))
+            .unwrap_or_else(|| panic!("no result for {name}: {report}"))["findings"]
+            .as_array()
+            .map(|a| a.iter().map(|f| s(&f["kind"]).to_string()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(kinds("dangling"), ["dangling"], "{stdout}");
+    assert_eq!(kinds("stale"), ["stale"], "{stdout}");
+    assert_eq!(kinds("uplink"), ["ptr-mismatch"], "{stdout}");
+    assert!(kinds("web").is_empty(), "{stdout}");
+    assert!(kinds("www").is_empty(), "{stdout}");
+    assert!(stdout.contains("DNS checks"), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "stale.{zone} points at 10.77.0.99, where nothing answers"
+        )),
+        "{stdout}"
+    );
+}

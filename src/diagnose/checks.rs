@@ -27,6 +27,7 @@ use super::model::{
 use super::{path, verdict};
 use crate::core::event::Proof;
 use crate::net::discover;
+use crate::net::dns_check;
 
 /// Echo requests to the gateway: enough for a loss figure, spread over half the timeout.
 const GATEWAY_PINGS: u32 = 5;
@@ -542,7 +543,9 @@ pub struct TargetPlan<'a> {
 /// rest go on; the others are still waited for, to compare answers), then at the same time a
 /// trace (ICMP), its service ports and, without CAP_NET_RAW, pings. When the ICMP trace does
 /// not reach a target whose ports answer, ICMP is filtered there: a TCP trace to an answering
-/// port follows.
+/// port follows. An on-link target also gets ARP, the scan's discovery probes and pings (a
+/// host that drops echo is still found); a name gets the DNS sanity checks of
+/// [`dns_check`]; echoes lost but not enough to prove loss get a longer series.
 pub async fn target(
     input: &TargetInput,
     resolvers: &[DnsProbe],
@@ -602,8 +605,27 @@ pub async fn target(
     };
     let Some(addr) = report.address else {
         report.lookups.extend(remaining.await);
+        // A name that exists but leads nowhere: is it an alias of a name that does not?
+        if let Some(first) = resolvers.first()
+            && let Some((name, target)) = report
+                .lookups
+                .iter()
+                .find_map(|q| Some((q.name.clone(), dns_check::dangling_target(q)?)))
+            && dns_check::missing(&probes.session, first, &target).await
+        {
+            report
+                .dns_findings
+                .push(clean_finding(dns_check::dangling(&name, &target)));
+        }
         return report;
     };
+    // The forward chain of the name (the name, then its CNAMEs), for the PTR check.
+    let forward: Vec<String> = report
+        .lookups
+        .iter()
+        .find(|q| crate::net::dns::addresses(&[q]).contains(&addr))
+        .map(dns_check::chain)
+        .unwrap_or_default();
     report.on_link = ctx.is_local(addr);
     // What "slow" is measured against: the session's best round trip before this round.
     let before = probes.session.estimate(addr).timing.rtt;
@@ -652,9 +674,19 @@ pub async fn target(
                 None
             }
         };
-        tokio::join!(trace, ports, pinged, discovery)
+        // Does the address's PTR record name the host back?
+        let ptr = async {
+            match resolvers.first() {
+                Some(first) if !forward.is_empty() => {
+                    dns_check::check_ptr(&probes.session, first, &forward, addr).await
+                }
+                _ => None,
+            }
+        };
+        tokio::join!(trace, ports, pinged, discovery, ptr)
     };
-    let ((trace, ports, pinged, discovery), rest) = tokio::join!(reach, remaining);
+    let ((trace, ports, pinged, discovery, ptr), rest) = tokio::join!(reach, remaining);
+    report.dns_findings.extend(ptr.map(clean_finding));
     report.lookups.extend(rest);
     report.ports = ports;
     report.discovery = discovery;
@@ -722,5 +754,26 @@ pub async fn target(
         rtts.extend(more_rtts);
         report.ping = Some(Ping::from_rtts(sent, &rtts));
     }
+    // A name pointing where nothing answers, on a path that works up to it: stale record.
+    let path_ends_at_host = report.on_link
+        || report.trace.as_ref().is_some_and(|t| {
+            t.hops
+                .iter()
+                .any(|h| h.unreachable.as_deref().is_some_and(|u| u.contains("host")))
+        });
+    if let Some(name) = &report.name
+        && !report.host_answered()
+        && path_ends_at_host
+    {
+        report
+            .dns_findings
+            .push(clean_finding(dns_check::stale(name, addr)));
+    }
     report
+}
+
+/// A finding built from names off the wire, cleaned on entry to the model.
+fn clean_finding(mut f: crate::core::model::DnsFinding) -> crate::core::model::DnsFinding {
+    f.text = clean(&f.text);
+    f
 }

@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use crate::core::model::{DnsResult, DnsStatus, PortState};
+use crate::core::model::{DnsFindingKind, DnsResult, DnsStatus, PortState};
 
 use super::checks::{LOSS_MIN, responded};
 use super::model::{
@@ -952,6 +952,11 @@ fn assess_path(b: &mut Builder, t: &TargetReport, gateways: &[GatewayReport]) {
 /// slow answer are the local link's.
 fn assess_on_link(b: &mut Builder, t: &TargetReport, addr: IpAddr) {
     let label = target_label(t);
+    // "(stale.lab.test, 10.77.0.99)" reads better in parentheses than the usual label.
+    let inside = match &t.name {
+        Some(n) => format!("{n}, {addr}"),
+        None => addr.to_string(),
+    };
     if let Some(d) = &t.discovery {
         let arp = match &d.arp {
             Some(a) => match a.rtt_ms {
@@ -1017,7 +1022,7 @@ fn assess_on_link(b: &mut Builder, t: &TargetReport, addr: IpAddr) {
             Status::Down,
             Cause::HostDown,
             format!(
-                "Nothing answers at this address ({label}) on the local network: {}. The \
+                "Nothing answers at this address ({inside}) on the local network: {}. The \
                  device is switched off or disconnected, or the address is unused.",
                 list(&tried)
             ),
@@ -1084,6 +1089,25 @@ fn assess_slow(b: &mut Builder, t: &TargetReport, layer: Layer) {
     }
 }
 
+/// DNS data of a target that is wrong but does not stop it working by itself (a stale
+/// address, a PTR naming another host): notes on the DNS layer. A dangling CNAME is the
+/// target's verdict (see [`assess_target`]).
+fn assess_dns_records(b: &mut Builder, t: &TargetReport) {
+    for f in t
+        .dns_findings
+        .iter()
+        .filter(|f| f.kind != DnsFindingKind::Dangling)
+    {
+        b.row(
+            Layer::Dns,
+            format!("{} {}", target_label(t), f.kind.label()),
+            f.text.clone(),
+            Status::Ok,
+        );
+        b.find(Layer::Dns, Status::Ok, Cause::DnsRecord, f.text.clone());
+    }
+}
+
 /// A server as people write it: the address alone when the port is 53.
 fn server_name(s: &str) -> String {
     match s.parse::<std::net::SocketAddr>() {
@@ -1104,6 +1128,19 @@ fn assess_target(b: &mut Builder, t: &TargetReport, dns_answers: bool) {
     let label = target_label(t);
     let Some(addr) = t.address else {
         let Some(name) = &t.name else { return };
+        if let Some(f) = t
+            .dns_findings
+            .iter()
+            .find(|f| f.kind == DnsFindingKind::Dangling)
+        {
+            b.find(
+                Layer::Target,
+                Status::Down,
+                Cause::DnsRecord,
+                format!("The name {name} cannot be used: {}", f.text),
+            );
+            return;
+        }
         let answered: Vec<&DnsResult> = t
             .lookups
             .iter()
@@ -1296,6 +1333,7 @@ pub fn assess(i: &Inputs<'_>) -> Assessment {
         for t in i.targets {
             assess_path(&mut b, t, i.gateways);
             assess_target(&mut b, t, dns_answers);
+            assess_dns_records(&mut b, t);
         }
         let wan_checked = i.targets.iter().any(|t| t.address.is_some() && !t.on_link);
         if wan_checked {
@@ -1394,6 +1432,19 @@ pub fn assess(i: &Inputs<'_>) -> Assessment {
             healthy_sentence(&layers, i),
         )
     };
+    // Nothing answers where a name points: the record itself may be the fault.
+    if matches!(cause, Cause::HostDown | Cause::PathUnreachable) {
+        for t in i.targets {
+            for f in t
+                .dns_findings
+                .iter()
+                .filter(|f| f.kind == DnsFindingKind::Stale)
+            {
+                verdict.push(' ');
+                verdict.push_str(&f.text);
+            }
+        }
+    }
     // Names fail but a service asked for answers at its address: the headline says both.
     if layer == Some(Layer::Dns) {
         for f in findings.iter().filter(|f| f.cause == Cause::ServiceAnswers) {

@@ -531,8 +531,9 @@ impl Dashboard {
         }
         match &event {
             ScanEvent::Dns(r) => {
-                if is_resolve || !answered(r.status) {
-                    let kind = if answered(r.status) {
+                // Failures and sanity findings are worth an event; plain answers are not.
+                if is_resolve || !answered(r.status) || !r.findings.is_empty() {
+                    let kind = if answered(r.status) && r.findings.is_empty() {
                         LogKind::Info
                     } else {
                         LogKind::Warn
@@ -1017,6 +1018,9 @@ fn describe_dns(r: &DnsResult) -> String {
     }
     if let Some(e) = &r.error {
         s.push_str(&format!(": {e}"));
+    }
+    for f in &r.findings {
+        s.push_str(&format!("; {}: {}", f.kind.label(), f.text));
     }
     s
 }
