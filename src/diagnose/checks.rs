@@ -566,6 +566,7 @@ pub async fn target(
         trace: None,
         discovery: None,
         baseline_rtt_ms: None,
+        rtt_median_ms: None,
         dns_findings: Vec::new(),
         notes: Vec::new(),
     };
@@ -691,6 +692,7 @@ pub async fn target(
     report.ports = ports;
     report.discovery = discovery;
     let (mut sent, mut rtts) = pinged.unwrap_or_default();
+    let mut trace_rtts: Vec<Duration> = Vec::new();
     if sent > 0 {
         report.ping = Some(Ping::from_rtts(sent, &rtts));
     }
@@ -739,6 +741,7 @@ pub async fn target(
                 for rtt in &dest.rtts {
                     probes.session.observe_rtt(addr, *rtt);
                 }
+                trace_rtts.extend(dest.rtts.iter().copied());
             }
             report.trace = Some(path);
         }
@@ -754,6 +757,8 @@ pub async fn target(
         rtts.extend(more_rtts);
         report.ping = Some(Ping::from_rtts(sent, &rtts));
     }
+    trace_rtts.extend(rtts.iter().copied());
+    report.rtt_median_ms = super::model::median_ms(&trace_rtts);
     // A name pointing where nothing answers, on a path that works up to it: stale record.
     let path_ends_at_host = report.on_link
         || report.trace.as_ref().is_some_and(|t| {

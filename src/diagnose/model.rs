@@ -213,6 +213,22 @@ impl Ping {
     }
 }
 
+/// Median of round trips, in ms (rounded like every figure of the report).
+pub fn median_ms(rtts: &[std::time::Duration]) -> Option<f64> {
+    let mut ms: Vec<f64> = rtts.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+    if ms.is_empty() {
+        return None;
+    }
+    ms.sort_by(f64::total_cmp);
+    let mid = ms.len() / 2;
+    let m = if ms.len().is_multiple_of(2) {
+        (ms[mid - 1] + ms[mid]) / 2.0
+    } else {
+        ms[mid]
+    };
+    Some(round2(m))
+}
+
 pub(crate) fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
@@ -379,6 +395,10 @@ pub struct TargetReport {
     /// dashboard keep it across rounds): what "slow" is measured against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline_rtt_ms: Option<f64>,
+    /// Median round trip of this round's echoes (pings and the ICMP trace's destination
+    /// probes): what "slow" is judged on, unmoved by a few late replies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_median_ms: Option<f64>,
     /// DNS sanity checks of the target's name: dangling CNAME, stale address, PTR mismatch.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dns_findings: Vec<crate::core::model::DnsFinding>,
@@ -496,8 +516,12 @@ impl TargetReport {
         ping + trace
     }
 
-    /// Average round trip to the target: the destination hop of the trace, else the pings.
+    /// Typical round trip to the target: the median of the echoes when measured, else the
+    /// average of the trace's destination hop, else of the pings.
     pub fn rtt_avg_ms(&self) -> Option<f64> {
+        if self.rtt_median_ms.is_some() {
+            return self.rtt_median_ms;
+        }
         self.trace
             .as_ref()
             .filter(|t| t.reached)

@@ -1675,6 +1675,7 @@ mod tests {
             )),
             discovery: None,
             baseline_rtt_ms: None,
+            rtt_median_ms: None,
             dns_findings: vec![],
             notes: vec![],
         }
@@ -2154,6 +2155,25 @@ mod tests {
             a.verdict
         );
         t.baseline_rtt_ms = Some(30.0);
+        let a = run(
+            &healthy_local(),
+            &[gw(true)],
+            &[resolver(DnsStatus::NoError)],
+            &[t],
+        );
+        assert_eq!(a.status, Status::Ok, "{}", a.verdict);
+    }
+
+    #[test]
+    fn slow_is_judged_on_the_median_not_on_a_few_late_replies() {
+        use crate::diagnose::model::median_ms;
+        let mut rtts = vec![Duration::from_millis(1); 12];
+        rtts.extend(vec![Duration::from_millis(400); 8]);
+        assert_eq!(median_ms(&rtts), Some(1.0));
+        let mut t = on_link(&[(80, PortState::Open)], &["ARP"], (0, 0));
+        t.ping = Some(Ping::from_rtts(20, &rtts));
+        assert!(t.ping.as_ref().unwrap().rtt_avg_ms.unwrap() > LAN_SLOW_MS);
+        t.rtt_median_ms = median_ms(&rtts);
         let a = run(
             &healthy_local(),
             &[gw(true)],
