@@ -443,3 +443,84 @@ fn dns_sanity_checks_in_scan_results() {
         "{stdout}"
     );
 }
+
+/// Item 2, the baseline: in watch mode the session remembers a host's round trip, so a LAN
+/// host that goes from 0.1 ms to 40 ms (under the 150 ms LAN limit) is degraded with both
+/// figures, and healthy again once it is fast.
+#[test]
+fn watch_mode_sees_a_host_slower_than_its_baseline() {
+    let Some(lab) = common::lab_or_skip("watch_mode_sees_a_host_slower_than_its_baseline") else {
+        return;
+    };
+    let _g = serial();
+    let dir = common::report_dir();
+    let path = dir.path().join("watch.json");
+    let ip = lab.host("pi4").ip.to_string();
+    let mut child = lab
+        .netdx_command(
+            &[
+                "diagnose",
+                &ip,
+                "-p",
+                "8080",
+                "--watch",
+                "--interval",
+                "1",
+                "-o",
+                path.to_str().unwrap(),
+            ],
+            std::time::Duration::from_secs(120),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn netdx diagnose --watch");
+    // The round after `after` rounds whose status is `want` (or fail after 40 s).
+    let wait = |after: u64, want: &str| -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&path)
+                && let Ok(v) = serde_json::from_str::<Value>(&text)
+                && v["rounds"].as_u64().unwrap_or(0) > after
+                && s(&v["status"]) == want
+            {
+                return v;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {want} round after round {after}: {}",
+                std::fs::read_to_string(&path).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let fast = wait(1, "ok");
+    lab.break_lab(Scenario::LanSlow {
+        target: "pi4",
+        delay_ms: 40,
+    });
+    let slow = wait(fast["rounds"].as_u64().unwrap(), "degraded");
+    let v = s(&slow["verdict"]).to_string();
+    assert_eq!(s(&slow["cause"]), "target-slow", "{slow}");
+    assert!(
+        v.starts_with(&format!("{ip} takes ")) && v.contains("times its usual"),
+        "{v}"
+    );
+    let t = &slow["targets"][0];
+    let base = t["baseline_rtt_ms"].as_f64().expect("a baseline");
+    let now = t["rtt_median_ms"].as_f64().expect("a median");
+    assert!(
+        base < 5.0 && (35.0..150.0).contains(&now),
+        "{base} -> {now}: {v}"
+    );
+    lab.heal();
+    wait(slow["rounds"].as_u64().unwrap(), "ok");
+    // SIGTERM: timeout(1) passes it on to netdx, which ends its watch and exits.
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0));
+}
