@@ -733,15 +733,28 @@ pub async fn target(
                     }
                 }
             }
-            // The destination's round trips are samples of the host like echo replies.
-            if let Some(dest) = traceroute::hops(&outcome)
-                .iter()
-                .find(|h| h.destination && outcome.protocol == TraceProtocol::Icmp)
-            {
-                for rtt in &dest.rtts {
-                    probes.session.observe_rtt(addr, *rtt);
+            // Every hop's round trips are samples of that address like echo replies; the
+            // baselines are read first (what was known before this round).
+            if outcome.protocol == TraceProtocol::Icmp {
+                let hops = traceroute::hops(&outcome);
+                for (h, hr) in hops.iter().zip(path.hops.iter_mut()) {
+                    let Some(a) = h.addr.filter(|_| !h.rtts.is_empty()) else {
+                        continue;
+                    };
+                    let known = probes.session.estimate(a).timing.rtt;
+                    if known.samples() > 0 && !h.destination {
+                        hr.baseline_rtt_ms = known.min().map(ms);
+                    }
+                    // The destination was read before the round started.
+                    if a != addr || h.destination {
+                        for rtt in &h.rtts {
+                            probes.session.observe_rtt(a, *rtt);
+                        }
+                    }
+                    if h.destination {
+                        trace_rtts.extend(h.rtts.iter().copied());
+                    }
                 }
-                trace_rtts.extend(dest.rtts.iter().copied());
             }
             report.trace = Some(path);
         }

@@ -351,6 +351,9 @@ pub struct HopReport {
     pub unreachable: Option<String>,
     /// Loss here that does not carry on to later hops: the router limits its ICMP replies.
     pub rate_limited: bool,
+    /// The session's best round trip to this hop before this round (watch mode, dashboard).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_rtt_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1073,20 +1073,38 @@ fn assess_slow(b: &mut Builder, t: &TargetReport, layer: Layer) {
         return;
     }
     if let Some(base) = t.baseline_rtt_ms
-        && rtt > base * SLOW_FACTOR
-        && rtt - base >= SLOW_MIN_EXTRA_MS
+        && slower(rtt, base)
     {
+        // Where the path got slow: the first hop (of the routers) slower than its own
+        // baseline in the same way. A router slow on its own is only slow to answer ICMP.
+        let onset = t.trace.as_ref().and_then(|tr| {
+            tr.hops.iter().find(|h| {
+                !h.destination
+                    && h.rtt_avg_ms
+                        .zip(h.baseline_rtt_ms)
+                        .is_some_and(|(now, was)| slower(now, was))
+            })
+        });
+        let place = match onset {
+            Some(h) => format!(", starting at hop {} ({})", h.ttl, fmt_addr(h.addr)),
+            None => String::new(),
+        };
         b.find(
             layer,
             Status::Degraded,
             Cause::TargetSlow,
             format!(
-                "{label} takes {rtt:.0} ms to answer, {:.0} times its usual {base:.1} ms: the \
-                 link is congested or the device is overloaded.",
+                "{label} takes {rtt:.0} ms to answer, {:.0} times its usual {base:.1} ms{place}: \
+                 the link is congested or the device is overloaded.",
                 rtt / base
             ),
         );
     }
+}
+
+/// `now` is several times `was` and noticeably more: a slow-down, not jitter.
+fn slower(now: f64, was: f64) -> bool {
+    now > was * SLOW_FACTOR && now - was >= SLOW_MIN_EXTRA_MS
 }
 
 /// DNS data of a target that is wrong but does not stop it working by itself (a stale
@@ -2150,7 +2168,39 @@ mod tests {
         );
         assert_eq!((a.status, a.layer), (Status::Degraded, Some(Layer::Wan)));
         assert!(
-            a.verdict.contains("8 times its usual 5.0 ms"),
+            a.verdict.contains("8 times its usual 5.0 ms: "),
+            "{}",
+            a.verdict
+        );
+        // The hop where it starts, when a router is slower than its own baseline too.
+        let mut with_hops = t.clone();
+        with_hops.trace = Some(trace_report(
+            &[
+                hop(1, Some("10.77.0.1"), 10, 10, false),
+                Hop {
+                    rtts: vec![Duration::from_millis(39); 10],
+                    ..hop(2, Some("10.62.0.2"), 10, 10, false)
+                },
+                Hop {
+                    rtts: vec![Duration::from_millis(40); 30],
+                    ..hop(3, Some("10.9.0.10"), 30, 30, true)
+                },
+            ],
+            TraceProtocol::Icmp,
+        ));
+        if let Some(tr) = with_hops.trace.as_mut() {
+            tr.hops[0].baseline_rtt_ms = Some(0.3);
+            tr.hops[1].baseline_rtt_ms = Some(4.0);
+        }
+        let a = run(
+            &healthy_local(),
+            &[gw(true)],
+            &[resolver(DnsStatus::NoError)],
+            &[with_hops],
+        );
+        assert!(
+            a.verdict
+                .contains("8 times its usual 5.0 ms, starting at hop 2 (10.62.0.2): "),
             "{}",
             a.verdict
         );
