@@ -137,6 +137,22 @@ fn firewalled_on_link_host_is_a_firewall_not_switched_off() {
         v.contains("TCP 443") && v.contains("port 80 is filtered: a firewall on the device"),
         "{v}"
     );
+    // A host that drops only pings, its service answering: healthy, with a note.
+    let laptop = lab.host("laptop");
+    assert!(!laptop.answers_ping());
+    let ip = laptop.ip.to_string();
+    let run = diagnose(&lab, &[&ip, "-p", "22"]);
+    expect(&run, "ok", None, "healthy", 0);
+    assert!(
+        run.json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["cause"] == "target-no-ping"
+                && s(&f["text"]).starts_with(&format!("{ip} answers ARP"))),
+        "{}",
+        run.stdout
+    );
 }
 
 /// Item 1: an address nothing uses stays "nothing answers at this address".

@@ -144,6 +144,8 @@ pub enum Cause {
     TargetLoss,
     /// The target answers, but slowly: over the LAN limit or several times its baseline.
     TargetSlow,
+    /// An on-link target found by ARP or TCP that does not answer echo (a note).
+    TargetNoPing,
     /// Only name resolution fails: the target's service answers at its address.
     ServiceAnswers,
     /// A DNS record that is wrong: dangling CNAME, stale address, PTR mismatch.

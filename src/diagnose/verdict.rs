@@ -1029,6 +1029,28 @@ fn assess_on_link(b: &mut Builder, t: &TargetReport, addr: IpAddr) {
         );
         return;
     }
+    // Found by ARP or TCP, silent to echo, every asked port answering: ICMP filtered, no
+    // more (with a silent port too, the target's verdict says "a firewall on the device").
+    if t.ping.is_some()
+        && !t.echo_answered()
+        && t.ports.iter().all(|p| p.state != PortState::Filtered)
+    {
+        let found_by = t
+            .discovery
+            .as_ref()
+            .map(|d| d.found_by.clone())
+            .filter(|f| !f.is_empty())
+            .unwrap_or_else(|| vec!["TCP".to_string()]);
+        b.find(
+            Layer::Target,
+            Status::Ok,
+            Cause::TargetNoPing,
+            format!(
+                "{label} answers {} but not ping: it filters ICMP, which is harmless.",
+                list(&found_by)
+            ),
+        );
+    }
     let echoes = t.echoes();
     if echoes.loss_proven(LOSS_MIN) {
         b.find(
@@ -2069,6 +2091,22 @@ mod tests {
             "10.77.0.40 answers on the network (ARP, TCP 443) but drops pings and port 80 is \
              filtered: a firewall on the device."
         );
+    }
+
+    #[test]
+    fn on_link_host_dropping_only_pings_is_healthy_with_a_note() {
+        let t = on_link(&[(22, PortState::Open)], &["ARP", "TCP 443"], (20, 0));
+        let a = run(
+            &healthy_local(),
+            &[gw(true)],
+            &[resolver(DnsStatus::NoError)],
+            &[t],
+        );
+        assert_eq!(a.status, Status::Ok, "{}", a.verdict);
+        assert!(a.findings.iter().any(|f| f.cause == Cause::TargetNoPing
+            && f.text
+                == "10.77.0.40 answers ARP and TCP 443 but not ping: it filters ICMP, which is \
+                    harmless."));
     }
 
     #[test]
