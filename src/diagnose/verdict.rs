@@ -28,7 +28,7 @@ pub const LAN_SLOW_MS: f64 = 150.0;
 pub const SLOW_FACTOR: f64 = 4.0;
 /// ...when that is also at least this much slower (ms): 0.2 ms against 0.05 ms is noise.
 pub const SLOW_MIN_EXTRA_MS: f64 = 20.0;
-/// Round trips needed before an average counts.
+/// Round trips needed before a typical round trip (median) counts.
 const RTT_MIN_SAMPLES: u32 = 3;
 
 /// How a resolver behaved over all its queries.
