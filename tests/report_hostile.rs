@@ -46,6 +46,7 @@ fn from_model() -> ScanReport {
         server: Some("10.66.0.53:53".into()),
         rtt_ms: Some(0.4),
         error: None,
+        findings: Vec::new(),
     }));
     r.hosts.get_mut(&ip).unwrap().status = netdx::core::model::HostStatus::Up;
     r.apply(ScanEvent::Finished { interrupted: false });

@@ -11,7 +11,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use netdx::core::event::{ArpOutcome, IcmpOutcome, Phase, PortOutcome, ScanEvent};
 use netdx::core::model::ScanParameters;
 use netdx::core::model::{
-    DnsAnswer, DnsResult, DnsStatus, MacAddr, NoteLevel, PortState, RecordType,
+    DnsAnswer, DnsFinding, DnsFindingKind, DnsResult, DnsStatus, MacAddr, NoteLevel, PortState,
+    RecordType,
 };
 use netdx::diagnose::Diagnosis;
 use netdx::net::sys::netinfo::{Gateway, Interface, LinkState, LocalContext, ResolvConf};
@@ -138,6 +139,7 @@ fn ptr(a: &str, name: Option<&str>, ms: f64) -> Vec<ScanEvent> {
             server: Some("10.77.0.53:53".into()),
             rtt_ms: Some(ms),
             error: None,
+            findings: Vec::new(),
         }),
         ScanEvent::Hostname {
             ip: ip(a),
@@ -271,6 +273,7 @@ fn finish_sweep(app: &mut App, lab: &Lab) {
             server: Some("10.77.0.53:53".into()),
             rtt_ms: Some(0.9),
             error: None,
+            findings: Vec::new(),
         }),
         t(2),
     );
@@ -284,6 +287,7 @@ fn finish_sweep(app: &mut App, lab: &Lab) {
             server: Some("10.77.0.53:53".into()),
             rtt_ms: Some(0.7),
             error: None,
+            findings: Vec::new(),
         }),
         t(2),
     );
@@ -493,6 +497,47 @@ fn narrow_80x24() {
     insta::assert_snapshot!("narrow_dns_80x24", render(&mut app, 80, 24, t(17)));
     app.pane = Pane::Events;
     insta::assert_snapshot!("narrow_events_80x24", render(&mut app, 80, 24, t(17)));
+}
+
+/// DNS sanity findings show in the DNS pane (after the answers) and in the event log.
+#[test]
+fn dns_pane_marks_sanity_findings() {
+    let mut app = new_app();
+    let lab = start_sweep(&mut app);
+    sweep_replies(&mut app, &lab, HOSTS.len());
+    app.dash.apply(
+        lab.sweep,
+        ScanEvent::Dns(DnsResult {
+            name: "dangling.lab.test".into(),
+            rtype: RecordType::A,
+            status: DnsStatus::NoError,
+            answers: vec![DnsAnswer {
+                rtype: "CNAME".into(),
+                value: "gone.lab.test.".into(),
+                ttl: 60,
+            }],
+            server: Some("10.77.0.53:53".into()),
+            rtt_ms: Some(0.5),
+            error: None,
+            findings: vec![DnsFinding {
+                kind: DnsFindingKind::Dangling,
+                text: "dangling.lab.test is an alias (CNAME) of gone.lab.test, which does not \
+                       exist: a dangling record."
+                    .into(),
+            }],
+        }),
+        t(2),
+    );
+    finish_sweep(&mut app, &lab);
+    app.pane = Pane::Dns;
+    let screen = render(&mut app, 160, 48, t(3));
+    assert!(screen.contains("NOERROR  ⚠ dangling"), "{screen}");
+    app.pane = Pane::Events;
+    let screen = render(&mut app, 160, 48, t(3));
+    assert!(
+        screen.contains("dangling: dangling.lab.test is an alias"),
+        "{screen}"
+    );
 }
 
 /// A diagnosis recorded in the lab (tests/fixtures/diagnose), as a round started at `t(at)`.

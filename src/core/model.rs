@@ -244,6 +244,43 @@ pub struct DnsResult {
     pub rtt_ms: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Sanity checks of the answer (dangling CNAME, stale address, resolvers that disagree,
+    /// PTR mismatch); empty when nothing is wrong or nothing was checked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<DnsFinding>,
+}
+
+/// What a DNS sanity check found wrong with an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DnsFindingKind {
+    /// A CNAME whose target does not exist.
+    Dangling,
+    /// An address record pointing at an address where nothing answers.
+    Stale,
+    /// The configured resolvers give different answers.
+    Disagree,
+    /// The PTR record of an address does not name the forward name.
+    PtrMismatch,
+}
+
+impl DnsFindingKind {
+    /// The word a table or a pane shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            DnsFindingKind::Dangling => "dangling",
+            DnsFindingKind::Stale => "stale",
+            DnsFindingKind::Disagree => "resolvers disagree",
+            DnsFindingKind::PtrMismatch => "PTR mismatch",
+        }
+    }
+}
+
+/// One DNS sanity finding: its kind and one plain sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsFinding {
+    pub kind: DnsFindingKind,
+    pub text: String,
 }
 
 impl DnsResult {
@@ -257,6 +294,7 @@ impl DnsResult {
             server: None,
             rtt_ms: None,
             error: Some(why.to_string()),
+            findings: Vec::new(),
         }
     }
 
@@ -268,6 +306,9 @@ impl DnsResult {
             a.value = clean(&a.value);
         }
         self.error = self.error.map(|e| clean(&e));
+        for f in &mut self.findings {
+            f.text = clean(&f.text);
+        }
         self
     }
 }

@@ -21,10 +21,13 @@ use crate::net::tcp;
 use crate::net::traceroute::{self, TracePlan, TraceProtocol};
 
 use super::model::{
-    ArpReport, GatewayReport, InterfaceReport, LocalReport, Ping, PortReport, ResolverReport,
-    ResolverState, RouteReport, TargetReport, round2,
+    ArpReport, DiscoveryReport, GatewayReport, InterfaceReport, LocalReport, Ping, PortReport,
+    ResolverReport, ResolverState, RouteReport, TargetReport, round2,
 };
 use super::{path, verdict};
+use crate::core::event::Proof;
+use crate::net::discover;
+use crate::net::dns_check;
 
 /// Echo requests to the gateway: enough for a loss figure, spread over half the timeout.
 const GATEWAY_PINGS: u32 = 5;
@@ -32,6 +35,13 @@ const GATEWAY_PINGS: u32 = 5;
 const RESOLVER_PINGS: u32 = 3;
 /// Echo requests to a target when no trace can run.
 const TARGET_PINGS: u32 = 5;
+/// Echo requests to an on-link target (beside its one-hop trace): with the trace's probes
+/// of the destination, enough to prove loss of a few per cent.
+const ON_LINK_PINGS: u32 = 20;
+/// A longer series when some echo was lost but the loss is not proven yet.
+const CONFIRM_PINGS: u32 = 40;
+/// Loss this share or more (proven over the echoes) makes a target degraded.
+pub const LOSS_MIN: f64 = 0.05;
 /// TCP connects per port, this far apart: a SYN lost on a lossy path does not make an open
 /// port look filtered, and a refused or accepted connect ends the check at once.
 const TCP_ATTEMPTS: u32 = 3;
@@ -143,6 +153,17 @@ pub fn local(ctx: &LocalContext) -> LocalReport {
 /// An echo series on the session's measurement thread; its replies also feed the session's
 /// estimate of the host.
 async fn ping(probes: &Probes, ip: IpAddr, timeout: Duration, tries: u32) -> Option<Ping> {
+    let (sent, rtts) = echo_series(probes, ip, timeout, tries).await?;
+    Some(Ping::from_rtts(sent, &rtts))
+}
+
+/// [`ping`]'s series: requests sent and the round trips of the replies.
+async fn echo_series(
+    probes: &Probes,
+    ip: IpAddr,
+    timeout: Duration,
+    tries: u32,
+) -> Option<(u32, Vec<Duration>)> {
     let icmp = probes.icmp.clone()?;
     if !icmp.supports(ip) {
         return None;
@@ -159,7 +180,7 @@ async fn ping(probes: &Probes, ip: IpAddr, timeout: Duration, tries: u32) -> Opt
     for rtt in &out.rtts {
         probes.session.observe_rtt(ip, *rtt);
     }
-    Some(Ping::from_rtts(out.sent, &out.rtts))
+    Some((out.sent, out.rtts))
 }
 
 /// The MAC of `ip` from the kernel's neighbour table, if the entry is complete.
@@ -204,6 +225,102 @@ async fn knock(session: &Session, ip: IpAddr, timeout: Duration) -> PortReport {
     }
 }
 
+/// One ARP request to an on-link IPv4 address on the session's channels: the reply, if any
+/// (`None` without CAP_NET_RAW or when the request could not be sent).
+async fn arp_request(
+    probes: &Probes,
+    ip: IpAddr,
+    timeout: Duration,
+    cancel: &CancellationToken,
+) -> Option<(bool, Option<crate::core::event::ArpOutcome>)> {
+    let IpAddr::V4(v4) = ip else { return None };
+    if !probes.raw {
+        return None;
+    }
+    let (tx, mut rx) = mpsc::channel(4);
+    let cfg = ArpConfig {
+        wait: timeout.min(Duration::from_millis(500)),
+        ..ArpConfig::default()
+    };
+    let found = async {
+        let reply = rx.recv().await;
+        // Drain so the discovery never waits on a full channel.
+        while rx.recv().await.is_some() {}
+        reply
+    };
+    let (res, reply) = tokio::join!(
+        probes
+            .session
+            .arp()
+            .discover(vec![v4], cfg, tx, cancel.clone()),
+        found
+    );
+    Some((res.is_ok(), reply))
+}
+
+/// A proof's short name for a methods list: "TCP 443", "ICMP timestamp".
+fn proof_label(p: Proof) -> String {
+    match p {
+        Proof::Syn { port, .. } | Proof::Ack { port } | Proof::Connect { port, .. } => {
+            format!("TCP {port}")
+        }
+        Proof::Timestamp => "ICMP timestamp".to_string(),
+        Proof::Unreachable => "ICMP unreachable".to_string(),
+    }
+}
+
+/// An on-link target as the scan's discovery sees it: ARP (IPv4, CAP_NET_RAW) and the
+/// engine's probes that need no echo reply (TCP SYN to 443, ACK to 80, ICMP timestamp; a
+/// connect to 443 and 80 without privilege), at the same time.
+async fn discover_on_link(
+    probes: &Probes,
+    ip: IpAddr,
+    timeout: Duration,
+    cancel: &CancellationToken,
+) -> DiscoveryReport {
+    let plan = EchoPlan {
+        timeout,
+        tries: 3,
+        until_first_reply: true,
+    };
+    let found = discover::Found::default();
+    let probe = async {
+        match probes.session.raw() {
+            Ok(raw) => discover::raw_alive(raw, ip, plan, &found).await,
+            Err(_) => discover::connect_alive(&probes.session, ip, timeout, &found).await,
+        }
+    };
+    let (arp, proof) = tokio::join!(arp_request(probes, ip, timeout, cancel), probe);
+    let arp = match arp {
+        Some((true, Some(r))) => Some(ArpReport {
+            mac: r.mac.to_string(),
+            rtt_ms: Some(ms(r.rtt)),
+            source: "arp".to_string(),
+        }),
+        // Without a raw socket, the kernel resolved the address for our probes, if it could.
+        _ => match ip {
+            IpAddr::V4(v4) if !probes.raw => neighbour_mac(v4).map(|mac| ArpReport {
+                mac,
+                rtt_ms: None,
+                source: "neighbour-table".to_string(),
+            }),
+            _ => None,
+        },
+    };
+    let mut found_by = Vec::new();
+    if arp.is_some() {
+        found_by.push("ARP".to_string());
+    }
+    if let Some((p, _)) = proof {
+        found_by.push(proof_label(p));
+    }
+    DiscoveryReport {
+        arp,
+        probe: proof.map(|(p, _)| p.describe()),
+        found_by,
+    }
+}
+
 /// The gateway: an ARP request (IPv4, with CAP_NET_RAW) and a few pings, at the same time;
 /// without any ICMP socket, TCP connects to its common ports instead of the pings.
 pub async fn gateway(
@@ -227,31 +344,7 @@ pub async fn gateway(
         report.note = Some("link-local IPv6 gateway: not checked".to_string());
         return report;
     }
-    let arp_fut = async {
-        let IpAddr::V4(v4) = gw.ip else { return None };
-        if !probes.raw {
-            return None;
-        }
-        let (tx, mut rx) = mpsc::channel(4);
-        let cfg = ArpConfig {
-            wait: timeout.min(Duration::from_millis(500)),
-            ..ArpConfig::default()
-        };
-        let found = async {
-            let reply = rx.recv().await;
-            // Drain so the discovery never waits on a full channel.
-            while rx.recv().await.is_some() {}
-            reply
-        };
-        let (res, reply) = tokio::join!(
-            probes
-                .session
-                .arp()
-                .discover(vec![v4], cfg, tx, cancel.clone()),
-            found
-        );
-        Some((res.is_ok(), reply))
-    };
+    let arp_fut = arp_request(probes, gw.ip, timeout, cancel);
     let no_icmp = !probes.icmp.as_ref().is_some_and(|i| i.supports(gw.ip));
     let knock_fut = async {
         if no_icmp {
@@ -450,7 +543,9 @@ pub struct TargetPlan<'a> {
 /// rest go on; the others are still waited for, to compare answers), then at the same time a
 /// trace (ICMP), its service ports and, without CAP_NET_RAW, pings. When the ICMP trace does
 /// not reach a target whose ports answer, ICMP is filtered there: a TCP trace to an answering
-/// port follows.
+/// port follows. An on-link target also gets ARP, the scan's discovery probes and pings (a
+/// host that drops echo is still found); a name gets the DNS sanity checks of
+/// [`dns_check`]; echoes lost but not enough to prove loss get a longer series.
 pub async fn target(
     input: &TargetInput,
     resolvers: &[DnsProbe],
@@ -469,6 +564,10 @@ pub async fn target(
         ports: Vec::new(),
         ping: None,
         trace: None,
+        discovery: None,
+        baseline_rtt_ms: None,
+        rtt_median_ms: None,
+        dns_findings: Vec::new(),
         notes: Vec::new(),
     };
     let mut pending = FuturesUnordered::new();
@@ -507,9 +606,34 @@ pub async fn target(
     };
     let Some(addr) = report.address else {
         report.lookups.extend(remaining.await);
+        // A name that exists but leads nowhere: is it an alias of a name that does not?
+        if let Some(first) = resolvers.first()
+            && let Some((name, target)) = report
+                .lookups
+                .iter()
+                .find_map(|q| Some((q.name.clone(), dns_check::dangling_target(q)?)))
+            && dns_check::missing(&probes.session, first, &target).await
+        {
+            report
+                .dns_findings
+                .push(clean_finding(dns_check::dangling(&name, &target)));
+        }
         return report;
     };
+    // The forward chain of the name (the name, then its CNAMEs), for the PTR check.
+    let forward: Vec<String> = report
+        .lookups
+        .iter()
+        .find(|q| crate::net::dns::addresses(&[q]).contains(&addr))
+        .map(dns_check::chain)
+        .unwrap_or_default();
     report.on_link = ctx.is_local(addr);
+    // What "slow" is measured against: the session's best round trip before this round.
+    let before = probes.session.estimate(addr).timing.rtt;
+    if before.samples() > 0 {
+        report.baseline_rtt_ms = before.min().map(ms);
+    }
+    let on_link = report.on_link;
     let reach = async {
         let trace = async {
             if probes.raw {
@@ -534,19 +658,44 @@ pub async fn target(
                 plan.timeout * 3 / 2,
             )
         }));
+        // On the local network a trace is one hop: pings give the loss figure its echoes.
         let pinged = async {
-            if probes.raw {
+            if on_link {
+                echo_series(probes, addr, plan.timeout, ON_LINK_PINGS).await
+            } else if probes.raw {
                 None
             } else {
-                ping(probes, addr, plan.timeout, TARGET_PINGS).await
+                echo_series(probes, addr, plan.timeout, TARGET_PINGS).await
             }
         };
-        tokio::join!(trace, ports, pinged)
+        let discovery = async {
+            if on_link {
+                Some(discover_on_link(probes, addr, plan.timeout, cancel).await)
+            } else {
+                None
+            }
+        };
+        // Does the address's PTR record name the host back?
+        let ptr = async {
+            match resolvers.first() {
+                Some(first) if !forward.is_empty() => {
+                    dns_check::check_ptr(&probes.session, first, &forward, addr).await
+                }
+                _ => None,
+            }
+        };
+        tokio::join!(trace, ports, pinged, discovery, ptr)
     };
-    let ((trace, ports, pinged), rest) = tokio::join!(reach, remaining);
+    let ((trace, ports, pinged, discovery, ptr), rest) = tokio::join!(reach, remaining);
+    report.dns_findings.extend(ptr.map(clean_finding));
     report.lookups.extend(rest);
     report.ports = ports;
-    report.ping = pinged;
+    report.discovery = discovery;
+    let (mut sent, mut rtts) = pinged.unwrap_or_default();
+    let mut trace_rtts: Vec<Duration> = Vec::new();
+    if sent > 0 {
+        report.ping = Some(Ping::from_rtts(sent, &rtts));
+    }
     match trace {
         None => report
             .notes
@@ -584,8 +733,65 @@ pub async fn target(
                     }
                 }
             }
+            // Every hop's round trips are samples of that address like echo replies; the
+            // baselines are read first (what was known before this round).
+            if outcome.protocol == TraceProtocol::Icmp {
+                let hops = traceroute::hops(&outcome);
+                for (h, hr) in hops.iter().zip(path.hops.iter_mut()) {
+                    let Some(a) = h.addr.filter(|_| !h.rtts.is_empty()) else {
+                        continue;
+                    };
+                    let known = probes.session.estimate(a).timing.rtt;
+                    if known.samples() > 0 && !h.destination {
+                        hr.baseline_rtt_ms = known.min().map(ms);
+                    }
+                    // The destination was read before the round started.
+                    if a != addr || h.destination {
+                        for rtt in &h.rtts {
+                            probes.session.observe_rtt(a, *rtt);
+                        }
+                    }
+                    if h.destination {
+                        trace_rtts.extend(h.rtts.iter().copied());
+                    }
+                }
+            }
             report.trace = Some(path);
         }
     }
+    // Some echoes lost, not enough to prove loss: a longer series decides (a healthy host
+    // that dropped one reply is not called degraded, a lossy one is not let off).
+    if report.echoes().loss_suspected(LOSS_MIN)
+        && !cancel.is_cancelled()
+        && let Some((more, more_rtts)) =
+            echo_series(probes, addr, plan.timeout * 2, CONFIRM_PINGS).await
+    {
+        sent += more;
+        rtts.extend(more_rtts);
+        report.ping = Some(Ping::from_rtts(sent, &rtts));
+    }
+    trace_rtts.extend(rtts.iter().copied());
+    report.rtt_median_ms = super::model::median_ms(&trace_rtts);
+    // A name pointing where nothing answers, on a path that works up to it: stale record.
+    let path_ends_at_host = report.on_link
+        || report.trace.as_ref().is_some_and(|t| {
+            t.hops
+                .iter()
+                .any(|h| h.unreachable.as_deref().is_some_and(|u| u.contains("host")))
+        });
+    if let Some(name) = &report.name
+        && !report.host_answered()
+        && path_ends_at_host
+    {
+        report
+            .dns_findings
+            .push(clean_finding(dns_check::stale(name, addr)));
+    }
     report
+}
+
+/// A finding built from names off the wire, cleaned on entry to the model.
+fn clean_finding(mut f: crate::core::model::DnsFinding) -> crate::core::model::DnsFinding {
+    f.text = clean(&f.text);
+    f
 }

@@ -8,6 +8,9 @@
 //!                               ├─ resolvers: PTR of itself + ping    ├─ at once ─► verdict::assess ─► Diagnosis
 //!                               └─ targets:   name via every resolver ─┘            │        (pure)
 //!                                             then trace + ports (+ TCP trace)      │
+//!                                             on-link: + ARP, discovery probes, pings
+//!                                             name: + PTR check (dangling, stale)
+//!                                             echoes lost, not proven: 40 more echoes
 //! ```
 //! [`checks`] measure, [`path`] and [`verdict`] judge (pure, unit-tested), [`render`] writes,
 //! [`watch`] keeps the outage timeline across rounds.

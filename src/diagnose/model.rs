@@ -140,6 +140,16 @@ pub enum Cause {
     NameNoAddress,
     PortClosed,
     PortFiltered,
+    /// The target answers but loses a proven share of its packets.
+    TargetLoss,
+    /// The target answers, but slowly: over the LAN limit or several times its baseline.
+    TargetSlow,
+    /// An on-link target found by ARP or TCP that does not answer echo (a note).
+    TargetNoPing,
+    /// Only name resolution fails: the target's service answers at its address.
+    ServiceAnswers,
+    /// A DNS record that is wrong: dangling CNAME, stale address, PTR mismatch.
+    DnsRecord,
     NotChecked,
 }
 
@@ -203,6 +213,22 @@ impl Ping {
     pub fn lost(&self) -> u32 {
         self.sent.saturating_sub(self.received)
     }
+}
+
+/// Median of round trips, in ms (rounded like every figure of the report).
+pub fn median_ms(rtts: &[std::time::Duration]) -> Option<f64> {
+    let mut ms: Vec<f64> = rtts.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+    if ms.is_empty() {
+        return None;
+    }
+    ms.sort_by(f64::total_cmp);
+    let mid = ms.len() / 2;
+    let m = if ms.len().is_multiple_of(2) {
+        (ms[mid - 1] + ms[mid]) / 2.0
+    } else {
+        ms[mid]
+    };
+    Some(round2(m))
 }
 
 pub(crate) fn round2(v: f64) -> f64 {
@@ -327,6 +353,9 @@ pub struct HopReport {
     pub unreachable: Option<String>,
     /// Loss here that does not carry on to later hops: the router limits its ICMP replies.
     pub rate_limited: bool,
+    /// The session's best round trip to this hop before this round (watch mode, dashboard).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_rtt_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -363,16 +392,147 @@ pub struct TargetReport {
     pub ports: Vec<PortReport>,
     pub ping: Option<Ping>,
     pub trace: Option<TraceReport>,
+    /// On-link targets: what the scan's discovery probes found (ARP, TCP SYN/ACK, ICMP
+    /// timestamp, or connects without privilege), so a host that drops pings is still seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<DiscoveryReport>,
+    /// The session's lowest round trip to the address before this round (watch mode and the
+    /// dashboard keep it across rounds): what "slow" is measured against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_rtt_ms: Option<f64>,
+    /// Median round trip of this round's echoes (pings and the ICMP trace's destination
+    /// probes): what "slow" is judged on, unmoved by a few late replies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_median_ms: Option<f64>,
+    /// DNS sanity checks of the target's name: dangling CNAME, stale address, PTR mismatch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_findings: Vec<crate::core::model::DnsFinding>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 
+/// How an on-link host answered the discovery probes.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DiscoveryReport {
+    pub arp: Option<ArpReport>,
+    /// The probe that answered, as a report says it ("TCP SYN to port 443 answered (open)").
+    pub probe: Option<String>,
+    /// Short names of every method that got an answer: "ARP", "TCP 443", "ICMP timestamp".
+    pub found_by: Vec<String>,
+}
+
+/// Echo requests to one address and how many came back: loss is a verdict only when it is
+/// proven over enough of them (see [`Echoes::loss_proven`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Echoes {
+    pub sent: u32,
+    pub received: u32,
+}
+
+impl Echoes {
+    pub fn lost(self) -> u32 {
+        self.sent.saturating_sub(self.received)
+    }
+
+    pub fn loss_pct(self) -> f64 {
+        if self.sent == 0 {
+            0.0
+        } else {
+            (1000.0 * f64::from(self.lost()) / f64::from(self.sent)).round() / 10.0
+        }
+    }
+
+    /// Lower end of the 95 % Wilson interval of the loss rate: the loss the echoes prove.
+    pub fn loss_lower_bound(self) -> f64 {
+        if self.sent == 0 {
+            return 0.0;
+        }
+        let n = f64::from(self.sent);
+        let p = f64::from(self.lost()) / n;
+        let z = 1.96_f64;
+        let centre = p + z * z / (2.0 * n);
+        let spread = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
+        ((centre - spread) / (1.0 + z * z / n)).max(0.0)
+    }
+
+    /// Loss of at least `min` (a share, 0.05 = 5 %) is proven: at least two echoes lost and
+    /// the lower end of the 95 % interval at or above `min`. A lost echo or two of thirty on a
+    /// healthy host proves nothing; 30 % of fifty does.
+    pub fn loss_proven(self, min: f64) -> bool {
+        // No reply at all is a host that drops pings, not a lossy one.
+        self.received > 0 && self.lost() >= 2 && self.loss_lower_bound() >= min
+    }
+
+    /// Some echo was lost but not enough to prove loss: worth a longer series.
+    pub fn loss_suspected(self, min: f64) -> bool {
+        self.received > 0 && self.lost() > 0 && !self.loss_proven(min)
+    }
+}
+
+impl std::ops::Add for Echoes {
+    type Output = Echoes;
+    fn add(self, o: Echoes) -> Echoes {
+        Echoes {
+            sent: self.sent + o.sent,
+            received: self.received + o.received,
+        }
+    }
+}
+
 impl TargetReport {
-    /// Something at the address answered: a port (open or refused), a ping or the trace.
+    /// Something at the address answered: a port (open or refused), a ping, the trace, or
+    /// (on the local network) ARP or a discovery probe.
     pub fn host_answered(&self) -> bool {
         self.ports.iter().any(|p| p.state != PortState::Filtered)
             || self.ping.as_ref().is_some_and(|p| p.received > 0)
             || self.trace.as_ref().is_some_and(|t| t.reached)
+            || self
+                .discovery
+                .as_ref()
+                .is_some_and(|d| !d.found_by.is_empty())
+    }
+
+    /// An ICMP echo was answered (by the pings or by an ICMP trace reaching the target).
+    pub fn echo_answered(&self) -> bool {
+        self.ping.as_ref().is_some_and(|p| p.received > 0)
+            || self
+                .trace
+                .as_ref()
+                .is_some_and(|t| t.reached && t.protocol == "icmp")
+    }
+
+    /// Every echo request sent to the target and how many came back: the pings and, for an
+    /// ICMP trace that reached it, the probes of the destination hop.
+    pub fn echoes(&self) -> Echoes {
+        let ping = self.ping.as_ref().map_or(Echoes::default(), |p| Echoes {
+            sent: p.sent,
+            received: p.received,
+        });
+        let trace = self
+            .trace
+            .as_ref()
+            .filter(|t| t.reached && t.protocol == "icmp")
+            .and_then(|t| t.hops.last())
+            .filter(|h| h.destination)
+            .map_or(Echoes::default(), |h| Echoes {
+                sent: h.sent,
+                received: h.received,
+            });
+        ping + trace
+    }
+
+    /// Typical round trip to the target: the median of the echoes when measured, else the
+    /// average of the trace's destination hop, else of the pings.
+    pub fn rtt_avg_ms(&self) -> Option<f64> {
+        if self.rtt_median_ms.is_some() {
+            return self.rtt_median_ms;
+        }
+        self.trace
+            .as_ref()
+            .filter(|t| t.reached)
+            .and_then(|t| t.hops.last())
+            .and_then(|h| h.rtt_avg_ms)
+            .or_else(|| self.ping.as_ref().and_then(|p| p.rtt_avg_ms))
     }
 }
 

@@ -97,6 +97,7 @@ pub fn trace_report(hops: &[Hop], protocol: TraceProtocol) -> TraceReport {
                     destination: h.destination,
                     unreachable: h.unreachable.map(|u| u.label()),
                     rate_limited: rl,
+                    baseline_rtt_ms: None,
                 }
             })
             .collect(),

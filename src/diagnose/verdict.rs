@@ -9,9 +9,9 @@
 
 use std::net::IpAddr;
 
-use crate::core::model::{DnsResult, DnsStatus, PortState};
+use crate::core::model::{DnsFindingKind, DnsResult, DnsStatus, PortState};
 
-use super::checks::responded;
+use super::checks::{LOSS_MIN, responded};
 use super::model::{
     Cause, Evidence, Finding, GatewayReport, Layer, LayerSummary, LocalReport, ResolverReport,
     ResolverState, Status, TargetReport, TraceReport,
@@ -21,6 +21,15 @@ use super::model::{
 pub const GATEWAY_LOSS_MIN: f64 = 20.0;
 /// A resolver slower than this (ms) makes DNS degraded.
 pub const DNS_SLOW_MS: f64 = 500.0;
+/// An on-link target slower than this (ms) is degraded: a LAN answers in a few.
+pub const LAN_SLOW_MS: f64 = 150.0;
+/// A target this many times slower than its baseline (the session's best round trip from
+/// earlier rounds) is degraded...
+pub const SLOW_FACTOR: f64 = 4.0;
+/// ...when that is also at least this much slower (ms): 0.2 ms against 0.05 ms is noise.
+pub const SLOW_MIN_EXTRA_MS: f64 = 20.0;
+/// Round trips needed before a typical round trip (median) counts.
+const RTT_MIN_SAMPLES: u32 = 3;
 
 /// How a resolver behaved over all its queries.
 pub fn resolver_state(queries: &[DnsResult]) -> ResolverState {
@@ -704,17 +713,7 @@ fn assess_path(b: &mut Builder, t: &TargetReport, gateways: &[GatewayReport]) {
     let label = target_label(t);
     if t.on_link {
         // No WAN involved: a silent on-link host is the target's own problem.
-        if !t.host_answered() {
-            b.find(
-                Layer::Target,
-                Status::Down,
-                Cause::HostDown,
-                format!(
-                    "{label} does not answer on the local network: it is switched off or \
-                     disconnected."
-                ),
-            );
-        }
+        assess_on_link(b, t, addr);
         return;
     }
     let gw_ips: Vec<IpAddr> = gateways.iter().map(|g| g.ip).collect();
@@ -741,7 +740,7 @@ fn assess_path(b: &mut Builder, t: &TargetReport, gateways: &[GatewayReport]) {
         };
         let status = if !tr.reached && !t.host_answered() {
             Status::Down
-        } else if tr.loss_onset.is_some() {
+        } else if t.echoes().loss_proven(LOSS_MIN) {
             Status::Degraded
         } else {
             Status::Ok
@@ -776,8 +775,45 @@ fn assess_path(b: &mut Builder, t: &TargetReport, gateways: &[GatewayReport]) {
         );
     }
     if t.host_answered() {
+        let echoes = t.echoes();
+        if let Some(p) = &t.ping
+            && p.sent > 0
+        {
+            b.row(
+                Layer::Wan,
+                format!("echoes to {addr}"),
+                format!(
+                    "{}/{} answered over the trace and the pings, {} loss",
+                    echoes.received,
+                    echoes.sent,
+                    pct_text(echoes.loss_pct())
+                ),
+                if echoes.loss_proven(LOSS_MIN) {
+                    Status::Degraded
+                } else {
+                    Status::Ok
+                },
+            );
+        }
+        assess_slow(b, t, Layer::Wan);
+        let proven = echoes.loss_proven(LOSS_MIN);
+        if proven && trace.is_none_or(|tr| tr.loss_onset.is_none()) {
+            b.find(
+                Layer::Wan,
+                Status::Degraded,
+                Cause::PathLoss,
+                format!(
+                    "About {} of the packets to {label} are lost ({} of {} echoes): \
+                     connections to it are slow and unreliable.",
+                    pct_text(echoes.loss_pct().round()),
+                    echoes.lost(),
+                    echoes.sent
+                ),
+            );
+        }
         if let Some(tr) = trace {
-            if let (Some(onset), Some(loss)) = (tr.loss_onset, tr.dest_loss_pct) {
+            if let (true, Some(onset)) = (proven, tr.loss_onset) {
+                let loss = echoes.loss_pct();
                 let onset_addr = hop_addr(tr, onset);
                 let first_is_gw = tr
                     .hops
@@ -804,9 +840,12 @@ fn assess_path(b: &mut Builder, t: &TargetReport, gateways: &[GatewayReport]) {
                     Status::Degraded,
                     Cause::PathLoss,
                     format!(
-                        "About {} of the packets to {label} are lost, starting at hop {onset} \
-                         ({onset_addr}){place}: connections to it are slow and unreliable.",
-                        pct_text(loss.round())
+                        "About {} of the packets to {label} are lost ({} of {} echoes), \
+                         starting at hop {onset} ({onset_addr}){place}: connections to it are \
+                         slow and unreliable.",
+                        pct_text(loss.round()),
+                        echoes.lost(),
+                        echoes.sent
                     ),
                 );
             }
@@ -909,6 +948,206 @@ fn assess_path(b: &mut Builder, t: &TargetReport, gateways: &[GatewayReport]) {
     b.find(Layer::Wan, Status::Down, text.0, text.1);
 }
 
+/// An on-link target: nothing at all answering it is the device's own problem; loss and a
+/// slow answer are the local link's.
+fn assess_on_link(b: &mut Builder, t: &TargetReport, addr: IpAddr) {
+    let label = target_label(t);
+    // "(stale.lab.test, 10.77.0.99)" reads better in parentheses than the usual label.
+    let inside = match &t.name {
+        Some(n) => format!("{n}, {addr}"),
+        None => addr.to_string(),
+    };
+    if let Some(d) = &t.discovery {
+        let arp = match &d.arp {
+            Some(a) => match a.rtt_ms {
+                Some(rtt) => format!("{} in {rtt:.2} ms", a.mac),
+                None => format!("{} (neighbour table)", a.mac),
+            },
+            None => "no reply".to_string(),
+        };
+        if addr.is_ipv4() {
+            b.row(
+                Layer::Target,
+                format!("{addr} ARP"),
+                arp,
+                if d.arp.is_some() {
+                    Status::Ok
+                } else {
+                    Status::Down
+                },
+            );
+        }
+        b.row(
+            Layer::Target,
+            format!("{addr} discovery probes"),
+            d.probe
+                .clone()
+                .unwrap_or_else(|| "no answer (TCP SYN 443, ACK 80, ICMP timestamp)".into()),
+            if d.probe.is_some() {
+                Status::Ok
+            } else {
+                Status::Down
+            },
+        );
+    }
+    if let Some(p) = &t.ping {
+        b.row(
+            Layer::Target,
+            format!("ping {addr}"),
+            format!(
+                "{}/{} replies, {} loss, avg {}",
+                p.received,
+                p.sent,
+                pct_text(p.loss_pct),
+                ms_text(p.rtt_avg_ms)
+            ),
+            if p.received > 0 {
+                Status::Ok
+            } else {
+                Status::Down
+            },
+        );
+    }
+    if !t.host_answered() {
+        let mut tried = Vec::new();
+        if t.discovery.as_ref().is_some_and(|d| d.arp.is_none()) && addr.is_ipv4() {
+            tried.push("no ARP reply");
+        }
+        if t.ping.is_some() || t.trace.is_some() {
+            tried.push("no ping");
+        }
+        tried.push("no TCP answer");
+        b.find(
+            Layer::Target,
+            Status::Down,
+            Cause::HostDown,
+            format!(
+                "Nothing answers at this address ({inside}) on the local network: {}. The \
+                 device is switched off or disconnected, or the address is unused.",
+                list(&tried)
+            ),
+        );
+        return;
+    }
+    // Found by ARP or TCP, silent to echo, every asked port answering: ICMP filtered, no
+    // more (with a silent port too, the target's verdict says "a firewall on the device").
+    if t.ping.is_some()
+        && !t.echo_answered()
+        && t.ports.iter().all(|p| p.state != PortState::Filtered)
+    {
+        let found_by = t
+            .discovery
+            .as_ref()
+            .map(|d| d.found_by.clone())
+            .filter(|f| !f.is_empty())
+            .unwrap_or_else(|| vec!["TCP".to_string()]);
+        b.find(
+            Layer::Target,
+            Status::Ok,
+            Cause::TargetNoPing,
+            format!(
+                "{label} answers {} but not ping: it filters ICMP, which is harmless.",
+                list(&found_by)
+            ),
+        );
+    }
+    let echoes = t.echoes();
+    if echoes.loss_proven(LOSS_MIN) {
+        b.find(
+            Layer::Target,
+            Status::Degraded,
+            Cause::TargetLoss,
+            format!(
+                "{label} answers, but loses {} of its packets ({} of {} echoes lost): the \
+                 link to it is unreliable (Wi-Fi signal, cabling or an overloaded device).",
+                pct_text(echoes.loss_pct().round()),
+                echoes.lost(),
+                echoes.sent
+            ),
+        );
+    }
+    assess_slow(b, t, Layer::Target);
+}
+
+/// Round trips received by the pings and the trace's destination hop.
+fn rtt_samples(t: &TargetReport) -> u32 {
+    t.echoes().received
+}
+
+/// A target that answers slowly: over [`LAN_SLOW_MS`] on the local network, or
+/// [`SLOW_FACTOR`] times its baseline from earlier rounds.
+fn assess_slow(b: &mut Builder, t: &TargetReport, layer: Layer) {
+    let Some(rtt) = t.rtt_avg_ms() else { return };
+    if rtt_samples(t) < RTT_MIN_SAMPLES {
+        return;
+    }
+    let label = target_label(t);
+    if t.on_link && rtt > LAN_SLOW_MS {
+        b.find(
+            layer,
+            Status::Degraded,
+            Cause::TargetSlow,
+            format!(
+                "{label} takes {rtt:.0} ms to answer on the local network (a LAN answers in a \
+                 few ms; over {LAN_SLOW_MS:.0} ms the device or its link is overloaded)."
+            ),
+        );
+        return;
+    }
+    if let Some(base) = t.baseline_rtt_ms
+        && slower(rtt, base)
+    {
+        // Where the path got slow: the first hop (of the routers) slower than its own
+        // baseline in the same way. A router slow on its own is only slow to answer ICMP.
+        let onset = t.trace.as_ref().and_then(|tr| {
+            tr.hops.iter().find(|h| {
+                !h.destination
+                    && h.rtt_avg_ms
+                        .zip(h.baseline_rtt_ms)
+                        .is_some_and(|(now, was)| slower(now, was))
+            })
+        });
+        let place = match onset {
+            Some(h) => format!(", starting at hop {} ({})", h.ttl, fmt_addr(h.addr)),
+            None => String::new(),
+        };
+        b.find(
+            layer,
+            Status::Degraded,
+            Cause::TargetSlow,
+            format!(
+                "{label} takes {rtt:.0} ms to answer, {:.0} times its usual {base:.1} ms{place}: \
+                 the link is congested or the device is overloaded.",
+                rtt / base
+            ),
+        );
+    }
+}
+
+/// `now` is several times `was` and noticeably more: a slow-down, not jitter.
+fn slower(now: f64, was: f64) -> bool {
+    now > was * SLOW_FACTOR && now - was >= SLOW_MIN_EXTRA_MS
+}
+
+/// DNS data of a target that is wrong but does not stop it working by itself (a stale
+/// address, a PTR naming another host): notes on the DNS layer. A dangling CNAME is the
+/// target's verdict (see [`assess_target`]).
+fn assess_dns_records(b: &mut Builder, t: &TargetReport) {
+    for f in t
+        .dns_findings
+        .iter()
+        .filter(|f| f.kind != DnsFindingKind::Dangling)
+    {
+        b.row(
+            Layer::Dns,
+            format!("{} {}", target_label(t), f.kind.label()),
+            f.text.clone(),
+            Status::Ok,
+        );
+        b.find(Layer::Dns, Status::Ok, Cause::DnsRecord, f.text.clone());
+    }
+}
+
 /// A server as people write it: the address alone when the port is 53.
 fn server_name(s: &str) -> String {
     match s.parse::<std::net::SocketAddr>() {
@@ -929,6 +1168,19 @@ fn assess_target(b: &mut Builder, t: &TargetReport, dns_answers: bool) {
     let label = target_label(t);
     let Some(addr) = t.address else {
         let Some(name) = &t.name else { return };
+        if let Some(f) = t
+            .dns_findings
+            .iter()
+            .find(|f| f.kind == DnsFindingKind::Dangling)
+        {
+            b.find(
+                Layer::Target,
+                Status::Down,
+                Cause::DnsRecord,
+                format!("The name {name} cannot be used: {}", f.text),
+            );
+            return;
+        }
         let answered: Vec<&DnsResult> = t
             .lookups
             .iter()
@@ -1023,9 +1275,58 @@ fn assess_target(b: &mut Builder, t: &TargetReport, dns_answers: bool) {
             ),
         ));
     }
+    // DNS is down but the service answers at the address: say so, it is what the user
+    // asked (the DNS headline explains the rest).
+    if !dns_answers && t.name.is_none() && !open.is_empty() {
+        let services: Vec<String> = open.iter().map(|p| format!("{addr}:{p}")).collect();
+        let verb = if services.len() == 1 {
+            "answers"
+        } else {
+            "answer"
+        };
+        let text = format!("{} {verb}; only name resolution fails.", list(&services));
+        b.checked(Layer::Target, text.clone());
+        b.find(Layer::Target, Status::Ok, Cause::ServiceAnswers, text);
+    }
     let Some((cause, _)) = problems.first().cloned() else {
         return;
     };
+    // A host on the local network that answers ARP or TCP but not echo, with a port that
+    // does not answer: its own firewall drops both.
+    if t.on_link && !filtered.is_empty() && !t.echo_answered() {
+        let mut methods: Vec<String> = t
+            .discovery
+            .as_ref()
+            .map(|d| d.found_by.clone())
+            .unwrap_or_default();
+        for p in open.iter().chain(&closed) {
+            let m = format!("TCP {p}");
+            if !methods.contains(&m) {
+                methods.push(m);
+            }
+        }
+        let verb = if filtered.len() == 1 { "is" } else { "are" };
+        let mut text = format!(
+            "{label} answers on the network ({}) but drops pings and {} {verb} filtered: a \
+             firewall on the device",
+            methods.join(", "),
+            ports_text(&filtered)
+        );
+        if !closed.is_empty() {
+            text.push_str(&format!(
+                "; it refuses connections on {}",
+                ports_text(&closed)
+            ));
+        }
+        text.push('.');
+        let status = if open.is_empty() {
+            Status::Down
+        } else {
+            Status::Degraded
+        };
+        b.find(Layer::Target, status, Cause::PortFiltered, text);
+        return;
+    }
     let what: Vec<String> = problems.into_iter().map(|(_, s)| s).collect();
     if open.is_empty() {
         b.find(
@@ -1072,6 +1373,7 @@ pub fn assess(i: &Inputs<'_>) -> Assessment {
         for t in i.targets {
             assess_path(&mut b, t, i.gateways);
             assess_target(&mut b, t, dns_answers);
+            assess_dns_records(&mut b, t);
         }
         let wan_checked = i.targets.iter().any(|t| t.address.is_some() && !t.on_link);
         if wan_checked {
@@ -1170,6 +1472,26 @@ pub fn assess(i: &Inputs<'_>) -> Assessment {
             healthy_sentence(&layers, i),
         )
     };
+    // Nothing answers where a name points: the record itself may be the fault.
+    if matches!(cause, Cause::HostDown | Cause::PathUnreachable) {
+        for t in i.targets {
+            for f in t
+                .dns_findings
+                .iter()
+                .filter(|f| f.kind == DnsFindingKind::Stale)
+            {
+                verdict.push(' ');
+                verdict.push_str(&f.text);
+            }
+        }
+    }
+    // Names fail but a service asked for answers at its address: the headline says both.
+    if layer == Some(Layer::Dns) {
+        for f in findings.iter().filter(|f| f.cause == Cause::ServiceAnswers) {
+            verdict.push(' ');
+            verdict.push_str(&f.text);
+        }
+    }
     if !i.targets_given && status != Status::Ok && !i.skipped_rest {
         verdict.push_str(
             " No target was given, so only this computer, the gateway and the DNS servers were \
@@ -1346,6 +1668,7 @@ mod tests {
             server: Some("10.77.0.53:53".into()),
             rtt_ms: responded.then_some(0.4),
             error: None,
+            findings: Vec::new(),
         }
     }
 
@@ -1390,6 +1713,10 @@ mod tests {
                 ],
                 TraceProtocol::Icmp,
             )),
+            discovery: None,
+            baseline_rtt_ms: None,
+            rtt_median_ms: None,
+            dns_findings: vec![],
             notes: vec![],
         }
     }
@@ -1716,6 +2043,258 @@ mod tests {
                 .contains("10.77.0.53 finds it, 10.77.0.54 says it does not exist"),
             "{}",
             a.verdict
+        );
+    }
+
+    fn on_link(ports: &[(u16, PortState)], found_by: &[&str], ping: (u32, u32)) -> TargetReport {
+        let mut t = target_ok();
+        t.target = "10.77.0.40".into();
+        t.name = None;
+        t.lookups.clear();
+        t.addresses = vec![ip("10.77.0.40")];
+        t.address = Some(ip("10.77.0.40"));
+        t.on_link = true;
+        t.trace = None;
+        t.ports = ports
+            .iter()
+            .map(|&(port, state)| PortReport {
+                port,
+                state,
+                rtt_ms: None,
+                service: None,
+            })
+            .collect();
+        t.ping = Some(Ping::from_rtts(
+            ping.0,
+            &vec![Duration::from_millis(1); ping.1 as usize],
+        ));
+        t.discovery = Some(crate::diagnose::model::DiscoveryReport {
+            arp: None,
+            probe: None,
+            found_by: found_by.iter().map(|s| s.to_string()).collect(),
+        });
+        t
+    }
+
+    #[test]
+    fn on_link_host_dropping_pings_and_a_port_is_a_firewall() {
+        let t = on_link(&[(80, PortState::Filtered)], &["ARP", "TCP 443"], (20, 0));
+        let a = run(
+            &healthy_local(),
+            &[gw(true)],
+            &[resolver(DnsStatus::NoError)],
+            &[t],
+        );
+        assert_eq!((a.status, a.cause), (Status::Down, Cause::PortFiltered));
+        assert_eq!(
+            a.verdict,
+            "10.77.0.40 answers on the network (ARP, TCP 443) but drops pings and port 80 is \
+             filtered: a firewall on the device."
+        );
+    }
+
+    #[test]
+    fn on_link_host_dropping_only_pings_is_healthy_with_a_note() {
+        let t = on_link(&[(22, PortState::Open)], &["ARP", "TCP 443"], (20, 0));
+        let a = run(
+            &healthy_local(),
+            &[gw(true)],
+            &[resolver(DnsStatus::NoError)],
+            &[t],
+        );
+        assert_eq!(a.status, Status::Ok, "{}", a.verdict);
+        assert!(a.findings.iter().any(|f| f.cause == Cause::TargetNoPing
+            && f.text
+                == "10.77.0.40 answers ARP and TCP 443 but not ping: it filters ICMP, which is \
+                    harmless."));
+    }
+
+    #[test]
+    fn empty_on_link_address_is_nothing_answers() {
+        let t = on_link(&[(80, PortState::Filtered)], &[], (20, 0));
+        let a = run(
+            &healthy_local(),
+            &[gw(true)],
+            &[resolver(DnsStatus::NoError)],
+            &[t],
+        );
+        assert_eq!((a.status, a.cause), (Status::Down, Cause::HostDown));
+        assert!(
+            a.verdict.starts_with(
+                "Nothing answers at this address (10.77.0.40) on the local network: no ARP \
+                 reply, no ping and no TCP answer."
+            ),
+            "{}",
+            a.verdict
+        );
+    }
+
+    #[test]
+    fn loss_is_a_verdict_only_when_proven() {
+        use crate::diagnose::model::Echoes;
+        let e = |sent, received| Echoes { sent, received };
+        assert!(e(60, 42).loss_proven(0.05), "30 % of 60");
+        assert!(!e(30, 28).loss_proven(0.05), "2 of 30 proves nothing");
+        assert!(!e(50, 49).loss_proven(0.05));
+        assert!(
+            !e(20, 0).loss_proven(0.05),
+            "no reply: drops pings, not loss"
+        );
+        assert!(e(30, 29).loss_suspected(0.05));
+        assert!(!e(30, 30).loss_suspected(0.05));
+        // 38 % of 60 echoes lost on a LAN host: degraded, exit 1, the figure in the sentence.
+        let t = on_link(&[(80, PortState::Open)], &["ARP"], (60, 37));
+        let a = run(
+            &healthy_local(),
+            &[gw(true)],
+            &[resolver(DnsStatus::NoError)],
+            &[t],
+        );
+        assert_eq!((a.status, a.cause), (Status::Degraded, Cause::TargetLoss));
+        assert_eq!(a.status.exit_code(), 1);
+        assert!(
+            a.verdict.contains("loses 38 % of its packets (23 of 60"),
+            "{}",
+            a.verdict
+        );
+        // One lost echo of sixty on a healthy host: still healthy.
+        let t = on_link(&[(80, PortState::Open)], &["ARP"], (60, 59));
+        let a = run(
+            &healthy_local(),
+            &[gw(true)],
+            &[resolver(DnsStatus::NoError)],
+            &[t],
+        );
+        assert_eq!(a.status, Status::Ok, "{}", a.verdict);
+    }
+
+    #[test]
+    fn slow_lan_and_slower_than_baseline_are_degraded() {
+        let mut t = on_link(&[(80, PortState::Open)], &["ARP"], (0, 0));
+        t.ping = Some(Ping::from_rtts(20, &[Duration::from_millis(201); 20]));
+        let a = run(
+            &healthy_local(),
+            &[gw(true)],
+            &[resolver(DnsStatus::NoError)],
+            &[t],
+        );
+        assert_eq!((a.status, a.cause), (Status::Degraded, Cause::TargetSlow));
+        assert!(
+            a.verdict
+                .starts_with("10.77.0.40 takes 201 ms to answer on the local network"),
+            "{}",
+            a.verdict
+        );
+        // Across the WAN: 40 ms against a 5 ms baseline from earlier rounds.
+        let mut t = target_ok();
+        t.trace = Some(trace_report(
+            &[
+                hop(1, Some("10.77.0.1"), 10, 10, false),
+                Hop {
+                    rtts: vec![Duration::from_millis(40); 30],
+                    ..hop(2, Some("10.9.0.10"), 30, 30, true)
+                },
+            ],
+            TraceProtocol::Icmp,
+        ));
+        t.baseline_rtt_ms = Some(5.0);
+        let a = run(
+            &healthy_local(),
+            &[gw(true)],
+            &[resolver(DnsStatus::NoError)],
+            &[t.clone()],
+        );
+        assert_eq!((a.status, a.layer), (Status::Degraded, Some(Layer::Wan)));
+        assert!(
+            a.verdict.contains("8 times its usual 5.0 ms: "),
+            "{}",
+            a.verdict
+        );
+        // The hop where it starts, when a router is slower than its own baseline too.
+        let mut with_hops = t.clone();
+        with_hops.trace = Some(trace_report(
+            &[
+                hop(1, Some("10.77.0.1"), 10, 10, false),
+                Hop {
+                    rtts: vec![Duration::from_millis(39); 10],
+                    ..hop(2, Some("10.62.0.2"), 10, 10, false)
+                },
+                Hop {
+                    rtts: vec![Duration::from_millis(40); 30],
+                    ..hop(3, Some("10.9.0.10"), 30, 30, true)
+                },
+            ],
+            TraceProtocol::Icmp,
+        ));
+        if let Some(tr) = with_hops.trace.as_mut() {
+            tr.hops[0].baseline_rtt_ms = Some(0.3);
+            tr.hops[1].baseline_rtt_ms = Some(4.0);
+        }
+        let a = run(
+            &healthy_local(),
+            &[gw(true)],
+            &[resolver(DnsStatus::NoError)],
+            &[with_hops],
+        );
+        assert!(
+            a.verdict
+                .contains("8 times its usual 5.0 ms, starting at hop 2 (10.62.0.2): "),
+            "{}",
+            a.verdict
+        );
+        t.baseline_rtt_ms = Some(30.0);
+        let a = run(
+            &healthy_local(),
+            &[gw(true)],
+            &[resolver(DnsStatus::NoError)],
+            &[t],
+        );
+        assert_eq!(a.status, Status::Ok, "{}", a.verdict);
+    }
+
+    #[test]
+    fn slow_is_judged_on_the_median_not_on_a_few_late_replies() {
+        use crate::diagnose::model::median_ms;
+        let mut rtts = vec![Duration::from_millis(1); 12];
+        rtts.extend(vec![Duration::from_millis(400); 8]);
+        assert_eq!(median_ms(&rtts), Some(1.0));
+        let mut t = on_link(&[(80, PortState::Open)], &["ARP"], (0, 0));
+        t.ping = Some(Ping::from_rtts(20, &rtts));
+        assert!(t.ping.as_ref().unwrap().rtt_avg_ms.unwrap() > LAN_SLOW_MS);
+        t.rtt_median_ms = median_ms(&rtts);
+        let a = run(
+            &healthy_local(),
+            &[gw(true)],
+            &[resolver(DnsStatus::NoError)],
+            &[t],
+        );
+        assert_eq!(a.status, Status::Ok, "{}", a.verdict);
+    }
+
+    #[test]
+    fn dns_down_names_the_service_that_answers() {
+        let mut t = target_ok();
+        t.target = "10.9.0.10".into();
+        t.name = None;
+        t.lookups.clear();
+        let a = run(
+            &healthy_local(),
+            &[gw(true)],
+            &[resolver(DnsStatus::Timeout)],
+            &[t],
+        );
+        assert_eq!((a.layer, a.cause), (Some(Layer::Dns), Cause::DnsTimeout));
+        assert!(
+            a.verdict.ends_with(
+                "while addresses are reachable. 10.9.0.10:443 answers; only name resolution fails."
+            ),
+            "{}",
+            a.verdict
+        );
+        let target = a.layers.iter().find(|l| l.layer == Layer::Target).unwrap();
+        assert_eq!(
+            target.summary,
+            "10.9.0.10:443 answers; only name resolution fails."
         );
     }
 

@@ -35,6 +35,7 @@ use crate::engine::discover;
 use crate::engine::ports::{self, Transport};
 use crate::net::arp::ArpConfig;
 use crate::net::dns::DnsProbe;
+use crate::net::dns_check;
 use crate::net::icmp::{EchoPlan, IcmpProbe, SocketKind};
 use crate::net::identify;
 use crate::net::session::Session;
@@ -420,6 +421,7 @@ async fn scan(session: &Session, mut cfg: ScanConfig, emit: Emitter) {
         emit.clone(),
     );
 
+    let (timeout, dns_timeout) = (cfg.timeout, cfg.dns_timeout);
     let queries = async {
         let Some(dns) = &dns else { return };
         let total = cfg.dns_queries.len() as u64;
@@ -427,17 +429,36 @@ async fn scan(session: &Session, mut cfg: ScanConfig, emit: Emitter) {
             return;
         }
         let mut done = 0;
+        // The sanity checks ask every other configured resolver the same question.
+        let mut singles: Vec<(String, DnsProbe)> = Vec::new();
+        let servers = dns.servers();
+        if servers.len() >= 2 {
+            for s in servers {
+                if let Ok(p) = session.dns(Some(s), dns_timeout).await {
+                    singles.push((s.to_string(), p));
+                }
+            }
+        }
+        let singles = &singles;
         let mut results = stream::iter(std::mem::take(&mut cfg.dns_queries))
             .map(|(name, rtype)| {
                 let dns = dns.clone();
                 async move {
                     let n = name.clone();
-                    session
-                        .measured(async move { dns.query(&n, rtype).await })
+                    let d = dns.clone();
+                    let mut r = session
+                        .measured(async move { d.query(&n, rtype).await })
                         .await
                         .unwrap_or_else(|| {
                             DnsResult::not_sent(&name, rtype, "the probe session stopped")
-                        })
+                        });
+                    let others: Vec<DnsProbe> = singles
+                        .iter()
+                        .filter(|(s, _)| r.server.as_deref() != Some(s.as_str()))
+                        .map(|(_, p)| p.clone())
+                        .collect();
+                    r.findings = dns_check::check(session, &dns, &others, &r, timeout).await;
+                    r
                 }
             })
             .buffer_unordered(PTR_WINDOW);

@@ -545,6 +545,7 @@ impl DnsProbe {
                 server: None,
                 rtt_ms: None,
                 error: Some(format!("invalid name: {reason}")),
+                findings: Vec::new(),
             },
         }
     }
@@ -586,6 +587,7 @@ impl DnsProbe {
                     server: None,
                     rtt_ms: None,
                     error: Some(format!("invalid name: {reason}")),
+                    findings: Vec::new(),
                 };
                 return (
                     Vec::new(),
@@ -673,6 +675,7 @@ impl DnsProbe {
             server: Some(attempt.server.to_string()),
             rtt_ms: attempt.rtt.map(millis),
             error,
+            findings: Vec::new(),
         }
     }
 

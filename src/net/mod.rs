@@ -3,7 +3,9 @@
 //! modules do one kind of I/O each and know nothing of terminals.
 
 pub mod arp;
+pub mod discover;
 pub mod dns;
+pub mod dns_check;
 pub mod dns_health;
 pub mod dns_pace;
 pub mod icmp;

@@ -165,6 +165,27 @@ pub fn render(report: &ScanReport, elapsed_secs: Option<f64>) -> String {
         ];
         rows.extend(report.dns.iter().map(dns_row));
         out.push_str(&columns(&rows));
+        // DNS sanity checks: one line per finding, under the answers.
+        let findings: Vec<String> = report
+            .dns
+            .iter()
+            .flat_map(|d| d.findings.iter().map(move |f| (d, f)))
+            .map(|(d, f)| {
+                format!(
+                    "  {} {} {}: {}",
+                    d.name,
+                    d.rtype.label(),
+                    f.kind.label(),
+                    f.text
+                )
+            })
+            .collect();
+        if !findings.is_empty() {
+            out.push_str("\nDNS checks\n");
+            for l in findings {
+                let _ = writeln!(out, "{l}");
+            }
+        }
     }
     for n in &report.notes {
         let tag = match n.level {

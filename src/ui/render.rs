@@ -1008,11 +1008,21 @@ fn draw_dns(frame: &mut Frame, area: Rect, app: &App) {
             } else {
                 th.health(super::state::Health::Degraded)
             };
+            // DNS sanity findings come first in the answers cell, so a narrow pane keeps them.
+            let mut answer_spans = Vec::new();
+            if !r.findings.is_empty() {
+                let kinds: Vec<&str> = r.findings.iter().map(|f| f.kind.label()).collect();
+                answer_spans.push(Span::styled(
+                    format!("⚠ {} ", kinds.join(", ")),
+                    th.health(super::state::Health::Degraded),
+                ));
+            }
+            answer_spans.push(Span::raw(answers.join(", ")));
             Row::new(vec![
                 Cell::from(r.name.clone()),
                 Cell::from(r.rtype.label()),
                 Cell::from(Span::styled(r.status.label(), style)),
-                Cell::from(answers.join(", ")),
+                Cell::from(Line::from(answer_spans)),
                 Cell::from(r.rtt_ms.map(fmt_ms).unwrap_or_else(|| "—".into())),
                 Cell::from(r.server.clone().unwrap_or_default()),
             ])

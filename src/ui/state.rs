@@ -538,8 +538,9 @@ impl Dashboard {
         }
         match &event {
             ScanEvent::Dns(r) => {
-                if is_resolve || !answered(r.status) {
-                    let kind = if answered(r.status) {
+                // Failures and sanity findings are worth an event; plain answers are not.
+                if is_resolve || !answered(r.status) || !r.findings.is_empty() {
+                    let kind = if answered(r.status) && r.findings.is_empty() {
                         LogKind::Info
                     } else {
                         LogKind::Warn
@@ -1079,6 +1080,9 @@ fn describe_dns(r: &DnsResult) -> String {
     if let Some(e) = &r.error {
         s.push_str(&format!(": {e}"));
     }
+    for f in &r.findings {
+        s.push_str(&format!("; {}: {}", f.kind.label(), f.text));
+    }
     s
 }
 
@@ -1363,6 +1367,7 @@ mod tests {
             server: Some("10.77.0.53:53".into()),
             rtt_ms: Some(1.0),
             error: None,
+            findings: Vec::new(),
         };
         d.apply(id, ScanEvent::Dns(ptr.clone()), t(1));
         let a = DnsResult {

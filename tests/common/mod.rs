@@ -388,6 +388,17 @@ pub struct Dns {
     pub log: PathBuf,
     /// `/etc/netns/<scanner-ns>/resolv.conf` (`nameserver <server>`).
     pub resolv_conf: PathBuf,
+    /// The second resolver `Scenario::DnsSecond` starts, if the topology has one.
+    #[serde(default)]
+    pub second: Option<SecondDns>,
+}
+
+/// `dns.second`: a resolver that leaves out some names.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SecondDns {
+    pub server: Ipv4Addr,
+    /// Names it answers NXDOMAIN for.
+    pub omit: Vec<String>,
 }
 
 /// A router of the WAN chain behind the gateway (`r1` next to the gateway).
@@ -521,6 +532,10 @@ pub enum Scenario {
     IcmpRateLimit { router: u8 },
     /// The WAN target resets connections to this port.
     PortClosed { target: &'static str, port: u16 },
+    /// The LAN host answers echo requests this many ms late (a user-space responder).
+    LanSlow { target: &'static str, delay_ms: u32 },
+    /// A second resolver (`dns.second`) that disagrees with the first; resolv.conf lists both.
+    DnsSecond,
 }
 
 impl Scenario {
@@ -564,6 +579,15 @@ impl Scenario {
                 s("--port"),
                 port.to_string(),
             ],
+            Scenario::LanSlow { target, delay_ms } => vec![
+                s("--scenario"),
+                s("lan-slow"),
+                s("--target"),
+                s(target),
+                s("--delay-ms"),
+                delay_ms.to_string(),
+            ],
+            Scenario::DnsSecond => vec![s("--scenario"), s("dns-second")],
         }
     }
 }

@@ -512,6 +512,12 @@ def dnsmasq_conf(topo, state_dir):
             elif rtype == "SRV":
                 prio, weight, port, target = ans.split()
                 lines.append(f"srv-host={name},{target},{port},{prio},{weight}")
+            elif rtype == "A":
+                # An address without the matching PTR (host-record would add one).
+                ipaddress.IPv4Address(ans)
+                lines.append(f"address=/{name}/{ans}")
+            elif rtype == "PTR":
+                lines.append(f"ptr-record={name},{ans}")
             else:
                 raise LabError(f"topology: dns record type {rtype} not supported")
     return "\n".join(lines) + "\n"
@@ -1153,6 +1159,7 @@ def lab_document(topo, state, elapsed_ms):
         key: topo["dns"][key]
         for key in ("zone", "server", "server6", "ttl", "reverse_zones", "records", "checks")
     }
+    dns["second"] = topo["dns"].get("second")
     dns["expected"] = dns_expected(topo)
     dns["log"] = os.path.join(state_dir(state["name"]), "dnsmasq.log")
     dns["resolv_conf"] = os.path.join(state["etc_netns"][0], "resolv.conf")
@@ -1334,7 +1341,12 @@ SCENARIOS = {
     "icmp-ratelimit": "router --router N (default 2) sends at most one ICMP time-exceeded a second",
     "port-closed": "WAN target --target K (default app) resets connections to --port P (default"
     " 443)",
+    "lan-slow": "LAN host --target K (default pi4) answers echo requests --delay-ms D (default 200)"
+    " late: its kernel ignores them and icmp_delay.py answers instead",
+    "dns-second": "a second resolver (dns.second in topology.json) on the DNS host that disagrees"
+    " with the first; the scanner's resolv.conf lists both",
 }
+ICMP_DELAY_PY = os.path.join(LAB_DIR, "icmp_delay.py")
 DNS_STUB_PY = os.path.join(LAB_DIR, "dns_stub.py")
 
 
@@ -1429,6 +1441,59 @@ def apply_break(state, doc, args):
     if sc == "dns-stopped":
         stop_dnsmasq(state)
         return {"kind": "dns-stopped", "ns": host["dns"]["ns"]}
+    if sc == "lan-slow":
+        key = args.target if args.target != "app" else "pi4"
+        target = next((h for h in doc["hosts"] if h["key"] == key), None)
+        if target is None or target["role"] in ("gateway", "dns"):
+            raise LabError(f"no LAN host {key!r} to slow down")
+        tns = target["ns"]
+        run(["ip", "netns", "exec", tns, "sysctl", "-qw", "net.ipv4.icmp_echo_ignore_all=1"])
+        logfile = os.path.join(state_dir(state["name"]), f"icmp_delay-{key}.log")
+        argv = ["ip", "netns", "exec", tns, sys.executable, ICMP_DELAY_PY, "--delay-ms",
+                str(args.delay_ms)]
+        proc = spawn(argv, logfile, state)
+        # Ready once it holds its raw socket inside the namespace.
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not raw_icmp_bound(proc.pid, tns):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise LabError(f"icmp_delay.py in {tns} did not start, see {logfile}")
+            time.sleep(0.01)
+        return {"kind": "icmp-delay", "ns": tns, "pid": proc.pid}
+    if sc == "dns-second":
+        second = doc["dns"].get("second")
+        if not second:
+            raise LabError("topology.json has no dns.second")
+        dns = host["dns"]
+        sdir = state_dir(state["name"])
+        with open(os.path.join(sdir, "dnsmasq.conf")) as f:
+            conf = f.read().splitlines()
+        omit = set(second.get("omit", []))
+        lines = []
+        for line in conf:
+            if line.startswith(("listen-address=", "log-facility=", "pid-file=")):
+                continue
+            if line.startswith("host-record=") and line.split("=", 1)[1].split(",")[0] in omit:
+                continue
+            lines.append(line)
+        lines += [f"listen-address={second['server']}", f"log-facility={sdir}/dnsmasq2.log",
+                  f"pid-file={sdir}/dnsmasq2.pid"]
+        conf2 = os.path.join(sdir, "dnsmasq2.conf")
+        with open(conf2, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        run(["ip", "-n", dns["ns"], "addr", "add", f"{second['server']}/24", "dev", "eth0",
+             "nodad"])
+        logfile = os.path.join(sdir, "dnsmasq2.out")
+        argv = ["ip", "netns", "exec", dns["ns"], "dnsmasq", "--keep-in-foreground",
+                f"--conf-file={conf2}"]
+        proc = spawn(argv, logfile, state)
+        wait_listening([(proc, dns["ns"], [53], logfile)])
+        resolv = doc["dns"]["resolv_conf"]
+        with open(resolv) as f:
+            before = f.read()
+        with open(resolv, "w") as f:
+            f.write(before + f"nameserver {second['server']}\n")
+        return {"kind": "dns-second", "ns": dns["ns"], "pid": proc.pid,
+                "addr": f"{second['server']}/24", "resolv": resolv, "resolv_text": before}
     if sc == "dns-servfail":
         dns = host["dns"]
         sdir = state_dir(state["name"])
@@ -1452,6 +1517,27 @@ def undo_break(state, rec):
         start_dnsmasq(state, rec["ns"])
     elif rec["kind"] == "dns-stopped":
         start_dnsmasq(state, rec["ns"])
+    elif rec["kind"] == "icmp-delay":
+        stop_process(state, rec["pid"])
+        run(["ip", "netns", "exec", rec["ns"], "sysctl", "-qw", "net.ipv4.icmp_echo_ignore_all=0"])
+    elif rec["kind"] == "dns-second":
+        stop_process(state, rec["pid"])
+        run(["ip", "-n", rec["ns"], "addr", "del", rec["addr"], "dev", "eth0"])
+        with open(rec["resolv"], "w") as f:
+            f.write(rec["resolv_text"])
+
+
+def raw_icmp_bound(pid, ns):
+    """True once `pid`, inside namespace `ns`, holds a raw ICMP socket."""
+    try:
+        if os.stat(f"/proc/{pid}/ns/net").st_ino != netns_inode(ns):
+            return False
+        with open(f"/proc/{pid}/net/raw") as f:
+            rows = f.read().splitlines()[1:]
+    except OSError:
+        return False
+    # Column 2 is local_address:protocol; protocol 1 is ICMP.
+    return any(r.split()[1].endswith(":0001") for r in rows if len(r.split()) > 1)
 
 
 def cmd_break(args):
@@ -1543,6 +1629,7 @@ def main():
     brk.add_argument("--percent", type=int, default=30)
     brk.add_argument("--target", default="app", help="WAN target key")
     brk.add_argument("--port", type=int, default=443)
+    brk.add_argument("--delay-ms", type=int, default=200, help="lan-slow: echo reply delay")
     heal = sub.add_parser("heal", help="undo every break, newest first")
     heal.add_argument("--name", type=lab_name, required=True)
     jan = sub.add_parser("janitor", help=argparse.SUPPRESS)
