@@ -5,5 +5,6 @@ pub mod event;
 pub mod model;
 pub mod oui;
 pub mod ports;
+pub mod portset;
 pub mod sanitize;
 pub mod target;

@@ -13,11 +13,18 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::core::event::{Phase, ScanEvent};
+pub use crate::core::portset::PortSet;
 use crate::core::sanitize::clean;
 
 /// Version of the JSON report layout; bumped on any incompatible change so that older
 /// readers can refuse a newer report instead of misreading it.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// 2: closed and filtered ports are range sets (`closed_ports`, `filtered_ports`) and
+/// `ports` lists open ports only; a host that never answered is `no_answer` (or
+/// `not_probed` in an interrupted scan) instead of `down`, which now means "was up and
+/// stopped answering"; `loss_pct` is null when the host drops pings (`ping_blocked`).
+/// [`ScanReport::upgrade`] reads version 1.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A 48-bit MAC address. Kept as bytes, printed and serialised as `aa:bb:cc:dd:ee:ff`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -101,11 +108,32 @@ impl Method {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// What a scan can honestly say about an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum HostStatus {
+    /// Something answered.
     Up,
+    /// Was up and stopped answering: only monitoring (the dashboard, repeated rounds) can
+    /// see a host go down.
     Down,
+    /// Probed, and nothing answered: most often an unused address, or a host that drops
+    /// everything. Not "down": nothing says it was ever there.
+    NoAnswer,
+    /// Never probed: the scan was interrupted before it got to this address.
+    NotProbed,
+}
+
+impl HostStatus {
+    /// The words every view uses.
+    pub fn label(self) -> &'static str {
+        match self {
+            HostStatus::Up => "up",
+            HostStatus::Down => "down",
+            HostStatus::NoAnswer => "no answer",
+            HostStatus::NotProbed => "not probed",
+        }
+    }
 }
 
 /// nmap's vocabulary, which technicians already know: `open` accepted the connection,
@@ -288,6 +316,8 @@ pub struct Note {
     pub text: String,
 }
 
+/// One open port, with what is known of it. Closed and filtered ports are kept in a
+/// host's [`PortSet`]s instead: a count and ranges say all there is to say about them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Port {
     pub port: u16,
@@ -324,8 +354,14 @@ pub struct Host {
     /// How many echo replies `rtt_ms` and `rtt_median_ms` are computed from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rtt_samples: Option<u32>,
-    /// Percentage of ICMP echoes that got no reply, when ICMP was used.
+    /// Percentage of ICMP echoes that got no reply, when ICMP was used. `None` when the
+    /// host is up but drops pings ([`Host::ping_blocked`]): its loss is not 100 %, it is
+    /// unknown.
     pub loss_pct: Option<f64>,
+    /// Up (by ARP or TCP) but no echo was ever answered: a firewall drops pings. Derived
+    /// (see [`Host::settle`]) and written so a reader of the JSON knows why `loss_pct` is null.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ping_blocked: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub icmp_sent: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -337,7 +373,15 @@ pub struct Host {
     /// Time of the ARP reply, when found by ARP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arp_rtt_ms: Option<f64>,
+    /// Open ports, ascending. (Reports of schema 1 listed every state here; the reader
+    /// moves closed and filtered ones to the sets below.)
     pub ports: Vec<Port>,
+    /// Ports that gave no answer (or an ICMP unreachable).
+    #[serde(default, skip_serializing_if = "PortSet::is_empty")]
+    pub filtered_ports: PortSet,
+    /// Ports that answered with a reset.
+    #[serde(default, skip_serializing_if = "PortSet::is_empty")]
+    pub closed_ports: PortSet,
 }
 
 impl Port {
@@ -355,7 +399,7 @@ impl Host {
     pub fn new(ip: IpAddr) -> Self {
         Host {
             ip,
-            status: HostStatus::Down,
+            status: HostStatus::NotProbed,
             methods: Vec::new(),
             mac: None,
             vendor: None,
@@ -367,12 +411,142 @@ impl Host {
             rtt_median_ms: None,
             rtt_samples: None,
             loss_pct: None,
+            ping_blocked: false,
             icmp_sent: None,
             icmp_received: None,
             proof: None,
             arp_rtt_ms: None,
             ports: Vec::new(),
+            filtered_ports: PortSet::new(),
+            closed_ports: PortSet::new(),
         }
+    }
+
+    /// Some probe went out to this host (and, for a silent host, ran its course).
+    fn probed(&mut self) {
+        if self.status == HostStatus::NotProbed {
+            self.status = HostStatus::NoAnswer;
+        }
+    }
+
+    /// Record the state of one port, replacing what was known of it.
+    pub fn set_port(&mut self, port: u16, state: PortState, rtt_ms: Option<f64>) {
+        self.filtered_ports.remove(port);
+        self.closed_ports.remove(port);
+        let listed = self.ports.binary_search_by_key(&port, |p| p.port);
+        match (state, listed) {
+            (PortState::Open, Ok(i)) => self.ports[i].rtt_ms = rtt_ms,
+            (PortState::Open, Err(i)) => self.ports.insert(
+                i,
+                Port {
+                    port,
+                    protocol: "tcp".to_string(),
+                    state,
+                    service: crate::core::ports::service_name(port).map(str::to_string),
+                    rtt_ms,
+                },
+            ),
+            (_, Ok(i)) => {
+                self.ports.remove(i);
+            }
+            (_, Err(_)) => {}
+        }
+        match state {
+            PortState::Open => {}
+            PortState::Closed => {
+                self.closed_ports.insert(port);
+            }
+            PortState::Filtered => {
+                self.filtered_ports.insert(port);
+            }
+        }
+    }
+
+    /// The state of `port`, if it was checked.
+    pub fn port_state(&self, port: u16) -> Option<PortState> {
+        if self.ports.binary_search_by_key(&port, |p| p.port).is_ok() {
+            Some(PortState::Open)
+        } else if self.closed_ports.contains(port) {
+            Some(PortState::Closed)
+        } else if self.filtered_ports.contains(port) {
+            Some(PortState::Filtered)
+        } else {
+            None
+        }
+    }
+
+    /// How many ports are in `state`.
+    pub fn port_count(&self, state: PortState) -> usize {
+        match state {
+            PortState::Open => self.ports.len(),
+            PortState::Closed => self.closed_ports.len(),
+            PortState::Filtered => self.filtered_ports.len(),
+        }
+    }
+
+    /// Whether any port of this host was checked.
+    pub fn ports_checked(&self) -> bool {
+        !self.ports.is_empty() || !self.closed_ports.is_empty() || !self.filtered_ports.is_empty()
+    }
+
+    /// Every checked port with its state, ascending. Walks closed ranges port by port: for
+    /// views that show each port (CSV, diff), not for counting.
+    pub fn port_states(&self) -> impl Iterator<Item = (u16, PortState)> + '_ {
+        let mut all: Vec<(u16, PortState)> = self
+            .ports
+            .iter()
+            .map(|p| (p.port, PortState::Open))
+            .chain(self.filtered_ports.iter().map(|p| (p, PortState::Filtered)))
+            .collect();
+        all.sort_unstable();
+        let closed = self.closed_ports.iter().map(|p| (p, PortState::Closed));
+        MergeByPort {
+            a: all.into_iter().peekable(),
+            b: closed.peekable(),
+        }
+    }
+
+    /// Up, yet no echo answered although echoes were sent: a firewall drops pings. Such a
+    /// host has no loss figure (100 % would say the network loses its packets).
+    pub fn ping_blocked(&self) -> bool {
+        self.status == HostStatus::Up
+            && !self.methods.contains(&Method::Icmp)
+            && self.icmp_sent.unwrap_or(0) > 0
+            && self.icmp_received.unwrap_or(0) == 0
+    }
+
+    /// Bring derived fields in line with the facts: `ping_blocked` and a null loss for it.
+    /// Also moves any closed or filtered entry of `ports` (as schema 1 listed them, or as a
+    /// hand-built host may) into its set.
+    pub fn settle(&mut self) {
+        if self.ports.iter().any(|p| p.state != PortState::Open) {
+            let listed = std::mem::take(&mut self.ports);
+            for p in listed {
+                match p.state {
+                    PortState::Open => self.ports.push(p),
+                    PortState::Closed => {
+                        self.closed_ports.insert(p.port);
+                    }
+                    PortState::Filtered => {
+                        self.filtered_ports.insert(p.port);
+                    }
+                }
+            }
+        }
+        self.ping_blocked = self.ping_blocked();
+        if self.ping_blocked {
+            self.loss_pct = None;
+        } else if self.loss_pct.is_none()
+            && let (Some(s), Some(r)) = (self.icmp_sent, self.icmp_received)
+            && s > 0
+        {
+            self.loss_pct = Some(loss_pct(s, r));
+        }
+    }
+
+    /// The round trip a view shows and sorts by: the ICMP average, else the ARP reply time.
+    pub fn shown_rtt_ms(&self) -> Option<f64> {
+        self.rtt_ms.or(self.arp_rtt_ms)
     }
 
     fn seen_by(&mut self, m: Method) {
@@ -386,6 +560,33 @@ impl Host {
     pub fn open_ports(&self) -> impl Iterator<Item = &Port> {
         self.ports.iter().filter(|p| p.state == PortState::Open)
     }
+}
+
+/// Two ascending `(port, state)` streams merged (they never share a port).
+struct MergeByPort<A: Iterator, B: Iterator> {
+    a: std::iter::Peekable<A>,
+    b: std::iter::Peekable<B>,
+}
+
+impl<A, B> Iterator for MergeByPort<A, B>
+where
+    A: Iterator<Item = (u16, PortState)>,
+    B: Iterator<Item = (u16, PortState)>,
+{
+    type Item = (u16, PortState);
+    fn next(&mut self) -> Option<Self::Item> {
+        match (self.a.peek(), self.b.peek()) {
+            (Some(x), Some(y)) if x.0 <= y.0 => self.a.next(),
+            (Some(_), Some(_)) => self.b.next(),
+            (Some(_), None) => self.a.next(),
+            (None, _) => self.b.next(),
+        }
+    }
+}
+
+/// Percentage of `sent` echoes without a reply, to one decimal.
+fn loss_pct(sent: u32, received: u32) -> f64 {
+    ((sent - received.min(sent)) as f64 * 1000.0 / sent as f64).round() / 10.0
 }
 
 /// What the user asked for, recorded so a report says what was checked and how.
@@ -409,7 +610,15 @@ pub struct ScanParameters {
 pub struct Summary {
     pub hosts_total: usize,
     pub hosts_up: usize,
+    /// Hosts that were up and stopped answering (monitoring only). In schema 1 this counted
+    /// every address without an answer; the reader moves that figure to `hosts_no_answer`.
     pub hosts_down: usize,
+    /// Addresses probed without any answer.
+    #[serde(default)]
+    pub hosts_no_answer: usize,
+    /// Addresses an interrupted scan never probed.
+    #[serde(default)]
+    pub hosts_not_probed: usize,
     pub open_ports: usize,
     pub closed_ports: usize,
     pub filtered_ports: usize,
@@ -550,7 +759,10 @@ impl ScanReport {
                 if let (Some(s), Some(r)) = (h.icmp_sent, h.icmp_received)
                     && s > 0
                 {
-                    h.loss_pct = Some(((s - r.min(s)) as f64 * 1000.0 / s as f64).round() / 10.0);
+                    h.loss_pct = Some(loss_pct(s, r));
+                }
+                if o.sent > 0 {
+                    h.probed();
                 }
                 if !o.rtts.is_empty() {
                     let min = o.rtts.iter().min().copied().unwrap_or_default();
@@ -580,19 +792,10 @@ impl ScanReport {
             ScanEvent::Ports { ip, results } => {
                 let h = self.host(ip);
                 let mut answered = false;
+                h.probed();
                 for r in results {
                     answered |= r.state != PortState::Filtered;
-                    let port = Port {
-                        port: r.port,
-                        protocol: "tcp".to_string(),
-                        state: r.state,
-                        service: crate::core::ports::service_name(r.port).map(str::to_string),
-                        rtt_ms: r.rtt.map(ms),
-                    };
-                    match h.ports.binary_search_by_key(&r.port, |p| p.port) {
-                        Ok(i) => h.ports[i] = port,
-                        Err(i) => h.ports.insert(i, port),
-                    }
+                    h.set_port(r.port, r.state, r.rtt.map(ms));
                 }
                 if answered {
                     h.seen_by(Method::Tcp);
@@ -631,6 +834,13 @@ impl ScanReport {
             ScanEvent::Finished { interrupted } => {
                 self.interrupted = interrupted;
                 self.complete = !interrupted;
+                // A finished scan probed every address; an interrupted one leaves those it
+                // never got to as "not probed".
+                if !interrupted {
+                    for h in self.hosts.values_mut() {
+                        h.probed();
+                    }
+                }
                 self.refresh_summary();
             }
         }
@@ -639,7 +849,30 @@ impl ScanReport {
     /// Recount the summary field. O(hosts + ports), so it runs when the scan finishes (and
     /// before a report is written), not on every event: a /16 sweep folds 65,536 events.
     pub fn refresh_summary(&mut self) {
+        for h in self.hosts.values_mut() {
+            h.settle();
+        }
         self.summary = self.compute_summary();
+    }
+
+    /// Bring a report read from disk to the current schema. Version 1 listed closed and
+    /// filtered ports one by one (moved into the sets when the hosts were read) and called
+    /// every silent address `down`: in a scan report that meant "no answer" (a dashboard
+    /// export's went-down host cannot be told apart any more; it reads as no answer too).
+    pub fn upgrade(&mut self) {
+        if self.schema_version < 2 {
+            for h in self.hosts.values_mut() {
+                if h.status == HostStatus::Down {
+                    h.status = HostStatus::NoAnswer;
+                }
+            }
+            self.summary.hosts_no_answer += self.summary.hosts_down;
+            self.summary.hosts_down = 0;
+        }
+        for h in self.hosts.values_mut() {
+            h.settle();
+        }
+        self.schema_version = SCHEMA_VERSION;
     }
 
     /// The summary recounted from the hosts and DNS results themselves. Writers use this
@@ -660,14 +893,12 @@ impl ScanReport {
             match h.status {
                 HostStatus::Up => s.hosts_up += 1,
                 HostStatus::Down => s.hosts_down += 1,
+                HostStatus::NoAnswer => s.hosts_no_answer += 1,
+                HostStatus::NotProbed => s.hosts_not_probed += 1,
             }
-            for p in &h.ports {
-                match p.state {
-                    PortState::Open => s.open_ports += 1,
-                    PortState::Closed => s.closed_ports += 1,
-                    PortState::Filtered => s.filtered_ports += 1,
-                }
-            }
+            s.open_ports += h.port_count(PortState::Open);
+            s.closed_ports += h.port_count(PortState::Closed);
+            s.filtered_ports += h.port_count(PortState::Filtered);
         }
         s
     }

@@ -31,7 +31,8 @@ pub enum ReadError {
     TooNew { path: String, found: u64 },
 }
 
-/// Read a saved report, refusing one from a newer schema before misreading it.
+/// Read a saved report, refusing one from a newer schema before misreading it, and bringing
+/// an older one to the current schema ([`ScanReport::upgrade`]).
 pub fn read(path: &Path) -> std::result::Result<ScanReport, ReadError> {
     let p = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
@@ -48,5 +49,8 @@ pub fn read(path: &Path) -> std::result::Result<ScanReport, ReadError> {
     {
         return Err(ReadError::TooNew { path: p, found: v });
     }
-    serde_json::from_value(value).map_err(|source| ReadError::Parse { path: p, source })
+    let mut report: ScanReport =
+        serde_json::from_value(value).map_err(|source| ReadError::Parse { path: p, source })?;
+    report.upgrade();
+    Ok(report)
 }

@@ -699,16 +699,13 @@ impl Dashboard {
             }
             JobKind::Round { .. } | JobKind::Resolve { .. } => {}
             JobKind::Ports { ip, spec } => {
-                let (mut open, mut closed, mut filtered) = (0, 0, 0);
-                if let Some(h) = self.report.hosts.get(&ip) {
-                    for p in &h.ports {
-                        match p.state {
-                            PortState::Open => open += 1,
-                            PortState::Closed => closed += 1,
-                            PortState::Filtered => filtered += 1,
-                        }
-                    }
-                }
+                let (open, closed, filtered) = self.report.hosts.get(&ip).map_or((0, 0, 0), |h| {
+                    (
+                        h.port_count(PortState::Open),
+                        h.port_count(PortState::Closed),
+                        h.port_count(PortState::Filtered),
+                    )
+                });
                 let verb = if interrupted { "interrupted" } else { "done" };
                 self.log(
                     now,
@@ -766,19 +763,18 @@ impl Dashboard {
                 plan.icmp.push(ip);
                 continue;
             }
-            let mut ports: Vec<(bool, u16)> = host
+            // Open ports first: they answer with the least doubt; then closed ones (a reset
+            // proves the host is there too).
+            let mut ports: Vec<u16> = host
                 .map(|h| {
                     h.ports
                         .iter()
-                        .filter(|p| p.state != PortState::Filtered)
-                        .map(|p| (p.state != PortState::Open, p.port))
+                        .map(|p| p.port)
+                        .chain(h.closed_ports.iter())
+                        .take(TCP_WATCH_PORTS)
                         .collect()
                 })
                 .unwrap_or_default();
-            // Open ports first: they answer with the least doubt.
-            ports.sort();
-            let mut ports: Vec<u16> = ports.into_iter().map(|(_, p)| p).collect();
-            ports.truncate(TCP_WATCH_PORTS);
             if ports.is_empty() {
                 ports = crate::engine::scan::LIVENESS_PORTS.to_vec();
             }
@@ -935,11 +931,14 @@ impl Dashboard {
     pub fn export_report(&self, now: Timestamp) -> ScanReport {
         let mut r = self.report.clone();
         for (ip, h) in r.hosts.iter_mut() {
+            // "down" only for a host seen up that stopped answering; an address that never
+            // answered is "no answer"; one no round reached keeps what the sweep said.
             if let Some(t) = self.tracks.get(ip) {
-                h.status = if t.is_up() {
-                    HostStatus::Up
-                } else {
-                    HostStatus::Down
+                h.status = match t.live {
+                    Liveness::Up { .. } => HostStatus::Up,
+                    Liveness::Down { .. } if t.ever_up => HostStatus::Down,
+                    Liveness::Down { .. } => HostStatus::NoAnswer,
+                    Liveness::Unknown => h.status,
                 };
             }
         }

@@ -278,13 +278,23 @@ impl SortKey {
                 Some(Liveness::Up { .. }) => 1,
                 _ => 2,
             }),
-            Column::Rtt => SortKey::Num(h.and_then(|h| h.rtt_ms)),
+            Column::Rtt => SortKey::Num(shown_rtt(h, t)),
             Column::Loss => SortKey::Num(t.and_then(|t| t.recent_loss())),
             Column::Latency => SortKey::Num(t.and_then(jitter)),
             Column::Ports => SortKey::Num(h.map(|h| -(h.open_ports().count() as f64))),
             Column::Methods => SortKey::Text(h.map(methods)),
         }
     }
+}
+
+/// The round trip the RTT column shows, and sorts by: the last round's sample, else the
+/// scan's ICMP average, else the ARP reply time; none for a host that is down now.
+pub fn shown_rtt(h: Option<&Host>, t: Option<&HostTrack>) -> Option<f64> {
+    if t.is_some_and(|t| t.is_down()) {
+        return None;
+    }
+    t.and_then(|t| t.samples.back().and_then(|s| s.rtt_ms).map(f64::from))
+        .or_else(|| h.and_then(Host::shown_rtt_ms))
 }
 
 /// Spread of the recent RTT samples (max - min), what the sparkline makes visible.
@@ -348,10 +358,7 @@ impl Filter {
         self.terms.iter().all(|term| match term {
             Term::Up => t.map_or(h.status == HostStatus::Up, |t| t.is_up()),
             Term::Down => t.is_some_and(|t| t.is_down()),
-            Term::Port(p) => h
-                .ports
-                .iter()
-                .any(|x| x.port == *p && x.state == PortState::Open),
+            Term::Port(p) => h.port_state(*p) == Some(PortState::Open),
             Term::Text(s) => {
                 contains_ci(&h.ip.to_string(), s)
                     || h.hostname.as_deref().is_some_and(|n| contains_ci(n, s))
