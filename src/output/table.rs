@@ -51,18 +51,24 @@ fn loss_cell(h: &Host) -> String {
     }
 }
 
-fn host_row(h: &Host) -> Vec<String> {
+fn host_row(report: &ScanReport, h: &Host) -> Vec<String> {
     let methods: Vec<&str> = h.methods.iter().map(|m| m.label()).collect();
     let open: Vec<String> = h.open_ports().map(|p| p.label()).collect();
+    // The reverse lookup is folded in here: its name, or why there is none.
+    let name = match (
+        h.hostname.clone().or_else(|| h.target_name.clone()),
+        super::reverse_failure(report, h.ip),
+    ) {
+        (Some(n), _) => n,
+        (None, Some(status)) => format!("- (PTR {})", status.label()),
+        (None, None) => "-".to_string(),
+    };
     vec![
         h.ip.to_string(),
-        h.hostname
-            .clone()
-            .or_else(|| h.target_name.clone())
-            .unwrap_or_else(|| "-".to_string()),
+        name,
         h.mac.map_or_else(|| "-".to_string(), |m| m.to_string()),
         opt(&h.vendor),
-        ms(h.shown_rtt_ms()),
+        ms(h.rtt_ms),
         loss_cell(h),
         methods.join(","),
         if open.is_empty() {
@@ -109,7 +115,7 @@ pub fn render(report: &ScanReport, elapsed_secs: Option<f64>) -> String {
             .map(String::from)
             .to_vec(),
         ];
-        rows.extend(up.iter().map(|h| host_row(h)));
+        rows.extend(up.iter().map(|h| host_row(report, h)));
         out.push_str(&columns(&rows));
     }
     let closed_or_filtered: Vec<String> = up
@@ -133,14 +139,15 @@ pub fn render(report: &ScanReport, elapsed_secs: Option<f64>) -> String {
             let _ = writeln!(out, "  {l}");
         }
     }
-    if !report.dns.is_empty() {
+    let lookups: Vec<&DnsResult> = super::dns_table(report).collect();
+    if !lookups.is_empty() {
         out.push('\n');
         let mut rows = vec![
             ["QUERY", "TYPE", "STATUS", "TIME", "SERVER", "ANSWERS"]
                 .map(String::from)
                 .to_vec(),
         ];
-        rows.extend(report.dns.iter().map(dns_row));
+        rows.extend(lookups.into_iter().map(dns_row));
         out.push_str(&columns(&rows));
     }
     for n in &report.notes {
