@@ -545,7 +545,7 @@ fn latency_chart(out: &mut String, up: &[&Host]) {
     out.push_str("</section>\n");
 }
 
-fn host_details(out: &mut String, up: &[&Host]) {
+fn host_details(out: &mut String, report: &ScanReport, up: &[&Host]) {
     if up.is_empty() {
         return;
     }
@@ -564,8 +564,12 @@ fn host_details(out: &mut String, up: &[&Host]) {
         let mut fact = |k: &str, v: String| {
             let _ = write!(out, "<dt>{k}</dt><dd>{v}</dd>");
         };
-        if let Some(n) = &host.hostname {
-            fact("Name (PTR)", h(n));
+        match (&host.hostname, reverse_failure(report, host.ip)) {
+            (Some(n), _) => fact("Name (PTR)", h(n)),
+            (None, Some(status)) => {
+                fact("Name (PTR)", format!("lookup failed: {}", status.label()))
+            }
+            (None, None) => {}
         }
         if let Some(n) = &host.target_name {
             fact("Target name", h(n));
@@ -753,7 +757,7 @@ pub fn render(report: &ScanReport) -> String {
     let up: Vec<&Host> = report.hosts_up().collect();
     hosts_table(&mut out, report, &up);
     latency_chart(&mut out, &up);
-    host_details(&mut out, &up);
+    host_details(&mut out, report, &up);
     silent_hosts(&mut out, report);
     dns_table(&mut out, report);
     notes(&mut out, report);

@@ -225,6 +225,38 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 mod tests {
     use super::*;
 
+    /// A reverse lookup of a host is shown in its row (its failure too), not in the DNS table;
+    /// one of an address that is not a host stays in the table.
+    #[test]
+    fn reverse_lookups_are_folded_into_host_rows() {
+        use crate::core::event::ScanEvent;
+        use crate::core::model::{DnsResult, DnsStatus, RecordType, ScanReport};
+        let ip: std::net::IpAddr = "10.0.0.7".parse().unwrap();
+        let mut r = ScanReport::default();
+        r.apply(ScanEvent::Targets(vec![ip]));
+        r.hosts.get_mut(&ip).unwrap().status = crate::core::model::HostStatus::Up;
+        for name in ["7.0.0.10.in-addr.arpa", "9.0.0.10.in-addr.arpa"] {
+            let mut d = DnsResult::not_sent(name, RecordType::PTR, "x");
+            d.status = DnsStatus::ServFail;
+            d.error = None;
+            r.apply(ScanEvent::Dns(d));
+        }
+        r.apply(ScanEvent::Finished { interrupted: false });
+        let md = markdown::render(&r);
+        assert!(md.contains("| 10.0.0.7 | - (PTR SERVFAIL) |"), "{md}");
+        assert!(!md.contains("| 7.0.0.10.in-addr.arpa"), "{md}");
+        assert!(
+            md.contains("| 9.0.0.10.in-addr.arpa | PTR | SERVFAIL"),
+            "{md}"
+        );
+        let html = html::render(&r);
+        assert!(html.contains("PTR SERVFAIL"));
+        assert!(html.contains("lookup failed: SERVFAIL"));
+        let text = table::render(&r, None);
+        assert!(text.contains("- (PTR SERVFAIL)"), "{text}");
+        assert!(!text.contains("7.0.0.10.in-addr.arpa"), "{text}");
+    }
+
     #[test]
     fn arpa_names_map_back_to_addresses() {
         assert_eq!(

@@ -465,6 +465,40 @@ mod tests {
         assert!(v.descending);
     }
 
+    /// A host found by ARP only shows its ARP reply time in the RTT column: sorting puts it
+    /// where that figure belongs, not with the hosts that have no RTT at all.
+    #[test]
+    fn sort_by_rtt_uses_the_rtt_shown() {
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let mut d = dash(4);
+        let id = d.begin(
+            JobKind::Sweep {
+                targets: vec!["y".into()],
+            },
+            &[],
+            now,
+        );
+        let arp_only = std::net::Ipv4Addr::new(10, 0, 0, 2);
+        d.apply(
+            id,
+            ScanEvent::Arp(crate::core::event::ArpOutcome {
+                ip: arp_only,
+                mac: crate::core::model::MacAddr([2, 0, 0, 0, 0, 2]),
+                rtt: Duration::from_micros(100),
+            }),
+            now,
+        );
+        d.apply(id, ScanEvent::Finished { interrupted: false }, now);
+        let h = d.report.hosts.get(&IpAddr::V4(arp_only));
+        let shown = shown_rtt(h, d.tracks.get(&IpAddr::V4(arp_only)));
+        assert!(shown.is_some_and(|v| (v - 0.1).abs() < 1e-6), "{shown:?}");
+        let mut v = TableView::default();
+        v.toggle_silent();
+        v.sort_by(Column::Rtt);
+        v.refresh(&d);
+        assert_eq!(v.order[0], IpAddr::V4(arp_only), "{:?}", v.order);
+    }
+
     #[test]
     fn scrolling_keeps_selection_visible_with_margin() {
         let d = dash(100);
