@@ -81,6 +81,22 @@ fn host_disappeared() {
 }
 
 #[test]
+fn a_host_the_new_scan_never_probed_has_not_disappeared() {
+    let mut new = lab();
+    new.hosts.get_mut(&ip("10.77.0.30")).unwrap().status = HostStatus::NotProbed;
+    let d = compare(&lab(), &new);
+    assert_eq!(d.changes, 0);
+    assert!(d.hosts_disappeared.is_empty());
+    assert!(
+        d.notes
+            .iter()
+            .any(|n| n.contains("not probed by the new one")),
+        "{:?}",
+        d.notes
+    );
+}
+
+#[test]
 fn port_opened_and_port_closed() {
     let mut new = lab();
     let web = new.hosts.get_mut(&ip("10.77.0.20")).unwrap();

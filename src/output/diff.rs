@@ -1,7 +1,7 @@
 //! `netdx diff OLD.json NEW.json`: what changed on the network between two saved scans.
 //!
 //! Compared, for every address in either report:
-//! - hosts that appeared (down or not scanned before, up now) or disappeared;
+//! - hosts that appeared (no answer, not probed, down or not scanned before; up now) or disappeared;
 //! - on hosts up in both: TCP ports that opened or are no longer open (ports checked by only
 //!   one of the scans are not compared: a quick `-p 22` scan against a full one would
 //!   otherwise report hundreds of "changes"), a changed MAC address (flagged: a device swap,
@@ -226,6 +226,7 @@ pub fn compare(old: &ScanReport, new: &ScanReport, old_path: &Path, new_path: &P
 
     let ips: BTreeSet<IpAddr> = old.hosts.keys().chain(new.hosts.keys()).copied().collect();
     let (mut only_old, mut only_new, mut ports_skipped) = (0, 0, false);
+    let mut unprobed_new = 0;
     for ip in ips {
         let (o, n) = (old.hosts.get(&ip), new.hosts.get(&ip));
         match (o.is_some(), n.is_some()) {
@@ -238,6 +239,10 @@ pub fn compare(old: &ScanReport, new: &ScanReport, old_path: &Path, new_path: &P
                 if let Some(n) = n {
                     d.hosts_appeared.push(host_change(n, o));
                 }
+            }
+            // An interrupted new scan that never got to a host says nothing about it.
+            (true, false) if n.is_some_and(|n| n.status == HostStatus::NotProbed) => {
+                unprobed_new += 1;
             }
             (true, false) => {
                 if let Some(o) = o {
@@ -368,6 +373,11 @@ pub fn compare(old: &ScanReport, new: &ScanReport, old_path: &Path, new_path: &P
     if only_new > 0 {
         d.notes.push(format!(
             "{only_new} addresses were scanned only in the new scan."
+        ));
+    }
+    if unprobed_new > 0 {
+        d.notes.push(format!(
+            "{unprobed_new} hosts up in the old scan were not probed by the new one (interrupted): not compared."
         ));
     }
     if ports_skipped {
