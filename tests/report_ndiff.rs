@@ -200,7 +200,7 @@ fn extraports_of_a_large_scan_are_read_by_ndiff() {
     };
     assert_eq!(code, 1, "{err}");
     assert!(err.is_empty(), "{err}");
-    assert!(has_line(&out, "+1234/tcp open"), "{out}");
+    assert!(has_line(&out, "+1234/tcp open  search-agent"), "{out}");
     assert!(has_line(&out, "-Not shown: 1999 closed ports"), "{out}");
     assert!(has_line(&out, "+Not shown: 1998 closed ports"), "{out}");
 }

@@ -329,6 +329,7 @@ pub struct Port {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "wire::HostWire")]
 pub struct Host {
     pub ip: IpAddr,
     pub status: HostStatus,
@@ -559,6 +560,128 @@ impl Host {
 
     pub fn open_ports(&self) -> impl Iterator<Item = &Port> {
         self.ports.iter().filter(|p| p.state == PortState::Open)
+    }
+}
+
+/// Reading a host as any schema wrote it: schema 1 listed every port in `ports` (a `-p all`
+/// scan of a /24, 1.3 million entries); they are folded into the sets while the list is read,
+/// so no port struct is ever built for a closed port.
+mod wire {
+    use super::*;
+
+    /// `ports` as read: the open ports, and the others already as sets.
+    #[derive(Default)]
+    pub struct PortsWire {
+        open: Vec<Port>,
+        closed: PortSet,
+        filtered: PortSet,
+    }
+
+    impl<'de> Deserialize<'de> for PortsWire {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Visit;
+            impl<'de> serde::de::Visitor<'de> for Visit {
+                type Value = PortsWire;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a list of ports")
+                }
+                fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                    self,
+                    mut seq: A,
+                ) -> Result<PortsWire, A::Error> {
+                    let mut w = PortsWire::default();
+                    while let Some(p) = seq.next_element::<Port>()? {
+                        match p.state {
+                            PortState::Open => w.open.push(p),
+                            PortState::Closed => {
+                                w.closed.insert(p.port);
+                            }
+                            PortState::Filtered => {
+                                w.filtered.insert(p.port);
+                            }
+                        }
+                    }
+                    w.open.sort_by_key(|p| p.port);
+                    w.open.dedup_by_key(|p| p.port);
+                    Ok(w)
+                }
+            }
+            d.deserialize_seq(Visit)
+        }
+    }
+
+    /// [`Host`]'s fields as read; see [`Host`] for what each means.
+    #[derive(Deserialize)]
+    pub struct HostWire {
+        ip: IpAddr,
+        status: HostStatus,
+        methods: Vec<Method>,
+        mac: Option<MacAddr>,
+        vendor: Option<String>,
+        hostname: Option<String>,
+        #[serde(default)]
+        target_name: Option<String>,
+        rtt_ms: Option<f64>,
+        #[serde(default)]
+        rtt_min_ms: Option<f64>,
+        #[serde(default)]
+        rtt_max_ms: Option<f64>,
+        #[serde(default)]
+        rtt_median_ms: Option<f64>,
+        #[serde(default)]
+        rtt_samples: Option<u32>,
+        loss_pct: Option<f64>,
+        #[serde(default)]
+        ping_blocked: bool,
+        #[serde(default)]
+        icmp_sent: Option<u32>,
+        #[serde(default)]
+        icmp_received: Option<u32>,
+        #[serde(default)]
+        proof: Option<String>,
+        #[serde(default)]
+        arp_rtt_ms: Option<f64>,
+        ports: PortsWire,
+        #[serde(default)]
+        filtered_ports: PortSet,
+        #[serde(default)]
+        closed_ports: PortSet,
+    }
+
+    impl From<HostWire> for Host {
+        fn from(w: HostWire) -> Host {
+            let mut closed = w.closed_ports;
+            let mut filtered = w.filtered_ports;
+            for &(a, b) in w.ports.closed.ranges() {
+                closed.insert_range(a, b);
+            }
+            for &(a, b) in w.ports.filtered.ranges() {
+                filtered.insert_range(a, b);
+            }
+            Host {
+                ip: w.ip,
+                status: w.status,
+                methods: w.methods,
+                mac: w.mac,
+                vendor: w.vendor,
+                hostname: w.hostname,
+                target_name: w.target_name,
+                rtt_ms: w.rtt_ms,
+                rtt_min_ms: w.rtt_min_ms,
+                rtt_max_ms: w.rtt_max_ms,
+                rtt_median_ms: w.rtt_median_ms,
+                rtt_samples: w.rtt_samples,
+                loss_pct: w.loss_pct,
+                ping_blocked: w.ping_blocked,
+                icmp_sent: w.icmp_sent,
+                icmp_received: w.icmp_received,
+                proof: w.proof,
+                arp_rtt_ms: w.arp_rtt_ms,
+                ports: w.ports.open,
+                filtered_ports: filtered,
+                closed_ports: closed,
+            }
+        }
     }
 }
 
