@@ -238,6 +238,12 @@ fn interrupted_sweep_leaves_the_rest_not_probed() {
         "{md}"
     );
     assert!(md.contains("| Not probed |"), "{md}");
+    let html = convert(lab, &json, "html");
+    assert!(html.contains("<h2>Not probed"), "no not-probed section");
+    assert!(html.contains("were not probed (interrupted)"));
+    assert!(!html.contains("hosts down"));
+    // Counted, not listed: 60,000 addresses would make the page megabytes.
+    assert!(html.len() < 200_000, "{} bytes of HTML", html.len());
 }
 
 /// `-p all` on hosts with every kind of port: the report lists open ports one by one and

@@ -639,6 +639,10 @@ fn host_details(out: &mut String, report: &ScanReport, up: &[&Host]) {
     out.push_str("</section>\n");
 }
 
+/// Silent addresses are listed up to this many per status; beyond it (an interrupted /16
+/// leaves 60,000 not probed) only counted: the JSON report has every one.
+const MAX_SILENT_LISTED: usize = 1024;
+
 /// Addresses without an answer, one folded list per status.
 fn silent_hosts(out: &mut String, report: &ScanReport) {
     for (status, id, title) in [
@@ -657,6 +661,14 @@ fn silent_hosts(out: &mut String, report: &ScanReport) {
             .map(|h| h.ip.to_string())
             .collect();
         if ips.is_empty() {
+            continue;
+        }
+        if ips.len() > MAX_SILENT_LISTED {
+            let _ = writeln!(
+                out,
+                "<section id=\"{id}\">\n<h2>{title}</h2>\n<p>{} addresses (too many to list here; the JSON report has each one).</p>\n</section>",
+                ips.len()
+            );
             continue;
         }
         let _ = writeln!(
