@@ -15,7 +15,8 @@
 //! - nmap's connect-scan reasons for port states; a host with more than
 //!   [`EXTRAPORTS_THRESHOLD`] closed (or filtered) ports gets them as one `extraports` count,
 //!   as nmap does, so that a 65,535-port scan stays readable;
-//! - DNS lookups as `postscript` script results, one per query with id
+//! - DNS lookups (but the hosts' reverse lookups, which are their PTR hostnames) as
+//!   `postscript` script results, one per query with id
 //!   `netdx-dns:NAME/TYPE` and the status and sorted answers as output (TTL and timing left
 //!   out so they do not show as differences), sorted by id as ndiff expects;
 //! - `runstats` with the end time, elapsed seconds and host counts; an interrupted scan
@@ -266,9 +267,10 @@ pub fn render(report: &ScanReport) -> String {
         host(&mut out, h, report.parameters.timeout_ms);
     }
 
-    if !report.dns.is_empty() {
-        let mut scripts: Vec<(String, String)> = report
-            .dns
+    // The hosts' reverse lookups are their `hostname type="PTR"` already.
+    let lookups: Vec<_> = super::dns_table(report).collect();
+    if !lookups.is_empty() {
+        let mut scripts: Vec<(String, String)> = lookups
             .iter()
             .map(|d| {
                 let id = format!("netdx-dns:{}/{}", d.name, d.rtype);
