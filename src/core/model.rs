@@ -1050,6 +1050,127 @@ mod tests {
         assert_eq!(median(&[]), Duration::ZERO);
     }
 
+    fn ipn(n: u8) -> IpAddr {
+        IpAddr::from([10, 0, 0, n])
+    }
+
+    fn echo(ip: IpAddr, sent: u32, rtts_us: &[u64]) -> ScanEvent {
+        ScanEvent::Icmp(crate::core::event::IcmpOutcome {
+            ip,
+            sent,
+            received: rtts_us.len() as u32,
+            rtts: rtts_us.iter().map(|&u| Duration::from_micros(u)).collect(),
+        })
+    }
+
+    #[test]
+    fn an_interrupted_scan_leaves_unprobed_addresses_not_probed() {
+        let mut r = ScanReport::default();
+        r.apply(ScanEvent::Targets((1..=4).map(ipn).collect()));
+        r.apply(echo(ipn(1), 1, &[300]));
+        r.apply(echo(ipn(2), 5, &[]));
+        r.apply(ScanEvent::Finished { interrupted: true });
+        let st = |n| r.hosts[&ipn(n)].status;
+        assert_eq!(
+            [st(1), st(2), st(3), st(4)],
+            [
+                HostStatus::Up,
+                HostStatus::NoAnswer,
+                HostStatus::NotProbed,
+                HostStatus::NotProbed
+            ]
+        );
+        assert_eq!(
+            (
+                r.summary.hosts_up,
+                r.summary.hosts_no_answer,
+                r.summary.hosts_not_probed,
+                r.summary.hosts_down
+            ),
+            (1, 1, 2, 0)
+        );
+        // A scan that ran to its end probed every address.
+        let mut r = ScanReport::default();
+        r.apply(ScanEvent::Targets(vec![ipn(3)]));
+        r.apply(ScanEvent::Finished { interrupted: false });
+        assert_eq!(r.hosts[&ipn(3)].status, HostStatus::NoAnswer);
+    }
+
+    #[test]
+    fn a_host_up_by_arp_that_drops_pings_has_no_loss_figure() {
+        let mut r = ScanReport::default();
+        let ip = ipn(9);
+        r.apply(echo(ip, 5, &[]));
+        r.apply(ScanEvent::Arp(crate::core::event::ArpOutcome {
+            ip: std::net::Ipv4Addr::new(10, 0, 0, 9),
+            mac: MacAddr([2, 0, 0, 0, 0, 9]),
+            rtt: Duration::from_micros(200),
+        }));
+        r.apply(ScanEvent::Finished { interrupted: false });
+        let h = &r.hosts[&ip];
+        assert!(h.ping_blocked && h.loss_pct.is_none(), "{h:?}");
+        let j = serde_json::to_value(h).unwrap();
+        assert_eq!(j["ping_blocked"], true);
+        assert!(j["loss_pct"].is_null());
+        // A silent address keeps its measured loss: nothing was found to block anything.
+        let mut r = ScanReport::default();
+        r.apply(echo(ip, 5, &[]));
+        r.apply(ScanEvent::Finished { interrupted: false });
+        assert_eq!(r.hosts[&ip].loss_pct, Some(100.0));
+        assert!(!r.hosts[&ip].ping_blocked);
+    }
+
+    #[test]
+    fn port_results_move_between_the_open_list_and_the_sets() {
+        let mut h = Host::new(ipn(1));
+        for p in 1..=100 {
+            h.set_port(p, PortState::Closed, None);
+        }
+        h.set_port(22, PortState::Open, Some(0.2));
+        h.set_port(80, PortState::Filtered, None);
+        assert_eq!(h.closed_ports.to_string(), "1-21,23-79,81-100");
+        assert_eq!(h.filtered_ports.to_string(), "80");
+        assert_eq!(h.ports.len(), 1);
+        assert_eq!(h.ports[0].service.as_deref(), Some("ssh"));
+        assert_eq!(h.port_state(22), Some(PortState::Open));
+        assert_eq!(h.port_state(80), Some(PortState::Filtered));
+        assert_eq!(h.port_state(101), None);
+        h.set_port(22, PortState::Closed, None);
+        assert!(h.ports.is_empty());
+        assert_eq!(h.closed_ports.to_string(), "1-79,81-100");
+        let states: Vec<(u16, PortState)> = h.port_states().collect();
+        assert_eq!(states.len(), 100);
+        assert_eq!(states[79], (80, PortState::Filtered));
+        assert!(states.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn a_schema_1_host_is_read_into_the_sets_and_its_down_is_no_answer() {
+        let v1 = r#"{"schema_version":1,"tool":"netdx 0.1.0","started_at":null,"finished_at":null,
+            "complete":true,"interrupted":false,"parameters":{"targets":[],"timeout_ms":1,"tries":1,
+            "concurrency":0,"ping":true,"arp":true,"ports":null,"resolver":null},
+            "summary":{"hosts_total":2,"hosts_up":1,"hosts_down":1,"open_ports":1,"closed_ports":2,
+            "filtered_ports":1,"dns_queries":0,"dns_failures":0},
+            "hosts":[{"ip":"10.0.0.1","status":"up","methods":["icmp"],"mac":null,"vendor":null,
+              "hostname":null,"rtt_ms":0.3,"loss_pct":0.0,"ports":[
+                {"port":21,"protocol":"tcp","state":"closed","service":"ftp"},
+                {"port":22,"protocol":"tcp","state":"open","service":"ssh","rtt_ms":0.2},
+                {"port":23,"protocol":"tcp","state":"closed","service":"telnet"},
+                {"port":3306,"protocol":"tcp","state":"filtered","service":"mysql"}]},
+              {"ip":"10.0.0.2","status":"down","methods":[],"mac":null,"vendor":null,
+              "hostname":null,"rtt_ms":null,"loss_pct":100.0,"ports":[]}],
+            "dns":[],"notes":[]}"#;
+        let mut r: ScanReport = serde_json::from_str(v1).unwrap();
+        r.upgrade();
+        assert_eq!(r.schema_version, SCHEMA_VERSION);
+        let h = &r.hosts[&ipn(1)];
+        assert_eq!(h.ports.len(), 1);
+        assert_eq!(h.closed_ports.to_string(), "21,23");
+        assert_eq!(h.filtered_ports.to_string(), "3306");
+        assert_eq!(r.hosts[&ipn(2)].status, HostStatus::NoAnswer);
+        assert_eq!((r.summary.hosts_down, r.summary.hosts_no_answer), (0, 1));
+    }
+
     #[test]
     fn icmp_outcome_records_median_and_sample_count() {
         let ip = IpAddr::from([10, 0, 0, 1]);

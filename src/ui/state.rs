@@ -1386,9 +1386,10 @@ mod tests {
     #[test]
     fn export_reflects_current_liveness() {
         let mut d = Dashboard::new(LocalContext::default(), ScanParameters::default());
-        let id = sweep(&mut d, &["10.0.0.1", "10.0.0.2"], t(0));
+        let id = sweep(&mut d, &["10.0.0.1", "10.0.0.2", "10.0.0.3"], t(0));
         d.apply(id, icmp("10.0.0.1", 1, &[500]), t(0));
         d.apply(id, icmp("10.0.0.2", 1, &[500]), t(0));
+        d.apply(id, icmp("10.0.0.3", 1, &[]), t(0));
         d.apply(id, ScanEvent::Finished { interrupted: false }, t(0));
         let r = round(&mut d, 1, t(2));
         d.apply(r, icmp("10.0.0.1", 1, &[500]), t(2));
@@ -1396,8 +1397,15 @@ mod tests {
         d.apply(r, ScanEvent::Finished { interrupted: false }, t(3));
         let rep = d.export_report(t(4));
         assert_eq!(rep.hosts[&ip("10.0.0.1")].status, HostStatus::Up);
+        // Up in the sweep, silent since: it went down.
         assert_eq!(rep.hosts[&ip("10.0.0.2")].status, HostStatus::Down);
+        // Never answered: not "down", there is nothing to say it was ever there.
+        assert_eq!(rep.hosts[&ip("10.0.0.3")].status, HostStatus::NoAnswer);
         assert_eq!(rep.summary.hosts_up, 1);
+        assert_eq!(
+            (rep.summary.hosts_down, rep.summary.hosts_no_answer),
+            (1, 1)
+        );
         assert!(rep.complete);
         assert_eq!(rep.finished_at.as_deref(), Some("2023-11-14T22:13:24Z"));
     }
