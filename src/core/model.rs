@@ -120,7 +120,9 @@ pub enum HostStatus {
     /// Probed, and nothing answered: most often an unused address, or a host that drops
     /// everything. Not "down": nothing says it was ever there.
     NoAnswer,
-    /// Never probed: the scan was interrupted before it got to this address.
+    /// Not probed: the scan was interrupted before it got to this address, or before the
+    /// probes it had started there ran their course (an echo series in flight says nothing
+    /// yet). Nothing is claimed about it.
     NotProbed,
 }
 
