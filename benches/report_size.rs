@@ -23,8 +23,8 @@ const JSON_TARGET: u64 = 2_000_000;
 const RSS_TARGET_KB: u64 = 100_000;
 
 /// Runs `prog args` in the scanner namespace under GNU time; returns wall time and peak RSS
-/// in KB.
-fn measured(lab: &Lab, prog: &str, args: &[&str], dir: &Path) -> (Duration, u64) {
+/// in KB, or why it failed (exit status and stderr).
+fn measured(lab: &Lab, prog: &str, args: &[&str], dir: &Path) -> Result<(Duration, u64), String> {
     let rss_file = dir.join("rss");
     let start = Instant::now();
     let out = Command::new("timeout")
@@ -47,16 +47,19 @@ fn measured(lab: &Lab, prog: &str, args: &[&str], dir: &Path) -> (Duration, u64)
         .output()
         .unwrap_or_else(|e| panic!("spawn {prog}: {e}"));
     let wall = start.elapsed();
-    assert!(
-        out.status.success(),
-        "{prog} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if !out.status.success() {
+        return Err(format!(
+            "{prog} {args:?}: {} after {:.0} s: {}",
+            out.status,
+            wall.as_secs_f64(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
     let rss = std::fs::read_to_string(&rss_file)
         .ok()
         .and_then(|s| s.lines().last().and_then(|l| l.trim().parse().ok()))
-        .expect("GNU time's %M");
-    (wall, rss)
+        .ok_or_else(|| "no peak RSS from GNU time".to_string())?;
+    Ok((wall, rss))
 }
 
 fn mb(bytes: u64) -> String {
@@ -90,7 +93,8 @@ fn main() {
             json.to_str().expect("utf-8"),
         ],
         dir.path(),
-    );
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let size = std::fs::metadata(&json).expect("report").len();
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("report")).expect("JSON");
@@ -147,7 +151,7 @@ fn main() {
 
     if with_nmap {
         let xml = dir.path().join("nmap.xml");
-        let (t, rss) = measured(
+        let run = measured(
             &lab,
             "nmap",
             &[
@@ -161,13 +165,19 @@ fn main() {
             ],
             dir.path(),
         );
-        let size = std::fs::metadata(&xml).map(|m| m.len()).unwrap_or(0);
-        println!(
-            "  nmap -sS -p- -T4: XML {}, peak RSS {}, wall {:.1} s",
-            mb(size),
-            mb(rss * 1000),
-            t.as_secs_f64()
-        );
+        match run {
+            Ok((t, rss)) => {
+                let size = std::fs::metadata(&xml).map(|m| m.len()).unwrap_or(0);
+                println!(
+                    "  nmap -sS -p- -T4: XML {}, peak RSS {}, wall {:.1} s",
+                    mb(size),
+                    mb(rss * 1000),
+                    t.as_secs_f64()
+                );
+            }
+            // Context, not a result: say why there is no figure.
+            Err(e) => println!("  nmap: no figure ({e})"),
+        }
     } else {
         println!("  (nmap side by side: cargo bench --bench report_size -- --nmap)");
     }
