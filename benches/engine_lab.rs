@@ -136,18 +136,12 @@ fn check_netdx(
     scanned: &[u16],
     truth: &dyn Fn(u16) -> PortState,
 ) -> Exactness {
-    let listed: BTreeMap<u16, &str> = report["hosts"]
+    let listed: BTreeMap<u16, String> = report["hosts"]
         .as_array()
         .into_iter()
         .flatten()
         .filter(|h| h["ip"] == ip)
-        .flat_map(|h| h["ports"].as_array().into_iter().flatten())
-        .filter_map(|p| {
-            Some((
-                u16::try_from(p["port"].as_u64()?).ok()?,
-                p["state"].as_str()?,
-            ))
-        })
+        .flat_map(common::report::port_states)
         .collect();
     let mut e = Exactness::default();
     for &port in scanned {
@@ -155,8 +149,8 @@ fn check_netdx(
         match listed.get(&port) {
             None if want == PortState::Open => e.missed_open += 1,
             None => e.unlisted += 1,
-            Some(&got) if got == state_name(want) => {}
-            Some(&"filtered") => {
+            Some(got) if got == state_name(want) => {}
+            Some(got) if got == "filtered" => {
                 e.false_filtered += 1;
                 e.missed_open += usize::from(want == PortState::Open);
             }
@@ -366,11 +360,8 @@ fn wrong_ports(report: &Value, ip: &str, truth: &dyn Fn(u16) -> PortState) -> St
         .into_iter()
         .flatten()
         .filter(|h| h["ip"] == ip)
-        .flat_map(|h| h["ports"].as_array().into_iter().flatten())
-        .filter_map(|p| {
-            let port = u16::try_from(p["port"].as_u64()?).ok()?;
-            (p["state"].as_str()? != state_name(truth(port))).then_some(port)
-        })
+        .flat_map(common::report::port_states)
+        .filter_map(|(port, state)| (state != state_name(truth(port))).then_some(port))
         .collect();
     let mut ranges: Vec<(u16, u16)> = Vec::new();
     for p in wrong {
@@ -1094,11 +1085,9 @@ fn main() {
         let top100: Vec<u16> = {
             // The list netdx scans for top100: read back from one report (every port is listed).
             let (_, r) = netdx_json(&lab, &[&rst.ip.to_string(), "-p", "top100", "--no-rdns"]);
-            r["hosts"][0]["ports"]
-                .as_array()
+            common::report::port_states(&r["hosts"][0])
                 .into_iter()
-                .flatten()
-                .filter_map(|p| u16::try_from(p["port"].as_u64()?).ok())
+                .map(|(p, _)| p)
                 .collect()
         };
         assert_eq!(top100.len(), 100, "top100 must list 100 ports on rst");

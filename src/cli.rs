@@ -14,7 +14,7 @@ Examples:
   netdx scan -f hosts.txt --no-ping -p 22     hosts that drop ICMP: go straight to ports
 
 Targets: 10.0.0.5  10.0.0.0/24  10.0.0.1-50  10.0.0.1-10.0.1.20  fd00::1  host.example
-Ports:   22,80,443  1-1024  all  top100  top1000  (mix: top100,8080,9000-9010)
+Ports:   22,80,443  1-1024  all  top100  top1000  ssh,https  (mix: top100,rdp,9000-9010)
 
 ARP and raw ICMP need CAP_NET_RAW; without it netdx uses unprivileged ICMP sockets or TCP
 connects and says what it skipped. Grant it once, never setuid:
@@ -215,7 +215,7 @@ pub struct ScanArgs {
     #[arg(long)]
     pub allow_large: bool,
 
-    /// TCP ports to check on every live host: 22,80,443  1-1024  all  top100  top1000.
+    /// TCP ports to check on every live host: 22,80,443  1-1024  all  top100  top1000  ssh,https.
     /// Without it, netdx only finds hosts.
     #[arg(short = 'p', long, value_name = "PORTS")]
     pub ports: Option<String>,

@@ -107,7 +107,7 @@ fn damaged_config_is_a_one_line_error() {
 fn a_bad_value_in_the_config_file_names_the_file_and_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
-    std::fs::write(&config, "[scan]\nports = \"22,telnet\"\n").unwrap();
+    std::fs::write(&config, "[scan]\nports = \"22,telnt\"\n").unwrap();
     // Refused even though -p is given: a damaged file is never silently ignored.
     let out = netdx(&config, dir.path(), &["scan", "127.0.0.1", "-p", "22"]);
     assert_eq!(out.status.code(), Some(2));

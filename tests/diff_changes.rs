@@ -41,7 +41,7 @@ fn identical_reports_have_no_changes() {
 }
 
 #[test]
-fn host_appeared_from_down() {
+fn host_appeared_from_no_answer() {
     let old = lab();
     let mut new = lab();
     let h = new.hosts.get_mut(&ip("10.77.0.99")).unwrap();
@@ -50,8 +50,8 @@ fn host_appeared_from_down() {
     let d = compare(&old, &new);
     assert_eq!(d.changes, 1);
     assert_eq!(d.hosts_appeared[0].ip, ip("10.77.0.99"));
-    assert_eq!(d.hosts_appeared[0].other_side, "down");
-    assert!(diff::render_text(&d).contains("+ 10.77.0.99 (rogue.lab.test)  (was down)"));
+    assert_eq!(d.hosts_appeared[0].other_side, "no answer");
+    assert!(diff::render_text(&d).contains("+ 10.77.0.99 (rogue.lab.test)  (was: no answer)"));
 }
 
 #[test]
@@ -81,16 +81,27 @@ fn host_disappeared() {
 }
 
 #[test]
+fn a_host_the_new_scan_never_probed_has_not_disappeared() {
+    let mut new = lab();
+    new.hosts.get_mut(&ip("10.77.0.30")).unwrap().status = HostStatus::NotProbed;
+    let d = compare(&lab(), &new);
+    assert_eq!(d.changes, 0);
+    assert!(d.hosts_disappeared.is_empty());
+    assert!(
+        d.notes
+            .iter()
+            .any(|n| n.contains("not probed by the new one")),
+        "{:?}",
+        d.notes
+    );
+}
+
+#[test]
 fn port_opened_and_port_closed() {
     let mut new = lab();
     let web = new.hosts.get_mut(&ip("10.77.0.20")).unwrap();
-    for p in &mut web.ports {
-        match p.port {
-            8080 => p.state = PortState::Open,
-            22 => p.state = PortState::Filtered,
-            _ => {}
-        }
-    }
+    web.set_port(8080, PortState::Open, Some(0.2));
+    web.set_port(22, PortState::Filtered, None);
     let d = compare(&lab(), &new);
     assert_eq!(d.changes, 2);
     assert_eq!(
@@ -103,7 +114,7 @@ fn port_opened_and_port_closed() {
     );
     let t = diff::render_text(&d);
     assert!(
-        t.contains("+ 10.77.0.20 (web.lab.test)  8080/tcp http-proxy  (was closed)"),
+        t.contains("+ 10.77.0.20 (web.lab.test)  8080/tcp http-alt  (was closed)"),
         "{t}"
     );
     assert!(
@@ -116,7 +127,7 @@ fn port_opened_and_port_closed() {
 fn closed_to_filtered_is_not_an_opening_or_closing() {
     let mut new = lab();
     let gw = new.hosts.get_mut(&ip("10.77.0.1")).unwrap();
-    gw.ports[0].state = PortState::Filtered;
+    gw.set_port(22, PortState::Filtered, None);
     assert_eq!(compare(&lab(), &new).changes, 0);
 }
 
@@ -125,7 +136,13 @@ fn ports_checked_by_one_scan_only_are_not_compared() {
     let mut new = lab();
     // The new scan only checked port 22.
     for h in new.hosts.values_mut() {
-        h.ports.retain(|p| p.port == 22);
+        let state = h.port_state(22);
+        h.ports.clear();
+        h.closed_ports = Default::default();
+        h.filtered_ports = Default::default();
+        if let Some(state) = state {
+            h.set_port(22, state, None);
+        }
     }
     let d = compare(&lab(), &new);
     assert_eq!(d.changes, 0, "{}", diff::render_text(&d));
@@ -304,9 +321,9 @@ fn binary_text_output_and_exit_codes() {
     let t = String::from_utf8(out.stdout).unwrap();
     for want in [
         "Hosts appeared (1)",
-        "+ 10.77.0.3 (newpi.lab.test)  b8:27:eb:77:00:03 (Raspberry Pi Foundation)  open: 22/ssh  (was down)",
+        "+ 10.77.0.3 (newpi.lab.test)  b8:27:eb:77:00:03 (Raspberry Pi Foundation)  open: 22/ssh  (was: no answer)",
         "Hosts disappeared (1)",
-        "- 10.77.0.30 (db.lab.test)  00:16:3e:77:00:30 (Xensource, Inc.)  open: 22/ssh 5432/postgresql  (now down)",
+        "- 10.77.0.30 (db.lab.test)  00:16:3e:77:00:30 (Xensource, Inc.)  open: 22/ssh 5432/postgresql  (now: no answer)",
         "Ports opened (1)",
         "Ports no longer open (1)",
         "MAC address changed: device swapped, or ARP spoofing? (1)",
@@ -361,7 +378,7 @@ fn binary_writes_json_and_markdown() {
         "# netdx scan comparison",
         "**8 changes.**",
         "## Hosts appeared (1)",
-        "| 10.77.0.3 | newpi.lab.test | b8:27:eb:77:00:03 | Raspberry Pi Foundation | 22/ssh | down |",
+        "| 10.77.0.3 | newpi.lab.test | b8:27:eb:77:00:03 | Raspberry Pi Foundation | 22/ssh | no answer |",
         "## MAC address changed: device swapped, or ARP spoofing? (1)",
         "| 10.77.0.1 | gw.lab.test | 00:00:0c:77:00:01 (Cisco Systems, Inc) | 3c:22:fb:77:00:33 (Apple, Inc.) | **10.77.0.33** |",
         "| 10.77.0.60 | lossy.lab.test | 1.10 ms | 35.20 ms | 3, 3 |",
@@ -401,7 +418,7 @@ fn binary_bad_input_exits_2_with_one_line() {
     std::fs::write(&damaged, &std::fs::read(&lab).unwrap()[..500]).unwrap();
     let newer = dir.path().join("newer.json");
     let text = std::fs::read_to_string(&lab).unwrap().replacen(
-        "\"schema_version\": 1",
+        "\"schema_version\": 2",
         "\"schema_version\": 99",
         1,
     );

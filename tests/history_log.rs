@@ -49,7 +49,7 @@ fn entry_records_time_targets_parameters_counts_and_report_path() {
         ),
         (8, 10, 11)
     );
-    assert_eq!(e.summary.dns_failures, 1);
+    assert_eq!(e.summary.dns_failures, 2);
     assert!(e.complete);
     assert_eq!(
         e.report.as_deref(),
@@ -98,7 +98,7 @@ fn append_then_list_newest_last() {
         lines[1].starts_with("1  2024-05-01 10:00:07 UTC  10.77.0.0/24 fd77::20"),
         "{out}"
     );
-    assert!(lines[1].contains("8/10") && lines[1].contains("1/4") && lines[1].contains("complete"));
+    assert!(lines[1].contains("8/10") && lines[1].contains("2/7") && lines[1].contains("complete"));
     assert!(lines[1].ends_with("/srv/reports/monday.json"), "{out}");
     assert!(lines[2].starts_with("2  2024-05-08 10:00:06 UTC"), "{out}");
     assert!(

@@ -79,7 +79,7 @@ fn bad_input_exits_2_and_writes_nothing() {
         &newer,
         std::fs::read_to_string(fixture("lab.json"))
             .unwrap()
-            .replacen("\"schema_version\": 1", "\"schema_version\": 2", 1),
+            .replacen("\"schema_version\": 2", "\"schema_version\": 3", 1),
     )
     .unwrap();
     let out = dir.path().join("out.html");
@@ -116,6 +116,37 @@ fn bad_input_exits_2_and_writes_nothing() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(names.iter().all(|n| n.ends_with(".json")), "{names:?}");
+}
+
+/// A report of schema 1 (every port listed, silent addresses "down") is read and converted:
+/// the result is the same report as its schema-2 twin, and renders like it.
+#[test]
+fn a_version_1_report_is_read_and_converted() {
+    let v1 = netdx::output::json::read(&fixture("lab-v1.json")).unwrap();
+    let mut v2 = netdx::output::json::read(&fixture("lab.json")).unwrap();
+    // The schema-2 fixture adds reverse lookups to exercise their folding; without them the
+    // two are the same scan.
+    v2.dns
+        .retain(|d| d.rtype != netdx::core::model::RecordType::PTR);
+    v2.refresh_summary();
+    let mut v1 = v1;
+    v1.refresh_summary();
+    assert_eq!(v1, v2);
+    let h = &v1.hosts[&"10.77.0.3".parse().unwrap()];
+    assert_eq!(h.status, netdx::core::model::HostStatus::NoAnswer);
+    let web = &v1.hosts[&"10.77.0.20".parse().unwrap()];
+    assert_eq!(web.closed_ports.to_string(), "8080");
+    assert_eq!(web.ports.len(), 3);
+    let laptop = &v1.hosts[&"10.77.0.33".parse().unwrap()];
+    assert!(laptop.ping_blocked && laptop.loss_pct.is_none());
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("upgraded.json");
+    assert_eq!(run(&fixture("lab-v1.json"), &out, None), ExitCode::SUCCESS);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("\"schema_version\": 2"), "{text}");
+    assert!(text.contains("\"hosts_no_answer\": 2"), "{text}");
+    assert!(!text.contains("\"down\""), "{text}");
 }
 
 /// Through the binary, once `netdx report` is wired to `cmd::report::run`: the error is one line.

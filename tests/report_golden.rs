@@ -151,23 +151,50 @@ fn every_produced_json_report_validates_against_the_schema() {
     let mut bad: serde_json::Value =
         serde_json::from_slice(&output::render(&fixture("lab.json"), Format::Json).unwrap())
             .unwrap();
-    bad["hosts"][0]["ports"][0]["state"] = "ajar".into();
+    bad["hosts"][1]["ports"][0]["state"] = "ajar".into();
+    assert!(!v.is_valid(&bad));
+    // Nor a closed port in the open list (schema 1's layout), nor a malformed range set.
+    bad["hosts"][1]["ports"][0]["state"] = "closed".into();
+    assert!(!v.is_valid(&bad));
+    let mut bad: serde_json::Value =
+        serde_json::from_slice(&output::render(&fixture("lab.json"), Format::Json).unwrap())
+            .unwrap();
+    bad["hosts"][0]["closed_ports"]["ranges"] = "22,,80".into();
     assert!(!v.is_valid(&bad));
 }
 
 #[test]
-fn csv_has_one_row_per_host_and_port() {
+fn csv_has_one_row_per_open_port_and_one_per_closed_or_filtered_set() {
     let report = fixture("lab.json");
     let text = String::from_utf8(output::render(&report, Format::Csv).unwrap()).unwrap();
     let rows = common::parse_csv(&text);
-    let expected: usize = report.hosts.values().map(|h| h.ports.len().max(1)).sum();
+    let expected: usize = report
+        .hosts
+        .values()
+        .map(|h| {
+            let sets =
+                usize::from(!h.closed_ports.is_empty()) + usize::from(!h.filtered_ports.is_empty());
+            (h.ports.len() + sets).max(1)
+        })
+        .sum();
     assert_eq!(rows.len(), expected + 1);
     assert!(rows.iter().all(|r| r.len() == output::csv::HEADER.len()));
     // A host without ports has one row, port columns empty.
-    let down: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "10.77.0.3").collect();
-    assert_eq!(down.len(), 1);
-    assert_eq!(down[0][1], "down");
-    assert!(down[0][11..].iter().all(String::is_empty));
+    let silent: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "10.77.0.3").collect();
+    assert_eq!(silent.len(), 1);
+    assert_eq!(silent[0][1], "no answer");
+    assert!(silent[0][11..].iter().all(String::is_empty));
+    // Closed ports are one row: their ranges and their count.
+    let gw: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "10.77.0.1").collect();
+    assert_eq!(gw.len(), 1);
+    assert_eq!(
+        (gw[0][11].as_str(), gw[0][13].as_str()),
+        ("22,80,443", "closed")
+    );
+    assert_eq!(gw[0][16], "3");
+    // A host found by ARP that drops pings: no loss figure, the reason instead.
+    let laptop = rows.iter().find(|r| r[0] == "10.77.0.33").unwrap();
+    assert_eq!(laptop[10], "ping blocked");
     // The vendor with a comma survived quoting.
     assert!(rows.iter().any(|r| r[5] == "Cisco Systems, Inc"));
 }

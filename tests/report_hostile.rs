@@ -109,10 +109,18 @@ fn csv_neutralises_formulas_and_keeps_one_row_per_line() {
         let c = render(&r, Format::Csv);
         no_controls(what, &c);
         let rows = common::parse_csv(&c);
-        let expected: usize = r.hosts.values().map(|h| h.ports.len().max(1)).sum();
+        let expected: usize = r
+            .hosts
+            .values()
+            .map(|h| {
+                let sets = usize::from(!h.closed_ports.is_empty())
+                    + usize::from(!h.filtered_ports.is_empty());
+                (h.ports.len() + sets).max(1)
+            })
+            .sum();
         assert_eq!(rows.len(), expected + 1, "{what}: a newline split a row");
         for row in &rows[1..] {
-            assert_eq!(row.len(), 16);
+            assert_eq!(row.len(), output::csv::HEADER.len());
             for (i, cell) in row.iter().enumerate() {
                 // Our own numbers never start with '-'; every text cell must not start a formula.
                 assert!(

@@ -74,8 +74,8 @@ fn ndiff_reports_the_differences_between_two_exports() {
         // Ports that changed on web.
         "-22/tcp open ssh",
         "+22/tcp filtered ssh",
-        "-8080/tcp closed http-proxy",
-        "+8080/tcp open http-proxy",
+        "-8080/tcp closed http-alt",
+        "+8080/tcp open http-alt",
         // The MAC behind the gateway's address.
         "-gw.lab.test (10.77.0.1, 00:00:0C:77:00:01):",
         "+gw.lab.test (10.77.0.1, 3C:22:FB:77:00:33):",
@@ -165,26 +165,22 @@ fn hostile_strings_leave_the_xml_well_formed() {
 /// it and reports a port that opened among them.
 #[test]
 fn extraports_of_a_large_scan_are_read_by_ndiff() {
-    use netdx::core::model::{Port, PortState};
+    use netdx::core::model::PortState;
     let mut old = fixture("lab.json");
     let web = old.hosts.get_mut(&"10.77.0.20".parse().unwrap()).unwrap();
-    web.ports = (1..=2000)
-        .map(|port| Port {
-            port,
-            protocol: "tcp".into(),
-            state: if port == 22 {
-                PortState::Open
-            } else {
-                PortState::Closed
-            },
-            service: None,
-            rtt_ms: None,
-            identity: None,
-        })
-        .collect();
+    web.ports.clear();
+    web.closed_ports = Default::default();
+    for port in 1..=2000 {
+        let state = if port == 22 {
+            PortState::Open
+        } else {
+            PortState::Closed
+        };
+        web.set_port(port, state, None);
+    }
     let mut new = old.clone();
     let web = new.hosts.get_mut(&"10.77.0.20".parse().unwrap()).unwrap();
-    web.ports[1233].state = PortState::Open; // port 1234
+    web.set_port(1234, PortState::Open, None);
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a.xml"), dir.path().join("b.xml"));
     output::write(&old, &a, Some(Format::Xml)).unwrap();
@@ -204,7 +200,7 @@ fn extraports_of_a_large_scan_are_read_by_ndiff() {
     };
     assert_eq!(code, 1, "{err}");
     assert!(err.is_empty(), "{err}");
-    assert!(has_line(&out, "+1234/tcp open"), "{out}");
+    assert!(has_line(&out, "+1234/tcp open  search-agent"), "{out}");
     assert!(has_line(&out, "-Not shown: 1999 closed ports"), "{out}");
     assert!(has_line(&out, "+Not shown: 1998 closed ports"), "{out}");
 }

@@ -431,18 +431,7 @@ fn monitoring_portscan_and_sweep_share_a_small_fd_limit() {
     for h in lab.hosts() {
         let r = find(&h.ip.to_string()).unwrap_or_else(|| panic!("{} not in export", h.key));
         assert_eq!(r["status"], "up", "{} is up in the lab: {r}", h.key);
-        let ports: Vec<(u64, &str)> = r["ports"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|p| Some((p["port"].as_u64()?, p["state"].as_str()?)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        for (port, state) in ports {
-            let Ok(port) = u16::try_from(port) else {
-                continue;
-            };
+        for (port, state) in common::report::port_states(r) {
             if state == "filtered" && h.port_state(port) != PortState::Filtered {
                 // A host that loses 30% of all IP packets may legitimately stay unanswered.
                 assert_eq!(
@@ -456,10 +445,8 @@ fn monitoring_portscan_and_sweep_share_a_small_fd_limit() {
             checked += 1;
         }
     }
-    let rst_ports = find(&rst.ip.to_string()).expect("rst")["ports"]
-        .as_array()
-        .map(|a| a.iter().filter(|p| p["state"] == "closed").count())
-        .unwrap_or(0);
+    let rst_ports =
+        common::report::port_set(&find(&rst.ip.to_string()).expect("rst")["closed_ports"]).len();
     println!(
         "ulimit -n 256: {checked} port results checked, rst closed {rst_ports}/{RST_PORTS}, \
          fds at most {max_fds}, down alarms {alarms:?}"

@@ -244,6 +244,9 @@ fn sweep_replies(app: &mut App, lab: &Lab, upto: usize) {
             let loss = addr.ends_with(".60");
             let rtts: Vec<u64> = if loss { vec![*us; 3] } else { vec![*us; 5] };
             d.apply(lab.sweep, icmp(addr, 5, &rtts), t(1));
+        } else {
+            // As the engine does: every target gets its echo series, answered or not.
+            d.apply(lab.sweep, icmp(addr, 5, &[]), t(1));
         }
         for ev in ptr(addr, Some(name), 1.2) {
             d.apply(lab.sweep, ev, t(1));
@@ -818,4 +821,24 @@ fn large_table_shows_only_its_window() {
     let screen = render(&mut app, 160, 48, t(2));
     assert!(screen.contains("65506-65534"), "{screen}");
     assert!(screen.contains("┌ 10.0.255.227 "), "{screen}");
+}
+
+/// Issue 9's words on the dashboard: an address that never answered is "no answer", not
+/// "down"; a host found by ARP that drops pings says "ping blocked", not 100 % loss.
+#[test]
+fn silent_rows_say_no_answer_and_arp_only_hosts_ping_blocked() {
+    let mut app = monitored(3);
+    key(&mut app, KeyCode::Char('h'));
+    let screen = render(&mut app, 160, 48, t(10));
+    let silent_rows: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains("│10.77.0.3 "))
+        .collect();
+    assert_eq!(silent_rows.len(), 1, "{screen}");
+    assert!(silent_rows[0].contains("no answer"), "{screen}");
+    assert!(!screen.contains("▼ down"), "{screen}");
+    select(&mut app, "10.77.0.33");
+    let screen = render(&mut app, 160, 48, t(10));
+    assert!(screen.contains("ping blocked"), "{screen}");
+    assert!(!screen.contains("100.0% of"), "{screen}");
 }

@@ -240,7 +240,7 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_when_read_naming_file_and_key() {
-        let e = parse("[scan]\nports = \"22,http\"\n", Path::new("c.toml")).unwrap_err();
+        let e = parse("[scan]\nports = \"22,htp\"\n", Path::new("c.toml")).unwrap_err();
         let msg = e.to_string();
         assert!(
             msg.contains("c.toml") && msg.contains("scan.ports"),

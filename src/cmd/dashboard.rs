@@ -199,6 +199,6 @@ mod tests {
         assert!(config(args(&["--resolver", "not an address"]), &none).is_err());
         assert!(config(args(&["--interval", "0"]), &none).is_err());
         assert!(config(args(&["-o", "out.txt"]), &none).is_err());
-        assert!(config(args(&["10.0.0.1", "-p", "http"]), &none).is_err());
+        assert!(config(args(&["10.0.0.1", "-p", "htp"]), &none).is_err());
     }
 }

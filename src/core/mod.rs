@@ -7,5 +7,6 @@ pub mod identity;
 pub mod model;
 pub mod oui;
 pub mod ports;
+pub mod portset;
 pub mod sanitize;
 pub mod target;

@@ -13,11 +13,18 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::core::event::{Phase, ScanEvent};
+pub use crate::core::portset::PortSet;
 use crate::core::sanitize::clean;
 
 /// Version of the JSON report layout; bumped on any incompatible change so that older
 /// readers can refuse a newer report instead of misreading it.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// 2: closed and filtered ports are range sets (`closed_ports`, `filtered_ports`) and
+/// `ports` lists open ports only; a host that never answered is `no_answer` (or
+/// `not_probed` in an interrupted scan) instead of `down`, which now means "was up and
+/// stopped answering"; `loss_pct` is null when the host drops pings (`ping_blocked`).
+/// [`ScanReport::upgrade`] reads version 1.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A 48-bit MAC address. Kept as bytes, printed and serialised as `aa:bb:cc:dd:ee:ff`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -101,11 +108,34 @@ impl Method {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// What a scan can honestly say about an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum HostStatus {
+    /// Something answered.
     Up,
+    /// Was up and stopped answering: only monitoring (the dashboard, repeated rounds) can
+    /// see a host go down.
     Down,
+    /// Probed, and nothing answered: most often an unused address, or a host that drops
+    /// everything. Not "down": nothing says it was ever there.
+    NoAnswer,
+    /// Not probed: the scan was interrupted before it got to this address, or before the
+    /// probes it had started there ran their course (an echo series in flight says nothing
+    /// yet). Nothing is claimed about it.
+    NotProbed,
+}
+
+impl HostStatus {
+    /// The words every view uses.
+    pub fn label(self) -> &'static str {
+        match self {
+            HostStatus::Up => "up",
+            HostStatus::Down => "down",
+            HostStatus::NoAnswer => "no answer",
+            HostStatus::NotProbed => "not probed",
+        }
+    }
 }
 
 /// nmap's vocabulary, which technicians already know: `open` accepted the connection,
@@ -329,6 +359,8 @@ pub struct Note {
     pub text: String,
 }
 
+/// One open port, with what is known of it. Closed and filtered ports are kept in a
+/// host's [`PortSet`]s instead: a count and ranges say all there is to say about them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Port {
     pub port: u16,
@@ -343,6 +375,7 @@ pub struct Port {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "wire::HostWire")]
 pub struct Host {
     pub ip: IpAddr,
     pub status: HostStatus,
@@ -368,8 +401,14 @@ pub struct Host {
     /// How many echo replies `rtt_ms` and `rtt_median_ms` are computed from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rtt_samples: Option<u32>,
-    /// Percentage of ICMP echoes that got no reply, when ICMP was used.
+    /// Percentage of ICMP echoes that got no reply, when ICMP was used. `None` when the
+    /// host is up but drops pings ([`Host::ping_blocked`]): its loss is not 100 %, it is
+    /// unknown.
     pub loss_pct: Option<f64>,
+    /// Up (by ARP or TCP) but no echo was ever answered: a firewall drops pings. Derived
+    /// (see [`Host::settle`]) and written so a reader of the JSON knows why `loss_pct` is null.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ping_blocked: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub icmp_sent: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -381,7 +420,15 @@ pub struct Host {
     /// Time of the ARP reply, when found by ARP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arp_rtt_ms: Option<f64>,
+    /// Open ports, ascending. (Reports of schema 1 listed every state here; the reader
+    /// moves closed and filtered ones to the sets below.)
     pub ports: Vec<Port>,
+    /// Ports that gave no answer (or an ICMP unreachable).
+    #[serde(default, skip_serializing_if = "PortSet::is_empty")]
+    pub filtered_ports: PortSet,
+    /// Ports that answered with a reset.
+    #[serde(default, skip_serializing_if = "PortSet::is_empty")]
+    pub closed_ports: PortSet,
     /// What kind of device this is, with the evidence (absent when unknown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<crate::core::devtype::DeviceType>,
@@ -402,7 +449,7 @@ impl Host {
     pub fn new(ip: IpAddr) -> Self {
         Host {
             ip,
-            status: HostStatus::Down,
+            status: HostStatus::NotProbed,
             methods: Vec::new(),
             mac: None,
             vendor: None,
@@ -414,13 +461,144 @@ impl Host {
             rtt_median_ms: None,
             rtt_samples: None,
             loss_pct: None,
+            ping_blocked: false,
             icmp_sent: None,
             icmp_received: None,
             proof: None,
             arp_rtt_ms: None,
             ports: Vec::new(),
+            filtered_ports: PortSet::new(),
+            closed_ports: PortSet::new(),
             device: None,
         }
+    }
+
+    /// Some probe went out to this host (and, for a silent host, ran its course).
+    fn probed(&mut self) {
+        if self.status == HostStatus::NotProbed {
+            self.status = HostStatus::NoAnswer;
+        }
+    }
+
+    /// Record the state of one port, replacing what was known of it.
+    pub fn set_port(&mut self, port: u16, state: PortState, rtt_ms: Option<f64>) {
+        self.filtered_ports.remove(port);
+        self.closed_ports.remove(port);
+        let listed = self.ports.binary_search_by_key(&port, |p| p.port);
+        match (state, listed) {
+            (PortState::Open, Ok(i)) => self.ports[i].rtt_ms = rtt_ms,
+            (PortState::Open, Err(i)) => self.ports.insert(
+                i,
+                Port {
+                    port,
+                    protocol: "tcp".to_string(),
+                    state,
+                    service: crate::core::ports::service_name(port).map(str::to_string),
+                    rtt_ms,
+                    identity: None,
+                },
+            ),
+            (_, Ok(i)) => {
+                self.ports.remove(i);
+            }
+            (_, Err(_)) => {}
+        }
+        match state {
+            PortState::Open => {}
+            PortState::Closed => {
+                self.closed_ports.insert(port);
+            }
+            PortState::Filtered => {
+                self.filtered_ports.insert(port);
+            }
+        }
+    }
+
+    /// The state of `port`, if it was checked.
+    pub fn port_state(&self, port: u16) -> Option<PortState> {
+        if self.ports.binary_search_by_key(&port, |p| p.port).is_ok() {
+            Some(PortState::Open)
+        } else if self.closed_ports.contains(port) {
+            Some(PortState::Closed)
+        } else if self.filtered_ports.contains(port) {
+            Some(PortState::Filtered)
+        } else {
+            None
+        }
+    }
+
+    /// How many ports are in `state`.
+    pub fn port_count(&self, state: PortState) -> usize {
+        match state {
+            PortState::Open => self.ports.len(),
+            PortState::Closed => self.closed_ports.len(),
+            PortState::Filtered => self.filtered_ports.len(),
+        }
+    }
+
+    /// Whether any port of this host was checked.
+    pub fn ports_checked(&self) -> bool {
+        !self.ports.is_empty() || !self.closed_ports.is_empty() || !self.filtered_ports.is_empty()
+    }
+
+    /// Every checked port with its state, ascending. Walks closed ranges port by port: for
+    /// views that show each port (CSV, diff), not for counting.
+    pub fn port_states(&self) -> impl Iterator<Item = (u16, PortState)> + '_ {
+        let mut all: Vec<(u16, PortState)> = self
+            .ports
+            .iter()
+            .map(|p| (p.port, PortState::Open))
+            .chain(self.filtered_ports.iter().map(|p| (p, PortState::Filtered)))
+            .collect();
+        all.sort_unstable();
+        let closed = self.closed_ports.iter().map(|p| (p, PortState::Closed));
+        MergeByPort {
+            a: all.into_iter().peekable(),
+            b: closed.peekable(),
+        }
+    }
+
+    /// Up, yet no echo answered although echoes were sent: a firewall drops pings. Such a
+    /// host has no loss figure (100 % would say the network loses its packets).
+    pub fn ping_blocked(&self) -> bool {
+        self.status == HostStatus::Up
+            && !self.methods.contains(&Method::Icmp)
+            && self.icmp_sent.unwrap_or(0) > 0
+            && self.icmp_received.unwrap_or(0) == 0
+    }
+
+    /// Bring derived fields in line with the facts: `ping_blocked` and a null loss for it.
+    /// Also moves any closed or filtered entry of `ports` (as schema 1 listed them, or as a
+    /// hand-built host may) into its set.
+    pub fn settle(&mut self) {
+        if self.ports.iter().any(|p| p.state != PortState::Open) {
+            let listed = std::mem::take(&mut self.ports);
+            for p in listed {
+                match p.state {
+                    PortState::Open => self.ports.push(p),
+                    PortState::Closed => {
+                        self.closed_ports.insert(p.port);
+                    }
+                    PortState::Filtered => {
+                        self.filtered_ports.insert(p.port);
+                    }
+                }
+            }
+        }
+        self.ping_blocked = self.ping_blocked();
+        if self.ping_blocked {
+            self.loss_pct = None;
+        } else if self.loss_pct.is_none()
+            && let (Some(s), Some(r)) = (self.icmp_sent, self.icmp_received)
+            && s > 0
+        {
+            self.loss_pct = Some(loss_pct(s, r));
+        }
+    }
+
+    /// The round trip a view shows and sorts by: the ICMP average, else the ARP reply time.
+    pub fn shown_rtt_ms(&self) -> Option<f64> {
+        self.rtt_ms.or(self.arp_rtt_ms)
     }
 
     fn seen_by(&mut self, m: Method) {
@@ -434,6 +612,158 @@ impl Host {
     pub fn open_ports(&self) -> impl Iterator<Item = &Port> {
         self.ports.iter().filter(|p| p.state == PortState::Open)
     }
+}
+
+/// Reading a host as any schema wrote it: schema 1 listed every port in `ports` (a `-p all`
+/// scan of a /24, 1.3 million entries); they are folded into the sets while the list is read,
+/// so no port struct is ever built for a closed port.
+mod wire {
+    use super::*;
+
+    /// `ports` as read: the open ports, and the others already as sets.
+    #[derive(Default)]
+    pub struct PortsWire {
+        open: Vec<Port>,
+        closed: PortSet,
+        filtered: PortSet,
+    }
+
+    impl<'de> Deserialize<'de> for PortsWire {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Visit;
+            impl<'de> serde::de::Visitor<'de> for Visit {
+                type Value = PortsWire;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a list of ports")
+                }
+                fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                    self,
+                    mut seq: A,
+                ) -> Result<PortsWire, A::Error> {
+                    let mut w = PortsWire::default();
+                    while let Some(p) = seq.next_element::<Port>()? {
+                        match p.state {
+                            PortState::Open => w.open.push(p),
+                            PortState::Closed => {
+                                w.closed.insert(p.port);
+                            }
+                            PortState::Filtered => {
+                                w.filtered.insert(p.port);
+                            }
+                        }
+                    }
+                    w.open.sort_by_key(|p| p.port);
+                    w.open.dedup_by_key(|p| p.port);
+                    Ok(w)
+                }
+            }
+            d.deserialize_seq(Visit)
+        }
+    }
+
+    /// [`Host`]'s fields as read; see [`Host`] for what each means.
+    #[derive(Deserialize)]
+    pub struct HostWire {
+        ip: IpAddr,
+        status: HostStatus,
+        methods: Vec<Method>,
+        mac: Option<MacAddr>,
+        vendor: Option<String>,
+        hostname: Option<String>,
+        #[serde(default)]
+        target_name: Option<String>,
+        rtt_ms: Option<f64>,
+        #[serde(default)]
+        rtt_min_ms: Option<f64>,
+        #[serde(default)]
+        rtt_max_ms: Option<f64>,
+        #[serde(default)]
+        rtt_median_ms: Option<f64>,
+        #[serde(default)]
+        rtt_samples: Option<u32>,
+        loss_pct: Option<f64>,
+        #[serde(default)]
+        ping_blocked: bool,
+        #[serde(default)]
+        icmp_sent: Option<u32>,
+        #[serde(default)]
+        icmp_received: Option<u32>,
+        #[serde(default)]
+        proof: Option<String>,
+        #[serde(default)]
+        arp_rtt_ms: Option<f64>,
+        ports: PortsWire,
+        #[serde(default)]
+        filtered_ports: PortSet,
+        #[serde(default)]
+        closed_ports: PortSet,
+        #[serde(default)]
+        device: Option<crate::core::devtype::DeviceType>,
+    }
+
+    impl From<HostWire> for Host {
+        fn from(w: HostWire) -> Host {
+            let mut closed = w.closed_ports;
+            let mut filtered = w.filtered_ports;
+            for &(a, b) in w.ports.closed.ranges() {
+                closed.insert_range(a, b);
+            }
+            for &(a, b) in w.ports.filtered.ranges() {
+                filtered.insert_range(a, b);
+            }
+            Host {
+                ip: w.ip,
+                status: w.status,
+                methods: w.methods,
+                mac: w.mac,
+                vendor: w.vendor,
+                hostname: w.hostname,
+                target_name: w.target_name,
+                rtt_ms: w.rtt_ms,
+                rtt_min_ms: w.rtt_min_ms,
+                rtt_max_ms: w.rtt_max_ms,
+                rtt_median_ms: w.rtt_median_ms,
+                rtt_samples: w.rtt_samples,
+                loss_pct: w.loss_pct,
+                ping_blocked: w.ping_blocked,
+                icmp_sent: w.icmp_sent,
+                icmp_received: w.icmp_received,
+                proof: w.proof,
+                arp_rtt_ms: w.arp_rtt_ms,
+                ports: w.ports.open,
+                filtered_ports: filtered,
+                closed_ports: closed,
+                device: w.device,
+            }
+        }
+    }
+}
+
+/// Two ascending `(port, state)` streams merged (they never share a port).
+struct MergeByPort<A: Iterator, B: Iterator> {
+    a: std::iter::Peekable<A>,
+    b: std::iter::Peekable<B>,
+}
+
+impl<A, B> Iterator for MergeByPort<A, B>
+where
+    A: Iterator<Item = (u16, PortState)>,
+    B: Iterator<Item = (u16, PortState)>,
+{
+    type Item = (u16, PortState);
+    fn next(&mut self) -> Option<Self::Item> {
+        match (self.a.peek(), self.b.peek()) {
+            (Some(x), Some(y)) if x.0 <= y.0 => self.a.next(),
+            (Some(_), Some(_)) => self.b.next(),
+            (Some(_), None) => self.a.next(),
+            (None, _) => self.b.next(),
+        }
+    }
+}
+
+/// Percentage of `sent` echoes without a reply, to one decimal.
+fn loss_pct(sent: u32, received: u32) -> f64 {
+    ((sent - received.min(sent)) as f64 * 1000.0 / sent as f64).round() / 10.0
 }
 
 /// What the user asked for, recorded so a report says what was checked and how.
@@ -457,7 +787,15 @@ pub struct ScanParameters {
 pub struct Summary {
     pub hosts_total: usize,
     pub hosts_up: usize,
+    /// Hosts that were up and stopped answering (monitoring only). In schema 1 this counted
+    /// every address without an answer; the reader moves that figure to `hosts_no_answer`.
     pub hosts_down: usize,
+    /// Addresses probed without any answer.
+    #[serde(default)]
+    pub hosts_no_answer: usize,
+    /// Addresses an interrupted scan never probed.
+    #[serde(default)]
+    pub hosts_not_probed: usize,
     pub open_ports: usize,
     pub closed_ports: usize,
     pub filtered_ports: usize,
@@ -603,7 +941,10 @@ impl ScanReport {
                 if let (Some(s), Some(r)) = (h.icmp_sent, h.icmp_received)
                     && s > 0
                 {
-                    h.loss_pct = Some(((s - r.min(s)) as f64 * 1000.0 / s as f64).round() / 10.0);
+                    h.loss_pct = Some(loss_pct(s, r));
+                }
+                if o.sent > 0 {
+                    h.probed();
                 }
                 if !o.rtts.is_empty() {
                     let min = o.rtts.iter().min().copied().unwrap_or_default();
@@ -633,23 +974,10 @@ impl ScanReport {
             ScanEvent::Ports { ip, results } => {
                 let h = self.host(ip);
                 let mut answered = false;
+                h.probed();
                 for r in results {
                     answered |= r.state != PortState::Filtered;
-                    let port = Port {
-                        port: r.port,
-                        protocol: "tcp".to_string(),
-                        state: r.state,
-                        service: crate::core::ports::service_name(r.port).map(str::to_string),
-                        rtt_ms: r.rtt.map(ms),
-                        identity: None,
-                    };
-                    match h.ports.binary_search_by_key(&r.port, |p| p.port) {
-                        Ok(i) => {
-                            let identity = h.ports[i].identity.take();
-                            h.ports[i] = Port { identity, ..port };
-                        }
-                        Err(i) => h.ports.insert(i, port),
-                    }
+                    h.set_port(r.port, r.state, r.rtt.map(ms));
                 }
                 if answered {
                     h.seen_by(Method::Tcp);
@@ -695,6 +1023,13 @@ impl ScanReport {
             ScanEvent::Finished { interrupted } => {
                 self.interrupted = interrupted;
                 self.complete = !interrupted;
+                // A finished scan probed every address; an interrupted one leaves those it
+                // never got to as "not probed".
+                if !interrupted {
+                    for h in self.hosts.values_mut() {
+                        h.probed();
+                    }
+                }
                 self.classify_devices();
                 self.refresh_summary();
             }
@@ -715,7 +1050,30 @@ impl ScanReport {
     /// Recount the summary field. O(hosts + ports), so it runs when the scan finishes (and
     /// before a report is written), not on every event: a /16 sweep folds 65,536 events.
     pub fn refresh_summary(&mut self) {
+        for h in self.hosts.values_mut() {
+            h.settle();
+        }
         self.summary = self.compute_summary();
+    }
+
+    /// Bring a report read from disk to the current schema. Version 1 listed closed and
+    /// filtered ports one by one (moved into the sets when the hosts were read) and called
+    /// every silent address `down`: in a scan report that meant "no answer" (a dashboard
+    /// export's went-down host cannot be told apart any more; it reads as no answer too).
+    pub fn upgrade(&mut self) {
+        if self.schema_version < 2 {
+            for h in self.hosts.values_mut() {
+                if h.status == HostStatus::Down {
+                    h.status = HostStatus::NoAnswer;
+                }
+            }
+            self.summary.hosts_no_answer += self.summary.hosts_down;
+            self.summary.hosts_down = 0;
+        }
+        for h in self.hosts.values_mut() {
+            h.settle();
+        }
+        self.schema_version = SCHEMA_VERSION;
     }
 
     /// The summary recounted from the hosts and DNS results themselves. Writers use this
@@ -736,14 +1094,12 @@ impl ScanReport {
             match h.status {
                 HostStatus::Up => s.hosts_up += 1,
                 HostStatus::Down => s.hosts_down += 1,
+                HostStatus::NoAnswer => s.hosts_no_answer += 1,
+                HostStatus::NotProbed => s.hosts_not_probed += 1,
             }
-            for p in &h.ports {
-                match p.state {
-                    PortState::Open => s.open_ports += 1,
-                    PortState::Closed => s.closed_ports += 1,
-                    PortState::Filtered => s.filtered_ports += 1,
-                }
-            }
+            s.open_ports += h.port_count(PortState::Open);
+            s.closed_ports += h.port_count(PortState::Closed);
+            s.filtered_ports += h.port_count(PortState::Filtered);
         }
         s
     }
@@ -770,6 +1126,127 @@ mod tests {
         );
         assert_eq!(median(&d(&[400, 200])), Duration::from_micros(300));
         assert_eq!(median(&[]), Duration::ZERO);
+    }
+
+    fn ipn(n: u8) -> IpAddr {
+        IpAddr::from([10, 0, 0, n])
+    }
+
+    fn echo(ip: IpAddr, sent: u32, rtts_us: &[u64]) -> ScanEvent {
+        ScanEvent::Icmp(crate::core::event::IcmpOutcome {
+            ip,
+            sent,
+            received: rtts_us.len() as u32,
+            rtts: rtts_us.iter().map(|&u| Duration::from_micros(u)).collect(),
+        })
+    }
+
+    #[test]
+    fn an_interrupted_scan_leaves_unprobed_addresses_not_probed() {
+        let mut r = ScanReport::default();
+        r.apply(ScanEvent::Targets((1..=4).map(ipn).collect()));
+        r.apply(echo(ipn(1), 1, &[300]));
+        r.apply(echo(ipn(2), 5, &[]));
+        r.apply(ScanEvent::Finished { interrupted: true });
+        let st = |n| r.hosts[&ipn(n)].status;
+        assert_eq!(
+            [st(1), st(2), st(3), st(4)],
+            [
+                HostStatus::Up,
+                HostStatus::NoAnswer,
+                HostStatus::NotProbed,
+                HostStatus::NotProbed
+            ]
+        );
+        assert_eq!(
+            (
+                r.summary.hosts_up,
+                r.summary.hosts_no_answer,
+                r.summary.hosts_not_probed,
+                r.summary.hosts_down
+            ),
+            (1, 1, 2, 0)
+        );
+        // A scan that ran to its end probed every address.
+        let mut r = ScanReport::default();
+        r.apply(ScanEvent::Targets(vec![ipn(3)]));
+        r.apply(ScanEvent::Finished { interrupted: false });
+        assert_eq!(r.hosts[&ipn(3)].status, HostStatus::NoAnswer);
+    }
+
+    #[test]
+    fn a_host_up_by_arp_that_drops_pings_has_no_loss_figure() {
+        let mut r = ScanReport::default();
+        let ip = ipn(9);
+        r.apply(echo(ip, 5, &[]));
+        r.apply(ScanEvent::Arp(crate::core::event::ArpOutcome {
+            ip: std::net::Ipv4Addr::new(10, 0, 0, 9),
+            mac: MacAddr([2, 0, 0, 0, 0, 9]),
+            rtt: Duration::from_micros(200),
+        }));
+        r.apply(ScanEvent::Finished { interrupted: false });
+        let h = &r.hosts[&ip];
+        assert!(h.ping_blocked && h.loss_pct.is_none(), "{h:?}");
+        let j = serde_json::to_value(h).unwrap();
+        assert_eq!(j["ping_blocked"], true);
+        assert!(j["loss_pct"].is_null());
+        // A silent address keeps its measured loss: nothing was found to block anything.
+        let mut r = ScanReport::default();
+        r.apply(echo(ip, 5, &[]));
+        r.apply(ScanEvent::Finished { interrupted: false });
+        assert_eq!(r.hosts[&ip].loss_pct, Some(100.0));
+        assert!(!r.hosts[&ip].ping_blocked);
+    }
+
+    #[test]
+    fn port_results_move_between_the_open_list_and_the_sets() {
+        let mut h = Host::new(ipn(1));
+        for p in 1..=100 {
+            h.set_port(p, PortState::Closed, None);
+        }
+        h.set_port(22, PortState::Open, Some(0.2));
+        h.set_port(80, PortState::Filtered, None);
+        assert_eq!(h.closed_ports.to_string(), "1-21,23-79,81-100");
+        assert_eq!(h.filtered_ports.to_string(), "80");
+        assert_eq!(h.ports.len(), 1);
+        assert_eq!(h.ports[0].service.as_deref(), Some("ssh"));
+        assert_eq!(h.port_state(22), Some(PortState::Open));
+        assert_eq!(h.port_state(80), Some(PortState::Filtered));
+        assert_eq!(h.port_state(101), None);
+        h.set_port(22, PortState::Closed, None);
+        assert!(h.ports.is_empty());
+        assert_eq!(h.closed_ports.to_string(), "1-79,81-100");
+        let states: Vec<(u16, PortState)> = h.port_states().collect();
+        assert_eq!(states.len(), 100);
+        assert_eq!(states[79], (80, PortState::Filtered));
+        assert!(states.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn a_schema_1_host_is_read_into_the_sets_and_its_down_is_no_answer() {
+        let v1 = r#"{"schema_version":1,"tool":"netdx 0.1.0","started_at":null,"finished_at":null,
+            "complete":true,"interrupted":false,"parameters":{"targets":[],"timeout_ms":1,"tries":1,
+            "concurrency":0,"ping":true,"arp":true,"ports":null,"resolver":null},
+            "summary":{"hosts_total":2,"hosts_up":1,"hosts_down":1,"open_ports":1,"closed_ports":2,
+            "filtered_ports":1,"dns_queries":0,"dns_failures":0},
+            "hosts":[{"ip":"10.0.0.1","status":"up","methods":["icmp"],"mac":null,"vendor":null,
+              "hostname":null,"rtt_ms":0.3,"loss_pct":0.0,"ports":[
+                {"port":21,"protocol":"tcp","state":"closed","service":"ftp"},
+                {"port":22,"protocol":"tcp","state":"open","service":"ssh","rtt_ms":0.2},
+                {"port":23,"protocol":"tcp","state":"closed","service":"telnet"},
+                {"port":3306,"protocol":"tcp","state":"filtered","service":"mysql"}]},
+              {"ip":"10.0.0.2","status":"down","methods":[],"mac":null,"vendor":null,
+              "hostname":null,"rtt_ms":null,"loss_pct":100.0,"ports":[]}],
+            "dns":[],"notes":[]}"#;
+        let mut r: ScanReport = serde_json::from_str(v1).unwrap();
+        r.upgrade();
+        assert_eq!(r.schema_version, SCHEMA_VERSION);
+        let h = &r.hosts[&ipn(1)];
+        assert_eq!(h.ports.len(), 1);
+        assert_eq!(h.closed_ports.to_string(), "21,23");
+        assert_eq!(h.filtered_ports.to_string(), "3306");
+        assert_eq!(r.hosts[&ipn(2)].status, HostStatus::NoAnswer);
+        assert_eq!((r.summary.hosts_down, r.summary.hosts_no_answer), (0, 1));
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! | `-1024`, `60000-`| open ranges: from 1, up to 65535 (as in nmap; `-` alone is 1-65535) |
 //! | `all`            | 1-65535                                       |
 //! | `topN`           | the N most often open TCP ports, N <= 1000    |
+//! | `ssh`, `https`   | every port the table gives that service name (case-insensitive) |
 
 use std::fmt;
 use std::sync::LazyLock;
@@ -116,9 +117,12 @@ pub enum PortError {
     Range { token: String, problem: PortProblem },
     #[error("invalid top-ports set '{token}': {problem}")]
     Top { token: String, problem: TopProblem },
+    #[error("unknown service name '{0}' (use a port number, or a name such as ssh, https or rdp)")]
+    Service(String),
 }
 
-/// Parses a port spec such as `22,80,443`, `1-1024`, `all` or `top100,8080,9000-9010`.
+/// Parses a port spec such as `22,80,443`, `1-1024`, `all`, `top100,8080,9000-9010` or
+/// `ssh,https,8000-8100`.
 pub fn parse_ports(spec: &str) -> Result<PortList, PortError> {
     if spec.trim().is_empty() {
         return Err(PortError::Empty);
@@ -159,6 +163,15 @@ fn parse_entry(token: &str, ports: &mut Vec<u16>) -> Result<(), PortError> {
             }
         };
         ports.extend_from_slice(top_ports(n));
+        return Ok(());
+    }
+    // A name starts with a letter (numbers and ranges never do); it may hold '-' (http-alt).
+    if token.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        let before = ports.len();
+        ports.extend(ports_named(token));
+        if ports.len() == before {
+            return Err(PortError::Service(token.to_string()));
+        }
         return Ok(());
     }
     if let Some((lo, hi)) = token.split_once('-') {
@@ -223,6 +236,15 @@ pub fn service_name(port: u16) -> Option<&'static str> {
         .binary_search_by_key(&port, |&(p, _)| p)
         .ok()
         .map(|i| table.names[i].1)
+}
+
+/// Every port the table gives the service name `name` (ASCII case-insensitive), ascending.
+pub fn ports_named(name: &str) -> impl Iterator<Item = u16> + '_ {
+    service_table()
+        .names
+        .iter()
+        .filter(move |(_, n)| n.eq_ignore_ascii_case(name))
+        .map(|&(p, _)| p)
 }
 
 /// The `n` TCP ports most often found open, most common first. Asking for more than the
@@ -325,6 +347,47 @@ mod tests {
         assert!(table.names.len() > 200, "names: {}", table.names.len());
     }
 
+    /// Issue 9: most of the top 1000 ports have a name, and the ones technicians meet have
+    /// the name they use.
+    #[test]
+    fn top_ports_have_the_names_technicians_use() {
+        let named = top_ports(1000)
+            .iter()
+            .filter(|&&p| service_name(p).is_some())
+            .count();
+        assert!(
+            named >= 790,
+            "only {named} of the top 1000 ports have a name"
+        );
+        for (port, name) in [
+            (135, "msrpc"),
+            (143, "imap"),
+            (548, "afp"),
+            (3389, "rdp"),
+            (8080, "http-alt"),
+            (3000, "http-dev"),
+            (5000, "upnp"),
+            (5001, "commplex-link"),
+            (8728, "mikrotik-api"),
+            (9999, "distinct"),
+            (5901, "vnc-1"),
+            (49152, "msrpc"),
+        ] {
+            assert_eq!(service_name(port), Some(name), "port {port}");
+        }
+    }
+
+    #[test]
+    fn service_names_are_accepted_with_numbers_and_ranges() {
+        assert_eq!(ports("ssh,https"), [22, 443]);
+        assert_eq!(ports("SSH, 80, 8000-8001,rdp"), [22, 80, 3389, 8000, 8001]);
+        assert!(ports("http-alt").contains(&8080));
+        assert_eq!(
+            err("ssh,nosuchservice"),
+            "unknown service name 'nosuchservice' (use a port number, or a name such as ssh, https or rdp)"
+        );
+    }
+
     #[test]
     fn single_ports_and_lists_are_sorted_and_deduplicated() {
         assert_eq!(ports("443"), [443]);
@@ -392,13 +455,14 @@ mod tests {
         assert_eq!(service_name(22), Some("ssh"));
         assert_eq!(service_name(80), Some("http"));
         assert_eq!(service_name(443), Some("https"));
-        assert_eq!(service_name(3389), Some("ms-wbt-server"));
+        // The technician's name wins over the registry's (ms-wbt-server).
+        assert_eq!(service_name(3389), Some("rdp"));
         // Names from the hand-written list in gen-services.py.
         assert_eq!(service_name(5900), Some("vnc"));
         assert_eq!(service_name(8443), Some("https-alt"));
-        // Ranked but unnamed, and absent altogether.
-        assert!(top_ports(1000).contains(&3));
-        assert_eq!(service_name(3), None);
+        // Ranked but unnamed (nmap too calls it unknown), and absent altogether.
+        assert!(top_ports(1000).contains(&26));
+        assert_eq!(service_name(26), None);
         assert_eq!(service_name(0), None);
     }
 
@@ -412,10 +476,6 @@ mod tests {
         assert_eq!(
             err("99999999999999999999999"),
             "invalid port '99999999999999999999999': 99999999999999999999999 is over 65535"
-        );
-        assert_eq!(
-            err("http"),
-            "invalid port 'http': 'http' is not a port number"
         );
         assert_eq!(err("+80"), "invalid port '+80': '+80' is not a port number");
         assert_eq!(err("22,8o"), "invalid port '8o': '8o' is not a port number");

@@ -1,5 +1,7 @@
-//! CSV: one row per host and port (a host without ports gets one row with the port columns
-//! empty), for spreadsheets and scripts. RFC 4180: CRLF line ends, a header row, fields
+//! CSV: one row per host and open port, plus one row per host for its closed ports and one
+//! for its filtered ports, whose `port` cell holds their ranges (`1-21,23-79`) and `count`
+//! how many they are (a host without ports gets one row with the port columns empty), for
+//! spreadsheets and scripts. A `-p all` scan so stays a few rows per host, not 65,535. RFC 4180: CRLF line ends, a header row, fields
 //! quoted only when needed. Every text cell goes through [`escape::csv`], which neutralises
 //! formula prefixes (`=`, `+`, `-`, `@`, tab, CR) with a leading `'`.
 //!
@@ -8,11 +10,11 @@
 
 use std::fmt::Write;
 
-use crate::core::model::{Host, HostStatus, Port, ScanReport};
+use crate::core::model::{Host, PortSet, PortState, ScanReport};
 
 use super::escape;
 
-pub const HEADER: [&str; 16] = [
+pub const HEADER: [&str; 17] = [
     "ip",
     "status",
     "hostname",
@@ -29,6 +31,7 @@ pub const HEADER: [&str; 16] = [
     "state",
     "service",
     "port_rtt_ms",
+    "count",
 ];
 
 fn num(v: Option<f64>) -> String {
@@ -39,15 +42,24 @@ fn text(v: &Option<String>) -> String {
     v.as_deref().map(escape::csv).unwrap_or_default()
 }
 
-fn row(out: &mut String, h: &Host, p: Option<&Port>) {
+/// The port cells of one row: one open port, or every closed (filtered) port as ranges.
+enum PortCells<'a> {
+    None,
+    Open(&'a crate::core::model::Port),
+    Set(PortState, &'a PortSet),
+}
+
+fn row(out: &mut String, h: &Host, p: PortCells<'_>) {
     let methods: Vec<&str> = h.methods.iter().map(|m| m.label()).collect();
-    let status = match h.status {
-        HostStatus::Up => "up",
-        HostStatus::Down => "down",
+    // "ping blocked" rather than an empty cell: the reader must not take it for "not pinged".
+    let loss = if h.ping_blocked() {
+        "ping blocked".to_string()
+    } else {
+        num(h.loss_pct)
     };
     let mut cells = vec![
         h.ip.to_string(),
-        status.to_string(),
+        h.status.label().to_string(),
         text(&h.hostname),
         text(&h.target_name),
         h.mac.map(|m| m.to_string()).unwrap_or_default(),
@@ -56,17 +68,26 @@ fn row(out: &mut String, h: &Host, p: Option<&Port>) {
         num(h.rtt_ms),
         num(h.rtt_min_ms),
         num(h.rtt_max_ms),
-        num(h.loss_pct),
+        loss,
     ];
     match p {
-        Some(p) => cells.extend([
+        PortCells::Open(p) => cells.extend([
             p.port.to_string(),
             escape::csv(&p.protocol),
             p.state.label().to_string(),
             text(&p.service),
             num(p.rtt_ms),
+            "1".to_string(),
         ]),
-        None => cells.extend(std::iter::repeat_n(String::new(), 5)),
+        PortCells::Set(state, set) => cells.extend([
+            escape::csv(&set.to_string()),
+            "tcp".to_string(),
+            state.label().to_string(),
+            String::new(),
+            String::new(),
+            set.len().to_string(),
+        ]),
+        PortCells::None => cells.extend(std::iter::repeat_n(String::new(), 6)),
     }
     let _ = write!(out, "{}\r\n", cells.join(","));
 }
@@ -75,11 +96,19 @@ pub fn render(report: &ScanReport) -> String {
     let mut out = String::new();
     let _ = write!(out, "{}\r\n", HEADER.join(","));
     for h in report.hosts.values() {
-        if h.ports.is_empty() {
-            row(&mut out, h, None);
+        if !h.ports_checked() {
+            row(&mut out, h, PortCells::None);
         }
         for p in &h.ports {
-            row(&mut out, h, Some(p));
+            row(&mut out, h, PortCells::Open(p));
+        }
+        for (state, set) in [
+            (PortState::Filtered, &h.filtered_ports),
+            (PortState::Closed, &h.closed_ports),
+        ] {
+            if !set.is_empty() {
+                row(&mut out, h, PortCells::Set(state, set));
+            }
         }
     }
     out

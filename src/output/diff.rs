@@ -1,7 +1,7 @@
 //! `netdx diff OLD.json NEW.json`: what changed on the network between two saved scans.
 //!
 //! Compared, for every address in either report:
-//! - hosts that appeared (down or not scanned before, up now) or disappeared;
+//! - hosts that appeared (no answer, not probed, down or not scanned before; up now) or disappeared;
 //! - on hosts up in both: TCP ports that opened or are no longer open (ports checked by only
 //!   one of the scans are not compared: a quick `-p 22` scan against a full one would
 //!   otherwise report hundreds of "changes"), a changed MAC address (flagged: a device swap,
@@ -56,7 +56,7 @@ pub struct HostChange {
     /// Open ports on the side where the host is up (`22/ssh`).
     pub open_ports: Vec<String>,
     /// For an appeared host, what it was before; for a disappeared one, what it is now:
-    /// `down` or `not scanned`.
+    /// `no answer`, `not probed`, `down` (went down while monitored) or `not scanned`.
     pub other_side: String,
 }
 
@@ -165,12 +165,24 @@ fn host_change(h: &Host, other: Option<&Host>) -> HostChange {
         mac: h.mac,
         vendor: h.vendor.clone(),
         open_ports: open_list(h),
-        other_side: if other.is_some() {
-            "down".to_string()
-        } else {
-            "not scanned".to_string()
-        },
+        other_side: other
+            .map_or("not scanned", |o| o.status.label())
+            .to_string(),
     }
+}
+
+/// Every port a scan checked on `h`, whatever its state.
+fn checked_ports(h: &Host) -> crate::core::model::PortSet {
+    let mut all = crate::core::model::PortSet::new();
+    for p in &h.ports {
+        all.insert(p.port);
+    }
+    for set in [&h.closed_ports, &h.filtered_ports] {
+        for &(a, b) in set.ranges() {
+            all.insert_range(a, b);
+        }
+    }
+    all
 }
 
 fn much_worse_latency(old: f64, new: f64) -> bool {
@@ -214,6 +226,7 @@ pub fn compare(old: &ScanReport, new: &ScanReport, old_path: &Path, new_path: &P
 
     let ips: BTreeSet<IpAddr> = old.hosts.keys().chain(new.hosts.keys()).copied().collect();
     let (mut only_old, mut only_new, mut ports_skipped) = (0, 0, false);
+    let mut unprobed_new = 0;
     for ip in ips {
         let (o, n) = (old.hosts.get(&ip), new.hosts.get(&ip));
         match (o.is_some(), n.is_some()) {
@@ -227,6 +240,10 @@ pub fn compare(old: &ScanReport, new: &ScanReport, old_path: &Path, new_path: &P
                     d.hosts_appeared.push(host_change(n, o));
                 }
             }
+            // An interrupted new scan that never got to a host says nothing about it.
+            (true, false) if n.is_some_and(|n| n.status == HostStatus::NotProbed) => {
+                unprobed_new += 1;
+            }
             (true, false) => {
                 if let Some(o) = o {
                     d.hosts_disappeared.push(host_change(o, n));
@@ -235,37 +252,32 @@ pub fn compare(old: &ScanReport, new: &ScanReport, old_path: &Path, new_path: &P
             (true, true) => {
                 let (Some(o), Some(n)) = (o, n) else { continue };
                 let name = n.hostname.clone().or_else(|| n.target_name.clone());
-                let old_ports: BTreeMap<(u16, &str), _> = o
-                    .ports
-                    .iter()
-                    .map(|p| ((p.port, p.protocol.as_str()), p))
-                    .collect();
-                for p in &n.ports {
-                    let Some(before) = old_ports.get(&(p.port, p.protocol.as_str())) else {
-                        ports_skipped = true;
-                        continue;
-                    };
-                    let change = |other: PortState| PortChange {
-                        ip,
-                        hostname: name.clone(),
-                        port: p.port,
-                        protocol: p.protocol.clone(),
-                        service: p.service.clone().or_else(|| before.service.clone()),
-                        other_state: other,
-                    };
-                    if p.state == PortState::Open && before.state != PortState::Open {
-                        d.ports_opened.push(change(before.state));
-                    } else if p.state != PortState::Open && before.state == PortState::Open {
-                        d.ports_closed.push(change(p.state));
+                // Only open ports can open or close: walk the open lists of both sides and
+                // look each port up on the other side (closed and filtered ports are range
+                // sets, so this stays cheap for a 65,535-port scan).
+                let change = |p: &crate::core::model::Port, other: PortState| PortChange {
+                    ip,
+                    hostname: name.clone(),
+                    port: p.port,
+                    protocol: p.protocol.clone(),
+                    service: p.service.clone(),
+                    other_state: other,
+                };
+                for p in n.open_ports() {
+                    match o.port_state(p.port) {
+                        None => ports_skipped = true,
+                        Some(PortState::Open) => {}
+                        Some(before) => d.ports_opened.push(change(p, before)),
                     }
                 }
-                if o.ports.len() != n.ports.len()
-                    || o.ports.iter().any(|p| {
-                        !n.ports
-                            .iter()
-                            .any(|q| q.port == p.port && q.protocol == p.protocol)
-                    })
-                {
+                for p in o.open_ports() {
+                    match n.port_state(p.port) {
+                        None => ports_skipped = true,
+                        Some(PortState::Open) => {}
+                        Some(now) => d.ports_closed.push(change(p, now)),
+                    }
+                }
+                if checked_ports(o) != checked_ports(n) {
                     ports_skipped = true;
                 }
                 if let (Some(a), Some(b)) = (o.mac, n.mac)
@@ -361,6 +373,11 @@ pub fn compare(old: &ScanReport, new: &ScanReport, old_path: &Path, new_path: &P
     if only_new > 0 {
         d.notes.push(format!(
             "{only_new} addresses were scanned only in the new scan."
+        ));
+    }
+    if unprobed_new > 0 {
+        d.notes.push(format!(
+            "{unprobed_new} hosts up in the old scan were not probed by the new one (interrupted): not compared."
         ));
     }
     if ports_skipped {
@@ -472,7 +489,7 @@ pub fn render_text(d: &ReportDiff) -> String {
             let ports: Vec<String> = h.open_ports.iter().map(|p| text(p).into_owned()).collect();
             let _ = write!(l, "  open: {}", ports.join(" "));
         }
-        let _ = write!(l, "  ({other} {})", h.other_side);
+        let _ = write!(l, "  ({other}: {})", h.other_side);
         l
     };
     section(

@@ -6,12 +6,13 @@
 //! ┌ netdx scan report ─────────────────────────────── targets · ports · when · tool ┐
 //! │ [Attention] 7 of 9 hosts up, 12 open ports, 4 DNS lookups                       │
 //! │   - findings (interrupted, no answer, DNS failures, packet loss, warnings)      │
-//! │ [7 up] [2 down] [12 open] [9 closed] [1 filtered] [4 DNS] [1 DNS failed]        │
+//! │ [7 up] [12 open] [9 closed] [1 filtered] [4 DNS] [1 DNS failed]                 │
+//! │   2 addresses gave no answer (small print: silence is not the headline)          │
 //! │ Hosts        filter box · only-open checkbox · "n of m shown"                   │
 //! │   sortable table of live hosts; the address links to its details               │
 //! │ Latency      inline SVG: avg bar and min–max whisker per host                   │
 //! │ Host details one <details> per live host: facts, open ports, closed/filtered    │
-//! │ Down hosts · DNS · Notes · footer                                               │
+//! │ No answer / not probed · DNS (less the hosts' reverse lookups) · Notes · footer │
 //! └─────────────────────────────────────────────────────────────────────────────────┘
 //! ```
 //!
@@ -26,7 +27,7 @@ use std::net::IpAddr;
 use crate::core::model::{Host, HostStatus, NoteLevel, PortState, ScanReport};
 
 use super::escape::{self, html as h};
-use super::verdict;
+use super::{filtered_words, reverse_failure, verdict};
 
 /// The latency chart shows at most this many hosts (the slowest), so a large sweep still
 /// gives a readable chart.
@@ -192,6 +193,26 @@ fn display_name(host: &Host) -> Option<&str> {
     host.hostname.as_deref().or(host.target_name.as_deref())
 }
 
+/// The name cell of a host row: its name, or why the reverse lookup gave none.
+fn name_cell(report: &ScanReport, host: &Host) -> String {
+    match (display_name(host), reverse_failure(report, host.ip)) {
+        (Some(n), _) => h(n),
+        (None, Some(status)) => format!(
+            "<span class=\"state-filtered\">PTR {}</span>",
+            status.label()
+        ),
+        (None, None) => "-".to_string(),
+    }
+}
+
+fn loss_cell(host: &Host) -> String {
+    if host.ping_blocked() {
+        "ping blocked".to_string()
+    } else {
+        escape::pct(host.loss_pct)
+    }
+}
+
 fn open_ports_cell(host: &Host) -> String {
     let open: Vec<String> = host.open_ports().map(|p| h(&p.label())).collect();
     if open.is_empty() {
@@ -259,7 +280,9 @@ fn verdict_block(out: &mut String, report: &ScanReport) {
         );
     };
     card("up", c.hosts_up, "hosts up");
-    card("down", c.hosts_down, "hosts down");
+    if c.hosts_down > 0 {
+        card("bad", c.hosts_down, "hosts went down");
+    }
     if c.open_ports + c.closed_ports + c.filtered_ports > 0 {
         card("open", c.open_ports, "open ports");
         card("closed", c.closed_ports, "closed ports");
@@ -274,9 +297,42 @@ fn verdict_block(out: &mut String, report: &ScanReport) {
         );
     }
     out.push_str("</section>\n");
+    // Silence is counted in small print, not on a card: in a /24 it would be the biggest
+    // number of the page and say nothing about the hosts that are there.
+    let mut silent = Vec::new();
+    if c.hosts_no_answer > 0 {
+        silent.push(format!(
+            "{} {} gave no answer",
+            c.hosts_no_answer,
+            if c.hosts_no_answer == 1 {
+                "address"
+            } else {
+                "addresses"
+            }
+        ));
+    }
+    if c.hosts_not_probed > 0 {
+        silent.push(format!(
+            "{} {} not probed (interrupted)",
+            c.hosts_not_probed,
+            if c.hosts_not_probed == 1 {
+                "was"
+            } else {
+                "were"
+            }
+        ));
+    }
+    if !silent.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"foot\" id=\"silent-count\">Of {} addresses, {}.</p>",
+            c.hosts_total,
+            silent.join("; ")
+        );
+    }
 }
 
-fn hosts_table(out: &mut String, up: &[&Host]) {
+fn hosts_table(out: &mut String, report: &ScanReport, up: &[&Host]) {
     out.push_str("<section id=\"hosts\">\n<h2>Hosts</h2>\n");
     if up.is_empty() {
         out.push_str("<p>No host answered.</p>\n</section>\n");
@@ -320,14 +376,14 @@ fn hosts_table(out: &mut String, up: &[&Host]) {
             ip_key(host.ip),
             h(&anchor(host.ip)),
             host.ip,
-            display_name(host).map_or_else(|| "-".to_string(), h),
+            name_cell(report, host),
             host.mac.map_or_else(|| "-".to_string(), |m| m.to_string()),
             opt(&host.vendor),
             host.rtt_ms.map(|v| v.to_string()).unwrap_or_default(),
             escape::ms(host.rtt_ms),
             if lossy { " lossy" } else { "" },
             host.loss_pct.map(|v| v.to_string()).unwrap_or_default(),
-            escape::pct(host.loss_pct),
+            loss_cell(host),
             methods.join(", "),
             open_ports_cell(host),
         );
@@ -489,7 +545,7 @@ fn latency_chart(out: &mut String, up: &[&Host]) {
     out.push_str("</section>\n");
 }
 
-fn host_details(out: &mut String, up: &[&Host]) {
+fn host_details(out: &mut String, report: &ScanReport, up: &[&Host]) {
     if up.is_empty() {
         return;
     }
@@ -508,8 +564,12 @@ fn host_details(out: &mut String, up: &[&Host]) {
         let mut fact = |k: &str, v: String| {
             let _ = write!(out, "<dt>{k}</dt><dd>{v}</dd>");
         };
-        if let Some(n) = &host.hostname {
-            fact("Name (PTR)", h(n));
+        match (&host.hostname, reverse_failure(report, host.ip)) {
+            (Some(n), _) => fact("Name (PTR)", h(n)),
+            (None, Some(status)) => {
+                fact("Name (PTR)", format!("lookup failed: {}", status.label()))
+            }
+            (None, None) => {}
         }
         if let Some(n) = &host.target_name {
             fact("Target name", h(n));
@@ -534,27 +594,28 @@ fn host_details(out: &mut String, up: &[&Host]) {
             );
         }
         if let (Some(s), Some(r)) = (host.icmp_sent, host.icmp_received) {
-            fact(
-                "ICMP echoes",
-                format!("{r} of {s} answered ({} loss)", escape::pct(host.loss_pct)),
-            );
+            let loss = if host.ping_blocked() {
+                "ping blocked".to_string()
+            } else {
+                format!("{} loss", escape::pct(host.loss_pct))
+            };
+            fact("ICMP echoes", format!("{r} of {s} answered ({loss})"));
         }
         if let Some(a) = host.arp_rtt_ms {
             fact("ARP reply", escape::ms(Some(a)));
         }
-        for (state, label) in [
-            (PortState::Closed, "Closed ports"),
-            (PortState::Filtered, "Filtered ports"),
-        ] {
-            let r = escape::port_ranges(
-                host.ports
-                    .iter()
-                    .filter(|p| p.state == state)
-                    .map(|p| p.port),
+        let closed = host.port_count(PortState::Closed);
+        if closed > 0 {
+            fact("Closed ports", closed.to_string());
+        }
+        if !host.filtered_ports.is_empty() {
+            fact(
+                "Filtered ports",
+                format!(
+                    "<span class=\"mono\">{}</span>",
+                    filtered_words(&host.filtered_ports)
+                ),
             );
-            if !r.is_empty() {
-                fact(label, format!("<span class=\"mono\">{r}</span>"));
-            }
         }
         out.push_str("</dl>\n");
         if open > 0 {
@@ -578,37 +639,61 @@ fn host_details(out: &mut String, up: &[&Host]) {
     out.push_str("</section>\n");
 }
 
-fn down_hosts(out: &mut String, report: &ScanReport) {
-    let down: Vec<String> = report
-        .hosts
-        .values()
-        .filter(|h| h.status == HostStatus::Down)
-        .map(|h| h.ip.to_string())
-        .collect();
-    if down.is_empty() {
-        return;
+/// Silent addresses are listed up to this many per status; beyond it (an interrupted /16
+/// leaves 60,000 not probed) only counted: the JSON report has every one.
+const MAX_SILENT_LISTED: usize = 1024;
+
+/// Addresses without an answer, one folded list per status.
+fn silent_hosts(out: &mut String, report: &ScanReport) {
+    for (status, id, title) in [
+        (HostStatus::Down, "down", "Went down"),
+        (HostStatus::NoAnswer, "no-answer", "No answer"),
+        (
+            HostStatus::NotProbed,
+            "not-probed",
+            "Not probed (the scan was interrupted first)",
+        ),
+    ] {
+        let ips: Vec<String> = report
+            .hosts
+            .values()
+            .filter(|h| h.status == status)
+            .map(|h| h.ip.to_string())
+            .collect();
+        if ips.is_empty() {
+            continue;
+        }
+        if ips.len() > MAX_SILENT_LISTED {
+            let _ = writeln!(
+                out,
+                "<section id=\"{id}\">\n<h2>{title}</h2>\n<p>{} addresses (too many to list here; the JSON report has each one).</p>\n</section>",
+                ips.len()
+            );
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "<section id=\"{id}\">\n<h2>{title}</h2>\n<details><summary>{} {}</summary><p class=\"mono\">{}</p></details>\n</section>",
+            ips.len(),
+            if ips.len() == 1 {
+                "address"
+            } else {
+                "addresses"
+            },
+            ips.join(" ")
+        );
     }
-    let _ = writeln!(
-        out,
-        "<section id=\"down\">\n<h2>Down or not answering</h2>\n<details><summary>{} {}</summary><p class=\"mono\">{}</p></details>\n</section>",
-        down.len(),
-        if down.len() == 1 {
-            "address"
-        } else {
-            "addresses"
-        },
-        down.join(" ")
-    );
 }
 
 fn dns_table(out: &mut String, report: &ScanReport) {
-    if report.dns.is_empty() {
+    let lookups: Vec<_> = super::dns_table(report).collect();
+    if lookups.is_empty() {
         return;
     }
     out.push_str(
         "<section id=\"dns\">\n<h2>DNS</h2>\n<table id=\"dns-table\"><thead><tr><th>Query</th><th>Type</th><th>Status</th><th class=\"num\">Time</th><th>Server</th><th>Answers</th></tr></thead><tbody>\n",
     );
-    for d in &report.dns {
+    for d in lookups {
         let answers: Vec<String> = d
             .answers
             .iter()
@@ -682,10 +767,10 @@ pub fn render(report: &ScanReport) -> String {
     header(&mut out, report);
     verdict_block(&mut out, report);
     let up: Vec<&Host> = report.hosts_up().collect();
-    hosts_table(&mut out, &up);
+    hosts_table(&mut out, report, &up);
     latency_chart(&mut out, &up);
-    host_details(&mut out, &up);
-    down_hosts(&mut out, report);
+    host_details(&mut out, report, &up);
+    silent_hosts(&mut out, report);
     dns_table(&mut out, report);
     notes(&mut out, report);
     let _ = write!(

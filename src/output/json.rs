@@ -31,22 +31,45 @@ pub enum ReadError {
     TooNew { path: String, found: u64 },
 }
 
-/// Read a saved report, refusing one from a newer schema before misreading it.
+/// Read a saved report, refusing one from a newer schema before misreading it, and bringing
+/// an older one to the current schema ([`ScanReport::upgrade`]). Streamed from the file, twice
+/// (the version first, with everything else skipped): a schema-1 report of a full port scan
+/// is hundreds of MB, and neither its text nor a JSON tree of it is ever held in memory.
 pub fn read(path: &Path) -> std::result::Result<ScanReport, ReadError> {
     let p = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
-        path: p.clone(),
-        source,
-    })?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|source| ReadError::Parse {
-            path: p.clone(),
-            source,
-        })?;
-    if let Some(v) = value.get("schema_version").and_then(|v| v.as_u64())
-        && v > SCHEMA_VERSION as u64
-    {
-        return Err(ReadError::TooNew { path: p, found: v });
+    let open = || {
+        std::fs::File::open(path)
+            .map(std::io::BufReader::new)
+            .map_err(|source| ReadError::Io {
+                path: p.clone(),
+                source,
+            })
+    };
+    let parse = |source: serde_json::Error| {
+        if source.is_io() {
+            ReadError::Io {
+                path: p.clone(),
+                source: source.into(),
+            }
+        } else {
+            ReadError::Parse {
+                path: p.clone(),
+                source,
+            }
+        }
+    };
+    /// Only the version; serde skips the rest without building it.
+    #[derive(serde::Deserialize)]
+    struct Version {
+        schema_version: Option<u64>,
     }
-    serde_json::from_value(value).map_err(|source| ReadError::Parse { path: p, source })
+    let v: Version = serde_json::from_reader(open()?).map_err(parse)?;
+    if let Some(found) = v.schema_version
+        && found > SCHEMA_VERSION as u64
+    {
+        return Err(ReadError::TooNew { path: p, found });
+    }
+    let mut report: ScanReport = serde_json::from_reader(open()?).map_err(parse)?;
+    report.upgrade();
+    Ok(report)
 }

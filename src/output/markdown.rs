@@ -8,9 +8,10 @@
 //! - finding ...
 //! | Scan | |            what, when, how long, with which tool
 //! ## Summary           one row of counts
-//! ## Hosts             live hosts; down hosts listed on one line
-//! ## Ports             open / closed / filtered per host, as ranges
-//! ## DNS               one row per lookup
+//! ## Hosts             live hosts (with their reverse-DNS name or its failure);
+//!                      addresses without an answer listed on one line
+//! ## Ports             open ports, closed as a count, filtered as ranges (or a count)
+//! ## DNS               one row per lookup, except the hosts' reverse lookups
 //! ## Notes
 //! ```
 
@@ -18,11 +19,13 @@ use std::fmt::Write;
 
 use crate::core::model::{Host, HostStatus, NoteLevel, PortState, ScanReport};
 
+use super::{dns_table, filtered_words, reverse_failure};
+
 use super::escape::{self, markdown as md};
 use super::verdict;
 
-/// Down hosts are listed by address up to this many; beyond it (a sparse /16) only counted.
-const MAX_DOWN_LISTED: usize = 64;
+/// Silent addresses are listed up to this many; beyond it (a sparse /16) only counted.
+const MAX_SILENT_LISTED: usize = 64;
 
 fn row(out: &mut String, cells: &[String]) {
     let _ = writeln!(out, "| {} |", cells.join(" | "));
@@ -53,9 +56,24 @@ fn open_ports(h: &Host) -> String {
     }
 }
 
-fn ports_in(h: &Host, state: PortState) -> String {
-    let r = escape::port_ranges(h.ports.iter().filter(|p| p.state == state).map(|p| p.port));
-    if r.is_empty() { "-".to_string() } else { r }
+/// The host's name, or why there is none when the reverse lookup failed.
+fn name_cell(report: &ScanReport, h: &Host) -> String {
+    match (
+        h.hostname.as_ref().or(h.target_name.as_ref()),
+        reverse_failure(report, h.ip),
+    ) {
+        (Some(n), _) => md(n),
+        (None, Some(status)) => format!("- (PTR {})", status.label()),
+        (None, None) => "-".to_string(),
+    }
+}
+
+fn loss_cell(h: &Host) -> String {
+    if h.ping_blocked() {
+        "ping blocked".to_string()
+    } else {
+        escape::pct(h.loss_pct)
+    }
 }
 
 pub fn render(report: &ScanReport) -> String {
@@ -109,31 +127,29 @@ pub fn render(report: &ScanReport) -> String {
     table(&mut out, &["Scan", ""], "ll", &scan);
 
     out.push_str("\n## Summary\n\n");
+    // "Down" (was up, stopped answering) and "Not probed" only when there are some: a scan
+    // report has no host that went down, a complete scan no address left unprobed.
+    let mut summary: Vec<(&str, usize)> = vec![("Hosts", c.hosts_total), ("Up", c.hosts_up)];
+    if c.hosts_down > 0 {
+        summary.push(("Down", c.hosts_down));
+    }
+    summary.push(("No answer", c.hosts_no_answer));
+    if c.hosts_not_probed > 0 {
+        summary.push(("Not probed", c.hosts_not_probed));
+    }
+    summary.extend([
+        ("Open ports", c.open_ports),
+        ("Closed", c.closed_ports),
+        ("Filtered", c.filtered_ports),
+        ("DNS lookups", c.dns_queries),
+        ("DNS failures", c.dns_failures),
+    ]);
+    let header: Vec<&str> = summary.iter().map(|(h, _)| *h).collect();
     table(
         &mut out,
-        &[
-            "Hosts",
-            "Up",
-            "Down",
-            "Open ports",
-            "Closed",
-            "Filtered",
-            "DNS lookups",
-            "DNS failures",
-        ],
-        "rrrrrrrr",
-        &[[
-            c.hosts_total,
-            c.hosts_up,
-            c.hosts_down,
-            c.open_ports,
-            c.closed_ports,
-            c.filtered_ports,
-            c.dns_queries,
-            c.dns_failures,
-        ]
-        .map(|n| n.to_string())
-        .to_vec()],
+        &header,
+        &"r".repeat(summary.len()),
+        &[summary.iter().map(|(_, n)| n.to_string()).collect()],
     );
 
     let up: Vec<&Host> = report.hosts_up().collect();
@@ -146,11 +162,11 @@ pub fn render(report: &ScanReport) -> String {
             .map(|h| {
                 vec![
                     h.ip.to_string(),
-                    opt(&h.hostname.clone().or_else(|| h.target_name.clone())),
+                    name_cell(report, h),
                     h.mac.map_or_else(|| "-".to_string(), |m| m.to_string()),
                     opt(&h.vendor),
                     escape::ms(h.rtt_ms),
-                    escape::pct(h.loss_pct),
+                    loss_cell(h),
                     h.methods
                         .iter()
                         .map(|m| m.label())
@@ -176,26 +192,32 @@ pub fn render(report: &ScanReport) -> String {
             &rows,
         );
     }
-    let down: Vec<String> = report
-        .hosts
-        .values()
-        .filter(|h| h.status == HostStatus::Down)
-        .map(|h| h.ip.to_string())
-        .collect();
-    if !down.is_empty() {
-        if down.len() <= MAX_DOWN_LISTED {
-            let _ = writeln!(
-                out,
-                "\nDown or not answering ({}): {}",
-                down.len(),
-                down.join(", ")
-            );
-        } else {
-            let _ = writeln!(out, "\nDown or not answering: {} hosts.", down.len());
+    for (status, what) in [
+        (HostStatus::Down, "Down (stopped answering)"),
+        (HostStatus::NoAnswer, "No answer"),
+        (
+            HostStatus::NotProbed,
+            "Not probed (the scan was interrupted first)",
+        ),
+    ] {
+        let ips: Vec<String> = report
+            .hosts
+            .values()
+            .filter(|h| h.status == status)
+            .map(|h| h.ip.to_string())
+            .collect();
+        match ips.len() {
+            0 => {}
+            n if n <= MAX_SILENT_LISTED => {
+                let _ = writeln!(out, "\n{what} ({n}): {}", ips.join(", "));
+            }
+            n => {
+                let _ = writeln!(out, "\n{what}: {n} addresses.");
+            }
         }
     }
 
-    let with_ports: Vec<&&Host> = up.iter().filter(|h| !h.ports.is_empty()).collect();
+    let with_ports: Vec<&&Host> = up.iter().filter(|h| h.ports_checked()).collect();
     if !with_ports.is_empty() {
         out.push_str("\n## Ports\n\n");
         let rows: Vec<Vec<String>> = with_ports
@@ -203,24 +225,24 @@ pub fn render(report: &ScanReport) -> String {
             .map(|h| {
                 vec![
                     h.ip.to_string(),
-                    ports_in(h, PortState::Open),
-                    ports_in(h, PortState::Closed),
-                    ports_in(h, PortState::Filtered),
+                    open_ports(h),
+                    h.port_count(PortState::Closed).to_string(),
+                    filtered_words(&h.filtered_ports),
                 ]
             })
             .collect();
         table(
             &mut out,
             &["Host", "Open", "Closed", "Filtered"],
-            "llll",
+            "llrl",
             &rows,
         );
     }
 
-    if !report.dns.is_empty() {
+    let lookups: Vec<_> = dns_table(report).collect();
+    if !lookups.is_empty() {
         out.push_str("\n## DNS\n\n");
-        let rows: Vec<Vec<String>> = report
-            .dns
+        let rows: Vec<Vec<String>> = lookups
             .iter()
             .map(|d| {
                 let answers: Vec<String> = d.answers.iter().map(|a| md(&a.value)).collect();

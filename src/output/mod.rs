@@ -67,6 +67,97 @@ impl Format {
     }
 }
 
+/// `3 of 256 hosts up, 250 no answer, 3 not probed`: how every text view counts hosts.
+/// "no answer" and "not probed" appear only when there are some; "down" (a host that was up
+/// and stopped answering) only in a monitoring export that has one.
+pub fn host_counts(s: &crate::core::model::Summary) -> String {
+    let mut out = format!("{} of {} hosts up", s.hosts_up, s.hosts_total);
+    for (n, what) in [
+        (s.hosts_down, "down"),
+        (s.hosts_no_answer, "no answer"),
+        (s.hosts_not_probed, "not probed"),
+    ] {
+        if n > 0 {
+            out.push_str(&format!(", {n} {what}"));
+        }
+    }
+    out
+}
+
+/// The address a reverse-lookup name stands for: `5.0.0.10.in-addr.arpa` -> `10.0.0.5`;
+/// `None` for any other name (or a partial reverse name such as `0.10.in-addr.arpa`).
+pub fn arpa_address(name: &str) -> Option<std::net::IpAddr> {
+    let n = name.trim_end_matches('.').to_ascii_lowercase();
+    if let Some(rest) = n.strip_suffix(".in-addr.arpa") {
+        let mut octets: Vec<u8> = rest
+            .split('.')
+            .map(|o| o.parse().ok())
+            .collect::<Option<_>>()?;
+        octets.reverse();
+        let o: [u8; 4] = octets.try_into().ok()?;
+        return Some(std::net::IpAddr::from(o));
+    }
+    let rest = n.strip_suffix(".ip6.arpa")?;
+    let nibbles: Vec<u8> = rest
+        .split('.')
+        .map(|d| u8::from_str_radix(d, 16).ok().filter(|_| d.len() == 1))
+        .collect::<Option<_>>()?;
+    if nibbles.len() != 32 {
+        return None;
+    }
+    let v = nibbles
+        .iter()
+        .rev()
+        .fold(0u128, |acc, &d| (acc << 4) | u128::from(d));
+    Some(std::net::IpAddr::V6(std::net::Ipv6Addr::from(v)))
+}
+
+/// A reverse (PTR) lookup of one of the report's hosts: its answer is the host's name, so
+/// reports show it in the host's row rather than in a second table of the same names.
+pub fn folded_into_host(
+    report: &crate::core::model::ScanReport,
+    d: &crate::core::model::DnsResult,
+) -> bool {
+    d.rtype == crate::core::model::RecordType::PTR
+        && arpa_address(&d.name).is_some_and(|ip| report.hosts.contains_key(&ip))
+}
+
+/// The DNS results a report lists in its DNS table: all but the folded reverse lookups.
+pub fn dns_table<'a>(
+    report: &'a crate::core::model::ScanReport,
+) -> impl Iterator<Item = &'a crate::core::model::DnsResult> + 'a {
+    report
+        .dns
+        .iter()
+        .filter(move |d| !folded_into_host(report, d))
+}
+
+/// What a host row says of the reverse lookup when there is no name to show: it failed
+/// (`SERVFAIL`, `TIMEOUT`...), as opposed to "no PTR record" (NXDOMAIN, or NOERROR empty),
+/// which is just "-".
+pub fn reverse_failure(
+    report: &crate::core::model::ScanReport,
+    ip: std::net::IpAddr,
+) -> Option<crate::core::model::DnsStatus> {
+    use crate::core::model::{DnsStatus, RecordType};
+    report
+        .dns
+        .iter()
+        .filter(|d| d.rtype == RecordType::PTR && arpa_address(&d.name) == Some(ip))
+        .map(|d| d.status)
+        .find(|s| !matches!(s, DnsStatus::NoError | DnsStatus::NxDomain))
+}
+
+/// Closed ports as a count, filtered ones named when few (one firewall rule on 3306 is worth
+/// seeing) and counted when many: a `-p all` scan must not print 65,000 numbers per host.
+pub fn filtered_words(set: &crate::core::model::PortSet) -> String {
+    match set.ranges().len() {
+        0 => "-".to_string(),
+        1..=8 => set.to_string(),
+        _ => format!("{} ports", set.len()),
+    }
+}
+
 /// Render `report` in `format`.
 pub fn render(report: &crate::core::model::ScanReport, format: Format) -> Result<Vec<u8>> {
     match format {
@@ -133,6 +224,50 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reverse lookup of a host is shown in its row (its failure too), not in the DNS table;
+    /// one of an address that is not a host stays in the table.
+    #[test]
+    fn reverse_lookups_are_folded_into_host_rows() {
+        use crate::core::event::ScanEvent;
+        use crate::core::model::{DnsResult, DnsStatus, RecordType, ScanReport};
+        let ip: std::net::IpAddr = "10.0.0.7".parse().unwrap();
+        let mut r = ScanReport::default();
+        r.apply(ScanEvent::Targets(vec![ip]));
+        r.hosts.get_mut(&ip).unwrap().status = crate::core::model::HostStatus::Up;
+        for name in ["7.0.0.10.in-addr.arpa", "9.0.0.10.in-addr.arpa"] {
+            let mut d = DnsResult::not_sent(name, RecordType::PTR, "x");
+            d.status = DnsStatus::ServFail;
+            d.error = None;
+            r.apply(ScanEvent::Dns(d));
+        }
+        r.apply(ScanEvent::Finished { interrupted: false });
+        let md = markdown::render(&r);
+        assert!(md.contains("| 10.0.0.7 | - (PTR SERVFAIL) |"), "{md}");
+        assert!(!md.contains("| 7.0.0.10.in-addr.arpa"), "{md}");
+        assert!(
+            md.contains("| 9.0.0.10.in-addr.arpa | PTR | SERVFAIL"),
+            "{md}"
+        );
+        let html = html::render(&r);
+        assert!(html.contains("PTR SERVFAIL"));
+        assert!(html.contains("lookup failed: SERVFAIL"));
+        let text = table::render(&r, None);
+        assert!(text.contains("- (PTR SERVFAIL)"), "{text}");
+        assert!(!text.contains("7.0.0.10.in-addr.arpa"), "{text}");
+    }
+
+    #[test]
+    fn arpa_names_map_back_to_addresses() {
+        assert_eq!(
+            arpa_address("20.0.77.10.in-addr.arpa."),
+            Some("10.77.0.20".parse().unwrap())
+        );
+        let v6 = "0.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.7.7.d.f.IP6.ARPA";
+        assert_eq!(arpa_address(v6), Some("fd77::20".parse().unwrap()));
+        assert_eq!(arpa_address("0.10.in-addr.arpa"), None);
+        assert_eq!(arpa_address("web.lab.test"), None);
+    }
 
     #[test]
     fn atomic_write_replaces_and_leaves_no_temp_files() {

@@ -1,9 +1,10 @@
 //! The plain-text summary `netdx scan` prints on stdout: the live hosts as a table, the DNS
-//! answers, the notes. Down hosts are counted, not listed: in a /24 they are most of the rows.
+//! answers, the notes. Addresses without an answer are counted, not listed: in a /24 they are
+//! most of the rows.
 
 use std::fmt::Write;
 
-use crate::core::model::{DnsResult, Host, HostStatus, NoteLevel, ScanReport};
+use crate::core::model::{DnsResult, Host, NoteLevel, PortState, ScanReport};
 
 /// Render rows as left-aligned columns separated by two spaces (the last column unpadded).
 fn columns(rows: &[Vec<String>]) -> String {
@@ -40,6 +41,9 @@ fn ms(v: Option<f64>) -> String {
 
 /// Loss with how many echoes it is measured on: "0% of 1" is not "0% of 100".
 fn loss_cell(h: &Host) -> String {
+    if h.ping_blocked() {
+        return "ping blocked".to_string();
+    }
     match (h.loss_pct, h.icmp_sent) {
         (Some(l), Some(n)) => format!("{l:.0}% of {n}"),
         (Some(l), None) => format!("{l:.0}%"),
@@ -47,15 +51,21 @@ fn loss_cell(h: &Host) -> String {
     }
 }
 
-fn host_row(h: &Host) -> Vec<String> {
+fn host_row(report: &ScanReport, h: &Host) -> Vec<String> {
     let methods: Vec<&str> = h.methods.iter().map(|m| m.label()).collect();
     let open: Vec<String> = h.open_ports().map(|p| p.label()).collect();
+    // The reverse lookup is folded in here: its name, or why there is none.
+    let name = match (
+        h.hostname.clone().or_else(|| h.target_name.clone()),
+        super::reverse_failure(report, h.ip),
+    ) {
+        (Some(n), _) => n,
+        (None, Some(status)) => format!("- (PTR {})", status.label()),
+        (None, None) => "-".to_string(),
+    };
     vec![
         h.ip.to_string(),
-        h.hostname
-            .clone()
-            .or_else(|| h.target_name.clone())
-            .unwrap_or_else(|| "-".to_string()),
+        name,
         h.mac.map_or_else(|| "-".to_string(), |m| m.to_string()),
         opt(&h.vendor),
         ms(h.rtt_ms),
@@ -105,24 +115,22 @@ pub fn render(report: &ScanReport, elapsed_secs: Option<f64>) -> String {
             .map(String::from)
             .to_vec(),
         ];
-        rows.extend(up.iter().map(|h| host_row(h)));
+        rows.extend(up.iter().map(|h| host_row(report, h)));
         out.push_str(&columns(&rows));
     }
     let closed_or_filtered: Vec<String> = up
         .iter()
-        .filter(|h| {
-            h.ports
-                .iter()
-                .any(|p| p.state != crate::core::model::PortState::Open)
-        })
+        .filter(|h| !h.closed_ports.is_empty() || !h.filtered_ports.is_empty())
         .map(|h| {
-            let closed = h
-                .ports
-                .iter()
-                .filter(|p| p.state == crate::core::model::PortState::Closed)
-                .count();
-            let filtered = h.ports.len() - closed - h.open_ports().count();
-            format!("{}: {closed} closed, {filtered} filtered", h.ip)
+            let closed = h.port_count(PortState::Closed);
+            let filtered = h.port_count(PortState::Filtered);
+            // Few filtered ports are worth naming (a firewall rule on 3306); many are a count.
+            let which = if (1..=8).contains(&h.filtered_ports.ranges().len()) {
+                format!(" ({})", h.filtered_ports)
+            } else {
+                String::new()
+            };
+            format!("{}: {closed} closed, {filtered} filtered{which}", h.ip)
         })
         .collect();
     if !closed_or_filtered.is_empty() {
@@ -156,14 +164,15 @@ pub fn render(report: &ScanReport, elapsed_secs: Option<f64>) -> String {
             let _ = writeln!(out, "warning: {p}");
         }
     }
-    if !report.dns.is_empty() {
+    let lookups: Vec<&DnsResult> = super::dns_table(report).collect();
+    if !lookups.is_empty() {
         out.push('\n');
         let mut rows = vec![
             ["QUERY", "TYPE", "STATUS", "TIME", "SERVER", "ANSWERS"]
                 .map(String::from)
                 .to_vec(),
         ];
-        rows.extend(report.dns.iter().map(dns_row));
+        rows.extend(lookups.into_iter().map(dns_row));
         out.push_str(&columns(&rows));
         // DNS sanity checks: one line per finding, under the answers.
         let findings: Vec<String> = report
@@ -195,15 +204,13 @@ pub fn render(report: &ScanReport, elapsed_secs: Option<f64>) -> String {
         };
         let _ = writeln!(out, "{tag}: {}", n.text);
     }
-    let down = report
-        .hosts
-        .values()
-        .filter(|h| h.status == HostStatus::Down)
-        .count();
     let _ = write!(
         out,
-        "\n{} of {} hosts up, {} down; {} open, {} closed, {} filtered ports",
-        s.hosts_up, s.hosts_total, down, s.open_ports, s.closed_ports, s.filtered_ports
+        "\n{}; {} open, {} closed, {} filtered ports",
+        super::host_counts(s),
+        s.open_ports,
+        s.closed_ports,
+        s.filtered_ports
     );
     if let Some(t) = elapsed_secs {
         let _ = write!(out, "; {t:.2} s");
@@ -229,5 +236,10 @@ mod tests {
         h.loss_pct = Some(33.3);
         h.icmp_sent = Some(3);
         assert_eq!(loss_cell(&h), "33% of 3");
+        // Found by ARP, every echo dropped: a firewall, not a lossy network.
+        h.status = crate::core::model::HostStatus::Up;
+        h.methods = vec![crate::core::model::Method::Arp];
+        h.icmp_received = Some(0);
+        assert_eq!(loss_cell(&h), "ping blocked");
     }
 }

@@ -78,6 +78,12 @@ pub fn verdict(report: &ScanReport) -> Verdict {
     if report.interrupted || !report.complete {
         findings.push("The scan was interrupted: results are incomplete.".to_string());
     }
+    if c.hosts_not_probed > 0 {
+        findings.push(format!(
+            "{} not probed before the scan stopped.",
+            plural(c.hosts_not_probed, "address was", "addresses were")
+        ));
+    }
     if c.hosts_total > 0 && c.hosts_up == 0 {
         findings.push("No host answered.".to_string());
     }
@@ -90,7 +96,8 @@ pub fn verdict(report: &ScanReport) -> Verdict {
         ));
     }
     for h in report.hosts_up() {
-        // 100 % loss on a host seen by ARP or TCP means it drops ICMP, not that it is sick.
+        // A host seen by ARP or TCP that answers no echo drops ICMP ("ping blocked", no loss
+        // figure): that is not a sick network.
         if let Some(loss) = h.loss_pct.filter(|l| *l > 0.0 && *l < 100.0) {
             findings.push(format!(
                 "{} loses {} of ICMP echoes.",

@@ -4,15 +4,19 @@
 //! The mapping, element by element (nmap.dtd order):
 //! - `nmaprun` with `scanner="netdx"`, the equivalent command line in `args`, `start` in Unix
 //!   seconds; `scaninfo` (type `connect`, the TCP ports checked) when ports were checked;
-//! - one `host` per scanned address, down ones included (so that ndiff reports "up → down"
+//! - one `host` per scanned address, silent ones included (so that ndiff reports "up → down"
 //!   rather than "no longer scanned"): `status` with nmap's reason vocabulary
-//!   (`arp-response`, `echo-reply`, `syn-ack`, `conn-refused`, `no-response`), `address` for the
+//!   (`arp-response`, `echo-reply`, `syn-ack`, `conn-refused`, `no-response`). nmap's DTD
+//!   knows only up, down, unknown and skipped: an address without an answer is `down` with
+//!   reason `no-response` (nmap's own words for it), one an interrupted scan never probed is
+//!   `unknown` with reason `not-probed`. `address` for the
 //!   IP and the MAC (upper case, with `vendor`), `hostnames` (`user` for the name typed, `PTR`
 //!   for reverse DNS), `ports`, `times` (microseconds);
 //! - nmap's connect-scan reasons for port states; a host with more than
 //!   [`EXTRAPORTS_THRESHOLD`] closed (or filtered) ports gets them as one `extraports` count,
 //!   as nmap does, so that a 65,535-port scan stays readable;
-//! - DNS lookups as `postscript` script results, one per query with id
+//! - DNS lookups (but the hosts' reverse lookups, which are their PTR hostnames) as
+//!   `postscript` script results, one per query with id
 //!   `netdx-dns:NAME/TYPE` and the status and sorted answers as output (TTL and timing left
 //!   out so they do not show as differences), sorted by id as ndiff expects;
 //! - `runstats` with the end time, elapsed seconds and host counts; an interrupted scan
@@ -85,8 +89,10 @@ fn args(report: &ScanReport) -> String {
 }
 
 fn host_reason(h: &Host) -> &'static str {
-    if h.status == HostStatus::Down {
-        return "no-response";
+    match h.status {
+        HostStatus::Up => {}
+        HostStatus::Down | HostStatus::NoAnswer => return "no-response",
+        HostStatus::NotProbed => return "not-probed",
     }
     match h.methods.first() {
         Some(Method::Arp) => "arp-response",
@@ -114,10 +120,10 @@ fn host(out: &mut String, h: &Host, timeout_ms: u64) {
     let _ = writeln!(
         out,
         "<host><status state=\"{}\" reason=\"{}\" reason_ttl=\"0\"/>",
-        if h.status == HostStatus::Up {
-            "up"
-        } else {
-            "down"
+        match h.status {
+            HostStatus::Up => "up",
+            HostStatus::Down | HostStatus::NoAnswer => "down",
+            HostStatus::NotProbed => "unknown",
         },
         host_reason(h)
     );
@@ -146,33 +152,42 @@ fn host(out: &mut String, h: &Host, timeout_ms: u64) {
         let _ = writeln!(out, "<hostname name=\"{}\" type=\"PTR\"/>", x(n));
     }
     out.push_str("</hostnames>\n");
-    if !h.ports.is_empty() {
+    if h.ports_checked() {
         out.push_str("<ports>");
-        let count = |s: PortState| h.ports.iter().filter(|p| p.state == s).count();
         let collapsed: Vec<PortState> = [PortState::Closed, PortState::Filtered]
             .into_iter()
-            .filter(|s| count(*s) > EXTRAPORTS_THRESHOLD)
+            .filter(|s| h.port_count(*s) > EXTRAPORTS_THRESHOLD)
             .collect();
         for s in &collapsed {
-            let n = count(*s);
+            let n = h.port_count(*s);
+            let set = match s {
+                PortState::Closed => &h.closed_ports,
+                _ => &h.filtered_ports,
+            };
             let _ = write!(
                 out,
-                "<extraports state=\"{}\" count=\"{n}\">\n<extrareasons reason=\"{}\" count=\"{n}\" proto=\"tcp\" ports=\"{}\"/>\n</extraports>\n",
+                "<extraports state=\"{}\" count=\"{n}\">\n<extrareasons reason=\"{}\" count=\"{n}\" proto=\"tcp\" ports=\"{set}\"/>\n</extraports>\n",
                 s.label(),
                 port_reason(*s),
-                escape::port_ranges(h.ports.iter().filter(|p| p.state == *s).map(|p| p.port))
             );
         }
-        for p in h.ports.iter().filter(|p| !collapsed.contains(&p.state)) {
+        let listed = h.port_states().filter(|(_, s)| !collapsed.contains(s));
+        for (port, state) in listed {
             let _ = write!(
                 out,
-                "<port protocol=\"{}\" portid=\"{}\"><state state=\"{}\" reason=\"{}\" reason_ttl=\"0\"/>",
-                x(&p.protocol),
-                p.port,
-                p.state.label(),
-                port_reason(p.state)
+                "<port protocol=\"tcp\" portid=\"{port}\"><state state=\"{}\" reason=\"{}\" reason_ttl=\"0\"/>",
+                state.label(),
+                port_reason(state)
             );
-            if let Some(s) = &p.service {
+            let service = match state {
+                PortState::Open => h
+                    .ports
+                    .binary_search_by_key(&port, |p| p.port)
+                    .ok()
+                    .and_then(|i| h.ports[i].service.clone()),
+                _ => crate::core::ports::service_name(port).map(str::to_string),
+            };
+            if let Some(s) = &service {
                 let _ = write!(
                     out,
                     "<service name=\"{}\" method=\"table\" conf=\"3\"/>",
@@ -228,20 +243,22 @@ pub fn render(report: &ScanReport) -> String {
         " version=\"{}\" xmloutputversion=\"1.05\">",
         x(&version)
     );
-    let ports: Vec<u16> = report
-        .hosts
-        .values()
-        .flat_map(|h| h.ports.iter().map(|p| p.port))
-        .collect();
-    if !ports.is_empty() {
-        let ranges = escape::port_ranges(ports.iter().copied());
-        let mut distinct = ports.clone();
-        distinct.sort_unstable();
-        distinct.dedup();
+    let mut checked = crate::core::model::PortSet::new();
+    for h in report.hosts.values() {
+        for p in &h.ports {
+            checked.insert(p.port);
+        }
+        for set in [&h.closed_ports, &h.filtered_ports] {
+            for &(a, b) in set.ranges() {
+                checked.insert_range(a, b);
+            }
+        }
+    }
+    if !checked.is_empty() {
         let _ = writeln!(
             out,
-            "<scaninfo type=\"connect\" protocol=\"tcp\" numservices=\"{}\" services=\"{ranges}\"/>",
-            distinct.len()
+            "<scaninfo type=\"connect\" protocol=\"tcp\" numservices=\"{}\" services=\"{checked}\"/>",
+            checked.len()
         );
     }
     out.push_str("<verbose level=\"0\"/>\n<debugging level=\"0\"/>\n");
@@ -250,9 +267,10 @@ pub fn render(report: &ScanReport) -> String {
         host(&mut out, h, report.parameters.timeout_ms);
     }
 
-    if !report.dns.is_empty() {
-        let mut scripts: Vec<(String, String)> = report
-            .dns
+    // The hosts' reverse lookups are their `hostname type="PTR"` already.
+    let lookups: Vec<_> = super::dns_table(report).collect();
+    if !lookups.is_empty() {
+        let mut scripts: Vec<(String, String)> = lookups
             .iter()
             .map(|d| {
                 let id = format!("netdx-dns:{}/{}", d.name, d.rtype);
@@ -309,7 +327,9 @@ pub fn render(report: &ScanReport) -> String {
     let _ = writeln!(
         out,
         "<hosts up=\"{}\" down=\"{}\" total=\"{}\"/>\n</runstats>\n</nmaprun>",
-        c.hosts_up, c.hosts_down, c.hosts_total
+        c.hosts_up,
+        c.hosts_down + c.hosts_no_answer + c.hosts_not_probed,
+        c.hosts_total
     );
     out
 }

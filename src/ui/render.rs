@@ -432,7 +432,7 @@ pub fn columns(width: u16, ip_width: u16, name_width: u16) -> Vec<(Column, u16)>
     let fixed = |c: Column| -> Option<u16> {
         Some(match c {
             Column::Ip => ip_width,
-            Column::Status => 6,
+            Column::Status => 9,
             Column::Rtt => 8,
             Column::Loss => 4,
             Column::Latency => SPARK_CELLS as u16,
@@ -636,7 +636,7 @@ fn host_row<'a>(app: &App, ip: IpAddr, cols: &[(Column, u16)], scale: f32) -> Ro
             th.accent(),
         )),
         Column::Ports => Cell::from(match h {
-            Some(h) if !h.ports.is_empty() => h.open_ports().count().to_string(),
+            Some(h) if h.ports_checked() => h.open_ports().count().to_string(),
             _ => String::new(),
         }),
         Column::Methods => Cell::from(h.map(methods).unwrap_or_default()),
@@ -648,20 +648,18 @@ fn status_cell(h: Option<&Host>, t: Option<&HostTrack>, app: &App) -> (&'static 
     let th = &app.settings.theme;
     match t.map(|t| t.live) {
         Some(Liveness::Up { .. }) => ("▲ up", th.up()),
-        Some(Liveness::Down { .. }) => ("▼ down", th.down()),
+        // "down" only for a host that was up: an address that never answered is not down.
+        Some(Liveness::Down { .. }) if t.is_some_and(|t| t.ever_up) => ("▼ down", th.down()),
+        Some(Liveness::Down { .. }) => ("no answer", th.dim()),
         _ if h.is_some_and(|h| h.status == crate::core::model::HostStatus::Up) => ("▲ up", th.up()),
         _ => ("· …", th.dim()),
     }
 }
 
 fn rtt_text(h: Option<&Host>, t: Option<&HostTrack>) -> String {
-    if t.is_some_and(|t| t.is_down()) {
-        return "—".into();
-    }
-    let v = t
-        .and_then(|t| t.samples.back().and_then(|s| s.rtt_ms).map(f64::from))
-        .or_else(|| h.and_then(|h| h.rtt_ms.or(h.arp_rtt_ms)));
-    v.map(fmt_ms).unwrap_or_else(|| "—".into())
+    super::table::shown_rtt(h, t)
+        .map(fmt_ms)
+        .unwrap_or_else(|| "—".into())
 }
 
 fn loss_text(h: Option<&Host>, t: Option<&HostTrack>) -> String {
@@ -799,7 +797,14 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
                 None => rtt.push(Span::raw("—")),
             },
         }
-        if let (Some(total), Some(sent)) = (h.loss_pct, h.icmp_sent) {
+        if h.ping_blocked() {
+            let sent = h.icmp_sent.unwrap_or(0);
+            top.push(Line::from(rtt));
+            top.push(Line::from(vec![
+                Span::styled("Loss   ", th.dim()),
+                Span::raw(format!("ping blocked (none of {sent} echoes answered)")),
+            ]));
+        } else if let (Some(total), Some(sent)) = (h.loss_pct, h.icmp_sent) {
             let recent = t
                 .and_then(|t| t.recent_loss())
                 .map(|l| format!("{l:.0}% recent, "))
@@ -930,18 +935,17 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
 
 fn ports_lines(h: &Host, app: &App, lines: &mut Vec<Line<'static>>) {
     let th = &app.settings.theme;
-    if h.ports.is_empty() {
+    if !h.ports_checked() {
         lines.push(Line::from(vec![
             Span::styled("Ports  ", th.dim()),
             Span::raw("not scanned (p scans)"),
         ]));
         return;
     }
-    let count = |s: PortState| h.ports.iter().filter(|p| p.state == s).count();
     let (open, closed, filtered) = (
-        count(PortState::Open),
-        count(PortState::Closed),
-        count(PortState::Filtered),
+        h.port_count(PortState::Open),
+        h.port_count(PortState::Closed),
+        h.port_count(PortState::Filtered),
     );
     lines.push(Line::from(vec![
         Span::styled("Ports  ", th.dim()),
@@ -951,22 +955,23 @@ fn ports_lines(h: &Host, app: &App, lines: &mut Vec<Line<'static>>) {
     ]));
     // Open ports always; closed and filtered ones only when there are few (a full scan
     // has 65,000 closed ports nobody wants listed).
-    let shown: Vec<_> = h
-        .ports
-        .iter()
-        .filter(|p| p.state == PortState::Open || closed + filtered <= 6)
-        .collect();
+    let shown: Vec<(u16, PortState)> = if closed + filtered <= 6 {
+        h.port_states().collect()
+    } else {
+        h.ports.iter().map(|p| (p.port, PortState::Open)).collect()
+    };
     const MAX: usize = 8;
-    for p in shown.iter().take(MAX) {
-        let style = if p.state == PortState::Open {
+    for &(port, state) in shown.iter().take(MAX) {
+        let style = if state == PortState::Open {
             th.port_open()
         } else {
             th.dim()
         };
+        let service = crate::core::ports::service_name(port).unwrap_or_default();
         lines.push(Line::from(vec![
-            Span::raw(format!("  {:>5}/tcp ", p.port)),
-            Span::styled(format!("{:<8}", p.state.label()), style),
-            Span::raw(p.service.clone().unwrap_or_default()),
+            Span::raw(format!("  {port:>5}/tcp ")),
+            Span::styled(format!("{:<8}", state.label()), style),
+            Span::raw(service.to_string()),
         ]));
     }
     if shown.len() > MAX {

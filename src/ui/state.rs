@@ -707,16 +707,13 @@ impl Dashboard {
             }
             JobKind::Round { .. } | JobKind::Resolve { .. } => {}
             JobKind::Ports { ip, spec } => {
-                let (mut open, mut closed, mut filtered) = (0, 0, 0);
-                if let Some(h) = self.report.hosts.get(&ip) {
-                    for p in &h.ports {
-                        match p.state {
-                            PortState::Open => open += 1,
-                            PortState::Closed => closed += 1,
-                            PortState::Filtered => filtered += 1,
-                        }
-                    }
-                }
+                let (open, closed, filtered) = self.report.hosts.get(&ip).map_or((0, 0, 0), |h| {
+                    (
+                        h.port_count(PortState::Open),
+                        h.port_count(PortState::Closed),
+                        h.port_count(PortState::Filtered),
+                    )
+                });
                 let verb = if interrupted { "interrupted" } else { "done" };
                 self.log(
                     now,
@@ -774,19 +771,18 @@ impl Dashboard {
                 plan.icmp.push(ip);
                 continue;
             }
-            let mut ports: Vec<(bool, u16)> = host
+            // Open ports first: they answer with the least doubt; then closed ones (a reset
+            // proves the host is there too).
+            let mut ports: Vec<u16> = host
                 .map(|h| {
                     h.ports
                         .iter()
-                        .filter(|p| p.state != PortState::Filtered)
-                        .map(|p| (p.state != PortState::Open, p.port))
+                        .map(|p| p.port)
+                        .chain(h.closed_ports.iter())
+                        .take(TCP_WATCH_PORTS)
                         .collect()
                 })
                 .unwrap_or_default();
-            // Open ports first: they answer with the least doubt.
-            ports.sort();
-            let mut ports: Vec<u16> = ports.into_iter().map(|(_, p)| p).collect();
-            ports.truncate(TCP_WATCH_PORTS);
             if ports.is_empty() {
                 ports = crate::engine::scan::LIVENESS_PORTS.to_vec();
             }
@@ -997,11 +993,14 @@ impl Dashboard {
     pub fn export_report(&self, now: Timestamp) -> ScanReport {
         let mut r = self.report.clone();
         for (ip, h) in r.hosts.iter_mut() {
+            // "down" only for a host seen up that stopped answering; an address that never
+            // answered is "no answer"; one no round reached keeps what the sweep said.
             if let Some(t) = self.tracks.get(ip) {
-                h.status = if t.is_up() {
-                    HostStatus::Up
-                } else {
-                    HostStatus::Down
+                h.status = match t.live {
+                    Liveness::Up { .. } => HostStatus::Up,
+                    Liveness::Down { .. } if t.ever_up => HostStatus::Down,
+                    Liveness::Down { .. } => HostStatus::NoAnswer,
+                    Liveness::Unknown => h.status,
                 };
             }
         }
@@ -1453,9 +1452,10 @@ mod tests {
     #[test]
     fn export_reflects_current_liveness() {
         let mut d = Dashboard::new(LocalContext::default(), ScanParameters::default());
-        let id = sweep(&mut d, &["10.0.0.1", "10.0.0.2"], t(0));
+        let id = sweep(&mut d, &["10.0.0.1", "10.0.0.2", "10.0.0.3"], t(0));
         d.apply(id, icmp("10.0.0.1", 1, &[500]), t(0));
         d.apply(id, icmp("10.0.0.2", 1, &[500]), t(0));
+        d.apply(id, icmp("10.0.0.3", 1, &[]), t(0));
         d.apply(id, ScanEvent::Finished { interrupted: false }, t(0));
         let r = round(&mut d, 1, t(2));
         d.apply(r, icmp("10.0.0.1", 1, &[500]), t(2));
@@ -1463,8 +1463,15 @@ mod tests {
         d.apply(r, ScanEvent::Finished { interrupted: false }, t(3));
         let rep = d.export_report(t(4));
         assert_eq!(rep.hosts[&ip("10.0.0.1")].status, HostStatus::Up);
+        // Up in the sweep, silent since: it went down.
         assert_eq!(rep.hosts[&ip("10.0.0.2")].status, HostStatus::Down);
+        // Never answered: not "down", there is nothing to say it was ever there.
+        assert_eq!(rep.hosts[&ip("10.0.0.3")].status, HostStatus::NoAnswer);
         assert_eq!(rep.summary.hosts_up, 1);
+        assert_eq!(
+            (rep.summary.hosts_down, rep.summary.hosts_no_answer),
+            (1, 1)
+        );
         assert!(rep.complete);
         assert_eq!(rep.finished_at.as_deref(), Some("2023-11-14T22:13:24Z"));
     }

@@ -278,13 +278,23 @@ impl SortKey {
                 Some(Liveness::Up { .. }) => 1,
                 _ => 2,
             }),
-            Column::Rtt => SortKey::Num(h.and_then(|h| h.rtt_ms)),
+            Column::Rtt => SortKey::Num(shown_rtt(h, t)),
             Column::Loss => SortKey::Num(t.and_then(|t| t.recent_loss())),
             Column::Latency => SortKey::Num(t.and_then(jitter)),
             Column::Ports => SortKey::Num(h.map(|h| -(h.open_ports().count() as f64))),
             Column::Methods => SortKey::Text(h.map(methods)),
         }
     }
+}
+
+/// The round trip the RTT column shows, and sorts by: the last round's sample, else the
+/// scan's ICMP average, else the ARP reply time; none for a host that is down now.
+pub fn shown_rtt(h: Option<&Host>, t: Option<&HostTrack>) -> Option<f64> {
+    if t.is_some_and(|t| t.is_down()) {
+        return None;
+    }
+    t.and_then(|t| t.samples.back().and_then(|s| s.rtt_ms).map(f64::from))
+        .or_else(|| h.and_then(Host::shown_rtt_ms))
 }
 
 /// Spread of the recent RTT samples (max - min), what the sparkline makes visible.
@@ -348,10 +358,7 @@ impl Filter {
         self.terms.iter().all(|term| match term {
             Term::Up => t.map_or(h.status == HostStatus::Up, |t| t.is_up()),
             Term::Down => t.is_some_and(|t| t.is_down()),
-            Term::Port(p) => h
-                .ports
-                .iter()
-                .any(|x| x.port == *p && x.state == PortState::Open),
+            Term::Port(p) => h.port_state(*p) == Some(PortState::Open),
             Term::Text(s) => {
                 contains_ci(&h.ip.to_string(), s)
                     || h.hostname.as_deref().is_some_and(|n| contains_ci(n, s))
@@ -456,6 +463,40 @@ mod tests {
         v.refresh(&d);
         assert_eq!(v.order[0].to_string(), "10.0.0.6");
         assert!(v.descending);
+    }
+
+    /// A host found by ARP only shows its ARP reply time in the RTT column: sorting puts it
+    /// where that figure belongs, not with the hosts that have no RTT at all.
+    #[test]
+    fn sort_by_rtt_uses_the_rtt_shown() {
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let mut d = dash(4);
+        let id = d.begin(
+            JobKind::Sweep {
+                targets: vec!["y".into()],
+            },
+            &[],
+            now,
+        );
+        let arp_only = std::net::Ipv4Addr::new(10, 0, 0, 2);
+        d.apply(
+            id,
+            ScanEvent::Arp(crate::core::event::ArpOutcome {
+                ip: arp_only,
+                mac: crate::core::model::MacAddr([2, 0, 0, 0, 0, 2]),
+                rtt: Duration::from_micros(100),
+            }),
+            now,
+        );
+        d.apply(id, ScanEvent::Finished { interrupted: false }, now);
+        let h = d.report.hosts.get(&IpAddr::V4(arp_only));
+        let shown = shown_rtt(h, d.tracks.get(&IpAddr::V4(arp_only)));
+        assert!(shown.is_some_and(|v| (v - 0.1).abs() < 1e-6), "{shown:?}");
+        let mut v = TableView::default();
+        v.toggle_silent();
+        v.sort_by(Column::Rtt);
+        v.refresh(&d);
+        assert_eq!(v.order[0], IpAddr::V4(arp_only), "{:?}", v.order);
     }
 
     #[test]

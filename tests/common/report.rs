@@ -56,20 +56,38 @@ pub fn methods(h: &Value) -> BTreeSet<String> {
 
 /// The reported state of `port` on host entry `h`. Panics if the port is not in the report.
 pub fn port_state(h: &Value, port: u16) -> String {
-    h["ports"]
-        .as_array()
-        .expect("ports")
-        .iter()
-        .find(|p| p["port"] == port)
-        .unwrap_or_else(|| panic!("port {port} of {} not in report", h["ip"]))["state"]
-        .as_str()
-        .expect("state is a string")
-        .to_string()
+    port_states(h)
+        .into_iter()
+        .find(|(p, _)| *p == port)
+        .unwrap_or_else(|| panic!("port {port} of {} not in report", h["ip"]))
+        .1
 }
 
-/// Every (port, state) of host entry `h`, in report order.
+/// The ports of a range set (`{"count": n, "ranges": "1-21,23"}`), checking that the count
+/// matches the ranges. Empty when the set is absent.
+pub fn port_set(set: &Value) -> Vec<u16> {
+    let Some(ranges) = set["ranges"].as_str() else {
+        assert!(set.is_null(), "a port set without ranges: {set}");
+        return Vec::new();
+    };
+    let mut ports = Vec::new();
+    for part in ranges.split(',').filter(|p| !p.is_empty()) {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        let (a, b): (u16, u16) = (
+            a.parse().expect("range start"),
+            b.parse().expect("range end"),
+        );
+        assert!(a <= b, "reversed range {part}");
+        ports.extend(a..=b);
+    }
+    assert_eq!(set["count"].as_u64(), Some(ports.len() as u64), "{set}");
+    ports
+}
+
+/// Every (port, state) of host entry `h`, ascending: the open ports listed in `ports`, the
+/// closed and filtered ones from their range sets (schema 2).
 pub fn port_states(h: &Value) -> Vec<(u16, String)> {
-    h["ports"]
+    let mut all: Vec<(u16, String)> = h["ports"]
         .as_array()
         .expect("ports")
         .iter()
@@ -79,7 +97,16 @@ pub fn port_states(h: &Value) -> Vec<(u16, String)> {
             let state = p["state"].as_str().expect("state is a string").to_string();
             (port, state)
         })
-        .collect()
+        .collect();
+    for (key, state) in [("closed_ports", "closed"), ("filtered_ports", "filtered")] {
+        all.extend(
+            port_set(&h[key])
+                .into_iter()
+                .map(|p| (p, state.to_string())),
+        );
+    }
+    all.sort();
+    all
 }
 
 /// Panics with netdx's output unless it exited 0.
