@@ -206,7 +206,7 @@ mod tests {
         };
         assert_eq!(
             s.summary(),
-            "nginx/1.22.1 · 200 \"Welcome\" · TLSv1.3 CN=web.lab.test self-signed, expires in 12 days"
+            "nginx/1.22.1 · 200 \"Welcome\" · TLSv1.3 CN=web.lab.test self-signed, certificate expires in 12 days"
         );
     }
 
