@@ -11,6 +11,7 @@ use crate::core::ports::{self, PortError};
 use crate::core::target::{self, TargetError, TargetSet};
 use crate::engine::scan::ScanConfig;
 use crate::net::dns::{self, DnsError};
+use crate::net::names::NameQuery;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
@@ -84,6 +85,9 @@ pub fn scan_config(
     cfg.arp = !args.no_arp;
     cfg.reverse_dns = !args.no_rdns;
     cfg.identify = !args.no_identify;
+    cfg.names = (!args.no_names).then(|| NameQuery {
+        snmp_community: args.snmp_community.clone(),
+    });
     cfg.timeout = Duration::from_millis(args.timeout);
     cfg.tries = args.tries;
     cfg.concurrency = args.concurrency.map(|c| c as usize);

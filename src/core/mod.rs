@@ -4,6 +4,7 @@ pub mod clock;
 pub mod event;
 pub mod identity;
 pub mod model;
+pub mod names;
 pub mod oui;
 pub mod ports;
 pub mod sanitize;

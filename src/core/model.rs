@@ -89,6 +89,8 @@ pub enum Method {
     Icmp,
     Arp,
     Tcp,
+    /// A LAN name protocol answered (mDNS, NetBIOS, SSDP or SNMP).
+    Udp,
 }
 
 impl Method {
@@ -97,6 +99,7 @@ impl Method {
             Method::Icmp => "icmp",
             Method::Arp => "arp",
             Method::Tcp => "tcp",
+            Method::Udp => "udp",
         }
     }
 }
@@ -341,6 +344,12 @@ pub struct Host {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arp_rtt_ms: Option<f64>,
     pub ports: Vec<Port>,
+    /// What the host said about itself in mDNS, NetBIOS, SSDP/UPnP and SNMP.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::core::names::HostNames::is_empty"
+    )]
+    pub names: crate::core::names::HostNames,
 }
 
 impl Port {
@@ -375,6 +384,7 @@ impl Host {
             proof: None,
             arp_rtt_ms: None,
             ports: Vec::new(),
+            names: Default::default(),
         }
     }
 
@@ -610,6 +620,17 @@ impl ScanReport {
                 if let Ok(i) = h.ports.binary_search_by_key(&port, |p| p.port) {
                     h.ports[i].identity = Some(*id);
                 }
+            }
+            ScanEvent::Names { ip, names } => {
+                if names.is_empty() {
+                    return;
+                }
+                let h = self.host(ip);
+                if h.proof.is_none() && h.methods.is_empty() {
+                    h.proof = Some(format!("{} answered", names.protocols().join(", ")));
+                }
+                h.names.merge(*names);
+                h.seen_by(Method::Udp);
             }
             ScanEvent::Dns(r) => {
                 self.dns.push(r.sanitized());

@@ -156,6 +156,20 @@ pub fn render(report: &ScanReport, elapsed_secs: Option<f64>) -> String {
             let _ = writeln!(out, "warning: {p}");
         }
     }
+    let mut names = vec![
+        ["HOST", "PROTOCOL", "NAME", "DETAILS"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for h in report.hosts.values() {
+        for (protocol, name, details) in h.names.rows() {
+            names.push(vec![h.ip.to_string(), protocol.to_string(), name, details]);
+        }
+    }
+    if names.len() > 1 {
+        out.push('\n');
+        out.push_str(&columns(&names));
+    }
     if !report.dns.is_empty() {
         out.push('\n');
         let mut rows = vec![

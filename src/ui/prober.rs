@@ -97,6 +97,8 @@ pub struct ScanTemplate {
     pub concurrency: Option<usize>,
     pub resolver: Option<SocketAddr>,
     pub dns_timeout: Duration,
+    /// LAN name queries of the sweep's live hosts (`--no-names`: `None`); rounds skip them.
+    pub names: Option<crate::net::names::NameQuery>,
 }
 
 impl Default for ScanTemplate {
@@ -116,6 +118,7 @@ impl Default for ScanTemplate {
             concurrency: c.concurrency,
             resolver: c.resolver,
             dns_timeout: c.dns_timeout,
+            names: c.names,
         }
     }
 }
@@ -133,6 +136,7 @@ impl ScanTemplate {
         cfg.concurrency = self.concurrency;
         cfg.resolver = self.resolver;
         cfg.dns_timeout = self.dns_timeout;
+        cfg.names = self.names.clone();
         cfg
     }
 
@@ -141,6 +145,7 @@ impl ScanTemplate {
         let mut cfg = self.scan(targets);
         cfg.ports = None;
         cfg.reverse_dns = false;
+        cfg.names = None;
         cfg
     }
 
@@ -151,6 +156,7 @@ impl ScanTemplate {
         cfg.ping = false;
         cfg.arp = false;
         cfg.reverse_dns = false;
+        cfg.names = None;
         cfg
     }
 }
