@@ -108,3 +108,33 @@ pub fn scan_config(
     };
     Ok((cfg, params))
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    fn cfg(argv: &[&str]) -> crate::engine::scan::ScanConfig {
+        let mut full = vec!["netdx", "scan", "10.0.0.1"];
+        full.extend_from_slice(argv);
+        let Some(crate::cli::Command::Scan(args)) = crate::cli::Cli::parse_from(full).command
+        else {
+            panic!("not a scan");
+        };
+        super::scan_config(&args, &Default::default()).unwrap().0
+    }
+
+    #[test]
+    fn names_are_on_by_default_with_public_and_off_with_no_names() {
+        assert_eq!(
+            cfg(&[]).names.map(|q| q.snmp_community),
+            Some("public".to_string())
+        );
+        assert_eq!(
+            cfg(&["--snmp-community", "lab-ro"])
+                .names
+                .map(|q| q.snmp_community),
+            Some("lab-ro".to_string())
+        );
+        assert_eq!(cfg(&["--no-names"]).names, None);
+    }
+}

@@ -748,4 +748,42 @@ mod tests {
         assert_eq!(h.rtt_median_ms, Some(1.15));
         assert_eq!(h.rtt_ms, Some(10.825));
     }
+
+    #[test]
+    fn a_name_answer_proves_a_host_up_and_sections_accumulate() {
+        use crate::core::names::{HostNames, NetbiosInfo, SnmpInfo};
+        let ip = IpAddr::from([10, 0, 0, 2]);
+        let mut r = ScanReport::new(ScanParameters::default());
+        r.apply(ScanEvent::Targets(vec![ip]));
+        r.apply(ScanEvent::Names {
+            ip,
+            names: Box::default(),
+        });
+        assert_eq!(r.hosts[&ip].status, HostStatus::Down, "nothing answered");
+        r.apply(ScanEvent::Names {
+            ip,
+            names: Box::new(HostNames {
+                netbios: Some(NetbiosInfo {
+                    name: Some("NAS01".into()),
+                    ..Default::default()
+                }),
+                snmp: Some(SnmpInfo {
+                    sys_name: Some("nas".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        });
+        let h = &r.hosts[&ip];
+        assert_eq!(h.status, HostStatus::Up);
+        assert_eq!(h.methods, vec![Method::Udp]);
+        assert_eq!(h.proof.as_deref(), Some("NetBIOS, SNMP answered"));
+        assert_eq!(h.names.best_name(), Some("NAS01"));
+        let json = serde_json::to_value(h).unwrap();
+        assert_eq!(json["names"]["netbios"]["name"], "NAS01");
+        assert_eq!(json["methods"], serde_json::json!(["udp"]));
+        // A host without names has no `names` key at all.
+        let other = serde_json::to_value(Host::new(ip)).unwrap();
+        assert!(other.get("names").is_none());
+    }
 }

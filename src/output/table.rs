@@ -223,4 +223,45 @@ mod tests {
         h.icmp_sent = Some(3);
         assert_eq!(loss_cell(&h), "33% of 3");
     }
+
+    #[test]
+    fn names_section_lists_each_protocol_that_answered() {
+        use crate::core::event::ScanEvent;
+        use crate::core::model::ScanParameters;
+        use crate::core::names::{HostNames, MdnsInfo, MdnsService, UpnpInfo};
+        let ip: std::net::IpAddr = "10.77.0.70".parse().unwrap();
+        let mut r = ScanReport::new(ScanParameters::default());
+        let mut txt = std::collections::BTreeMap::new();
+        txt.insert("ty".to_string(), "HP Color LaserJet".to_string());
+        r.apply(ScanEvent::Names {
+            ip,
+            names: Box::new(HostNames {
+                mdns: Some(MdnsInfo {
+                    hostname: Some("printer.local".into()),
+                    services: vec![MdnsService {
+                        service_type: "_ipp._tcp".into(),
+                        port: Some(631),
+                        txt,
+                        ..Default::default()
+                    }],
+                }),
+                upnp: Some(UpnpInfo {
+                    friendly_name: Some("Printer".into()),
+                    manufacturer: Some("HP".into()),
+                    model_name: Some("M480f".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        });
+        let out = render(&r, None);
+        assert!(
+            out.contains(
+                "HOST        PROTOCOL  NAME           DETAILS\n\
+                 10.77.0.70  mdns      printer.local  _ipp._tcp:631 \"HP Color LaserJet\"\n\
+                 10.77.0.70  ssdp      Printer        HP M480f\n"
+            ),
+            "{out}"
+        );
+    }
 }
