@@ -245,4 +245,31 @@ mod tests {
         }
         serve.await.unwrap();
     }
+
+    #[tokio::test]
+    async fn an_unconnected_asker_takes_answers_from_another_port_of_the_peer_only() {
+        let session = Session::new(Default::default()).unwrap();
+        let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let peer = server.local_addr().unwrap();
+        let other_port = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let other_host = UdpSocket::bind("127.0.0.2:0").await.unwrap();
+        let serve = tokio::spawn(async move {
+            let mut buf = [0u8; 64];
+            let (_, from) = server.recv_from(&mut buf).await.unwrap();
+            // Another address answering is not our peer (SSDP answers are trusted only from
+            // the address asked); the peer answering from another port is.
+            other_host.send_to(b"spoof", from).await.unwrap();
+            other_port.send_to(b"real", from).await.unwrap();
+        });
+        let asker = Asker::open(&session, peer, false).await.unwrap();
+        let waits = Waits {
+            reply: Duration::from_millis(500),
+            tries: 1,
+        };
+        match asker.ask(b"q", waits, |_| true).await {
+            Reply::Answer(b) => assert_eq!(b, b"real"),
+            other => panic!("{other:?}"),
+        }
+        serve.await.unwrap();
+    }
 }
