@@ -272,4 +272,56 @@ mod tests {
         }
         serve.await.unwrap();
     }
+
+    /// Every parser is a pure function of hostile bytes: random datagrams, and real answers
+    /// with random bytes flipped, must be refused or read, never panic.
+    #[test]
+    fn parsers_survive_random_and_mangled_input() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let seeds: Vec<Vec<u8>> = vec![
+            netbios::request(1),
+            snmp::get_request("public", 1),
+            ssdp::msearch("10.0.0.1".parse().unwrap()),
+            mdns::query(1, &mdns::first_questions("10.0.0.1".parse().unwrap())),
+            b"HTTP/1.1 200 OK\r\nLOCATION: http://10.0.0.1/d.xml\r\n\r\n".to_vec(),
+            b"<device><friendlyName>a&amp;b</friendlyName><deviceList>".to_vec(),
+        ];
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        for round in 0..4000 {
+            let mut bytes = if round % 2 == 0 {
+                let len = (next() % 300) as usize;
+                (0..len).map(|_| next() as u8).collect()
+            } else {
+                let mut b = seeds[round % seeds.len()].clone();
+                for _ in 0..(next() % 8) {
+                    if !b.is_empty() {
+                        let i = (next() as usize) % b.len();
+                        b[i] = next() as u8;
+                    }
+                }
+                b
+            };
+            if round % 7 == 0 {
+                bytes.truncate((next() as usize) % (bytes.len() + 1));
+            }
+            let _ = netbios::parse(&bytes, 1);
+            let _ = snmp::parse(&bytes, 1);
+            let _ = ssdp::parse_answer(&bytes);
+            let _ = ssdp::body(&bytes);
+            let _ = ssdp::describe(&String::from_utf8_lossy(&bytes));
+            let id = match bytes.as_slice() {
+                [a, b, ..] => u16::from_be_bytes([*a, *b]),
+                _ => 0,
+            };
+            if let Some(records) = mdns::parse(&bytes, id) {
+                let _ = mdns::describe(&records, ip);
+            }
+        }
+    }
 }
