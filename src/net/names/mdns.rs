@@ -237,28 +237,7 @@ mod tests {
 
     fn printer_answer(id: u16) -> Vec<u8> {
         let mut m = Message::response(id, hickory_proto::op::OpCode::Query);
-        let inst = "HP Color LaserJet MFP M480f._ipp._tcp.local.";
-        m.answers = vec![
-            rec(
-                SERVICES,
-                RData::PTR(PTR(Name::from_ascii("_ipp._tcp.local.").unwrap())),
-            ),
-            rec(
-                "70.0.77.10.in-addr.arpa.",
-                RData::PTR(PTR(Name::from_ascii("printer.local.").unwrap())),
-            ),
-            rec(
-                "_ipp._tcp.local.",
-                RData::PTR(PTR(Name::from_labels(vec![
-                    "HP Color LaserJet MFP M480f".as_bytes(),
-                    b"_ipp",
-                    b"_tcp",
-                    b"local",
-                ])
-                .unwrap())),
-            ),
-        ];
-        let _ = inst;
+        // The instance label has spaces: built from labels, not parsed from text.
         let inst = Name::from_labels(vec![
             "HP Color LaserJet MFP M480f".as_bytes(),
             b"_ipp",
@@ -266,16 +245,20 @@ mod tests {
             b"local",
         ])
         .unwrap();
+        let name = |s: &str| Name::from_ascii(s).unwrap();
+        m.answers = vec![
+            rec(SERVICES, RData::PTR(PTR(name("_ipp._tcp.local.")))),
+            rec(
+                "70.0.77.10.in-addr.arpa.",
+                RData::PTR(PTR(name("printer.local."))),
+            ),
+            rec("_ipp._tcp.local.", RData::PTR(PTR(inst.clone()))),
+        ];
         m.additionals = vec![
             Record::from_rdata(
                 inst.clone(),
                 120,
-                RData::SRV(SRV::new(
-                    0,
-                    0,
-                    631,
-                    Name::from_ascii("printer.local.").unwrap(),
-                )),
+                RData::SRV(SRV::new(0, 0, 631, name("printer.local."))),
             ),
             Record::from_rdata(
                 inst,
@@ -340,5 +323,32 @@ mod tests {
         assert_eq!(t["a"], "b=c");
         assert_eq!(t["flag"], "");
         assert_eq!(t.len(), 2);
+    }
+
+    /// Real responders set the cache-flush bit in the class and add NSEC records (type 47)
+    /// for what they do not have: neither may make the answer unreadable.
+    #[test]
+    fn cache_flush_classes_and_nsec_records_are_read() {
+        let mut bytes = printer_answer(3);
+        // NSEC for printer.local: name pointer to offset 12 is not safe here, so spell the
+        // name; class IN | cache-flush; next domain = same name; bitmap for A and AAAA.
+        let mut nsec = Vec::new();
+        for label in ["printer", "local"] {
+            nsec.push(label.len() as u8);
+            nsec.extend_from_slice(label.as_bytes());
+        }
+        nsec.push(0);
+        let rdata: Vec<u8> = [&nsec[..], &[0, 4, 0x40, 0, 0, 0x08]].concat();
+        let mut rr = nsec.clone();
+        rr.extend_from_slice(&[0, 47, 0x80, 0x01, 0, 0, 0, 120]);
+        rr.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        rr.extend_from_slice(&rdata);
+        bytes.extend_from_slice(&rr);
+        let ar = u16::from_be_bytes([bytes[10], bytes[11]]) + 1;
+        bytes[10..12].copy_from_slice(&ar.to_be_bytes());
+        let records = parse(&bytes, 3).expect("readable despite NSEC");
+        let info = describe(&records, "10.77.0.70".parse().unwrap()).unwrap();
+        assert_eq!(info.hostname.as_deref(), Some("printer.local"));
+        assert_eq!(info.services[0].port, Some(631));
     }
 }
