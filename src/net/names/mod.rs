@@ -24,6 +24,7 @@ use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
+use nix::sys::socket::{setsockopt, sockopt};
 use tokio::net::UdpSocket;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, timeout};
@@ -119,6 +120,14 @@ impl Asker {
         let sock = UdpSocket::bind(local).await.ok()?;
         if connect {
             sock.connect(peer).await.ok()?;
+        } else {
+            // An unconnected socket hears of ICMP port unreachable only with IP_RECVERR:
+            // then a host without SSDP costs one round trip, not every wait. Only `peer` is
+            // ever sent to, so any such error is about it. Best effort: without it we wait.
+            let _ = match peer {
+                SocketAddr::V4(_) => setsockopt(&sock, sockopt::Ipv4RecvErr, &true),
+                SocketAddr::V6(_) => setsockopt(&sock, sockopt::Ipv6RecvErr, &true),
+            };
         }
         Some(Asker {
             sock,
@@ -209,6 +218,25 @@ mod tests {
         let peer = spare.local_addr().unwrap();
         drop(spare);
         let asker = Asker::open(&session, peer, true).await.unwrap();
+        let started = Instant::now();
+        let waits = Waits {
+            reply: Duration::from_secs(2),
+            tries: 2,
+        };
+        assert!(matches!(
+            asker.ask(b"x", waits, |_| true).await,
+            Reply::Refused
+        ));
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn an_unconnected_asker_also_hears_port_unreachable() {
+        let session = Session::new(Default::default()).unwrap();
+        let spare = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let peer = spare.local_addr().unwrap();
+        drop(spare);
+        let asker = Asker::open(&session, peer, false).await.unwrap();
         let started = Instant::now();
         let waits = Waits {
             reply: Duration::from_secs(2),
