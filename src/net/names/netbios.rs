@@ -130,7 +130,7 @@ mod tests {
 
     /// A node status answer as Samba and Windows send it (no question section, the name
     /// repeated in full).
-    pub fn answer(id: u16, names: &[(&str, u8, bool)], mac: [u8; 6]) -> Vec<u8> {
+    fn answer(id: u16, names: &[(&str, u8, bool)], mac: [u8; 6]) -> Vec<u8> {
         let mut p = Vec::new();
         p.extend_from_slice(&id.to_be_bytes());
         p.extend_from_slice(&[0x84, 0x00, 0, 0, 0, 1, 0, 0, 0, 0]);
