@@ -243,6 +243,17 @@ pub struct ScanArgs {
     #[arg(long)]
     pub no_identify: bool,
 
+    /// Do not ask live hosts their names. By default each live target is asked, by unicast
+    /// to its own address only, over mDNS/DNS-SD (host name, services, TXT), NetBIOS (computer
+    /// name, workgroup, domain controller), SSDP/UPnP (friendly name, maker, model) and SNMP
+    /// v2c (sysDescr, sysName, sysObjectID, sysLocation).
+    #[arg(long)]
+    pub no_names: bool,
+
+    /// SNMP v2c community for the name queries (no other community is ever tried).
+    #[arg(long, value_name = "NAME", default_value = "public")]
+    pub snmp_community: String,
+
     /// Per-probe timeout in milliseconds (ICMP window; TCP connects adapt below it to the
     /// round trip measured on each host).
     #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]

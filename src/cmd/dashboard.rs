@@ -55,6 +55,7 @@ pub fn config(args: DashboardArgs, file: &ScanFileConfig) -> Result<DashboardCon
         concurrency: cfg.concurrency,
         resolver: cfg.resolver,
         dns_timeout: cfg.dns_timeout,
+        names: cfg.names,
     };
     Ok(DashboardConfig {
         targets,

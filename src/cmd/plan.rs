@@ -11,6 +11,7 @@ use crate::core::ports::{self, PortError};
 use crate::core::target::{self, TargetError, TargetSet};
 use crate::engine::scan::ScanConfig;
 use crate::net::dns::{self, DnsError};
+use crate::net::names::NameQuery;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
@@ -84,6 +85,9 @@ pub fn scan_config(
     cfg.arp = !args.no_arp;
     cfg.reverse_dns = !args.no_rdns;
     cfg.identify = !args.no_identify;
+    cfg.names = (!args.no_names).then(|| NameQuery {
+        snmp_community: args.snmp_community.clone(),
+    });
     cfg.timeout = Duration::from_millis(args.timeout);
     cfg.tries = args.tries;
     cfg.concurrency = args.concurrency.map(|c| c as usize);
@@ -103,4 +107,34 @@ pub fn scan_config(
         resolver: resolver.map(|r| r.to_string()),
     };
     Ok((cfg, params))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    fn cfg(argv: &[&str]) -> crate::engine::scan::ScanConfig {
+        let mut full = vec!["netdx", "scan", "10.0.0.1"];
+        full.extend_from_slice(argv);
+        let Some(crate::cli::Command::Scan(args)) = crate::cli::Cli::parse_from(full).command
+        else {
+            panic!("not a scan");
+        };
+        super::scan_config(&args, &Default::default()).unwrap().0
+    }
+
+    #[test]
+    fn names_are_on_by_default_with_public_and_off_with_no_names() {
+        assert_eq!(
+            cfg(&[]).names.map(|q| q.snmp_community),
+            Some("public".to_string())
+        );
+        assert_eq!(
+            cfg(&["--snmp-community", "lab-ro"])
+                .names
+                .map(|q| q.snmp_community),
+            Some("lab-ro".to_string())
+        );
+        assert_eq!(cfg(&["--no-names"]).names, None);
+    }
 }

@@ -111,6 +111,38 @@ pub fn facts(host: &Host, gateway: Option<std::net::IpAddr>) -> Vec<Fact> {
     if host.mac.is_some_and(|m| m.0[0] & 0x02 != 0) {
         out.push(Fact::new("mac", "randomised"));
     }
+    let n = &host.names;
+    if let Some(m) = &n.mdns {
+        for svc in &m.services {
+            out.push(Fact::new("mdns", svc.service_type.clone()));
+            for (k, v) in &svc.txt {
+                out.push(Fact::new("mdns", format!("{k}={v}")));
+            }
+        }
+    }
+    if let Some(nb) = &n.netbios {
+        if nb.domain_controller {
+            out.push(Fact::new("netbios", "domain-controller"));
+        }
+    }
+    if let Some(u) = &n.upnp {
+        for v in [
+            &u.device_type,
+            &u.manufacturer,
+            &u.model_name,
+            &u.friendly_name,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            out.push(Fact::new("upnp", v.clone()));
+        }
+    }
+    if let Some(sn) = &n.snmp {
+        for v in [&sn.sys_descr, &sn.sys_object_id].into_iter().flatten() {
+            out.push(Fact::new("snmp", v.clone()));
+        }
+    }
     for p in host.open_ports() {
         out.push(Fact::new("port", p.port.to_string()));
         let Some(id) = &p.identity else { continue };

@@ -148,6 +148,13 @@ pub enum ScanEvent {
         /// Boxed: a service description is large and rare next to the other events.
         id: Box<crate::core::identity::ServiceId>,
     },
+    /// What a host said about itself in the LAN's name protocols (mDNS, NetBIOS, SSDP/UPnP,
+    /// SNMP); any answer proves it up.
+    Names {
+        ip: IpAddr,
+        /// Boxed: rare and large next to the other events.
+        names: Box<crate::core::names::HostNames>,
+    },
     Progress {
         phase: Phase,
         done: u64,

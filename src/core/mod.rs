@@ -5,6 +5,7 @@ pub mod devtype;
 pub mod event;
 pub mod identity;
 pub mod model;
+pub mod names;
 pub mod oui;
 pub mod ports;
 pub mod portset;

@@ -96,6 +96,8 @@ pub enum Method {
     Icmp,
     Arp,
     Tcp,
+    /// A LAN name protocol answered (mDNS, NetBIOS, SSDP or SNMP).
+    Udp,
 }
 
 impl Method {
@@ -104,6 +106,7 @@ impl Method {
             Method::Icmp => "icmp",
             Method::Arp => "arp",
             Method::Tcp => "tcp",
+            Method::Udp => "udp",
         }
     }
 }
@@ -432,6 +435,12 @@ pub struct Host {
     /// What kind of device this is, with the evidence (absent when unknown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<crate::core::devtype::DeviceType>,
+    /// What the host said about itself in mDNS, NetBIOS, SSDP/UPnP and SNMP.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::core::names::HostNames::is_empty"
+    )]
+    pub names: crate::core::names::HostNames,
 }
 
 impl Port {
@@ -470,6 +479,7 @@ impl Host {
             filtered_ports: PortSet::new(),
             closed_ports: PortSet::new(),
             device: None,
+            names: Default::default(),
         }
     }
 
@@ -699,6 +709,8 @@ mod wire {
         closed_ports: PortSet,
         #[serde(default)]
         device: Option<crate::core::devtype::DeviceType>,
+        #[serde(default)]
+        names: crate::core::names::HostNames,
     }
 
     impl From<HostWire> for Host {
@@ -734,6 +746,7 @@ mod wire {
                 filtered_ports: filtered,
                 closed_ports: closed,
                 device: w.device,
+                names: w.names,
             }
         }
     }
@@ -988,6 +1001,17 @@ impl ScanReport {
                 if let Ok(i) = h.ports.binary_search_by_key(&port, |p| p.port) {
                     h.ports[i].identity = Some(*id);
                 }
+            }
+            ScanEvent::Names { ip, names } => {
+                if names.is_empty() {
+                    return;
+                }
+                let h = self.host(ip);
+                if h.proof.is_none() && h.methods.is_empty() {
+                    h.proof = Some(format!("{} answered", names.protocols().join(", ")));
+                }
+                h.names.merge(*names);
+                h.seen_by(Method::Udp);
             }
             ScanEvent::Dns(r) => {
                 self.dns.push(r.sanitized());
@@ -1266,5 +1290,43 @@ mod tests {
         assert_eq!(h.rtt_samples, Some(4));
         assert_eq!(h.rtt_median_ms, Some(1.15));
         assert_eq!(h.rtt_ms, Some(10.825));
+    }
+
+    #[test]
+    fn a_name_answer_proves_a_host_up_and_sections_accumulate() {
+        use crate::core::names::{HostNames, NetbiosInfo, SnmpInfo};
+        let ip = IpAddr::from([10, 0, 0, 2]);
+        let mut r = ScanReport::new(ScanParameters::default());
+        r.apply(ScanEvent::Targets(vec![ip]));
+        r.apply(ScanEvent::Names {
+            ip,
+            names: Box::default(),
+        });
+        assert_eq!(r.hosts[&ip].status, HostStatus::Down, "nothing answered");
+        r.apply(ScanEvent::Names {
+            ip,
+            names: Box::new(HostNames {
+                netbios: Some(NetbiosInfo {
+                    name: Some("NAS01".into()),
+                    ..Default::default()
+                }),
+                snmp: Some(SnmpInfo {
+                    sys_name: Some("nas".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        });
+        let h = &r.hosts[&ip];
+        assert_eq!(h.status, HostStatus::Up);
+        assert_eq!(h.methods, vec![Method::Udp]);
+        assert_eq!(h.proof.as_deref(), Some("NetBIOS, SNMP answered"));
+        assert_eq!(h.names.best_name(), Some("NAS01"));
+        let json = serde_json::to_value(h).unwrap();
+        assert_eq!(json["names"]["netbios"]["name"], "NAS01");
+        assert_eq!(json["methods"], serde_json::json!(["udp"]));
+        // A host without names has no `names` key at all.
+        let other = serde_json::to_value(Host::new(ip)).unwrap();
+        assert!(other.get("names").is_none());
     }
 }

@@ -8,7 +8,9 @@
 //!  TargetSet ──┬─► ARP (directly connected IPv4) ─┐ host up
 //!              ├─► ICMP sweep (one shared socket) ┼───────────► port scan (global connect
 //!              │                                  │              window, adaptive timeout)
-//!              │                                  └───────────► PTR lookup
+//!              │                                  ├───────────► PTR lookup
+//!              │                                  └───────────► LAN names (mDNS, NetBIOS,
+//!              │                                                 SSDP, SNMP; unicast)
 //!              └─► --dns queries
 //! ```
 //! Hosts flow into the port scanner as soon as any method sees them, so ports of the first
@@ -38,6 +40,7 @@ use crate::net::dns::DnsProbe;
 use crate::net::dns_check;
 use crate::net::icmp::{EchoPlan, IcmpProbe, SocketKind};
 use crate::net::identify;
+use crate::net::names::{self, NameQuery};
 use crate::net::session::Session;
 use crate::net::sys::privilege;
 
@@ -65,6 +68,9 @@ pub struct ScanConfig {
     pub arp_wait: Duration,
     /// Ask every open port what it runs (banners, HTTP, TLS): [`crate::net::identify`].
     pub identify: bool,
+    /// Ask every live host its names in mDNS, NetBIOS, SSDP/UPnP and SNMP
+    /// ([`crate::net::names`]); `None` (`--no-names`) sends nothing to those ports.
+    pub names: Option<NameQuery>,
 }
 
 impl ScanConfig {
@@ -83,6 +89,7 @@ impl ScanConfig {
             dns_timeout: Duration::from_secs(2),
             arp_wait: Duration::from_millis(250),
             identify: true,
+            names: Some(NameQuery::default()),
         }
     }
 }
@@ -95,6 +102,9 @@ const ICMP_WINDOW: usize = 4096;
 const CONNECT_DISCOVERY_MAX: u64 = 4096;
 /// Hosts port-scanned at once; their connects share the global connect window.
 const HOST_WINDOW: usize = 256;
+/// Sweeps up to this size ask names of hosts only assumed alive (`--no-ping`, or no ICMP):
+/// there a name answer is what proves a host up, and four datagrams per address stay cheap.
+const NAMES_ASSUMED_MAX: u64 = 4096;
 /// Reverse lookups in flight.
 const PTR_WINDOW: usize = 64;
 /// Port results per event.
@@ -417,7 +427,11 @@ async fn scan(session: &Session, mut cfg: ScanConfig, emit: Emitter) {
             timeout: cfg.timeout,
             identify: cfg.identify,
         },
-        if cfg.reverse_dns { dns.clone() } else { None },
+        NamesJob {
+            reverse: if cfg.reverse_dns { dns.clone() } else { None },
+            query: cfg.names.clone().map(Arc::new),
+            assumed: targets.len() <= NAMES_ASSUMED_MAX,
+        },
         emit.clone(),
     );
 
@@ -651,14 +665,15 @@ async fn run_tcp_discovery(
     }
 }
 
-/// Everything that happens to a host once it is known to be alive: its ports and its name.
+/// Everything that happens to a host once it is known to be alive: its ports, its PTR name
+/// and its names in the LAN protocols.
 async fn follow_up(
     session: Session,
     found: discover::Found,
     mut live_rx: mpsc::UnboundedReceiver<LiveHost>,
     ports: Option<Arc<Vec<u16>>>,
     job: PortJob,
-    dns: Option<DnsProbe>,
+    names_job: NamesJob,
     emit: Emitter,
 ) {
     let hosts = Arc::new(Semaphore::new(HOST_WINDOW));
@@ -681,13 +696,17 @@ async fn follow_up(
         {
             session.observe_rtt(host.ip, rtt);
         }
-        let dns = dns.clone().filter(|_| !skip_reverse(host.ip));
+        let dns = names_job.reverse.clone().filter(|_| !skip_reverse(host.ip));
         let scan = ports.clone().inspect(|ports| {
             progress
                 .total
                 .fetch_add(ports.len() as u64, Ordering::Relaxed);
         });
-        if dns.is_none() && scan.is_none() {
+        let query = names_job
+            .query
+            .clone()
+            .filter(|_| host.seen || names_job.assumed);
+        if dns.is_none() && scan.is_none() && query.is_none() {
             continue;
         }
         // Bounds the hosts followed up at once (and so the tasks alive) whatever the target
@@ -720,21 +739,38 @@ async fn follow_up(
                     emit.send(ScanEvent::Hostname { ip: host.ip, name }).await;
                 }
             };
-            match scan {
+            // Names are asked while ports are checked; an answer proves the host up.
+            let lan_names = async {
+                let Some(query) = query else { return false };
+                let found = tokio::select! {
+                    found = names::probe_host(&session, host.ip, &query) => found,
+                    _ = emit.cancel.cancelled() => return false,
+                };
+                if found.is_empty() {
+                    return false;
+                }
+                emit.send(ScanEvent::Names {
+                    ip: host.ip,
+                    names: Box::new(found),
+                })
+                .await;
+                true
+            };
+            let ports = async {
+                match scan {
+                    Some(ports) => scan_host(&session, host, &ports, job, &emit, &progress).await,
+                    None => false,
+                }
+            };
+            if host.seen {
                 // A host seen alive is named while its ports are checked.
-                Some(ports) if host.seen => {
-                    let ports = scan_host(&session, host, &ports, job, &emit, &progress);
-                    tokio::join!(ports, reverse);
+                tokio::join!(ports, lan_names, reverse);
+            } else {
+                // An assumed host is named only if a port or a name protocol answered.
+                let (ports_answered, named) = tokio::join!(ports, lan_names);
+                if ports_answered || named {
+                    reverse.await;
                 }
-                // An assumed host is named only if one of its ports answered.
-                Some(ports) => {
-                    let answered = scan_host(&session, host, &ports, job, &emit, &progress).await;
-                    if answered {
-                        reverse.await;
-                    }
-                }
-                None if host.seen => reverse.await,
-                None => {}
             }
         });
         // Reap finished tasks as we go so the set does not grow with the target count.
@@ -761,6 +797,17 @@ fn local_gateways() -> Vec<IpAddr> {
         .into_iter()
         .map(|g| g.ip)
         .collect()
+}
+
+/// How each live host is named.
+#[derive(Clone)]
+struct NamesJob {
+    /// Reverse (PTR) lookups; `None`: `--no-rdns`.
+    reverse: Option<DnsProbe>,
+    /// `None`: `--no-names`.
+    query: Option<Arc<NameQuery>>,
+    /// Also ask hosts only assumed alive (small sweeps, see [`NAMES_ASSUMED_MAX`]).
+    assumed: bool,
 }
 
 /// Port counters shared by every host scan, for one progress bar over all of them.

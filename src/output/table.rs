@@ -164,6 +164,20 @@ pub fn render(report: &ScanReport, elapsed_secs: Option<f64>) -> String {
             let _ = writeln!(out, "warning: {p}");
         }
     }
+    let mut names = vec![
+        ["HOST", "PROTOCOL", "NAME", "DETAILS"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for h in report.hosts.values() {
+        for (protocol, name, details) in h.names.rows() {
+            names.push(vec![h.ip.to_string(), protocol.to_string(), name, details]);
+        }
+    }
+    if names.len() > 1 {
+        out.push('\n');
+        out.push_str(&columns(&names));
+    }
     let lookups: Vec<&DnsResult> = super::dns_table(report).collect();
     if !lookups.is_empty() {
         out.push('\n');
@@ -241,5 +255,46 @@ mod tests {
         h.methods = vec![crate::core::model::Method::Arp];
         h.icmp_received = Some(0);
         assert_eq!(loss_cell(&h), "ping blocked");
+    }
+
+    #[test]
+    fn names_section_lists_each_protocol_that_answered() {
+        use crate::core::event::ScanEvent;
+        use crate::core::model::ScanParameters;
+        use crate::core::names::{HostNames, MdnsInfo, MdnsService, UpnpInfo};
+        let ip: std::net::IpAddr = "10.77.0.70".parse().unwrap();
+        let mut r = ScanReport::new(ScanParameters::default());
+        let mut txt = std::collections::BTreeMap::new();
+        txt.insert("ty".to_string(), "HP Color LaserJet".to_string());
+        r.apply(ScanEvent::Names {
+            ip,
+            names: Box::new(HostNames {
+                mdns: Some(MdnsInfo {
+                    hostname: Some("printer.local".into()),
+                    services: vec![MdnsService {
+                        service_type: "_ipp._tcp".into(),
+                        port: Some(631),
+                        txt,
+                        ..Default::default()
+                    }],
+                }),
+                upnp: Some(UpnpInfo {
+                    friendly_name: Some("Printer".into()),
+                    manufacturer: Some("HP".into()),
+                    model_name: Some("M480f".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        });
+        let out = render(&r, None);
+        assert!(
+            out.contains(
+                "HOST        PROTOCOL  NAME           DETAILS\n\
+                 10.77.0.70  mdns      printer.local  _ipp._tcp:631 \"HP Color LaserJet\"\n\
+                 10.77.0.70  ssdp      Printer        HP M480f\n"
+            ),
+            "{out}"
+        );
     }
 }

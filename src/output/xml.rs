@@ -97,6 +97,7 @@ fn host_reason(h: &Host) -> &'static str {
     match h.methods.first() {
         Some(Method::Arp) => "arp-response",
         Some(Method::Icmp) => "echo-reply",
+        Some(Method::Udp) => "udp-response",
         Some(Method::Tcp) => {
             if h.open_ports().next().is_some() {
                 "syn-ack"

@@ -113,6 +113,8 @@ pub struct ScanTemplate {
     pub concurrency: Option<usize>,
     pub resolver: Option<SocketAddr>,
     pub dns_timeout: Duration,
+    /// LAN name queries of the sweep's live hosts (`--no-names`: `None`); rounds skip them.
+    pub names: Option<crate::net::names::NameQuery>,
 }
 
 impl Default for ScanTemplate {
@@ -132,6 +134,7 @@ impl Default for ScanTemplate {
             concurrency: c.concurrency,
             resolver: c.resolver,
             dns_timeout: c.dns_timeout,
+            names: c.names,
         }
     }
 }
@@ -149,6 +152,7 @@ impl ScanTemplate {
         cfg.concurrency = self.concurrency;
         cfg.resolver = self.resolver;
         cfg.dns_timeout = self.dns_timeout;
+        cfg.names = self.names.clone();
         cfg
     }
 
@@ -157,6 +161,7 @@ impl ScanTemplate {
         let mut cfg = self.scan(targets);
         cfg.ports = None;
         cfg.reverse_dns = false;
+        cfg.names = None;
         cfg
     }
 
@@ -167,6 +172,7 @@ impl ScanTemplate {
         cfg.ping = false;
         cfg.arp = false;
         cfg.reverse_dns = false;
+        cfg.names = None;
         cfg
     }
 }

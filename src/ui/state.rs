@@ -515,6 +515,12 @@ impl Dashboard {
                 job.heard.entry(*ip).or_default().seen = true;
                 came_up = Some(*ip);
             }
+            ScanEvent::Names { ip, names } => {
+                if !names.is_empty() {
+                    job.heard.entry(*ip).or_default().seen = true;
+                    came_up = Some(*ip);
+                }
+            }
             ScanEvent::Hostname { .. }
             | ScanEvent::Dns(_)
             | ScanEvent::Note { .. }

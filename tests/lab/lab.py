@@ -76,6 +76,7 @@ import time
 LAB_DIR = os.path.dirname(os.path.abspath(__file__))
 TOPOLOGY = os.path.join(LAB_DIR, "topology.json")
 LISTEN_PY = os.path.join(LAB_DIR, "listen.py")
+NAMES_PY = os.path.join(LAB_DIR, "names_responder.py")
 STATE_ROOT = "/run/netdx-lab"
 NETNS_RUN = "/run/netns"
 NETNS_ETC = "/etc/netns"
@@ -195,6 +196,16 @@ def validate(topo):
         for port in services:
             if int(port) not in hosts_by_key[key]["open"]:
                 raise LabError(f"services: {key} port {port} is not in its open list")
+    for key, spec in topo.get("lan_names", {}).items():
+        if key.startswith("_"):
+            continue
+        if key not in hosts_by_key:
+            raise LabError(f"lan_names: no host {key}")
+        if "expect" not in spec:
+            raise LabError(f"lan_names: {key} has no expect")
+        port = spec.get("ssdp", {}).get("http_port")
+        if port is not None and port not in hosts_by_key[key]["open"]:
+            raise LabError(f"lan_names: {key} ssdp http_port {port} is not in its open list")
     lan4 = ipaddress.ip_network(topo["lan"]["ipv4"])
     lan6 = ipaddress.ip_network(topo["lan"]["ipv6"])
     zone = topo["dns"]["zone"]
@@ -824,6 +835,21 @@ def service_file(key, services, sdir):
     return path
 
 
+def snmpd_conf(spec, ip, lan, sdir):
+    """snmpd.conf for one lab host: read-only community for the LAN only, the system group
+    as the topology says, listening on the host's own address, state kept in the lab's dir."""
+    return (
+        f"agentAddress udp:{ip}:161\n"
+        f"rocommunity {spec['community']} {lan}\n"
+        f"sysDescr {spec['sys_descr']}\n"
+        f"sysObjectID {spec['sys_object_id']}\n"
+        f"sysName {spec['sys_name']}\n"
+        f"sysLocation {spec['sys_location']}\n"
+        "sysServices 72\n"
+        f"[snmp] persistentDir {sdir}\n"
+    )
+
+
 def build(topo, state):
     sdir = state_dir(state["name"])
     ns = state["ns_by_key"]
@@ -925,9 +951,37 @@ def build(topo, state):
     argv = ["ip", "netns", "exec", dns_ns, "dnsmasq", "--keep-in-foreground"]
     argv.append(f"--conf-file={conf_path}")
     waits.append((spawn(argv, logfile, state), dns_ns, [53], logfile))
+    lan_names = {k: v for k, v in topo.get("lan_names", {}).items() if not k.startswith("_")}
+    for key, spec in lan_names.items():
+        host = next(h for h in topo["hosts"] if h["key"] == key)
+        hns = ns[key]
+        players = {k: v for k, v in spec.items() if k in ("mdns", "netbios", "ssdp")}
+        if players:
+            path = os.path.join(sdir, f"names-{key}.json")
+            with open(path, "w") as f:
+                json.dump({"ip": host["ip"], **players}, f)
+            logfile = os.path.join(sdir, f"names-{key}.log")
+            argv = ["ip", "netns", "exec", hns, sys.executable, NAMES_PY, path]
+            ports = [{"mdns": 5353, "netbios": 137, "ssdp": 1900}[k] for k in players]
+            if "ssdp" in players:
+                ports.append(players["ssdp"]["http_port"])
+            waits.append((spawn(argv, logfile, state), hns, ports, logfile))
+        if "snmp" in spec:
+            conf = os.path.join(sdir, f"snmpd-{key}.conf")
+            with open(conf, "w") as f:
+                f.write(snmpd_conf(spec["snmp"], host["ip"], topo["lan"]["ipv4"], sdir))
+            logfile = os.path.join(sdir, f"snmpd-{key}.log")
+            # -f: foreground (the lab owns the pid); -Lo: log to stdout; -C -c: only this
+            # configuration, never /etc/snmp/snmpd.conf.
+            argv = ["ip", "netns", "exec", hns, "snmpd", "-f", "-Lo", "-C", "-c", conf,
+                    "-p", os.path.join(sdir, f"snmpd-{key}.pid")]
+            waits.append((spawn(argv, logfile, state), hns, [161], logfile))
     for host in topo["hosts"]:
-        # dnsmasq serves the DNS host's port 53; one listener serves every other open port.
-        ports = [p for p in host["open"] if not (host["role"] == "dns" and p == 53)]
+        # dnsmasq serves the DNS host's port 53; the names responder its description port; one
+        # listener serves every other open port.
+        served = {lan_names.get(host["key"], {}).get("ssdp", {}).get("http_port")}
+        ports = [p for p in host["open"]
+                 if not (host["role"] == "dns" and p == 53) and p not in served]
         if not ports:
             continue
         hns = ns[host["key"]]
@@ -1178,6 +1232,7 @@ def lab_document(topo, state, elapsed_ms):
         "services": {k: v for k, v in topo.get("services", {}).items() if not k.startswith("_")},
         "device_types": {k: v for k, v in topo.get("device_types", {}).items()
                          if not k.startswith("_")},
+        "lan_names": {k: v for k, v in topo.get("lan_names", {}).items() if not k.startswith("_")},
         "down": topo["down"],
         "dns": dns,
         "wan": wan_document(topo, ns, state_dir(state["name"])),
