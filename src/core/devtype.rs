@@ -120,10 +120,8 @@ pub fn facts(host: &Host, gateway: Option<std::net::IpAddr>) -> Vec<Fact> {
             }
         }
     }
-    if let Some(nb) = &n.netbios {
-        if nb.domain_controller {
-            out.push(Fact::new("netbios", "domain-controller"));
-        }
+    if n.netbios.as_ref().is_some_and(|nb| nb.domain_controller) {
+        out.push(Fact::new("netbios", "domain-controller"));
     }
     if let Some(u) = &n.upnp {
         for v in [
