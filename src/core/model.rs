@@ -1004,6 +1004,10 @@ impl ScanReport {
             }
             ScanEvent::Names { ip, names } => {
                 if names.is_empty() {
+                    // The name probes ran their course: probed, nothing answered them.
+                    if let Some(h) = self.hosts.get_mut(&ip) {
+                        h.probed();
+                    }
                     return;
                 }
                 let h = self.host(ip);
@@ -1302,7 +1306,11 @@ mod tests {
             ip,
             names: Box::default(),
         });
-        assert_eq!(r.hosts[&ip].status, HostStatus::Down, "nothing answered");
+        assert_eq!(
+            r.hosts[&ip].status,
+            HostStatus::NoAnswer,
+            "nothing answered"
+        );
         r.apply(ScanEvent::Names {
             ip,
             names: Box::new(HostNames {

@@ -14,7 +14,7 @@ use crate::core::model::{Host, PortSet, PortState, ScanReport};
 
 use super::escape;
 
-pub const HEADER: [&str; 17] = [
+pub const HEADER: [&str; 21] = [
     "ip",
     "status",
     "hostname",
@@ -32,6 +32,10 @@ pub const HEADER: [&str; 17] = [
     "service",
     "port_rtt_ms",
     "count",
+    "device_type",
+    "product",
+    "version",
+    "service_info",
 ];
 
 fn num(v: Option<f64>) -> String {
@@ -89,6 +93,20 @@ fn row(out: &mut String, h: &Host, p: PortCells<'_>) {
         ]),
         PortCells::None => cells.extend(std::iter::repeat_n(String::new(), 6)),
     }
+    cells.push(
+        h.device
+            .as_ref()
+            .map(|d| escape::csv(&d.kind))
+            .unwrap_or_default(),
+    );
+    // What the service said about itself (open ports that were identified).
+    let id = match p {
+        PortCells::Open(p) => p.identity.as_ref(),
+        _ => None,
+    };
+    cells.push(id.map(|i| text(&i.product)).unwrap_or_default());
+    cells.push(id.map(|i| text(&i.version)).unwrap_or_default());
+    cells.push(id.map(|i| escape::csv(&i.summary())).unwrap_or_default());
     let _ = write!(out, "{}\r\n", cells.join(","));
 }
 

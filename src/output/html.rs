@@ -189,8 +189,12 @@ fn opt(v: &Option<String>) -> String {
     v.as_deref().map_or_else(|| "-".to_string(), h)
 }
 
+/// The DNS name, the name typed, or the name the device gives itself on the LAN.
 fn display_name(host: &Host) -> Option<&str> {
-    host.hostname.as_deref().or(host.target_name.as_deref())
+    host.hostname
+        .as_deref()
+        .or(host.target_name.as_deref())
+        .or(host.names.best_name())
 }
 
 /// The name cell of a host row: its name, or why the reverse lookup gave none.
@@ -348,6 +352,7 @@ fn hosts_table(out: &mut String, report: &ScanReport, up: &[&Host]) {
         ("name", "text", "Name"),
         ("mac", "text", "MAC"),
         ("vendor", "text", "Vendor"),
+        ("type", "text", "Type"),
         ("rtt", "num", "RTT"),
         ("loss", "num", "Loss"),
         ("methods", "text", "Seen by"),
@@ -371,7 +376,7 @@ fn hosts_table(out: &mut String, report: &ScanReport, up: &[&Host]) {
         let lossy = host.loss_pct.is_some_and(|l| l > 0.0 && l < 100.0);
         let _ = writeln!(
             out,
-            "<tr data-open=\"{open}\"><td data-sort=\"{}\"><a href=\"#{}\" class=\"mono\">{}</a></td><td>{}</td><td class=\"mono\">{}</td><td>{}</td>\
+            "<tr data-open=\"{open}\"><td data-sort=\"{}\"><a href=\"#{}\" class=\"mono\">{}</a></td><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}</td>\
              <td class=\"num\" data-sort=\"{}\">{}</td><td class=\"num{}\" data-sort=\"{}\">{}</td><td>{}</td><td data-sort=\"{open}\">{}</td></tr>",
             ip_key(host.ip),
             h(&anchor(host.ip)),
@@ -379,6 +384,9 @@ fn hosts_table(out: &mut String, report: &ScanReport, up: &[&Host]) {
             name_cell(report, host),
             host.mac.map_or_else(|| "-".to_string(), |m| m.to_string()),
             opt(&host.vendor),
+            host.device
+                .as_ref()
+                .map_or_else(|| "-".to_string(), |d| h(&d.kind)),
             host.rtt_ms.map(|v| v.to_string()).unwrap_or_default(),
             escape::ms(host.rtt_ms),
             if lossy { " lossy" } else { "" },
@@ -580,6 +588,23 @@ fn host_details(out: &mut String, report: &ScanReport, up: &[&Host]) {
         if let Some(v) = &host.vendor {
             fact("Vendor", h(v));
         }
+        if let Some(d) = &host.device {
+            fact(
+                "Device type",
+                format!(
+                    "{} ({}): {}",
+                    h(&d.kind),
+                    h(&d.confidence),
+                    h(&d.evidence.join(" + "))
+                ),
+            );
+        }
+        for (proto, name, details) in host.names.rows() {
+            fact(
+                &format!("Name ({proto})"),
+                format!("{} <span class=\"dim\">{}</span>", h(&name), h(&details)),
+            );
+        }
         let methods: Vec<&str> = host.methods.iter().map(|m| m.label()).collect();
         fact("Seen by", methods.join(", "));
         if host.rtt_ms.is_some() {
@@ -620,15 +645,32 @@ fn host_details(out: &mut String, report: &ScanReport, up: &[&Host]) {
         out.push_str("</dl>\n");
         if open > 0 {
             out.push_str(
-                "<table class=\"ports\"><thead><tr><th class=\"num\">Port</th><th>Protocol</th><th>State</th><th>Service</th><th class=\"num\">Connect time</th></tr></thead><tbody>\n",
+                "<table class=\"ports\"><thead><tr><th class=\"num\">Port</th><th>Protocol</th><th>State</th><th>Service</th><th>What it says</th><th class=\"num\">Connect time</th></tr></thead><tbody>\n",
             );
             for p in host.open_ports() {
+                // Identification: product, version, title, certificate; a certificate
+                // problem is flagged.
+                let said = p.identity.as_ref().map_or_else(
+                    || "-".to_string(),
+                    |id| {
+                        let problem = id.tls.as_ref().and_then(|t| t.problem());
+                        match problem {
+                            Some(pr) => format!(
+                                "{} <strong class=\"state-filtered\">{}</strong>",
+                                h(&id.summary()),
+                                h(&pr)
+                            ),
+                            None => h(&id.summary()),
+                        }
+                    },
+                );
                 let _ = writeln!(
                     out,
-                    "<tr><td class=\"num\">{}</td><td>{}</td><td class=\"state-open\">open</td><td>{}</td><td class=\"num\">{}</td></tr>",
+                    "<tr><td class=\"num\">{}</td><td>{}</td><td class=\"state-open\">open</td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
                     p.port,
                     h(&p.protocol),
                     opt(&p.service),
+                    said,
                     escape::ms(p.rtt_ms)
                 );
             }

@@ -63,8 +63,12 @@ fn name_cell(report: &ScanReport, h: &Host) -> String {
         reverse_failure(report, h.ip),
     ) {
         (Some(n), _) => md(n),
-        (None, Some(status)) => format!("- (PTR {})", status.label()),
-        (None, None) => "-".to_string(),
+        // No DNS name: the name the device gives itself (mDNS, NetBIOS, UPnP, SNMP).
+        (None, failure) => match (h.names.best_name(), failure) {
+            (Some(n), _) => md(n),
+            (None, Some(status)) => format!("- (PTR {})", status.label()),
+            (None, None) => "-".to_string(),
+        },
     }
 }
 
@@ -165,6 +169,9 @@ pub fn render(report: &ScanReport) -> String {
                     name_cell(report, h),
                     h.mac.map_or_else(|| "-".to_string(), |m| m.to_string()),
                     opt(&h.vendor),
+                    h.device
+                        .as_ref()
+                        .map_or_else(|| "-".to_string(), |d| md(&d.kind)),
                     escape::ms(h.rtt_ms),
                     loss_cell(h),
                     h.methods
@@ -183,12 +190,13 @@ pub fn render(report: &ScanReport) -> String {
                 "Name",
                 "MAC",
                 "Vendor",
+                "Type",
                 "RTT",
                 "Loss",
                 "Seen by",
                 "Open ports",
             ],
-            "lllllrll",
+            "llllllrll",
             &rows,
         );
     }
@@ -236,6 +244,73 @@ pub fn render(report: &ScanReport) -> String {
             &["Host", "Open", "Closed", "Filtered"],
             "llrl",
             &rows,
+        );
+    }
+
+    // What the open ports said about themselves, and warnings about certificates.
+    let services: Vec<Vec<String>> = up
+        .iter()
+        .flat_map(|h| {
+            h.open_ports().filter_map(move |p| {
+                let id = p.identity.as_ref()?;
+                let problem = id.tls.as_ref().and_then(|t| t.problem());
+                Some(vec![
+                    h.ip.to_string(),
+                    md(&p.label()),
+                    md(&id.summary()),
+                    problem.map_or_else(|| "-".to_string(), |p| format!("**{}**", md(&p))),
+                ])
+            })
+        })
+        .collect();
+    if !services.is_empty() {
+        out.push_str("\n## Services\n\n");
+        table(
+            &mut out,
+            &["Host", "Port", "Service", "Problem"],
+            "llll",
+            &services,
+        );
+    }
+    let devices: Vec<Vec<String>> = up
+        .iter()
+        .filter_map(|h| {
+            let d = h.device.as_ref()?;
+            Some(vec![
+                h.ip.to_string(),
+                md(&d.kind),
+                d.confidence.clone(),
+                md(&d.evidence.join(" + ")),
+            ])
+        })
+        .collect();
+    if !devices.is_empty() {
+        out.push_str("\n## Device types\n\n");
+        table(
+            &mut out,
+            &["Host", "Type", "Confidence", "Evidence"],
+            "llll",
+            &devices,
+        );
+    }
+    let names: Vec<Vec<String>> = up
+        .iter()
+        .flat_map(|h| {
+            h.names
+                .rows()
+                .into_iter()
+                .map(move |(proto, name, details)| {
+                    vec![h.ip.to_string(), proto.to_string(), md(&name), md(&details)]
+                })
+        })
+        .collect();
+    if !names.is_empty() {
+        out.push_str("\n## Names on the LAN\n\n");
+        table(
+            &mut out,
+            &["Host", "Protocol", "Name", "Details"],
+            "llll",
+            &names,
         );
     }
 

@@ -60,14 +60,21 @@ fn host_row(report: &ScanReport, h: &Host) -> Vec<String> {
         super::reverse_failure(report, h.ip),
     ) {
         (Some(n), _) => n,
-        (None, Some(status)) => format!("- (PTR {})", status.label()),
-        (None, None) => "-".to_string(),
+        // No DNS name: the name the device gives itself (mDNS, NetBIOS, UPnP, SNMP).
+        (None, failure) => match (h.names.best_name(), failure) {
+            (Some(n), _) => n.to_string(),
+            (None, Some(status)) => format!("- (PTR {})", status.label()),
+            (None, None) => "-".to_string(),
+        },
     };
     vec![
         h.ip.to_string(),
         name,
         h.mac.map_or_else(|| "-".to_string(), |m| m.to_string()),
         opt(&h.vendor),
+        h.device
+            .as_ref()
+            .map_or_else(|| "-".to_string(), |d| d.kind.clone()),
         ms(h.rtt_ms),
         loss_cell(h),
         methods.join(","),
@@ -107,6 +114,7 @@ pub fn render(report: &ScanReport, elapsed_secs: Option<f64>) -> String {
                 "NAME",
                 "MAC",
                 "VENDOR",
+                "TYPE",
                 "RTT",
                 "LOSS",
                 "SEEN BY",
@@ -117,6 +125,17 @@ pub fn render(report: &ScanReport, elapsed_secs: Option<f64>) -> String {
         ];
         rows.extend(up.iter().map(|h| host_row(report, h)));
         out.push_str(&columns(&rows));
+    }
+    // Why each device type: the evidence, so the guess can be judged.
+    let types: Vec<String> = up
+        .iter()
+        .filter_map(|h| Some(format!("  {}  {}", h.ip, h.device.as_ref()?.explain())))
+        .collect();
+    if !types.is_empty() {
+        out.push_str("\nDevice types\n");
+        for l in types {
+            let _ = writeln!(out, "{l}");
+        }
     }
     let closed_or_filtered: Vec<String> = up
         .iter()

@@ -438,6 +438,7 @@ pub fn columns(width: u16, ip_width: u16, name_width: u16) -> Vec<(Column, u16)>
             Column::Latency => SPARK_CELLS as u16,
             Column::Ports => 4,
             Column::Methods => 12,
+            Column::Type => 10,
             Column::Hostname | Column::Mac => return None,
         })
     };
@@ -609,9 +610,19 @@ fn host_row<'a>(app: &App, ip: IpAddr, cols: &[(Column, u16)], scale: f32) -> Ro
     let cells = cols.iter().map(|(c, w)| match c {
         Column::Ip => Cell::from(ip.to_string()),
         Column::Hostname => Cell::from(
-            h.and_then(|h| h.hostname.as_deref().or(h.target_name.as_deref()))
-                .unwrap_or("")
-                .to_string(),
+            h.and_then(|h| {
+                h.hostname
+                    .as_deref()
+                    .or(h.target_name.as_deref())
+                    .or(h.names.best_name())
+            })
+            .unwrap_or("")
+            .to_string(),
+        ),
+        Column::Type => Cell::from(
+            h.and_then(|h| h.device.as_ref())
+                .map(|d| d.kind.clone())
+                .unwrap_or_default(),
         ),
         Column::Mac => Cell::from(match h.and_then(|h| h.mac) {
             Some(m) => {
@@ -756,6 +767,20 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
             top.push(Line::from(vec![
                 Span::styled("MAC    ", th.dim()),
                 Span::raw(format!("{m} {}", h.vendor.as_deref().unwrap_or(""))),
+            ]));
+        }
+        if let Some(d) = &h.device {
+            top.push(Line::from(vec![
+                Span::styled("Type   ", th.dim()),
+                Span::raw(format!("{} ({}) ", d.kind, d.confidence)),
+                Span::styled(d.evidence.join(" + "), th.dim()),
+            ]));
+        }
+        for (proto, name, details) in h.names.rows() {
+            top.push(Line::from(vec![
+                Span::styled(format!("{proto:<7}"), th.dim()),
+                Span::raw(format!("{name} ")),
+                Span::styled(details, th.dim()),
             ]));
         }
         let (st, style) = status_cell(Some(h), t, app);
@@ -968,11 +993,24 @@ fn ports_lines(h: &Host, app: &App, lines: &mut Vec<Line<'static>>) {
             th.dim()
         };
         let service = crate::core::ports::service_name(port).unwrap_or_default();
-        lines.push(Line::from(vec![
+        let mut line = vec![
             Span::raw(format!("  {port:>5}/tcp ")),
             Span::styled(format!("{:<8}", state.label()), style),
             Span::raw(service.to_string()),
-        ]));
+        ];
+        // What the service said about itself; a certificate problem stands out.
+        let identity = h
+            .ports
+            .binary_search_by_key(&port, |p| p.port)
+            .ok()
+            .and_then(|i| h.ports[i].identity.as_ref());
+        if let Some(id) = identity {
+            line.push(Span::styled(format!(" {}", id.summary()), th.dim()));
+            if let Some(problem) = id.tls.as_ref().and_then(|t| t.problem()) {
+                line.push(Span::styled(format!(" ⚠ {problem}"), th.down()));
+            }
+        }
+        lines.push(Line::from(line));
     }
     if shown.len() > MAX {
         lines.push(Line::styled(

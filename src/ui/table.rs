@@ -22,13 +22,16 @@ pub enum Column {
     Latency,
     Ports,
     Methods,
+    /// Device type (printer, NAS, router...), from `core::devtype`.
+    Type,
 }
 
 impl Column {
-    pub const ALL: [Column; 9] = [
+    pub const ALL: [Column; 10] = [
         Column::Ip,
         Column::Hostname,
         Column::Mac,
+        Column::Type,
         Column::Status,
         Column::Rtt,
         Column::Loss,
@@ -59,6 +62,7 @@ impl Column {
             Column::Latency => "Latency",
             Column::Ports => "Open",
             Column::Methods => "Seen by",
+            Column::Type => "Type",
         }
     }
 
@@ -269,8 +273,13 @@ impl SortKey {
         match col {
             Column::Ip => SortKey::Rank(0),
             Column::Hostname => SortKey::Text(
-                h.and_then(|h| h.hostname.clone().or(h.target_name.clone()))
-                    .map(|s| s.to_lowercase()),
+                h.and_then(|h| {
+                    h.hostname
+                        .clone()
+                        .or(h.target_name.clone())
+                        .or(h.names.best_name().map(str::to_string))
+                })
+                .map(|s| s.to_lowercase()),
             ),
             Column::Mac => SortKey::Text(h.and_then(|h| h.mac).map(|m| m.to_string())),
             Column::Status => SortKey::Rank(match t.map(|t| t.live) {
@@ -283,6 +292,9 @@ impl SortKey {
             Column::Latency => SortKey::Num(t.and_then(jitter)),
             Column::Ports => SortKey::Num(h.map(|h| -(h.open_ports().count() as f64))),
             Column::Methods => SortKey::Text(h.map(methods)),
+            Column::Type => {
+                SortKey::Text(h.and_then(|h| h.device.as_ref()).map(|d| d.kind.clone()))
+            }
         }
     }
 }
