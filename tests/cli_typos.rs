@@ -137,3 +137,49 @@ fn privilege_warnings_come_first_on_stderr() {
         text(&out.stdout)
     );
 }
+
+/// `netdx diagnose` says what it cannot check for lack of privilege first, on stderr, and
+/// not again under the verdict on stdout.
+#[test]
+fn diagnose_privilege_warnings_come_first_on_stderr() {
+    let Some(lab) = common::lab_or_skip("diagnose_privilege_warnings_come_first_on_stderr") else {
+        return;
+    };
+    let web = lab.host("web").ip.to_string();
+    let script = format!(
+        "NETDX_CONFIG=/dev/null exec {} diagnose {web} -p 80 2>&1",
+        env!("CARGO_BIN_EXE_netdx")
+    );
+    let out = lab.in_scanner(&[
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let both = text(&out.stdout);
+    let lines: Vec<&str> = both.lines().collect();
+    let warning = lines
+        .iter()
+        .position(|l| l.starts_with("netdx: warning: no CAP_NET_RAW"))
+        .unwrap_or_else(|| panic!("no privilege warning:\n{both}"));
+    let verdict = lines
+        .iter()
+        .position(|l| l.starts_with("netdx diagnose"))
+        .unwrap_or_else(|| panic!("no verdict:\n{both}"));
+    assert!(
+        warning < verdict,
+        "the warning comes before the verdict:\n{both}"
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains("no CAP_NET_RAW"))
+            .count(),
+        1,
+        "said once, not again under the verdict:\n{both}"
+    );
+}

@@ -155,6 +155,10 @@ fn save(d: &Diagnosis, out: &Option<Output>) -> bool {
 /// cancels on Ctrl-C or SIGTERM). Every round runs on `session`.
 async fn run_job(job: DiagnoseJob, session: Session, cancel: CancellationToken) -> JobEnd {
     let diagnoser = diagnose::Diagnoser::new(job.config, session);
+    // Privilege warnings first, on stderr, before any result (and not repeated under it).
+    for n in diagnoser.privilege_notes() {
+        eprintln!("netdx: warning: {n}");
+    }
     let out = job.output;
     if let Some(interval) = job.watch {
         return watch_loop(&diagnoser, interval, &out, &cancel).await;
@@ -164,7 +168,7 @@ async fn run_job(job: DiagnoseJob, session: Session, cancel: CancellationToken) 
         eprintln!("netdx: interrupted before a verdict");
         return JobEnd::Interrupted;
     }
-    print!("{}", crate::diagnose::render::terminal(&d));
+    print!("{}", terminal_text(&d, &diagnoser));
     let _ = std::io::stdout().flush();
     if !save(&d, &out) {
         return JobEnd::WriteFailed;
@@ -183,6 +187,16 @@ async fn run_job(job: DiagnoseJob, session: Session, cancel: CancellationToken) 
 /// Ctrl-C or SIGTERM; one line per round, the verdict whenever the state changes, the
 /// timeline at the end. The report is rewritten after every round, so it is current even if
 /// the process is killed.
+/// The verdict for stdout, without the privilege notes already said on stderr (the file
+/// written with `-o` keeps them).
+fn terminal_text(d: &Diagnosis, diagnoser: &diagnose::Diagnoser) -> String {
+    let mut shown = d.clone();
+    shown
+        .notes
+        .retain(|n| !diagnoser.privilege_notes().contains(n));
+    crate::diagnose::render::terminal(&shown)
+}
+
 async fn watch_loop(
     diagnoser: &diagnose::Diagnoser,
     interval: Duration,
@@ -211,7 +225,7 @@ async fn watch_loop(
         return JobEnd::Interrupted;
     };
     println!();
-    print!("{}", crate::diagnose::render::terminal(last));
+    print!("{}", terminal_text(last, diagnoser));
     save(last, out);
     if let Some(o) = out {
         eprintln!(

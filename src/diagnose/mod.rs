@@ -134,6 +134,12 @@ pub struct Diagnoser {
 }
 
 impl Diagnoser {
+    /// What this run cannot check for lack of privilege, known before anything is sent (the
+    /// caller says it first, on stderr; every diagnosis also carries it in its notes).
+    pub fn privilege_notes(&self) -> &[String] {
+        &self.notes
+    }
+
     pub fn new(config: DiagnoseConfig, session: Session) -> Diagnoser {
         let probes = checks::Probes::new(session);
         let raw = probes.raw;
