@@ -67,35 +67,13 @@ fn every_lab_service_is_identified_exactly() {
         "netdx failed: {}\n{stdout}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(&json).expect("report")).expect("JSON report");
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/report.schema.json"),
-        )
-        .expect("schema"),
-    )
-    .expect("schema JSON");
-    let validator = jsonschema::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .expect("valid schema");
-    let invalid: Vec<String> = validator
-        .iter_errors(&report)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(
-        invalid.is_empty(),
-        "report does not match the schema: {invalid:?}"
-    );
+    // Parsed and checked against assets/report.schema.json.
+    let report = common::report::read_report(&json);
     let mut errors = Vec::new();
     let mut checked = 0;
     for (key, by_port) in &services {
         let ip = lab.host(key).ip.to_string();
-        let host = report["hosts"]
-            .as_array()
-            .and_then(|hs| hs.iter().find(|h| h["ip"] == ip.as_str()))
-            .unwrap_or_else(|| panic!("{key} ({ip}) missing from the report"));
+        let host = common::report::host(&report, &ip);
         for (port, spec) in by_port.as_object().expect("ports") {
             let n: u64 = port.parse().expect("port number");
             let got = host["ports"]
@@ -160,8 +138,7 @@ fn no_identify_leaves_ports_unasked() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(&json).expect("report")).expect("JSON report");
+    let report = common::report::read_report(&json);
     let ports = report["hosts"][0]["ports"].as_array().expect("ports");
     assert_eq!(ports.iter().filter(|p| p["state"] == "open").count(), 3);
     assert!(
@@ -206,15 +183,11 @@ fn every_lab_host_gets_its_device_type() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(&json).expect("report")).expect("JSON report");
+    let report = common::report::read_report(&json);
     let mut wrong = Vec::new();
     for (key, want) in &truth {
         let ip = lab.host(key).ip.to_string();
-        let host = report["hosts"]
-            .as_array()
-            .and_then(|hs| hs.iter().find(|h| h["ip"] == ip.as_str()))
-            .unwrap_or_else(|| panic!("{key} ({ip}) missing"));
+        let host = common::report::host(&report, &ip);
         let got = host["device"]["kind"].as_str().unwrap_or("unknown");
         if got != want {
             wrong.push(format!(

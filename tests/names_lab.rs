@@ -47,31 +47,6 @@ fn scan(lab: &common::Lab, args: &[&str]) -> (Value, String, Duration) {
     (report, stdout, took)
 }
 
-fn host<'a>(report: &'a Value, ip: &str) -> &'a Value {
-    report["hosts"]
-        .as_array()
-        .and_then(|hs| hs.iter().find(|h| h["ip"] == ip))
-        .unwrap_or_else(|| panic!("{ip} missing from the report"))
-}
-
-fn schema_errors(report: &Value) -> Vec<String> {
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/report.schema.json"),
-        )
-        .expect("schema"),
-    )
-    .expect("schema JSON");
-    let validator = jsonschema::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .expect("valid schema");
-    validator
-        .iter_errors(report)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect()
-}
-
 #[test]
 fn every_lan_name_is_reported_exactly_three_times_in_a_row() {
     let Some(lab) = common::shared_lab_or_skip("every_lan_name_is_reported_exactly") else {
@@ -84,7 +59,7 @@ fn every_lan_name_is_reported_exactly_three_times_in_a_row() {
         // The whole /24: discovery plus names, nothing else.
         let (report, stdout, took) = scan(lab, &["--no-rdns", &subnet]);
         eprintln!("run {run}: netdx scan {subnet} (discovery + names) took {took:?}");
-        let invalid = schema_errors(&report);
+        let invalid = common::report::schema_errors(&report);
         assert!(
             invalid.is_empty(),
             "report does not match the schema: {invalid:?}"
@@ -146,13 +121,13 @@ fn a_host_answering_only_a_name_protocol_is_up() {
     let iot = lab.host("iot").ip.to_string();
     let down = lab.info().down[0].to_string();
     let (report, _, _) = scan(lab, &["--no-ping", "--no-arp", "--no-rdns", &iot, &down]);
-    let h = host(&report, &iot);
+    let h = common::report::host(&report, &iot);
     assert_eq!(h["status"], "up", "{h}");
     assert_eq!(h["methods"], serde_json::json!(["udp"]), "{h}");
     assert_eq!(h["proof"], "SSDP answered", "{h}");
     assert_eq!(h["names"]["upnp"]["manufacturer"], "Roku", "{h}");
-    let d = host(&report, &down);
-    assert_eq!(d["status"], "down", "{d}");
+    let d = common::report::host(&report, &down);
+    assert_eq!(d["status"], "no_answer", "{d}");
     assert!(d.get("names").is_none(), "{d}");
 }
 
@@ -189,7 +164,7 @@ fn no_names_sends_nothing_to_the_name_ports_and_communities_are_not_guessed() {
     args.extend(targets.iter().map(String::as_str));
     let (report, _, _) = scan(lab, &args);
     for t in &targets {
-        let h = host(&report, t);
+        let h = common::report::host(&report, t);
         assert_eq!(h["status"], "up", "{h}");
         assert!(h.get("names").is_none(), "{h}");
     }
@@ -207,7 +182,7 @@ fn no_names_sends_nothing_to_the_name_ports_and_communities_are_not_guessed() {
             &printer,
         ],
     );
-    let h = host(&report, &printer);
+    let h = common::report::host(&report, &printer);
     assert!(h["names"]["mdns"].is_object(), "{h}");
     assert!(h["names"].get("snmp").is_none(), "{h}");
     let after = question_logs(lab);

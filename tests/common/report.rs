@@ -20,14 +20,22 @@ pub fn read_report(path: &Path) -> Value {
 
 /// Panics with every schema violation of `report`.
 pub fn validate_schema(report: &Value) {
+    let errors = schema_errors(report);
+    assert!(errors.is_empty(), "report violates schema: {errors:#?}");
+}
+
+/// Every schema violation of `report` (formats such as date-time checked too).
+pub fn schema_errors(report: &Value) -> Vec<String> {
     let schema: Value = serde_json::from_str(include_str!("../../assets/report.schema.json"))
         .expect("schema is JSON");
-    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
-    let errors: Vec<String> = validator
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("schema compiles");
+    validator
         .iter_errors(report)
         .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "report violates schema: {errors:#?}");
+        .collect()
 }
 
 /// The report's entry for `ip`, if it has one.
