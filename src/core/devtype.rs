@@ -160,11 +160,9 @@ pub fn facts(host: &Host, gateway: Option<std::net::IpAddr>) -> Vec<Fact> {
     out
 }
 
-/// The most likely kind of device given `facts`, or None ("unknown") when nothing points
-/// clearly anywhere.
-pub fn classify(facts: &[Fact]) -> Option<DeviceType> {
-    // Per type: score and evidence, each rule counted once however many facts match it.
-    let mut scores: BTreeMap<&str, (u32, Vec<String>)> = BTreeMap::new();
+/// Per type: score and evidence, each rule counted once however many facts match it.
+fn scores(facts: &[Fact]) -> BTreeMap<&'static str, (u32, Vec<String>)> {
+    let mut scores: BTreeMap<&'static str, (u32, Vec<String>)> = BTreeMap::new();
     for rule in RULES.iter() {
         let Some(fact) = facts.iter().find(|f| rule.matches(f)) else {
             continue;
@@ -176,6 +174,13 @@ pub fn classify(facts: &[Fact]) -> Option<DeviceType> {
             e.1.push(says);
         }
     }
+    scores
+}
+
+/// The most likely kind of device given `facts`, or None ("unknown") when nothing points
+/// clearly anywhere.
+pub fn classify(facts: &[Fact]) -> Option<DeviceType> {
+    let scores = scores(facts);
     // Highest score; ties go to the type listed first in the table (the more specific).
     let order = |k: &str| RULES.iter().position(|r| r.kind == k).unwrap_or(usize::MAX);
     let (kind, (score, evidence)) = scores
@@ -340,6 +345,33 @@ mod tests {
         ];
         for (facts, want) in cases {
             assert_eq!(kind(facts).as_deref(), Some(*want), "{facts:?}");
+        }
+    }
+
+    /// Every rule of the table, alone: the fact it names triggers it, and it counts its
+    /// weight and its words for its type (a typo in a fact kind, a port or a pattern fails
+    /// here, rule by rule).
+    #[test]
+    fn every_rule_fires_on_its_own_fact() {
+        for r in RULES.iter() {
+            let when: &'static str = [
+                "port", "vendor", "product", "banner", "title", "mdns", "netbios", "upnp", "snmp",
+                "role", "mac",
+            ]
+            .into_iter()
+            .find(|k| *k == r.when)
+            .unwrap_or_else(|| panic!("unknown fact kind in {r:?}"));
+            let fact = f(when, &r.is);
+            assert!(r.matches(&fact), "{r:?} does not match its own fact");
+            let scored = scores(std::slice::from_ref(&fact));
+            let (score, evidence) = scored
+                .get(r.kind.as_str())
+                .unwrap_or_else(|| panic!("{r:?} scored nothing"));
+            assert!(*score >= r.weight, "{r:?}: {score}");
+            assert!(
+                evidence.contains(&r.says.replace("{}", &r.is)),
+                "{r:?}: evidence {evidence:?}"
+            );
         }
     }
 
