@@ -296,10 +296,11 @@ fn host(out: &mut String, h: &Host, timeout_ms: u64) {
         }
     }
     out.push_str("<hostnames>\n");
+    let mut written: Vec<String> = Vec::new();
     if let Some(n) = &h.target_name {
         let _ = writeln!(out, "<hostname name=\"{}\" type=\"user\"/>", x(n));
+        written.push(n.to_lowercase());
     }
-    let mut written: Vec<String> = Vec::new();
     if let Some(n) = &h.hostname {
         let _ = writeln!(out, "<hostname name=\"{}\" type=\"PTR\"/>", x(n));
         written.push(n.to_lowercase());
@@ -506,7 +507,7 @@ mod tests {
 
     use crate::core::identity::{HttpInfo, TlsInfo};
     use crate::core::model::PortState;
-    use crate::core::names::{HostNames, MdnsInfo, NetbiosInfo, SnmpInfo};
+    use crate::core::names::{HostNames, MdnsInfo, NetbiosInfo, SnmpInfo, UpnpInfo};
 
     fn svc(table: Option<&str>, id: Option<&ServiceId>) -> String {
         let mut out = String::new();
@@ -606,6 +607,7 @@ mod tests {
         let mut h = Host::new("10.77.0.70".parse().unwrap());
         h.status = HostStatus::Up;
         h.hostname = Some("printer.lab.test".into());
+        h.target_name = Some("NPI4A2B3C".into());
         h.names = HostNames {
             mdns: Some(MdnsInfo {
                 hostname: Some("printer.local".into()),
@@ -619,7 +621,10 @@ mod tests {
                 sys_name: Some("hp\"-->x".into()),
                 ..Default::default()
             }),
-            ..Default::default()
+            upnp: Some(UpnpInfo {
+                friendly_name: Some("npi4a2b3c".into()),
+                ..Default::default()
+            }),
         };
         h.device = Some(crate::core::devtype::DeviceType {
             kind: "printer".into(),
@@ -650,8 +655,14 @@ mod tests {
             out.contains("<hostname name=\"printer.lab.test\" type=\"PTR\"/>\n"),
             "{out}"
         );
-        // The NetBIOS name is the PTR name in capitals: listed once.
+        // The NetBIOS name is the PTR name in capitals, the UPnP name the typed one in small
+        // letters: each listed once.
         assert!(!out.contains("PRINTER.LAB.TEST"), "{out}");
+        assert!(
+            out.contains("<hostname name=\"NPI4A2B3C\" type=\"user\"/>"),
+            "{out}"
+        );
+        assert!(!out.contains("npi4a2b3c"), "{out}");
         assert!(
             out.contains("<hostname name=\"printer.local\" type=\"PTR\"/><!-- mDNS -->"),
             "{out}"

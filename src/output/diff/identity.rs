@@ -673,6 +673,24 @@ mod tests {
             svc(&ssh("9.2p1"), None, true, COV).as_deref(),
             Some("OpenSSH 9.2p1 -> not identified")
         );
+        let text = ServiceId {
+            protocol: "unknown".into(),
+            banner: Some("hello".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            svc(&ssh("9.2p1"), Some(&text), true, COV).as_deref(),
+            Some("OpenSSH 9.2p1 -> unrecognised")
+        );
+        let handshake = ServiceId {
+            protocol: "tls".into(),
+            tls: Some(TlsInfo::default()),
+            ..Default::default()
+        };
+        assert_eq!(
+            svc(&ssh("9.2p1"), Some(&handshake), true, COV).as_deref(),
+            Some("OpenSSH 9.2p1 -> TLS only")
+        );
         // Not identified on the host at all (--no-identify, an older netdx): unknown.
         assert_eq!(svc(&ssh("9.2p1"), None, false, COV), None);
         // An interrupted new scan may simply not have got there.
