@@ -56,7 +56,8 @@ pub enum Command {
     /// Convert a saved JSON report to another format (html, md, csv, xml, json).
     Report(ReportArgs),
     /// Compare two saved reports: hosts and ports that appeared or went away, changed MACs
-    /// and names, latency that got worse. Exit code 1 when something changed, 0 when not.
+    /// and names, latency that got worse, changed service versions, certificates and device
+    /// types. Exit code 1 when something changed, 0 when not.
     Diff(DiffArgs),
     /// List past scans recorded with --log: when, what, what was found, where the report is.
     History(HistoryArgs),

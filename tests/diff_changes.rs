@@ -493,3 +493,332 @@ fn hostile_names_are_cleaned_in_text_and_escaped_in_markdown() {
     assert!(md.contains("&lt;script&gt;"), "{md}");
     assert!(md.contains("X\\|Y"), "{md}");
 }
+
+/// What one side of a scan said about the web server (10.77.0.20) and the printer
+/// (10.77.0.70): the knobs the identity tests turn.
+struct Said<'a> {
+    ssh: &'a str,
+    cn: &'a str,
+    days_left: i64,
+    printer: Option<&'a str>,
+    mdns: &'a str,
+    netbios: &'a str,
+}
+
+const BEFORE: Said = Said {
+    ssh: "9.2p1",
+    cn: "web.lab.test",
+    days_left: 400,
+    printer: Some("printer"),
+    mdns: "web.local",
+    netbios: "WEB01",
+};
+
+/// The lab fixture as a scan with identification, names and device types would leave it.
+fn identified(s: &Said) -> ScanReport {
+    use netdx::core::devtype::DeviceType;
+    use netdx::core::identity::{ServiceId, TlsInfo};
+    use netdx::core::names::{HostNames, MdnsInfo, NetbiosInfo};
+    let mut r = lab();
+    let web = r.hosts.get_mut(&ip("10.77.0.20")).unwrap();
+    for p in &mut web.ports {
+        p.identity = match p.port {
+            22 => Some(ServiceId {
+                protocol: "ssh".into(),
+                product: Some("OpenSSH".into()),
+                version: Some(s.ssh.into()),
+                os_hint: Some("Debian".into()),
+                ..Default::default()
+            }),
+            80 => Some(ServiceId {
+                protocol: "http".into(),
+                product: Some("nginx".into()),
+                version: Some("1.22.1".into()),
+                ..Default::default()
+            }),
+            443 => Some(ServiceId {
+                protocol: "https".into(),
+                product: Some("nginx".into()),
+                version: Some("1.22.1".into()),
+                tls: Some(TlsInfo {
+                    version: "TLSv1.3".into(),
+                    subject_cn: Some(s.cn.into()),
+                    issuer: Some("CN=Lab CA".into()),
+                    not_after: Some("2027-01-05T00:00:00Z".into()),
+                    days_left: Some(s.days_left),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            _ => None,
+        };
+    }
+    web.names = HostNames {
+        mdns: Some(MdnsInfo {
+            hostname: Some(s.mdns.into()),
+            ..Default::default()
+        }),
+        netbios: Some(NetbiosInfo {
+            name: Some(s.netbios.into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    web.device = Some(DeviceType {
+        kind: "server".into(),
+        confidence: "medium".into(),
+        evidence: vec!["SSH 22".into(), "HTTP 80".into()],
+    });
+    let printer = r.hosts.get_mut(&ip("10.77.0.70")).unwrap();
+    printer.device = s.printer.map(|kind| DeviceType {
+        kind: kind.into(),
+        confidence: "high".into(),
+        evidence: vec!["IPP 631".into(), "JetDirect 9100".into()],
+    });
+    r
+}
+
+#[test]
+fn identical_identified_reports_have_no_changes() {
+    let d = compare(&identified(&BEFORE), &identified(&BEFORE));
+    assert_eq!(d.changes, 0, "{}", diff::render_text(&d));
+}
+
+#[test]
+fn service_version_change() {
+    let new = identified(&Said {
+        ssh: "9.3p1",
+        ..BEFORE
+    });
+    let d = compare(&identified(&BEFORE), &new);
+    assert_eq!(d.changes, 1);
+    let c = &d.service_changed[0];
+    assert_eq!((c.ip, c.port), (ip("10.77.0.20"), 22));
+    assert_eq!(c.old.version.as_deref(), Some("9.2p1"));
+    assert_eq!(c.new.as_ref().unwrap().version.as_deref(), Some("9.3p1"));
+    let t = diff::render_text(&d);
+    assert!(t.contains("\nService changed (1)\n"), "{t}");
+    assert!(
+        t.contains("~ 10.77.0.20 (web.lab.test)  22/tcp OpenSSH 9.2p1 -> 9.3p1\n"),
+        "{t}"
+    );
+    let m = diff::render_markdown(&d);
+    assert!(
+        m.contains("| 10.77.0.20 | web.lab.test | 22/tcp | OpenSSH 9.2p1 -&gt; 9.3p1 |"),
+        "{m}"
+    );
+}
+
+#[test]
+fn certificate_replaced_or_newly_expiring() {
+    let renamed = identified(&Said {
+        cn: "www.lab.test",
+        ..BEFORE
+    });
+    let d = compare(&identified(&BEFORE), &renamed);
+    assert_eq!(d.changes, 1);
+    assert_eq!(d.cert_changed[0].changed, ["subject CN"]);
+    let t = diff::render_text(&d);
+    assert!(
+        t.contains("! 10.77.0.20 (web.lab.test)  443/tcp CN web.lab.test -> www.lab.test\n"),
+        "{t}"
+    );
+    // The same certificate, 12 days from its end now.
+    let expiring = identified(&Said {
+        days_left: 12,
+        ..BEFORE
+    });
+    let d = compare(&identified(&BEFORE), &expiring);
+    assert_eq!(d.changes, 1);
+    assert_eq!(d.cert_changed[0].changed, ["now expiring"]);
+    assert!(
+        diff::render_text(&d).contains("443/tcp certificate expires in 12 days\n"),
+        "{}",
+        diff::render_text(&d)
+    );
+    // Closer still but already flagged before: not news.
+    let closer = identified(&Said {
+        days_left: 5,
+        ..BEFORE
+    });
+    assert_eq!(compare(&expiring, &closer).changes, 0);
+}
+
+#[test]
+fn device_type_change_to_unknown() {
+    let new = identified(&Said {
+        printer: None,
+        ..BEFORE
+    });
+    let d = compare(&identified(&BEFORE), &new);
+    assert_eq!(d.changes, 1);
+    assert_eq!(d.device_changed[0].ip, ip("10.77.0.70"));
+    let t = diff::render_text(&d);
+    assert!(
+        t.contains("~ 10.77.0.70 (printer.lab.test)  printer -> unknown\n"),
+        "{t}"
+    );
+    let back = compare(&new, &identified(&BEFORE));
+    assert!(diff::render_text(&back).contains(
+        "~ 10.77.0.70 (printer.lab.test)  unknown -> printer  (IPP 631 + JetDirect 9100)\n"
+    ));
+}
+
+#[test]
+fn lan_name_changes() {
+    let new = identified(&Said {
+        mdns: "web2.local",
+        netbios: "WEB02",
+        ..BEFORE
+    });
+    let d = compare(&identified(&BEFORE), &new);
+    assert_eq!(d.changes, 2);
+    let t = diff::render_text(&d);
+    assert!(
+        t.contains("~ 10.77.0.20 (web.lab.test)  mDNS web.local -> web2.local\n"),
+        "{t}"
+    );
+    assert!(
+        t.contains("~ 10.77.0.20 (web.lab.test)  NetBIOS WEB01 -> WEB02\n"),
+        "{t}"
+    );
+    // Only the case differs: the same name.
+    let shouted = identified(&Said {
+        mdns: "WEB.local",
+        ..BEFORE
+    });
+    assert_eq!(compare(&identified(&BEFORE), &shouted).changes, 0);
+}
+
+/// A report from before identification, names and device types (the fixture as is) against
+/// one with all of them: nothing is a change, and the note says what was not compared.
+#[test]
+fn an_older_report_without_identity_gives_no_spurious_changes() {
+    for (old, new) in [(lab(), identified(&BEFORE)), (identified(&BEFORE), lab())] {
+        let d = compare(&old, &new);
+        assert_eq!(d.changes, 0, "{}", diff::render_text(&d));
+        assert_eq!(d.notes.len(), 1, "{:?}", d.notes);
+        assert!(
+            d.notes[0].ends_with(
+                "scan did not identify services: versions and certificates were not compared."
+            ),
+            "{:?}",
+            d.notes
+        );
+    }
+}
+
+#[test]
+fn binary_reports_identity_changes_in_text_json_and_markdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (dir.path().join("old.json"), dir.path().join("new.json"));
+    let write = |r: &ScanReport, p: &Path| {
+        netdx::output::write(r, p, Some(netdx::output::Format::Json)).unwrap();
+    };
+    write(&identified(&BEFORE), &old);
+    write(
+        &identified(&Said {
+            ssh: "9.3p1",
+            days_left: 12,
+            printer: Some("NAS"),
+            netbios: "WEB02",
+            ..BEFORE
+        }),
+        &new,
+    );
+    let out = netdx().arg("diff").arg(&old).arg(&new).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let t = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "Service changed (1)",
+        "22/tcp OpenSSH 9.2p1 -> 9.3p1",
+        "Certificate changed (1)",
+        "443/tcp certificate expires in 12 days",
+        "Device type changed (1)",
+        "printer -> NAS",
+        "LAN name changed (1)",
+        "NetBIOS WEB01 -> WEB02",
+        "4 changes.",
+    ] {
+        assert!(t.contains(want), "missing {want:?} in:\n{t}");
+    }
+    let j = dir.path().join("d.json");
+    let out = netdx()
+        .arg("diff")
+        .arg(&old)
+        .arg(&new)
+        .arg("-o")
+        .arg(&j)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&j).unwrap()).unwrap();
+    assert_eq!(v["diff_version"], 2);
+    assert_eq!(v["service_changed"][0]["old"]["version"], "9.2p1");
+    assert_eq!(v["service_changed"][0]["new"]["version"], "9.3p1");
+    assert_eq!(v["cert_changed"][0]["changed"][0], "now expiring");
+    assert_eq!(v["device_changed"][0]["old"]["kind"], "printer");
+    assert_eq!(v["device_changed"][0]["new"]["kind"], "NAS");
+    assert_eq!(v["names_changed"][0]["protocol"], "NetBIOS");
+    let d: ReportDiff = serde_json::from_value(v).unwrap();
+    assert_eq!(d.changes, 4);
+    // A version-1 diff (without the identity lists) still reads.
+    let mut v1: serde_json::Value = serde_json::from_slice(&std::fs::read(&j).unwrap()).unwrap();
+    let obj = v1.as_object_mut().unwrap();
+    for k in [
+        "service_changed",
+        "cert_changed",
+        "device_changed",
+        "names_changed",
+    ] {
+        obj.remove(k);
+    }
+    let d1: ReportDiff = serde_json::from_value(v1).unwrap();
+    assert!(d1.service_changed.is_empty());
+
+    let m = dir.path().join("d.md");
+    let out = netdx()
+        .arg("diff")
+        .arg(&old)
+        .arg(&new)
+        .arg("-o")
+        .arg(&m)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let md = std::fs::read_to_string(&m).unwrap();
+    for want in [
+        "## Service changed (1)",
+        "## Certificate changed (1)",
+        "| 10.77.0.20 | web.lab.test | 443/tcp | now expiring | web.lab.test | web.lab.test | 2027-01-05T00:00:00Z | 2027-01-05T00:00:00Z |",
+        "## Device type changed (1)",
+        "| 10.77.0.70 | printer.lab.test | printer -&gt; NAS | IPP 631 + JetDirect 9100 |",
+        "## LAN name changed (1)",
+        "| 10.77.0.20 | web.lab.test | NetBIOS | WEB01 | WEB02 |",
+    ] {
+        assert!(md.contains(want), "missing {want:?} in:\n{md}");
+    }
+}
+
+/// Hostile banners and names from a report on disk reach the terminal without control
+/// characters and Markdown without live markup.
+#[test]
+fn hostile_identity_strings_are_cleaned_in_text_and_escaped_in_markdown() {
+    const EVIL: &str = "\x1b[2J<script>x</script>\nX|Y";
+    let new = identified(&Said {
+        ssh: EVIL,
+        cn: EVIL,
+        printer: Some(EVIL),
+        mdns: EVIL,
+        ..BEFORE
+    });
+    let d = compare(&identified(&BEFORE), &new);
+    assert_eq!(d.changes, 4);
+    let t = diff::render_text(&d);
+    assert!(!t.chars().any(|c| c.is_control() && c != '\n'), "{t:?}");
+    assert!(!t.contains("\nX|Y"), "{t}");
+    let md = diff::render_markdown(&d);
+    assert!(!md.chars().any(|c| c.is_control() && c != '\n'), "{md:?}");
+    assert!(!md.contains("<script>"), "{md}");
+    assert!(md.contains("X\\|Y"), "{md}");
+}

@@ -2,7 +2,9 @@
 //! scanner namespace writes every format, and each proves the records harmless (escaped in
 //! HTML and XML, neutralised in CSV, stripped of control characters in Markdown and on
 //! stdout). Then a change made in the lab between two scans shows in `netdx diff` and in
-//! nmap's ndiff over the XML exports.
+//! nmap's ndiff over the XML exports. Two scans of the unchanged lab with identification,
+//! names and device types differ in none of those (absence read as unknown, not as change),
+//! and their XML export with `nmap -sV` style services is read by expat and ndiff.
 //!
 //! The hostile server (tests/fixtures/reports/hostile_dns.py) runs in the lab's DNS host
 //! namespace on port 5300, beside dnsmasq, which refuses control bytes in PTR names; netdx
@@ -383,5 +385,132 @@ fn scan_log_appends_to_history() {
     assert!(
         text.contains(&ip) && text.contains("1/1") && text.contains("r.json"),
         "{text}"
+    );
+}
+
+/// Every lab host, every service port: the scan with the most identity in it.
+fn identity_scan(lab: &Lab, out: &Path) {
+    let mut targets: Vec<String> = Vec::new();
+    let mut ports = std::collections::BTreeSet::new();
+    for (key, by_port) in lab.json()["services"].as_object().expect("services") {
+        targets.push(lab.host(key).ip.to_string());
+        ports.extend(by_port.as_object().expect("ports").keys().cloned());
+    }
+    for key in lab.json()["device_types"]
+        .as_object()
+        .expect("device_types")
+        .keys()
+    {
+        if key.starts_with('_') {
+            continue;
+        }
+        let ip = lab.host(key).ip.to_string();
+        if !targets.contains(&ip) {
+            targets.push(ip);
+        }
+    }
+    let ports = ports.into_iter().collect::<Vec<_>>().join(",");
+    let mut args = vec![
+        "scan",
+        "-p",
+        &ports,
+        "--no-rdns",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend(targets.iter().map(String::as_str));
+    let o = lab.netdx(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn an_unchanged_lab_keeps_its_identity_between_scans() {
+    let Some(lab) = common::lab_or_skip("an_unchanged_lab_keeps_its_identity_between_scans") else {
+        return;
+    };
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    identity_scan(&lab, &a);
+    identity_scan(&lab, &b);
+    // The comparison below is not vacuous: the scans identified, named and typed hosts.
+    let r = netdx::output::json::read(&a).unwrap();
+    let ids = r
+        .hosts
+        .values()
+        .flat_map(|h| h.open_ports())
+        .filter(|p| p.identity.as_ref().is_some_and(|i| i.product.is_some()))
+        .count();
+    assert!(ids >= 10, "{ids} ports identified with a product");
+    assert!(r.hosts.values().filter(|h| h.device.is_some()).count() >= 5);
+    assert!(r.hosts.values().filter(|h| !h.names.is_empty()).count() >= 3);
+
+    let d = dir.path().join("d.json");
+    let out = assert_cmd::Command::cargo_bin("netdx")
+        .unwrap()
+        .arg("diff")
+        .arg(&a)
+        .arg(&b)
+        .arg("-o")
+        .arg(&d)
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some_and(|c| c < 2), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&d).unwrap()).unwrap();
+    for k in [
+        "service_changed",
+        "cert_changed",
+        "device_changed",
+        "names_changed",
+    ] {
+        assert_eq!(v[k], serde_json::json!([]), "{k}: {v:#}");
+    }
+
+    // The XML export: services as nmap -sV writes them, well formed, read by ndiff.
+    let x = dir.path().join("a.xml");
+    xml_of(&a, &x);
+    let xml = std::fs::read_to_string(&x).unwrap();
+    no_controls("XML", &xml);
+    let web = lab.host("web").ip.to_string();
+    assert!(xml.contains(&format!("<address addr=\"{web}\"")));
+    assert!(
+        xml.contains("<service name=\"http\" product=\"nginx\" version=\"1.22.1\" tunnel=\"ssl\" method=\"probed\" conf=\"10\"/>"),
+        "{xml}"
+    );
+    let parsed = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])",
+        ])
+        .arg(&x)
+        .output()
+        .unwrap();
+    assert!(
+        parsed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+    if !common::require(
+        "report_lab: ndiff part",
+        Path::new("/usr/bin/ndiff").exists(),
+        "ndiff is not installed",
+    ) {
+        return;
+    }
+    let nd = Command::new("/usr/bin/ndiff")
+        .arg(&x)
+        .arg(&x)
+        .output()
+        .unwrap();
+    assert_eq!(
+        nd.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&nd.stderr)
+    );
+    assert!(
+        nd.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&nd.stderr)
     );
 }

@@ -204,3 +204,152 @@ fn extraports_of_a_large_scan_are_read_by_ndiff() {
     assert!(has_line(&out, "-Not shown: 1999 closed ports"), "{out}");
     assert!(has_line(&out, "+Not shown: 1998 closed ports"), "{out}");
 }
+
+/// The web host of the lab fixture as a version scan would leave it: SSH and HTTPS
+/// identified, names from NetBIOS and mDNS, a device type. `ssh_version` and the strings
+/// from the network vary between the two sides of a test.
+fn identified(ssh_version: &str, title: &str, netbios: &str) -> netdx::core::model::ScanReport {
+    use netdx::core::identity::{HttpInfo, ServiceId, TlsInfo};
+    use netdx::core::names::{HostNames, MdnsInfo, NetbiosInfo};
+    let mut r = fixture("lab.json");
+    let web = r.hosts.get_mut(&"10.77.0.20".parse().unwrap()).unwrap();
+    for p in &mut web.ports {
+        p.identity = match p.port {
+            22 => Some(ServiceId {
+                protocol: "ssh".into(),
+                product: Some("OpenSSH".into()),
+                version: Some(ssh_version.into()),
+                os_hint: Some("Debian".into()),
+                extra: Some("protocol 2.0".into()),
+                ..Default::default()
+            }),
+            443 => Some(ServiceId {
+                protocol: "https".into(),
+                product: Some("nginx".into()),
+                version: Some("1.22.1".into()),
+                http: Some(HttpInfo {
+                    status: 200,
+                    title: Some(title.into()),
+                    ..Default::default()
+                }),
+                tls: Some(TlsInfo {
+                    version: "TLSv1.3".into(),
+                    subject_cn: Some("web.lab.test".into()),
+                    not_after: Some("2027-01-01T00:00:00Z".into()),
+                    self_signed: true,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            _ => None,
+        };
+    }
+    web.names = HostNames {
+        netbios: Some(NetbiosInfo {
+            name: Some(netbios.into()),
+            ..Default::default()
+        }),
+        mdns: Some(MdnsInfo {
+            hostname: Some("web.local".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    web.device = Some(netdx::core::devtype::DeviceType {
+        kind: "server".into(),
+        confidence: "medium".into(),
+        evidence: vec![format!("title {title}")],
+    });
+    r
+}
+
+#[test]
+fn ndiff_reads_identified_services_and_lan_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.xml"), dir.path().join("b.xml"));
+    output::write(
+        &identified("9.2p1", "Welcome", "WEB01"),
+        &a,
+        Some(Format::Xml),
+    )
+    .unwrap();
+    output::write(
+        &identified("9.3p1", "Welcome", "WEB01"),
+        &b,
+        Some(Format::Xml),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&a).unwrap();
+    assert!(
+        text.contains("<service name=\"ssh\" product=\"OpenSSH\" version=\"9.2p1\" extrainfo=\"Debian; protocol 2.0\" ostype=\"Linux\" method=\"probed\" conf=\"10\"/>"),
+        "{text}"
+    );
+    assert!(
+        text.contains("<service name=\"http\" product=\"nginx\" version=\"1.22.1\" tunnel=\"ssl\" method=\"probed\" conf=\"10\"/>"),
+        "{text}"
+    );
+    assert!(text.contains("<!-- netdx device type: server: title Welcome (medium) -->"));
+    assert!(!text.contains("<os"), "no OS match is invented");
+    let Some((code, out, err)) = ndiff(&[&a, &b]) else {
+        return;
+    };
+    println!("{out}");
+    assert!(err.is_empty(), "ndiff complained: {err}");
+    assert_eq!(code, 1, "{out}");
+    // ndiff names the host by all its names, and shows the version that changed.
+    for want in [
+        "WEB01, web.lab.test, web.local (10.77.0.20, 00:50:56:77:00:20):",
+        "-22/tcp open ssh OpenSSH 9.2p1 (Debian; protocol 2.0)",
+        "+22/tcp open ssh OpenSSH 9.3p1 (Debian; protocol 2.0)",
+    ] {
+        assert!(has_line(&out, want), "ndiff output lacks {want:?}:\n{out}");
+    }
+    // The HTTPS port did not change: not mentioned.
+    assert!(!out.contains("443/tcp"), "{out}");
+
+    // Unchanged, the same export compares equal to itself.
+    let (code, out, err) = ndiff(&[&a, &a]).unwrap();
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn hostile_banners_titles_and_names_leave_the_xml_well_formed() {
+    const EVIL: &str = "\"/><script>alert(1)</script>--><!--\u{1b}[2J]]>&amp;";
+    let r = identified(EVIL, EVIL, EVIL);
+    let dir = tempfile::tempdir().unwrap();
+    let x = dir.path().join("evil.xml");
+    output::write(&r, &x, Some(Format::Xml)).unwrap();
+    let text = std::fs::read_to_string(&x).unwrap();
+    assert!(!text.contains("<script>"), "{text}");
+    assert!(!text.contains("]]>"), "{text}");
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "control characters in XML"
+    );
+    // Python's expat reads it; the version and the name round-trip as text (the title is in
+    // the device type's evidence, a comment).
+    let check = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sys, xml.etree.ElementTree as E\n\
+             r = E.parse(sys.argv[1]).getroot()\n\
+             names = [h.get('name') for h in r.iter('hostname')]\n\
+             versions = [s.get('version') for s in r.iter('service') if s.get('version')]\n\
+             evil = '\"/><script>alert(1)</script>--><!--\\ufffd[2J]]>&amp;'\n\
+             assert evil in names, names\n\
+             assert evil in versions, versions\n\
+             print(len(names))",
+        )
+        .arg(&x)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    if let Some((code, _, err)) = ndiff(&[&x, &x]) {
+        assert_eq!(code, 0, "{err}");
+        assert!(err.is_empty(), "{err}");
+    }
+}

@@ -9,6 +9,10 @@
 //!   PTR name, a round trip much worse ([`LATENCY_FACTOR`] times and [`LATENCY_MIN_MS`] more,
 //!   comparing medians of at least [`LATENCY_MIN_SAMPLES`] echoes on both sides, so one inflated
 //!   echo is never news), packet loss much worse ([`LOSS_POINTS`] points more);
+//! - on hosts up in both, what they and their services say they are ([`identity`]): a
+//!   service's changed protocol, product or version, a changed or newly expiring certificate,
+//!   a changed device type, a changed mDNS/NetBIOS/SNMP/UPnP name; absent on one side is
+//!   "unknown", not a change, but where [`identity`] says otherwise;
 //! - DNS lookups made by both scans whose status or answers changed.
 //!
 //! Readable text by default; `-o FILE` writes JSON or Markdown. Exit code 1 when something
@@ -25,6 +29,10 @@ use crate::core::model::{Host, HostStatus, MacAddr, PortState, ScanReport};
 use crate::output;
 use crate::output::escape::{self, markdown as md, text};
 
+pub mod identity;
+
+pub use identity::{CertChange, DeviceChange, LanNameChange, ServiceChange, ServiceVersion};
+
 /// A round trip is "much worse" when it is at least this many times the old one...
 pub const LATENCY_FACTOR: f64 = 2.0;
 /// ...and at least this many milliseconds more (so 0.2 ms → 0.5 ms on a LAN is not news).
@@ -35,8 +43,9 @@ pub const LATENCY_MIN_SAMPLES: u32 = 3;
 /// Packet loss is "much worse" when it rose by at least this many percentage points.
 pub const LOSS_POINTS: f64 = 20.0;
 
-/// Version of the diff's JSON layout.
-pub const DIFF_VERSION: u32 = 1;
+/// Version of the diff's JSON layout. 2 added `service_changed`, `cert_changed`,
+/// `device_changed` and `names_changed` (read as empty from a version-1 diff).
+pub const DIFF_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Side {
@@ -131,6 +140,15 @@ pub struct ReportDiff {
     pub latency_worse: Vec<MetricChange>,
     pub loss_worse: Vec<MetricChange>,
     pub dns_changed: Vec<DnsChange>,
+    #[serde(default)]
+    pub service_changed: Vec<ServiceChange>,
+    #[serde(default)]
+    pub cert_changed: Vec<CertChange>,
+    #[serde(default)]
+    pub device_changed: Vec<DeviceChange>,
+    /// Names from mDNS, NetBIOS, SNMP and UPnP (the PTR name is `hostname_changed`).
+    #[serde(default)]
+    pub names_changed: Vec<LanNameChange>,
     /// Differences in how the two scans were run, which limit what could be compared.
     /// Not counted as changes.
     pub notes: Vec<String>,
@@ -213,8 +231,14 @@ pub fn compare(old: &ScanReport, new: &ScanReport, old_path: &Path, new_path: &P
         latency_worse: Vec::new(),
         loss_worse: Vec::new(),
         dns_changed: Vec::new(),
+        service_changed: Vec::new(),
+        cert_changed: Vec::new(),
+        device_changed: Vec::new(),
+        names_changed: Vec::new(),
         notes: Vec::new(),
     };
+    let coverage = identity::Coverage::of(old, new);
+    let mut ids = identity::Changes::default();
 
     // Which addresses each MAC answers for in the new scan.
     let mut by_mac: BTreeMap<MacAddr, Vec<IpAddr>> = BTreeMap::new();
@@ -327,6 +351,7 @@ pub fn compare(old: &ScanReport, new: &ScanReport, old_path: &Path, new_path: &P
                         new_samples: None,
                     });
                 }
+                identity::compare_host(o, n, &name, coverage, &mut ids);
             }
             (false, false) => {}
         }
@@ -365,6 +390,23 @@ pub fn compare(old: &ScanReport, new: &ScanReport, old_path: &Path, new_path: &P
         }
     }
 
+    d.service_changed = ids.services;
+    d.cert_changed = ids.certs;
+    d.device_changed = ids.devices;
+    d.names_changed = ids.names;
+
+    // One scan identified services and the other did not (--no-identify, an older netdx).
+    match (identity::identified(old), identity::identified(new)) {
+        (true, false) => d.notes.push(
+            "The new scan did not identify services: versions and certificates were not compared."
+                .to_string(),
+        ),
+        (false, true) => d.notes.push(
+            "The old scan did not identify services: versions and certificates were not compared."
+                .to_string(),
+        ),
+        _ => {}
+    }
     if only_old > 0 {
         d.notes.push(format!(
             "{only_old} addresses were scanned only in the old scan."
@@ -401,7 +443,11 @@ pub fn compare(old: &ScanReport, new: &ScanReport, old_path: &Path, new_path: &P
         + d.hostname_changed.len()
         + d.latency_worse.len()
         + d.loss_worse.len()
-        + d.dns_changed.len();
+        + d.dns_changed.len()
+        + d.service_changed.len()
+        + d.cert_changed.len()
+        + d.device_changed.len()
+        + d.names_changed.len();
     d
 }
 
@@ -590,6 +636,14 @@ pub fn render_text(d: &ReportDiff) -> String {
             })
             .collect(),
     );
+    for (title, lines) in identity::text_sections(
+        &d.service_changed,
+        &d.cert_changed,
+        &d.device_changed,
+        &d.names_changed,
+    ) {
+        section(&title, lines);
+    }
     section(
         "DNS answers changed",
         d.dns_changed
@@ -808,6 +862,14 @@ pub fn render_markdown(d: &ReportDiff) -> String {
         &["Host", "Name", "Old loss", "New loss"],
         metric_rows(&d.loss_worse, escape::pct),
     );
+    for (title, header, rows) in identity::markdown_tables(
+        &d.service_changed,
+        &d.cert_changed,
+        &d.device_changed,
+        &d.names_changed,
+    ) {
+        md_table(&mut out, title, &header, rows);
+    }
     md_table(
         &mut out,
         "DNS answers changed",

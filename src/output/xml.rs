@@ -11,7 +11,22 @@
 //!   reason `no-response` (nmap's own words for it), one an interrupted scan never probed is
 //!   `unknown` with reason `not-probed`. `address` for the
 //!   IP and the MAC (upper case, with `vendor`), `hostnames` (`user` for the name typed, `PTR`
-//!   for reverse DNS), `ports`, `times` (microseconds);
+//!   for reverse DNS and for the names the host gave in mDNS, NetBIOS, SNMP and UPnP, each
+//!   followed by a comment naming the protocol: nmap's DTD knows only `user` and `PTR`, and a
+//!   LAN name is, like a PTR name, what the network calls the address, never what the user
+//!   typed), `ports`, `times` (microseconds);
+//! - an identified open port's `service` as `nmap -sV` writes it: nmap's service name (`http`
+//!   with `tunnel="ssl"` for HTTPS, `imap` with `tunnel="ssl"` for IMAPS), `product`,
+//!   `version`, `extrainfo` (OS hint; extra), `ostype` when the hint names an OS family,
+//!   `method="probed" conf="10"`. A port not identified (or silent, or sending text netdx
+//!   does not recognise) keeps the table name with `method="table" conf="3"`. Page titles and
+//!   certificates stay in the JSON: as nmap's `http-title` and `ssl-cert` port scripts, two
+//!   scripts on one port crash Debian's ndiff (it sorts `ScriptResult`s, which Python 3
+//!   cannot order);
+//! - no `os` element: nmap's device type lives in `os/osmatch/osclass`, and netdx makes no OS
+//!   match, so inventing one to carry the type would lie to every tool that reads it. The
+//!   device type and its evidence are an XML comment in the host instead (read by people,
+//!   ignored by tools);
 //! - nmap's connect-scan reasons for port states; a host with more than
 //!   [`EXTRAPORTS_THRESHOLD`] closed (or filtered) ports gets them as one `extraports` count,
 //!   as nmap does, so that a 65,535-port scan stays readable;
@@ -24,6 +39,7 @@
 
 use std::fmt::Write;
 
+use crate::core::identity::ServiceId;
 use crate::core::model::{Host, HostStatus, Method, PortState, ScanReport};
 
 use super::escape::{self, xml as x};
@@ -117,6 +133,140 @@ fn port_reason(s: PortState) -> &'static str {
     }
 }
 
+/// Text for an XML comment: escaped like content (so it reads the same as the attributes
+/// around it), no `--` inside and no `-` at the end (both end a comment early or make it
+/// malformed).
+fn comment(s: &str) -> String {
+    let mut out = String::new();
+    for c in x(s).chars() {
+        if c == '-' && out.ends_with('-') {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    if out.ends_with('-') {
+        out.push(' ');
+    }
+    out
+}
+
+/// The names a host gave in its LAN protocols, best first (as [`HostNames::best_name`]
+/// ranks them), with the protocol that gave each.
+///
+/// [`HostNames::best_name`]: crate::core::names::HostNames::best_name
+fn lan_names(h: &Host) -> Vec<(&'static str, &str)> {
+    let n = &h.names;
+    [
+        (
+            "NetBIOS",
+            n.netbios.as_ref().and_then(|v| v.name.as_deref()),
+        ),
+        ("mDNS", n.mdns.as_ref().and_then(|v| v.hostname.as_deref())),
+        (
+            "SNMP sysName",
+            n.snmp.as_ref().and_then(|v| v.sys_name.as_deref()),
+        ),
+        (
+            "UPnP friendlyName",
+            n.upnp.as_ref().and_then(|v| v.friendly_name.as_deref()),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(p, name)| name.filter(|s| !s.is_empty()).map(|s| (p, s)))
+    .collect()
+}
+
+/// nmap's name for a service carried inside TLS: `https` is `http` in an `ssl` tunnel.
+fn inside_tls(table: &str) -> &str {
+    match table {
+        "https" | "https-alt" => "http",
+        "imaps" => "imap",
+        "pop3s" => "pop3",
+        "smtps" | "submissions" => "smtp",
+        "ftps" => "ftp",
+        "ldaps" => "ldap",
+        other => other,
+    }
+}
+
+/// nmap's `ostype` (an OS family) from the hint a banner gave ("Debian" → Linux); None when
+/// the hint names no family we know.
+fn ostype(hint: &str) -> Option<&'static str> {
+    const LINUX: [&str; 10] = [
+        "linux", "debian", "ubuntu", "raspbian", "fedora", "centos", "red hat", "alpine", "suse",
+        "gentoo",
+    ];
+    let h = hint.to_ascii_lowercase();
+    if LINUX.iter().any(|d| h.contains(d)) {
+        Some("Linux")
+    } else if h.contains("windows") || h.contains("win32") || h.contains("win64") {
+        Some("Windows")
+    } else if h.contains("freebsd") {
+        Some("FreeBSD")
+    } else if h.contains("openbsd") {
+        Some("OpenBSD")
+    } else {
+        None
+    }
+}
+
+/// The `service` element of a port: as `nmap -sV` writes it when the service said what it
+/// is, else the table name (`method="table" conf="3"`), else nothing.
+fn service(out: &mut String, table: Option<&str>, id: Option<&ServiceId>) {
+    let recognised = id.filter(|i| !i.silent && i.protocol != "unknown" && i.protocol != "tls");
+    let Some(i) = recognised else {
+        // Not identified, silent, or text we do not recognise: the name is the table's guess.
+        // A TLS handshake is still a fact (`ssl` tunnel) even when nothing inside spoke.
+        let tunnel = id.is_some_and(|i| i.tls.is_some());
+        let name = match (table, tunnel) {
+            (Some(t), true) => Some(inside_tls(t)),
+            (None, true) => Some("ssl"),
+            (t, false) => t,
+        };
+        if let Some(name) = name {
+            let _ = write!(
+                out,
+                "<service name=\"{}\"{} method=\"table\" conf=\"3\"/>",
+                x(name),
+                if tunnel && name != "ssl" {
+                    " tunnel=\"ssl\""
+                } else {
+                    ""
+                }
+            );
+        }
+        return;
+    };
+    let tunnel = i.tls.is_some() || i.protocol == "https";
+    let name = if i.protocol == "https" {
+        "http"
+    } else {
+        i.protocol.as_str()
+    };
+    let _ = write!(out, "<service name=\"{}\"", x(name));
+    if let Some(p) = &i.product {
+        let _ = write!(out, " product=\"{}\"", x(p));
+    }
+    if let Some(v) = &i.version {
+        let _ = write!(out, " version=\"{}\"", x(v));
+    }
+    let extra: Vec<&str> = [&i.os_hint, &i.extra]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    if !extra.is_empty() {
+        let _ = write!(out, " extrainfo=\"{}\"", x(&extra.join("; ")));
+    }
+    if let Some(os) = i.os_hint.as_deref().and_then(ostype) {
+        let _ = write!(out, " ostype=\"{os}\"");
+    }
+    if tunnel {
+        out.push_str(" tunnel=\"ssl\"");
+    }
+    out.push_str(" method=\"probed\" conf=\"10\"/>");
+}
+
 fn host(out: &mut String, h: &Host, timeout_ms: u64) {
     let _ = writeln!(
         out,
@@ -146,13 +296,31 @@ fn host(out: &mut String, h: &Host, timeout_ms: u64) {
         }
     }
     out.push_str("<hostnames>\n");
+    let mut written: Vec<String> = Vec::new();
     if let Some(n) = &h.target_name {
         let _ = writeln!(out, "<hostname name=\"{}\" type=\"user\"/>", x(n));
+        written.push(n.to_lowercase());
     }
     if let Some(n) = &h.hostname {
         let _ = writeln!(out, "<hostname name=\"{}\" type=\"PTR\"/>", x(n));
+        written.push(n.to_lowercase());
+    }
+    for (protocol, n) in lan_names(h) {
+        // One name per spelling: a NetBIOS name equal to the PTR name adds nothing.
+        if written.contains(&n.to_lowercase()) {
+            continue;
+        }
+        written.push(n.to_lowercase());
+        let _ = writeln!(
+            out,
+            "<hostname name=\"{}\" type=\"PTR\"/><!-- {protocol} -->",
+            x(n)
+        );
     }
     out.push_str("</hostnames>\n");
+    if let Some(d) = &h.device {
+        let _ = writeln!(out, "<!-- netdx device type: {} -->", comment(&d.explain()));
+    }
     if h.ports_checked() {
         out.push_str("<ports>");
         let collapsed: Vec<PortState> = [PortState::Closed, PortState::Filtered]
@@ -180,20 +348,18 @@ fn host(out: &mut String, h: &Host, timeout_ms: u64) {
                 state.label(),
                 port_reason(state)
             );
-            let service = match state {
-                PortState::Open => h
-                    .ports
-                    .binary_search_by_key(&port, |p| p.port)
-                    .ok()
-                    .and_then(|i| h.ports[i].service.clone()),
-                _ => crate::core::ports::service_name(port).map(str::to_string),
-            };
-            if let Some(s) = &service {
-                let _ = write!(
-                    out,
-                    "<service name=\"{}\" method=\"table\" conf=\"3\"/>",
-                    x(s)
-                );
+            match state {
+                PortState::Open => {
+                    let p = h
+                        .ports
+                        .binary_search_by_key(&port, |p| p.port)
+                        .ok()
+                        .map(|i| &h.ports[i]);
+                    let table = p.and_then(|p| p.service.as_deref());
+                    let id = p.and_then(|p| p.identity.as_ref());
+                    service(out, table, id);
+                }
+                _ => service(out, crate::core::ports::service_name(port), None),
             }
             out.push_str("</port>\n");
         }
@@ -229,7 +395,7 @@ pub fn render(report: &ScanReport) -> String {
     let _ = writeln!(
         out,
         "<!-- {} report in nmap XML format; netdx JSON holds the full detail -->",
-        x(&report.tool).replace("--", "- -")
+        comment(&report.tool)
     );
     let _ = write!(
         out,
@@ -338,6 +504,179 @@ pub fn render(report: &ScanReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::core::identity::{HttpInfo, TlsInfo};
+    use crate::core::model::PortState;
+    use crate::core::names::{HostNames, MdnsInfo, NetbiosInfo, SnmpInfo, UpnpInfo};
+
+    fn svc(table: Option<&str>, id: Option<&ServiceId>) -> String {
+        let mut out = String::new();
+        service(&mut out, table, id);
+        out
+    }
+
+    #[test]
+    fn identified_services_as_nmap_writes_them() {
+        let ssh = ServiceId {
+            protocol: "ssh".into(),
+            product: Some("OpenSSH".into()),
+            version: Some("9.2p1".into()),
+            os_hint: Some("Debian".into()),
+            extra: Some("protocol 2.0".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            svc(Some("ssh"), Some(&ssh)),
+            "<service name=\"ssh\" product=\"OpenSSH\" version=\"9.2p1\" extrainfo=\"Debian; protocol 2.0\" ostype=\"Linux\" method=\"probed\" conf=\"10\"/>"
+        );
+        let https = ServiceId {
+            protocol: "https".into(),
+            product: Some("nginx".into()),
+            version: Some("1.22.1".into()),
+            tls: Some(TlsInfo::default()),
+            ..Default::default()
+        };
+        assert_eq!(
+            svc(Some("https"), Some(&https)),
+            "<service name=\"http\" product=\"nginx\" version=\"1.22.1\" tunnel=\"ssl\" method=\"probed\" conf=\"10\"/>"
+        );
+        let imaps = ServiceId {
+            protocol: "imap".into(),
+            product: Some("Dovecot".into()),
+            tls: Some(TlsInfo::default()),
+            ..Default::default()
+        };
+        assert_eq!(
+            svc(Some("imaps"), Some(&imaps)),
+            "<service name=\"imap\" product=\"Dovecot\" tunnel=\"ssl\" method=\"probed\" conf=\"10\"/>"
+        );
+    }
+
+    #[test]
+    fn unidentified_services_keep_the_table_name() {
+        let table = "<service name=\"redis\" method=\"table\" conf=\"3\"/>";
+        assert_eq!(svc(Some("redis"), None), table);
+        let silent = ServiceId {
+            protocol: "unknown".into(),
+            silent: true,
+            ..Default::default()
+        };
+        assert_eq!(svc(Some("redis"), Some(&silent)), table);
+        let unknown = ServiceId {
+            protocol: "unknown".into(),
+            banner: Some("hello".into()),
+            ..Default::default()
+        };
+        assert_eq!(svc(Some("redis"), Some(&unknown)), table);
+        assert_eq!(svc(None, Some(&unknown)), "");
+        // TLS with nothing recognisable inside: the tunnel is a fact, the name a guess.
+        let tls = ServiceId {
+            protocol: "tls".into(),
+            tls: Some(TlsInfo::default()),
+            ..Default::default()
+        };
+        assert_eq!(
+            svc(Some("imaps"), Some(&tls)),
+            "<service name=\"imap\" tunnel=\"ssl\" method=\"table\" conf=\"3\"/>"
+        );
+        assert_eq!(
+            svc(None, Some(&tls)),
+            "<service name=\"ssl\" method=\"table\" conf=\"3\"/>"
+        );
+    }
+
+    #[test]
+    fn ostype_only_for_known_families() {
+        assert_eq!(ostype("Ubuntu"), Some("Linux"));
+        assert_eq!(ostype("Win64"), Some("Windows"));
+        assert_eq!(ostype("FreeBSD"), Some("FreeBSD"));
+        assert_eq!(ostype("HP-UX"), None);
+    }
+
+    #[test]
+    fn comments_cannot_be_closed_early() {
+        assert_eq!(comment("a--b"), "a- -b");
+        assert_eq!(comment("a---b"), "a- - -b");
+        assert_eq!(comment("x-"), "x- ");
+        assert_eq!(comment("--><script>"), "- -&gt;&lt;script&gt;");
+        assert!(!comment("-->").contains("--"));
+    }
+
+    #[test]
+    fn host_lists_lan_names_and_device_comment() {
+        let mut h = Host::new("10.77.0.70".parse().unwrap());
+        h.status = HostStatus::Up;
+        h.hostname = Some("printer.lab.test".into());
+        h.target_name = Some("NPI4A2B3C".into());
+        h.names = HostNames {
+            mdns: Some(MdnsInfo {
+                hostname: Some("printer.local".into()),
+                ..Default::default()
+            }),
+            netbios: Some(NetbiosInfo {
+                name: Some("PRINTER.LAB.TEST".into()),
+                ..Default::default()
+            }),
+            snmp: Some(SnmpInfo {
+                sys_name: Some("hp\"-->x".into()),
+                ..Default::default()
+            }),
+            upnp: Some(UpnpInfo {
+                friendly_name: Some("npi4a2b3c".into()),
+                ..Default::default()
+            }),
+        };
+        h.device = Some(crate::core::devtype::DeviceType {
+            kind: "printer".into(),
+            confidence: "high".into(),
+            evidence: vec!["IPP 631".into(), "--> <b>".into()],
+        });
+        h.set_port(443, PortState::Open, None);
+        h.ports[0].service = Some("https".into());
+        h.ports[0].identity = Some(ServiceId {
+            protocol: "https".into(),
+            http: Some(HttpInfo {
+                status: 200,
+                title: Some("<Admin>".into()),
+                ..Default::default()
+            }),
+            tls: Some(TlsInfo {
+                version: "TLSv1.3".into(),
+                subject_cn: Some("printer.lab.test".into()),
+                issuer: Some("CN=lab CA".into()),
+                not_after: Some("2027-01-01T00:00:00Z".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        let mut out = String::new();
+        host(&mut out, &h, 1000);
+        assert!(
+            out.contains("<hostname name=\"printer.lab.test\" type=\"PTR\"/>\n"),
+            "{out}"
+        );
+        // The NetBIOS name is the PTR name in capitals, the UPnP name the typed one in small
+        // letters: each listed once.
+        assert!(!out.contains("PRINTER.LAB.TEST"), "{out}");
+        assert!(
+            out.contains("<hostname name=\"NPI4A2B3C\" type=\"user\"/>"),
+            "{out}"
+        );
+        assert!(!out.contains("npi4a2b3c"), "{out}");
+        assert!(
+            out.contains("<hostname name=\"printer.local\" type=\"PTR\"/><!-- mDNS -->"),
+            "{out}"
+        );
+        assert!(
+            out.contains("<hostname name=\"hp&quot;--&gt;x\" type=\"PTR\"/><!-- SNMP sysName -->"),
+            "{out}"
+        );
+        assert!(
+            out.contains("<!-- netdx device type: printer: IPP 631 + - -&gt; &lt;b&gt; (high) -->"),
+            "{out}"
+        );
+        assert!(!out.contains("<os"), "{out}");
+    }
 
     #[test]
     fn ctime_layout() {
