@@ -376,6 +376,32 @@ fn nmap_protocol(p: &NmapPort) -> String {
     }
 }
 
+/// nmap's answer as its normal output prints it: `ssl/http nginx 1.22.1 (extra info)`, with
+/// `method=table` guesses marked `?` and a fingerprint of unrecognised bytes noted.
+fn nmap_line(p: &NmapPort) -> String {
+    let mut s = String::new();
+    if p.attr("tunnel") == "ssl" {
+        s.push_str("ssl/");
+    }
+    s.push_str(p.attr("name"));
+    if p.attr("method") == "table" {
+        s.push('?');
+    }
+    for part in [p.attr("product"), p.attr("version")] {
+        if !part.is_empty() {
+            s.push(' ');
+            s.push_str(part);
+        }
+    }
+    if !p.attr("extrainfo").is_empty() {
+        s.push_str(&format!(" ({})", p.attr("extrainfo")));
+    }
+    if !p.attr("servicefp").is_empty() {
+        s.push_str(" [unrecognised bytes fingerprinted]");
+    }
+    s
+}
+
 /// Case-insensitive words of `s` (split at anything but letters, digits, `.`, `+`, `_`).
 fn words(s: &str) -> Vec<String> {
     s.split(|c: char| !(c.is_alphanumeric() || matches!(c, '.' | '+' | '_')))
@@ -661,12 +687,12 @@ fn main() {
                 let p = parsed.ports.get(&(e.ip.clone(), e.port));
                 if nmap_field(p, &e.field, &e.want) == Some(false) {
                     println!(
-                        "    nmap run 1: {}:{} {} want {}, nmap said {:?}",
+                        "    nmap run 1: {}:{} {} want {}, nmap said {}",
                         e.host,
                         e.port,
                         e.field,
                         e.want,
-                        p.map(|p| &p.service)
+                        p.map_or("nothing".to_string(), nmap_line)
                     );
                 }
             }
