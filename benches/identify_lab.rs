@@ -456,9 +456,9 @@ fn nmap_field(p: Option<&NmapPort>, field: &str, want: &Value) -> Option<bool> {
     })
 }
 
-/// nmap's port states against the truth: (open ports found, wrong states).
-fn nmap_states(lab: &Lab, run: &NmapRun, top100: &[u16]) -> (usize, usize) {
-    let (mut open, mut wrong) = (0, 0);
+/// nmap's port states against the truth: (open ports found, wrong states), as context.
+fn nmap_states(lab: &Lab, run: &NmapRun, top100: &[u16]) -> (usize, Vec<String>) {
+    let (mut open, mut wrong) = (0, Vec::new());
     for h in lab.hosts() {
         let ip = h.ip.to_string();
         let default = run.extra.get(&ip).map_or("closed", String::as_str);
@@ -471,7 +471,7 @@ fn nmap_states(lab: &Lab, run: &NmapRun, top100: &[u16]) -> (usize, usize) {
             if got == want {
                 open += usize::from(want == "open");
             } else {
-                wrong += 1;
+                wrong.push(format!("{} {ip}:{p} is {got}, truth {want}", h.key));
             }
         }
     }
@@ -676,10 +676,11 @@ fn main() {
             .count();
         let (n, r) = total(&per, false);
         println!(
-            "    nmap run {run}: {:.3} s, open ports {open}/{}, wrong states {wrong}, fields right \
-             {r}/{n}, named {named}/{}",
+            "    nmap run {run}: {:.3} s, open ports {open}/{}, wrong states {} {wrong:?}, fields \
+             right {r}/{n}, named {named}/{}",
             t.as_secs_f64(),
             open_truth.len(),
+            wrong.len(),
             open_truth.len()
         );
         if run == 1 {
