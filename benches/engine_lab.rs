@@ -28,6 +28,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::bench::{Table, median as median_f};
 use common::{Lab, PortState};
 use serde_json::Value;
 
@@ -203,19 +204,6 @@ fn check_nmap(grepable: &str, scanned: &[u16], truth: &dyn Fn(u16) -> PortState)
 
 // --- figures ------------------------------------------------------------------------------------
 
-fn median_f(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[mid]
-    } else {
-        (v[mid - 1] + v[mid]) / 2.0
-    }
-}
-
 fn secs(v: &[Duration]) -> Vec<f64> {
     v.iter().map(Duration::as_secs_f64).collect()
 }
@@ -238,32 +226,17 @@ fn spread(v: &[f64]) -> String {
     )
 }
 
-/// One line of the final table.
-struct Row {
-    what: String,
-    netdx: String,
-    peer: String,
-    target: String,
-    met: Option<bool>,
-}
-
 /// Everything the bench found, printed at the end.
 #[derive(Default)]
 struct Bench {
-    rows: Vec<Row>,
+    table: Table,
     /// One line per netdx run that was not exact (or not a SYN scan where one was required).
     failures: Vec<String>,
 }
 
 impl Bench {
     fn row(&mut self, what: &str, netdx: String, peer: String, target: &str, met: Option<bool>) {
-        self.rows.push(Row {
-            what: what.to_string(),
-            netdx,
-            peer,
-            target: target.to_string(),
-            met,
-        });
+        self.table.row(what, netdx, peer, target, met);
     }
 
     /// Prints one netdx run's exactness; records it if wrong.
@@ -286,35 +259,7 @@ impl Bench {
     }
 
     fn print(&self) {
-        let w = |f: fn(&Row) -> &str, min: usize| {
-            self.rows
-                .iter()
-                .map(|r| f(r).chars().count())
-                .fold(min, usize::max)
-        };
-        let (a, b, c, d) = (
-            w(|r| &r.what, 4),
-            w(|r| &r.netdx, 5),
-            w(|r| &r.peer, 4),
-            w(|r| &r.target, 6),
-        );
-        println!();
-        println!(
-            "{:<a$} | {:<b$} | {:<c$} | {:<d$} | met?",
-            "what", "netdx", "peer", "target"
-        );
-        println!("{}", "-".repeat(a + b + c + d + 17));
-        for r in &self.rows {
-            let met = match r.met {
-                Some(true) => "yes",
-                Some(false) => "NO",
-                None => "-",
-            };
-            println!(
-                "{:<a$} | {:<b$} | {:<c$} | {:<d$} | {met}",
-                r.what, r.netdx, r.peer, r.target
-            );
-        }
+        self.table.print();
     }
 }
 
@@ -1074,7 +1019,7 @@ fn main() {
         stop.store(true, Ordering::Relaxed);
         let _ = spin.join();
         // The two rows just added (time, false filtered) say under what condition.
-        for r in bench.rows.iter_mut().rev().take(2) {
+        for r in bench.table.rows.iter_mut().rev().take(2) {
             r.what = r.what.replacen("slow:", "slow, one core busy:", 1);
         }
     }

@@ -46,6 +46,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::Value;
 
+pub mod bench;
 pub mod report;
 pub mod tmux;
 

@@ -972,9 +972,11 @@ def build(topo, state):
                 f.write(snmpd_conf(spec["snmp"], host["ip"], topo["lan"]["ipv4"], sdir))
             logfile = os.path.join(sdir, f"snmpd-{key}.log")
             # -f: foreground (the lab owns the pid); -Lo: log to stdout; -C -c: only this
-            # configuration, never /etc/snmp/snmpd.conf.
+            # configuration, never /etc/snmp/snmpd.conf; -I -smux: without the SMUX module,
+            # which would listen on TCP 199 of every address, an open port the topology does
+            # not list (port scans of the host would disagree with the lab's truth).
             argv = ["ip", "netns", "exec", hns, "snmpd", "-f", "-Lo", "-C", "-c", conf,
-                    "-p", os.path.join(sdir, f"snmpd-{key}.pid")]
+                    "-I", "-smux", "-p", os.path.join(sdir, f"snmpd-{key}.pid")]
             waits.append((spawn(argv, logfile, state), hns, [161], logfile))
     for host in topo["hosts"]:
         # dnsmasq serves the DNS host's port 53; the names responder its description port; one

@@ -25,10 +25,16 @@ import sys
 import threading
 
 
+# How long a service that waits for the client's request keeps a quiet connection: real
+# servers wait long (nginx 60 s for a request head), and a peer that first listens for a
+# greeting (nmap -sV's NULL probe waits 6 s) must not find the port closed on it.
+REQUEST_PATIENCE_S = 30
+
+
 def recv_request(conn):
-    """Read until the end of a request head (or 2 s, or the peer closes)."""
+    """Read until the end of a request head (or REQUEST_PATIENCE_S, or the peer closes)."""
     data = b""
-    conn.settimeout(2)
+    conn.settimeout(REQUEST_PATIENCE_S)
     try:
         while b"\r\n\r\n" not in data and len(data) < 8192:
             chunk = conn.recv(4096)
@@ -71,7 +77,7 @@ def play(conn, spec):
             head += "Content-Type: text/html\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body.encode())
             conn.sendall(head.encode() + body.encode())
         elif kind == "reply":
-            conn.settimeout(2)
+            conn.settimeout(REQUEST_PATIENCE_S)
             if conn.recv(4096):
                 conn.sendall(spec["send"].encode())
         elif kind == "silent":
