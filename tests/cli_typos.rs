@@ -82,18 +82,14 @@ fn a_scan_whose_only_name_does_not_resolve_exits_2() {
     assert!(text(&out.stdout).contains(&web.ip.to_string()));
 }
 
-#[test]
-fn privilege_warnings_come_first_on_stderr() {
-    let Some(lab) = common::lab_or_skip("privilege_warnings_come_first_on_stderr") else {
-        return;
-    };
-    let web = lab.host("web").ip.to_string();
+/// `netdx ARGS` in the scanner namespace as nobody, without any capability, stderr merged
+/// into stdout in the order written.
+fn unprivileged(lab: &common::Lab, args: &str) -> std::process::Output {
     let script = format!(
-        "NETDX_CONFIG=/dev/null exec {} scan {web} 2>&1",
+        "NETDX_CONFIG=/dev/null exec {} {args} 2>&1",
         env!("CARGO_BIN_EXE_netdx")
     );
-    // Without any capability: ARP is skipped, and says so.
-    let out = lab.in_scanner(&[
+    lab.in_scanner(&[
         "setpriv",
         "--reuid=65534",
         "--regid=65534",
@@ -102,7 +98,17 @@ fn privilege_warnings_come_first_on_stderr() {
         "sh",
         "-c",
         &script,
-    ]);
+    ])
+}
+
+#[test]
+fn privilege_warnings_come_first_on_stderr() {
+    let Some(lab) = common::lab_or_skip("privilege_warnings_come_first_on_stderr") else {
+        return;
+    };
+    let web = lab.host("web").ip.to_string();
+    // Without any capability: ARP is skipped, and says so.
+    let out = unprivileged(&lab, &format!("scan {web}"));
     let both = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{both}");
     let lines: Vec<&str> = both.lines().collect();
@@ -146,20 +152,7 @@ fn diagnose_privilege_warnings_come_first_on_stderr() {
         return;
     };
     let web = lab.host("web").ip.to_string();
-    let script = format!(
-        "NETDX_CONFIG=/dev/null exec {} diagnose {web} -p 80 2>&1",
-        env!("CARGO_BIN_EXE_netdx")
-    );
-    let out = lab.in_scanner(&[
-        "setpriv",
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        "--inh-caps=-all",
-        "sh",
-        "-c",
-        &script,
-    ]);
+    let out = unprivileged(&lab, &format!("diagnose {web} -p 80"));
     let both = text(&out.stdout);
     let lines: Vec<&str> = both.lines().collect();
     let warning = lines

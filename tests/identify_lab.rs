@@ -8,6 +8,23 @@ mod common;
 
 use serde_json::Value;
 
+/// `netdx scan ARGS -o r.json` in the lab: stdout and the schema-checked report.
+fn scan_json(lab: &common::Lab, args: &[&str]) -> (String, Value) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("r.json");
+    let mut argv = vec!["scan"];
+    argv.extend_from_slice(args);
+    argv.extend(["-o", json.to_str().expect("utf-8 path")]);
+    let out = lab.netdx(&argv);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "netdx failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (stdout, common::report::read_report(&json))
+}
+
 /// Every key of `want` is in `got` with an equal value (objects compared the same way, so
 /// an expectation names only what the lab defines).
 fn matches(want: &Value, got: &Value, path: &str, errors: &mut Vec<String>) {
@@ -52,23 +69,10 @@ fn every_lab_service_is_identified_exactly() {
             ports.insert(p.clone());
         }
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let json = dir.path().join("r.json");
     let port_list = ports.into_iter().collect::<Vec<_>>().join(",");
-    let mut args = vec!["scan", "-p", &port_list, "--no-rdns", "-o"];
-    let json_s = json.to_str().expect("utf-8 path").to_string();
-    args.push(&json_s);
-    let target_refs: Vec<&str> = targets.iter().map(String::as_str).collect();
-    args.extend(target_refs);
-    let out = lab.netdx(&args);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "netdx failed: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // Parsed and checked against assets/report.schema.json.
-    let report = common::report::read_report(&json);
+    let mut args = vec!["-p", &port_list, "--no-rdns"];
+    args.extend(targets.iter().map(String::as_str));
+    let (stdout, report) = scan_json(&lab, &args);
     let mut errors = Vec::new();
     let mut checked = 0;
     for (key, by_port) in &services {
@@ -122,23 +126,7 @@ fn no_identify_leaves_ports_unasked() {
         return;
     };
     let web = lab.host("web").ip.to_string();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let json = dir.path().join("r.json");
-    let out = lab.netdx(&[
-        "scan",
-        &web,
-        "-p",
-        "22,80,443",
-        "--no-identify",
-        "-o",
-        json.to_str().expect("utf-8 path"),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = common::report::read_report(&json);
+    let (_, report) = scan_json(&lab, &[&web, "-p", "22,80,443", "--no-identify"]);
     let ports = report["hosts"][0]["ports"].as_array().expect("ports");
     assert_eq!(ports.iter().filter(|p| p["state"] == "open").count(), 3);
     assert!(
@@ -166,24 +154,8 @@ fn every_lab_host_gets_its_device_type() {
         .map(u16::to_string)
         .collect::<Vec<_>>()
         .join(",");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let json = dir.path().join("r.json");
     let lan = lab.json()["lan"]["ipv4"].as_str().expect("lan").to_string();
-    let out = lab.netdx(&[
-        "scan",
-        &lan,
-        "-p",
-        &port_list,
-        "--no-rdns",
-        "-o",
-        json.to_str().expect("utf-8 path"),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = common::report::read_report(&json);
+    let (_, report) = scan_json(&lab, &[&lan, "-p", &port_list, "--no-rdns"]);
     let mut wrong = Vec::new();
     for (key, want) in &truth {
         let ip = lab.host(key).ip.to_string();
