@@ -23,6 +23,9 @@ pub enum Outcome {
     /// No target was left to probe (every name failed to resolve): bad input, not a scan
     /// that found nothing.
     NothingToScan,
+    /// The engine stopped on an internal error (a panic): what it found is kept and written,
+    /// marked incomplete, and the exit code says so. Never a silent exit 0.
+    Failed,
 }
 
 pub use crate::core::clock::now_rfc3339;
@@ -72,10 +75,21 @@ pub async fn run(
 ) -> (ScanReport, Outcome) {
     let mut report = ScanReport::new(params);
     report.started_at = Some(now_rfc3339());
-    let (tx, mut rx) = mpsc::channel(1024);
+    let (tx, rx) = mpsc::channel(1024);
     let cancel = CancellationToken::new();
     let engine = tokio::spawn(engine::run(session, cfg, tx, cancel.clone()));
+    drive(report, rx, engine, cancel, show_progress).await
+}
 
+/// Fold the engine's events into the report, with progress and Ctrl-C, until it finishes,
+/// is interrupted, or fails.
+async fn drive(
+    mut report: ScanReport,
+    mut rx: mpsc::Receiver<ScanEvent>,
+    engine: tokio::task::JoinHandle<()>,
+    cancel: CancellationToken,
+    show_progress: bool,
+) -> (ScanReport, Outcome) {
     let bar = if show_progress {
         let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
         b.set_style(
@@ -135,7 +149,35 @@ pub async fn run(
         }
     }
     bar.finish_and_clear();
-    let _ = engine.await;
+    // A panic in the engine ends its event stream without `Finished`: say it, keep what was
+    // found, and fail (before, this ended in exit 0 with "complete": false and no word).
+    let failed = match engine.await {
+        Ok(()) => false,
+        Err(e) => {
+            let why = match e.try_into_panic() {
+                Ok(p) => p
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic".to_string()),
+                Err(e) => e.to_string(),
+            };
+            let text = format!(
+                "the scan engine stopped on an internal error ({why}); the report holds only \
+                 what was found before it"
+            );
+            say(
+                &bar,
+                &format!("error: {}", crate::core::sanitize::clean(&text)),
+            );
+            report.apply(ScanEvent::Note {
+                level: NoteLevel::Error,
+                text,
+            });
+            report.complete = false;
+            true
+        }
+    };
     if interrupted && !report.interrupted {
         // The engine finished on its own as the signal arrived; the user still asked to stop.
         report.interrupted = true;
@@ -143,7 +185,9 @@ pub async fn run(
     }
     report.finished_at = Some(now_rfc3339());
     report.refresh_summary();
-    let outcome = if report.interrupted {
+    let outcome = if failed {
+        Outcome::Failed
+    } else if report.interrupted {
         Outcome::Interrupted
     } else if planned == Some(0) {
         Outcome::NothingToScan
@@ -222,6 +266,7 @@ pub fn run_cli(args: crate::cli::ScanArgs) -> std::process::ExitCode {
     match rt.block_on(scan(cfg, params, args.output, format, log)) {
         Ok(Outcome::Complete) => ExitCode::SUCCESS,
         Ok(Outcome::Interrupted) => ExitCode::from(super::EXIT_INTERRUPTED),
+        Ok(Outcome::Failed) => ExitCode::FAILURE,
         Ok(Outcome::NothingToScan) => super::trouble(
             "no target resolved to an address: nothing was scanned (see the warnings above)",
         ),
@@ -229,5 +274,33 @@ pub fn run_cli(args: crate::cli::ScanArgs) -> std::process::ExitCode {
             eprintln!("netdx: error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An engine that panics after finding a host: the scan says so, keeps the host, is not
+    /// complete, and its outcome is a failure (exit 1), never a silent success.
+    #[tokio::test]
+    async fn an_engine_panic_is_a_failure_not_a_silent_success() {
+        let (tx, rx) = mpsc::channel(16);
+        let ip: std::net::IpAddr = "10.0.0.7".parse().expect("ip");
+        let engine = tokio::spawn(async move {
+            let _ = tx.send(ScanEvent::Targets(vec![ip])).await;
+            panic!("boom in a probe");
+        });
+        let report = ScanReport::new(ScanParameters::default());
+        let (report, outcome) = drive(report, rx, engine, CancellationToken::new(), false).await;
+        assert_eq!(outcome, Outcome::Failed);
+        assert!(!report.complete);
+        assert!(report.hosts.contains_key(&ip), "what was found is kept");
+        assert!(
+            report.notes.iter().any(|n| n.level == NoteLevel::Error
+                && n.text.contains("internal error (boom in a probe)")),
+            "{:?}",
+            report.notes
+        );
     }
 }
