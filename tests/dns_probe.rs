@@ -580,10 +580,15 @@ fn system_configuration_in_a_network_namespace() {
 #[tokio::test]
 #[ignore = "run by system_configuration_in_a_network_namespace inside its namespace"]
 async fn system_configuration_child() {
-    let Ok(ns) = std::env::var(NETNS_ENV) else {
-        eprintln!("SKIPPED: only runs inside the test's network namespace");
+    let ns = std::env::var(NETNS_ENV);
+    if !common::require(
+        "system_configuration_child",
+        ns.is_ok(),
+        "only runs inside the network namespace its parent test makes",
+    ) {
         return;
-    };
+    }
+    let Ok(ns) = ns else { return };
     // Never ask the machine's real resolver: go on only if the lab's file is mounted.
     let conf = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     assert!(

@@ -119,10 +119,15 @@ fn ptr_burst_under_load_has_no_timeouts() {
 #[test]
 #[ignore = "run by ptr_burst_under_load_has_no_timeouts inside the lab's scanner namespace"]
 fn ptr_burst_child() {
-    let Ok(server) = std::env::var(SERVER_ENV) else {
-        eprintln!("SKIPPED: only runs inside the lab's scanner namespace");
+    let server = std::env::var(SERVER_ENV);
+    if !common::require(
+        "ptr_burst_child",
+        server.is_ok(),
+        "only runs inside the lab's scanner namespace, started by its parent test",
+    ) {
         return;
-    };
+    }
+    let Ok(server) = server else { return };
     let server: SocketAddr = server.parse().expect("server address");
     let targets = || -> Vec<IpAddr> {
         std::env::var(TARGETS_ENV)

@@ -12,7 +12,7 @@
 //! resolver = "10.0.0.53"  # DNS server when --resolver is not given
 //!
 //! [dashboard]
-//! wan_target = "9.9.9.9"  # the header's WAN check (ADDR pings, ADDR:PORT connects)
+//! wan_target = "203.0.113.53"  # the header's WAN check (ADDR pings, ADDR:PORT connects)
 //! ```
 
 use std::net::{IpAddr, SocketAddr};
@@ -164,7 +164,7 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
     })
 }
 
-/// `9.9.9.9`, `2620:fe::fe`, `10.0.0.1:443`, `[2620:fe::fe]:53`.
+/// `203.0.113.53`, `2001:db8::53`, `10.0.0.1:443`, `[2001:db8::53]:53`.
 fn parse_wan_target(s: &str) -> Option<(IpAddr, Option<u16>)> {
     let t = s.trim();
     if let Ok(ip) = t.parse::<IpAddr>() {
@@ -254,24 +254,24 @@ mod tests {
     #[test]
     fn wan_target_is_an_address_with_an_optional_port() {
         let f = parse(
-            "[dashboard]\nwan_target = \"9.9.9.9\"\n",
+            "[dashboard]\nwan_target = \"203.0.113.53\"\n",
             Path::new("c.toml"),
         )
         .unwrap();
         assert_eq!(
             f.dashboard.wan_target,
-            Some(("9.9.9.9".parse().unwrap(), None))
+            Some(("203.0.113.53".parse().unwrap(), None))
         );
         let f = parse(
-            "[dashboard]\nwan_target = \"[2620:fe::fe]:53\"\n",
+            "[dashboard]\nwan_target = \"[2001:db8::53]:53\"\n",
             Path::new("c.toml"),
         )
         .unwrap();
         assert_eq!(
             f.dashboard.wan_target,
-            Some(("2620:fe::fe".parse().unwrap(), Some(53)))
+            Some(("2001:db8::53".parse().unwrap(), Some(53)))
         );
-        for bad in ["dns.quad9.net", "9.9.9.9:0", "9.9.9.9:http", ""] {
+        for bad in ["dns.example.net", "203.0.113.53:0", "203.0.113.53:http", ""] {
             let text = format!("[dashboard]\nwan_target = \"{bad}\"\n");
             let e = parse(&text, Path::new("c.toml")).unwrap_err().to_string();
             assert!(e.contains("dashboard.wan_target"), "{bad}: {e}");

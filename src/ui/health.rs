@@ -297,11 +297,12 @@ mod tests {
     #[test]
     fn public_addresses() {
         for a in [
-            "9.9.9.9",
-            "1.1.1.1",
-            "8.8.4.4",
-            "2620:fe::fe",
-            "2001:4860::8888",
+            // Public by their ranges; pure checks, nothing is sent to them.
+            "11.22.33.44",
+            "45.67.89.10",
+            "62.1.2.3",
+            "2a0b:cafe::1",
+            "2600:abcd::1",
         ] {
             assert!(is_public(ip(a)), "{a}");
         }
@@ -338,12 +339,19 @@ mod tests {
         };
         // A configured target wins, even a private one (the user chose it).
         assert_eq!(
-            wan_target(Some(configured), &[ip("9.9.9.9")]),
+            wan_target(Some(configured), &[ip("45.67.89.10")]),
             Ok(configured)
         );
         // Else the first public resolver, skipping private ones before it.
-        let t = wan_target(None, &[ip("10.77.0.53"), ip("1.1.1.1"), ip("9.9.9.9")]).unwrap();
-        assert_eq!((t.addr, t.port, t.configured), (ip("1.1.1.1"), None, false));
+        let t = wan_target(
+            None,
+            &[ip("10.77.0.53"), ip("11.22.33.44"), ip("45.67.89.10")],
+        )
+        .unwrap();
+        assert_eq!(
+            (t.addr, t.port, t.configured),
+            (ip("11.22.33.44"), None, false)
+        );
         assert_eq!(t.tcp_port(), 53);
         assert_eq!(configured.tcp_port(), 443);
         // Private resolvers only (the lab, most offices): not probed, and the header says why.
@@ -459,7 +467,7 @@ mod tests {
     #[test]
     fn wan_cell_says_what_was_probed() {
         let target = WanTarget {
-            addr: ip("9.9.9.9"),
+            addr: ip("45.67.89.10"),
             port: None,
             configured: false,
         };
@@ -471,7 +479,7 @@ mod tests {
         });
         assert_eq!(
             (ok.health, ok.detail.as_str()),
-            (Health::Ok, "9.9.9.9 ping 12.0 ms")
+            (Health::Ok, "45.67.89.10 ping 12.0 ms")
         );
         let down = wan_cell(&WanCheck::Probed {
             target,
@@ -481,7 +489,7 @@ mod tests {
         });
         assert_eq!(
             (down.health, down.detail.as_str()),
-            (Health::Down, "9.9.9.9 no answer to ping")
+            (Health::Down, "45.67.89.10 no answer to ping")
         );
         let none = wan_cell(&WanCheck::NotProbed(NO_WAN_TARGET.into()));
         assert_eq!(
