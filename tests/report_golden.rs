@@ -127,10 +127,8 @@ fn every_produced_json_report_validates_against_the_schema() {
     );
 
     use netdx::core::event::ScanEvent;
-    let mut built = ScanReport {
-        started_at: Some("2024-05-01T10:00:00Z".into()),
-        ..ScanReport::default()
-    };
+    let mut built = ScanReport::default();
+    built.started_at = Some("2024-05-01T10:00:00Z".into());
     built.apply(ScanEvent::Targets(vec![
         "10.0.0.1".parse().unwrap(),
         "fd00::1".parse().unwrap(),

@@ -49,13 +49,17 @@ impl DeviceType {
 pub struct Fact {
     pub kind: &'static str,
     pub text: String,
+    /// `text` lowercased once, for the case-insensitive rules.
+    lower: String,
 }
 
 impl Fact {
     pub fn new(kind: &'static str, text: impl Into<String>) -> Self {
+        let text = text.into();
         Fact {
             kind,
-            text: text.into(),
+            lower: text.to_lowercase(),
+            text,
         }
     }
 }
@@ -73,6 +77,9 @@ struct Rule {
     is: String,
     weight: u32,
     says: String,
+    /// `is` lowercased once when the table is read.
+    #[serde(skip)]
+    is_lower: String,
 }
 
 impl Rule {
@@ -83,9 +90,7 @@ impl Rule {
         if self.when == "port" {
             return fact.text == self.is;
         }
-        fact.text
-            .to_ascii_lowercase()
-            .contains(&self.is.to_ascii_lowercase())
+        fact.lower.contains(&self.is_lower)
     }
 }
 
@@ -94,9 +99,13 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| parse_rules(RULES_TEXT));
 /// The rule table; a malformed asset is a build defect that the unit tests catch, so here it
 /// yields no rules rather than a panic at run time.
 fn parse_rules(text: &str) -> Vec<Rule> {
-    toml::from_str::<RuleFile>(text)
+    let mut rules = toml::from_str::<RuleFile>(text)
         .map(|f| f.rule)
-        .unwrap_or_default()
+        .unwrap_or_default();
+    for r in &mut rules {
+        r.is_lower = r.is.to_lowercase();
+    }
+    rules
 }
 
 /// The facts netdx has about `host`. `gateway` is this machine's default gateway, when known.

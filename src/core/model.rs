@@ -848,6 +848,10 @@ pub struct ScanReport {
     /// Live progress; not part of a finished report's meaning, skipped when empty.
     #[serde(skip)]
     pub progress: BTreeMap<Phase, PhaseProgress>,
+    /// Hosts whose facts (MAC, open ports, services, names) changed since their device type
+    /// was last decided: a monitoring round that changes nothing re-types nothing.
+    #[serde(skip)]
+    untyped: std::collections::BTreeSet<IpAddr>,
 }
 
 impl PartialOrd for Phase {
@@ -925,6 +929,7 @@ impl ScanReport {
             dns: Vec::new(),
             notes: Vec::new(),
             progress: BTreeMap::new(),
+            untyped: Default::default(),
         }
     }
 
@@ -978,11 +983,16 @@ impl ScanReport {
                 }
             }
             ScanEvent::Arp(a) => {
-                let h = self.host(IpAddr::V4(a.ip));
+                let ip = IpAddr::V4(a.ip);
+                let h = self.host(ip);
+                let new_mac = h.mac != Some(a.mac);
                 h.mac = Some(a.mac);
                 h.vendor = crate::core::oui::vendor_label(a.mac);
                 h.arp_rtt_ms = Some(ms(a.rtt));
                 h.seen_by(Method::Arp);
+                if new_mac {
+                    self.untyped.insert(ip);
+                }
             }
             ScanEvent::Ports { ip, results } => {
                 let h = self.host(ip);
@@ -995,12 +1005,14 @@ impl ScanReport {
                 if answered {
                     h.seen_by(Method::Tcp);
                 }
+                self.untyped.insert(ip);
             }
             ScanEvent::Service { ip, port, id } => {
                 let h = self.host(ip);
                 if let Ok(i) = h.ports.binary_search_by_key(&port, |p| p.port) {
                     h.ports[i].identity = Some(*id);
                 }
+                self.untyped.insert(ip);
             }
             ScanEvent::Names { ip, names } => {
                 if names.is_empty() {
@@ -1016,6 +1028,7 @@ impl ScanReport {
                 }
                 h.names.merge(*names);
                 h.seen_by(Method::Udp);
+                self.untyped.insert(ip);
             }
             ScanEvent::Dns(r) => {
                 self.dns.push(r.sanitized());
@@ -1047,7 +1060,10 @@ impl ScanReport {
                     self.notes.push(note);
                 }
             }
-            ScanEvent::Gateway(ip) => self.gateway = Some(ip),
+            ScanEvent::Gateway(ip) => {
+                self.gateway = Some(ip);
+                self.untyped.insert(ip);
+            }
             ScanEvent::Finished { interrupted } => {
                 self.interrupted = interrupted;
                 self.complete = !interrupted;
@@ -1068,8 +1084,10 @@ impl ScanReport {
     /// are in: at the end of a scan, interrupted or not).
     pub fn classify_devices(&mut self) {
         let gateway = self.gateway;
-        for h in self.hosts.values_mut() {
-            if h.status == HostStatus::Up {
+        for ip in std::mem::take(&mut self.untyped) {
+            if let Some(h) = self.hosts.get_mut(&ip)
+                && h.status == HostStatus::Up
+            {
                 h.device = crate::core::devtype::classify(&crate::core::devtype::facts(h, gateway));
             }
         }
@@ -1294,6 +1312,52 @@ mod tests {
         assert_eq!(h.rtt_samples, Some(4));
         assert_eq!(h.rtt_median_ms, Some(1.15));
         assert_eq!(h.rtt_ms, Some(10.825));
+    }
+
+    /// A device type is decided again only when the host's facts changed: a monitoring
+    /// round (echo, the same ARP reply) re-types nothing; new open ports do.
+    #[test]
+    fn device_types_follow_changed_facts_only() {
+        use crate::core::event::{ArpOutcome, PortOutcome};
+        let ip = IpAddr::from([10, 0, 0, 70]);
+        let arp = ArpOutcome {
+            ip: std::net::Ipv4Addr::new(10, 0, 0, 70),
+            mac: MacAddr([0, 0x1b, 0x21, 0, 0, 0x70]),
+            rtt: Duration::from_micros(300),
+        };
+        let open = |port| PortOutcome {
+            port,
+            state: PortState::Open,
+            rtt: None,
+        };
+        let mut r = ScanReport::new(ScanParameters::default());
+        r.apply(ScanEvent::Targets(vec![ip]));
+        r.apply(ScanEvent::Arp(arp.clone()));
+        r.apply(ScanEvent::Ports {
+            ip,
+            results: vec![open(631), open(9100)],
+        });
+        r.apply(ScanEvent::Finished { interrupted: false });
+        assert_eq!(
+            r.hosts[&ip].device.as_ref().map(|d| d.kind.as_str()),
+            Some("printer")
+        );
+        // Forget the type; a round with nothing new must not decide it again.
+        if let Some(h) = r.hosts.get_mut(&ip) {
+            h.device = None;
+        }
+        r.apply(ScanEvent::Arp(arp));
+        r.apply(ScanEvent::Finished { interrupted: false });
+        assert_eq!(r.hosts[&ip].device, None, "re-typed without a new fact");
+        r.apply(ScanEvent::Ports {
+            ip,
+            results: vec![open(515)],
+        });
+        r.apply(ScanEvent::Finished { interrupted: false });
+        assert_eq!(
+            r.hosts[&ip].device.as_ref().map(|d| d.kind.as_str()),
+            Some("printer")
+        );
     }
 
     #[test]

@@ -67,8 +67,14 @@ impl ServerCertVerifier for RecordOnly {
     }
 }
 
-/// The client configuration every TLS probe shares (TLS 1.2 and 1.3, ring's algorithms).
+/// The client configuration every TLS probe shares (TLS 1.2 and 1.3, ring's algorithms),
+/// built once per process.
 pub fn client_config() -> Arc<rustls::ClientConfig> {
+    static CONFIG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    Arc::clone(CONFIG.get_or_init(build_config))
+}
+
+fn build_config() -> Arc<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
