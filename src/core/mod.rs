@@ -1,9 +1,11 @@
 //! Types, events and the pure reducer: no I/O, no clap. Everything else builds on these.
 
+pub mod alert;
 pub mod clock;
 pub mod devtype;
 pub mod event;
 pub mod identity;
+pub mod lan;
 pub mod model;
 pub mod names;
 pub mod oui;

@@ -1,0 +1,213 @@
+//! What the LAN safety checks found (`netdx lan`, the dashboard's LAN panel, `--auto`): every
+//! DHCP server that offers, addresses answered by two MACs, claims on the gateway's address,
+//! IPv6 routers that advertise, and the switch port this machine is plugged into. Each section
+//! says whether it ran, so "no rogue DHCP server" is never printed for a check that could not
+//! run.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::model::MacAddr;
+
+/// Whether a check ran, and if not, why (one sentence that says how to make it run).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// The check ran for its whole window.
+    Done,
+    /// The check did not run: no privilege, no IPv4/IPv6 on the interface, switched off.
+    Skipped { reason: String },
+    /// The check started and failed (socket error, interface went away).
+    Failed { error: String },
+}
+
+impl CheckStatus {
+    pub fn ran(&self) -> bool {
+        matches!(self, CheckStatus::Done)
+    }
+}
+
+/// One DHCPOFFER, heard in answer to a DISCOVER that netdx sent without ever requesting a
+/// lease.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DhcpOffer {
+    /// The server identifier (option 54), else the packet's source address.
+    pub server: Ipv4Addr,
+    /// The MAC the offer came from (the relay's when relayed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_mac: Option<MacAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    /// The address offered to us (yiaddr).
+    pub offered: Ipv4Addr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet_mask: Option<Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routers: Vec<Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_s: Option<u32>,
+    /// Milliseconds from the DISCOVER to this offer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DhcpCheck {
+    #[serde(flatten)]
+    pub status: CheckStatus,
+    /// Every server that offered, one entry per server.
+    #[serde(default)]
+    pub offers: Vec<DhcpOffer>,
+}
+
+/// An address answered by more than one MAC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuplicateIp {
+    pub ip: Ipv4Addr,
+    pub macs: Vec<MacAddr>,
+    /// Vendors of `macs`, same order, where the OUI names one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vendors: Vec<Option<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DuplicateCheck {
+    #[serde(flatten)]
+    pub status: CheckStatus,
+    /// How many addresses were asked.
+    pub probed: usize,
+    #[serde(default)]
+    pub duplicates: Vec<DuplicateIp>,
+}
+
+/// A MAC that claimed the gateway's address other than the one the gateway answers with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayClaim {
+    pub gateway: Ipv4Addr,
+    /// The MAC the gateway answers ARP with (or the one recorded before, when it changed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_mac: Option<MacAddr>,
+    pub claimed_by: MacAddr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    /// The claim was an unsolicited (gratuitous) ARP rather than a reply to our request.
+    pub gratuitous: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArpWatch {
+    #[serde(flatten)]
+    pub status: CheckStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_mac: Option<MacAddr>,
+    #[serde(default)]
+    pub claims: Vec<GatewayClaim>,
+}
+
+/// One prefix in a router advertisement (Prefix Information option).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RaPrefix {
+    /// `2001:db8:1::/64`.
+    pub prefix: String,
+    pub valid_s: u32,
+    pub preferred_s: u32,
+    /// Hosts may build addresses from it (SLAAC, the A flag).
+    pub autonomous: bool,
+    pub on_link: bool,
+}
+
+/// An IPv6 router that advertised on the link.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouterAdvert {
+    pub router: Ipv6Addr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<MacAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    /// 0 means "not a default router".
+    pub lifetime_s: u16,
+    /// M and O flags: addresses / other configuration from DHCPv6.
+    pub managed: bool,
+    pub other: bool,
+    #[serde(default)]
+    pub prefixes: Vec<RaPrefix>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<Ipv6Addr>,
+    /// False when the router is not the expected one (configured, or the IPv4 gateway's MAC).
+    pub expected: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RaCheck {
+    #[serde(flatten)]
+    pub status: CheckStatus,
+    #[serde(default)]
+    pub routers: Vec<RouterAdvert>,
+}
+
+/// Link-layer discovery protocol a switch announced itself with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SwitchProtocol {
+    Lldp,
+    Cdp,
+}
+
+/// The switch and port this machine is plugged into, as the switch announced them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwitchPort {
+    pub protocol: SwitchProtocol,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switch_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chassis_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_address: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_description: Option<String>,
+    /// The source MAC of the frame (the switch port's own MAC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_mac: Option<MacAddr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SwitchCheck {
+    #[serde(flatten)]
+    pub status: CheckStatus,
+    /// Seconds listened.
+    pub listened_s: f64,
+    /// One per protocol heard (a switch may speak both).
+    #[serde(default)]
+    pub ports: Vec<SwitchPort>,
+}
+
+/// The whole LAN safety check on one interface.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LanReport {
+    pub interface: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    pub duration_ms: u64,
+    pub dhcp: DhcpCheck,
+    pub duplicates: DuplicateCheck,
+    pub arp_watch: ArpWatch,
+    pub routers: RaCheck,
+    pub switch: SwitchCheck,
+    /// What is wrong, one alert per problem (rogue DHCP, duplicate IP, gateway claim, rogue
+    /// router), in the same words everywhere.
+    #[serde(default)]
+    pub alerts: Vec<crate::core::alert::Alert>,
+}
