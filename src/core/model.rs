@@ -845,6 +845,14 @@ pub struct ScanReport {
     pub hosts: BTreeMap<IpAddr, Host>,
     pub dns: Vec<DnsResult>,
     pub notes: Vec<Note>,
+    /// What changed since netdx last saw these devices (from the inventory, or earlier
+    /// dashboard rounds), and what the LAN safety checks found wrong.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<crate::core::alert::Alert>,
+    /// The LAN safety checks (DHCP servers, duplicate IPs, gateway claims, IPv6 routers, switch
+    /// port), when they ran with the scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lan: Option<crate::core::lan::LanReport>,
     /// Live progress; not part of a finished report's meaning, skipped when empty.
     #[serde(skip)]
     pub progress: BTreeMap<Phase, PhaseProgress>,
@@ -928,6 +936,8 @@ impl ScanReport {
             hosts: BTreeMap::new(),
             dns: Vec::new(),
             notes: Vec::new(),
+            alerts: Vec::new(),
+            lan: None,
             progress: BTreeMap::new(),
             untyped: Default::default(),
         }
