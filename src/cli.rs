@@ -159,6 +159,11 @@ pub struct DashboardArgs {
     /// Seconds between monitoring rounds once the first sweep is done.
     #[arg(long, value_name = "S", default_value_t = 2.0)]
     pub interval: f64,
+
+    /// Ring the terminal bell when a warning or critical alert arrives (a device gone, a
+    /// changed MAC, a rogue DHCP server...). Alerts are always listed in the Alerts view (A).
+    #[arg(long)]
+    pub bell: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -84,6 +84,7 @@ fn settings(theme: Theme) -> Settings {
         theme,
         offset: time::UtcOffset::UTC,
         ping: true,
+        bell: false,
     }
 }
 
@@ -841,4 +842,107 @@ fn silent_rows_say_no_answer_and_arp_only_hosts_ping_blocked() {
     let screen = render(&mut app, 160, 48, t(10));
     assert!(screen.contains("ping blocked"), "{screen}");
     assert!(!screen.contains("100.0% of"), "{screen}");
+}
+
+/// A LAN check with a rogue DHCP server, a clean ARP watch, one router and an unrun switch
+/// check: what the Alerts view shows under the changes.
+fn lan_report() -> netdx::core::lan::LanReport {
+    use netdx::core::alert::{Alert, AlertKind};
+    use netdx::core::lan::*;
+    let offer = |server: &str, offered: &str, mac: u8| DhcpOffer {
+        server: server.parse().unwrap(),
+        server_mac: Some(MacAddr([0x02, 0, 0, 0, 0, mac])),
+        vendor: None,
+        offered: offered.parse().unwrap(),
+        subnet_mask: Some("255.255.255.0".parse().unwrap()),
+        routers: vec![server.parse().unwrap()],
+        dns: vec!["10.77.0.53".parse().unwrap()],
+        domain: None,
+        lease_s: Some(3600),
+        rtt_ms: Some(2.0),
+    };
+    LanReport {
+        interface: "eth0".into(),
+        started_at: None,
+        duration_ms: 5100,
+        dhcp: DhcpCheck {
+            status: CheckStatus::Done,
+            offers: vec![
+                offer("10.77.0.1", "10.77.0.120", 1),
+                offer("10.77.0.66", "10.77.0.200", 0x66),
+            ],
+        },
+        duplicates: DuplicateCheck {
+            status: CheckStatus::Done,
+            probed: 254,
+            duplicates: vec![],
+        },
+        arp_watch: ArpWatch {
+            status: CheckStatus::Done,
+            gateway: Some("10.77.0.1".parse().unwrap()),
+            gateway_mac: Some(MacAddr([0, 0, 0x0c, 0x77, 0, 1])),
+            claims: vec![],
+        },
+        routers: RaCheck {
+            status: CheckStatus::Done,
+            routers: vec![],
+        },
+        switch: SwitchCheck {
+            status: CheckStatus::Skipped {
+                reason: "needs CAP_NET_RAW".into(),
+            },
+            listened_s: 0.0,
+            ports: vec![],
+        },
+        alerts: vec![
+            Alert::new(
+                AlertKind::RogueDhcp,
+                "rogue DHCP server 10.77.0.66 offers 10.77.0.200 with router 10.77.0.66",
+            )
+            .with_ip("10.77.0.66".parse().unwrap()),
+        ],
+    }
+}
+
+#[test]
+fn alerts_view_lists_changes_and_lan_checks() {
+    let mut app = monitored(2);
+    // Round 3: the printer answers from another MAC and a device appears at an address the
+    // sweep asked and heard nothing from.
+    let plan = app.dash.round_plan(true);
+    let id = app
+        .dash
+        .begin(JobKind::Round { number: 3 }, &plan.addresses(), t(30));
+    for (addr, _, mac, _) in HOSTS {
+        let mac = if addr.ends_with(".70") {
+            [0x02, 0, 0, 0, 0, 0x66]
+        } else {
+            *mac
+        };
+        app.dash.apply(id, arp(addr, mac, 140), t(30));
+    }
+    app.dash.apply(
+        id,
+        arp("10.77.0.23", [0xb8, 0x27, 0xeb, 0, 0, 1], 300),
+        t(30),
+    );
+    app.dash
+        .apply(id, ScanEvent::Finished { interrupted: false }, t(31));
+    let kinds: Vec<&str> = app.dash.alerts.iter().map(|a| a.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        vec!["new_device", "mac_changed"],
+        "{:?}",
+        app.dash.alerts
+    );
+    app.dash.apply_lan(lan_report(), t(40));
+    let screen = render(&mut app, 120, 40, t(41));
+    assert!(screen.contains("⚠ 3 alerts (A)"), "{screen}");
+    key(&mut app, KeyCode::Char('A'));
+    assert_eq!(app.view, View::Alerts);
+    assert_eq!(app.dash.alerts_unseen, 0);
+    insta::assert_snapshot!("alerts_view_120x40", render(&mut app, 120, 40, t(41)));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, View::Hosts);
+    assert!(!render(&mut app, 120, 40, t(42)).contains("alerts (A)"));
 }

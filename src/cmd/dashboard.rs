@@ -70,6 +70,7 @@ pub fn config(args: DashboardArgs, file: &ScanFileConfig) -> Result<DashboardCon
         format: scan.format.map(Format::from),
         log: scan.log || file.log.unwrap_or(false),
         wan_target: None,
+        bell: args.bell,
     })
 }
 

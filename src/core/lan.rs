@@ -211,3 +211,240 @@ pub struct LanReport {
     #[serde(default)]
     pub alerts: Vec<crate::core::alert::Alert>,
 }
+
+/// How a line of the LAN summary reads: a problem, a fact, or a check that did not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    Problem,
+    Fine,
+    NotRun,
+}
+
+fn mac_vendor(mac: Option<MacAddr>, vendor: Option<&str>) -> String {
+    match (mac, vendor) {
+        (Some(m), Some(v)) => format!(" ({m}, {v})"),
+        (Some(m), None) => format!(" ({m})"),
+        (None, Some(v)) => format!(" ({v})"),
+        (None, None) => String::new(),
+    }
+}
+
+fn not_run(what: &str, status: &CheckStatus) -> Option<(LineKind, String)> {
+    match status {
+        CheckStatus::Done => None,
+        CheckStatus::Skipped { reason } => {
+            Some((LineKind::NotRun, format!("{what}: not checked: {reason}")))
+        }
+        CheckStatus::Failed { error } => {
+            Some((LineKind::NotRun, format!("{what}: check failed: {error}")))
+        }
+    }
+}
+
+impl DhcpOffer {
+    /// "10.0.0.1 (00:..., Cisco) offers 10.0.0.120/255.255.255.0, router 10.0.0.1, DNS 10.0.0.53".
+    pub fn words(&self) -> String {
+        let mut s = format!(
+            "{}{} offers {}",
+            self.server,
+            mac_vendor(self.server_mac, self.vendor.as_deref()),
+            self.offered
+        );
+        if let Some(m) = self.subnet_mask {
+            s.push_str(&format!("/{m}"));
+        }
+        let list = |v: &[Ipv4Addr]| {
+            v.iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        if !self.routers.is_empty() {
+            s.push_str(&format!(", router {}", list(&self.routers)));
+        }
+        if !self.dns.is_empty() {
+            s.push_str(&format!(", DNS {}", list(&self.dns)));
+        }
+        s
+    }
+}
+
+impl RouterAdvert {
+    /// "fe80::1 (00:..., Cisco) advertises 2001:db8:1::/64, default router for 1800 s".
+    pub fn words(&self) -> String {
+        let prefixes: Vec<&str> = self.prefixes.iter().map(|p| p.prefix.as_str()).collect();
+        let mut s = format!(
+            "{}{} advertises {}",
+            self.router,
+            mac_vendor(self.mac, self.vendor.as_deref()),
+            if prefixes.is_empty() {
+                "no prefix".to_string()
+            } else {
+                prefixes.join(" ")
+            }
+        );
+        if self.lifetime_s > 0 {
+            s.push_str(&format!(", default router for {} s", self.lifetime_s));
+        } else {
+            s.push_str(", not a default router");
+        }
+        if self.managed || self.other {
+            s.push_str(", DHCPv6");
+        }
+        s
+    }
+}
+
+impl SwitchPort {
+    /// "switch core-sw1 port Gi1/0/12 (Reception desk), VLAN 20, management 10.0.0.2 (LLDP)".
+    pub fn words(&self) -> String {
+        let mut s = format!(
+            "switch {} port {}",
+            self.switch_name
+                .as_deref()
+                .or(self.chassis_id.as_deref())
+                .unwrap_or("(unnamed)"),
+            self.port.as_deref().unwrap_or("(unnamed)")
+        );
+        if let Some(d) = &self.port_description {
+            s.push_str(&format!(" ({d})"));
+        }
+        if let Some(v) = self.vlan {
+            s.push_str(&format!(", VLAN {v}"));
+        }
+        if let Some(a) = self.management_address {
+            s.push_str(&format!(", management {a}"));
+        }
+        s.push_str(match self.protocol {
+            SwitchProtocol::Lldp => " (LLDP)",
+            SwitchProtocol::Cdp => " (CDP)",
+        });
+        s
+    }
+}
+
+impl LanReport {
+    /// The whole check in plain lines, problems first within each section, every section
+    /// saying what it checked or why it did not run. Shared by the dashboard, `netdx lan`
+    /// and every report, so all of them say the same.
+    pub fn lines(&self) -> Vec<(LineKind, String)> {
+        let mut out = Vec::new();
+        let d = &self.dhcp;
+        match not_run("DHCP servers", &d.status) {
+            Some(l) => out.push(l),
+            None => match d.offers.len() {
+                0 => out.push((
+                    LineKind::Problem,
+                    "DHCP: no server answered a DISCOVER".into(),
+                )),
+                1 => out.push((
+                    LineKind::Fine,
+                    format!("DHCP: one server: {}", d.offers[0].words()),
+                )),
+                n => {
+                    out.push((
+                        LineKind::Problem,
+                        format!("DHCP: {n} servers answer (a rogue DHCP server is likely):"),
+                    ));
+                    for o in &d.offers {
+                        out.push((LineKind::Problem, format!("  {}", o.words())));
+                    }
+                }
+            },
+        }
+        let dup = &self.duplicates;
+        match not_run("Duplicate IPs", &dup.status) {
+            Some(l) => out.push(l),
+            None if dup.duplicates.is_empty() => out.push((
+                LineKind::Fine,
+                format!("Duplicate IPs: none among {} addresses asked", dup.probed),
+            )),
+            None => {
+                for x in &dup.duplicates {
+                    let macs: Vec<String> = x
+                        .macs
+                        .iter()
+                        .enumerate()
+                        .map(|(i, m)| match x.vendors.get(i).cloned().flatten() {
+                            Some(v) => format!("{m} ({v})"),
+                            None => m.to_string(),
+                        })
+                        .collect();
+                    out.push((
+                        LineKind::Problem,
+                        format!("Duplicate IP {}: answered by {}", x.ip, macs.join(" and ")),
+                    ));
+                }
+            }
+        }
+        let w = &self.arp_watch;
+        match not_run("Gateway ARP", &w.status) {
+            Some(l) => out.push(l),
+            None if w.claims.is_empty() => out.push((
+                LineKind::Fine,
+                match (w.gateway, w.gateway_mac) {
+                    (Some(g), Some(m)) => format!("Gateway ARP: {g} answers from {m} only"),
+                    (Some(g), None) => format!("Gateway ARP: {g} did not answer ARP"),
+                    _ => "Gateway ARP: no IPv4 gateway on this interface".into(),
+                },
+            )),
+            None => {
+                for c in &w.claims {
+                    out.push((
+                        LineKind::Problem,
+                        format!(
+                            "Gateway ARP: {} claims the gateway {}{}{}",
+                            c.claimed_by,
+                            c.gateway,
+                            if c.gratuitous {
+                                " (gratuitous ARP)"
+                            } else {
+                                ""
+                            },
+                            c.expected_mac
+                                .map(|m| format!("; the gateway answers from {m}"))
+                                .unwrap_or_default()
+                        ),
+                    ));
+                }
+            }
+        }
+        let r = &self.routers;
+        match not_run("IPv6 routers", &r.status) {
+            Some(l) => out.push(l),
+            None if r.routers.is_empty() => out.push((
+                LineKind::Fine,
+                "IPv6 routers: none advertises on this link".into(),
+            )),
+            None => {
+                for ra in &r.routers {
+                    if ra.expected {
+                        out.push((LineKind::Fine, format!("IPv6 router: {}", ra.words())));
+                    } else {
+                        out.push((
+                            LineKind::Problem,
+                            format!("Unexpected IPv6 router: {}", ra.words()),
+                        ));
+                    }
+                }
+            }
+        }
+        let sw = &self.switch;
+        match not_run("Switch port", &sw.status) {
+            Some(l) => out.push(l),
+            None if sw.ports.is_empty() => out.push((
+                LineKind::Fine,
+                format!(
+                    "Switch port: no LLDP or CDP frame in {:.0} s (the switch may not send them)",
+                    sw.listened_s
+                ),
+            )),
+            None => {
+                for p in &sw.ports {
+                    out.push((LineKind::Fine, format!("Switch port: {}", p.words())));
+                }
+            }
+        }
+        out
+    }
+}

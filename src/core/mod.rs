@@ -1,6 +1,7 @@
 //! Types, events and the pure reducer: no I/O, no clap. Everything else builds on these.
 
 pub mod alert;
+pub mod changes;
 pub mod clock;
 pub mod devtype;
 pub mod event;

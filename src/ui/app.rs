@@ -49,6 +49,9 @@ pub enum Command {
     },
     /// Stop the diagnosis rounds (`x` in the Diagnose view).
     StopDiagnosis,
+    /// Run the LAN safety checks (DHCP servers, duplicate IPs, gateway claims, IPv6 routers,
+    /// switch port) once, on the interface of the default route.
+    CheckLan,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +106,8 @@ pub enum View {
     Hosts,
     /// The latest diagnosis, refreshed every round while the view is open.
     Diagnose,
+    /// What changed (new, gone, changed devices) and what the LAN checks found.
+    Alerts,
 }
 
 /// The pane under the table on narrow terminals (wide ones show all three).
@@ -134,6 +139,8 @@ pub struct Settings {
     pub offset: UtcOffset,
     /// ICMP allowed (`--no-ping` not given).
     pub ping: bool,
+    /// Ring the terminal bell on a warning or critical alert (`--bell`).
+    pub bell: bool,
 }
 
 impl Default for Settings {
@@ -144,6 +151,7 @@ impl Default for Settings {
             theme: Theme::COLOR,
             offset: UtcOffset::UTC,
             ping: true,
+            bell: false,
         }
     }
 }
@@ -263,7 +271,36 @@ impl App {
             }
             Mode::Prompt(_) => self.on_prompt_key(key),
             Mode::Normal if self.view == View::Diagnose => self.on_diagnose_key(key),
+            Mode::Normal if self.view == View::Alerts => self.on_alerts_key(key),
             Mode::Normal => self.on_normal_key(key),
+        }
+    }
+
+    /// Open the Alerts view: its alerts are seen from now on.
+    fn open_alerts(&mut self) {
+        self.status = None;
+        self.view = View::Alerts;
+        self.dash.alerts_unseen = 0;
+        self.dash.generation += 1;
+    }
+
+    /// Keys in the Alerts view: leave it, run the LAN checks, help, quit.
+    fn on_alerts_key(&mut self, key: KeyEvent) -> Option<Command> {
+        match key.code {
+            KeyCode::Char('q') => Some(Command::Quit),
+            KeyCode::Char('?') | KeyCode::F(1) => {
+                self.mode = Mode::Help;
+                None
+            }
+            KeyCode::Esc | KeyCode::Char('A') => {
+                self.view = View::Hosts;
+                None
+            }
+            KeyCode::Char('L') => {
+                self.set_status(LogKind::Info, "LAN checks running (about 6 s)");
+                Some(Command::CheckLan)
+            }
+            _ => None,
         }
     }
 
@@ -419,6 +456,7 @@ impl App {
             KeyCode::Char('d') => self.open_prompt(PromptKind::Resolve, ""),
             // Diagnose (`g`, the obvious letter, is "first host" as in less).
             KeyCode::Char('D') => return self.open_diagnose(),
+            KeyCode::Char('A') => self.open_alerts(),
             KeyCode::Char('e') => {
                 let name = default_export_name(self.local_time(self.now));
                 self.open_prompt(PromptKind::Export, &name);

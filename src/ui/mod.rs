@@ -18,6 +18,7 @@
 //! and its resolvers). Once a run started, every monitoring round also re-checks the header's
 //! layers ([`health`]): the gateway, the resolvers and the WAN target.
 
+pub mod alerts_view;
 pub mod app;
 pub mod diagnose_view;
 pub mod health;
@@ -70,6 +71,8 @@ pub struct DashboardConfig {
     pub log: bool,
     /// `wan_target` from the config file: the header's WAN check goes there.
     pub wan_target: Option<health::WanTarget>,
+    /// `--bell`: ring the terminal bell on warning and critical alerts.
+    pub bell: bool,
 }
 
 /// Open the dashboard and run it until the user quits or a signal arrives.
@@ -175,6 +178,7 @@ fn prepare(config: &DashboardConfig) -> Setup {
         theme: Theme::from_env(),
         offset: local_offset(),
         ping: config.scan.ping,
+        bell: config.bell,
     };
     Setup {
         targets: config.targets.clone(),

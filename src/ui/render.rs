@@ -65,6 +65,8 @@ pub struct Areas {
     pub context: Option<Rect>,
     /// The Diagnose view (instead of the table, the detail pane and the DNS pane).
     pub diagnose: Option<Rect>,
+    /// The Alerts view (changes and LAN checks), in the same place.
+    pub alerts: Option<Rect>,
     pub detail: Option<Rect>,
     pub dns: Option<Rect>,
     pub events: Option<Rect>,
@@ -88,7 +90,7 @@ pub fn layout(area: Rect, app: &App) -> Areas {
     .areas(area);
     let wide = area.width >= WIDE;
     let started = app.dash.started();
-    if app.view == View::Diagnose {
+    if matches!(app.view, View::Diagnose | View::Alerts) {
         // The event log under the diagnosis: a third of the height on wide terminals, a
         // quarter on narrow ones, where the verdict needs the rows.
         let events_h = if wide {
@@ -103,7 +105,8 @@ pub fn layout(area: Rect, app: &App) -> Areas {
             header,
             table: None,
             context: None,
-            diagnose: Some(main),
+            diagnose: (app.view == View::Diagnose).then_some(main),
+            alerts: (app.view == View::Alerts).then_some(main),
             detail: None,
             dns: None,
             events: Some(events),
@@ -126,6 +129,7 @@ pub fn layout(area: Rect, app: &App) -> Areas {
         table: None,
         context: None,
         diagnose: None,
+        alerts: None,
         detail: None,
         dns: None,
         events: None,
@@ -173,6 +177,15 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     if let Some(r) = areas.diagnose {
         super::diagnose_view::render(frame, r, &app.diagnose, &app.settings.theme);
+    }
+    if let Some(r) = areas.alerts {
+        super::alerts_view::render(
+            frame,
+            r,
+            &app.dash,
+            &app.settings.theme,
+            app.settings.offset,
+        );
     }
     if let Some(r) = areas.detail {
         draw_detail(frame, r, app);
@@ -383,6 +396,33 @@ fn run_status(app: &App, width: u16) -> Line<'static> {
                 format!(" · {others} job(s) running"),
                 th.accent(),
             )],
+        ));
+    }
+    if d.alerts_unseen > 0 && app.view != View::Alerts {
+        let critical = d
+            .alerts
+            .iter()
+            .rev()
+            .take(d.alerts_unseen)
+            .any(|a| a.level == crate::core::alert::AlertLevel::Critical);
+        let style = if critical {
+            th.health(super::state::Health::Down)
+        } else {
+            th.health(super::state::Health::Degraded)
+        };
+        pieces.push((
+            8,
+            vec![
+                Span::raw(" · "),
+                Span::styled(
+                    format!(
+                        "⚠ {} alert{} (A)",
+                        d.alerts_unseen,
+                        if d.alerts_unseen == 1 { "" } else { "s" }
+                    ),
+                    style.add_modifier(Modifier::BOLD),
+                ),
+            ],
         ));
     }
     if app.diagnose.running && app.view != View::Diagnose {
@@ -1276,6 +1316,14 @@ const KEYS_NARROW: [(&str, &str); 9] = [
     ("Tab", "pane"),
 ];
 
+/// In the Alerts view the host table's keys do nothing.
+const KEYS_ALERTS: [(&str, &str); 4] = [
+    ("q", "quit"),
+    ("?", "help"),
+    ("L", "check the LAN"),
+    ("Esc/A", "back to the hosts"),
+];
+
 /// In the Diagnose view the host table's keys do nothing.
 const KEYS_DIAGNOSE: [(&str, &str); 5] = [
     ("q", "quit"),
@@ -1313,6 +1361,8 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
     let mut spans: Vec<Span> = Vec::new();
     let keys: &[(&str, &str)] = if app.view == View::Diagnose {
         &KEYS_DIAGNOSE
+    } else if app.view == View::Alerts {
+        &KEYS_ALERTS
     } else if area.width < WIDE {
         &KEYS_NARROW
     } else {
@@ -1375,8 +1425,11 @@ pub const HELP: &[(&str, &str)] = &[
         "D",
         "Diagnose view, layer by layer; there t targets the selected host, x stops, Esc returns",
     ),
-    ("r", "rescan every target"),
-    ("space", "pause / resume monitoring"),
+    ("A", "Alerts: new, gone, changed devices; LAN checks (L)"),
+    (
+        "r  space",
+        "rescan every target / pause or resume monitoring",
+    ),
     ("e", "export the state (JSON; other formats by extension)"),
     ("Tab", "switch the lower pane (narrow terminals)"),
     ("q  Ctrl-C", "quit"),

@@ -238,6 +238,15 @@ impl Loop {
         self.diagnosing = Some(Diagnosing { visit, cancel });
     }
 
+    /// Run the LAN safety checks once in the background; the result arrives as a message.
+    fn check_lan(&mut self, app: &mut App, now: Timestamp) {
+        app.dash.log(
+            now,
+            LogKind::Warn,
+            "LAN checks are not part of this build yet",
+        );
+    }
+
     /// Stop the running rounds, if any (`x`, or new rounds replace them).
     fn stop_diagnosis(&mut self, app: &mut App, now: Timestamp) {
         let Some(d) = self.diagnosing.take() else {
@@ -264,6 +273,7 @@ impl Loop {
             Command::Quit => return Some(Exit::Quit),
             Command::StartDiagnosis { target } => self.start_diagnosis(app, target, now),
             Command::StopDiagnosis => self.stop_diagnosis(app, now),
+            Command::CheckLan => self.check_lan(app, now),
             Command::Scan { targets } => {
                 let first = !app.dash.started();
                 let kind = JobKind::Sweep {
@@ -398,6 +408,13 @@ where
                 .map_err(io::Error::other)?;
             dirty = false;
             next_frame = Instant::now() + FRAME;
+            if std::mem::take(&mut app.dash.bell_due) && app.settings.bell {
+                // BEL on the terminal itself: the one sound a technician across the room
+                // hears, and only when asked for (`--bell`).
+                use std::io::Write as _;
+                let mut out = io::stdout();
+                let _ = out.write_all(b"\x07").and_then(|()| out.flush());
+            }
         }
         let sweeping = app.dash.sweep_running();
         if lp.was_sweeping && !sweeping {

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use crate::core::alert::{Alert, AlertLevel};
+use crate::core::changes::ChangeWatch;
 use crate::core::event::{Phase, ScanEvent};
 use crate::core::model::{
     DnsResult, DnsStatus, HostStatus, Method, NoteLevel, PortState, RecordType, ScanParameters,
@@ -316,7 +318,23 @@ pub struct Dashboard {
     notes_logged: HashSet<String>,
     /// The last header check (gateway, resolvers, WAN target), made every monitoring round.
     pub header: Option<HeaderCheck>,
+    /// Changes seen round after round (new device, gone, MAC, name, type, ports, certificate)
+    /// and what the LAN checks found, newest last, at most [`ALERTS_KEPT`].
+    pub alerts: VecDeque<Alert>,
+    /// Alerts that arrived since the Alerts view was last opened (the header's count).
+    pub alerts_unseen: usize,
+    /// A warning or critical alert arrived since the last frame: ring the bell if asked.
+    pub bell_due: bool,
+    /// The last LAN safety check (`L`, and at start with `--auto`).
+    pub lan: Option<crate::core::lan::LanReport>,
+    changes: ChangeWatch,
 }
+
+/// Alerts kept for the Alerts view; older ones are dropped (the inventory keeps history).
+pub const ALERTS_KEPT: usize = 500;
+
+/// Silent monitoring rounds before a device that was up is reported gone.
+pub const GONE_AFTER_ROUNDS: u32 = 3;
 
 impl Dashboard {
     pub fn new(context: LocalContext, parameters: ScanParameters) -> Self {
@@ -337,7 +355,49 @@ impl Dashboard {
             dns_by_ip: HashMap::new(),
             notes_logged: HashSet::new(),
             header: None,
+            alerts: VecDeque::new(),
+            alerts_unseen: 0,
+            bell_due: false,
+            lan: None,
+            changes: ChangeWatch::new(GONE_AFTER_ROUNDS),
         }
+    }
+
+    /// Keep new alerts, count them as unseen, log them, and ask for the bell on anything
+    /// above information.
+    pub fn push_alerts(&mut self, alerts: Vec<Alert>, now: Timestamp) {
+        for a in alerts {
+            let kind = match a.level {
+                AlertLevel::Info => LogKind::Info,
+                AlertLevel::Warning | AlertLevel::Critical => {
+                    self.bell_due = true;
+                    LogKind::Warn
+                }
+            };
+            self.log(now, kind, a.text.clone());
+            self.alerts.push_back(a);
+            self.alerts_unseen += 1;
+            if self.alerts.len() > ALERTS_KEPT {
+                self.alerts.pop_front();
+            }
+        }
+        self.generation += 1;
+    }
+
+    /// Fold in a LAN safety check: its problems become alerts.
+    pub fn apply_lan(&mut self, lan: crate::core::lan::LanReport, now: Timestamp) {
+        let at = rfc3339(now);
+        let alerts = lan
+            .alerts
+            .iter()
+            .cloned()
+            .map(|mut a| {
+                a.at.get_or_insert_with(|| at.clone());
+                a
+            })
+            .collect();
+        self.lan = Some(lan);
+        self.push_alerts(alerts, now);
     }
 
     /// Whether anything was ever started (otherwise the context screen shows).
@@ -694,6 +754,31 @@ impl Dashboard {
                     sent: u16::try_from(p.sent).unwrap_or(u16::MAX),
                     received: u16::try_from(p.received).unwrap_or(u16::MAX),
                 });
+            }
+        }
+        if !interrupted {
+            let at = rfc3339(now);
+            let alerts = match &job.kind {
+                JobKind::Sweep { .. } | JobKind::Round { .. } => {
+                    let mut probed: Vec<IpAddr> = job
+                        .targets
+                        .iter()
+                        .chain(job.heard.keys())
+                        .copied()
+                        .collect();
+                    probed.sort();
+                    probed.dedup();
+                    self.changes
+                        .observe(&self.report, &probed, &|ip| seen(&ip), &at)
+                }
+                JobKind::Ports { ip, .. } => match self.report.hosts.get(ip) {
+                    Some(h) => self.changes.sighting(h, &at),
+                    None => Vec::new(),
+                },
+                JobKind::Resolve { .. } => Vec::new(),
+            };
+            if !alerts.is_empty() {
+                self.push_alerts(alerts, now);
             }
         }
         match job.kind {
