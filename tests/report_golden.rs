@@ -76,6 +76,57 @@ fn golden_xml() {
     check_golden("lab.json", Format::Xml, "xml");
 }
 
+/// The alerts and the LAN checks, in every format (tests/fixtures/reports/watch.json: the lab
+/// report plus a rogue DHCP server, a duplicate IP, a gateway claim, a rogue IPv6 router and
+/// a switch port).
+#[test]
+fn golden_alerts_and_lan_checks_in_every_format() {
+    for (format, ext) in [
+        (Format::Json, "json"),
+        (Format::Csv, "csv"),
+        (Format::Markdown, "md"),
+        (Format::Html, "html"),
+        (Format::Xml, "xml"),
+    ] {
+        check_golden("watch.json", format, ext);
+    }
+    let report = fixture("watch.json");
+    let md = String::from_utf8(output::render(&report, Format::Markdown).unwrap()).unwrap();
+    // Most serious first; every LAN problem named.
+    let critical = md
+        .find("| critical | rogue_dhcp")
+        .expect("rogue DHCP alert");
+    let info = md.find("| info | new_device").expect("new device alert");
+    assert!(critical < info, "{md}");
+    for want in [
+        "**problem**: DHCP: 2 servers answer",
+        "**problem**: Duplicate IP 10.77.0.50: answered by 02:00:00:77:00:50 and 02:00:00:77:00:51",
+        "**problem**: Gateway ARP: 02:00:00:00:00:66 claims the gateway 10.77.0.1 (gratuitous ARP)",
+        "**problem**: Unexpected IPv6 router: fe80::66",
+        "**ok**: Switch port: switch core-sw1 port Gi1/0/12 (Reception desk), VLAN 20, management 10.77.0.2 (LLDP)",
+    ] {
+        assert!(md.contains(want), "missing {want:?} in\n{md}");
+    }
+    let xml = String::from_utf8(output::render(&report, Format::Xml).unwrap()).unwrap();
+    assert!(xml.contains("<prescript><script id=\"netdx-lan\""), "{xml}");
+    assert!(
+        xml.contains("<script id=\"netdx-alerts\" output=\"critical: rogue DHCP"),
+        "{xml}"
+    );
+    let csv = String::from_utf8(output::render(&report, Format::Csv).unwrap()).unwrap();
+    let web: Vec<&str> = csv
+        .lines()
+        .filter(|l| l.starts_with("10.77.0.20,"))
+        .collect();
+    assert!(
+        !web.is_empty()
+            && web
+                .iter()
+                .all(|l| l.ends_with("info: 10.77.0.20: port 8080/tcp open (was closed)")),
+        "{csv}"
+    );
+}
+
 #[test]
 fn json_round_trips_without_loss() {
     let report = fixture("lab.json");
@@ -113,7 +164,7 @@ fn assert_valid(v: &jsonschema::Validator, what: &str, json: &[u8]) {
 #[test]
 fn every_produced_json_report_validates_against_the_schema() {
     let v = validator();
-    for name in ["lab.json", "lab-new.json", "hostile.json"] {
+    for name in ["lab.json", "lab-new.json", "hostile.json", "watch.json"] {
         let path = root().join("tests/fixtures/reports").join(name);
         assert_valid(&v, name, &std::fs::read(&path).unwrap());
         let rendered = output::render(&fixture(name), Format::Json).unwrap();

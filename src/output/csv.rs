@@ -5,8 +5,9 @@
 //! quoted only when needed. Every text cell goes through [`escape::csv`], which neutralises
 //! formula prefixes (`=`, `+`, `-`, `@`, tab, CR) with a leading `'`.
 //!
-//! DNS results are not in the CSV: they do not fit a host/port row, and the JSON, Markdown
-//! and HTML reports carry them.
+//! DNS results and the LAN checks are not in the CSV: they do not fit a host/port row, and
+//! the JSON, Markdown, HTML and XML reports carry them. A host's alerts (what changed since
+//! it was last seen, and LAN problems about its address) are in its `alerts` column.
 
 use std::fmt::Write;
 
@@ -14,7 +15,7 @@ use crate::core::model::{Host, PortSet, PortState, ScanReport};
 
 use super::escape;
 
-pub const HEADER: [&str; 21] = [
+pub const HEADER: [&str; 22] = [
     "ip",
     "status",
     "hostname",
@@ -36,6 +37,7 @@ pub const HEADER: [&str; 21] = [
     "product",
     "version",
     "service_info",
+    "alerts",
 ];
 
 fn num(v: Option<f64>) -> String {
@@ -53,7 +55,7 @@ enum PortCells<'a> {
     Set(PortState, &'a PortSet),
 }
 
-fn row(out: &mut String, h: &Host, p: PortCells<'_>) {
+fn row(out: &mut String, h: &Host, p: PortCells<'_>, alerts: &str) {
     let methods: Vec<&str> = h.methods.iter().map(|m| m.label()).collect();
     // "ping blocked" rather than an empty cell: the reader must not take it for "not pinged".
     let loss = if h.ping_blocked() {
@@ -107,6 +109,7 @@ fn row(out: &mut String, h: &Host, p: PortCells<'_>) {
     cells.push(id.map(|i| text(&i.product)).unwrap_or_default());
     cells.push(id.map(|i| text(&i.version)).unwrap_or_default());
     cells.push(id.map(|i| escape::csv(&i.summary())).unwrap_or_default());
+    cells.push(escape::csv(alerts));
     let _ = write!(out, "{}\r\n", cells.join(","));
 }
 
@@ -114,18 +117,25 @@ pub fn render(report: &ScanReport) -> String {
     let mut out = String::new();
     let _ = write!(out, "{}\r\n", HEADER.join(","));
     for h in report.hosts.values() {
+        // What changed on this host since it was last seen, on each of its rows (a host
+        // attribute, like its MAC): `warning: ... | info: ...`.
+        let alerts: Vec<String> = super::watch::alerts_for(report, h.ip)
+            .iter()
+            .map(|a| format!("{}: {}", super::watch::level_word(a.level), a.text))
+            .collect();
+        let alerts = alerts.join(" | ");
         if !h.ports_checked() {
-            row(&mut out, h, PortCells::None);
+            row(&mut out, h, PortCells::None, &alerts);
         }
         for p in &h.ports {
-            row(&mut out, h, PortCells::Open(p));
+            row(&mut out, h, PortCells::Open(p), &alerts);
         }
         for (state, set) in [
             (PortState::Filtered, &h.filtered_ports),
             (PortState::Closed, &h.closed_ports),
         ] {
             if !set.is_empty() {
-                row(&mut out, h, PortCells::Set(state, set));
+                row(&mut out, h, PortCells::Set(state, set), &alerts);
             }
         }
     }

@@ -41,6 +41,7 @@ const STYLE: &str = r#"
 *{box-sizing:border-box}
 body{margin:0 auto;max-width:1200px;padding:1.2rem 1.5rem 3rem;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--fg);background:var(--bg)}
 h1{font-size:1.5rem;margin:0 0 .2rem}
+.alert-critical td:first-child,.lan-problem strong{color:var(--bad);font-weight:600}.alert-warning td:first-child{color:var(--warn)}.lan-ok strong{color:var(--ok)}.lan-not-run{color:var(--muted)}
 h2{font-size:1.15rem;margin:2rem 0 .6rem;border-bottom:1px solid var(--line);padding-bottom:.2rem}
 .meta{color:var(--muted);margin:0}
 .meta span+span::before{content:" · "}
@@ -770,6 +771,51 @@ fn dns_table(out: &mut String, report: &ScanReport) {
     out.push_str("</tbody></table>\n</section>\n");
 }
 
+/// What changed since netdx last saw these devices, most serious first.
+fn alerts(out: &mut String, report: &ScanReport) {
+    let alerts = super::watch::alerts_sorted(report);
+    if alerts.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<section id=\"alerts\">\n<h2>Changes since last seen</h2>\n<table>\n\
+         <thead><tr><th>Level</th><th>Kind</th><th>Address</th><th>What</th></tr></thead>\n<tbody>\n",
+    );
+    for a in alerts {
+        let level = super::watch::level_word(a.level);
+        let _ = writeln!(
+            out,
+            "<tr class=\"alert-{level}\"><td>{level}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            a.kind.as_str(),
+            a.ip.map_or_else(|| "-".to_string(), |ip| ip.to_string()),
+            h(&a.text)
+        );
+    }
+    out.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+/// The LAN safety checks, one line per finding, problems marked.
+fn lan(out: &mut String, report: &ScanReport) {
+    let Some(lan) = &report.lan else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "<section id=\"lan\">\n<h2>{}</h2>\n<ul>",
+        h(&super::watch::lan_heading(lan))
+    );
+    for (kind, line) in lan.lines() {
+        let word = super::watch::line_word(kind);
+        let _ = writeln!(
+            out,
+            "<li class=\"lan-{}\"><strong>{word}:</strong> {}</li>",
+            word.replace(' ', "-"),
+            h(line.trim_start())
+        );
+    }
+    out.push_str("</ul>\n</section>\n");
+}
+
 fn notes(out: &mut String, report: &ScanReport) {
     if report.notes.is_empty() {
         return;
@@ -814,6 +860,8 @@ pub fn render(report: &ScanReport) -> String {
     host_details(&mut out, report, &up);
     silent_hosts(&mut out, report);
     dns_table(&mut out, report);
+    alerts(&mut out, report);
+    lan(&mut out, report);
     notes(&mut out, report);
     let _ = write!(
         out,

@@ -343,6 +343,40 @@ pub fn render(report: &ScanReport) -> String {
         );
     }
 
+    let alerts = super::watch::alerts_sorted(report);
+    if !alerts.is_empty() {
+        out.push_str("\n## Changes since last seen\n\n");
+        let rows: Vec<Vec<String>> = alerts
+            .iter()
+            .map(|a| {
+                vec![
+                    super::watch::level_word(a.level).to_string(),
+                    a.kind.as_str().to_string(),
+                    a.ip.map_or_else(|| "-".to_string(), |ip| ip.to_string()),
+                    md(&a.text),
+                ]
+            })
+            .collect();
+        table(
+            &mut out,
+            &["Level", "Kind", "Address", "What"],
+            "llll",
+            &rows,
+        );
+    }
+
+    if let Some(lan) = &report.lan {
+        let _ = writeln!(out, "\n## {}\n", md(&super::watch::lan_heading(lan)));
+        for (kind, line) in lan.lines() {
+            let _ = writeln!(
+                out,
+                "- **{}**: {}",
+                super::watch::line_word(kind),
+                md(line.trim_start())
+            );
+        }
+    }
+
     if !report.notes.is_empty() {
         out.push_str("\n## Notes\n\n");
         for n in &report.notes {

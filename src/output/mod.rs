@@ -10,6 +10,7 @@ pub mod json;
 pub mod markdown;
 pub mod table;
 pub mod verdict;
+pub mod watch;
 pub mod xml;
 
 use std::io::Write;

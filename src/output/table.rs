@@ -229,6 +229,24 @@ pub fn render(report: &ScanReport, elapsed_secs: Option<f64>) -> String {
             }
         }
     }
+    if let Some(lan) = &report.lan {
+        let _ = writeln!(out, "\n{}", super::watch::lan_heading(lan));
+        for (kind, line) in lan.lines() {
+            let mark = match kind {
+                crate::core::lan::LineKind::Problem => "✖",
+                crate::core::lan::LineKind::Fine => "✔",
+                crate::core::lan::LineKind::NotRun => "?",
+            };
+            let _ = writeln!(out, "  {mark} {line}");
+        }
+    }
+    let alerts = super::watch::alerts_sorted(report);
+    if !alerts.is_empty() {
+        out.push_str("\nChanges since last seen\n");
+        for a in alerts {
+            let _ = writeln!(out, "  {:<8} {}", super::watch::level_word(a.level), a.text);
+        }
+    }
     for n in &report.notes {
         let tag = match n.level {
             NoteLevel::Info => "note",

@@ -429,6 +429,22 @@ pub fn render(report: &ScanReport) -> String {
         );
     }
     out.push_str("<verbose level=\"0\"/>\n<debugging level=\"0\"/>\n");
+    // The LAN checks ran before the hosts, as nmap's broadcast scripts do in <prescript>.
+    if let Some(lan) = &report.lan {
+        let mut output = x(&super::watch::lan_heading(lan));
+        for (kind, line) in lan.lines() {
+            output.push_str("&#xa;");
+            output.push_str(&x(&format!(
+                "{}: {}",
+                super::watch::line_word(kind),
+                line.trim_start()
+            )));
+        }
+        let _ = writeln!(
+            out,
+            "<prescript><script id=\"netdx-lan\" output=\"{output}\"/></prescript>"
+        );
+    }
 
     for h in report.hosts.values() {
         host(&mut out, h, report.parameters.timeout_ms);
@@ -436,7 +452,8 @@ pub fn render(report: &ScanReport) -> String {
 
     // The hosts' reverse lookups are their `hostname type="PTR"` already.
     let lookups: Vec<_> = super::dns_table(report).collect();
-    if !lookups.is_empty() {
+    let alerts = super::watch::alerts_sorted(report);
+    if !lookups.is_empty() || !alerts.is_empty() {
         let mut scripts: Vec<(String, String)> = lookups
             .iter()
             .map(|d| {
@@ -451,6 +468,19 @@ pub fn render(report: &ScanReport) -> String {
                 (x(&id), output)
             })
             .collect();
+        if !alerts.is_empty() {
+            let lines: Vec<String> = alerts
+                .iter()
+                .map(|a| {
+                    x(&format!(
+                        "{}: {}",
+                        super::watch::level_word(a.level),
+                        a.text
+                    ))
+                })
+                .collect();
+            scripts.push(("netdx-alerts".to_string(), lines.join("&#xa;")));
+        }
         // ndiff merges script lists assuming they are sorted by id (code-point order, which
         // is also the byte order of UTF-8).
         scripts.sort();
