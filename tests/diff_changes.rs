@@ -753,7 +753,7 @@ fn binary_reports_identity_changes_in_text_json_and_markdown() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&j).unwrap()).unwrap();
-    assert_eq!(v["diff_version"], 2);
+    assert_eq!(v["diff_version"], 3);
     assert_eq!(v["service_changed"][0]["old"]["version"], "9.2p1");
     assert_eq!(v["service_changed"][0]["new"]["version"], "9.3p1");
     assert_eq!(v["cert_changed"][0]["changed"][0], "now expiring");
@@ -821,4 +821,68 @@ fn hostile_identity_strings_are_cleaned_in_text_and_escaped_in_markdown() {
     assert!(!md.chars().any(|c| c.is_control() && c != '\n'), "{md:?}");
     assert!(!md.contains("<script>"), "{md}");
     assert!(md.contains("X\\|Y"), "{md}");
+}
+
+/// A rogue DHCP server and a rogue router that appeared between two scans with the LAN
+/// checks, through the binary: text, then JSON.
+#[test]
+fn binary_reports_lan_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let new_path = fixture_path("watch.json");
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&new_path).unwrap()).unwrap();
+    v["lan"]["dhcp"]["offers"]
+        .as_array_mut()
+        .unwrap()
+        .truncate(1);
+    v["lan"]["routers"]["routers"]
+        .as_array_mut()
+        .unwrap()
+        .truncate(1);
+    v["alerts"] = serde_json::json!([]);
+    let old = dir.path().join("old.json");
+    std::fs::write(&old, serde_json::to_vec(&v).unwrap()).unwrap();
+    let out = netdx()
+        .arg("diff")
+        .arg(&old)
+        .arg(&new_path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let t = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "LAN changed (2)",
+        "+ DHCP server 10.77.0.66 (02:00:00:00:00:66) offers 10.77.0.200",
+        "+ unexpected IPv6 router fe80::66",
+        "2 changes.",
+    ] {
+        assert!(t.contains(want), "missing {want:?} in:\n{t}");
+    }
+    // The same report on both sides: no change at all, LAN included.
+    let out = netdx()
+        .arg("diff")
+        .arg(&new_path)
+        .arg(&new_path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let j = dir.path().join("d.json");
+    let out = netdx()
+        .arg("diff")
+        .arg(&old)
+        .arg(&new_path)
+        .arg("-o")
+        .arg(&j)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&j).unwrap()).unwrap();
+    assert_eq!(v["lan_changed"][0]["check"], "dhcp");
+    assert_eq!(v["lan_changed"][0]["change"], "appeared");
+    assert_eq!(v["lan_changed"][1]["check"], "routers");
 }

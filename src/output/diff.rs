@@ -30,6 +30,7 @@ use crate::output;
 use crate::output::escape::{self, markdown as md, text};
 
 pub mod identity;
+pub mod lan;
 
 pub use identity::{CertChange, DeviceChange, LanNameChange, ServiceChange, ServiceVersion};
 
@@ -44,8 +45,9 @@ pub const LATENCY_MIN_SAMPLES: u32 = 3;
 pub const LOSS_POINTS: f64 = 20.0;
 
 /// Version of the diff's JSON layout. 2 added `service_changed`, `cert_changed`,
-/// `device_changed` and `names_changed` (read as empty from a version-1 diff).
-pub const DIFF_VERSION: u32 = 2;
+/// `device_changed` and `names_changed` (read as empty from a version-1 diff); 3 added
+/// `lan_changed`.
+pub const DIFF_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Side {
@@ -149,6 +151,10 @@ pub struct ReportDiff {
     /// Names from mDNS, NetBIOS, SNMP and UPnP (the PTR name is `hostname_changed`).
     #[serde(default)]
     pub names_changed: Vec<LanNameChange>,
+    /// DHCP servers, duplicate addresses, gateway claims, IPv6 routers and the switch port
+    /// that appeared, went away or changed (both scans ran the LAN checks).
+    #[serde(default)]
+    pub lan_changed: Vec<lan::LanChange>,
     /// Differences in how the two scans were run, which limit what could be compared.
     /// Not counted as changes.
     pub notes: Vec<String>,
@@ -235,6 +241,7 @@ pub fn compare(old: &ScanReport, new: &ScanReport, old_path: &Path, new_path: &P
         cert_changed: Vec::new(),
         device_changed: Vec::new(),
         names_changed: Vec::new(),
+        lan_changed: Vec::new(),
         notes: Vec::new(),
     };
     let coverage = identity::Coverage::of(old, new);
@@ -435,6 +442,7 @@ pub fn compare(old: &ScanReport, new: &ScanReport, old_path: &Path, new_path: &P
             ));
         }
     }
+    d.lan_changed = lan::compare(old.lan.as_ref(), new.lan.as_ref(), &mut d.notes);
     d.changes = d.hosts_appeared.len()
         + d.hosts_disappeared.len()
         + d.ports_opened.len()
@@ -447,7 +455,8 @@ pub fn compare(old: &ScanReport, new: &ScanReport, old_path: &Path, new_path: &P
         + d.service_changed.len()
         + d.cert_changed.len()
         + d.device_changed.len()
-        + d.names_changed.len();
+        + d.names_changed.len()
+        + d.lan_changed.len();
     d
 }
 
@@ -659,6 +668,13 @@ pub fn render_text(d: &ReportDiff) -> String {
                     answers(&c.new_answers)
                 )
             })
+            .collect(),
+    );
+    section(
+        "LAN changed",
+        d.lan_changed
+            .iter()
+            .map(|c| text(&lan::line(c)).into_owned())
             .collect(),
     );
     section(
@@ -890,6 +906,22 @@ pub fn render_markdown(d: &ReportDiff) -> String {
                     c.rtype.clone(),
                     a(&c.old_status, &c.old_answers),
                     a(&c.new_status, &c.new_answers),
+                ]
+            })
+            .collect(),
+    );
+    md_table(
+        &mut out,
+        "LAN changed",
+        &["Check", "Change", "Old", "New"],
+        d.lan_changed
+            .iter()
+            .map(|c| {
+                vec![
+                    c.check.clone(),
+                    c.change.clone(),
+                    md_opt(&c.old),
+                    md_opt(&c.new),
                 ]
             })
             .collect(),
