@@ -201,6 +201,13 @@ pub struct HistoryArgs {
     /// Show only the last N scans.
     #[arg(short = 'n', long, value_name = "N")]
     pub last: Option<usize>,
+
+    /// Compare the newest recorded scan (or scan number N of the list) with the last
+    /// complete run of the same targets before it, as `netdx diff` does: what appeared, went
+    /// away or changed. Both need a report file (`netdx scan ... --log -o FILE.json`). Exit
+    /// code 1 when something changed.
+    #[arg(long, value_name = "N", num_args = 0..=1, conflicts_with = "last")]
+    pub compare: Option<Option<usize>>,
 }
 
 #[derive(Debug, Clone, Args)]

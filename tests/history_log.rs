@@ -183,3 +183,52 @@ fn xdg_data_home_is_used_without_override() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains(&file.display().to_string()), "{text}");
 }
+
+/// `--compare` finds the last complete run of the same targets with a report and diffs the
+/// newest against it; other targets and runs without a report are passed over.
+#[test]
+fn compare_with_the_last_run_of_the_same_targets() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("netdx-data");
+    let file = data.join(history::FILE_NAME);
+    let old_path = dir.path().join("monday.json");
+    let new_path = dir.path().join("tuesday.json");
+    let fx = |n: &str| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/reports")
+            .join(n)
+    };
+    std::fs::copy(fx("lab.json"), &old_path).unwrap();
+    std::fs::copy(fx("lab-new.json"), &new_path).unwrap();
+    let old = HistoryEntry::from_report(&fixture("lab.json"), Some(&old_path));
+    let mut other = HistoryEntry::from_report(&fixture("lab.json"), Some(&old_path));
+    other.targets = vec!["192.0.2.0/24".into()];
+    let mut no_report = HistoryEntry::from_report(&fixture("lab.json"), None);
+    no_report.targets.reverse(); // same targets, another order
+    let mut new = HistoryEntry::from_report(&fixture("lab-new.json"), Some(&new_path));
+    new.targets = old.targets.clone();
+    new.complete = true;
+    for e in [&old, &other, &no_report, &new] {
+        history::append_to(&file, e).unwrap();
+    }
+    let (code, out, err) = history(&data, &["--compare"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.starts_with(
+            "Comparing scan #4 (2024-05-08 10:00:06 UTC) with #1 (2024-05-01 10:00:07 UTC)"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("changes."), "{out}");
+    // Scan #1 has nothing before it.
+    let (code, _, err) = history(&data, &["--compare", "1"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no earlier complete scan of the same targets"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let (code, _, err) = history(&data, &["--compare", "9"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("there is no scan #9"), "{err}");
+}

@@ -222,6 +222,73 @@ pub fn render(entries: &[HistoryEntry], first: usize) -> String {
 pub struct HistoryConfig {
     /// Only the last N scans; `None` for all.
     pub last: Option<usize>,
+    /// Compare a recorded scan (its number in the list; `None`: the newest) with the run of
+    /// the same targets before it, instead of listing.
+    pub compare: Option<Option<usize>>,
+}
+
+/// The entry to compare (index into `entries`) and the last complete run of the same targets
+/// before it, both with a report file. `number` is 1-based as listed; `None` is the newest.
+pub fn compare_pair(
+    entries: &[HistoryEntry],
+    number: Option<usize>,
+) -> Result<(usize, usize), String> {
+    if entries.is_empty() {
+        return Err("no scans recorded yet: run `netdx scan ... --log -o FILE.json`".into());
+    }
+    let new = match number {
+        None => entries.len() - 1,
+        Some(n) if (1..=entries.len()).contains(&n) => n - 1,
+        Some(n) => {
+            return Err(format!(
+                "there is no scan #{n}: the history holds {} (see `netdx history`)",
+                entries.len()
+            ));
+        }
+    };
+    let same = |e: &HistoryEntry| {
+        let mut a = e.targets.clone();
+        let mut b = entries[new].targets.clone();
+        a.sort();
+        b.sort();
+        a == b
+    };
+    let targets = entries[new].targets.join(" ");
+    if entries[new].report.is_none() {
+        return Err(format!(
+            "scan #{} of {targets} has no report file to compare (record scans with --log -o FILE.json)",
+            new + 1
+        ));
+    }
+    let old = (0..new)
+        .rev()
+        .find(|&i| same(&entries[i]) && entries[i].complete && entries[i].report.is_some())
+        .ok_or_else(|| {
+            format!(
+                "no earlier complete scan of the same targets ({targets}) with a report file: nothing to compare with"
+            )
+        })?;
+    Ok((new, old))
+}
+
+/// `netdx history --compare`: the diff between a recorded scan and the run of the same
+/// targets before it, as `netdx diff` prints it. Returns how many changes it found.
+fn compare(entries: &[HistoryEntry], number: Option<usize>) -> Result<usize, HistoryError> {
+    let (new, old) = compare_pair(entries, number).map_err(HistoryError::Compare)?;
+    let path = |i: usize| entries[i].report.clone().unwrap_or_default();
+    println!(
+        "Comparing scan #{} ({}) with #{} ({}) of the same targets",
+        new + 1,
+        escape::human_time(&entries[new].time),
+        old + 1,
+        escape::human_time(&entries[old].time)
+    );
+    let cfg = crate::output::diff::DiffConfig {
+        old: path(old),
+        new: path(new),
+        output: None,
+    };
+    crate::output::diff::run(&cfg).map_err(|e| HistoryError::Compare(e.to_string()))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -229,6 +296,8 @@ pub enum HistoryError {
     /// No data directory could be found (the message says which variables to set).
     #[error("{0}")]
     DataDir(String),
+    #[error("{0}")]
+    Compare(String),
     #[error("cannot read the history file '{path}': {source}")]
     Read {
         path: String,
@@ -237,8 +306,10 @@ pub enum HistoryError {
     },
 }
 
-/// `netdx history [-n N]`: print the recorded scans, oldest first.
-pub fn run(cfg: &HistoryConfig) -> Result<(), HistoryError> {
+/// `netdx history [-n N] [--compare [N]]`: print the recorded scans, oldest first, or
+/// compare one with the run of the same targets before it. Returns the number of changes
+/// (0 when listing).
+pub fn run(cfg: &HistoryConfig) -> Result<usize, HistoryError> {
     let path = history_path().map_err(|e| HistoryError::DataDir(e.to_string()))?;
     let contents = match std::fs::read_to_string(&path) {
         Ok(c) => c,
@@ -258,12 +329,15 @@ pub fn run(cfg: &HistoryConfig) -> Result<(), HistoryError> {
             path.display()
         );
     }
+    if let Some(number) = cfg.compare {
+        return compare(&entries, number);
+    }
     if entries.is_empty() {
         println!(
             "No scans recorded yet: run `netdx scan ... --log` to record one (history file: {}).",
             path.display()
         );
-        return Ok(());
+        return Ok(0);
     }
     let total = entries.len();
     let skip = cfg.last.map_or(0, |n| total.saturating_sub(n));
@@ -281,7 +355,7 @@ pub fn run(cfg: &HistoryConfig) -> Result<(), HistoryError> {
             path.display()
         );
     }
-    Ok(())
+    Ok(0)
 }
 
 #[cfg(test)]
