@@ -656,3 +656,75 @@ fn dashboard_header_follows_dns_gateway_and_wan_in_the_lab() {
     });
     assert!(screen.contains("NETDX-EXIT=0"), "{screen}");
 }
+
+/// Issue 11: the DNS server's host leaves the LAN while the dashboard watches it. After three
+/// silent rounds the header counts an alert, the Alerts view names the device gone (with its
+/// MAC), and the view says the LAN checks have not run.
+#[test]
+fn alerts_view_in_the_lab_names_a_device_that_left() {
+    const TEST: &str = "alerts_view_in_the_lab_names_a_device_that_left";
+    if !common::require_root(TEST) {
+        return;
+    }
+    if !common::require(TEST, tmux::available(), "needs tmux") {
+        return;
+    }
+    let lab = Lab::up();
+    let dir = tempfile::tempdir().unwrap();
+    let session = Session {
+        name: format!("netdx-alerts-{}", std::process::id()),
+    };
+    let lan = lab.info().lan.ipv4.clone();
+    let dns = lab.dns().server.to_string();
+    let cmd = format!(
+        "ip netns exec {ns} env NETDX_CONFIG=/dev/null {bin} {lan} --interval 1; echo NETDX-EXIT=$?; exec sleep 120",
+        ns = lab.scanner_ns(),
+        bin = env!("CARGO_BIN_EXE_netdx"),
+    );
+    let (w, h) = ("120", "40");
+    session.tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session.name,
+        "-x",
+        w,
+        "-y",
+        h,
+        "-c",
+        dir.path().to_str().unwrap(),
+        &cmd,
+    ]);
+    session.tmux(&["resize-window", "-t", &session.name, "-x", w, "-y", h]);
+    let screen = session.wait_for("the first sweep to finish", Duration::from_secs(30), |s| {
+        s.contains("● monitoring")
+    });
+    let status = |s: &str| s.lines().nth(1).unwrap_or("").to_string();
+    assert!(
+        !status(&screen).contains("alert"),
+        "no alert at baseline:\n{screen}"
+    );
+
+    lab.break_lab(common::Scenario::DnsDown);
+    let screen = session.wait_for("the alert count", Duration::from_secs(30), |s| {
+        status(s).contains("alert (A)") || status(s).contains("alerts (A)")
+    });
+    session.type_text("A");
+    let gone = format!("device gone: {dns}");
+    let screen2 = session.wait_for("the Alerts view", Duration::from_secs(10), |s| {
+        s.contains("┌ Alerts") && s.contains(&gone)
+    });
+    assert!(
+        screen2.contains("has not answered for 3 rounds"),
+        "{screen2}"
+    );
+    assert!(screen2.contains("LAN checks"), "{screen2}");
+    // Nothing else changed on the LAN (lossy hosts included): the one alert is the one that
+    // happened.
+    assert!(screen2.contains("┌ Alerts · 1 "), "{screen2}\n{screen}");
+    lab.heal();
+    session.type_text("q");
+    session.wait_for("netdx to exit", Duration::from_secs(10), |s| {
+        s.contains("NETDX-EXIT=0")
+    });
+}
