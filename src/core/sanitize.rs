@@ -8,14 +8,15 @@
 /// `admin\u{202E}gnp.exe` display as `adminexe.png`.
 pub fn clean(s: &str) -> String {
     s.chars()
-        .map(|c| {
-            if c.is_control() || invisible(c) {
-                '\u{FFFD}'
-            } else {
-                c
-            }
-        })
+        .map(|c| if is_unsafe(c) { '\u{FFFD}' } else { c })
         .collect()
+}
+
+/// A control character or an invisible formatting character: what [`clean`] replaces, and
+/// what every writer neutralises in strings it did not build (a report read from disk may
+/// hold anything).
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control() || invisible(c)
 }
 
 /// Characters that change how text around them is shown without showing themselves:

@@ -59,7 +59,7 @@ impl DiagFormat {
 pub fn render(d: &Diagnosis, format: DiagFormat) -> Result<Vec<u8>, ReportError> {
     Ok(match format {
         DiagFormat::Json => {
-            let mut s = serde_json::to_string_pretty(d).map_err(ReportError::Serialise)?;
+            let mut s = crate::output::json::pretty(d).map_err(ReportError::Serialise)?;
             s.push('\n');
             s.into_bytes()
         }

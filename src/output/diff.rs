@@ -978,7 +978,7 @@ pub fn run(cfg: &DiffConfig) -> Result<usize, DiffError> {
         Some((path, format)) => {
             let bytes = match format {
                 DiffFormat::Json => {
-                    let mut s = serde_json::to_string_pretty(&d)?;
+                    let mut s = crate::output::json::pretty(&d)?;
                     s.push('\n');
                     s.into_bytes()
                 }

@@ -9,11 +9,12 @@
 use std::borrow::Cow;
 use std::fmt::Write;
 
-use crate::core::sanitize::clean;
+use crate::core::sanitize::{clean, is_unsafe};
 
-/// Plain text for a terminal or a ticket: no control character survives.
+/// Plain text for a terminal or a ticket: no control or invisible formatting character
+/// (bidirectional override, zero-width space) survives.
 pub fn text(s: &str) -> Cow<'_, str> {
-    if s.chars().any(char::is_control) {
+    if s.chars().any(is_unsafe) {
         Cow::Owned(clean(s))
     } else {
         Cow::Borrowed(s)
@@ -30,7 +31,7 @@ pub fn html(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            c if c.is_control() => out.push('\u{FFFD}'),
+            c if is_unsafe(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -49,7 +50,7 @@ pub fn xml(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            c if c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
+            c if is_unsafe(c) || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -91,7 +92,7 @@ pub fn markdown(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
-            c if c.is_control() => out.push('\u{FFFD}'),
+            c if is_unsafe(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }

@@ -4,11 +4,84 @@
 use std::path::Path;
 
 use crate::core::model::{SCHEMA_VERSION, ScanReport};
+use crate::core::sanitize::is_unsafe;
 
 use super::Result;
 
 pub fn to_string(report: &ScanReport) -> Result<String> {
-    Ok(serde_json::to_string_pretty(report)?)
+    Ok(pretty(report)?)
+}
+
+/// Pretty JSON of anything netdx writes (reports, diffs, diagnoses), with control and
+/// invisible characters in strings as `\uXXXX` escapes (see [`Visible`]).
+pub fn pretty<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    let mut out = Vec::with_capacity(64 * 1024);
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, Visible::default());
+    value.serialize(&mut ser)?;
+    // The serializer writes only what serde_json writes: valid UTF-8.
+    Ok(String::from_utf8(out).unwrap_or_default())
+}
+
+/// serde_json's pretty layout, with every control and invisible formatting character in a
+/// string written as a `\uXXXX` escape: the data is kept exactly (a reader gets the same
+/// string back), but `cat report.json` or a browser never shows a bidirectional override or
+/// a zero-width space doing its work.
+#[derive(Default)]
+struct Visible(serde_json::ser::PrettyFormatter<'static>);
+
+impl serde_json::ser::Formatter for Visible {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut rest = fragment;
+        while let Some((i, c)) = rest.char_indices().find(|&(_, c)| is_unsafe(c)) {
+            writer.write_all(&rest.as_bytes()[..i])?;
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                write!(writer, "\\u{u:04x}")?;
+            }
+            rest = &rest[i + c.len_utf8()..];
+        }
+        writer.write_all(rest.as_bytes())
+    }
+
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

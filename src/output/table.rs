@@ -103,7 +103,23 @@ fn dns_row(d: &DnsResult) -> Vec<String> {
 }
 
 /// The whole summary, ready for stdout.
+/// The summary printed after a scan. Whatever the report holds (one read from disk was never
+/// cleaned), no control or invisible formatting character other than the line breaks reaches
+/// the terminal.
 pub fn render(report: &ScanReport, elapsed_secs: Option<f64>) -> String {
+    let out = render_raw(report, elapsed_secs);
+    out.chars()
+        .map(|c| {
+            if c != '\n' && crate::core::sanitize::is_unsafe(c) {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+fn render_raw(report: &ScanReport, elapsed_secs: Option<f64>) -> String {
     let mut out = String::new();
     let s = &report.summary;
     let up: Vec<&Host> = report.hosts_up().collect();
