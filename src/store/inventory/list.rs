@@ -194,7 +194,9 @@ pub fn render(devices: &[Device], format: ListFormat) -> String {
                 inventory_version: 1,
                 devices,
             };
-            let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+            // Compact: the JSON is for scripts (`jq` pretty-prints), and at 10,000 devices
+            // the indentation alone was a third of the bytes and of the time.
+            let mut s = serde_json::to_string(&doc).unwrap_or_default();
             s.push('\n');
             s
         }

@@ -109,6 +109,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // Listing reads every page: through a memory map SQLite need not copy each one into its
+    // cache (a 10,000-device inventory is a few MB).
+    conn.pragma_update(None, "mmap_size", 64i64 << 20)?;
     Ok(())
 }
 
