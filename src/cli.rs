@@ -50,7 +50,7 @@ pub enum Command {
     /// Exit codes: 0 scan completed, 2 bad input, 130 interrupted (what was found is still
     /// printed and written, marked incomplete).
     #[command(after_help = EXAMPLES)]
-    Scan(ScanArgs),
+    Scan(ScanCommandArgs),
     /// Open the live dashboard (the same as running netdx with no subcommand).
     Tui(DashboardArgs),
     /// Convert a saved JSON report to another format (html, md, csv, xml, json).
@@ -71,6 +71,108 @@ pub enum Command {
     /// Exit codes: 0 healthy, 1 degraded, 3 down, 2 bad input, 130 interrupted.
     #[command(after_help = DIAGNOSE_EXAMPLES)]
     Diagnose(DiagnoseArgs),
+    /// The devices netdx has seen: every `netdx scan` records them (first and last seen,
+    /// addresses, MACs, names, vendor, type, open services) and says what changed since.
+    ///
+    /// With no subcommand, lists them (the same as `netdx inventory list`). A device is named
+    /// by a MAC it was seen with or by its address. The inventory is
+    /// $NETDX_DATA_DIR/inventory.db, else $XDG_DATA_HOME/netdx/inventory.db, else
+    /// ~/.local/share/netdx/inventory.db.
+    ///
+    /// Exit codes: 0 done, 2 unknown device, bad input or a damaged inventory.
+    #[command(after_help = INVENTORY_EXAMPLES)]
+    Inventory(InventoryArgs),
+}
+
+const INVENTORY_EXAMPLES: &str = "\
+Examples:
+  netdx inventory                             every known device, as a table
+  netdx inventory --format csv -o devices.csv
+  netdx inventory label 00:11:22:33:44:55 \"Reception printer\"
+  netdx inventory note 10.0.0.23 \"replaced toner 2026-11\"
+  netdx inventory label 10.0.0.23 \"\"           remove the label
+  netdx inventory forget 00:11:22:33:44:55    drop a device that left for good
+
+A scan records into the inventory unless --no-inventory is given (or inventory = false under
+[scan] in the config file); --gone-after N says when a silent device counts as gone.";
+
+/// `netdx inventory`: list (the default), or change what is kept about one device.
+#[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct InventoryArgs {
+    #[command(subcommand)]
+    pub command: Option<InventoryCommand>,
+
+    #[command(flatten)]
+    pub list: InventoryListArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum InventoryCommand {
+    /// List every known device, sorted by address.
+    #[command(after_help = INVENTORY_EXAMPLES)]
+    List(InventoryListArgs),
+    /// Give a device a label, shown in the list and in alerts about it ("" removes it).
+    Label {
+        /// A MAC the device was seen with, or its address.
+        #[arg(value_name = "MAC|IP")]
+        device: String,
+        /// The label, e.g. "Reception printer".
+        #[arg(value_name = "TEXT")]
+        text: String,
+    },
+    /// Keep a free-text note about a device ("" removes it).
+    Note {
+        /// A MAC the device was seen with, or its address.
+        #[arg(value_name = "MAC|IP")]
+        device: String,
+        #[arg(value_name = "TEXT")]
+        text: String,
+    },
+    /// Remove a device and everything known about it (the next scan that finds it reports it
+    /// as new).
+    Forget {
+        /// A MAC the device was seen with, or its address.
+        #[arg(value_name = "MAC|IP")]
+        device: String,
+    },
+}
+
+/// Formats the inventory is listed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InventoryFormat {
+    Text,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InventoryListArgs {
+    /// Output format (default: from the -o file's extension, else text).
+    #[arg(long, value_enum)]
+    pub format: Option<InventoryFormat>,
+
+    /// Write the list to FILE instead of printing it.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `netdx scan`: the scan itself, and what to do with the device inventory.
+#[derive(Debug, Clone, Args)]
+pub struct ScanCommandArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+
+    /// Do not record this scan in the device inventory (see `netdx inventory`). By default
+    /// every complete scan is recorded and what changed since the devices were last seen is
+    /// printed under "Changes since last seen" and kept in the report.
+    #[arg(long)]
+    pub no_inventory: bool,
+
+    /// Say a known device is gone when it has not answered in N scans in a row that covered
+    /// its address.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub gone_after: u32,
 }
 
 const DIAGNOSE_EXAMPLES: &str = "\

@@ -43,6 +43,25 @@ fn other_subcommands_help() {
 }
 
 #[test]
+fn inventory_help() {
+    let text = help(&["inventory"]);
+    // The help teaches: how to name a device, the formats, where the file is, exit codes.
+    for needle in [
+        "netdx inventory label 00:11:22:33:44:55",
+        "--format csv",
+        "inventory.db",
+        "2 unknown device",
+        "--no-inventory",
+    ] {
+        assert!(text.contains(needle), "inventory --help lacks {needle:?}");
+    }
+    insta::assert_snapshot!(text);
+    for sub in ["list", "label", "note", "forget"] {
+        insta::assert_snapshot!(format!("help_inventory_{sub}"), help(&["inventory", sub]));
+    }
+}
+
+#[test]
 fn clap_definition_is_consistent() {
     Cli::command().debug_assert();
 }

@@ -8,6 +8,7 @@
 //! ```toml
 //! [scan]
 //! log = true              # record every completed scan in the history (netdx history)
+//! inventory = false       # do not record scans in the device inventory (netdx inventory)
 //! ports = "top100"        # ports to check when -p is not given
 //! resolver = "10.0.0.53"  # DNS server when --resolver is not given
 //!
@@ -45,6 +46,9 @@ pub struct DashboardFileConfig {
 pub struct ScanFileConfig {
     /// Record every completed scan in the history.
     pub log: Option<bool>,
+    /// Record scans in the device inventory (`Some(true)` asks for it explicitly: a failure
+    /// to record then fails the command).
+    pub inventory: Option<bool>,
     /// Ports to check when `-p` is not given: the spec as written (reports record it) and
     /// the ports it names.
     pub ports: Option<(String, PortList)>,
@@ -72,6 +76,7 @@ struct RawDashboard {
 #[serde(deny_unknown_fields)]
 struct RawScan {
     log: Option<bool>,
+    inventory: Option<bool>,
     ports: Option<String>,
     resolver: Option<String>,
 }
@@ -157,6 +162,7 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
     Ok(FileConfig {
         scan: ScanFileConfig {
             log: raw.scan.log,
+            inventory: raw.scan.inventory,
             ports,
             resolver,
         },
@@ -212,7 +218,7 @@ mod tests {
         let mut full = vec!["netdx", "scan"];
         full.extend_from_slice(argv);
         match crate::cli::Cli::parse_from(full).command {
-            Some(crate::cli::Command::Scan(a)) => a,
+            Some(crate::cli::Command::Scan(a)) => a.scan,
             other => panic!("not a scan: {other:?}"),
         }
     }

@@ -138,6 +138,7 @@ mod tests {
     fn options_become_a_typed_template_once() {
         let file = ScanFileConfig {
             log: Some(true),
+            inventory: None,
             ports: Some((
                 "top100".into(),
                 crate::core::ports::parse_ports("top100").unwrap(),

@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod diagnose;
 pub mod diff;
 pub mod history;
+pub mod inventory;
 pub mod plan;
 pub mod report;
 pub mod scan;

@@ -120,7 +120,9 @@ mod tests {
         else {
             panic!("not a scan");
         };
-        super::scan_config(&args, &Default::default()).unwrap().0
+        super::scan_config(&args.scan, &Default::default())
+            .unwrap()
+            .0
     }
 
     #[test]

@@ -26,6 +26,70 @@ pub enum Outcome {
     /// The engine stopped on an internal error (a panic): what it found is kept and written,
     /// marked incomplete, and the exit code says so. Never a silent exit 0.
     Failed,
+    /// The scan completed and its report was written, but recording it in the inventory the
+    /// user explicitly asked for (`inventory = true` in the config file) failed: exit 1.
+    InventoryFailed,
+}
+
+/// Recording a scan in the device inventory, from the command line and the config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InventoryConfig {
+    /// Scans in a row without an answer before a device is said to be gone.
+    pub gone_after: u32,
+    /// Asked for explicitly (config `inventory = true`): a failure to record fails the
+    /// command. By default recording is a side service of the scan: a failure is said on
+    /// stderr and the scan's results and exit code stand.
+    pub explicit: bool,
+}
+
+/// Record a complete scan in the inventory; the alerts go into the report. Returns the lines
+/// to print after the summary, or the error (already said on stderr).
+fn record_inventory(
+    report: &mut ScanReport,
+    cfg: InventoryConfig,
+) -> Result<String, crate::store::inventory::InventoryError> {
+    use crate::store::inventory::Inventory;
+    let now = report.finished_at.clone().unwrap_or_else(now_rfc3339);
+    let mut inv = Inventory::open_default()?;
+    let update = inv.record(report, &now, cfg.gone_after)?;
+    report.alerts.extend(update.alerts.iter().cloned());
+    Ok(changes_text(&update))
+}
+
+/// "Changes since last seen", critical first. The first scan into an empty inventory makes
+/// every device new: that is said in one line (the report still lists one alert per device).
+fn changes_text(update: &crate::store::inventory::Update) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from("\nChanges since last seen:");
+    if update.started {
+        let _ = writeln!(
+            out,
+            " inventory started: {} device{} (see `netdx inventory`)",
+            update.devices,
+            if update.devices == 1 { "" } else { "s" }
+        );
+        return out;
+    }
+    if update.alerts.is_empty() {
+        out.push_str(" none\n");
+        return out;
+    }
+    out.push('\n');
+    let mut alerts: Vec<_> = update.alerts.iter().collect();
+    alerts.sort_by_key(|a| std::cmp::Reverse(a.level));
+    for a in alerts {
+        let level = match a.level {
+            crate::core::alert::AlertLevel::Critical => "critical",
+            crate::core::alert::AlertLevel::Warning => "warning",
+            crate::core::alert::AlertLevel::Info => "info",
+        };
+        let _ = writeln!(
+            out,
+            "  {level:<8}  {}",
+            crate::output::escape::text(&a.text)
+        );
+    }
+    out
 }
 
 pub use crate::core::clock::now_rfc3339;
@@ -204,6 +268,7 @@ pub async fn scan(
     output: Option<PathBuf>,
     format: Option<output::Format>,
     log: bool,
+    inventory: Option<InventoryConfig>,
 ) -> anyhow::Result<Outcome> {
     use std::io::IsTerminal;
     let started = Instant::now();
@@ -214,6 +279,19 @@ pub async fn scan(
     if outcome == Outcome::NothingToScan {
         return Ok(outcome);
     }
+    // Only a complete scan says who is gone: an interrupted one never reached some addresses.
+    let mut inventory_failed = false;
+    let changes = match inventory.filter(|_| outcome == Outcome::Complete) {
+        Some(cfg) => match record_inventory(&mut report, cfg) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                eprintln!("netdx: error: {e}; this scan is not recorded in the inventory");
+                inventory_failed = cfg.explicit;
+                None
+            }
+        },
+        None => None,
+    };
     // The warnings were said on stderr before the results; the table does not repeat them
     // (the report file keeps them all).
     let notes = std::mem::take(&mut report.notes);
@@ -225,6 +303,9 @@ pub async fn scan(
     let table = output::table::render(&report, Some(started.elapsed().as_secs_f64()));
     report.notes = notes;
     print!("{table}");
+    if let Some(changes) = &changes {
+        print!("{changes}");
+    }
     if let Some(path) = &output {
         let used = output::write(&report, path, format)?;
         eprintln!("{} report written to {}", used.label(), path.display());
@@ -236,12 +317,16 @@ pub async fn scan(
         let file = crate::store::history::append(&entry)?;
         eprintln!("scan logged to {}", file.display());
     }
+    if inventory_failed {
+        return Ok(Outcome::InventoryFailed);
+    }
     Ok(outcome)
 }
 
 /// `netdx scan`: the command line over the config file -> a [`ScanConfig`]; exit 0 when the
 /// scan completed, 2 on bad input, 130 when interrupted.
-pub fn run_cli(args: crate::cli::ScanArgs) -> std::process::ExitCode {
+pub fn run_cli(cmd: crate::cli::ScanCommandArgs) -> std::process::ExitCode {
+    let args = cmd.scan;
     use std::process::ExitCode;
     let file = match super::config::load_default() {
         Ok(f) => f,
@@ -263,8 +348,14 @@ pub fn run_cli(args: crate::cli::ScanArgs) -> std::process::ExitCode {
     };
     let format = args.format.map(Into::into);
     let log = args.log || file.scan.log.unwrap_or(false);
-    match rt.block_on(scan(cfg, params, args.output, format, log)) {
+    let inventory =
+        (!cmd.no_inventory && file.scan.inventory != Some(false)).then_some(InventoryConfig {
+            gone_after: cmd.gone_after,
+            explicit: file.scan.inventory == Some(true),
+        });
+    match rt.block_on(scan(cfg, params, args.output, format, log, inventory)) {
         Ok(Outcome::Complete) => ExitCode::SUCCESS,
+        Ok(Outcome::InventoryFailed) => ExitCode::FAILURE,
         Ok(Outcome::Interrupted) => ExitCode::from(super::EXIT_INTERRUPTED),
         Ok(Outcome::Failed) => ExitCode::FAILURE,
         Ok(Outcome::NothingToScan) => super::trouble(

@@ -1,3 +1,4 @@
 //! What netdx keeps between runs.
 
 pub mod history;
+pub mod inventory;

@@ -632,6 +632,31 @@ pub struct Lab {
     info: LabInfo,
     raw: Value,
     torn_down: bool,
+    /// NETDX_DATA_DIR for every netdx this lab runs (`root/` and `nobody/` inside), so a
+    /// test's scans go into an inventory and history of the lab's own, never into the
+    /// developer's ~/.local/share/netdx.
+    data: tempfile::TempDir,
+}
+
+/// A data directory per lab with one subdirectory per [`Privilege`], each owned by that
+/// user (`nobody` cannot write into root's, and must not share its inventory).
+fn lab_data_dir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new()
+        .prefix("netdx-lab-data-")
+        .tempdir()
+        .expect("lab data dir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711))
+        .expect("chmod lab data dir");
+    for (sub, id) in [("root", None), ("nobody", Some(65534))] {
+        let p = dir.path().join(sub);
+        std::fs::create_dir(&p).expect("lab data subdir");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        if let Some(id) = id {
+            std::os::unix::fs::chown(&p, Some(id), Some(id)).expect("chown lab data dir");
+        }
+    }
+    dir
 }
 
 impl Lab {
@@ -668,6 +693,7 @@ impl Lab {
             info: LabInfo::deserialize(&raw).unwrap_or_else(|e| panic!("lab JSON: {e}")),
             raw,
             torn_down: false,
+            data: lab_data_dir(),
         };
         eprintln!(
             "lab {} (tag {}) up in {} ms",
@@ -841,8 +867,17 @@ impl Lab {
         // The developer's own config file must not change what a test measures.
         cmd.args(args)
             .stdin(Stdio::null())
-            .env("NETDX_CONFIG", "/dev/null");
+            .env("NETDX_CONFIG", "/dev/null")
+            .env("NETDX_DATA_DIR", self.data_dir(Privilege::Root));
         cmd
+    }
+
+    /// The NETDX_DATA_DIR netdx gets when run as `who` (its inventory and history).
+    pub fn data_dir(&self, who: Privilege) -> PathBuf {
+        self.data.path().join(match who {
+            Privilege::Root => "root",
+            Privilege::Nobody => "nobody",
+        })
     }
 
     /// [`Lab::netdx_timeout`] as `who`: root (CAP_NET_RAW, so raw sockets and ARP) or the
@@ -861,7 +896,8 @@ impl Lab {
                 ])
                 .args(args)
                 .stdin(Stdio::null())
-                .env("NETDX_CONFIG", "/dev/null");
+                .env("NETDX_CONFIG", "/dev/null")
+                .env("NETDX_DATA_DIR", self.data_dir(Privilege::Nobody));
                 cmd
             }
         };
