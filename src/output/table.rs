@@ -256,13 +256,8 @@ fn render_raw(report: &ScanReport, elapsed_secs: Option<f64>) -> String {
             let _ = writeln!(out, "  {mark} {line}");
         }
     }
-    let alerts = super::watch::alerts_sorted(report);
-    if !alerts.is_empty() {
-        out.push_str("\nChanges since last seen\n");
-        for a in alerts {
-            let _ = writeln!(out, "  {:<8} {}", super::watch::level_word(a.level), a.text);
-        }
-    }
+    // The alerts are printed by the scan command after this table ("Changes since last seen",
+    // with the inventory's first run said in one line rather than one alert per device).
     for n in &report.notes {
         let tag = match n.level {
             NoteLevel::Info => "note",
