@@ -266,6 +266,12 @@ pub struct DashboardArgs {
     /// changed MAC, a rogue DHCP server...). Alerts are always listed in the Alerts view (A).
     #[arg(long)]
     pub bell: bool,
+
+    /// Do not record sweeps in the device inventory (see `netdx inventory`). By default each
+    /// completed sweep is recorded, and devices new to the inventory, gone from it or changed
+    /// since they were last seen become alerts.
+    #[arg(long)]
+    pub no_inventory: bool,
 }
 
 #[derive(Debug, Clone, Args)]

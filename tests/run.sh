@@ -42,6 +42,12 @@ fi
 
 # Lab tests must run here, never silently skip.
 export NETDX_REQUIRE_LAB=1
+# Scans and dashboards record into a device inventory and a history: those of the test run
+# go to a directory of its own, never into the user's data directory (tests that check the
+# inventory set their own NETDX_DATA_DIR).
+NETDX_DATA_DIR="$(mktemp -d /tmp/netdx-test-data.XXXXXX)"
+export NETDX_DATA_DIR
+trap 'rm -rf "$NETDX_DATA_DIR"' EXIT
 # Remove labs left behind by an earlier run that was killed.
 python3 tests/lab/lab.py reap || true
 

@@ -85,6 +85,7 @@ fn settings(theme: Theme) -> Settings {
         offset: time::UtcOffset::UTC,
         ping: true,
         bell: false,
+        inventory: false,
     }
 }
 

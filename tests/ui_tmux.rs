@@ -657,9 +657,10 @@ fn dashboard_header_follows_dns_gateway_and_wan_in_the_lab() {
     assert!(screen.contains("NETDX-EXIT=0"), "{screen}");
 }
 
-/// Issue 11: the DNS server's host leaves the LAN while the dashboard watches it. After three
-/// silent rounds the header counts an alert, the Alerts view names the device gone (with its
-/// MAC), and the view says the LAN checks have not run.
+/// Issue 11: the first sweep starts a device inventory (one line in the log). Then the DNS
+/// server's host leaves the LAN while the dashboard watches it: after three silent rounds the
+/// header counts an alert, the Alerts view names the device gone (with its MAC), and the view
+/// says the LAN checks have not run. Quitting leaves the inventory with every lab host.
 #[test]
 fn alerts_view_in_the_lab_names_a_device_that_left() {
     const TEST: &str = "alerts_view_in_the_lab_names_a_device_that_left";
@@ -677,9 +678,10 @@ fn alerts_view_in_the_lab_names_a_device_that_left() {
     let lan = lab.info().lan.ipv4.clone();
     let dns = lab.dns().server.to_string();
     let cmd = format!(
-        "ip netns exec {ns} env NETDX_CONFIG=/dev/null {bin} {lan} --interval 1; echo NETDX-EXIT=$?; exec sleep 120",
+        "ip netns exec {ns} env NETDX_CONFIG=/dev/null NETDX_DATA_DIR={data} {bin} {lan} --interval 1; echo NETDX-EXIT=$?; exec sleep 120",
         ns = lab.scanner_ns(),
         bin = env!("CARGO_BIN_EXE_netdx"),
+        data = dir.path().join("data").display(),
     );
     let (w, h) = ("120", "40");
     session.tmux(&[
@@ -698,6 +700,10 @@ fn alerts_view_in_the_lab_names_a_device_that_left() {
     session.tmux(&["resize-window", "-t", &session.name, "-x", w, "-y", h]);
     let screen = session.wait_for("the first sweep to finish", Duration::from_secs(30), |s| {
         s.contains("● monitoring")
+    });
+    // The sweep went into a new inventory: said in one line, not one alert per device.
+    let screen = session.wait_for("the inventory's first line", Duration::from_secs(10), |s| {
+        s.contains("inventory started: ")
     });
     let status = |s: &str| s.lines().nth(1).unwrap_or("").to_string();
     assert!(
@@ -727,4 +733,22 @@ fn alerts_view_in_the_lab_names_a_device_that_left() {
     session.wait_for("netdx to exit", Duration::from_secs(10), |s| {
         s.contains("NETDX-EXIT=0")
     });
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_netdx"))
+        .args(["inventory", "--format", "json"])
+        .env("NETDX_DATA_DIR", dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = String::from_utf8_lossy(&out.stdout);
+    for h in lab.hosts() {
+        assert!(
+            listed.contains(&format!("\"{}\"", h.ip)),
+            "{} missing from the inventory:\n{listed}",
+            h.ip
+        );
+    }
 }

@@ -71,6 +71,7 @@ pub fn config(args: DashboardArgs, file: &ScanFileConfig) -> Result<DashboardCon
         log: scan.log || file.log.unwrap_or(false),
         wan_target: None,
         bell: args.bell,
+        inventory: !args.no_inventory && file.inventory.unwrap_or(true),
     })
 }
 

@@ -141,6 +141,8 @@ pub struct Settings {
     pub ping: bool,
     /// Ring the terminal bell on a warning or critical alert (`--bell`).
     pub bell: bool,
+    /// Record completed sweeps in the device inventory.
+    pub inventory: bool,
 }
 
 impl Default for Settings {
@@ -152,6 +154,7 @@ impl Default for Settings {
             offset: UtcOffset::UTC,
             ping: true,
             bell: false,
+            inventory: false,
         }
     }
 }

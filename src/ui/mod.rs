@@ -73,6 +73,8 @@ pub struct DashboardConfig {
     pub wan_target: Option<health::WanTarget>,
     /// `--bell`: ring the terminal bell on warning and critical alerts.
     pub bell: bool,
+    /// Record completed sweeps in the device inventory (not `--no-inventory`).
+    pub inventory: bool,
 }
 
 /// Open the dashboard and run it until the user quits or a signal arrives.
@@ -179,6 +181,7 @@ fn prepare(config: &DashboardConfig) -> Setup {
         offset: local_offset(),
         ping: config.scan.ping,
         bell: config.bell,
+        inventory: config.inventory,
     };
     Setup {
         targets: config.targets.clone(),

@@ -78,6 +78,8 @@ pub enum Msg {
     Header(Option<Box<HeaderCheck>>),
     /// The diagnosis rounds of run `.0` ended on their own (or were stopped).
     DiagnosisEnded(u64),
+    /// A sweep was recorded in the device inventory (or could not be).
+    Inventory(Result<crate::store::inventory::Update, String>),
 }
 
 /// The diagnosis rounds of the current visit to the Diagnose view.
@@ -236,6 +238,20 @@ impl Loop {
             let _ = out.send(Msg::DiagnosisEnded(visit)).await;
         });
         self.diagnosing = Some(Diagnosing { visit, cancel });
+    }
+
+    /// Record the state after a sweep in the device inventory, off the event loop (SQLite
+    /// writes wait for the disk); what it says comes back as [`Msg::Inventory`].
+    fn record_inventory(&mut self, app: &App, now: Timestamp) {
+        let report = app.dash.export_report(now);
+        let at = super::state::rfc3339(now);
+        let out = self.msg_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = crate::store::inventory::Inventory::open_default()
+                .and_then(|mut inv| inv.record(&report, &at, 1))
+                .map_err(|e| e.to_string());
+            let _ = out.blocking_send(Msg::Inventory(result));
+        });
     }
 
     /// Run the LAN safety checks once in the background; the result arrives as a message.
@@ -420,6 +436,9 @@ where
         if lp.was_sweeping && !sweeping {
             // The sweep counts as the first round: the next one is an interval later.
             lp.rounds.started(Instant::now());
+            if app.settings.inventory {
+                lp.record_inventory(app, now);
+            }
         }
         lp.was_sweeping = sweeping;
         let next_round = lp.maybe_round(app, now);
@@ -488,6 +507,12 @@ fn handle(app: &mut App, msg: Msg, visit: Option<u64>, now: Timestamp) {
         Msg::Engine(id, ev) => app.dash.apply(id, ev, now),
         Msg::Header(Some(check)) => app.dash.apply_header(*check, now),
         Msg::Header(None) | Msg::DiagnosisEnded(_) => {}
+        Msg::Inventory(Ok(update)) => app.dash.apply_inventory(update, now),
+        Msg::Inventory(Err(e)) => app.dash.log(
+            now,
+            LogKind::Error,
+            format!("inventory: {e}; this sweep is not recorded"),
+        ),
         Msg::Exported(Ok((path, format))) => {
             let text = format!("exported {format} report to {}", path.display());
             app.dash.log(now, LogKind::Info, text.clone());

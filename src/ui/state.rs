@@ -384,6 +384,36 @@ impl Dashboard {
         self.generation += 1;
     }
 
+    /// Fold in what the inventory said about a sweep: its first run in one line, then only
+    /// what the rounds have not said already (the same kind of change on the same address).
+    pub fn apply_inventory(&mut self, update: crate::store::inventory::Update, now: Timestamp) {
+        if update.started {
+            self.log(
+                now,
+                LogKind::Info,
+                format!(
+                    "inventory started: {} device{} (netdx inventory lists them)",
+                    update.devices,
+                    if update.devices == 1 { "" } else { "s" }
+                ),
+            );
+            return;
+        }
+        let said: HashSet<(crate::core::alert::AlertKind, Option<IpAddr>)> = self
+            .alerts
+            .iter()
+            .rev()
+            .take(200)
+            .map(|a| (a.kind, a.ip))
+            .collect();
+        let fresh: Vec<Alert> = update
+            .alerts
+            .into_iter()
+            .filter(|a| !said.contains(&(a.kind, a.ip)))
+            .collect();
+        self.push_alerts(fresh, now);
+    }
+
     /// Fold in a LAN safety check: its problems become alerts.
     pub fn apply_lan(&mut self, lan: crate::core::lan::LanReport, now: Timestamp) {
         let at = rfc3339(now);
