@@ -698,7 +698,7 @@ fn alerts_view_in_the_lab_names_a_device_that_left() {
         &cmd,
     ]);
     session.tmux(&["resize-window", "-t", &session.name, "-x", w, "-y", h]);
-    let screen = session.wait_for("the first sweep to finish", Duration::from_secs(30), |s| {
+    session.wait_for("the first sweep to finish", Duration::from_secs(30), |s| {
         s.contains("● monitoring")
     });
     // The sweep went into a new inventory: said in one line, not one alert per device.
