@@ -12,6 +12,7 @@ pub mod icmp;
 pub mod identify;
 pub mod lldp;
 pub mod names;
+pub mod ndp;
 pub mod raw;
 pub mod session;
 pub mod sys;
