@@ -529,13 +529,15 @@ async fn discover_link(
         None => return,
     };
     let took = started.elapsed().as_millis();
-    let echoed = found.iter().filter(|n| n.via == ndp::Via::Echo).count();
+    let count = |via| found.iter().filter(|n| n.via == via).count();
     emit.note(
         NoteLevel::Info,
         format!(
-            "{prefix} on {iface}: {} addresses found in {took} ms ({echoed} answered a multicast echo, {} from the neighbour table)",
+            "{prefix} on {iface}: {} addresses found in {took} ms ({} answered a multicast echo, {} only an unknown-option probe, {} from the neighbour table)",
             found.len(),
-            found.len() - echoed
+            count(ndp::Via::Echo),
+            count(ndp::Via::Option),
+            count(ndp::Via::Table)
         ),
     )
     .await;

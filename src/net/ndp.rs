@@ -4,6 +4,10 @@
 //! ```text
 //!  echo request ──► ff02::1%iface, from our address in the prefix   (tries, `gap` apart)
 //!     every host answers from the address it picks for our source (one in the prefix)
+//!  with CAP_NET_RAW, also a packet with an unknown destination option (type 0x80) to
+//!  ff02::1: every host must answer it with an ICMPv6 Parameter Problem, multicast or not
+//!  (RFC 8200 4.2), and a firewall that drops echo requests lets it in (nmap's
+//!  targets-ipv6-multicast-invalid-dst)
 //!  replies ─► responders (first reply's round trip)
 //!  kernel IPv6 neighbour table (rtnetlink) ─► MAC of each responder
 //!     responder without an entry ─► one unicast echo: our kernel solicits its MAC (NS/NA)
@@ -12,8 +16,8 @@
 //! ```
 //!
 //! Hosts answer a multicast echo unless told not to (Linux: `icmp.echo_ignore_multicast`,
-//! a firewall dropping echo requests); such a host is found only when the neighbour table
-//! already knows it. What is found here is a candidate list: the scan then pings, port-scans
+//! a firewall dropping echo requests); the option probe finds most of those, and a host
+//! that drops both is found only when the neighbour table already knows it. What is found here is a candidate list: the scan then pings, port-scans
 //! and names each address like any other target, and that decides up or down.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -33,6 +37,15 @@ use crate::net::sys::neigh6::{self, Neighbour6};
 
 const ECHO_REQUEST: u8 = 128;
 const ECHO_REPLY: u8 = 129;
+const PARAM_PROBLEM: u8 = 4;
+/// Parameter Problem code: unrecognised IPv6 option.
+const UNRECOGNISED_OPTION: u8 = 2;
+/// The Destination Options extension header's protocol number, and "no next header".
+const DSTOPTS: u8 = 60;
+const NO_NEXT_HEADER: u8 = 59;
+/// An option type whose two high bits are 10: "discard the packet and send a Parameter
+/// Problem to the source, even if the destination was multicast".
+const OPTION_UNKNOWN_REPORT: u8 = 0x80;
 const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 /// Echo header (8 bytes) then a random token: only replies echoing it are ours.
 const TOKEN_LEN: usize = 8;
@@ -104,6 +117,8 @@ pub fn on_link_here(prefix: Ipv6Net) -> Option<OnLink> {
 pub enum Via {
     /// It answered the multicast echo.
     Echo,
+    /// It answered the unknown-option probe (it drops echo requests, or missed them).
+    Option,
     /// Only the kernel's neighbour table knows it (another address of a responder's MAC, or
     /// an entry confirmed reachable).
     Table,
@@ -151,6 +166,35 @@ fn echo_request(ident: u16, seq: u16, token: [u8; TOKEN_LEN]) -> [u8; 8 + TOKEN_
     p
 }
 
+/// A Destination Options header holding one unknown option whose data is `token`, and no
+/// payload after it: 8 bytes the kernel puts behind an IPv6 header with next header 60.
+fn option_probe(token: [u8; 4]) -> [u8; 8] {
+    [
+        NO_NEXT_HEADER,
+        0, // length in 8-byte units beyond the first 8
+        OPTION_UNKNOWN_REPORT,
+        4,
+        token[0],
+        token[1],
+        token[2],
+        token[3],
+    ]
+}
+
+/// Whether `packet` (an ICMPv6 message) is a Parameter Problem about our option probe: it
+/// quotes an IPv6 header to ff02::1 with next header 60, then our option and token.
+fn is_our_param_problem(packet: &[u8], token: &[u8; 4]) -> bool {
+    let Some(quoted) = packet.get(8..) else {
+        return false;
+    };
+    packet.first() == Some(&PARAM_PROBLEM)
+        && packet.get(1) == Some(&UNRECOGNISED_OPTION)
+        && quoted.get(6) == Some(&DSTOPTS)
+        && quoted.get(24..40) == Some(ALL_NODES.octets().as_slice())
+        && quoted.get(42) == Some(&OPTION_UNKNOWN_REPORT)
+        && quoted.get(44..48) == Some(token.as_slice())
+}
+
 /// Whether `packet` (an ICMPv6 message, no IP header) is an echo reply carrying `token`.
 fn is_our_reply(packet: &[u8], token: &[u8; TOKEN_LEN]) -> bool {
     packet.first() == Some(&ECHO_REPLY) && packet.get(8..8 + TOKEN_LEN) == Some(token.as_slice())
@@ -162,7 +206,7 @@ fn is_our_reply(packet: &[u8], token: &[u8; TOKEN_LEN]) -> bool {
 ///   prefix confirmed `Reachable`, as [`Via::Table`].
 fn merge(
     link: &OnLink,
-    responders: &BTreeMap<Ipv6Addr, Duration>,
+    responders: &BTreeMap<Ipv6Addr, (Duration, Via)>,
     table: &[Neighbour6],
 ) -> Vec<Neighbour> {
     let on_iface: Vec<&Neighbour6> = table
@@ -172,10 +216,10 @@ fn merge(
     let mac_of: HashMap<Ipv6Addr, MacAddr> = on_iface.iter().map(|n| (n.ip, n.mac)).collect();
     let mut out: Vec<Neighbour> = responders
         .iter()
-        .map(|(ip, rtt)| Neighbour {
+        .map(|(ip, (rtt, via))| Neighbour {
             ip: *ip,
             mac: mac_of.get(ip).copied(),
-            via: Via::Echo,
+            via: *via,
             rtt: Some(*rtt),
         })
         .collect();
@@ -200,28 +244,52 @@ fn merge(
 
 /// An ICMPv6 socket bound to `link.source` that sends multicast on `link.iface`: RAW with
 /// CAP_NET_RAW, else an unprivileged ping socket (where `net.ipv4.ping_group_range` allows).
-fn open_socket(link: &OnLink) -> Result<tokio::net::UdpSocket> {
+/// `true` with the socket when it is RAW (it also receives ICMPv6 errors).
+fn open_socket(link: &OnLink) -> Result<(tokio::net::UdpSocket, bool)> {
     let err = |source| NdpError::Socket {
         iface: link.iface.clone(),
         source,
     };
-    let socket = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6))
-        .or_else(|_| Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::ICMPV6)))
-        .map_err(err)?;
-    socket
-        .bind(&SocketAddr::V6(SocketAddrV6::new(link.source, 0, 0, 0)).into())
-        .map_err(err)?;
-    socket.set_multicast_if_v6(link.ifindex).map_err(err)?;
-    // Our own host would answer too.
-    socket.set_multicast_loop_v6(false).map_err(err)?;
+    let (socket, raw) = match Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6)) {
+        Ok(s) => (s, true),
+        Err(_) => (
+            Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::ICMPV6)).map_err(err)?,
+            false,
+        ),
+    };
+    prepare(&socket, link).map_err(err)?;
     socket.set_nonblocking(true).map_err(err)?;
-    tokio::net::UdpSocket::from_std(std::net::UdpSocket::from(socket)).map_err(err)
+    let socket = tokio::net::UdpSocket::from_std(std::net::UdpSocket::from(socket)).map_err(err)?;
+    Ok((socket, raw))
+}
+
+/// Bound to our address in the prefix, multicast out of the link's interface, not looped
+/// back (our own host would answer too).
+fn prepare(socket: &Socket, link: &OnLink) -> io::Result<()> {
+    socket.bind(&SocketAddr::V6(SocketAddrV6::new(link.source, 0, 0, 0)).into())?;
+    socket.set_multicast_if_v6(link.ifindex)?;
+    socket.set_multicast_loop_v6(false)
+}
+
+/// A raw socket sending Destination Options headers (protocol 60): the kernel writes the
+/// IPv6 header. `None` without CAP_NET_RAW (the probe is then left out).
+fn open_option_socket(link: &OnLink) -> Option<Socket> {
+    let socket = Socket::new(
+        Domain::IPV6,
+        Type::RAW,
+        Some(Protocol::from(i32::from(DSTOPTS))),
+    )
+    .ok()?;
+    prepare(&socket, link).ok()?;
+    Some(socket)
 }
 
 /// Find the IPv6 neighbours of `link.prefix` (see the module documentation). Needs no
 /// privilege where unprivileged ping sockets are allowed; about 1.1 s with the defaults.
 pub async fn discover(link: &OnLink, cfg: NdpConfig) -> Result<Vec<Neighbour>> {
-    let sock = open_socket(link)?;
+    let (sock, raw) = open_socket(link)?;
+    // Parameter Problems reach only a RAW ICMPv6 socket.
+    let option_sock = if raw { open_option_socket(link) } else { None };
     let io = |source| NdpError::Io {
         iface: link.iface.clone(),
         source,
@@ -230,7 +298,9 @@ pub async fn discover(link: &OnLink, cfg: NdpConfig) -> Result<Vec<Neighbour>> {
     let ident: u16 = rand::random();
     let all_nodes = SocketAddr::V6(SocketAddrV6::new(ALL_NODES, 0, 0, link.ifindex));
     let started = Instant::now();
-    let mut responders: BTreeMap<Ipv6Addr, Duration> = BTreeMap::new();
+    let mut responders: BTreeMap<Ipv6Addr, (Duration, Via)> = BTreeMap::new();
+    let option_token: [u8; 4] = rand::random();
+    let probe = option_probe(option_token);
     let mut buf = [0u8; 1500];
 
     let tries = cfg.tries.max(1);
@@ -242,6 +312,10 @@ pub async fn discover(link: &OnLink, cfg: NdpConfig) -> Result<Vec<Neighbour>> {
         if sent < tries && now >= next_send {
             let req = echo_request(ident, sent as u16, token);
             sock.send_to(&req, all_nodes).await.map_err(io)?;
+            if let Some(o) = &option_sock {
+                // Best effort: the echo alone still finds most hosts.
+                let _ = o.send_to(&probe, &all_nodes.into());
+            }
             sent += 1;
             next_send = started + cfg.gap * sent;
             continue;
@@ -254,14 +328,23 @@ pub async fn discover(link: &OnLink, cfg: NdpConfig) -> Result<Vec<Neighbour>> {
             continue;
         };
         let (n, from) = got.map_err(io)?;
-        if let SocketAddr::V6(from) = from
-            && is_our_reply(&buf[..n], &token)
-            && link.prefix.contains(from.ip())
-            && !link.own.contains(from.ip())
-        {
-            responders
-                .entry(*from.ip())
-                .or_insert_with(|| started.elapsed());
+        let SocketAddr::V6(from) = from else { continue };
+        if !link.prefix.contains(from.ip()) || link.own.contains(from.ip()) {
+            continue;
+        }
+        let packet = &buf[..n];
+        let via = if is_our_reply(packet, &token) {
+            Via::Echo
+        } else if is_our_param_problem(packet, &option_token) {
+            Via::Option
+        } else {
+            continue;
+        };
+        let at = started.elapsed();
+        let e = responders.entry(*from.ip()).or_insert((at, via));
+        // An echo reply is the better-known proof; keep it when both came.
+        if via == Via::Echo {
+            e.1 = Via::Echo;
         }
     }
 
@@ -376,6 +459,33 @@ mod tests {
         assert!(!is_our_reply(&[], &token));
     }
 
+    #[test]
+    fn parameter_problems_about_our_probe_are_recognised() {
+        let token = [9, 8, 7, 6];
+        let probe = option_probe(token);
+        assert_eq!(probe, [59, 0, 0x80, 4, 9, 8, 7, 6]);
+        // What a host sends back: type 4 code 2, pointer 42, our IPv6 header, our option.
+        let mut ip6 = vec![0x60, 0, 0, 0, 0, 8, DSTOPTS, 1];
+        ip6.extend_from_slice(&ip("fd77::10").octets());
+        ip6.extend_from_slice(&ALL_NODES.octets());
+        let mut pp = vec![PARAM_PROBLEM, UNRECOGNISED_OPTION, 0, 0, 0, 0, 0, 42];
+        pp.extend_from_slice(&ip6);
+        pp.extend_from_slice(&probe);
+        assert!(is_our_param_problem(&pp, &token));
+        assert!(!is_our_param_problem(&pp, &[0; 4]), "another token");
+        assert!(!is_our_param_problem(&pp[..50], &token), "truncated");
+        let mut other = pp.clone();
+        other[1] = 1;
+        assert!(!is_our_param_problem(&other, &token), "another code");
+        let mut unicast = pp.clone();
+        unicast[8 + 39] = 2;
+        assert!(
+            !is_our_param_problem(&unicast, &token),
+            "not our multicast probe"
+        );
+        assert!(!is_our_param_problem(&[], &token));
+    }
+
     fn entry(s: &str, mac: u8, state: NeighbourState) -> Neighbour6 {
         Neighbour6 {
             ip: ip(s),
@@ -387,9 +497,9 @@ mod tests {
 
     #[test]
     fn the_table_gives_macs_and_the_same_device_s_other_addresses() {
-        let responders: BTreeMap<Ipv6Addr, Duration> = [
-            (ip("fd77::20"), Duration::from_millis(1)),
-            (ip("fd77::30"), Duration::from_millis(2)),
+        let responders: BTreeMap<Ipv6Addr, (Duration, Via)> = [
+            (ip("fd77::20"), (Duration::from_millis(1), Via::Echo)),
+            (ip("fd77::30"), (Duration::from_millis(2), Via::Option)),
         ]
         .into();
         let mut other_iface = entry("fd77::99", 9, NeighbourState::Reachable);
@@ -412,7 +522,7 @@ mod tests {
             summary,
             vec![
                 ("fd77::20".to_string(), Some(0x20), Via::Echo),
-                ("fd77::30".to_string(), None, Via::Echo),
+                ("fd77::30".to_string(), None, Via::Option),
                 ("fd77::41".to_string(), Some(0x41), Via::Table),
                 ("fd77::20:1".to_string(), Some(0x20), Via::Table),
             ]
