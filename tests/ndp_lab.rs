@@ -243,3 +243,65 @@ fn off_link_prefix_is_refused() {
     );
     assert!(out.stdout.is_empty(), "nothing scanned");
 }
+
+/// Without CAP_NET_RAW, where `net.ipv4.ping_group_range` allows ping sockets (it covers
+/// ICMPv6 too): the multicast echo still finds every host that answers echo requests, with
+/// its MAC; the option probe (raw only) is left out, so hosts that drop echoes are not found.
+/// With ping sockets off too, the scan says why and finds nothing.
+#[test]
+fn unprivileged_discovery_uses_ping_sockets() {
+    let Some(lab) = common::lab_or_skip("unprivileged_discovery_uses_ping_sockets") else {
+        return;
+    };
+    let limit = Duration::from_secs(60);
+    let out = lab.netdx_as(common::Privilege::Nobody, &["scan", "fd77::/64"], limit);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "nothing found without any ICMP socket"
+    );
+    assert!(
+        err.contains("IPv6 discovery of fd77::/64 failed") && err.contains("Permission denied"),
+        "{err}"
+    );
+
+    let set = lab.in_scanner(&["sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647"]);
+    assert!(set.status.success(), "{set:?}");
+    let dir = common::report_dir();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777))
+        .expect("let nobody write the report");
+    let path = dir.path().join("nobody.json");
+    let out = lab.netdx_as(
+        common::Privilege::Nobody,
+        &[
+            "scan",
+            "fd77::/64",
+            "--no-rdns",
+            "-o",
+            path.to_str().unwrap(),
+        ],
+        limit,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&path).expect("report written");
+    let report: Value = serde_json::from_str(&text).expect("report is JSON");
+    let hosts = hosts_by_ip(&report);
+    for h in lab.hosts() {
+        let ip = IpAddr::V6(h.ipv6);
+        match h.icmp {
+            Icmp::Answers => {
+                let r = hosts
+                    .get(&ip)
+                    .unwrap_or_else(|| panic!("{} not found", h.key));
+                assert_eq!(r["mac"], h.mac.to_string(), "{}", h.key);
+            }
+            Icmp::Drops => assert!(!hosts.contains_key(&ip), "{} found", h.key),
+            Icmp::Lossy => {}
+        }
+    }
+}

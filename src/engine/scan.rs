@@ -506,7 +506,9 @@ async fn discover_link(
     let Some(link) = ndp::on_link(&session.arp().interfaces(), prefix) else {
         emit.note(
             NoteLevel::Warn,
-            format!("{prefix} is not on a local link any more; its hosts were not looked for"),
+            format!(
+                "{prefix} is not on a local link (no interface has an address in it): its hosts cannot be found by multicast; give explicit ranges"
+            ),
         )
         .await;
         return;
