@@ -81,8 +81,8 @@ pub struct OnLink {
 }
 
 /// The interface (up, not loopback, multicast-capable) with an IPv6 address inside
-/// `prefix`, if any: a prefix with one is on-link and can be discovered by multicast. Pure
-/// over the given interface list.
+/// `prefix` (link-local addresses aside), if any: a prefix with one is on-link and can be
+/// discovered by multicast. Pure over the given interface list.
 pub fn on_link(ifaces: &[NetworkInterface], prefix: Ipv6Net) -> Option<OnLink> {
     ifaces
         .iter()
@@ -96,7 +96,12 @@ pub fn on_link(ifaces: &[NetworkInterface], prefix: Ipv6Net) -> Option<OnLink> {
                     IpNetwork::V4(_) => None,
                 })
                 .collect();
-            let source = own.iter().copied().find(|a| prefix.contains(a))?;
+            // Link-local prefixes exist on every interface and their addresses need a scope
+            // the rest of a scan does not carry: not discoverable this way.
+            let source = own
+                .iter()
+                .copied()
+                .find(|a| prefix.contains(a) && !a.is_unicast_link_local())?;
             Some(OnLink {
                 prefix,
                 iface: i.name.clone(),
@@ -437,6 +442,11 @@ mod tests {
         assert_eq!(l.source, ip("fd77::10"));
         assert_eq!(l.own, vec![ip("fe80::10"), ip("fd77::10")]);
         assert_eq!(on_link(&ifaces, "2001:db8:99::/64".parse().unwrap()), None);
+        assert_eq!(
+            on_link(&ifaces, "fe80::/64".parse().unwrap()),
+            None,
+            "link-local"
+        );
         assert_eq!(
             on_link(&ifaces, "fd88::/64".parse().unwrap()),
             None,
