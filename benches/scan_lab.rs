@@ -125,6 +125,50 @@ fn main() {
         .collect();
     row("icmp+arp sweep /24", median(times), "< 1.1 s", &[]);
 
+    // 1b. The on-link IPv6 /64 (issue 11): multicast echo, the unknown-option probe and the
+    // neighbour table, then the normal probes of every host found. ping -6 to ff02::1 lists
+    // link-local responders only (no MAC); nmap's script finds echo answerers, then scans them.
+    let lan6 = lab.info().lan.ipv6.clone();
+    let mut times = Vec::new();
+    let mut up6 = 0;
+    for _ in 0..reps {
+        let (t, r) = netdx_json(&lab, &[&lan6, "--no-rdns"]);
+        times.push(t);
+        up6 = up_count(&r);
+    }
+    let all_nodes = format!("ff02::1%{iface}");
+    let ping6 = peer(
+        &lab,
+        reps,
+        "ping",
+        &["-6", "-c", "2", "-i", "0.2", "-w", "2", &all_nodes],
+    );
+    let nmap6 = peer(
+        &lab,
+        reps,
+        "nmap",
+        &[
+            "-6",
+            "-sn",
+            "-n",
+            "-e",
+            &iface,
+            "--script",
+            "targets-ipv6-multicast-echo",
+            "--script-args",
+            "newtargets",
+        ],
+    );
+    row(
+        &format!("ipv6 on-link {lan6} ({up6} up)"),
+        median(times),
+        "a few s",
+        &[
+            ("ping -6 ff02::1 x2", ping6),
+            ("nmap multicast-echo", nmap6),
+        ],
+    );
+
     // 2. The 30 % loss host: found in how many of 100 runs?
     let lossy = lab.host("lossy").ip.to_string();
     let runs = if quick { 20 } else { 100 };

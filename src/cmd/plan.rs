@@ -27,6 +27,13 @@ pub enum InputError {
     Output(#[from] crate::output::ReportError),
     #[error("cannot write the report to '{0}': its directory does not exist")]
     OutputDir(String),
+    #[error(
+        "'{0}' is too large to sweep and not on a local link (no interface has an address in it), \
+         so its hosts cannot be found by multicast; give explicit ranges instead (e.g. {first}-{last})",
+        first = std::net::Ipv6Addr::from(u128::from(.0.network()) | 1),
+        last = std::net::Ipv6Addr::from(u128::from(.0.network()) | 0xff)
+    )]
+    OffLink(ipnet::Ipv6Net),
 }
 
 /// Check `-o` before the scan starts, so a typo costs a second, not the scan: the format must
@@ -63,6 +70,15 @@ pub fn scan_config(
         return Err(InputError::NoTargets);
     }
     let targets = TargetSet::parse(&specs, &args.exclude, args.allow_large)?;
+    // A prefix too large to sweep is discovered on its link: only possible where this
+    // machine has an address in it.
+    if let Some(off) = targets
+        .links_v6()
+        .iter()
+        .find(|p| crate::net::ndp::on_link_here(**p).is_none())
+    {
+        return Err(InputError::OffLink(*off));
+    }
     let (port_spec, port_list) = match (&args.ports, &file.ports) {
         (Some(spec), _) => (Some(spec.clone()), Some(ports::parse_ports(spec)?)),
         (None, Some((spec, list))) => (Some(spec.clone()), Some(list.clone())),

@@ -116,6 +116,13 @@ pub enum ScanEvent {
     },
     Icmp(IcmpOutcome),
     Arp(ArpOutcome),
+    /// The MAC of an IPv6 address found on its link (multicast echo, then the kernel's
+    /// neighbour table): what ARP gives for IPv4. It proves nothing about liveness by itself
+    /// (a table entry can be stale); the probes that follow decide that.
+    Neighbour {
+        ip: IpAddr,
+        mac: MacAddr,
+    },
     /// A batch of port results for one host (the engine batches them, at most one event per
     /// host per flush interval).
     Ports {

@@ -4,7 +4,7 @@
 //! Strings that arrive from the network are cleaned with [`crate::core::sanitize::clean`] here, once,
 //! so no consumer has to remember to do it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -441,6 +441,30 @@ pub struct Host {
         skip_serializing_if = "crate::core::names::HostNames::is_empty"
     )]
     pub names: crate::core::names::HostNames,
+    /// The other addresses of this report with the same MAC: one device's IPv4 and IPv6
+    /// addresses (set when the scan finishes, see [`link_same_device`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub same_device: Vec<IpAddr>,
+}
+
+/// Link the hosts that share a MAC: each gets the others' addresses in `same_device`
+/// (ascending), so a device's IPv4 and IPv6 addresses are one device in every view. Only
+/// MACs of this report count (the kernel's tables are not consulted here), and a MAC seen on
+/// one address only links nothing. A proxy-ARP router answering for many addresses would
+/// link them all: the field says "same MAC", which is what it is.
+pub fn link_same_device(hosts: &mut BTreeMap<IpAddr, Host>) {
+    let mut by_mac: HashMap<MacAddr, Vec<IpAddr>> = HashMap::new();
+    for h in hosts.values() {
+        if let Some(mac) = h.mac {
+            by_mac.entry(mac).or_default().push(h.ip);
+        }
+    }
+    for h in hosts.values_mut() {
+        h.same_device = match h.mac.and_then(|m| by_mac.get(&m)) {
+            Some(ips) => ips.iter().copied().filter(|ip| *ip != h.ip).collect(),
+            None => Vec::new(),
+        };
+    }
 }
 
 impl Port {
@@ -480,6 +504,7 @@ impl Host {
             closed_ports: PortSet::new(),
             device: None,
             names: Default::default(),
+            same_device: Vec::new(),
         }
     }
 
@@ -711,6 +736,8 @@ mod wire {
         device: Option<crate::core::devtype::DeviceType>,
         #[serde(default)]
         names: crate::core::names::HostNames,
+        #[serde(default)]
+        same_device: Vec<IpAddr>,
     }
 
     impl From<HostWire> for Host {
@@ -747,6 +774,7 @@ mod wire {
                 closed_ports: closed,
                 device: w.device,
                 names: w.names,
+                same_device: w.same_device,
             }
         }
     }
@@ -1004,6 +1032,14 @@ impl ScanReport {
                     self.untyped.insert(ip);
                 }
             }
+            ScanEvent::Neighbour { ip, mac } => {
+                let h = self.host(ip);
+                if h.mac != Some(mac) {
+                    h.mac = Some(mac);
+                    h.vendor = crate::core::oui::vendor_label(mac);
+                    self.untyped.insert(ip);
+                }
+            }
             ScanEvent::Ports { ip, results } => {
                 let h = self.host(ip);
                 let mut answered = false;
@@ -1084,6 +1120,7 @@ impl ScanReport {
                         h.probed();
                     }
                 }
+                link_same_device(&mut self.hosts);
                 self.classify_devices();
                 self.refresh_summary();
             }
@@ -1410,5 +1447,52 @@ mod tests {
         // A host without names has no `names` key at all.
         let other = serde_json::to_value(Host::new(ip)).unwrap();
         assert!(other.get("names").is_none());
+    }
+
+    #[test]
+    fn hosts_sharing_a_mac_are_one_device() {
+        let v4: IpAddr = "10.77.0.20".parse().unwrap();
+        let v6: IpAddr = "fd77::20".parse().unwrap();
+        let v6b: IpAddr = "fd77::20:1".parse().unwrap();
+        let other: IpAddr = "fd77::30".parse().unwrap();
+        let lone: IpAddr = "10.77.0.99".parse().unwrap();
+        let mac = MacAddr([0x00, 0x50, 0x56, 0x77, 0x00, 0x20]);
+        let mut r = ScanReport::default();
+        r.apply(ScanEvent::Targets(vec![lone]));
+        r.apply(ScanEvent::Arp(crate::core::event::ArpOutcome {
+            ip: "10.77.0.20".parse().unwrap(),
+            mac,
+            rtt: Duration::from_millis(1),
+        }));
+        r.apply(ScanEvent::Neighbour { ip: v6, mac });
+        r.apply(ScanEvent::Neighbour { ip: v6b, mac });
+        r.apply(ScanEvent::Neighbour {
+            ip: other,
+            mac: MacAddr([0x00, 0x16, 0x3e, 0x77, 0x00, 0x30]),
+        });
+        assert_eq!(r.hosts[&v6].vendor.as_deref(), Some("VMware"));
+        assert!(
+            r.hosts[&v6].methods.is_empty(),
+            "a MAC is not a proof of life"
+        );
+        r.apply(ScanEvent::Finished { interrupted: false });
+        assert_eq!(r.hosts[&v4].same_device, vec![v6, v6b]);
+        assert_eq!(r.hosts[&v6].same_device, vec![v4, v6b]);
+        assert!(r.hosts[&other].same_device.is_empty());
+        assert!(r.hosts[&lone].same_device.is_empty());
+        let json = serde_json::to_value(&r.hosts[&v4]).unwrap();
+        assert_eq!(
+            json["same_device"],
+            serde_json::json!(["fd77::20", "fd77::20:1"])
+        );
+        assert!(
+            serde_json::to_value(&r.hosts[&lone])
+                .unwrap()
+                .get("same_device")
+                .is_none()
+        );
+        // Read back from JSON.
+        let back: Host = serde_json::from_value(json).unwrap();
+        assert_eq!(back.same_device, vec![v6, v6b]);
     }
 }

@@ -6,6 +6,9 @@
 //! | `10.0.0.0/24`           | a block; for IPv4 up to /30 the network and broadcast         |
 //! |                         | addresses are left out (a /24 is 254 hosts, as `fping -g`)    |
 //! | `fd00::/120`            | an IPv6 block, every address                                  |
+//! | `fd00::/64`             | an IPv6 block over the sweep limit: a *link prefix*, whose    |
+//! |                         | hosts are found by multicast echo and NDP when it is on-link  |
+//! |                         | (see [`TargetSet::links_v6`]); refused where it is not        |
 //! | `10.0.0.1-50`           | last-octet range, 10.0.0.1 to 10.0.0.50                        |
 //! | `10.0.0.1-10.0.1.20`    | full range, either family (`fd00::1-fd00::20`)               |
 //! | `router`, `example.org` | a hostname, kept as a name: the engine resolves it later      |
@@ -286,6 +289,8 @@ pub struct TargetSet {
     exclude_v4: Intervals,
     exclude_v6: Intervals,
     names: Vec<String>,
+    /// IPv6 blocks too large to sweep, to be discovered on their link (in the order given).
+    links_v6: Vec<ipnet::Ipv6Net>,
 }
 
 impl TargetSet {
@@ -296,6 +301,8 @@ impl TargetSet {
         let mut v4 = Vec::new();
         let mut v6 = Vec::new();
         let mut names: Vec<String> = Vec::new();
+        let mut links_v6: Vec<ipnet::Ipv6Net> = Vec::new();
+        let cap = if allow_large { HARD_LIMIT } else { LARGE_LIMIT };
         for arg in specs {
             for spec in parse_arg(arg)? {
                 match spec {
@@ -304,11 +311,19 @@ impl TargetSet {
                             names.push(name);
                         }
                     }
+                    TargetSpec::Net(ipnet::IpNet::V6(net))
+                        if v6_block_size(net) > u128::from(cap) =>
+                    {
+                        let net = net.trunc();
+                        if !links_v6.contains(&net) {
+                            links_v6.push(net);
+                        }
+                    }
                     other => push_span(&other, Role::Target, &mut v4, &mut v6),
                 }
             }
         }
-        if v4.is_empty() && v6.is_empty() && names.is_empty() {
+        if v4.is_empty() && v6.is_empty() && names.is_empty() && links_v6.is_empty() {
             return Err(TargetError::NoTargets);
         }
 
@@ -340,10 +355,11 @@ impl TargetSet {
             exclude_v4,
             exclude_v6,
             names,
+            links_v6,
         };
 
         let count = set.v4.count.saturating_add(set.v6.count);
-        if count == 0 && set.names.is_empty() {
+        if count == 0 && set.names.is_empty() && set.links_v6.is_empty() {
             return Err(TargetError::AllExcluded);
         }
         if count > u128::from(HARD_LIMIT) {
@@ -368,6 +384,15 @@ impl TargetSet {
             v6: Intervals::from_spans(v6),
             ..TargetSet::default()
         }
+    }
+
+    /// IPv6 blocks larger than the sweep limit (`fd00::/64`): not addresses to probe one by
+    /// one but links whose hosts are found by multicast echo and the neighbour table (see
+    /// [`crate::net::ndp`], which needs no core knowledge of interfaces); the caller checks
+    /// each is on-link and adds what it finds with [`add_resolved`](Self::add_resolved).
+    /// They count for nothing in [`len`](Self::len).
+    pub fn links_v6(&self) -> &[ipnet::Ipv6Net] {
+        &self.links_v6
     }
 
     /// Hostnames still to resolve, in the order given, without case-insensitive duplicates.
@@ -411,6 +436,13 @@ impl TargetSet {
         let v6 = self.v6.iter().map(|x| IpAddr::V6(Ipv6Addr::from(x)));
         v4.chain(v6)
     }
+}
+
+/// Addresses in an IPv6 block (2^128 saturates to `u128::MAX`).
+fn v6_block_size(net: ipnet::Ipv6Net) -> u128 {
+    1u128
+        .checked_shl(u32::from(128 - net.prefix_len()))
+        .unwrap_or(u128::MAX)
 }
 
 /// Splits an argument or file line into spec tokens.
@@ -1141,7 +1173,7 @@ mod tests {
     fn absurd_sets_are_refused_even_with_allow_large() {
         let huge = |spec: &str| TargetSet::parse(&s(&[spec]), &[], true).unwrap_err();
         assert_eq!(
-            huge("fd00::/64").to_string(),
+            huge("fd00::-fd00::ffff:ffff:ffff:ffff").to_string(),
             "18446744073709551616 target addresses is over the hard limit of 16777216 (2^24), \
              even with --allow-large; narrow the targets"
         );
@@ -1151,7 +1183,10 @@ mod tests {
                 count: (1u128 << 32) - 2
             }
         );
-        assert!(matches!(huge("::/0"), TargetError::TooHuge { .. }));
+        assert!(matches!(
+            huge("::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+            TargetError::TooHuge { .. }
+        ));
         // A /8 is exactly at the hard limit once network and broadcast are dropped.
         assert_eq!(
             TargetSet::parse(&s(&["10.0.0.0/8"]), &[], true)
@@ -1163,6 +1198,38 @@ mod tests {
             TargetSet::parse(&s(&["10.0.0.0/8"]), &[], false),
             Err(TargetError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn ipv6_blocks_over_the_sweep_limit_are_link_prefixes() {
+        let t = TargetSet::parse(&s(&["fd77::7/64", "fd77::/64", "10.0.0.1"]), &[], false).unwrap();
+        assert_eq!(
+            t.links_v6(),
+            ["fd77::/64".parse::<ipnet::Ipv6Net>().unwrap()]
+        );
+        assert_eq!(
+            t.len(),
+            1,
+            "a link prefix counts no address until discovered"
+        );
+        // Only a prefix alone is a valid target list, and what is found joins it, minus
+        // exclusions.
+        let mut t = TargetSet::parse(&s(&["fd77::/64"]), &s(&["fd77::20"]), false).unwrap();
+        assert!(t.is_empty());
+        t.add_resolved(ip("fd77::30"));
+        t.add_resolved(ip("fd77::20"));
+        assert_eq!(t.iter().collect::<Vec<_>>(), [ip("fd77::30")]);
+        // The limit that applies decides: a /100 is a link without --allow-large, and
+        // with it too (2^28 is over the hard limit); a /108 is swept with --allow-large.
+        let p = |spec: &str, large| TargetSet::parse(&s(&[spec]), &[], large).unwrap();
+        assert_eq!(p("fd00::/100", false).links_v6().len(), 1);
+        assert_eq!(p("fd00::/100", true).links_v6().len(), 1);
+        assert_eq!(p("fd00::/108", false).links_v6().len(), 1);
+        let swept = p("fd00::/108", true);
+        assert!(swept.links_v6().is_empty());
+        assert_eq!(swept.len(), 1 << 20);
+        assert!(p("fd00::/112", false).links_v6().is_empty());
+        assert_eq!(p("::/0", true).links_v6().len(), 1);
     }
 
     #[test]

@@ -41,6 +41,7 @@ use crate::net::dns_check;
 use crate::net::icmp::{EchoPlan, IcmpProbe, SocketKind};
 use crate::net::identify;
 use crate::net::names::{self, NameQuery};
+use crate::net::ndp::{self, NdpConfig};
 use crate::net::session::Session;
 use crate::net::sys::privilege;
 
@@ -313,6 +314,12 @@ async fn scan(session: &Session, mut cfg: ScanConfig, emit: Emitter) {
     }
     drop(resolved);
 
+    // --- IPv6 prefixes too large to sweep: their hosts are found on the link, then probed
+    // like any other target.
+    for prefix in cfg.targets.links_v6().to_vec() {
+        discover_link(session, prefix, &mut cfg.targets, &emit).await;
+    }
+
     let targets = Arc::new(cfg.targets);
     let ports_per_host = cfg.ports.as_ref().map_or(0, |p| p.len());
     emit.send(ScanEvent::Planned {
@@ -484,6 +491,69 @@ async fn scan(session: &Session, mut cfg: ScanConfig, emit: Emitter) {
     };
 
     tokio::join!(discovery, follow_up, queries);
+}
+
+/// Find the hosts of an on-link IPv6 prefix by multicast echo and the neighbour table
+/// ([`ndp`]) and add them to `targets`, with their MACs. A prefix that is not (or no longer)
+/// on a local link is skipped with a warning: the plan refuses those, so this only happens
+/// when an interface went away in between.
+async fn discover_link(
+    session: &Session,
+    prefix: ipnet::Ipv6Net,
+    targets: &mut TargetSet,
+    emit: &Emitter,
+) {
+    let Some(link) = ndp::on_link(&session.arp().interfaces(), prefix) else {
+        emit.note(
+            NoteLevel::Warn,
+            format!(
+                "{prefix} is not on a local link (no interface has an address in it): its hosts cannot be found by multicast; give explicit ranges"
+            ),
+        )
+        .await;
+        return;
+    };
+    let started = Instant::now();
+    let iface = link.iface.clone();
+    let found = session
+        .measured(async move { ndp::discover(&link, NdpConfig::default()).await })
+        .await;
+    let found = match found {
+        Some(Ok(found)) => found,
+        Some(Err(e)) => {
+            emit.note(
+                NoteLevel::Warn,
+                format!("IPv6 discovery of {prefix} failed: {e}"),
+            )
+            .await;
+            return;
+        }
+        None => return,
+    };
+    let took = started.elapsed().as_millis();
+    let count = |via| found.iter().filter(|n| n.via == via).count();
+    emit.note(
+        NoteLevel::Info,
+        format!(
+            "{prefix} on {iface}: {} addresses found in {took} ms ({} answered a multicast echo, {} only an unknown-option probe, {} from the neighbour table)",
+            found.len(),
+            count(ndp::Via::Echo),
+            count(ndp::Via::Option),
+            count(ndp::Via::Table)
+        ),
+    )
+    .await;
+    for n in found {
+        let ip = IpAddr::V6(n.ip);
+        targets.add_resolved(ip);
+        if !targets.contains(ip) {
+            continue;
+        }
+        emit.send(ScanEvent::Target { ip, name: None }).await;
+        if let Some(mac) = n.mac {
+            emit.send(ScanEvent::Neighbour { ip, mac }).await;
+        }
+    }
 }
 
 async fn run_arp(

@@ -616,6 +616,7 @@ impl Dashboard {
             | ScanEvent::Note { .. }
             | ScanEvent::PortScan(_)
             | ScanEvent::Service { .. }
+            | ScanEvent::Neighbour { .. }
             | ScanEvent::Gateway(_) => {}
             ScanEvent::Finished { interrupted } => {
                 let interrupted = *interrupted;

@@ -19,6 +19,8 @@ use netlink_packet_route::neighbour::{
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
+use crate::core::model::MacAddr;
+
 /// True for the states in which the kernel is failing to resolve an address: still
 /// soliciting (`NUD_INCOMPLETE`) or given up (`NUD_FAILED`). Every other state (reachable,
 /// stale, delay, probe, permanent, noarp) has, or had, a link-layer address.
@@ -37,11 +39,46 @@ fn unresolved_dst(msg: &NeighbourMessage) -> Option<Ipv6Addr> {
     })
 }
 
+/// A resolved IPv6 neighbour: an address with the MAC the kernel learnt for it by NDP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Neighbour6 {
+    pub ip: Ipv6Addr,
+    pub mac: MacAddr,
+    /// The interface the neighbour is on.
+    pub ifindex: u32,
+    /// `Reachable` is confirmed within the last ~30 s; `Stale` and the rest are older.
+    pub state: NeighbourState,
+}
+
+/// The resolved IPv6 entry of one neighbour message, if it is one: a link-layer address of
+/// six bytes (Ethernet), not all zero, in a state that has one.
+fn resolved_entry(msg: &NeighbourMessage) -> Option<Neighbour6> {
+    if msg.header.family != AddressFamily::Inet6 || is_unresolved(msg.header.state) {
+        return None;
+    }
+    let ip = msg.attributes.iter().find_map(|a| match a {
+        NeighbourAttribute::Destination(NeighbourAddress::Inet6(ip)) => Some(*ip),
+        _ => None,
+    })?;
+    let mac = msg.attributes.iter().find_map(|a| match a {
+        NeighbourAttribute::LinkLayerAddress(bytes) => <[u8; 6]>::try_from(bytes.as_slice()).ok(),
+        _ => None,
+    })?;
+    (mac != [0; 6]).then_some(Neighbour6 {
+        ip,
+        mac: MacAddr(mac),
+        ifindex: msg.header.ifindex,
+        state: msg.header.state,
+    })
+}
+
 /// What one datagram of a dump reply held.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct DumpPart {
     /// Unresolved IPv6 neighbours found in this datagram.
     pub unresolved: HashSet<Ipv6Addr>,
+    /// Resolved IPv6 neighbours (with their MAC) found in this datagram.
+    pub resolved: Vec<Neighbour6>,
     /// The kernel sent `NLMSG_DONE`: the dump is complete.
     pub done: bool,
 }
@@ -65,6 +102,7 @@ pub fn parse_dump_part(mut bytes: &[u8]) -> io::Result<DumpPart> {
             }
             NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewNeighbour(n)) => {
                 part.unresolved.extend(unresolved_dst(&n));
+                part.resolved.extend(resolved_entry(&n));
             }
             _ => {}
         }
@@ -129,8 +167,21 @@ pub fn read_unresolved() -> io::Result<HashSet<Ipv6Addr>> {
 }
 
 fn dump_unresolved(socket: &Socket) -> io::Result<HashSet<Ipv6Addr>> {
+    dump(socket).map(|d| d.unresolved)
+}
+
+/// Every resolved IPv6 neighbour of this namespace with its MAC (what `ip -6 neigh` lists
+/// with an `lladdr`), on a socket of its own: read once or twice per discovery.
+pub fn read_resolved() -> io::Result<Vec<Neighbour6>> {
+    let mut socket = Socket::new(NETLINK_ROUTE)?;
+    socket.bind_auto()?;
+    socket.connect(&SocketAddr::new(0, 0))?;
+    dump(&socket).map(|d| d.resolved)
+}
+
+fn dump(socket: &Socket) -> io::Result<DumpPart> {
     socket.send(&dump_request(), 0)?;
-    let mut unresolved = HashSet::new();
+    let mut all = DumpPart::default();
     // A dump ends with NLMSG_DONE; the bound only guards against a kernel that never says so.
     for _ in 0..10_000 {
         let (bytes, _) = socket.recv_from_full()?;
@@ -138,9 +189,11 @@ fn dump_unresolved(socket: &Socket) -> io::Result<HashSet<Ipv6Addr>> {
             break;
         }
         let part = parse_dump_part(&bytes)?;
-        unresolved.extend(part.unresolved);
+        all.unresolved.extend(part.unresolved);
+        all.resolved.extend(part.resolved);
         if part.done {
-            return Ok(unresolved);
+            all.done = true;
+            return Ok(all);
         }
     }
     Err(io::Error::new(
@@ -240,6 +293,44 @@ mod tests {
     }
 
     #[test]
+    fn resolved_entries_carry_their_mac_and_interface() {
+        let entry = |state, mac: Option<Vec<u8>>| {
+            let mut body = NeighbourMessage::default();
+            body.header.family = AddressFamily::Inet6;
+            body.header.state = state;
+            body.header.ifindex = 2;
+            body.attributes
+                .push(NeighbourAttribute::Destination(v6("fd77::20")));
+            if let Some(m) = mac {
+                body.attributes
+                    .push(NeighbourAttribute::LinkLayerAddress(m));
+            }
+            body
+        };
+        let mac = vec![0x00, 0x50, 0x56, 0x77, 0x00, 0x20];
+        let got = resolved_entry(&entry(NeighbourState::Stale, Some(mac.clone()))).unwrap();
+        assert_eq!(got.ip, "fd77::20".parse::<Ipv6Addr>().unwrap());
+        assert_eq!(got.mac.to_string(), "00:50:56:77:00:20");
+        assert_eq!(got.ifindex, 2);
+        assert_eq!(
+            resolved_entry(&entry(NeighbourState::Failed, Some(mac))),
+            None
+        );
+        assert_eq!(
+            resolved_entry(&entry(NeighbourState::Reachable, None)),
+            None
+        );
+        assert_eq!(
+            resolved_entry(&entry(NeighbourState::Reachable, Some(vec![0; 6]))),
+            None
+        );
+        assert_eq!(
+            resolved_entry(&entry(NeighbourState::Reachable, Some(vec![1, 2, 3]))),
+            None
+        );
+    }
+
+    #[test]
     fn garbage_fails_the_read() {
         assert!(parse_dump_part(&[1, 2, 3, 4, 5]).is_err());
     }
@@ -261,5 +352,6 @@ mod tests {
     #[test]
     fn the_kernel_table_can_be_read() {
         read_unresolved().unwrap();
+        read_resolved().unwrap();
     }
 }
