@@ -107,8 +107,16 @@ fn golden_alerts_and_lan_checks_in_every_format() {
     ] {
         assert!(md.contains(want), "missing {want:?} in\n{md}");
     }
+    assert!(
+        md.contains("| 00:50:56:77:00:20 | VMware, Inc. | 10.77.0.20, fd77::20 |"),
+        "one device, two addresses:\n{md}"
+    );
     let xml = String::from_utf8(output::render(&report, Format::Xml).unwrap()).unwrap();
     assert!(xml.contains("<prescript><script id=\"netdx-lan\""), "{xml}");
+    assert!(
+        xml.contains("<!-- netdx: the same device (MAC) also answers at fd77::20 -->"),
+        "{xml}"
+    );
     assert!(
         xml.contains("<script id=\"netdx-alerts\" output=\"critical: rogue DHCP"),
         "{xml}"
@@ -120,9 +128,9 @@ fn golden_alerts_and_lan_checks_in_every_format() {
         .collect();
     assert!(
         !web.is_empty()
-            && web
-                .iter()
-                .all(|l| l.ends_with("info: 10.77.0.20: port 8080/tcp open (was closed)")),
+            && web.iter().all(|l| l
+                .trim_end()
+                .ends_with("info: 10.77.0.20: port 8080/tcp open (was closed),fd77::20")),
         "{csv}"
     );
 }

@@ -15,7 +15,7 @@ use crate::core::model::{Host, PortSet, PortState, ScanReport};
 
 use super::escape;
 
-pub const HEADER: [&str; 22] = [
+pub const HEADER: [&str; 23] = [
     "ip",
     "status",
     "hostname",
@@ -38,6 +38,7 @@ pub const HEADER: [&str; 22] = [
     "version",
     "service_info",
     "alerts",
+    "same_device",
 ];
 
 fn num(v: Option<f64>) -> String {
@@ -110,6 +111,8 @@ fn row(out: &mut String, h: &Host, p: PortCells<'_>, alerts: &str) {
     cells.push(id.map(|i| text(&i.version)).unwrap_or_default());
     cells.push(id.map(|i| escape::csv(&i.summary())).unwrap_or_default());
     cells.push(escape::csv(alerts));
+    let others: Vec<String> = h.same_device.iter().map(|ip| ip.to_string()).collect();
+    cells.push(others.join(" "));
     let _ = write!(out, "{}\r\n", cells.join(","));
 }
 

@@ -589,6 +589,14 @@ fn host_details(out: &mut String, report: &ScanReport, up: &[&Host]) {
         if let Some(v) = &host.vendor {
             fact("Vendor", h(v));
         }
+        if !host.same_device.is_empty() {
+            let links: Vec<String> = host
+                .same_device
+                .iter()
+                .map(|ip| format!("<a href=\"#{}\">{ip}</a>", anchor(*ip)))
+                .collect();
+            fact("Same device", links.join(", "));
+        }
         if let Some(d) = &host.device {
             fact(
                 "Device type",

@@ -304,6 +304,18 @@ pub fn render(report: &ScanReport) -> String {
                 })
         })
         .collect();
+    let groups = super::watch::same_device_groups(report);
+    if !groups.is_empty() {
+        out.push_str("\n## One device, several addresses\n\n");
+        let rows: Vec<Vec<String>> = groups
+            .iter()
+            .map(|(mac, vendor, ips)| {
+                let ips: Vec<String> = ips.iter().map(|i| i.to_string()).collect();
+                vec![mac.to_string(), opt(vendor), ips.join(", ")]
+            })
+            .collect();
+        table(&mut out, &["MAC", "Vendor", "Addresses"], "lll", &rows);
+    }
     if !names.is_empty() {
         out.push_str("\n## Names on the LAN\n\n");
         table(

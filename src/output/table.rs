@@ -199,6 +199,15 @@ fn render_raw(report: &ScanReport, elapsed_secs: Option<f64>) -> String {
             let _ = writeln!(out, "warning: {p}");
         }
     }
+    let groups = super::watch::same_device_groups(report);
+    if !groups.is_empty() {
+        out.push_str("\nOne device, several addresses\n");
+        for (mac, vendor, ips) in groups {
+            let ips: Vec<String> = ips.iter().map(|i| i.to_string()).collect();
+            let vendor = vendor.map(|v| format!(" {v}")).unwrap_or_default();
+            let _ = writeln!(out, "  {mac}{vendor}: {}", ips.join(" "));
+        }
+    }
     let mut names = vec![
         ["HOST", "PROTOCOL", "NAME", "DETAILS"]
             .map(String::from)

@@ -48,3 +48,28 @@ pub fn alerts_for(report: &ScanReport, ip: std::net::IpAddr) -> Vec<&Alert> {
         .filter(|a| a.ip == Some(ip))
         .collect()
 }
+
+/// One group per MAC that answers for several addresses in the report (an IPv4 address and
+/// its IPv6 ones): `(MAC, vendor, addresses)`, ordered by first address.
+pub fn same_device_groups(
+    report: &ScanReport,
+) -> Vec<(
+    crate::core::model::MacAddr,
+    Option<String>,
+    Vec<std::net::IpAddr>,
+)> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for h in report.hosts.values() {
+        let Some(mac) = h.mac else { continue };
+        if h.same_device.is_empty() || !seen.insert(mac) {
+            continue;
+        }
+        let mut all: Vec<std::net::IpAddr> = h.same_device.clone();
+        all.push(h.ip);
+        all.sort();
+        all.dedup();
+        out.push((mac, h.vendor.clone(), all));
+    }
+    out
+}

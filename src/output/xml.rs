@@ -321,6 +321,14 @@ fn host(out: &mut String, h: &Host, timeout_ms: u64) {
     if let Some(d) = &h.device {
         let _ = writeln!(out, "<!-- netdx device type: {} -->", comment(&d.explain()));
     }
+    if !h.same_device.is_empty() {
+        let ips: Vec<String> = h.same_device.iter().map(|ip| ip.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "<!-- netdx: the same device (MAC) also answers at {} -->",
+            comment(&ips.join(" "))
+        );
+    }
     if h.ports_checked() {
         out.push_str("<ports>");
         let collapsed: Vec<PortState> = [PortState::Closed, PortState::Filtered]
