@@ -534,8 +534,9 @@ impl Ctx<'_> {
                 text.push_str(&format!(" {n}"));
             }
             text.push_str(&format!(
-                " did not answer in {missed} scan{} (last seen {last_seen})",
-                if missed == 1 { "" } else { "s" }
+                " did not answer in {missed} scan{} (last seen {})",
+                if missed == 1 { "" } else { "s" },
+                crate::output::escape::human_time(&last_seen)
             ));
             self.alert(AlertKind::DeviceGone, text, ip, mac);
         }
