@@ -287,7 +287,9 @@ impl Ctx<'_> {
         let before = self.before(id)?;
         self.seen.insert(id);
 
-        // Another MAC than the device last seen at this address answers it now.
+        // Another MAC than the device last seen at this address answers it now. Said once, as
+        // a MAC change (a swapped device, or someone answering for the address): the new MAC
+        // becomes a device of its own without a second "new device" line for the same event.
         let mut mac_changed = false;
         if let (Some(mac), Some(prev)) = (host.mac, prev_at_ip)
             && prev != id
