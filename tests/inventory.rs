@@ -411,3 +411,40 @@ fn a_scan_with_a_damaged_inventory_still_reports_and_does_not_recreate_it() {
     assert!(out.status.success());
     assert!(!text(&out.stderr).contains("damaged"));
 }
+
+/// `--no-inventory` and `inventory = false` in the config file leave no inventory behind; by
+/// default a scan creates it. Scans 127.0.0.1 only.
+#[test]
+fn scans_record_by_default_and_not_when_switched_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("inventory.db");
+    let scan = ["scan", "127.0.0.1", "--no-arp", "--no-names", "-p", "1"];
+    let out = netdx(dir.path(), &[&scan[..], &["--no-inventory"]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("Changes since last seen"));
+    assert!(!db.exists());
+
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[scan]\ninventory = false\n").unwrap();
+    let out = netdx_with_config(dir.path(), &config, &scan);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!db.exists());
+
+    let out = netdx(dir.path(), &scan);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("Changes since last seen: inventory started: 1 device"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = netdx(dir.path(), &scan);
+    assert!(
+        text(&out.stdout).contains("Changes since last seen: none"),
+        "{}",
+        text(&out.stdout)
+    );
+    let inv = Inventory::open(&db).unwrap();
+    let devices = inv.list().unwrap();
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0].address.to_string(), "127.0.0.1");
+}

@@ -163,6 +163,7 @@ fn inventory_across_two_scans_says_exactly_what_changed() {
         second[1].2,
         format!("{}: port 5432/tcp closed (was open)", db.ip)
     );
+    eprintln!("second scan, stdout:\n{stdout}");
     let changes = stdout
         .split("Changes since last seen:")
         .nth(1)
@@ -182,6 +183,10 @@ fn inventory_across_two_scans_says_exactly_what_changed() {
     let inv: Value = serde_json::from_slice(&out.stdout).expect("inventory JSON");
     let devices = inv["devices"].as_array().expect("devices");
     assert_eq!(devices.len(), n);
+    eprintln!(
+        "netdx inventory:\n{}",
+        String::from_utf8_lossy(&lab.netdx(&["inventory"]).stdout)
+    );
     let find = |ip: String| {
         devices
             .iter()

@@ -178,11 +178,12 @@ fn interrupted_sweep_leaves_the_rest_not_probed() {
     // The lab's own /16: the /24 is the LAN, every other address is routed to the lab
     // gateway, which rejects it.
     let cmd = format!(
-        "NETDX_CONFIG=/dev/null ip netns exec {ns} {bin} scan 10.77.0.0/16 -o {json} > {out}; echo NETDX-EXIT=$?; exec sleep 60",
+        "NETDX_CONFIG=/dev/null NETDX_DATA_DIR={data} ip netns exec {ns} {bin} scan 10.77.0.0/16 -o {json} > {out}; echo NETDX-EXIT=$?; exec sleep 60",
         ns = lab.scanner_ns(),
         bin = env!("CARGO_BIN_EXE_netdx"),
         json = json.display(),
         out = stdout.display(),
+        data = dir.path().display(),
     );
     let t = Tmux::start(
         format!("netdx-words-{}", std::process::id()),

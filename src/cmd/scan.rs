@@ -372,6 +372,48 @@ pub fn run_cli(cmd: crate::cli::ScanCommandArgs) -> std::process::ExitCode {
 mod tests {
     use super::*;
 
+    /// The first scan says "inventory started" in one line; later ones list the changes,
+    /// warnings before information, each on its own line.
+    #[test]
+    fn changes_are_one_line_at_start_and_warnings_first_later() {
+        use crate::core::alert::{Alert, AlertKind};
+        use crate::store::inventory::Update;
+        let new = |ip: &str| {
+            Alert::new(AlertKind::NewDevice, format!("new device {ip}"))
+                .with_ip(ip.parse().expect("ip"))
+        };
+        let started = Update {
+            alerts: vec![new("10.0.0.1"), new("10.0.0.2")],
+            started: true,
+            devices: 2,
+        };
+        assert_eq!(
+            changes_text(&started),
+            "\nChanges since last seen: inventory started: 2 devices (see `netdx inventory`)\n"
+        );
+        let later = Update {
+            alerts: vec![
+                Alert::new(
+                    AlertKind::PortOpened,
+                    "10.0.0.1: port 80/tcp open (was closed)",
+                ),
+                Alert::new(AlertKind::DeviceGone, "device gone: 10.0.0.2"),
+            ],
+            started: false,
+            devices: 2,
+        };
+        assert_eq!(
+            changes_text(&later),
+            "\nChanges since last seen:\n  warning   device gone: 10.0.0.2\n  \
+             info      10.0.0.1: port 80/tcp open (was closed)\n"
+        );
+        let quiet = Update {
+            devices: 2,
+            ..Default::default()
+        };
+        assert_eq!(changes_text(&quiet), "\nChanges since last seen: none\n");
+    }
+
     /// An engine that panics after finding a host: the scan says so, keeps the host, is not
     /// complete, and its outcome is a failure (exit 1), never a silent success.
     #[tokio::test]

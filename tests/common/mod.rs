@@ -872,6 +872,21 @@ impl Lab {
         cmd
     }
 
+    /// A new, empty data directory anyone may write (0777): for netdx started through
+    /// [`Lab::exec`] by a script (as root, or as nobody through setpriv), whose inventory and
+    /// history must land in the lab, not in ~/.local/share.
+    fn fresh_data_dir(&self) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let p = self
+            .data
+            .path()
+            .join(format!("exec-{}", N.fetch_add(1, Ordering::Relaxed)));
+        std::fs::create_dir(&p).expect("exec data dir");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        p
+    }
+
     /// The NETDX_DATA_DIR netdx gets when run as `who` (its inventory and history).
     pub fn data_dir(&self, who: Privilege) -> PathBuf {
         self.data.path().join(match who {
@@ -923,6 +938,7 @@ impl Lab {
         let out = in_ns_command(ns, prog, EXEC_TIMEOUT)
             .args(rest)
             .stdin(Stdio::null())
+            .env("NETDX_DATA_DIR", self.fresh_data_dir())
             .output()
             .unwrap_or_else(|e| panic!("spawn {argv:?} in {ns}: {e}"));
         if timed_out(&out.status) {
@@ -969,6 +985,8 @@ static SHARED: OnceLock<Lab> = OnceLock::new();
 /// a moment; the janitor covers every other way out.
 extern "C" fn down_shared_lab() {
     if let Some(lab) = SHARED.get() {
+        // A static is never dropped: its data directory goes with the lab.
+        let _ = std::fs::remove_dir_all(lab.data.path());
         let out = lab_py(&["down", "--name", lab.name()], EXEC_TIMEOUT);
         if !out.status.success() {
             eprintln!(

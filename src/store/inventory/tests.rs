@@ -405,3 +405,37 @@ fn damaged_files_are_refused_and_left_alone() {
     let e = Inventory::open(&r).err().expect("refused");
     assert!(matches!(e, InventoryError::TooNew { found: 99, .. }), "{e}");
 }
+
+/// Two writers at once (a scan finishing while another runs, or a label typed meanwhile):
+/// they queue on the write lock, neither fails nor loses the other's scans.
+#[test]
+fn two_writers_queue_and_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inventory.db");
+    drop(Inventory::open(&path).unwrap());
+    let writers: Vec<_> = (0..2u8)
+        .map(|w| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let mut inv = Inventory::open(&path).expect("open");
+                for i in 0..20u8 {
+                    let h = up(
+                        &format!("10.{w}.0.{i}"),
+                        Some(&format!("00:11:22:33:{w:02x}:{i:02x}")),
+                    );
+                    inv.record(&report(vec![h], &[]), &format!("w{w}-{i}"), 1)
+                        .expect("record");
+                    inv.set_note(&format!("10.{w}.0.{i}"), "seen")
+                        .expect("note");
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().expect("writer");
+    }
+    let inv = Inventory::open(&path).unwrap();
+    let list = inv.list().unwrap();
+    assert_eq!(list.len(), 40);
+    assert!(list.iter().all(|d| d.note.as_deref() == Some("seen")));
+}

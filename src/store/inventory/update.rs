@@ -10,9 +10,12 @@ use std::net::IpAddr;
 
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
+mod gone;
+mod ports;
+
 use super::{Inventory, InventoryError};
 use crate::core::alert::{Alert, AlertKind};
-use crate::core::model::{Host, HostStatus, MacAddr, PortSet, PortState, ScanReport};
+use crate::core::model::{Host, HostStatus, MacAddr, PortSet, ScanReport};
 
 /// What recording a scan changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -107,21 +110,6 @@ fn host_names(h: &Host) -> Vec<(&'static str, String)> {
 /// Names compared for grouping randomised MACs: case and a final dot do not matter.
 fn name_key(name: &str) -> String {
     name.trim().trim_end_matches('.').to_lowercase()
-}
-
-/// What identifies a certificate when no fingerprint is recorded: subject, names, issuer and
-/// end date together (a renewed certificate changes at least the date). With a short form
-/// for sentences.
-fn cert_of(p: &crate::core::model::Port) -> Option<(String, String)> {
-    let t = p.identity.as_ref()?.tls.as_ref()?;
-    let cn = t.subject_cn.as_deref().unwrap_or("-");
-    let until = t.not_after.as_deref().unwrap_or("-");
-    let key = format!(
-        "CN={cn}; SAN={}; issuer={}; until {until}",
-        t.sans.join(","),
-        t.issuer.as_deref().unwrap_or("-")
-    );
-    Some((key, format!("CN={cn}, until {until}")))
 }
 
 struct Ctx<'a> {
@@ -287,7 +275,9 @@ impl Ctx<'_> {
         let before = self.before(id)?;
         self.seen.insert(id);
 
-        // Another MAC than the device last seen at this address answers it now.
+        // Another MAC than the device last seen at this address answers it now. Said once, as
+        // a MAC change (a swapped device, or someone answering for the address): the new MAC
+        // becomes a device of its own without a second "new device" line for the same event.
         let mut mac_changed = false;
         if let (Some(mac), Some(prev)) = (host.mac, prev_at_ip)
             && prev != id
@@ -377,179 +367,5 @@ impl Ctx<'_> {
             self.ports(id, host, &before, is_new)?;
         }
         Ok(())
-    }
-
-    /// Open ports become services; a service whose port this scan found closed or filtered
-    /// is removed; ports this scan did not check keep what was known.
-    fn ports(&mut self, id: i64, host: &Host, before: &Before, is_new: bool) -> Result<()> {
-        let ip = host.ip;
-        for p in &host.ports {
-            let cert = cert_of(p);
-            match before.services.get(&p.port) {
-                None if !is_new => {
-                    let was = if before.closed.contains(p.port) {
-                        Some("closed")
-                    } else if before.filtered.contains(p.port) {
-                        Some("filtered")
-                    } else {
-                        None // never checked before: learned, not changed
-                    };
-                    if let Some(was) = was {
-                        self.alert(
-                            AlertKind::PortOpened,
-                            format!("{ip}: port {}/{} open (was {was})", p.port, p.protocol),
-                            ip,
-                            host.mac,
-                        );
-                    }
-                }
-                Some((_, Some(old_key), old_short)) => {
-                    if let Some((new_key, new_short)) = &cert
-                        && new_key != old_key
-                    {
-                        self.alert(
-                            AlertKind::CertChanged,
-                            format!(
-                                "{ip}: certificate on port {}/{} changed: {} -> {new_short}",
-                                p.port,
-                                p.protocol,
-                                old_short.as_deref().unwrap_or("-")
-                            ),
-                            ip,
-                            host.mac,
-                        );
-                    }
-                }
-                _ => {}
-            }
-            let id_ = p.identity.as_ref();
-            self.tx
-                .prepare_cached(
-                    "INSERT INTO services (device_id, port, protocol, service, product, version,
-                       cert, cert_subject, first_seen, last_seen)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
-                     ON CONFLICT (device_id, port, protocol) DO UPDATE SET
-                       service = coalesce(excluded.service, services.service),
-                       product = coalesce(excluded.product, services.product),
-                       version = coalesce(excluded.version, services.version),
-                       cert = coalesce(excluded.cert, services.cert),
-                       cert_subject = coalesce(excluded.cert_subject, services.cert_subject),
-                       last_seen = excluded.last_seen",
-                )?
-                .execute(params![
-                    id,
-                    p.port,
-                    p.protocol,
-                    p.service,
-                    id_.and_then(|i| i.product.clone()),
-                    id_.and_then(|i| i.version.clone()),
-                    cert.as_ref().map(|c| &c.0),
-                    cert.as_ref().map(|c| &c.1),
-                    self.now
-                ])?;
-        }
-        for (&port, (proto, _, _)) in &before.services {
-            let state = match host.port_state(port) {
-                Some(PortState::Closed) => "closed",
-                Some(PortState::Filtered) => "filtered",
-                Some(PortState::Open) | None => continue,
-            };
-            self.alert(
-                AlertKind::PortClosed,
-                format!("{ip}: port {port}/{proto} {state} (was open)"),
-                ip,
-                host.mac,
-            );
-            self.tx
-                .prepare_cached(
-                    "DELETE FROM services WHERE device_id = ?1 AND port = ?2 AND protocol = ?3",
-                )?
-                .execute(params![id, port, proto])?;
-        }
-        // The last known state of every port that is not open: this scan's word where it
-        // checked the port, the earlier word elsewhere.
-        let merge = |old: &PortSet, now: &PortSet| {
-            let mut out = now.clone();
-            for p in old.iter().filter(|&p| host.port_state(p).is_none()) {
-                out.insert(p);
-            }
-            out
-        };
-        let closed = merge(&before.closed, &host.closed_ports);
-        let filtered = merge(&before.filtered, &host.filtered_ports);
-        self.tx
-            .prepare_cached(
-                "UPDATE devices SET closed_ports = ?2, filtered_ports = ?3 WHERE id = ?1",
-            )?
-            .execute(params![id, closed.to_string(), filtered.to_string()])?;
-        Ok(())
-    }
-
-    /// Count a miss for every device not seen whose address this scan probed, and report it
-    /// gone the one time the count reaches `gone_after`.
-    fn missed(&mut self, report: &ScanReport, gone_after: u32) -> Result<()> {
-        let probed: HashSet<String> = report
-            .hosts
-            .values()
-            .filter(|h| h.status != HostStatus::NotProbed)
-            .map(|h| h.ip.to_string())
-            .collect();
-        if probed.is_empty() {
-            return Ok(());
-        }
-        let candidates: Vec<(i64, String, u32, String, Option<String>)> = self
-            .tx
-            .prepare_cached(
-                "SELECT id, addr, missed, last_seen, label FROM devices WHERE last_scan < ?1",
-            )?
-            .query_map([self.scan], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?
-            .filter(|row| row.as_ref().map_or(true, |r| probed.contains(&r.1)))
-            .collect::<Result<_>>()?;
-        for (id, addr, missed, last_seen, label) in candidates {
-            if self.seen.contains(&id) {
-                continue;
-            }
-            let missed = missed.saturating_add(1);
-            self.tx
-                .prepare_cached("UPDATE devices SET missed = ?2 WHERE id = ?1")?
-                .execute(params![id, missed])?;
-            if missed != gone_after {
-                continue;
-            }
-            let Ok(ip) = addr.parse::<IpAddr>() else {
-                continue;
-            };
-            let mac = self.last_mac(id)?;
-            let name = match label {
-                Some(l) => Some(format!("\"{l}\"")),
-                None => self.one_name(id)?,
-            };
-            let mut text = format!("device gone: {ip}");
-            if let Some(m) = mac {
-                text.push_str(&format!(" {m}"));
-            }
-            if let Some(n) = name {
-                text.push_str(&format!(" {n}"));
-            }
-            text.push_str(&format!(
-                " did not answer in {missed} scan{} (last seen {last_seen})",
-                if missed == 1 { "" } else { "s" }
-            ));
-            self.alert(AlertKind::DeviceGone, text, ip, mac);
-        }
-        Ok(())
-    }
-
-    fn one_name(&self, id: i64) -> Result<Option<String>> {
-        self.tx
-            .prepare_cached(
-                "SELECT name FROM names WHERE device_id = ?1 ORDER BY
-                 CASE protocol WHEN 'netbios' THEN 0 WHEN 'mdns' THEN 1 WHEN 'snmp' THEN 2
-                 WHEN 'ssdp' THEN 3 ELSE 4 END LIMIT 1",
-            )?
-            .query_row([id], |r| r.get(0))
-            .optional()
     }
 }
