@@ -57,7 +57,7 @@ fn in_ns(lab: &Lab, prog: &str, args: &[&str]) -> (Duration, Output) {
 fn netdx_json(lab: &Lab, args: &[&str]) -> (Duration, Value) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("r.json");
-    let mut argv = vec!["scan"];
+    let mut argv = vec!["scan", "--no-inventory"];
     argv.extend_from_slice(args);
     argv.extend_from_slice(&["-o", path.to_str().expect("utf-8 temp path")]);
     let (t, out) = in_ns(lab, NETDX, &argv);
@@ -550,7 +550,17 @@ impl Load {
                 let dir = tempfile::tempdir().expect("tempdir");
                 let path = dir.path().join("load.json");
                 let out = Command::new("timeout")
-                    .args(["120", "ip", "netns", "exec", &ns, NETDX, "scan", &rst])
+                    .args([
+                        "120",
+                        "ip",
+                        "netns",
+                        "exec",
+                        &ns,
+                        NETDX,
+                        "scan",
+                        "--no-inventory",
+                        &rst,
+                    ])
                     .args(["-p", "all", "--no-rdns", "-o"])
                     .arg(&path)
                     .env("NETDX_CONFIG", "/dev/null")

@@ -66,7 +66,7 @@ fn in_ns(lab: &Lab, prog: &str, args: &[&str], limit: Duration) -> Option<(Durat
 fn netdx_json(lab: &Lab, args: &[&str]) -> (Duration, Value) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("r.json");
-    let mut argv = vec!["scan"];
+    let mut argv = vec!["scan", "--no-inventory"];
     argv.extend_from_slice(args);
     argv.extend_from_slice(&["-o", path.to_str().expect("utf-8 temp path")]);
     let (t, out) = in_ns(lab, NETDX, &argv, NETDX_LIMIT)

@@ -86,6 +86,7 @@ fn main() {
         NETDX,
         &[
             "scan",
+            "--no-inventory",
             &lan,
             "-p",
             "all",

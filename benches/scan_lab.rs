@@ -33,7 +33,7 @@ fn in_ns(lab: &Lab, prog: &str, args: &[&str]) -> (Duration, Output) {
 fn netdx_json(lab: &Lab, args: &[&str]) -> (Duration, Value) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("r.json");
-    let mut argv = vec!["scan"];
+    let mut argv = vec!["scan", "--no-inventory"];
     argv.extend_from_slice(args);
     argv.extend_from_slice(&["-o", path.to_str().unwrap()]);
     let (t, out) = in_ns(lab, NETDX, &argv);
@@ -272,6 +272,7 @@ fn main() {
                 "%M",
                 NETDX,
                 "scan",
+                "--no-inventory",
                 "10.78.0.0/16",
                 "--no-arp",
                 "--no-rdns",
