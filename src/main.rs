@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Some(Command::Diff(args)) => return cmd::diff::run(args),
         Some(Command::History(args)) => return cmd::history::run(args),
         Some(Command::Diagnose(args)) => cmd::diagnose::run(args),
+        Some(Command::Lan(args)) => return cmd::lan::run(args),
     };
     match result {
         Ok(code) => code,

@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod diagnose;
 pub mod diff;
 pub mod history;
+pub mod lan;
 pub mod plan;
 pub mod report;
 pub mod scan;

@@ -10,6 +10,7 @@ pub mod dns_health;
 pub mod dns_pace;
 pub mod icmp;
 pub mod identify;
+pub mod lan;
 pub mod names;
 pub mod raw;
 pub mod session;
