@@ -89,8 +89,8 @@ const LAN_EXAMPLES: &str = "\
 Examples:
   netdx lan                                   the interface of the default route, 5 s
   netdx lan -i eth1 --window 3                another interface, a shorter window
-  netdx lan --expect-dhcp 10.0.0.1 --expect-router fe80::1   only these servers are allowed
-  netdx lan --gateway-mac 00:11:22:33:44:55   alert if the gateway now answers from another MAC
+  netdx lan --expect-dhcp 10.0.0.1 --expect-router fe80::1   servers that are allowed
+  netdx lan --gateway-mac 02:11:22:33:44:55   alert if the gateway now answers from another MAC
   netdx lan --json -o lan.json                JSON on stdout and in a file
 
 Needs CAP_NET_RAW (ARP, router solicitation) and, for DHCP, CAP_NET_BIND_SERVICE (UDP port 68):
@@ -112,8 +112,8 @@ pub struct LanArgs {
     #[arg(long, value_name = "IP")]
     pub expect_dhcp: Vec<String>,
 
-    /// An IPv6 router that is allowed, by link-local address or MAC (repeatable). Without it,
-    /// the router with the IPv4 gateway's MAC is the expected one.
+    /// An IPv6 router that is allowed, by link-local address or MAC (repeatable), besides the
+    /// router with the IPv4 gateway's MAC, which is always expected.
     #[arg(long, value_name = "IPv6|MAC")]
     pub expect_router: Vec<String>,
 

@@ -116,9 +116,14 @@ fn status_line(name: &str, status: &CheckStatus) -> Option<String> {
     }
 }
 
+/// A vendor label without its own parentheses ("(locally administered)"), for use inside ours.
+fn bare(vendor: &str) -> &str {
+    vendor.trim_start_matches('(').trim_end_matches(')')
+}
+
 fn mac_label(mac: Option<MacAddr>, vendor: Option<&str>) -> String {
     match (mac, vendor) {
-        (Some(m), Some(v)) => format!(" ({m}, {v})"),
+        (Some(m), Some(v)) => format!(" ({m}, {})", bare(v)),
         (Some(m), None) => format!(" ({m})"),
         _ => String::new(),
     }
@@ -154,7 +159,7 @@ fn dhcp_section(r: &LanReport) -> String {
             o.offered
         );
         if let Some(m) = o.subnet_mask {
-            let _ = write!(s, " mask {m}");
+            let _ = write!(s, " (mask {m})");
         }
         if !o.routers.is_empty() {
             let _ = write!(s, ", router {}", join(&o.routers));
@@ -198,7 +203,7 @@ fn duplicates_section(r: &LanReport) -> String {
             .enumerate()
             .map(
                 |(i, m)| match dup.vendors.get(i).and_then(Option::as_deref) {
-                    Some(v) => format!("{m} ({v})"),
+                    Some(v) => format!("{m} ({})", bare(v)),
                     None => m.to_string(),
                 },
             )
@@ -233,7 +238,7 @@ fn gateway_section(r: &LanReport) -> String {
                 c.claimed_by,
                 c.vendor
                     .as_deref()
-                    .map(|v| format!(" ({v})"))
+                    .map(|v| format!(" ({})", bare(v)))
                     .unwrap_or_default(),
                 if c.gratuitous {
                     " (gratuitous ARP)"
@@ -318,7 +323,19 @@ pub fn render_text(r: &LanReport) -> String {
         r.interface,
         r.duration_ms as f64 / 1000.0
     );
-    if r.alerts.is_empty() {
+    let ran = [
+        &r.dhcp.status,
+        &r.duplicates.status,
+        &r.arp_watch.status,
+        &r.routers.status,
+        &r.switch.status,
+    ]
+    .iter()
+    .filter(|s| s.ran())
+    .count();
+    if ran == 0 {
+        out.push_str("No check could run: nothing was checked (see why below).\n\n");
+    } else if r.alerts.is_empty() {
         out.push_str("No problem found by the checks that ran.\n\n");
     } else {
         let _ = writeln!(out, "Problems ({}):", r.alerts.len());
