@@ -77,8 +77,9 @@ pub enum Command {
     /// Listens for one window (default 5 s), all checks at once: sends one DHCPDISCOVER (never
     /// a REQUEST: no lease is taken) and lists every server that offers; ARP-asks every
     /// address of the interface's subnet (at most a /22) and reports addresses two MACs answer
-    /// for; watches every ARP frame for another MAC claiming the gateway's address; sends one
-    /// router solicitation and lists every IPv6 router that advertises, with its prefixes.
+    /// for; watches the ARP frames reaching this machine (broadcasts and those sent to it) for
+    /// another MAC claiming the gateway's address; sends one router solicitation and lists
+    /// every IPv6 router that advertises, with its prefixes.
     ///
     /// Exit codes: 0 nothing wrong, 1 a problem found, 2 bad input, 130 interrupted.
     #[command(after_help = LAN_EXAMPLES)]

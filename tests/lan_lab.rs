@@ -433,6 +433,81 @@ fn without_privilege_every_check_says_it_did_not_run() {
 }
 
 #[test]
+fn without_an_address_the_offers_are_still_heard_and_the_rest_says_why() {
+    // The case a technician meets most: no lease, so who is offering what?
+    let Some(lab) = lan_lab_or_skip(
+        "no_address",
+        LanFlags {
+            rogue_dhcp: true,
+            ..LanFlags::default()
+        },
+    ) else {
+        return;
+    };
+    let flushed = lab.exec(
+        lab.scanner_ns(),
+        &["ip", "-4", "addr", "flush", "dev", "eth0"],
+    );
+    assert!(flushed.status.success());
+    let (r, code, _) = lan(&lab, &["-i", "eth0", "--window", "2"]);
+    assert_eq!(code, 1);
+    assert_eq!(r.dhcp.status, CheckStatus::Done);
+    let mut servers: Vec<_> = r.dhcp.offers.iter().map(|o| o.server).collect();
+    servers.sort();
+    let mut want = vec![
+        lab.info().gateway.dhcp.ip,
+        lab.info().rogue_dhcp.as_ref().expect("rogue").ip,
+    ];
+    want.sort();
+    assert_eq!(servers, want);
+    // No gateway to judge by: one alert that says so, no server marked.
+    assert_eq!(r.alerts.len(), 1, "{:?}", r.alerts);
+    assert!(
+        r.alerts[0]
+            .text
+            .starts_with("2 DHCP servers answer and none is known")
+    );
+    assert!(r.dhcp.offers.iter().all(|o| !o.rogue));
+    assert_eq!(
+        r.duplicates.status,
+        CheckStatus::Skipped {
+            reason: "eth0 has no IPv4 address".into()
+        }
+    );
+    assert!(matches!(r.arp_watch.status, CheckStatus::Skipped { .. }));
+    assert_eq!(r.routers.status, CheckStatus::Done);
+    no_lease(&lab);
+}
+
+#[test]
+fn ctrl_c_ends_the_window_early_with_130() {
+    let Some(lab) = lan_lab_or_skip("interrupted", LanFlags::default()) else {
+        return;
+    };
+    let child = lab
+        .netdx_command(&["lan", "--window", "10"], Duration::from_secs(30))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(1000));
+    let started = Instant::now();
+    // `timeout` passes SIGINT on to netdx.
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "did not stop early"
+    );
+    assert_eq!(out.status.code(), Some(130));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+}
+
+#[test]
 fn bad_input_exits_2() {
     let Some(lab) = lan_lab_or_skip("bad_input", LanFlags::default()) else {
         return;

@@ -224,8 +224,12 @@ fn gateway_section(r: &LanReport) -> String {
         .map(|g| g.to_string())
         .unwrap_or_else(|| "?".to_string());
     let mut s = match w.gateway_mac {
-        Some(m) => format!("{NAME}: watched every ARP frame; the gateway {gw} answers from {m}"),
-        None => format!("{NAME}: watched every ARP frame; the gateway {gw} did not answer ARP"),
+        Some(m) => format!(
+            "{NAME}: watched the ARP frames reaching this machine; the gateway {gw} answers from {m}"
+        ),
+        None => format!(
+            "{NAME}: watched the ARP frames reaching this machine; the gateway {gw} did not answer ARP"
+        ),
     };
     if w.claims.is_empty() {
         s.push_str("; no other MAC claimed its address\n");
@@ -576,7 +580,7 @@ Problems (1):
 Duplicate IPs: asked 253 addresses by ARP; 1 is answered by more than one MAC
   10.0.0.50: 02:00:00:00:00:01, 02:00:00:00:00:02
 DHCP servers: not checked: needs CAP_NET_RAW
-Gateway ARP: watched every ARP frame; the gateway 10.0.0.1 answers from 02:00:00:00:00:09; no other MAC claimed its address
+Gateway ARP: watched the ARP frames reaching this machine; the gateway 10.0.0.1 answers from 02:00:00:00:00:09; no other MAC claimed its address
 IPv6 routers: failed: socket error
 Switch port: not checked: switch port listener not built in yet
 ";

@@ -119,7 +119,7 @@ pub async fn run(
 pub fn judge(report: &mut LanReport, gateway: Option<Ipv4Addr>, cfg: &LanConfig) {
     let mut alerts = Vec::new();
     judge_dhcp(&mut report.dhcp, gateway, &cfg.expect_dhcp);
-    alerts.extend(dhcp_alerts(&report.dhcp));
+    alerts.extend(dhcp_alerts(&report.dhcp, &cfg.expect_dhcp));
     alerts.extend(duplicate_alerts(&report.duplicates));
     alerts.extend(gateway_alerts(&report.arp_watch));
     ra::judge(
@@ -133,7 +133,8 @@ pub fn judge(report: &mut LanReport, gateway: Option<Ipv4Addr>, cfg: &LanConfig)
 
 /// Mark the rogue offers. With an expected list, every other server is rogue. Without one,
 /// one server is fine; of two or more, those that name the gateway (as server or router) are
-/// legitimate and the rest rogue, and when that tells none apart, every one is flagged.
+/// legitimate and the rest rogue. When that tells none apart (no gateway known, or every
+/// server names it), none is marked: [`dhcp_alerts`] then says that several servers answer.
 pub fn judge_dhcp(check: &mut DhcpCheck, gateway: Option<Ipv4Addr>, expect: &[Ipv4Addr]) {
     if !expect.is_empty() {
         for o in &mut check.offers {
@@ -152,8 +153,21 @@ pub fn judge_dhcp(check: &mut DhcpCheck, gateway: Option<Ipv4Addr>, expect: &[Ip
     let legit = check.offers.iter().filter(|o| names_gateway(o)).count();
     let distinguishes = legit > 0 && legit < check.offers.len();
     for o in &mut check.offers {
-        o.rogue = !distinguishes || !names_gateway(o);
+        o.rogue = distinguishes && !names_gateway(o);
     }
+}
+
+/// One offer in a sentence: `10.0.0.60 offers 10.0.0.200 with router 10.0.0.60`.
+fn offer_phrase(o: &DhcpOffer) -> String {
+    let mut text = format!(
+        "{} offers {}",
+        with_vendor(o.server, o.server_mac),
+        o.offered
+    );
+    if !o.routers.is_empty() {
+        text.push_str(&format!(" with router {}", list(&o.routers)));
+    }
+    text
 }
 
 /// `10.0.0.60 (Raspberry Pi Trading Ltd)`, or the bare address without a registered vendor.
@@ -172,17 +186,24 @@ fn list<T: std::fmt::Display>(items: &[T]) -> String {
         .join(", ")
 }
 
-fn dhcp_alerts(check: &DhcpCheck) -> Vec<Alert> {
+fn dhcp_alerts(check: &DhcpCheck, expect: &[Ipv4Addr]) -> Vec<Alert> {
     let mut out = Vec::new();
+    if expect.is_empty() && check.offers.len() > 1 && !check.offers.iter().any(|o| o.rogue) {
+        // Several servers and nothing to tell the legitimate one by: one problem, said once.
+        let offers: Vec<String> = check.offers.iter().map(offer_phrase).collect();
+        out.push(Alert::new(
+            AlertKind::RogueDhcp,
+            format!(
+                "{} DHCP servers answer and none is known to be the right one (name it with \
+                 --expect-dhcp): {}",
+                check.offers.len(),
+                offers.join("; ")
+            ),
+        ));
+        return out;
+    }
     for o in check.offers.iter().filter(|o| o.rogue) {
-        let mut text = format!(
-            "rogue DHCP server {} offers {}",
-            with_vendor(o.server, o.server_mac),
-            o.offered
-        );
-        if !o.routers.is_empty() {
-            text.push_str(&format!(" with router {}", list(&o.routers)));
-        }
+        let mut text = format!("rogue DHCP server {}", offer_phrase(o));
         let others: Vec<Ipv4Addr> = check
             .offers
             .iter()
@@ -383,9 +404,19 @@ mod tests {
         assert_eq!(r.alerts.len(), 1);
         assert!(r.alerts[0].text.starts_with("rogue DHCP server 10.79.0.1 "));
 
-        // Neither names the gateway: both flagged.
-        judge(&mut r, Some(ip("10.79.0.254")), &LanConfig::default());
-        assert_eq!(r.alerts.len(), 2);
+        // Neither names the gateway (or no gateway is known): one alert, no server marked.
+        for gw in [Some(ip("10.79.0.254")), None] {
+            judge(&mut r, gw, &LanConfig::default());
+            assert_eq!(r.alerts.len(), 1);
+            assert_eq!(r.alerts[0].ip, None);
+            assert!(r.dhcp.offers.iter().all(|o| !o.rogue));
+            assert_eq!(
+                r.alerts[0].text,
+                "2 DHCP servers answer and none is known to be the right one (name it with \
+                 --expect-dhcp): 10.79.0.1 offers 10.79.0.120 with router 10.79.0.1; 10.79.0.60 \
+                 (Raspberry Pi Foundation) offers 10.79.0.210 with router 10.79.0.60"
+            );
+        }
     }
 
     #[test]

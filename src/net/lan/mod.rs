@@ -9,7 +9,7 @@
 //! Sockets: the ARP sweep of the duplicate check uses the session's ARP channels. The DHCP
 //! socket (UDP port 68), the ICMPv6 raw socket and the ARP watch's packet socket are opened
 //! here, once per check: each is bound to one interface for one window with options no other
-//! job shares (port 68, a hop limit of 255, every ARP frame on the link), so keeping them in
+//! job shares (port 68, a hop limit of 255, every ARP frame reaching us), so keeping them in
 //! the session would only hold a privileged port and a packet socket open for nothing.
 
 pub mod arp_frame;
