@@ -1100,6 +1100,14 @@ mod tests {
         to_receiver: &std_mpsc::Sender<Arc<Sweep>>,
         targets: &[&str],
     ) -> (Arc<Sweep>, mpsc::UnboundedReceiver<ArpOutcome>) {
+        start_sweep_mode(to_receiver, targets, false)
+    }
+
+    fn start_sweep_mode(
+        to_receiver: &std_mpsc::Sender<Arc<Sweep>>,
+        targets: &[&str],
+        keep_all: bool,
+    ) -> (Arc<Sweep>, mpsc::UnboundedReceiver<ArpOutcome>) {
         let (out, rx) = mpsc::unbounded_channel();
         let targets = targets
             .iter()
@@ -1119,7 +1127,7 @@ mod tests {
             targets,
             CancellationToken::new(),
             &out,
-            false,
+            keep_all,
         ));
         to_receiver
             .send(Arc::clone(&sweep))
@@ -1194,6 +1202,54 @@ mod tests {
         drop(to_receiver);
         receiver.join().expect("receiver thread");
         assert!(!broken.load(Ordering::Acquire));
+    }
+
+    #[test]
+    fn a_keep_all_sweep_delivers_every_mac_once_and_waits_its_whole_wait() {
+        let (frames_tx, frames) = std_mpsc::channel();
+        let (to_receiver, sweeps) = std_mpsc::channel();
+        let broken = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&broken);
+        let rx = Box::new(FakeRx {
+            frames,
+            current: Vec::new(),
+        });
+        let receiver =
+            std::thread::spawn(move || run_receiver("eth0".into(), rx, sweeps, flag, OUR_MAC));
+        let other = PnetMac(0x02, 0, 0, 0, 0, 0x52);
+        let (all, mut all_rx) = start_sweep_mode(&to_receiver, &["10.0.0.50"], true);
+        let (first, mut first_rx) = start_sweep(&to_receiver, &["10.0.0.50"]);
+        for s in [&all, &first] {
+            s.sending_done.get_or_init(Instant::now);
+        }
+        for from in [HOST_MAC, other, HOST_MAC] {
+            frames_tx
+                .send(frame(2, from, "10.0.0.50", OUR_MAC, "10.0.0.1"))
+                .expect("fake link");
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while lock(&all.out).is_some() || lock(&first.out).is_some() {
+            assert!(Instant::now() < deadline, "sweeps never ended");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let macs = |rx: &mut mpsc::UnboundedReceiver<ArpOutcome>| {
+            let mut v = Vec::new();
+            while let Ok(o) = rx.try_recv() {
+                v.push(o.mac);
+            }
+            v
+        };
+        // Both MACs, the repeated reply once; the ordinary sweep keeps the first only.
+        assert_eq!(
+            macs(&mut all_rx),
+            [MacAddr(HOST_MAC.octets()), MacAddr(other.octets())]
+        );
+        assert_eq!(macs(&mut first_rx), [MacAddr(HOST_MAC.octets())]);
+        // Answered, yet a keep-all sweep is never "all answered" (a second MAC may follow).
+        assert!(!all.all_answered());
+        assert!(first.all_answered());
+        drop(to_receiver);
+        receiver.join().expect("receiver thread");
     }
 
     #[test]
