@@ -134,7 +134,7 @@ pub fn judge(report: &mut LanReport, gateway: Option<Ipv4Addr>, cfg: &LanConfig)
 /// Mark the rogue offers. With an expected list, every other server is rogue. Without one,
 /// one server is fine; of two or more, those that name the gateway (as server or router) are
 /// legitimate and the rest rogue. When that tells none apart (no gateway known, or every
-/// server names it), none is marked: [`dhcp_alerts`] then says that several servers answer.
+/// server names it), none is marked, and the alerts say once that several servers answer.
 pub fn judge_dhcp(check: &mut DhcpCheck, gateway: Option<Ipv4Addr>, expect: &[Ipv4Addr]) {
     if !expect.is_empty() {
         for o in &mut check.offers {
