@@ -460,6 +460,15 @@ fn without_an_address_the_offers_are_still_heard_and_the_rest_says_why() {
     ];
     want.sort();
     assert_eq!(servers, want);
+    // The MACs come from the offers' frames: no address is needed to ARP from.
+    for o in &r.dhcp.offers {
+        let want = if o.server == lab.info().gateway.dhcp.ip {
+            &lab.info().gateway.dhcp.mac
+        } else {
+            &lab.info().rogue_dhcp.as_ref().expect("rogue").mac
+        };
+        assert_eq!(o.server_mac, Some(mac(want)), "{o:?}");
+    }
     // No gateway to judge by: one alert that says so, no server marked.
     assert_eq!(r.alerts.len(), 1, "{:?}", r.alerts);
     assert!(

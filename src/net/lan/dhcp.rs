@@ -4,20 +4,26 @@
 //! ```text
 //!  t=0      DISCOVER (broadcast flag, our MAC as chaddr, random xid) from :68 to 255.255.255.255:67
 //!  t=1 s    the same DISCOVER again (a lost broadcast would otherwise hide a server)
-//!  ...      every OFFER with our xid and chaddr: one entry per server id;
-//!           a new server's MAC is asked by ARP at once (the session's channels)
+//!  ...      every OFFER with our xid and chaddr: one entry per server id
 //!  window   stop
 //! ```
+//!
+//! The MAC an offer came from is read from the frame itself, on a packet socket listening
+//! beside the UDP socket for the same window: it is the server's, or the relay's when the
+//! offer was relayed, and it is known even when this machine has no address to ARP from.
+//! Where no packet socket can be opened, a new server's MAC is asked by ARP (the session's
+//! channels) instead.
 //!
 //! The socket is bound to UDP port 68 on the interface (SO_BINDTODEVICE), which needs
 //! CAP_NET_RAW (the device binding) and CAP_NET_BIND_SERVICE (a port below 1024): without
 //! them the check says so and does not run.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
+use pnet::datalink::{self, Channel, DataLinkReceiver};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -86,6 +92,63 @@ async fn server_mac(
     mac
 }
 
+/// How often the frame listener looks at the clock and the cancel token.
+const POLL: Duration = Duration::from_millis(20);
+
+/// A packet socket on `iface` (blocking: call before the DISCOVER goes out, so no offer
+/// arrives before it listens). `None` where it cannot be opened.
+fn frame_listener(session: &Session, iface: &str) -> Option<Box<dyn DataLinkReceiver>> {
+    let dl = session
+        .arp()
+        .interfaces()
+        .iter()
+        .find(|i| i.name == iface)
+        .cloned()?;
+    let config = datalink::Config {
+        read_timeout: Some(POLL),
+        promiscuous: false,
+        ..Default::default()
+    };
+    match datalink::channel(&dl, config) {
+        Ok(Channel::Ethernet(_, rx)) => Some(rx),
+        _ => None,
+    }
+}
+
+/// The source MAC of every offer for `xid` heard until `window` has passed or `cancel`, by
+/// server id (the IP source where the offer names none).
+fn offer_sources(
+    mut rx: Box<dyn DataLinkReceiver>,
+    xid: u32,
+    window: Duration,
+    cancel: &CancellationToken,
+) -> HashMap<Ipv4Addr, MacAddr> {
+    let start = std::time::Instant::now();
+    let mut out = HashMap::new();
+    while start.elapsed() < window && !cancel.is_cancelled() {
+        let frame = match rx.next() {
+            Ok(f) => f,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::TimedOut
+                        | io::ErrorKind::WouldBlock
+                        | io::ErrorKind::Interrupted
+                ) =>
+            {
+                continue;
+            }
+            // The socket broke: the UDP socket still collects the offers, without their MACs.
+            Err(_) => break,
+        };
+        if let Some((mac, from, offer)) = dhcp_wire::parse_offer_frame(frame, xid) {
+            out.entry(offer.server_id.unwrap_or(from))
+                .or_insert(MacAddr(mac));
+        }
+    }
+    out
+}
+
 /// Run the check on `iface` for `window` (or until `cancel`).
 pub async fn check(
     session: &Session,
@@ -124,6 +187,11 @@ pub async fn check(
         }
     };
     let xid: u32 = rand::random();
+    let sources = frame_listener(session, &iface.name).map(|rx| {
+        let stop = cancel.clone();
+        // A little past the window, so an offer the UDP socket takes at its very end is seen.
+        tokio::task::spawn_blocking(move || offer_sources(rx, xid, window + POLL * 2, &stop))
+    });
     let discover = dhcp_wire::build_discover(xid, mac.0);
     let to = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::BROADCAST, SERVER_PORT));
     let start = Instant::now();
@@ -163,19 +231,28 @@ pub async fn check(
                 let server = offer.server;
                 if let std::collections::btree_map::Entry::Vacant(v) = offers.entry(server) {
                     v.insert(offer);
-                    let (s, c) = (session.clone(), cancel.child_token());
-                    macs.spawn(async move { (server, server_mac(s, server, c).await) });
+                    if sources.is_none() {
+                        let (s, c) = (session.clone(), cancel.child_token());
+                        macs.spawn(async move { (server, server_mac(s, server, c).await) });
+                    }
                 }
             }
         }
     }
-    // The ARP lookups started as offers came; the last one ends within its own wait.
+    // The frame listener ends with the window; ARP lookups (without it) within their wait.
+    let mut found: HashMap<Ipv4Addr, MacAddr> = match sources {
+        Some(task) => task.await.unwrap_or_default(),
+        None => HashMap::new(),
+    };
     while let Some(joined) = macs.join_next().await {
-        if let Ok((server, Some(m))) = joined
-            && let Some(o) = offers.get_mut(&server)
-        {
-            o.server_mac = Some(m);
-            o.vendor = vendor_of(m);
+        if let Ok((server, Some(m))) = joined {
+            found.entry(server).or_insert(m);
+        }
+    }
+    for (server, o) in offers.iter_mut() {
+        if let Some(m) = found.get(server) {
+            o.server_mac = Some(*m);
+            o.vendor = vendor_of(*m);
         }
     }
     DhcpCheck {

@@ -147,6 +147,34 @@ pub fn parse_offer(buf: &[u8], xid: u32) -> Option<OfferFields> {
     (msg_type == Some(DHCPOFFER)).then_some(out)
 }
 
+/// An OFFER as seen on the wire: the Ethernet frame's source MAC (the server's, or the
+/// relay's when relayed), the IP source, and the offer. `None` for anything but an untagged
+/// Ethernet/IPv4/UDP frame from port 67 to port 68 carrying an OFFER for `xid`; never panics.
+pub fn parse_offer_frame(frame: &[u8], xid: u32) -> Option<([u8; 6], Ipv4Addr, OfferFields)> {
+    const ETH: usize = 14;
+    if frame.get(12..14)? != [0x08, 0x00] {
+        return None;
+    }
+    let src_mac: [u8; 6] = frame.get(6..12)?.try_into().ok()?;
+    let ip = frame.get(ETH..)?;
+    let ihl = usize::from(ip.first()? & 0x0f) * 4;
+    if ip[0] >> 4 != 4 || ihl < 20 || *ip.get(9)? != 17 {
+        return None;
+    }
+    // A fragment other than the first has no UDP header.
+    let frag = u16::from_be_bytes([*ip.get(6)?, *ip.get(7)?]);
+    if frag & 0x1fff != 0 {
+        return None;
+    }
+    let src_ip = v4(ip.get(12..16)?)?;
+    let udp = ip.get(ihl..)?;
+    if udp.get(0..4)? != [0, 67, 0, 68] {
+        return None;
+    }
+    let offer = parse_offer(udp.get(8..)?, xid)?;
+    Some((src_mac, src_ip, offer))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +248,45 @@ mod tests {
         assert_eq!(parse_offer(&cookie, 0xdead_beef), None);
         // No message type at all.
         assert_eq!(parse_offer(&offer(1, &[255]), 1), None);
+    }
+
+    /// `payload` in an Ethernet/IPv4/UDP 67->68 frame from `mac`/10.79.0.1.
+    fn framed(mac: [u8; 6], payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![0xff; 6];
+        f.extend_from_slice(&mac);
+        f.extend_from_slice(&[0x08, 0x00]);
+        let total = (20 + 8 + payload.len()) as u16;
+        f.extend_from_slice(&[0x45, 0]);
+        f.extend_from_slice(&total.to_be_bytes());
+        f.extend_from_slice(&[0, 0, 0, 0, 64, 17, 0, 0, 10, 79, 0, 1, 255, 255, 255, 255]);
+        f.extend_from_slice(&[0, 67, 0, 68]);
+        f.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+        f.extend_from_slice(&[0, 0]);
+        f.extend_from_slice(payload);
+        f
+    }
+
+    #[test]
+    fn offer_frames_give_the_source_mac() {
+        let server = [0xb8, 0x27, 0xeb, 0, 0, 0x60];
+        let f = framed(server, &full());
+        let (mac, ip, offer) = parse_offer_frame(&f, 0xdead_beef).expect("offer frame");
+        assert_eq!(mac, server);
+        assert_eq!(ip, Ipv4Addr::new(10, 79, 0, 1));
+        assert_eq!(offer.offered, Ipv4Addr::new(10, 79, 0, 120));
+        // Our own DISCOVER going out (68 -> 67) is not an offer.
+        let mut out = framed(MAC, &build_discover(0xdead_beef, MAC));
+        out[34..38].copy_from_slice(&[0, 68, 0, 67]);
+        assert_eq!(parse_offer_frame(&out, 0xdead_beef), None);
+        for n in 0..f.len() {
+            let _ = parse_offer_frame(&f[..n], 0xdead_beef);
+        }
+        let mut frag = f.clone();
+        frag[21] = 1; // fragment offset 8
+        assert_eq!(parse_offer_frame(&frag, 0xdead_beef), None);
+        let mut tcp = f;
+        tcp[23] = 6;
+        assert_eq!(parse_offer_frame(&tcp, 0xdead_beef), None);
     }
 
     #[test]
