@@ -82,6 +82,69 @@ pub enum Command {
     /// Exit codes: 0 done, 2 unknown device, bad input or a damaged inventory.
     #[command(after_help = INVENTORY_EXAMPLES)]
     Inventory(InventoryArgs),
+    /// LAN safety checks on one interface: rogue DHCP servers, duplicate IP addresses, ARP
+    /// claims on the gateway (spoofing), unexpected IPv6 routers.
+    ///
+    /// Listens for one window (default 5 s), all checks at once: sends one DHCPDISCOVER (never
+    /// a REQUEST: no lease is taken) and lists every server that offers; ARP-asks every
+    /// address of the interface's subnet (at most a /22) and reports addresses two MACs answer
+    /// for; watches the ARP frames reaching this machine (broadcasts and those sent to it) for
+    /// another MAC claiming the gateway's address; sends one router solicitation and lists
+    /// every IPv6 router that advertises, with its prefixes.
+    ///
+    /// Exit codes: 0 nothing wrong, 1 a problem found, 2 bad input, 130 interrupted.
+    #[command(after_help = LAN_EXAMPLES)]
+    Lan(LanArgs),
+}
+
+const LAN_EXAMPLES: &str = "\
+Examples:
+  netdx lan                                   the interface of the default route, 5 s
+  netdx lan -i eth1 --window 3                another interface, a shorter window
+  netdx lan --expect-dhcp 10.0.0.1 --expect-router fe80::1   servers that are allowed
+  netdx lan --gateway-mac 02:11:22:33:44:55   alert if the gateway now answers from another MAC
+  netdx lan --json -o lan.json                JSON on stdout and in a file
+
+Needs CAP_NET_RAW (ARP, router solicitation) and, for DHCP, CAP_NET_BIND_SERVICE (UDP port 68):
+  sudo setcap cap_net_raw,cap_net_bind_service+ep $(command -v netdx)
+A check that cannot run says so; it never reports \"nothing found\".";
+
+#[derive(Debug, Clone, Args)]
+pub struct LanArgs {
+    /// Interface to check (default: the one of the default route).
+    #[arg(short = 'i', long, value_name = "IF")]
+    pub interface: Option<String>,
+
+    /// Seconds to listen; every check runs within this one window.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub window: f64,
+
+    /// A DHCP server that is allowed (repeatable). Without it, of two or more servers those
+    /// not naming the gateway are rogue.
+    #[arg(long, value_name = "IP")]
+    pub expect_dhcp: Vec<String>,
+
+    /// An IPv6 router that is allowed, by link-local address or MAC (repeatable), besides the
+    /// router with the IPv4 gateway's MAC, which is always expected.
+    #[arg(long, value_name = "IPv6|MAC")]
+    pub expect_router: Vec<String>,
+
+    /// The gateway's MAC as recorded before: an answer from another MAC is an alert.
+    #[arg(long, value_name = "MAC")]
+    pub gateway_mac: Option<String>,
+
+    /// Check these addresses for duplicates instead of the whole subnet (IPv4 addresses or
+    /// blocks, repeatable or comma-separated, at most 1024 addresses).
+    #[arg(long, value_name = "IP|CIDR", value_delimiter = ',')]
+    pub addresses: Vec<String>,
+
+    /// Write the JSON report to FILE.
+    #[arg(short = 'o', long, value_name = "FILE.json")]
+    pub output: Option<PathBuf>,
+
+    /// Print the JSON report on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 const INVENTORY_EXAMPLES: &str = "\

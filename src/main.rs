@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Some(Command::History(args)) => return cmd::history::run(args),
         Some(Command::Diagnose(args)) => cmd::diagnose::run(args),
         Some(Command::Inventory(args)) => return cmd::inventory::run(args),
+        Some(Command::Lan(args)) => return cmd::lan::run(args),
     };
     match result {
         Ok(code) => code,

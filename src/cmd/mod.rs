@@ -7,6 +7,7 @@ pub mod diagnose;
 pub mod diff;
 pub mod history;
 pub mod inventory;
+pub mod lan;
 pub mod plan;
 pub mod report;
 pub mod scan;

@@ -54,6 +54,10 @@ pub struct DhcpOffer {
     /// Milliseconds from the DISCOVER to this offer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rtt_ms: Option<f64>,
+    /// Judged a rogue: not in the expected list, or not the server that names the gateway
+    /// while another one does.
+    #[serde(default)]
+    pub rogue: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,6 +85,9 @@ pub struct DuplicateCheck {
     pub status: CheckStatus,
     /// How many addresses were asked.
     pub probed: usize,
+    /// What was left out and why (a subnet wider than /22 is checked around our address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     #[serde(default)]
     pub duplicates: Vec<DuplicateIp>,
 }

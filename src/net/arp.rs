@@ -28,7 +28,8 @@
 //! our MAC, and whose sender IP is one we asked about and already sent a request to. After a
 //! sweep, hosts send unicast ARP *requests* to us to refresh their caches (arp-scan prints them
 //! as DUP lines); those are requests and are ignored. Each IP is reported once, with the MAC of
-//! its first reply.
+//! its first reply; [`ArpChannels::discover_all`] (the duplicate-IP check) reports every MAC
+//! that answers for an address instead.
 
 use std::collections::HashMap;
 use std::io;
@@ -298,6 +299,12 @@ struct Sweep {
     error: Mutex<Option<ArpError>>,
     /// Set by the receiver once it has taken the sweep in: the sender starts then.
     armed: OnceLock<()>,
+    /// Every distinct (address, MAC) reply is delivered, not only each address's first: the
+    /// duplicate-IP check needs every MAC that answers. Such a sweep asks every target in
+    /// every round and always waits its full `wait`.
+    keep_all: bool,
+    /// The (address, MAC) pairs delivered so far, when `keep_all`.
+    seen: Mutex<std::collections::HashSet<(Ipv4Addr, MacAddr)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -313,6 +320,7 @@ impl Sweep {
         targets: Vec<Target>,
         stop: CancellationToken,
         out: &mpsc::UnboundedSender<ArpOutcome>,
+        keep_all: bool,
     ) -> Sweep {
         let index = targets.iter().enumerate().map(|(n, t)| (t.ip, n)).collect();
         let n = targets.len();
@@ -329,12 +337,14 @@ impl Sweep {
             out: Mutex::new(Some(out.clone())),
             error: Mutex::new(None),
             armed: OnceLock::new(),
+            keep_all,
+            seen: Mutex::new(std::collections::HashSet::new()),
             targets,
         }
     }
 
     fn all_answered(&self) -> bool {
-        self.silent.load(Ordering::Acquire) == 0
+        !self.keep_all && self.silent.load(Ordering::Acquire) == 0
     }
 
     fn io_error(&self, e: io::Error) -> ArpError {
@@ -369,10 +379,21 @@ impl Sweep {
         let Some(&sent) = self.first_sent[i].get() else {
             return true;
         };
-        if reply.target_ip != self.targets[i].src || self.replied[i].swap(true, Ordering::AcqRel) {
+        if reply.target_ip != self.targets[i].src {
             return true;
         }
-        self.silent.fetch_sub(1, Ordering::AcqRel);
+        if self.keep_all {
+            if !lock(&self.seen).insert((reply.sender_ip, reply.sender_mac)) {
+                return true;
+            }
+            if !self.replied[i].swap(true, Ordering::AcqRel) {
+                self.silent.fetch_sub(1, Ordering::AcqRel);
+            }
+        } else if self.replied[i].swap(true, Ordering::AcqRel) {
+            return true;
+        } else {
+            self.silent.fetch_sub(1, Ordering::AcqRel);
+        }
         let outcome = ArpOutcome {
             ip: reply.sender_ip,
             mac: reply.sender_mac,
@@ -450,7 +471,7 @@ fn run_sender(s: &Sweep, tx: &Mutex<Box<dyn DataLinkSender>>) -> Result<()> {
             if s.stop.is_cancelled() {
                 return Ok(());
             }
-            if s.replied[i].load(Ordering::Acquire) {
+            if !s.keep_all && s.replied[i].load(Ordering::Acquire) {
                 continue;
             }
             let frame = build_request(s.mac, t.src, t.ip);
@@ -703,6 +724,7 @@ impl ArpChannels {
         cfg: ArpConfig,
         stop: &CancellationToken,
         out: &mpsc::UnboundedSender<ArpOutcome>,
+        keep_all: bool,
     ) -> Result<Vec<Prepared>> {
         let ifaces = self.interfaces();
         let groups = plan(&ifaces, targets);
@@ -722,7 +744,15 @@ impl ArpChannels {
                 return Err(ArpError::Interface(iface.name.clone()));
             };
             let (tx, sweeps) = self.channel(iface, mac)?;
-            let sweep = Sweep::new(&iface.name, mac, cfg, targets, stop.child_token(), out);
+            let sweep = Sweep::new(
+                &iface.name,
+                mac,
+                cfg,
+                targets,
+                stop.child_token(),
+                out,
+                keep_all,
+            );
             prepared.push(Prepared {
                 sweep: Arc::new(sweep),
                 tx,
@@ -748,6 +778,31 @@ impl ArpChannels {
         tx: mpsc::Sender<ArpOutcome>,
         cancel: CancellationToken,
     ) -> Result<ArpStats> {
+        self.sweep(targets, cfg, tx, cancel, false).await
+    }
+
+    /// [`ArpChannels::discover`] that delivers every distinct (address, MAC) reply rather than
+    /// each address's first, asks every target in every round (a second host's reply lost
+    /// once is asked for again) and waits the whole [`ArpConfig::wait`] after the last round:
+    /// for the duplicate-IP check, where the second MAC is the finding.
+    pub async fn discover_all(
+        &self,
+        targets: Vec<Ipv4Addr>,
+        cfg: ArpConfig,
+        tx: mpsc::Sender<ArpOutcome>,
+        cancel: CancellationToken,
+    ) -> Result<ArpStats> {
+        self.sweep(targets, cfg, tx, cancel, true).await
+    }
+
+    async fn sweep(
+        &self,
+        targets: Vec<Ipv4Addr>,
+        cfg: ArpConfig,
+        tx: mpsc::Sender<ArpOutcome>,
+        cancel: CancellationToken,
+        keep_all: bool,
+    ) -> Result<ArpStats> {
         // Our own token: cancelled by the caller's, and also when this future is dropped or
         // the consumer hangs up, so the sweep never outlives the discovery.
         let stop = cancel.child_token();
@@ -757,7 +812,7 @@ impl ArpChannels {
         let channels = self.clone();
         let setup_stop = stop.clone();
         let sweeps = tokio::task::spawn_blocking(move || {
-            channels.prepare(targets, cfg, &setup_stop, &out_tx)
+            channels.prepare(targets, cfg, &setup_stop, &out_tx, keep_all)
         })
         .await
         .map_err(join_error)??;
@@ -1045,6 +1100,14 @@ mod tests {
         to_receiver: &std_mpsc::Sender<Arc<Sweep>>,
         targets: &[&str],
     ) -> (Arc<Sweep>, mpsc::UnboundedReceiver<ArpOutcome>) {
+        start_sweep_mode(to_receiver, targets, false)
+    }
+
+    fn start_sweep_mode(
+        to_receiver: &std_mpsc::Sender<Arc<Sweep>>,
+        targets: &[&str],
+        keep_all: bool,
+    ) -> (Arc<Sweep>, mpsc::UnboundedReceiver<ArpOutcome>) {
         let (out, rx) = mpsc::unbounded_channel();
         let targets = targets
             .iter()
@@ -1064,6 +1127,7 @@ mod tests {
             targets,
             CancellationToken::new(),
             &out,
+            keep_all,
         ));
         to_receiver
             .send(Arc::clone(&sweep))
@@ -1138,6 +1202,54 @@ mod tests {
         drop(to_receiver);
         receiver.join().expect("receiver thread");
         assert!(!broken.load(Ordering::Acquire));
+    }
+
+    #[test]
+    fn a_keep_all_sweep_delivers_every_mac_once_and_waits_its_whole_wait() {
+        let (frames_tx, frames) = std_mpsc::channel();
+        let (to_receiver, sweeps) = std_mpsc::channel();
+        let broken = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&broken);
+        let rx = Box::new(FakeRx {
+            frames,
+            current: Vec::new(),
+        });
+        let receiver =
+            std::thread::spawn(move || run_receiver("eth0".into(), rx, sweeps, flag, OUR_MAC));
+        let other = PnetMac(0x02, 0, 0, 0, 0, 0x52);
+        let (all, mut all_rx) = start_sweep_mode(&to_receiver, &["10.0.0.50"], true);
+        let (first, mut first_rx) = start_sweep(&to_receiver, &["10.0.0.50"]);
+        for s in [&all, &first] {
+            s.sending_done.get_or_init(Instant::now);
+        }
+        for from in [HOST_MAC, other, HOST_MAC] {
+            frames_tx
+                .send(frame(2, from, "10.0.0.50", OUR_MAC, "10.0.0.1"))
+                .expect("fake link");
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while lock(&all.out).is_some() || lock(&first.out).is_some() {
+            assert!(Instant::now() < deadline, "sweeps never ended");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let macs = |rx: &mut mpsc::UnboundedReceiver<ArpOutcome>| {
+            let mut v = Vec::new();
+            while let Ok(o) = rx.try_recv() {
+                v.push(o.mac);
+            }
+            v
+        };
+        // Both MACs, the repeated reply once; the ordinary sweep keeps the first only.
+        assert_eq!(
+            macs(&mut all_rx),
+            [MacAddr(HOST_MAC.octets()), MacAddr(other.octets())]
+        );
+        assert_eq!(macs(&mut first_rx), [MacAddr(HOST_MAC.octets())]);
+        // Answered, yet a keep-all sweep is never "all answered" (a second MAC may follow).
+        assert!(!all.all_answered());
+        assert!(first.all_answered());
+        drop(to_receiver);
+        receiver.join().expect("receiver thread");
     }
 
     #[test]

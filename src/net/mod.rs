@@ -11,6 +11,7 @@ pub mod dns_pace;
 pub mod icmp;
 pub mod identify;
 pub mod lldp;
+pub mod lan;
 pub mod names;
 pub mod ndp;
 pub mod raw;
