@@ -1,5 +1,6 @@
 //! `netdx lan` in the LAN-safety lab with every trouble switched on (rogue DHCP, duplicate
-//! IP, gratuitous-ARP spoofer, rogue IPv6 router), needs root: the wall time of the whole
+//! IP, gratuitous-ARP spoofer, rogue IPv6 router) and the switch port announcing LLDP and CDP
+//! every 5 s, needs root: the wall time of the whole
 //! process with the default 5 s window against the 6 s target, each run's findings
 //! checked against the lab; beside it, in the same lab, the peers that cover one check each
 //! where installed: `nmap --script broadcast-dhcp-discover` (DHCP servers) and `arp-scan
@@ -37,12 +38,16 @@ fn have(tool: &str) -> bool {
 }
 
 /// Whether a run found exactly the lab's trouble: both DHCP servers, the duplicate with both
-/// MACs, the spoofer's claim, the rogue router; one alert each.
+/// MACs, the spoofer's claim, the rogue router, one alert each; and the switch port.
 fn right(lab: &LanLab, r: &LanReport) -> bool {
     let i = lab.info();
-    let (Some(rogue), Some(dup), Some(spoof), Some(ra)) =
-        (&i.rogue_dhcp, &i.duplicate, &i.spoofer, &i.rogue_ra)
-    else {
+    let (Some(rogue), Some(dup), Some(spoof), Some(ra), Some(sw)) = (
+        &i.rogue_dhcp,
+        &i.duplicate,
+        &i.spoofer,
+        &i.rogue_ra,
+        &i.switch,
+    ) else {
         return false;
     };
     let kinds: Vec<AlertKind> = r.alerts.iter().map(|a| a.kind).collect();
@@ -68,6 +73,12 @@ fn right(lab: &LanLab, r: &LanReport) -> bool {
             .routers
             .iter()
             .any(|x| !x.expected && x.router == ra.link_local)
+        && !r.switch.ports.is_empty()
+        && r.switch.ports.iter().all(|p| {
+            p.switch_name.as_deref() == Some(sw.name.as_str())
+                && p.port.as_deref() == Some(sw.port.as_str())
+                && p.vlan == Some(sw.vlan)
+        })
 }
 
 fn secs(v: &[Duration]) -> Vec<f64> {
@@ -132,14 +143,14 @@ fn main() {
     }
 
     table.row(
-        "full LAN check (DHCP, dup, ARP, RA), 5 s window",
+        "full LAN check (DHCP, dup, ARP, RA, LLDP every 5 s), 5 s window",
         format!("{med:.2} s median, {:.2} s worst", worst.as_secs_f64()),
         "(no single peer)".into(),
         "<= 6 s",
         Some(worst <= Duration::from_secs(6)),
     );
     table.row(
-        "findings right (4 problems, exact)",
+        "findings right (4 problems and the switch port, exact)",
         format!("{correct}/{n} runs"),
         "-".into(),
         "all",

@@ -83,14 +83,16 @@ pub enum Command {
     #[command(after_help = INVENTORY_EXAMPLES)]
     Inventory(InventoryArgs),
     /// LAN safety checks on one interface: rogue DHCP servers, duplicate IP addresses, ARP
-    /// claims on the gateway (spoofing), unexpected IPv6 routers.
+    /// claims on the gateway (spoofing), unexpected IPv6 routers, and the switch port this
+    /// machine is plugged into (LLDP/CDP).
     ///
     /// Listens for one window (default 5 s), all checks at once: sends one DHCPDISCOVER (never
     /// a REQUEST: no lease is taken) and lists every server that offers; ARP-asks every
     /// address of the interface's subnet (at most a /22) and reports addresses two MACs answer
     /// for; watches the ARP frames reaching this machine (broadcasts and those sent to it) for
     /// another MAC claiming the gateway's address; sends one router solicitation and lists
-    /// every IPv6 router that advertises, with its prefixes.
+    /// every IPv6 router that advertises, with its prefixes; listens for the switch's LLDP or
+    /// CDP announcement (switch name, port, port description, VLAN, management address).
     ///
     /// Exit codes: 0 nothing wrong, 1 a problem found, 2 bad input, 130 interrupted.
     #[command(after_help = LAN_EXAMPLES)]
@@ -118,6 +120,12 @@ pub struct LanArgs {
     /// Seconds to listen; every check runs within this one window.
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
     pub window: f64,
+
+    /// Seconds to wait for the switch to announce itself (LLDP or CDP); the wait ends at the
+    /// first frame. Default: the window. Switches send LLDP every 30 s unless configured
+    /// otherwise: `--switch-wait 30` (at most 60) to be sure to hear one.
+    #[arg(long, value_name = "SECONDS")]
+    pub switch_wait: Option<f64>,
 
     /// A DHCP server that is allowed (repeatable). Without it, of two or more servers those
     /// not naming the gateway are rogue.

@@ -35,13 +35,43 @@ fn lan(lab: &LanLab, extra: &[&str]) -> (LanReport, i32, Duration) {
     (report, code, took)
 }
 
-/// Every check but the switch ran (the switch listener is wired in elsewhere).
+/// Every check ran its window.
 fn all_ran(r: &LanReport) {
     assert_eq!(r.dhcp.status, CheckStatus::Done, "dhcp");
     assert_eq!(r.duplicates.status, CheckStatus::Done, "duplicates");
     assert_eq!(r.arp_watch.status, CheckStatus::Done, "arp watch");
     assert_eq!(r.routers.status, CheckStatus::Done, "routers");
-    assert!(matches!(r.switch.status, CheckStatus::Skipped { .. }));
+    assert_eq!(r.switch.status, CheckStatus::Done, "switch");
+}
+
+/// The switch port exactly as the lab's switch announces it, by LLDP (and CDP when heard).
+fn assert_switch(lab: &LanLab, r: &LanReport) {
+    let truth = lab.info().switch.as_ref().expect("the lab runs --switch");
+    assert!(
+        !r.switch.ports.is_empty(),
+        "no switch port heard: {:?}",
+        r.switch
+    );
+    for p in &r.switch.ports {
+        assert_eq!(p.switch_name.as_deref(), Some(truth.name.as_str()), "{p:?}");
+        assert_eq!(p.port.as_deref(), Some(truth.port.as_str()), "{p:?}");
+        assert_eq!(p.vlan, Some(truth.vlan), "{p:?}");
+        assert_eq!(
+            p.management_address,
+            Some(std::net::IpAddr::V4(truth.mgmt)),
+            "{p:?}"
+        );
+    }
+    let lldp = r
+        .switch
+        .ports
+        .iter()
+        .find(|p| p.protocol == netdx::core::lan::SwitchProtocol::Lldp)
+        .expect("LLDP heard");
+    assert_eq!(
+        lldp.port_description.as_deref(),
+        Some(truth.port_desc.as_str())
+    );
 }
 
 /// No lease was taken: every dnsmasq's lease file is still empty.
@@ -83,6 +113,9 @@ fn clean_lan_is_clean_and_each_check_says_what_it_saw() {
     let (r, code, took) = lan(&lab, &["-o", path.to_str().unwrap()]);
     assert_eq!(code, 0, "{r:#?}");
     all_ran(&r);
+    // No switch announces here: the listener waited its window and says so.
+    assert!(r.switch.ports.is_empty(), "{:?}", r.switch);
+    assert!(r.switch.listened_s >= 4.5, "{:?}", r.switch);
     assert!(r.alerts.is_empty(), "{:?}", r.alerts);
     assert_eq!(r.interface, lab.info().iface);
     // DHCP: exactly the gateway's offer.
@@ -130,7 +163,7 @@ fn clean_lan_is_clean_and_each_check_says_what_it_saw() {
         "Duplicate IPs: asked 253 addresses by ARP; none is answered by two MACs",
         "no other MAC claimed its address",
         "IPv6 routers: sent a router solicitation; 1 router advertised",
-        "Switch port: not checked",
+        "Switch port: listened 2 s; no LLDP or CDP frame heard (switches announce every 30 s by default: --switch-wait 30)",
     ] {
         assert!(text.contains(needle), "no {needle:?} in:\n{text}");
     }
@@ -387,6 +420,7 @@ fn everything_at_once_within_six_seconds() {
     );
     // 5 s window; the whole process, start-up included, on a shared 2-core machine.
     assert!(took < Duration::from_millis(6500), "took {took:?}");
+    assert_switch(&lab, &r);
     no_lease(&lab);
 }
 

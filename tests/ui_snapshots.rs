@@ -861,6 +861,7 @@ fn lan_report() -> netdx::core::lan::LanReport {
         domain: None,
         lease_s: Some(3600),
         rtt_ms: Some(2.0),
+        rogue: mac == 0x66,
     };
     LanReport {
         interface: "eth0".into(),
@@ -877,6 +878,7 @@ fn lan_report() -> netdx::core::lan::LanReport {
             status: CheckStatus::Done,
             probed: 254,
             duplicates: vec![],
+            note: None,
         },
         arp_watch: ArpWatch {
             status: CheckStatus::Done,

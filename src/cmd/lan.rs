@@ -26,6 +26,8 @@ pub const MAX_ADDRESSES: usize = 1024;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum LanInputError {
+    #[error("--switch-wait must be between 0.5 and 60 seconds, not {0}")]
+    SwitchWait(f64),
     #[error("--window must be between 0.5 and 60 seconds, not {0}")]
     Window(f64),
     #[error("--expect-dhcp: '{0}' is not an IPv4 address")]
@@ -46,6 +48,10 @@ pub enum LanInputError {
 pub fn lan_config(args: &LanArgs) -> Result<LanConfig, LanInputError> {
     if !(0.5..=60.0).contains(&args.window) {
         return Err(LanInputError::Window(args.window));
+    }
+    let switch_wait = args.switch_wait.unwrap_or(args.window);
+    if !(0.5..=60.0).contains(&switch_wait) {
+        return Err(LanInputError::SwitchWait(switch_wait));
     }
     let expect_dhcp = args
         .expect_dhcp
@@ -101,6 +107,7 @@ pub fn lan_config(args: &LanArgs) -> Result<LanConfig, LanInputError> {
     Ok(LanConfig {
         interface: args.interface.clone(),
         window: Duration::from_secs_f64(args.window),
+        switch_wait: Duration::from_secs_f64(switch_wait),
         expect_dhcp,
         expect_routers,
         gateway_mac,
@@ -302,18 +309,14 @@ fn switch_section(r: &LanReport) -> String {
     }
     let mut s = format!("{NAME}: listened {:.0} s", r.switch.listened_s);
     if r.switch.ports.is_empty() {
-        s.push_str("; no LLDP or CDP frame heard\n");
+        s.push_str(
+            "; no LLDP or CDP frame heard (switches announce every 30 s by default: --switch-wait 30)\n",
+        );
         return s;
     }
     s.push('\n');
     for p in &r.switch.ports {
-        let _ = writeln!(
-            s,
-            "  {} port {}{}",
-            p.switch_name.as_deref().unwrap_or("(unnamed switch)"),
-            p.port.as_deref().unwrap_or("?"),
-            p.vlan.map(|v| format!(", VLAN {v}")).unwrap_or_default()
-        );
+        let _ = writeln!(s, "  {}", p.words());
     }
     s
 }
@@ -367,7 +370,7 @@ pub fn render_text(r: &LanReport) -> String {
 /// Progress on stderr: what runs, and on a terminal a countdown, until `cancel`.
 async fn progress(iface: String, window: Duration, done: CancellationToken) {
     eprintln!(
-        "netdx: checking {iface} for {:.1} s: DHCP servers, duplicate IPs, gateway ARP, IPv6 routers",
+        "netdx: checking {iface} for {:.1} s: DHCP servers, duplicate IPs, gateway ARP, IPv6 routers, switch port",
         window.as_secs_f64()
     );
     if !std::io::stderr().is_terminal() {
@@ -423,7 +426,7 @@ pub fn run(args: LanArgs) -> ExitCode {
     });
     let (report, interrupted) = report;
     if args.json {
-        match serde_json::to_string_pretty(&report) {
+        match crate::output::json::pretty(&report) {
             Ok(j) => println!("{j}"),
             Err(e) => return super::trouble(e),
         }
@@ -432,7 +435,8 @@ pub fn run(args: LanArgs) -> ExitCode {
     }
     let _ = std::io::stdout().flush();
     if let Some(path) = &args.output {
-        let written = serde_json::to_vec_pretty(&report)
+        let written = crate::output::json::pretty(&report)
+            .map(String::into_bytes)
             .map_err(std::io::Error::other)
             .and_then(|j| write_atomic(path, &j));
         match written {

@@ -442,7 +442,7 @@ impl LanReport {
             None if sw.ports.is_empty() => out.push((
                 LineKind::Fine,
                 format!(
-                    "Switch port: no LLDP or CDP frame in {:.0} s (the switch may not send them)",
+                    "Switch port: no LLDP or CDP frame in {:.0} s (switches announce every 30 s by default; some never do)",
                     sw.listened_s
                 ),
             )),

@@ -23,6 +23,8 @@ pub struct LanFlags {
     pub duplicate: bool,
     pub spoof_gateway: bool,
     pub rogue_ra: bool,
+    /// The scanner's switch port announces LLDP and CDP every 5 s.
+    pub switch: bool,
 }
 
 impl LanFlags {
@@ -31,6 +33,7 @@ impl LanFlags {
         duplicate: true,
         spoof_gateway: true,
         rogue_ra: true,
+        switch: true,
     };
 
     fn args(&self) -> Vec<&'static str> {
@@ -46,6 +49,9 @@ impl LanFlags {
         }
         if self.rogue_ra {
             v.push("--rogue-ra");
+        }
+        if self.switch {
+            v.push("--switch");
         }
         v
     }
@@ -95,6 +101,17 @@ pub struct RogueRouter {
     pub prefix: String,
 }
 
+/// What the scanner's switch port announces (LLDP and CDP).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SwitchTruth {
+    pub name: String,
+    pub port: String,
+    pub port_desc: String,
+    pub vlan: u16,
+    pub mgmt: Ipv4Addr,
+    pub interval_s: f64,
+}
+
 /// What lan_lab.py printed: the ground truth.
 #[derive(Debug, Clone, Deserialize)]
 pub struct LanLabInfo {
@@ -108,6 +125,8 @@ pub struct LanLabInfo {
     pub duplicate: Option<Duplicate>,
     pub spoofer: Option<LanNode>,
     pub rogue_ra: Option<RogueRouter>,
+    #[serde(default)]
+    pub switch: Option<SwitchTruth>,
 }
 
 pub struct LanLab {

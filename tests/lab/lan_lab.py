@@ -74,6 +74,17 @@ DUPLICATE = [
     {"key": "dupa", "ip": "10.79.0.50", "mac": "02:4c:ab:00:00:51"},
     {"key": "dupb", "ip": "10.79.0.50", "mac": "02:4c:ab:00:00:52"},
 ]
+# --switch: the scanner's switch port announces itself (LLDP and CDP, lldp_send.py) from the
+# bridge namespace, every 5 s as an access port set up for phones does.
+SWITCH = {
+    "name": "lan-sw1",
+    "port": "Gi1/0/10",
+    "port_desc": "netdx scanner desk",
+    "vlan": 79,
+    "mgmt": "10.79.0.2",
+    "interval_s": 5.0,
+}
+LLDP_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lldp_send.py")
 SPOOFER = {"key": "spoof", "ip": "10.79.0.66", "mac": "02:4c:ab:00:00:66", "interval_s": 0.5}
 ROGUE_RA = {
     "key": "rra",
@@ -233,6 +244,14 @@ def build(state, flags):
                 pidfile, "-m", "stderr"]
         started.append((base.spawn(argv, log, state), pidfile, log))
 
+    if flags["switch"]:
+        log = os.path.join(sdir, "lldp.out")
+        argv = ["ip", "netns", "exec", ns["br"], sys.executable, LLDP_PY,
+                "--iface", "p-scan", "--name", SWITCH["name"], "--port", SWITCH["port"],
+                "--port-desc", SWITCH["port_desc"], "--vlan", str(SWITCH["vlan"]),
+                "--mgmt", SWITCH["mgmt"], "--interval", str(SWITCH["interval_s"])]
+        started.append((base.spawn(argv, log, state), None, log))
+
     if flags["spoof_gateway"]:
         log = os.path.join(sdir, "garp.out")
         argv = ["ip", "netns", "exec", ns[SPOOFER["key"]], sys.executable, GARP_PY,
@@ -277,6 +296,7 @@ def document(state, flags, elapsed_ms):
         "duplicate": None,
         "spoofer": None,
         "rogue_ra": None,
+        "switch": dict(SWITCH) if flags["switch"] else None,
     }
     if flags["rogue_dhcp"]:
         doc["rogue_dhcp"] = dict(ROGUE_DHCP, leases=os.path.join(sdir, "rdhcp.leases"))
@@ -301,6 +321,7 @@ def cmd_up(args):
         "duplicate": args.duplicate,
         "spoof_gateway": args.spoof_gateway,
         "rogue_ra": args.rogue_ra,
+        "switch": args.switch,
     }
     keys = ["br"] + [n["key"] for n in nodes_for(flags)]
     base.reap(exclude=args.name)
@@ -384,6 +405,8 @@ def main():
     up.add_argument("--spoof-gateway", action="store_true",
                     help="gratuitous ARP for the gateway's address")
     up.add_argument("--rogue-ra", action="store_true", help="a second IPv6 router")
+    up.add_argument("--switch", action="store_true",
+                    help="the scanner's switch port announces LLDP and CDP every 5 s")
     down = sub.add_parser("down", help="tear a lab down (idempotent)")
     down.add_argument("--name", type=lab_name, required=True)
     sub.add_parser("list", help="list recorded labs")
