@@ -325,9 +325,15 @@ pub struct DashboardArgs {
     #[command(flatten)]
     pub scan: ScanArgs,
 
-    /// Start at once on the local subnet, the default gateway and the system resolvers.
+    /// Start at once on the local subnet, the default gateway and the system resolvers, and
+    /// run the LAN safety checks once (rogue DHCP, duplicate IPs, gateway ARP claims, IPv6
+    /// routers, switch port; `A` shows them, `L` runs them again).
     #[arg(long)]
     pub auto: bool,
+
+    /// With --auto, do not run the LAN safety checks at start.
+    #[arg(long, requires = "auto")]
+    pub no_lan: bool,
 
     /// Seconds between monitoring rounds once the first sweep is done.
     #[arg(long, value_name = "S", default_value_t = 2.0)]

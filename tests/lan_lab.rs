@@ -565,3 +565,70 @@ fn bad_input_exits_2() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("error"));
     }
 }
+
+/// The dashboard's LAN panel, end to end in tmux: `A` opens the Alerts view, `L` runs the
+/// checks on the probe session, and every problem of the lab and its switch port show there,
+/// with the header counting the alerts when the view is left.
+#[test]
+fn dashboard_alerts_view_runs_the_lan_checks() {
+    const TEST: &str = "dashboard_alerts_view_runs_the_lan_checks";
+    if !common::require(TEST, common::tmux::available(), "needs tmux") {
+        return;
+    }
+    let Some(lab) = lan_lab_or_skip(TEST, LanFlags::ALL) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "ip netns exec {ns} env NETDX_CONFIG=/dev/null NETDX_DATA_DIR={data} {bin} {subnet} --interval 2; \
+         echo NETDX-EXIT=$?; exec sleep 60",
+        ns = lab.scanner_ns(),
+        data = dir.path().join("data").display(),
+        bin = env!("CARGO_BIN_EXE_netdx"),
+        subnet = lab.info().subnet,
+    );
+    let t = common::tmux::Tmux::start(
+        format!("netdx-lanview-{}", std::process::id()),
+        dir.path(),
+        &cmd,
+        120,
+        44,
+    );
+    t.wait_for("the first sweep", Duration::from_secs(30), |s| {
+        s.contains("● monitoring")
+    });
+    t.type_text("A");
+    t.wait_for("the Alerts view", Duration::from_secs(5), |s| {
+        s.contains("Not run yet: L runs them")
+    });
+    t.type_text("L");
+    let i = lab.info();
+    let rogue = i.rogue_dhcp.as_ref().unwrap().ip.to_string();
+    let dup = i.duplicate.as_ref().unwrap().ip.to_string();
+    let sw = i.switch.as_ref().unwrap();
+    let screen = t.wait_for("the LAN checks", Duration::from_secs(15), |s| {
+        s.contains("LAN checks · eth0") && s.contains("Switch port:")
+    });
+    for want in [
+        "✖ DHCP: 2 servers answer".to_string(),
+        format!("✖ Duplicate IP {dup}"),
+        "✖ Gateway ARP:".to_string(),
+        "✖ Unexpected IPv6 router".to_string(),
+        format!("✔ Switch port: switch {} port {}", sw.name, sw.port),
+        format!("rogue DHCP server {rogue}"),
+    ] {
+        assert!(screen.contains(&want), "no {want:?} on:\n{screen}");
+    }
+    t.keys(&["Escape"]);
+    let screen = t.wait_for("the host table", Duration::from_secs(5), |s| {
+        s.contains("┌ Hosts")
+    });
+    assert!(
+        screen.lines().nth(1).unwrap_or("").contains("alerts (A)"),
+        "the header counts the alerts:\n{screen}"
+    );
+    t.type_text("q");
+    t.wait_for("netdx to exit", Duration::from_secs(10), |s| {
+        s.contains("NETDX-EXIT=0")
+    });
+}

@@ -828,3 +828,38 @@ async fn the_header_is_rechecked_every_round() {
         assert!(head.contains(cell), "{cell}: {head}");
     }
 }
+
+/// `--auto` runs the LAN checks once at start through the prober; one that cannot (this
+/// scripted one, which never touches the network) is said in the log, and `L` in the Alerts
+/// view asks again with the same answer.
+#[tokio::test(start_paused = true)]
+async fn lan_checks_at_start_go_through_the_prober() {
+    let mut h = harness(Script::default(), Duration::from_secs(2));
+    h.app.settings.lan_at_start = true;
+    let keys = h.keys.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        keys.send(press(KeyCode::Char('A'))).await.unwrap();
+        keys.send(press(KeyCode::Char('L'))).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        keys.send(press(KeyCode::Char('q'))).await.unwrap();
+    });
+    runner::run(&mut h.terminal, &mut h.app, h.inputs.take().unwrap(), None)
+        .await
+        .unwrap();
+    let said: Vec<&str> = h
+        .app
+        .dash
+        .log
+        .iter()
+        .filter(|e| e.text.starts_with("LAN checks unavailable"))
+        .map(|e| e.text.as_str())
+        .collect();
+    assert_eq!(
+        said,
+        vec!["LAN checks unavailable: LAN checks are not available here"; 2],
+        "{:?}",
+        h.app.dash.log
+    );
+    assert!(h.script.jobs.lock().unwrap().is_empty(), "nothing sent");
+}

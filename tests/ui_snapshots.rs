@@ -86,6 +86,7 @@ fn settings(theme: Theme) -> Settings {
         ping: true,
         bell: false,
         inventory: false,
+        lan_at_start: false,
     }
 }
 

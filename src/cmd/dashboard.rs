@@ -72,6 +72,7 @@ pub fn config(args: DashboardArgs, file: &ScanFileConfig) -> Result<DashboardCon
         wan_target: None,
         bell: args.bell,
         inventory: !args.no_inventory && file.inventory.unwrap_or(true),
+        lan: args.auto && !args.no_lan,
     })
 }
 

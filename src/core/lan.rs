@@ -228,6 +228,10 @@ pub enum LineKind {
 }
 
 fn mac_vendor(mac: Option<MacAddr>, vendor: Option<&str>) -> String {
+    // "(locally administered)" is how the OUI table says "no vendor": not in double brackets.
+    let vendor = vendor
+        .map(|v| v.trim_start_matches('(').trim_end_matches(')'))
+        .filter(|v| !v.is_empty());
     match (mac, vendor) {
         (Some(m), Some(v)) => format!(" ({m}, {v})"),
         (Some(m), None) => format!(" ({m})"),
@@ -353,8 +357,17 @@ impl LanReport {
                         LineKind::Problem,
                         format!("DHCP: {n} servers answer (a rogue DHCP server is likely):"),
                     ));
+                    // The judged rogue ones are the problem; when none could be told apart,
+                    // every one is.
+                    let judged = d.offers.iter().any(|o| o.rogue);
                     for o in &d.offers {
-                        out.push((LineKind::Problem, format!("  {}", o.words())));
+                        let kind = if o.rogue || !judged {
+                            LineKind::Problem
+                        } else {
+                            LineKind::Fine
+                        };
+                        let tag = if o.rogue { "rogue: " } else { "" };
+                        out.push((kind, format!("  {tag}{}", o.words())));
                     }
                 }
             },

@@ -136,7 +136,10 @@ pub fn lan_lines(dash: &Dashboard, width: usize, th: &Theme) -> Vec<Line<'static
 pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, th: &Theme, offset: UtcOffset) {
     let inner_w = usize::from(area.width.saturating_sub(2));
     let lan = lan_lines(dash, inner_w, th);
-    let lan_h = (lan.len() as u16 + 2).min(area.height / 2).max(4);
+    // The LAN lines whole where the height allows; the alerts keep at least five rows.
+    let lan_h = (lan.len() as u16 + 2)
+        .min(area.height.saturating_sub(7))
+        .max(4);
     let [top, bottom] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(lan_h)]).areas(area);
     let title = format!(" Alerts · {} ", dash.alerts.len());

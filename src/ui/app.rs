@@ -143,6 +143,8 @@ pub struct Settings {
     pub bell: bool,
     /// Record completed sweeps in the device inventory.
     pub inventory: bool,
+    /// Run the LAN safety checks once at start (`--auto`, unless `--no-lan`).
+    pub lan_at_start: bool,
 }
 
 impl Default for Settings {
@@ -155,6 +157,7 @@ impl Default for Settings {
             ping: true,
             bell: false,
             inventory: false,
+            lan_at_start: false,
         }
     }
 }

@@ -75,6 +75,8 @@ pub struct DashboardConfig {
     pub bell: bool,
     /// Record completed sweeps in the device inventory (not `--no-inventory`).
     pub inventory: bool,
+    /// Run the LAN safety checks once at start (`--auto` unless `--no-lan`).
+    pub lan: bool,
 }
 
 /// Open the dashboard and run it until the user quits or a signal arrives.
@@ -182,6 +184,7 @@ fn prepare(config: &DashboardConfig) -> Setup {
         ping: config.scan.ping,
         bell: config.bell,
         inventory: config.inventory,
+        lan_at_start: config.lan,
     };
     Setup {
         targets: config.targets.clone(),

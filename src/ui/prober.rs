@@ -90,6 +90,18 @@ pub trait Prober: Send + Sync + 'static {
         let _ = (tx, cancel);
         Err("header checks are not available here".to_string())
     }
+
+    /// Run the LAN safety checks once (DHCP servers, duplicate IPs, gateway claims, IPv6
+    /// routers, switch port) on the default route's interface; the report goes to `tx`.
+    /// Refused with a one-line reason when this prober cannot (the default).
+    fn lan(
+        &self,
+        tx: mpsc::Sender<crate::core::lan::LanReport>,
+        cancel: CancellationToken,
+    ) -> Result<(), String> {
+        let _ = (tx, cancel);
+        Err("LAN checks are not available here".to_string())
+    }
 }
 
 /// The scan options every dashboard job inherits, typed once at the edge (command line over
@@ -312,6 +324,24 @@ impl Prober for EngineProber {
                     let _ = tx.send(check).await;
                 }
                 _ = cancel.cancelled() => {}
+            }
+        });
+        Ok(())
+    }
+
+    fn lan(
+        &self,
+        tx: mpsc::Sender<crate::core::lan::LanReport>,
+        cancel: CancellationToken,
+    ) -> Result<(), String> {
+        use crate::engine::lan;
+        let cfg = lan::LanConfig::default();
+        let iface = lan::resolve_iface(&self.session, &cfg).map_err(|e| e.to_string())?;
+        let session = self.session.clone();
+        tokio::spawn(async move {
+            let report = lan::run(&session, &iface, &cfg, &cancel).await;
+            if !cancel.is_cancelled() {
+                let _ = tx.send(report).await;
             }
         });
         Ok(())

@@ -80,6 +80,8 @@ pub enum Msg {
     DiagnosisEnded(u64),
     /// A sweep was recorded in the device inventory (or could not be).
     Inventory(Result<crate::store::inventory::Update, String>),
+    /// The LAN safety checks ended.
+    Lan(Box<crate::core::lan::LanReport>),
 }
 
 /// The diagnosis rounds of the current visit to the Diagnose view.
@@ -111,6 +113,8 @@ struct Loop {
     header_running: bool,
     /// The prober cannot check the header (a scripted one): the header shows what rounds saw.
     header_off: bool,
+    /// The LAN safety checks are running (one at a time).
+    lan_running: bool,
 }
 
 impl Loop {
@@ -153,6 +157,7 @@ impl Loop {
     fn settle(&mut self, app: &mut App, msg: &Msg) {
         match msg {
             Msg::Header(_) => self.header_running = false,
+            Msg::Lan(_) => self.lan_running = false,
             Msg::DiagnosisEnded(v) if self.diagnosing.as_ref().is_some_and(|d| d.visit == *v) => {
                 self.diagnosing = None;
                 app.diagnose.running = false;
@@ -254,13 +259,32 @@ impl Loop {
         });
     }
 
-    /// Run the LAN safety checks once in the background; the result arrives as a message.
+    /// Run the LAN safety checks once in the background; the report arrives as
+    /// [`Msg::Lan`]. One at a time: a second `L` while they run is refused in the footer.
     fn check_lan(&mut self, app: &mut App, now: Timestamp) {
+        if self.lan_running {
+            app.status = Some((LogKind::Info, "LAN checks already running".to_string()));
+            return;
+        }
+        let (tx, mut rx) = mpsc::channel(1);
+        if let Err(e) = self.prober.lan(tx, self.cancel.child_token()) {
+            let text = format!("LAN checks unavailable: {e}");
+            app.dash.log(now, LogKind::Error, text.clone());
+            app.status = Some((LogKind::Error, text));
+            return;
+        }
+        self.lan_running = true;
         app.dash.log(
             now,
-            LogKind::Warn,
-            "LAN checks are not part of this build yet",
+            LogKind::Info,
+            "LAN checks started: DHCP servers, duplicate IPs, gateway ARP, IPv6 routers, switch port",
         );
+        let out = self.msg_tx.clone();
+        tokio::spawn(async move {
+            if let Some(report) = rx.recv().await {
+                let _ = out.send(Msg::Lan(Box::new(report))).await;
+            }
+        });
     }
 
     /// Stop the running rounds, if any (`x`, or new rounds replace them).
@@ -401,6 +425,7 @@ where
         header: Cadence::new(app.settings.interval),
         header_running: false,
         header_off: false,
+        lan_running: false,
     };
     let _stop_jobs = lp.cancel.clone().drop_guard();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -412,6 +437,10 @@ where
         if let Some(exit) = lp.command(app, cmd, now) {
             return Ok(exit);
         }
+    }
+    if app.settings.lan_at_start {
+        let now = (inputs.clock)();
+        lp.command(app, Command::CheckLan, now);
     }
     loop {
         let now = (inputs.clock)();
@@ -508,6 +537,27 @@ fn handle(app: &mut App, msg: Msg, visit: Option<u64>, now: Timestamp) {
         Msg::Header(Some(check)) => app.dash.apply_header(*check, now),
         Msg::Header(None) | Msg::DiagnosisEnded(_) => {}
         Msg::Inventory(Ok(update)) => app.dash.apply_inventory(update, now),
+        Msg::Lan(report) => {
+            let problems = report.alerts.len();
+            app.dash.log(
+                now,
+                if problems == 0 {
+                    LogKind::Info
+                } else {
+                    LogKind::Warn
+                },
+                format!(
+                    "LAN checks on {} done: {}",
+                    report.interface,
+                    match problems {
+                        0 => "no problem found (A shows what each check saw)".to_string(),
+                        1 => "1 problem (A)".to_string(),
+                        n => format!("{n} problems (A)"),
+                    }
+                ),
+            );
+            app.dash.apply_lan(*report, now);
+        }
         Msg::Inventory(Err(e)) => app.dash.log(
             now,
             LogKind::Error,
