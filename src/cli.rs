@@ -240,6 +240,12 @@ pub struct ScanCommandArgs {
     #[arg(long)]
     pub no_inventory: bool,
 
+    /// Also run the LAN safety checks of `netdx lan` (rogue DHCP, duplicate IPs, gateway ARP
+    /// claims, IPv6 routers, switch port) on the default route's interface, alongside the
+    /// scan: their findings go in the summary, the alerts and every report format.
+    #[arg(long)]
+    pub lan: bool,
+
     /// Say a known device is gone when it has not answered in N scans in a row that covered
     /// its address.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]

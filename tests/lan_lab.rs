@@ -632,3 +632,64 @@ fn dashboard_alerts_view_runs_the_lan_checks() {
         s.contains("NETDX-EXIT=0")
     });
 }
+
+/// `netdx scan --lan`: the LAN checks run alongside the scan and land in its summary, its
+/// alerts and its reports (JSON and Markdown here; every format is checked by the golden
+/// files).
+#[test]
+fn scan_with_lan_carries_the_checks_into_the_report() {
+    let Some(lab) = lan_lab_or_skip("scan_lan", LanFlags::ALL) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let md = dir.path().join("r.md");
+    let gw = lab.info().gateway.dhcp.ip.to_string();
+    let data = dir.path().join("data");
+    let out = lab
+        .netdx_command(
+            &["scan", &gw, "--lan", "-o", json.to_str().unwrap()],
+            Duration::from_secs(30),
+        )
+        .env("NETDX_DATA_DIR", &data)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("LAN checks on eth0 for 5 s alongside the scan"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("LAN checks on eth0"), "{stdout}");
+    assert!(stdout.contains("✖ DHCP: 2 servers answer"), "{stdout}");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let r: LanReport = serde_json::from_value(v["lan"].clone()).expect("lan in the report");
+    all_ran(&r);
+    assert_switch(&lab, &r);
+    let kinds: Vec<&str> = v["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["kind"].as_str())
+        .collect();
+    for k in [
+        "rogue_dhcp",
+        "duplicate_ip",
+        "gateway_mac_changed",
+        "rogue_router",
+    ] {
+        assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_netdx"))
+        .args(["report"])
+        .arg(&json)
+        .arg("-o")
+        .arg(&md)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(md.contains("## LAN checks on eth0"), "{md}");
+    assert!(md.contains("| critical | rogue_dhcp |"), "{md}");
+}

@@ -949,4 +949,8 @@ fn alerts_view_lists_changes_and_lan_checks() {
     key(&mut app, KeyCode::Esc);
     assert_eq!(app.view, View::Hosts);
     assert!(!render(&mut app, 120, 40, t(42)).contains("alerts (A)"));
+    // An export carries the alerts and the LAN check.
+    let r = app.dash.export_report(t(43));
+    assert_eq!(r.alerts.len(), 3);
+    assert_eq!(r.lan.as_ref().map(|l| l.dhcp.offers.len()), Some(2));
 }

@@ -261,6 +261,33 @@ async fn drive(
     (report, outcome)
 }
 
+/// `--lan`: the LAN safety checks on the default route's interface, alongside the scan and on
+/// its session. A check that cannot start is said on stderr; the scan goes on without it.
+fn start_lan(
+    session: &Session,
+    cancel: &CancellationToken,
+) -> Option<tokio::task::JoinHandle<crate::core::lan::LanReport>> {
+    use crate::engine::lan;
+    let cfg = lan::LanConfig::default();
+    match lan::resolve_iface(session, &cfg) {
+        Ok(iface) => {
+            eprintln!(
+                "LAN checks on {} for {} s alongside the scan: DHCP servers, duplicate IPs, gateway ARP, IPv6 routers, switch port",
+                iface.name,
+                cfg.window.as_secs()
+            );
+            let (session, cancel) = (session.clone(), cancel.clone());
+            Some(tokio::spawn(async move {
+                lan::run(&session, &iface, &cfg, &cancel).await
+            }))
+        }
+        Err(e) => {
+            eprintln!("netdx: warning: the LAN checks did not run: {e}");
+            None
+        }
+    }
+}
+
 /// `netdx scan`: run, print the summary, write the report if asked.
 pub async fn scan(
     cfg: ScanConfig,
@@ -269,15 +296,31 @@ pub async fn scan(
     format: Option<output::Format>,
     log: bool,
     inventory: Option<InventoryConfig>,
+    lan: bool,
 ) -> anyhow::Result<Outcome> {
     use std::io::IsTerminal;
     let started = Instant::now();
     let session = Session::new(SessionOptions {
         concurrency: cfg.concurrency,
     })?;
+    let lan_cancel = CancellationToken::new();
+    let lan_task = if lan {
+        start_lan(&session, &lan_cancel)
+    } else {
+        None
+    };
     let (mut report, outcome) = run(session, cfg, params, std::io::stderr().is_terminal()).await;
     if outcome == Outcome::NothingToScan {
         return Ok(outcome);
+    }
+    if outcome != Outcome::Complete {
+        lan_cancel.cancel();
+    }
+    if let Some(task) = lan_task
+        && let Ok(lan) = task.await
+    {
+        report.alerts.extend(lan.alerts.iter().cloned());
+        report.lan = Some(lan);
     }
     // Only a complete scan says who is gone: an interrupted one never reached some addresses.
     let mut inventory_failed = false;
@@ -353,7 +396,15 @@ pub fn run_cli(cmd: crate::cli::ScanCommandArgs) -> std::process::ExitCode {
             gone_after: cmd.gone_after,
             explicit: file.scan.inventory == Some(true),
         });
-    match rt.block_on(scan(cfg, params, args.output, format, log, inventory)) {
+    match rt.block_on(scan(
+        cfg,
+        params,
+        args.output,
+        format,
+        log,
+        inventory,
+        cmd.lan,
+    )) {
         Ok(Outcome::Complete) => ExitCode::SUCCESS,
         Ok(Outcome::InventoryFailed) => ExitCode::FAILURE,
         Ok(Outcome::Interrupted) => ExitCode::from(super::EXIT_INTERRUPTED),

@@ -1126,6 +1126,9 @@ impl Dashboard {
                 };
             }
         }
+        // What changed while the dashboard watched, and the last LAN check, go with it.
+        r.alerts = self.alerts.iter().cloned().collect();
+        r.lan = self.lan.clone();
         let sweeping = self.sweep_running();
         r.complete = self.monitoring && !sweeping && !r.interrupted;
         r.finished_at = Some(rfc3339(now));
