@@ -540,14 +540,7 @@ fn run_receiver(
         }
         let frame = match rx.next() {
             Ok(frame) => frame,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::TimedOut
-                        | io::ErrorKind::WouldBlock
-                        | io::ErrorKind::Interrupted
-                ) =>
-            {
+            Err(e) if crate::net::idle_read(&e) => {
                 continue;
             }
             Err(e) => {

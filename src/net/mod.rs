@@ -20,3 +20,14 @@ pub mod sys;
 pub mod tcp;
 pub mod timing;
 pub mod traceroute;
+
+/// A datalink read that ended without a frame only because its timeout passed, it would
+/// block, or a signal came: the caller reads again (its own window decides when to stop).
+pub(crate) fn idle_read(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::TimedOut
+            | std::io::ErrorKind::WouldBlock
+            | std::io::ErrorKind::Interrupted
+    )
+}

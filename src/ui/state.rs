@@ -750,17 +750,21 @@ impl Dashboard {
                 }
             }
         }
-        // One sample per watched host per sweep or round: the RTT of its reply, or a gap.
-        if job.kind.decides_liveness() {
-            let mut probed: Vec<IpAddr> = job
+        // Every address the job asked or heard from, in order.
+        let probed: Vec<IpAddr> = {
+            let mut v: Vec<IpAddr> = job
                 .targets
                 .iter()
                 .chain(job.heard.keys())
                 .copied()
                 .collect();
-            probed.sort();
-            probed.dedup();
-            for ip in probed {
+            v.sort();
+            v.dedup();
+            v
+        };
+        // One sample per watched host per sweep or round: the RTT of its reply, or a gap.
+        if job.kind.decides_liveness() {
+            for &ip in &probed {
                 let p = job.heard.get(&ip).copied().unwrap_or_default();
                 // A host that answers ICMP is charted by ICMP alone: a round where only ARP
                 // saw it is a gap in its latency, not an ARP time.
@@ -791,14 +795,6 @@ impl Dashboard {
             let at = rfc3339(now);
             let alerts = match &job.kind {
                 JobKind::Sweep { .. } | JobKind::Round { .. } => {
-                    let mut probed: Vec<IpAddr> = job
-                        .targets
-                        .iter()
-                        .chain(job.heard.keys())
-                        .copied()
-                        .collect();
-                    probed.sort();
-                    probed.dedup();
                     self.changes
                         .observe(&self.report, &probed, &|ip| seen(&ip), &at)
                 }

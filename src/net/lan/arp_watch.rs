@@ -122,14 +122,7 @@ fn listen(
         }
         let frame = match rx.next() {
             Ok(f) => f,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::TimedOut
-                        | io::ErrorKind::WouldBlock
-                        | io::ErrorKind::Interrupted
-                ) =>
-            {
+            Err(e) if crate::net::idle_read(&e) => {
                 continue;
             }
             Err(e) => return Err(e),

@@ -128,14 +128,7 @@ fn offer_sources(
     while start.elapsed() < window && !cancel.is_cancelled() {
         let frame = match rx.next() {
             Ok(f) => f,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::TimedOut
-                        | io::ErrorKind::WouldBlock
-                        | io::ErrorKind::Interrupted
-                ) =>
-            {
+            Err(e) if crate::net::idle_read(&e) => {
                 continue;
             }
             // The socket broke: the UDP socket still collects the offers, without their MACs.

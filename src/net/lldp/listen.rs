@@ -186,13 +186,7 @@ fn listen_blocking(
                     break;
                 }
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::TimedOut
-                        | io::ErrorKind::WouldBlock
-                        | io::ErrorKind::Interrupted
-                ) => {}
+            Err(e) if crate::net::idle_read(&e) => {}
             Err(e) => {
                 let error = format!("reading {} failed: {e}", iface.name);
                 return (
