@@ -186,7 +186,7 @@ fn a_rogue_dhcp_server_is_named_every_time() {
     };
     let rogue = lab.info().rogue_dhcp.clone().expect("rogue in lab");
     let gw = lab.info().gateway.dhcp.clone();
-    for run in 0..5 {
+    for run in 0..10 {
         let window: &[&str] = if run == 0 { &[] } else { &["--window", "2"] };
         let (r, code, _) = lan(&lab, window);
         assert_eq!(code, 1, "run {run}: {r:#?}");
@@ -249,7 +249,7 @@ fn a_duplicate_address_shows_both_macs_every_time() {
     let dup = lab.info().duplicate.clone().expect("duplicate in lab");
     let mut want: Vec<MacAddr> = dup.macs.iter().map(|m| mac(m)).collect();
     want.sort();
-    for run in 0..5 {
+    for run in 0..10 {
         let window: &[&str] = if run == 0 { &[] } else { &["--window", "2"] };
         let (r, code, _) = lan(&lab, window);
         assert_eq!(code, 1, "run {run}");
@@ -296,7 +296,7 @@ fn gratuitous_arp_for_the_gateway_is_a_claim() {
     };
     let spoofer = mac(&lab.info().spoofer.clone().expect("spoofer").mac);
     let gw = lab.info().gateway.dhcp.clone();
-    for run in 0..3 {
+    for run in 0..10 {
         let (r, code, _) = lan(&lab, if run == 0 { &[] } else { &["--window", "2"] });
         assert_eq!(code, 1, "run {run}");
         all_ran(&r);
@@ -356,7 +356,7 @@ fn a_rogue_ipv6_router_is_flagged_with_its_prefix() {
     };
     let rogue = lab.info().rogue_ra.clone().expect("rogue router");
     let gw = lab.info().gateway.clone();
-    for run in 0..3 {
+    for run in 0..10 {
         let (r, code, _) = lan(&lab, if run == 0 { &[] } else { &["--window", "2"] });
         assert_eq!(code, 1, "run {run}");
         all_ran(&r);
