@@ -341,6 +341,11 @@ pub struct DashboardArgs {
     #[arg(long, requires = "auto")]
     pub no_lan: bool,
 
+    /// Say a device is gone (an alert) when it has not answered for N monitoring rounds in a
+    /// row.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub gone_after: u32,
+
     /// Seconds between monitoring rounds once the first sweep is done.
     #[arg(long, value_name = "S", default_value_t = 2.0)]
     pub interval: f64,

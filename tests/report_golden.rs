@@ -122,6 +122,18 @@ fn golden_alerts_and_lan_checks_in_every_format() {
         "{xml}"
     );
     let csv = String::from_utf8(output::render(&report, Format::Csv).unwrap()).unwrap();
+    // Nothing is left out of the CSV: an alert about an address that is not a host is a row
+    // of its own, and so is each line of the LAN checks.
+    assert!(
+        csv.lines().any(|l| l.starts_with("10.77.0.66,alert,")
+            && l.contains("critical: rogue DHCP server 10.77.0.66")),
+        "{csv}"
+    );
+    assert!(
+        csv.lines().any(|l| l.starts_with(",lan,")
+            && l.contains("ok: Switch port: switch core-sw1 port Gi1/0/12")),
+        "{csv}"
+    );
     let web: Vec<&str> = csv
         .lines()
         .filter(|l| l.starts_with("10.77.0.20,"))

@@ -752,3 +752,62 @@ fn alerts_view_in_the_lab_names_a_device_that_left() {
         );
     }
 }
+
+/// Issue 11, part 4, in the dashboard: an on-link /64 typed as a target is discovered by
+/// multicast and NDP (not refused, not swept), and every lab host's IPv6 address is in the
+/// table with its MAC's vendor.
+#[test]
+fn dashboard_discovers_an_on_link_ipv6_prefix() {
+    const TEST: &str = "dashboard_discovers_an_on_link_ipv6_prefix";
+    if !common::require_root(TEST) {
+        return;
+    }
+    if !common::require(TEST, tmux::available(), "needs tmux") {
+        return;
+    }
+    let lab = Lab::up();
+    let dir = tempfile::tempdir().unwrap();
+    let session = Session {
+        name: format!("netdx-v6-{}", std::process::id()),
+    };
+    let prefix = lab.info().lan.ipv6.clone();
+    let cmd = format!(
+        "ip netns exec {ns} env NETDX_CONFIG=/dev/null NETDX_DATA_DIR={data} {bin} {prefix} --interval 2; echo NETDX-EXIT=$?; exec sleep 60",
+        ns = lab.scanner_ns(),
+        bin = env!("CARGO_BIN_EXE_netdx"),
+        data = dir.path().join("data").display(),
+    );
+    let (w, h) = ("160", "48");
+    session.tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session.name,
+        "-x",
+        w,
+        "-y",
+        h,
+        "-c",
+        dir.path().to_str().unwrap(),
+        &cmd,
+    ]);
+    session.tmux(&["resize-window", "-t", &session.name, "-x", w, "-y", h]);
+    let screen = session.wait_for("the discovery to finish", Duration::from_secs(30), |s| {
+        s.contains("● monitoring")
+    });
+    let rows = table_rows(&screen);
+    for host in lab.hosts() {
+        let v6 = host.ipv6.to_string();
+        assert!(
+            rows.iter()
+                .any(|r| r.contains(&format!("│{v6} ")) || r.contains(&format!(" {v6} "))),
+            "{} ({v6}) missing from the table:\n{screen}",
+            host.key
+        );
+    }
+    assert!(!screen.contains("not on a local link"), "{screen}");
+    session.type_text("q");
+    session.wait_for("netdx to exit", Duration::from_secs(10), |s| {
+        s.contains("NETDX-EXIT=0")
+    });
+}

@@ -73,6 +73,7 @@ pub fn config(args: DashboardArgs, file: &ScanFileConfig) -> Result<DashboardCon
         bell: args.bell,
         inventory: !args.no_inventory && file.inventory.unwrap_or(true),
         lan: args.auto && !args.no_lan,
+        gone_after: args.gone_after,
     })
 }
 

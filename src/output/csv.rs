@@ -5,9 +5,11 @@
 //! quoted only when needed. Every text cell goes through [`escape::csv`], which neutralises
 //! formula prefixes (`=`, `+`, `-`, `@`, tab, CR) with a leading `'`.
 //!
-//! DNS results and the LAN checks are not in the CSV: they do not fit a host/port row, and
-//! the JSON, Markdown, HTML and XML reports carry them. A host's alerts (what changed since
-//! it was last seen, and LAN problems about its address) are in its `alerts` column.
+//! DNS results are not in the CSV: they do not fit a host/port row, and the JSON, Markdown,
+//! HTML and XML reports carry them. A host's alerts (what changed since it was last seen, and
+//! LAN problems about its address) are in its `alerts` column; an alert about an address that
+//! is not a host of the report is a row of its own with status `alert`, and each line of the
+//! LAN checks a row with status `lan` (the line in `service_info`).
 
 use std::fmt::Write;
 
@@ -116,6 +118,20 @@ fn row(out: &mut String, h: &Host, p: PortCells<'_>, alerts: &str) {
     let _ = write!(out, "{}\r\n", cells.join(","));
 }
 
+/// A row that is not a host's: the named columns filled (already escaped), the rest empty.
+fn named_row(out: &mut String, cells: &[(&str, String)]) {
+    let row: Vec<&str> = HEADER
+        .iter()
+        .map(|col| {
+            cells
+                .iter()
+                .find(|(name, _)| name == col)
+                .map_or("", |(_, v)| v.as_str())
+        })
+        .collect();
+    let _ = write!(out, "{}\r\n", row.join(","));
+}
+
 pub fn render(report: &ScanReport) -> String {
     let mut out = String::new();
     let _ = write!(out, "{}\r\n", HEADER.join(","));
@@ -140,6 +156,42 @@ pub fn render(report: &ScanReport) -> String {
             if !set.is_empty() {
                 row(&mut out, h, PortCells::Set(state, set), &alerts);
             }
+        }
+    }
+    // Alerts about an address that is not a host of the report (a rogue DHCP server outside
+    // the targets) or about no address: one row each, status `alert`.
+    for a in super::watch::alerts_sorted(report) {
+        if a.ip.is_some_and(|ip| report.hosts.contains_key(&ip)) {
+            continue;
+        }
+        named_row(
+            &mut out,
+            &[
+                ("ip", a.ip.map(|ip| ip.to_string()).unwrap_or_default()),
+                ("status", "alert".to_string()),
+                ("mac", a.mac.map(|m| m.to_string()).unwrap_or_default()),
+                (
+                    "alerts",
+                    escape::csv(&format!(
+                        "{}: {}",
+                        super::watch::level_word(a.level),
+                        a.text
+                    )),
+                ),
+            ],
+        );
+    }
+    // The LAN checks: one row per line, status `lan`, the line in `service_info`.
+    if let Some(lan) = &report.lan {
+        for (kind, line) in lan.lines() {
+            let text = format!("{}: {}", super::watch::line_word(kind), line.trim_start());
+            named_row(
+                &mut out,
+                &[
+                    ("status", "lan".to_string()),
+                    ("service_info", escape::csv(&text)),
+                ],
+            );
         }
     }
     out

@@ -77,6 +77,8 @@ pub struct DashboardConfig {
     pub inventory: bool,
     /// Run the LAN safety checks once at start (`--auto` unless `--no-lan`).
     pub lan: bool,
+    /// Silent rounds before a device is reported gone.
+    pub gone_after: u32,
 }
 
 /// Open the dashboard and run it until the user quits or a signal arrives.
@@ -87,11 +89,9 @@ pub fn run(config: DashboardConfig) -> anyhow::Result<Exit> {
         .enable_all()
         .build()?;
     let now = state::Timestamp::now_utc();
-    let mut app = App::new(
-        Dashboard::new(setup.context, setup.parameters),
-        setup.settings,
-        now,
-    );
+    let mut dash = Dashboard::new(setup.context, setup.parameters);
+    dash.set_gone_after(config.gone_after);
+    let mut app = App::new(dash, setup.settings, now);
     let mut initial = None;
     if !setup.targets.is_empty() {
         initial = Some(Command::Scan {

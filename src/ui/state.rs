@@ -333,7 +333,8 @@ pub struct Dashboard {
 /// Alerts kept for the Alerts view; older ones are dropped (the inventory keeps history).
 pub const ALERTS_KEPT: usize = 500;
 
-/// Silent monitoring rounds before a device that was up is reported gone.
+/// Silent monitoring rounds before a device that was up is reported gone, unless
+/// `--gone-after` says otherwise.
 pub const GONE_AFTER_ROUNDS: u32 = 3;
 
 impl Dashboard {
@@ -412,6 +413,12 @@ impl Dashboard {
             .filter(|a| !said.contains(&(a.kind, a.ip)))
             .collect();
         self.push_alerts(fresh, now);
+    }
+
+    /// Silent rounds before a device that was up is reported gone (`--gone-after`, at least
+    /// 1). Set before the first round: the count of rounds already missed is kept.
+    pub fn set_gone_after(&mut self, rounds: u32) {
+        self.changes = ChangeWatch::new(rounds);
     }
 
     /// Fold in a LAN safety check: its problems become alerts.
