@@ -45,7 +45,7 @@ fn setup(test: &str) -> Option<&'static Lab> {
 fn dashboard(lab: &Lab, dir: &Path, tag: &str, prefix: &str, args: &str) -> (Tmux, u32) {
     let pidfile = dir.join("pid");
     let cmd = format!(
-        "ip netns exec {ns} sh -c 'echo $$ > {pid}; {prefix} exec {bin} {args}'; \
+        "ip netns exec {ns} sh -c 'echo $$ > {pid}; {prefix} exec {bin} --no-inventory {args}'; \
          echo NETDX-EXIT=$?; exec sleep 120",
         ns = lab.scanner_ns(),
         pid = pidfile.display(),

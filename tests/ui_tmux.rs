@@ -45,7 +45,7 @@ fn dashboard_in_the_lab_filter_portscan_export_quit() {
     };
     let lan = lab.info().lan.ipv4.clone();
     let cmd = format!(
-        "ip netns exec {ns} {bin} {lan}; echo NETDX-EXIT=$?; exec sleep 120",
+        "ip netns exec {ns} {bin} {lan} --no-inventory; echo NETDX-EXIT=$?; exec sleep 120",
         ns = lab.scanner_ns(),
         bin = env!("CARGO_BIN_EXE_netdx"),
     );
@@ -393,7 +393,7 @@ fn diagnose_view_in_the_lab_logs_a_dns_outage() {
     let gateway = lab.info().lan.gateway.to_string();
     let dns = lab.dns().server.to_string();
     let cmd = format!(
-        "ip netns exec {ns} {bin} {lan} --interval 1; echo NETDX-EXIT=$?; exec sleep 120",
+        "ip netns exec {ns} {bin} {lan} --interval 1 --no-inventory; echo NETDX-EXIT=$?; exec sleep 120",
         ns = lab.scanner_ns(),
         bin = env!("CARGO_BIN_EXE_netdx"),
     );
@@ -522,7 +522,7 @@ fn dashboard_header_follows_dns_gateway_and_wan_in_the_lab() {
     let app = lab.wan_target("app");
     let netdx = |config: &str, name: &str| {
         let cmd = format!(
-            "NETDX_CONFIG={config} ip netns exec {ns} {bin} {ip} --interval 1 --dns-timeout 800; \
+            "NETDX_CONFIG={config} ip netns exec {ns} {bin} {ip} --interval 1 --dns-timeout 800 --no-inventory; \
              echo NETDX-EXIT=$?; exec sleep 120",
             ns = lab.scanner_ns(),
             bin = env!("CARGO_BIN_EXE_netdx"),
