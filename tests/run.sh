@@ -18,7 +18,7 @@ need=()
 for cmd_pkg in ip:iproute2 nft:nftables dnsmasq:dnsmasq-base tmux:tmux python3:python3 \
                ndiff:ndiff nmap:nmap fping:fping arp-scan:arp-scan chromium:chromium \
                ps:procps openssl:openssl strace:strace snmpd:snmpd \
-               lldpd:lldpd radvd:radvd; do
+               lldpd:lldpd radvd:radvd curl:curl; do
   command -v "${cmd_pkg%%:*}" >/dev/null 2>&1 || need+=("${cmd_pkg#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
