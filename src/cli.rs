@@ -97,7 +97,7 @@ pub enum Command {
     /// Exit codes: 0 nothing wrong, 1 a problem found, 2 bad input, 130 interrupted.
     #[command(after_help = LAN_EXAMPLES)]
     Lan(LanArgs),
-    /// Run as a monitoring agent that Prometheus scrapes: ping, TCP and DNS checks at their
+    /// Run as a monitoring agent that Prometheus scrapes: ping, TCP, DNS and TLS checks at their
     /// intervals on one probe session, served as OpenMetrics text on /metrics, with /healthz
     /// and a status page at /.
     ///
@@ -123,7 +123,7 @@ Examples:
 Config file (TOML):
   flap = 2                       # equal results in a row before a state changes
   [[check]]
-  kind = \"ping\"                  # ping | tcp | dns
+  kind = \"ping\"                  # ping | tcp | dns | tls (port 443 by default)
   target = \"10.0.0.1\"            # an IP address (dns: the server; default the system's)
   interval = 10                  # seconds
   name = \"gateway\"               # the `check` label (default e.g. ping-10.0.0.1)
@@ -136,7 +136,8 @@ Config file (TOML):
 
 Metrics: netdx_probe_success, netdx_probe_duration_seconds, netdx_icmp_rtt_seconds{stat},
 netdx_icmp_loss_ratio, netdx_tcp_connect_seconds, netdx_dns_lookup_seconds,
-netdx_dns_answer_match, netdx_check_state_changes_total, netdx_build_info.
+netdx_dns_answer_match, netdx_tls_cert_not_after_timestamp_seconds,
+netdx_check_state_changes_total, netdx_build_info.
 Listens on 127.0.0.1:9430 unless --listen names another address.";
 
 /// Log line format of `netdx serve` (stderr).

@@ -193,6 +193,12 @@ query = "web.lab.test"
 expect = ["{down}"]
 interval = 0.5
 name = "dns-wrong"
+[[check]]
+kind = "tls"
+target = "{web}"
+port = 443
+interval = 0.5
+name = "web-tls"
 "#,
         web = web.ip,
     );
@@ -223,6 +229,7 @@ name = "dns-wrong"
         "web-closed",
         "dns-web",
         "dns-wrong",
+        "web-tls",
         db_ping.as_str(),
         db_tcp.as_str(),
     ];
@@ -250,6 +257,20 @@ name = "dns-wrong"
         sample(&text, "netdx_dns_answer_match", "dns-wrong"),
         Some(0.0)
     );
+    // web:443's certificate is made at lab start, valid for 365 days.
+    assert_eq!(success("web-tls"), Some(1.0));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64();
+    let end = sample(
+        &text,
+        "netdx_tls_cert_not_after_timestamp_seconds",
+        "web-tls",
+    )
+    .expect("certificate end");
+    let days = (end - now) / 86_400.0;
+    assert!((363.0..=366.0).contains(&days), "{days} days left");
     assert_eq!(success(&db_ping), Some(1.0));
     assert_eq!(success(&db_tcp), Some(1.0));
     let avg = format!(
@@ -307,7 +328,7 @@ name = "dns-wrong"
     agent.signal("HUP");
     wait_log(&agent, "config reloaded", Duration::from_secs(10));
     assert!(
-        agent.log().contains("started=1 stopped=0 kept=8"),
+        agent.log().contains("started=1 stopped=0 kept=9"),
         "{}",
         agent.log()
     );

@@ -42,6 +42,9 @@ pub enum Probe {
     Ping { target: IpAddr },
     /// A TCP connect: open is success.
     Tcp { target: SocketAddr },
+    /// A TLS handshake: success is a completed handshake with a certificate that has not
+    /// expired; its end date is kept.
+    Tls { target: SocketAddr },
     /// A DNS question to `server` (`None`: the system resolvers); success is NOERROR with an
     /// answer, and, when `expect` is given, exactly those values among the answers.
     Dns {
@@ -58,6 +61,7 @@ impl Probe {
         match self {
             Probe::Ping { .. } => "ping",
             Probe::Tcp { .. } => "tcp",
+            Probe::Tls { .. } => "tls",
             Probe::Dns { .. } => "dns",
         }
     }
@@ -67,7 +71,7 @@ impl Probe {
     pub fn target_label(&self) -> String {
         match self {
             Probe::Ping { target } => target.to_string(),
-            Probe::Tcp { target } => target.to_string(),
+            Probe::Tcp { target } | Probe::Tls { target } => target.to_string(),
             Probe::Dns { server, .. } => server.map_or("system".to_string(), |s| s.to_string()),
         }
     }
@@ -77,6 +81,7 @@ impl Probe {
         match self {
             Probe::Ping { target } => format!("ping-{target}"),
             Probe::Tcp { target } => format!("tcp-{}-{}", target.ip(), target.port()),
+            Probe::Tls { target } => format!("tls-{}-{}", target.ip(), target.port()),
             Probe::Dns { query, rtype, .. } => format!("dns-{query}-{}", rtype.label()),
         }
     }
@@ -297,6 +302,21 @@ fn check_from_raw(c: RawCheck) -> KeyResult<CheckSpec> {
                 target: SocketAddr::new(ip(&c.target)?, port),
             }
         }
+        "tls" => {
+            refuse(c.query.is_some(), "query", "tls")?;
+            refuse(c.rtype.is_some(), "type", "tls")?;
+            refuse(!c.expect.is_empty(), "expect", "tls")?;
+            let port = match c.port {
+                None => 443,
+                Some(p) => u16::try_from(p)
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or(("port", format!("must be 1 to 65535, not {p}")))?,
+            };
+            Probe::Tls {
+                target: SocketAddr::new(ip(&c.target)?, port),
+            }
+        }
         "dns" => {
             let server = match &c.target {
                 None => None,
@@ -338,7 +358,7 @@ fn check_from_raw(c: RawCheck) -> KeyResult<CheckSpec> {
         other => {
             return Err((
                 "kind",
-                format!("\"{other}\" is not one of \"ping\", \"tcp\", \"dns\""),
+                format!("\"{other}\" is not one of \"ping\", \"tcp\", \"dns\", \"tls\""),
             ));
         }
     };
@@ -431,11 +451,16 @@ target = "10.0.0.53"
 query = "web.lab.test"
 type = "A"
 expect = ["10.0.0.20"]
+[[check]]
+kind = "tls"
+target = "10.0.0.20"
 "#,
         )
         .expect("valid");
         assert_eq!(c.flap, Some(3));
-        assert_eq!(c.checks.len(), 3);
+        assert_eq!(c.checks.len(), 4);
+        assert_eq!(c.checks[3].name, "tls-10.0.0.20-443");
+        assert_eq!(c.checks[3].probe.kind(), "tls");
         assert_eq!(c.checks[0].name, "gw");
         assert_eq!(c.checks[0].interval, Duration::from_secs(5));
         assert_eq!(c.checks[1].name, "tcp-10.0.0.2-443");
@@ -468,7 +493,7 @@ expect = ["10.0.0.20"]
         );
         assert_eq!(
             err("[[check]]\nkind = \"smtp\"\n"),
-            "f.toml: check[0].kind: \"smtp\" is not one of \"ping\", \"tcp\", \"dns\""
+            "f.toml: check[0].kind: \"smtp\" is not one of \"ping\", \"tcp\", \"dns\", \"tls\""
         );
         assert_eq!(err("flap = 0\n"), "f.toml: flap: must be 1 to 100, not 0");
         assert!(err("listen = \"0.0.0.0:9430\"\n").starts_with("f.toml: listen: "));

@@ -48,6 +48,7 @@ pub fn encode(board: &Board) -> String {
     let connect = FloatFamily::<CheckLabels>::default();
     let lookup = FloatFamily::<CheckLabels>::default();
     let matched = FloatFamily::<CheckLabels>::default();
+    let not_after = Family::<CheckLabels, Gauge>::default();
     let changes = Family::<CheckLabels, Counter>::default();
     for e in board.checks.values() {
         let l = CheckLabels {
@@ -85,6 +86,9 @@ pub fn encode(board: &Board) -> String {
         }
         if let Some(d) = last.dns_latency {
             lookup.get_or_create(&l).set(d.as_secs_f64());
+        }
+        if let Some(t) = last.cert_not_after {
+            not_after.get_or_create(&l).set(t);
         }
         if let Some(m) = last.answer_match {
             matched.get_or_create(&l).set(if m { 1.0 } else { 0.0 });
@@ -128,6 +132,12 @@ pub fn encode(board: &Board) -> String {
         "netdx_dns_answer_match",
         "1 when the last DNS answer held every expected value",
         matched,
+    );
+    reg.register_with_unit(
+        "netdx_tls_cert_not_after_timestamp",
+        "When the certificate seen in the last TLS handshake ends (Unix time)",
+        Unit::Seconds,
+        not_after,
     );
     reg.register(
         "netdx_check_state_changes",

@@ -32,6 +32,7 @@ pub async fn run(session: &Session, probe: &Probe, limit: Duration) -> Outcome {
                 ..Outcome::default()
             }
         }
+        Probe::Tls { target } => tls(session, *target, limit).await,
         Probe::Dns {
             server,
             query,
@@ -101,6 +102,37 @@ async fn dns(
             _ if r.status == DnsStatus::NoError => "no answer".to_string(),
             _ => r.status.label().to_string(),
         }),
+        ..Outcome::default()
+    }
+}
+
+/// A TLS handshake (any certificate accepted: it is recorded, not trusted) and its end date.
+async fn tls(session: &Session, target: std::net::SocketAddr, limit: Duration) -> Outcome {
+    let _permit = session.connects().clone().acquire_owned().await.ok();
+    let config = crate::net::identify::tls::client_config();
+    let host = target.ip().to_string();
+    let Some((_stream, info)) =
+        crate::net::identify::handshake(target, &host, limit / 2, limit / 2, &config).await
+    else {
+        return failed("no TLS handshake".to_string());
+    };
+    let not_after = info.not_after.as_deref().and_then(|s| {
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+            .ok()
+            .map(|t| t.unix_timestamp())
+    });
+    let expired = info.days_left.is_some_and(|d| d < 0);
+    Outcome {
+        success: not_after.is_some() && !expired,
+        cert_not_after: not_after,
+        cert_days_left: info.days_left,
+        note: if not_after.is_none() {
+            Some("no certificate end date".to_string())
+        } else if expired {
+            Some("certificate expired".to_string())
+        } else {
+            None
+        },
         ..Outcome::default()
     }
 }

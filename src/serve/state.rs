@@ -24,6 +24,9 @@ pub struct Outcome {
     pub dns_status: Option<&'static str>,
     pub dns_latency: Option<Duration>,
     pub answer_match: Option<bool>,
+    /// TLS: when the certificate ends (Unix seconds) and whole days left.
+    pub cert_not_after: Option<i64>,
+    pub cert_days_left: Option<i64>,
     /// Why it failed, for the log and the status page (from our own code, never raw bytes).
     pub note: Option<String>,
 }
