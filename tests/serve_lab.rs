@@ -377,3 +377,44 @@ name = "web-tls"
     let (head, _) = get(&lab, "/healthz");
     assert!(head.is_empty(), "listener still open: {head}");
 }
+
+#[test]
+fn serve_logs_json_and_refuses_a_taken_port() {
+    let Some(lab) = common::lab_or_skip("serve_logs_json_and_refuses_a_taken_port") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let web = lab.host("web").ip.to_string();
+    let agent = Agent::start(
+        &lab,
+        &["serve", &web, "--interval", "0.5", "--log-format", "json"],
+        dir.path(),
+    );
+    wait_log(&agent, "\"check state\"", Duration::from_secs(15));
+    for line in agent.log().lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        assert!(
+            v["level"].is_string() && v["timestamp"].is_string(),
+            "{line}"
+        );
+    }
+    let first: serde_json::Value =
+        serde_json::from_str(agent.log().lines().next().expect("a line")).expect("json");
+    assert_eq!(first["message"], "serving");
+    assert_eq!(first["listen"], format!("127.0.0.1:{PORT}"));
+    assert_eq!(first["checks"], 1);
+
+    // A second agent on the same port says so and exits 2.
+    let second = tempfile::tempdir().expect("tempdir");
+    let mut other = Agent::start(&lab, &["serve", &web], second.path());
+    let st = other.child.wait().expect("wait");
+    assert_eq!(st.code(), Some(2), "{}", other.log());
+    assert!(
+        other
+            .log()
+            .contains(&format!("cannot listen on 127.0.0.1:{PORT}")),
+        "{}",
+        other.log()
+    );
+    agent.signal("TERM");
+}
