@@ -138,7 +138,8 @@ Metrics: netdx_probe_success, netdx_probe_duration_seconds, netdx_icmp_rtt_secon
 netdx_icmp_loss_ratio, netdx_tcp_connect_seconds, netdx_dns_lookup_seconds,
 netdx_dns_answer_match, netdx_tls_cert_not_after_timestamp_seconds,
 netdx_check_state_changes_total, netdx_build_info.
-Listens on 127.0.0.1:9430 unless --listen names another address.";
+Listens on 127.0.0.1:9430 unless --listen names another address. A config file may set
+token_file = \"FILE\" (relative to the config's directory) like --token-file.";
 
 /// Log line format of `netdx serve` (stderr).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -174,6 +175,11 @@ pub struct ServeArgs {
     /// TOML file with more checks; re-read on SIGHUP.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// File holding a bearer token that /metrics and / then require (`Authorization: Bearer
+    /// TOKEN`; never in the URL). /healthz stays open. Overrides the config's token_file.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
 
     /// Validate FILE and exit: 0 valid, 2 with a one-line error naming the file and key.
     #[arg(long, value_name = "FILE", exclusive = true)]

@@ -64,8 +64,16 @@ impl Drop for Agent {
 
 /// GET `path` from inside the scanner namespace: (status line + headers, body).
 fn get(lab: &Lab, path: &str) -> (String, String) {
+    get_with(lab, path, &[])
+}
+
+/// [`get`] with more curl arguments (a header).
+fn get_with(lab: &Lab, path: &str, extra: &[&str]) -> (String, String) {
     let url = format!("http://127.0.0.1:{PORT}{path}");
-    let out = lab.exec(lab.scanner_ns(), &["curl", "-s", "-i", "-m", "5", &url]);
+    let mut argv = vec!["curl", "-s", "-i", "-m", "5"];
+    argv.extend_from_slice(extra);
+    argv.push(&url);
+    let out = lab.exec(lab.scanner_ns(), &argv);
     let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
     match text.split_once("\n\n") {
         Some((head, body)) => (head.to_string(), body.to_string()),
@@ -379,15 +387,27 @@ name = "web-tls"
 }
 
 #[test]
-fn serve_logs_json_and_refuses_a_taken_port() {
-    let Some(lab) = common::lab_or_skip("serve_logs_json_and_refuses_a_taken_port") else {
+fn serve_logs_json_wants_its_token_and_refuses_a_taken_port() {
+    let Some(lab) = common::lab_or_skip("serve_logs_json_wants_its_token_and_refuses_a_taken_port")
+    else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let web = lab.host("web").ip.to_string();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "lab-Secret-42\n").expect("token");
     let agent = Agent::start(
         &lab,
-        &["serve", &web, "--interval", "0.5", "--log-format", "json"],
+        &[
+            "serve",
+            &web,
+            "--interval",
+            "0.5",
+            "--log-format",
+            "json",
+            "--token-file",
+            token.to_str().expect("utf-8"),
+        ],
         dir.path(),
     );
     wait_log(&agent, "\"check state\"", Duration::from_secs(15));
@@ -403,6 +423,37 @@ fn serve_logs_json_and_refuses_a_taken_port() {
     assert_eq!(first["message"], "serving");
     assert_eq!(first["listen"], format!("127.0.0.1:{PORT}"));
     assert_eq!(first["checks"], 1);
+    assert_eq!(first["token"], true);
+    assert!(
+        !agent.log().contains("lab-Secret-42"),
+        "the token is never logged"
+    );
+
+    // The token only in the Authorization header; /healthz stays open.
+    let bearer = ["-H", "Authorization: Bearer lab-Secret-42"];
+    let (head, body) = get_with(&lab, "/metrics", &bearer);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(body.contains("netdx_build_info"), "{body}");
+    assert!(get_with(&lab, "/", &bearer).0.starts_with("HTTP/1.1 200"));
+    for (path, extra) in [
+        ("/metrics", &[][..]),
+        ("/", &[][..]),
+        ("/metrics?token=lab-Secret-42", &[][..]),
+        (
+            "/metrics",
+            &["-H", "Authorization: Bearer lab-Secret-4"][..],
+        ),
+        ("/metrics", &["-u", "x:lab-Secret-42"][..]),
+    ] {
+        let (head, _) = get_with(&lab, path, extra);
+        assert!(head.starts_with("HTTP/1.1 401"), "{path} {extra:?}: {head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("www-authenticate: bearer"),
+            "{head}"
+        );
+    }
+    assert!(get(&lab, "/healthz").0.starts_with("HTTP/1.1 200"));
 
     // A second agent on the same port says so and exits 2.
     let second = tempfile::tempdir().expect("tempdir");

@@ -52,7 +52,9 @@ pub fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
         checks: Vec::new(),
         flap: DEFAULT_FLAP,
         file: args.config.clone(),
+        token: None,
     };
+    let mut token_file = args.token_file.clone();
     if let Some(path) = &args.config {
         let file = config::load_file(path)?;
         cfg.flap = file.flap.unwrap_or(DEFAULT_FLAP);
@@ -62,6 +64,10 @@ pub fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
             cfg.listen = l;
         }
         checks.extend(file.checks);
+        token_file = token_file.or(file.token_file);
+    }
+    if let Some(t) = &token_file {
+        cfg.token = Some(crate::serve::auth::Token::load(t)?);
     }
     config::unique(&checks).map_err(|(_, why)| cli(format!("check names: {why}")))?;
     if checks.is_empty() {
@@ -152,6 +158,7 @@ mod tests {
             interval: 10.0,
             listen: None,
             config: None,
+            token_file: None,
             check_config: None,
             log_format: LogFormat::Text,
         }

@@ -96,6 +96,8 @@ pub struct ServeConfig {
     pub flap: u32,
     /// The config file, re-read on SIGHUP.
     pub file: Option<PathBuf>,
+    /// Bearer token `/metrics` and `/` require, when one is configured.
+    pub token: Option<super::auth::Token>,
 }
 
 /// The checks and settings a config file gives.
@@ -104,6 +106,8 @@ pub struct FileConfig {
     pub checks: Vec<CheckSpec>,
     pub flap: Option<u32>,
     pub listen: Option<SocketAddr>,
+    /// The bearer token's file, relative paths taken from the config file's directory.
+    pub token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -120,6 +124,8 @@ pub enum ConfigError {
     },
     #[error("{0}")]
     Cli(String),
+    #[error(transparent)]
+    Token(#[from] super::auth::TokenError),
 }
 
 pub type Result<T> = std::result::Result<T, ConfigError>;
@@ -129,6 +135,7 @@ pub type Result<T> = std::result::Result<T, ConfigError>;
 struct RawFile {
     flap: Option<i64>,
     listen: Option<String>,
+    token_file: Option<PathBuf>,
     #[serde(default)]
     check: Vec<RawCheck>,
 }
@@ -212,10 +219,15 @@ pub fn parse_file(file: &str, text: &str) -> Result<FileConfig> {
             format!("{} checks; at most {MAX_CHECKS}", checks.len()),
         ));
     }
+    let token_file = raw.token_file.map(|t| match Path::new(file).parent() {
+        Some(dir) if t.is_relative() => dir.join(t),
+        _ => t,
+    });
     Ok(FileConfig {
         checks,
         flap,
         listen,
+        token_file,
     })
 }
 
@@ -458,6 +470,7 @@ target = "10.0.0.20"
         )
         .expect("valid");
         assert_eq!(c.flap, Some(3));
+        assert_eq!(c.token_file, None);
         assert_eq!(c.checks.len(), 4);
         assert_eq!(c.checks[3].name, "tls-10.0.0.20-443");
         assert_eq!(c.checks[3].probe.kind(), "tls");
@@ -507,6 +520,14 @@ target = "10.0.0.20"
         assert!(e.starts_with("f.toml: check[0].interval: "), "{e}");
         let e = err("[[check]]\nkind = \"ping\"\ntarget = \"10.0.0.1\"\nname = \"a b\"\n");
         assert!(e.starts_with("f.toml: check[0].name: "), "{e}");
+    }
+
+    #[test]
+    fn token_file_is_relative_to_the_config() {
+        let c = parse_file("/etc/netdx/serve.toml", "token_file = \"token\"\n").expect("valid");
+        assert_eq!(c.token_file, Some(PathBuf::from("/etc/netdx/token")));
+        let c = parse_file("/etc/netdx/serve.toml", "token_file = \"/run/t\"\n").expect("valid");
+        assert_eq!(c.token_file, Some(PathBuf::from("/run/t")));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! OpenMetrics text, a health check and a status page ([`http`], [`metrics`], [`page`]).
 //! [`run`] ties them together with signals: SIGTERM/SIGINT stop, SIGHUP reloads.
 
+pub mod auth;
 pub mod config;
 pub mod http;
 pub mod metrics;

@@ -51,9 +51,16 @@ where
     let server = tokio::spawn(http::serve(
         listener,
         scheduler.board(),
+        cfg.token.clone(),
         cancel.child_token(),
     ));
-    tracing::info!(listen = %local, checks = cfg.checks.len(), flap = cfg.flap, "serving");
+    tracing::info!(
+        listen = %local,
+        checks = cfg.checks.len(),
+        flap = cfg.flap,
+        token = cfg.token.is_some(),
+        "serving"
+    );
     let mut current = cfg;
     let why = loop {
         tokio::select! {
@@ -67,6 +74,9 @@ where
                             "the listen address changes only on restart; keeping {}", current.listen
                         );
                     }
+                    if new.token != current.token {
+                        tracing::warn!("the bearer token changes only on restart; keeping the old one");
+                    }
                     let a = scheduler.apply(new.checks.clone(), new.flap);
                     tracing::info!(
                         checks = new.checks.len(),
@@ -75,7 +85,11 @@ where
                         kept = a.kept,
                         "config reloaded"
                     );
-                    current = ServeConfig { listen: current.listen, ..new };
+                    current = ServeConfig {
+                        listen: current.listen,
+                        token: current.token.clone(),
+                        ..new
+                    };
                 }
                 Err(e) => tracing::error!(error = %e, "config not reloaded; the old checks keep running"),
             },
