@@ -97,6 +97,97 @@ pub enum Command {
     /// Exit codes: 0 nothing wrong, 1 a problem found, 2 bad input, 130 interrupted.
     #[command(after_help = LAN_EXAMPLES)]
     Lan(LanArgs),
+    /// Run as a monitoring agent that Prometheus scrapes: ping, TCP, DNS and TLS checks at their
+    /// intervals on one probe session, served as OpenMetrics text on /metrics, with /healthz
+    /// and a status page at /.
+    ///
+    /// Each TARGET (an IP address) gets a ping check, plus a TCP check per -p port; each
+    /// --dns question goes to the system resolvers. --config adds checks from a TOML file.
+    /// A check's state changes only after `flap` equal results in a row (default 2).
+    /// SIGHUP re-reads the config file (a bad one is logged and the old checks keep running);
+    /// SIGTERM or SIGINT stop cleanly.
+    ///
+    /// Exit codes: 0 stopped by a signal or --check-config valid, 2 bad input or config.
+    #[command(after_help = SERVE_EXAMPLES)]
+    Serve(ServeArgs),
+}
+
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  netdx serve 10.0.0.1 10.0.0.20 -p 22,443    ping both, TCP 22 and 443 on both, every 10 s
+  netdx serve --dns intranet.corp:A --interval 30
+  netdx serve --config /etc/netdx/serve.toml  checks from a file
+  netdx serve --check-config serve.toml       validate a file and exit (0 valid, 2 not)
+  netdx serve 10.0.0.1 --listen 192.0.2.5:9430   listen beyond loopback (must be named)
+
+Config file (TOML):
+  flap = 2                       # equal results in a row before a state changes
+  [[check]]
+  kind = \"ping\"                  # ping | tcp | dns | tls (port 443 by default)
+  target = \"10.0.0.1\"            # an IP address (dns: the server; default the system's)
+  interval = 10                  # seconds
+  name = \"gateway\"               # the `check` label (default e.g. ping-10.0.0.1)
+  [[check]]
+  kind = \"dns\"
+  target = \"10.0.0.53\"
+  query = \"web.corp\"
+  type = \"A\"
+  expect = [\"10.0.0.20\"]
+
+Metrics: netdx_probe_success, netdx_probe_duration_seconds, netdx_icmp_rtt_seconds{stat},
+netdx_icmp_loss_ratio, netdx_tcp_connect_seconds, netdx_dns_lookup_seconds,
+netdx_dns_answer_match, netdx_tls_cert_not_after_timestamp_seconds,
+netdx_check_state_changes_total, netdx_build_info.
+Listens on 127.0.0.1:9430 unless --listen names another address. A config file may set
+token_file = \"FILE\" (relative to the config's directory) like --token-file.";
+
+/// Log line format of `netdx serve` (stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// key=value text.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// IP addresses to ping (and connect to on each -p port).
+    #[arg(value_name = "TARGETS")]
+    pub targets: Vec<String>,
+
+    /// TCP ports to check on every target: 22,80,443  1-1024  ssh,https.
+    #[arg(short = 'p', long, value_name = "PORTS")]
+    pub ports: Option<String>,
+
+    /// A DNS question for the system resolvers, NAME[:TYPE] (repeatable).
+    #[arg(long, value_name = "NAME[:TYPE]")]
+    pub dns: Vec<String>,
+
+    /// Seconds between two runs of the command-line checks.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub interval: f64,
+
+    /// Address and port to listen on [default: 127.0.0.1:9430].
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+
+    /// TOML file with more checks; re-read on SIGHUP.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// File holding a bearer token that /metrics and / then require (`Authorization: Bearer
+    /// TOKEN`; never in the URL). /healthz stays open. Overrides the config's token_file.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// Validate FILE and exit: 0 valid, 2 with a one-line error naming the file and key.
+    #[arg(long, value_name = "FILE", exclusive = true)]
+    pub check_config: Option<PathBuf>,
+
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 const LAN_EXAMPLES: &str = "\

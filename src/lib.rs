@@ -19,5 +19,6 @@ pub mod diagnose;
 pub mod engine;
 pub mod net;
 pub mod output;
+pub mod serve;
 pub mod store;
 pub mod ui;

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         Some(Command::Diagnose(args)) => cmd::diagnose::run(args),
         Some(Command::Inventory(args)) => return cmd::inventory::run(args),
         Some(Command::Lan(args)) => return cmd::lan::run(args),
+        Some(Command::Serve(args)) => return cmd::serve::run(args),
     };
     match result {
         Ok(code) => code,

@@ -37,7 +37,7 @@ fn scan_help() {
 
 #[test]
 fn other_subcommands_help() {
-    for sub in ["tui", "report", "diff", "history", "lan"] {
+    for sub in ["tui", "report", "diff", "history", "lan", "serve"] {
         insta::assert_snapshot!(format!("help_{sub}"), help(&[sub]));
     }
 }

@@ -18,7 +18,8 @@ need=()
 for cmd_pkg in ip:iproute2 nft:nftables dnsmasq:dnsmasq-base tmux:tmux python3:python3 \
                ndiff:ndiff nmap:nmap fping:fping arp-scan:arp-scan chromium:chromium \
                ps:procps openssl:openssl strace:strace snmpd:snmpd \
-               lldpd:lldpd radvd:radvd; do
+               lldpd:lldpd radvd:radvd curl:curl \
+               promtool:prometheus systemd-analyze:systemd; do
   command -v "${cmd_pkg%%:*}" >/dev/null 2>&1 || need+=("${cmd_pkg#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -37,7 +38,7 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   if [ -n "$policy_made" ]; then rm -f /usr/sbin/policy-rc.d; fi
   if command -v systemctl >/dev/null 2>&1; then
-    systemctl disable --now snmpd lldpd radvd >/dev/null 2>&1 || true
+    systemctl disable --now snmpd lldpd radvd prometheus prometheus-node-exporter >/dev/null 2>&1 || true
   fi
 fi
 

@@ -11,6 +11,7 @@ pub mod lan;
 pub mod plan;
 pub mod report;
 pub mod scan;
+pub mod serve;
 pub mod typo;
 
 use std::fmt::Display;

@@ -189,17 +189,20 @@ async fn ask_http(
     }
 }
 
-/// A TLS handshake, then `GET /` (web ports) or the greeting inside the tunnel (IMAPS, POP3S,
-/// SMTPS...). None when the port does not speak TLS.
-async fn over_tls(
-    session: &Session,
+/// Connect (within `connect`) and complete a TLS handshake (within `connect + read`); the
+/// stream and what its certificate says. None when the port does not speak TLS. The caller
+/// holds a permit of the session's connect budget.
+pub async fn handshake(
     addr: SocketAddr,
     host: &str,
-    waits: Waits,
+    connect: Duration,
+    read: Duration,
     config: &Arc<rustls::ClientConfig>,
-) -> Option<ServiceId> {
-    let _permit = session.connects().acquire().await.ok()?;
-    let stream = timeout(waits.connect, TcpStream::connect(addr))
+) -> Option<(
+    tokio_rustls::client::TlsStream<TcpStream>,
+    crate::core::identity::TlsInfo,
+)> {
+    let stream = timeout(connect, TcpStream::connect(addr))
         .await
         .ok()?
         .ok()?;
@@ -208,13 +211,10 @@ async fn over_tls(
         Err(_) => ServerName::try_from(host.to_string()).ok()?,
     };
     let connector = tokio_rustls::TlsConnector::from(Arc::clone(config));
-    let mut tls = timeout(
-        waits.connect + waits.read,
-        connector.connect(server_name, stream),
-    )
-    .await
-    .ok()?
-    .ok()?;
+    let tls = timeout(connect + read, connector.connect(server_name, stream))
+        .await
+        .ok()?
+        .ok()?;
     let (version, leaf) = {
         let (_, conn) = tls.get_ref();
         let version = conn.protocol_version().map(tls::version_name)?;
@@ -227,7 +227,20 @@ async fn over_tls(
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let info = tls::describe(version, leaf.as_deref(), now);
+    Some((tls, tls::describe(version, leaf.as_deref(), now)))
+}
+
+/// A TLS handshake, then `GET /` (web ports) or the greeting inside the tunnel (IMAPS, POP3S,
+/// SMTPS...). None when the port does not speak TLS.
+async fn over_tls(
+    session: &Session,
+    addr: SocketAddr,
+    host: &str,
+    waits: Waits,
+    config: &Arc<rustls::ClientConfig>,
+) -> Option<ServiceId> {
+    let _permit = session.connects().acquire().await.ok()?;
+    let (mut tls, info) = handshake(addr, host, waits.connect, waits.read, config).await?;
     let port = addr.port();
     let mut id = if HTTPS_PORTS.contains(&port) {
         let bytes = talk(&mut tls, &http::request(host), waits).await;
