@@ -116,11 +116,11 @@ fn wait_log(agent: &Agent, needle: &str, limit: Duration) {
     panic!("log never said {needle:?}:\n{}", agent.log());
 }
 
-/// 100 scrapes at once from inside the namespace; each must be 200 with the OpenMetrics type
+/// Rounds of N scrapes at once from inside the namespace; each must be 200 with the OpenMetrics type
 /// and parse line by line (HELP/TYPE/UNIT comments, samples, `# EOF` last).
 const SCRAPES: &str = r#"
-import re, sys, threading, urllib.request
-url, n = sys.argv[1], int(sys.argv[2])
+import re, sys, threading, time, urllib.request
+url, n, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 sample = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"(,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*")*\})? (-?[0-9.]+([eE][-+]?[0-9]+)?|NaN|[+-]Inf)$')
 meta = re.compile(r'^# (HELP|TYPE|UNIT) [a-zA-Z_:][a-zA-Z0-9_:]* .*$')
 barrier = threading.Barrier(n)
@@ -141,10 +141,12 @@ def one():
     for l in lines[:-2]:
         if not (sample.match(l) or meta.match(l)):
             bad.append(f'bad line {l!r}'); return
-ts = [threading.Thread(target=one) for _ in range(n)]
-for t in ts: t.start()
-for t in ts: t.join()
-print(f'{n - len(bad)} ok')
+start = time.monotonic()
+for _ in range(rounds):
+    ts = [threading.Thread(target=one) for _ in range(n)]
+    for t in ts: t.start()
+    for t in ts: t.join()
+print(f'{n * rounds - len(bad)} ok in {time.monotonic() - start:.2f} s')
 for b in bad[:5]: print(b)
 "#;
 
@@ -333,7 +335,36 @@ name = "web-tls"
         lab.host("mail").open[0],
     );
     std::fs::write(&config, &second).expect("good");
-    agent.signal("HUP");
+    // Scrapes go on while the reload happens: 30 rounds of 20 at once (about a second),
+    // SIGHUP 0.3 s in.
+    let url = format!("http://127.0.0.1:{PORT}/metrics");
+    let python = common::python();
+    let said = std::thread::scope(|s| {
+        let scrapes = s.spawn(|| {
+            lab.exec(
+                lab.scanner_ns(),
+                &[
+                    python.to_str().expect("path"),
+                    "-c",
+                    SCRAPES,
+                    &url,
+                    "20",
+                    "30",
+                ],
+            )
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        agent.signal("HUP");
+        scrapes.join().expect("scrapes")
+    });
+    let text = String::from_utf8_lossy(&said.stdout);
+    assert!(
+        text.starts_with("600 ok"),
+        "{text}{}",
+        String::from_utf8_lossy(&said.stderr)
+    );
+    // Read with --no-capture: how long the scrapes around the reload took.
+    eprintln!("scrapes around the reload: {}", text.trim());
     wait_log(&agent, "config reloaded", Duration::from_secs(10));
     assert!(
         agent.log().contains("started=1 stopped=0 kept=9"),
@@ -347,15 +378,15 @@ name = "web-tls"
     assert_eq!(sample(&text, "netdx_probe_success", "web"), Some(1.0));
 
     // 100 scrapes at once: all 200 and parseable.
-    let url = format!("http://127.0.0.1:{PORT}/metrics");
     let out = lab.exec(
         lab.scanner_ns(),
         &[
-            common::python().to_str().expect("path"),
+            python.to_str().expect("path"),
             "-c",
             SCRAPES,
             &url,
             "100",
+            "1",
         ],
     );
     let said = String::from_utf8_lossy(&out.stdout);
