@@ -638,3 +638,53 @@ fn prometheus_scrapes_serve_and_the_shipped_rules_go_pending() {
     assert_eq!(down_alerts[0]["state"], "pending");
     agent.signal("TERM");
 }
+
+#[test]
+fn serve_follows_a_host_going_down_and_back() {
+    let Some(lab) = common::lab_or_skip("serve_follows_a_host_going_down_and_back") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let web = lab.host("web");
+    let ip = web.ip.to_string();
+    let agent = Agent::start(&lab, &["serve", &ip, "--interval", "0.5"], dir.path());
+    let check = format!("ping-{ip}");
+    let value = |want: f64| {
+        let check = check.clone();
+        move |t: &str| sample(t, "netdx_probe_success", &check) == Some(want)
+    };
+    wait_metrics(&lab, &agent, Duration::from_secs(10), value(1.0));
+    // web stops answering echo requests (nftables in its own namespace).
+    let rules = dir.path().join("drop-echo.nft");
+    std::fs::write(
+        &rules,
+        "table inet serve_test {\n  chain input {\n    type filter hook input priority 0;\n    \
+         icmp type echo-request drop\n  }\n}\n",
+    )
+    .expect("rules");
+    let out = lab.exec(&web.ns, &["nft", "-f", rules.to_str().expect("utf-8")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = wait_metrics(&lab, &agent, Duration::from_secs(15), value(0.0));
+    assert_eq!(
+        sample(&text, "netdx_check_state_changes_total", &check),
+        Some(1.0)
+    );
+    // And back.
+    let out = lab.exec(&web.ns, &["nft", "delete", "table", "inet", "serve_test"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = wait_metrics(&lab, &agent, Duration::from_secs(15), value(1.0));
+    assert_eq!(
+        sample(&text, "netdx_check_state_changes_total", &check),
+        Some(2.0)
+    );
+    assert!(agent.log().contains("state=\"down\""), "{}", agent.log());
+    agent.signal("TERM");
+}
