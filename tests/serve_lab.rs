@@ -498,7 +498,16 @@ fn serve_logs_json_wants_its_token_and_refuses_a_taken_port() {
         "{}",
         other.log()
     );
-    agent.signal("TERM");
+    // SIGINT stops it as cleanly as SIGTERM.
+    let mut agent = agent;
+    agent.signal("INT");
+    let st = agent.child.wait().expect("wait");
+    assert!(st.success(), "{st:?}\n{}", agent.log());
+    assert!(
+        agent.log().contains("\"signal\":\"SIGINT\""),
+        "{}",
+        agent.log()
+    );
 }
 
 /// A process started in a lab namespace under `timeout`, stopped (SIGTERM to the process
