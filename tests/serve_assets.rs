@@ -92,3 +92,137 @@ fn systemd_unit_verifies_and_is_hardened() {
     let text = run_ok(Command::new("systemd-analyze").arg("verify").arg(&copy));
     assert!(!text.contains("Unknown key"), "{text}");
 }
+
+/// Every metric a board of all four check kinds exports, by name.
+fn exported_names() -> std::collections::BTreeSet<String> {
+    use netdx::serve::config::{CheckSpec, Probe};
+    use netdx::serve::scheduler::{Board, Entry};
+    use netdx::serve::state::{CheckState, Outcome};
+    use std::time::Duration;
+    let ms = Duration::from_millis;
+    let mut board = Board {
+        flap: 1,
+        ..Board::default()
+    };
+    let probes = [
+        Probe::Ping {
+            target: "10.0.0.1".parse().unwrap(),
+        },
+        Probe::Tcp {
+            target: "10.0.0.1:22".parse().unwrap(),
+        },
+        Probe::Dns {
+            server: None,
+            query: "a.test".into(),
+            rtype: netdx::core::model::RecordType::A,
+            expect: vec!["10.0.0.1".into()],
+        },
+        Probe::Tls {
+            target: "10.0.0.1:443".parse().unwrap(),
+        },
+    ];
+    for (i, probe) in probes.into_iter().enumerate() {
+        let mut state = CheckState::default();
+        state.apply(
+            Outcome {
+                success: true,
+                duration: ms(5),
+                sent: 3,
+                received: 3,
+                rtts: vec![ms(1), ms(2), ms(3)],
+                connect: Some(ms(1)),
+                dns_status: Some("NOERROR"),
+                dns_latency: Some(ms(1)),
+                answer_match: Some(true),
+                cert_not_after: Some(2_000_000_000),
+                cert_days_left: Some(300),
+                note: None,
+            },
+            1,
+        );
+        let name = format!("c{i}");
+        board.checks.insert(
+            name.clone(),
+            Entry {
+                spec: CheckSpec {
+                    name,
+                    probe,
+                    interval: Duration::from_secs(10),
+                },
+                state,
+            },
+        );
+    }
+    netdx::serve::metrics::encode(&board)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `netdx_...` metric names in a PromQL expression.
+fn names_in(expr: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = expr;
+    while let Some(i) = rest.find("netdx_") {
+        let tail = &rest[i..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        out.push(tail[..end].to_string());
+        rest = &tail[end..];
+    }
+    out
+}
+
+#[test]
+fn grafana_dashboard_queries_are_valid_promql_on_exported_metrics() {
+    let text = std::fs::read_to_string(assets().join("grafana/netdx-serve.json")).expect("read");
+    let dash: serde_json::Value = serde_json::from_str(&text).expect("dashboard is JSON");
+    let exported = exported_names();
+    let mut exprs = Vec::new();
+    for p in dash["panels"].as_array().expect("panels") {
+        for t in p["targets"].as_array().expect("targets") {
+            let e = t["expr"].as_str().expect("expr");
+            let names = names_in(e);
+            assert!(!names.is_empty(), "{e}");
+            for n in names {
+                assert!(
+                    exported.contains(&n),
+                    "{n} (in {e}) is not exported: {exported:?}"
+                );
+            }
+            exprs.push(e.to_string());
+        }
+    }
+    assert!(exprs.len() >= 7);
+    if !common::require(
+        "grafana_dashboard_queries_are_valid_promql_on_exported_metrics",
+        have("promtool"),
+        "needs promtool (Debian package prometheus)",
+    ) {
+        return;
+    }
+    // PromQL syntax, checked by promtool as recording rules once Grafana's variables are
+    // filled in as Grafana would.
+    let mut rules = String::from("groups:\n  - name: dashboard\n    rules:\n");
+    for (i, e) in exprs.iter().enumerate() {
+        let e = e
+            .replace("$job", "netdx")
+            .replace("$instance", ".*")
+            .replace("$__range", "1h");
+        rules.push_str(&format!(
+            "      - record: dashboard:q{i}\n        expr: '{}'\n",
+            e.replace('\'', "''")
+        ));
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("dashboard-rules.yml");
+    std::fs::write(&file, rules).expect("write");
+    let text = run_ok(Command::new("promtool").args(["check", "rules"]).arg(&file));
+    assert!(
+        text.contains(&format!("SUCCESS: {} rules found", exprs.len())),
+        "{text}"
+    );
+}

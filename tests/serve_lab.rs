@@ -116,11 +116,11 @@ fn wait_log(agent: &Agent, needle: &str, limit: Duration) {
     panic!("log never said {needle:?}:\n{}", agent.log());
 }
 
-/// 100 scrapes at once from inside the namespace; each must be 200 with the OpenMetrics type
+/// Rounds of N scrapes at once from inside the namespace; each must be 200 with the OpenMetrics type
 /// and parse line by line (HELP/TYPE/UNIT comments, samples, `# EOF` last).
 const SCRAPES: &str = r#"
-import re, sys, threading, urllib.request
-url, n = sys.argv[1], int(sys.argv[2])
+import re, sys, threading, time, urllib.request
+url, n, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 sample = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"(,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*")*\})? (-?[0-9.]+([eE][-+]?[0-9]+)?|NaN|[+-]Inf)$')
 meta = re.compile(r'^# (HELP|TYPE|UNIT) [a-zA-Z_:][a-zA-Z0-9_:]* .*$')
 barrier = threading.Barrier(n)
@@ -141,10 +141,12 @@ def one():
     for l in lines[:-2]:
         if not (sample.match(l) or meta.match(l)):
             bad.append(f'bad line {l!r}'); return
-ts = [threading.Thread(target=one) for _ in range(n)]
-for t in ts: t.start()
-for t in ts: t.join()
-print(f'{n - len(bad)} ok')
+start = time.monotonic()
+for _ in range(rounds):
+    ts = [threading.Thread(target=one) for _ in range(n)]
+    for t in ts: t.start()
+    for t in ts: t.join()
+print(f'{n * rounds - len(bad)} ok in {time.monotonic() - start:.2f} s')
 for b in bad[:5]: print(b)
 "#;
 
@@ -333,7 +335,36 @@ name = "web-tls"
         lab.host("mail").open[0],
     );
     std::fs::write(&config, &second).expect("good");
-    agent.signal("HUP");
+    // Scrapes go on while the reload happens: 30 rounds of 20 at once (about a second),
+    // SIGHUP 0.3 s in.
+    let url = format!("http://127.0.0.1:{PORT}/metrics");
+    let python = common::python();
+    let said = std::thread::scope(|s| {
+        let scrapes = s.spawn(|| {
+            lab.exec(
+                lab.scanner_ns(),
+                &[
+                    python.to_str().expect("path"),
+                    "-c",
+                    SCRAPES,
+                    &url,
+                    "20",
+                    "30",
+                ],
+            )
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        agent.signal("HUP");
+        scrapes.join().expect("scrapes")
+    });
+    let text = String::from_utf8_lossy(&said.stdout);
+    assert!(
+        text.starts_with("600 ok"),
+        "{text}{}",
+        String::from_utf8_lossy(&said.stderr)
+    );
+    // Read with --no-capture: how long the scrapes around the reload took.
+    eprintln!("scrapes around the reload: {}", text.trim());
     wait_log(&agent, "config reloaded", Duration::from_secs(10));
     assert!(
         agent.log().contains("started=1 stopped=0 kept=9"),
@@ -347,15 +378,15 @@ name = "web-tls"
     assert_eq!(sample(&text, "netdx_probe_success", "web"), Some(1.0));
 
     // 100 scrapes at once: all 200 and parseable.
-    let url = format!("http://127.0.0.1:{PORT}/metrics");
     let out = lab.exec(
         lab.scanner_ns(),
         &[
-            common::python().to_str().expect("path"),
+            python.to_str().expect("path"),
             "-c",
             SCRAPES,
             &url,
             "100",
+            "1",
         ],
     );
     let said = String::from_utf8_lossy(&out.stdout);
@@ -467,5 +498,202 @@ fn serve_logs_json_wants_its_token_and_refuses_a_taken_port() {
         "{}",
         other.log()
     );
+    // SIGINT stops it as cleanly as SIGTERM.
+    let mut agent = agent;
+    agent.signal("INT");
+    let st = agent.child.wait().expect("wait");
+    assert!(st.success(), "{st:?}\n{}", agent.log());
+    assert!(
+        agent.log().contains("\"signal\":\"SIGINT\""),
+        "{}",
+        agent.log()
+    );
+}
+
+/// A process started in a lab namespace under `timeout`, stopped (SIGTERM to the process
+/// itself, then SIGKILL) when dropped, so nothing outlives the test.
+struct InNs {
+    child: Child,
+}
+
+impl InNs {
+    fn start(ns: &str, argv: &[&str], log: &Path) -> InNs {
+        let child = Command::new("timeout")
+            .args(["--kill-after=5", "300", "ip", "netns", "exec", ns])
+            .args(argv)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(File::create(log).expect("log")))
+            .spawn()
+            .expect("spawn");
+        InNs { child }
+    }
+}
+
+impl Drop for InNs {
+    fn drop(&mut self) {
+        let pid = self.child.id();
+        if let Ok(children) = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) {
+            for c in children.split_whitespace() {
+                let _ = Command::new("kill").args(["-s", "TERM", c]).status();
+            }
+        }
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn prometheus_scrapes_serve_and_the_shipped_rules_go_pending() {
+    let test = "prometheus_scrapes_serve_and_the_shipped_rules_go_pending";
+    let have = Path::new("/usr/bin/prometheus").exists();
+    if !common::require(test, have, "needs prometheus (Debian package prometheus)") {
+        return;
+    }
+    let Some(lab) = common::lab_or_skip(test) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let web = lab.host("web").ip.to_string();
+    let down = lab.down_addresses()[0].to_string();
+    let agent = Agent::start(
+        &lab,
+        &["serve", &web, &down, "--interval", "0.5"],
+        dir.path(),
+    );
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/prometheus/netdx-rules.yml");
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+             rule_files:\n  - {}\n\
+             scrape_configs:\n  - job_name: netdx\n    static_configs:\n      \
+             - targets: ['127.0.0.1:{PORT}']\n",
+            rules.display()
+        ),
+    )
+    .expect("config");
+    let tsdb = dir.path().join("tsdb");
+    let _prom = InNs::start(
+        lab.scanner_ns(),
+        &[
+            "prometheus",
+            &format!("--config.file={}", config.display()),
+            &format!("--storage.tsdb.path={}", tsdb.display()),
+            "--web.listen-address=127.0.0.1:9090",
+        ],
+        &dir.path().join("prometheus.log"),
+    );
+    let api = |q: &str| -> serde_json::Value {
+        let out = lab.exec(
+            lab.scanner_ns(),
+            &[
+                "curl",
+                "-s",
+                "-m",
+                "5",
+                &format!("http://127.0.0.1:9090{q}"),
+            ],
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    };
+    let start = Instant::now();
+    let (mut values, mut alerts) = (serde_json::Value::Null, serde_json::Value::Null);
+    while start.elapsed() < Duration::from_secs(40) {
+        values = api("/api/v1/query?query=netdx_probe_success");
+        alerts = api("/api/v1/alerts");
+        let got = values["data"]["result"].as_array().map_or(0, |r| r.len());
+        let pending = alerts["data"]["alerts"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|x| x["labels"]["alertname"] == "NetdxTargetDown" && x["state"] == "pending")
+        });
+        if got == 2 && pending {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let log = std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap_or_default();
+    let result = values["data"]["result"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let value_of = |target: &str| {
+        result
+            .iter()
+            .find(|r| r["metric"]["target"] == target)
+            .and_then(|r| r["value"][1].as_str().map(str::to_string))
+    };
+    assert_eq!(value_of(&web).as_deref(), Some("1"), "{values}\n{log}");
+    assert_eq!(value_of(&down).as_deref(), Some("0"), "{values}\n{log}");
+    // The shipped rule: the down address pending (firing needs it for a minute), web not.
+    let list = alerts["data"]["alerts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let down_alerts: Vec<_> = list
+        .iter()
+        .filter(|a| a["labels"]["alertname"] == "NetdxTargetDown")
+        .collect();
+    assert_eq!(down_alerts.len(), 1, "{alerts}\n{}", agent.log());
+    assert_eq!(down_alerts[0]["labels"]["target"], down.as_str());
+    assert_eq!(down_alerts[0]["state"], "pending");
+    agent.signal("TERM");
+}
+
+#[test]
+fn serve_follows_a_host_going_down_and_back() {
+    let Some(lab) = common::lab_or_skip("serve_follows_a_host_going_down_and_back") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let web = lab.host("web");
+    let ip = web.ip.to_string();
+    let agent = Agent::start(&lab, &["serve", &ip, "--interval", "0.5"], dir.path());
+    let check = format!("ping-{ip}");
+    let value = |want: f64| {
+        let check = check.clone();
+        move |t: &str| sample(t, "netdx_probe_success", &check) == Some(want)
+    };
+    wait_metrics(&lab, &agent, Duration::from_secs(10), value(1.0));
+    // web stops answering echo requests (nftables in its own namespace).
+    let rules = dir.path().join("drop-echo.nft");
+    std::fs::write(
+        &rules,
+        "table inet serve_test {\n  chain input {\n    type filter hook input priority 0;\n    \
+         icmp type echo-request drop\n  }\n}\n",
+    )
+    .expect("rules");
+    let out = lab.exec(&web.ns, &["nft", "-f", rules.to_str().expect("utf-8")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = wait_metrics(&lab, &agent, Duration::from_secs(15), value(0.0));
+    assert_eq!(
+        sample(&text, "netdx_check_state_changes_total", &check),
+        Some(1.0)
+    );
+    // And back.
+    let out = lab.exec(&web.ns, &["nft", "delete", "table", "inet", "serve_test"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = wait_metrics(&lab, &agent, Duration::from_secs(15), value(1.0));
+    assert_eq!(
+        sample(&text, "netdx_check_state_changes_total", &check),
+        Some(2.0)
+    );
+    assert!(agent.log().contains("state=\"down\""), "{}", agent.log());
     agent.signal("TERM");
 }

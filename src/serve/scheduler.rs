@@ -200,3 +200,67 @@ async fn run_check(
         wait = jittered(spec.interval, 0.9, 1.1).saturating_sub(started.elapsed());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::session::SessionOptions;
+    use crate::serve::config::Probe;
+
+    /// TCP checks to loopback only (a closed port answers at once): nothing leaves the host.
+    fn tcp(name: &str, port: u16) -> CheckSpec {
+        CheckSpec {
+            name: name.to_string(),
+            probe: Probe::Tcp {
+                target: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            },
+            interval: Duration::from_millis(500),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reload_keeps_unchanged_checks_and_their_state() {
+        let session = Session::new(SessionOptions::default()).expect("session");
+        let mut s = Scheduler::new(session, CancellationToken::new());
+        let applied = s.apply(vec![tcp("a", 1), tcp("b", 2)], 1);
+        assert_eq!(
+            applied,
+            Applied {
+                started: 2,
+                stopped: 0,
+                kept: 0
+            }
+        );
+        let board = s.board();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while board.lock().checks.values().any(|e| e.state.runs < 2) {
+            assert!(tokio::time::Instant::now() < deadline, "checks did not run");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let runs_a = board.lock().checks["a"].state.runs;
+        // a unchanged, b changed (another port), c new.
+        let applied = s.apply(vec![tcp("a", 1), tcp("b", 3), tcp("c", 4)], 1);
+        assert_eq!(
+            applied,
+            Applied {
+                started: 2,
+                stopped: 1,
+                kept: 1
+            }
+        );
+        {
+            let b = board.lock();
+            assert!(b.checks["a"].state.runs >= runs_a, "a kept its state");
+            assert_eq!(b.checks["a"].state.state, Some(false), "port 1 is closed");
+            assert!(b.checks["b"].state.runs <= 1, "b starts afresh");
+            assert_eq!(b.checks.len(), 3);
+        }
+        s.apply(vec![tcp("a", 1)], 1);
+        assert_eq!(
+            board.lock().checks.len(),
+            1,
+            "removed checks leave the board"
+        );
+        s.stop().await;
+    }
+}
