@@ -402,11 +402,7 @@ pub fn run(args: LanArgs) -> ExitCode {
         Ok(i) => i,
         Err(e) => return super::trouble(e),
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let rt = match super::runtime() {
         Ok(rt) => rt,
         Err(e) => return super::trouble(e),
     };

@@ -25,6 +25,15 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 /// Exit code when the user interrupted (128 + SIGINT, as shells expect).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
+/// The runtime of the long-running commands (lan, serve): two workers, enough for the
+/// probes and the listeners on a small box, never one per core of a big one.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
 /// Print the one-line error and return exit code 2.
 pub fn trouble(e: impl Display) -> ExitCode {
     eprintln!("netdx: error: {e}");

@@ -5,23 +5,8 @@
 use std::fmt::Write as _;
 
 use super::scheduler::Board;
-
-/// Escape for HTML text and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// The reports' HTML escaping: markup, control and invisible formatting characters.
+pub use crate::output::escape::html as esc;
 
 /// The page for the board.
 pub fn render(board: &Board) -> String {
