@@ -672,9 +672,6 @@ fn alerts_view_in_the_lab_names_a_device_that_left() {
     }
     let lab = Lab::up();
     let dir = tempfile::tempdir().unwrap();
-    let session = Session {
-        name: format!("netdx-alerts-{}", std::process::id()),
-    };
     let lan = lab.info().lan.ipv4.clone();
     let dns = lab.dns().server.to_string();
     let cmd = format!(
@@ -683,21 +680,13 @@ fn alerts_view_in_the_lab_names_a_device_that_left() {
         bin = env!("CARGO_BIN_EXE_netdx"),
         data = dir.path().join("data").display(),
     );
-    let (w, h) = ("120", "40");
-    session.tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session.name,
-        "-x",
-        w,
-        "-y",
-        h,
-        "-c",
-        dir.path().to_str().unwrap(),
+    let session = Session::start(
+        format!("netdx-alerts-{}", std::process::id()),
+        dir.path(),
         &cmd,
-    ]);
-    session.tmux(&["resize-window", "-t", &session.name, "-x", w, "-y", h]);
+        120,
+        40,
+    );
     session.wait_for("the first sweep to finish", Duration::from_secs(30), |s| {
         s.contains("● monitoring")
     });
@@ -767,9 +756,6 @@ fn dashboard_discovers_an_on_link_ipv6_prefix() {
     }
     let lab = Lab::up();
     let dir = tempfile::tempdir().unwrap();
-    let session = Session {
-        name: format!("netdx-v6-{}", std::process::id()),
-    };
     let prefix = lab.info().lan.ipv6.clone();
     let cmd = format!(
         "ip netns exec {ns} env NETDX_CONFIG=/dev/null NETDX_DATA_DIR={data} {bin} {prefix} --interval 2; echo NETDX-EXIT=$?; exec sleep 60",
@@ -777,21 +763,13 @@ fn dashboard_discovers_an_on_link_ipv6_prefix() {
         bin = env!("CARGO_BIN_EXE_netdx"),
         data = dir.path().join("data").display(),
     );
-    let (w, h) = ("160", "48");
-    session.tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session.name,
-        "-x",
-        w,
-        "-y",
-        h,
-        "-c",
-        dir.path().to_str().unwrap(),
+    let session = Session::start(
+        format!("netdx-v6-{}", std::process::id()),
+        dir.path(),
         &cmd,
-    ]);
-    session.tmux(&["resize-window", "-t", &session.name, "-x", w, "-y", h]);
+        160,
+        48,
+    );
     let screen = session.wait_for("the discovery to finish", Duration::from_secs(30), |s| {
         s.contains("● monitoring")
     });
