@@ -5,7 +5,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-const EXAMPLES: &str = "\
+/// The top-level and `scan` examples (a macro so `concat!` can put them into the long help).
+macro_rules! examples {
+    () => {
+        "\
 Examples:
   netdx scan 10.0.0.0/24                      who is up on this /24 (ICMP + ARP)
   netdx scan 10.0.0.1-50 -p top100            ping sweep, then the 100 most common ports
@@ -18,7 +21,72 @@ Ports:   22,80,443  1-1024  all  top100  top1000  ssh,https  (mix: top100,rdp,90
 
 ARP and raw ICMP need CAP_NET_RAW; without it netdx uses unprivileged ICMP sockets or TCP
 connects and says what it skipped. Grant it once, never setuid:
-  sudo setcap cap_net_raw+ep $(command -v netdx)";
+  sudo setcap cap_net_raw+ep $(command -v netdx)"
+    };
+}
+const EXAMPLES: &str = examples!();
+
+/// The EXIT STATUS of every subcommand, exactly as `cmd` maps outcomes to codes. Shown by
+/// `netdx --help` and as the man page's EXIT STATUS section.
+macro_rules! exit_status {
+    () => {
+        "\
+0    success: scan completed, diagnose found everything healthy, lan found nothing wrong,
+     diff and history --compare found no change, dns: every query answered NOERROR, serve
+     stopped by a signal, the dashboard quit.
+1    scan: the engine failed, a report or the history could not be written, or recording in
+     the inventory asked for with `inventory = true` failed; diagnose: degraded (also when -o
+     could not be written, or the probe session could not start); lan: a problem found; diff
+     and history --compare: something changed; dns: a query failed (NXDOMAIN, SERVFAIL,
+     REFUSED, timeout); any command: an unexpected error.
+2    bad input: an unknown option, a bad target, port list, file or config file (as diff(1)
+     and clap); scan: no target resolved to an address, so nothing was scanned.
+3    diagnose: down (a layer is broken).
+130  scan, diagnose, lan: interrupted by Ctrl-C or SIGTERM; scan still prints and writes what
+     it found, marked incomplete. The dashboard exits 128 + the signal's number."
+    };
+}
+pub const EXIT_STATUS: &str = exit_status!();
+
+/// What `--json` puts on stdout, for the man page and `netdx --help`.
+macro_rules! json_output {
+    () => {
+        "\
+scan --json, diagnose --json and lan --json print one JSON document on stdout and nothing
+else: the report -o writes as .json (scan: described by report.schema.json, with
+schema_version; diagnose: the diagnosis with its evidence). Progress, warnings and
+\"written to\" lines go to stderr, so `netdx scan 10.0.0.0/24 --json | jq` works. The exit
+status is the same as without --json. diagnose --json does not combine with --watch."
+    };
+}
+pub const JSON_OUTPUT: &str = json_output!();
+
+/// Environment variables and files netdx reads.
+macro_rules! environment {
+    () => {
+        "\
+NETDX_CONFIG      the config file (default $XDG_CONFIG_HOME/netdx/config.toml, else
+                  ~/.config/netdx/config.toml): [scan] log, inventory, ports, resolver;
+                  [dashboard] wan_target, theme.
+NETDX_DATA_DIR    where the history (history.jsonl) and the inventory (inventory.db) live
+                  (default $XDG_DATA_HOME/netdx, else ~/.local/share/netdx).
+NO_COLOR          set and not empty: the dashboard draws without colour (the mono theme)
+                  unless --theme or the config's theme says otherwise (https://no-color.org)."
+    };
+}
+pub const ENVIRONMENT: &str = environment!();
+
+/// `netdx --help`'s trailer: the examples, then exit status, JSON output and environment (the
+/// man page has them as sections of their own).
+const TOP_AFTER_LONG_HELP: &str = concat!(
+    examples!(),
+    "\n\nExit status:\n",
+    exit_status!(),
+    "\n\nJSON output:\n",
+    json_output!(),
+    "\n\nEnvironment:\n",
+    environment!()
+);
 
 /// netdx: network diagnostics console.
 ///
@@ -32,6 +100,7 @@ connects and says what it skipped. Grant it once, never setuid:
     name = "netdx",
     version,
     after_help = EXAMPLES,
+    after_long_help = TOP_AFTER_LONG_HELP,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true
 )]
@@ -47,12 +116,14 @@ pub struct Cli {
 pub enum Command {
     /// Scan targets headless: progress on stderr, a summary table on stdout, optional report.
     ///
-    /// Exit codes: 0 scan completed, 2 bad input, 130 interrupted (what was found is still
-    /// printed and written, marked incomplete).
+    /// Exit codes: 0 scan completed, 1 the scan failed or its report or history entry could
+    /// not be written, 2 bad input, 130 interrupted (what was found is still printed and
+    /// written, marked incomplete). --json prints the JSON report on stdout instead of the
+    /// table.
     #[command(after_help = EXAMPLES)]
     Scan(ScanCommandArgs),
     /// Open the live dashboard (the same as running netdx with no subcommand).
-    Tui(DashboardArgs),
+    Tui(TuiArgs),
     /// Convert a saved JSON report to another format (html, md, csv, xml, json).
     Report(ReportArgs),
     /// Compare two saved reports: hosts and ports that appeared or went away, changed MACs
@@ -68,7 +139,8 @@ pub enum Command {
     /// its DNS servers, and for each TARGET the path (traceroute) and the service ports. With
     /// no target, only the local side, the gateway and the DNS servers are checked.
     ///
-    /// Exit codes: 0 healthy, 1 degraded, 3 down, 2 bad input, 130 interrupted.
+    /// Exit codes: 0 healthy, 1 degraded, 3 down, 2 bad input, 130 interrupted; 1 also when
+    /// -o cannot be written. --json prints the diagnosis as JSON on stdout instead of text.
     #[command(after_help = DIAGNOSE_EXAMPLES)]
     Diagnose(DiagnoseArgs),
     /// The devices netdx has seen: every `netdx scan` records them (first and last seen,
@@ -110,6 +182,67 @@ pub enum Command {
     /// Exit codes: 0 stopped by a signal or --check-config valid, 2 bad input or config.
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
+    /// Print a shell completion script on stdout.
+    ///
+    /// The Debian package installs them; by hand:
+    ///   netdx completions bash > ~/.local/share/bash-completion/completions/netdx
+    ///   netdx completions zsh > ~/.zfunc/_netdx     (with fpath+=(~/.zfunc) before compinit)
+    ///   netdx completions fish > ~/.config/fish/completions/netdx.fish
+    ///
+    /// Exit codes: 0 printed, 2 unknown shell.
+    #[command(
+        verbatim_doc_comment,
+        about = "Print a shell completion script on stdout"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on stdout, or write every page (netdx.1 and one
+    /// netdx-SUBCOMMAND.1 per subcommand) into a directory.
+    ///
+    /// Exit codes: 0 written, 2 the directory cannot be written.
+    Man(ManArgs),
+    /// Ask DNS servers directly, like dig: several names, types and servers at once, each
+    /// answer with its TTL, the server that gave it and how long it took.
+    ///
+    /// Words come in any order: a record type (A AAAA MX TXT NS SOA CNAME PTR SRV CAA ANY
+    /// HTTPS SVCB NAPTR SSHFP TLSA DS DNSKEY; A when none), @SERVER (an IP address, IP:PORT,
+    /// [IPv6]:PORT, or a name resolved first; the system's resolvers from /etc/resolv.conf
+    /// when none), +short and +tcp (dig's spelling of --short and --tcp), and any other word
+    /// is a name to look up. A name that is a type word (`ns`) is written with a trailing dot
+    /// (`ns.`). An address, or -x ADDR, asks for its PTR record. Every name is asked for
+    /// every type at every server, all at once (at most --concurrency in flight); results
+    /// come out in the order asked, names given with -x after the others. No search list
+    /// is applied: the name is asked as written.
+    ///
+    /// Exit codes: 0 every query answered NOERROR, 1 any query failed (NXDOMAIN, SERVFAIL,
+    /// REFUSED, timeout or error), 2 bad input.
+    #[command(after_help = DNS_EXAMPLES)]
+    Dns(DnsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ManArgs {
+    /// Write every page into DIR instead of printing netdx.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// Colours of the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ThemeArg {
+    /// Colours for a dark terminal background (the default).
+    Dark,
+    /// Darker colours that read on a light background.
+    Light,
+    /// No colours at all: every state is a word or a symbol, bold and reversed for emphasis
+    /// (sunlight, monochrome terminals, screen readers). NO_COLOR selects it.
+    Mono,
 }
 
 const SERVE_EXAMPLES: &str = "\
@@ -119,11 +252,12 @@ Examples:
   netdx serve --config /etc/netdx/serve.toml  checks from a file
   netdx serve --check-config serve.toml       validate a file and exit (0 valid, 2 not)
   netdx serve 10.0.0.1 --listen 192.0.2.5:9430   listen beyond loopback (must be named)
+  netdx serve 10.0.0.1 --web-config web.yml   HTTPS and basic auth (exporter-toolkit format)
 
 Config file (TOML):
   flap = 2                       # equal results in a row before a state changes
   [[check]]
-  kind = \"ping\"                  # ping | tcp | dns | tls (port 443 by default)
+  kind = \"ping\"                  # ping | tcp | dns | tls (port 443) | path | lan | devices | diagnose
   target = \"10.0.0.1\"            # an IP address (dns: the server; default the system's)
   interval = 10                  # seconds
   name = \"gateway\"               # the `check` label (default e.g. ping-10.0.0.1)
@@ -133,13 +267,43 @@ Config file (TOML):
   query = \"web.corp\"
   type = \"A\"
   expect = [\"10.0.0.20\"]
+  [[check]]
+  kind = \"path\"                  # traceroute: max_ttl = 30, probes = 10 per hop
+  target = \"192.0.2.10\"
+  [[check]]
+  kind = \"lan\"                   # rogue DHCP, duplicate IPs, gateway ARP, rogue RA
+  interface = \"eth0\"             # default: the default route's; window = 5 (s)
+  expect_dhcp = [\"10.0.0.1\"]
+  [[check]]
+  kind = \"devices\"               # ARP sweep: devices answering, new MACs
+  subnet = \"10.0.0.0/24\"         # at most a /22; default: the interface's subnet
+  [[check]]
+  kind = \"diagnose\"              # the verdict of netdx diagnose TARGET
+  target = \"intranet.corp\"       # ports = [443, 80], resolver = \"10.0.0.53\"
+Default intervals: 10 s; path and diagnose 60 s; lan and devices 300 s.
 
 Metrics: netdx_probe_success, netdx_probe_duration_seconds, netdx_icmp_rtt_seconds{stat},
 netdx_icmp_loss_ratio, netdx_tcp_connect_seconds, netdx_dns_lookup_seconds,
 netdx_dns_answer_match, netdx_tls_cert_not_after_timestamp_seconds,
-netdx_check_state_changes_total, netdx_build_info.
+netdx_check_state_changes_total, netdx_build_info; netdx_path_reached, netdx_path_hops,
+netdx_path_loss_ratio, netdx_path_hop_loss_ratio{hop}, netdx_lan_check_ok{part},
+netdx_lan_dhcp_servers, netdx_lan_rogue_dhcp_servers, netdx_lan_duplicate_ips,
+netdx_lan_gateway_claims, netdx_lan_rogue_routers, netdx_lan_devices,
+netdx_lan_new_devices_total, netdx_diagnosis_ok, netdx_diagnosis_layer{layer}.
+JSON: /api/v1/checks (version 1) lists every check's state, latency and verdict; it is what
+`netdx tui --remote URL` shows.
 Listens on 127.0.0.1:9430 unless --listen names another address. A config file may set
-token_file = \"FILE\" (relative to the config's directory) like --token-file.";
+token_file = \"FILE\" (relative to the config's directory) like --token-file.
+
+Web config (YAML, the Prometheus exporter-toolkit's --web.config.file format):
+  tls_server_config:
+    cert_file: serve.crt         # PEM chain; relative to the web config's directory
+    key_file: serve.key          # PEM private key
+  basic_auth_users:
+    prometheus: $2y$10$...       # bcrypt hash: htpasswd -nbBC 10 \"\" PASSWORD | cut -d: -f2
+Credentials guard /metrics, / and /api/v1/checks (a token or a user may be used); /healthz
+stays open. SIGHUP re-reads the web config and swaps certificate and users; a bad one is
+logged and the old one kept.";
 
 /// Log line format of `netdx serve` (stderr).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -176,10 +340,16 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// File holding a bearer token that /metrics and / then require (`Authorization: Bearer
-    /// TOKEN`; never in the URL). /healthz stays open. Overrides the config's token_file.
+    /// File holding a bearer token that /metrics, / and /api/v1/checks then require
+    /// (`Authorization: Bearer TOKEN`; never in the URL). /healthz stays open. Overrides the
+    /// config's token_file.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+
+    /// YAML file with TLS (tls_server_config) and basic auth (basic_auth_users, bcrypt
+    /// hashes) for the listener, as Prometheus exporters read it; re-read on SIGHUP.
+    #[arg(long, value_name = "FILE")]
+    pub web_config: Option<PathBuf>,
 
     /// Validate FILE and exit: 0 valid, 2 with a one-line error naming the file and key.
     #[arg(long, value_name = "FILE", exclusive = true)]
@@ -341,6 +511,11 @@ pub struct ScanCommandArgs {
     /// its address.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub gone_after: u32,
+
+    /// Print the JSON report on stdout instead of the summary table (the document -o writes
+    /// as .json); progress, warnings and "report written" stay on stderr.
+    #[arg(long)]
+    pub json: bool,
 }
 
 const DIAGNOSE_EXAMPLES: &str = "\
@@ -404,6 +579,11 @@ pub struct DiagnoseArgs {
     /// Highest TTL the traceroute probes.
     #[arg(long, value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u8).range(1..=64))]
     pub max_hops: u8,
+
+    /// Print the diagnosis as JSON on stdout instead of text (the document -o writes as .json;
+    /// warnings stay on stderr). Not with --watch.
+    #[arg(long, conflicts_with = "watch")]
+    pub json: bool,
 }
 
 /// Report formats, chosen by `--format` or by the output file's extension.
@@ -415,6 +595,52 @@ pub enum FormatArg {
     Md,
     Html,
     Xml,
+}
+
+/// `netdx tui`: the dashboard, or with --remote another agent's view.
+#[derive(Debug, Clone, Args)]
+pub struct TuiArgs {
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// `netdx tui --remote URL`: a read-only view of a `netdx serve` agent's checks.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Remote view (--remote)")]
+pub struct RemoteArgs {
+    /// Show what the netdx serve agent at URL sees (http[s]://host:port), read-only: its
+    /// checks are polled from /api/v1/checks; nothing is probed or scanned from here.
+    #[arg(long, value_name = "URL")]
+    pub remote: Option<String>,
+
+    /// Seconds between two polls of the agent.
+    #[arg(long, value_name = "S", default_value_t = 2.0, requires = "remote")]
+    pub refresh: f64,
+
+    /// File holding the agent's bearer token (sent as `Authorization: Bearer`).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "remote",
+        conflicts_with = "user"
+    )]
+    pub token_file: Option<PathBuf>,
+
+    /// Basic-auth user; the password comes from NETDX_REMOTE_PASSWORD or --password-file.
+    #[arg(long, value_name = "USER", requires = "remote")]
+    pub user: Option<String>,
+
+    /// File holding the basic-auth password (first line).
+    #[arg(long, value_name = "FILE", requires = "user")]
+    pub password_file: Option<PathBuf>,
+
+    /// PEM file of the CA that signed the agent's certificate (a private CA), or the agent's
+    /// self-signed certificate itself, trusted instead of the system's CAs.
+    #[arg(long, value_name = "FILE", requires = "remote")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -451,6 +677,11 @@ pub struct DashboardArgs {
     /// since they were last seen become alerts.
     #[arg(long)]
     pub no_inventory: bool,
+
+    /// Colours: dark (default), light (for a light background) or mono (no colour; every
+    /// state also a word or symbol). Overrides the config's theme and NO_COLOR.
+    #[arg(long, value_enum, value_name = "THEME")]
+    pub theme: Option<ThemeArg>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -589,4 +820,60 @@ pub struct ScanArgs {
     /// Record this scan in the history file (see `netdx history`).
     #[arg(long)]
     pub log: bool,
+
+    /// Do not record this scan in the history, even when the config file says `log = true`.
+    #[arg(long, conflicts_with = "log")]
+    pub no_log: bool,
+}
+
+const DNS_EXAMPLES: &str = "\
+Examples:
+  netdx dns example.org                       A record from the system's resolvers
+  netdx dns example.org MX TXT @192.0.2.53 @[2001:db8::53]   two types, two servers
+  netdx dns -x 192.0.2.10 @10.0.0.53          reverse lookup (PTR)
+  netdx dns example.org AAAA +short           answers only, one a line
+  netdx dns example.org SOA --tcp --json      over TCP, as JSON
+  netdx dns -f names.txt @10.0.0.53           queries from a file, one a line
+
+Query file (-f, as dig -f): one query a line, `NAME [TYPE...] [@SERVER...]` or `-x ADDRESS`;
+blank lines and lines starting with # or ; are skipped; a line without TYPE or @SERVER takes
+the command line's.
+
+JSON (--json): {\"version\": 1, \"lookups\": [{\"name\", \"type\", \"server\", \"transport\",
+\"status\", \"rcode\", \"ttl\", \"latency_ms\", \"answers\": [{\"type\", \"value\", \"ttl\"}],
+\"error\"}], \"summary\": {\"queries\", \"answered\", \"failed\", \"elapsed_ms\"}}";
+
+#[derive(Debug, Clone, Args)]
+pub struct DnsArgs {
+    /// Names, record types, @servers and +short/+tcp, in any order.
+    #[arg(value_name = "NAME|TYPE|@SERVER")]
+    pub words: Vec<String>,
+
+    /// Reverse lookup: the PTR record of ADDR (repeatable).
+    #[arg(short = 'x', value_name = "ADDR")]
+    pub reverse: Vec<String>,
+
+    /// Read queries from FILE, one a line (see below); `-` reads standard input.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Ask over TCP instead of UDP (+tcp).
+    #[arg(long)]
+    pub tcp: bool,
+
+    /// Print only the answers, one a line (+short); failures go to stderr.
+    #[arg(long)]
+    pub short: bool,
+
+    /// Print the results as one JSON document.
+    #[arg(long, conflicts_with = "short")]
+    pub json: bool,
+
+    /// Milliseconds to wait for each server's answer.
+    #[arg(long, value_name = "MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub timeout: u64,
+
+    /// Queries in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub concurrency: u64,
 }

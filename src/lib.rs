@@ -17,6 +17,10 @@ pub mod cmd;
 pub mod core;
 pub mod diagnose;
 pub mod engine;
+/// Entry points for the fuzz targets in `fuzz/`; not part of the API.
+#[cfg(any(feature = "fuzzing", test))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod net;
 pub mod output;
 pub mod serve;

@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Scan(args)) => return cmd::scan::run_cli(args),
-        Some(Command::Tui(args)) => cmd::dashboard::run(args),
+        Some(Command::Tui(args)) => cmd::dashboard::run_tui(args),
         None => cmd::dashboard::run_default(cli.dashboard),
         Some(Command::Report(args)) => return cmd::report::run(args),
         Some(Command::Diff(args)) => return cmd::diff::run(args),
@@ -20,6 +20,9 @@ fn main() -> ExitCode {
         Some(Command::Inventory(args)) => return cmd::inventory::run(args),
         Some(Command::Lan(args)) => return cmd::lan::run(args),
         Some(Command::Serve(args)) => return cmd::serve::run(args),
+        Some(Command::Completions(args)) => return cmd::completions::run(args),
+        Some(Command::Man(args)) => return cmd::man::run(args),
+        Some(Command::Dns(args)) => return cmd::dns::run(args),
     };
     match result {
         Ok(code) => code,

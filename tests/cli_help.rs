@@ -65,3 +65,20 @@ fn inventory_help() {
 fn clap_definition_is_consistent() {
     Cli::command().debug_assert();
 }
+
+#[test]
+fn dns_help() {
+    let text = help(&["dns"]);
+    // The help teaches: the word forms, the query file, the JSON fields and the exit codes.
+    for needle in [
+        "@SERVER",
+        "+short",
+        "-x ADDR",
+        "dig -f",
+        "latency_ms",
+        "1 any query failed",
+    ] {
+        assert!(text.contains(needle), "dns --help lacks {needle:?}");
+    }
+    insta::assert_snapshot!(text);
+}

@@ -63,6 +63,40 @@ fn config_log_records_scans_and_cli_ports_win() {
     assert_eq!(history.lines().count(), 2);
 }
 
+/// `--no-log` switches the file's `log = true` off for one run: the scan completes, its
+/// report is written, and the history gets no entry (a run without it gets one).
+#[test]
+fn no_log_overrides_config_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[scan]\nlog = true\nports = \"1\"\n").unwrap();
+    let report = dir.path().join("r.json");
+    let history = dir.path().join("history.jsonl");
+    let argv = ["scan", "127.0.0.1", "--no-arp", "--no-inventory", "-o"];
+    let mut args = argv.to_vec();
+    args.extend([report.to_str().unwrap(), "--no-log"]);
+    let out = netdx(&config, dir.path(), &args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(report.exists(), "the scan ran and wrote its report");
+    assert!(!history.exists(), "--no-log wrote a history entry");
+    assert!(!stderr.contains("scan logged"), "{stderr}");
+
+    args.pop();
+    let out = netdx(&config, dir.path(), &args);
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&history).expect("without --no-log the config logs");
+    assert_eq!(text.lines().count(), 1, "{text}");
+
+    // --log and --no-log together are a contradiction clap refuses (exit 2).
+    let out = netdx(
+        &config,
+        dir.path(),
+        &["scan", "127.0.0.1", "--log", "--no-log"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
 #[test]
 fn unreadable_config_is_a_warning_not_a_failure() {
     let dir = tempfile::tempdir().unwrap();

@@ -185,6 +185,30 @@ fn no_target_checks_the_local_side_only_and_says_so() {
     assert!(run.json["targets"].as_array().unwrap().is_empty());
 }
 
+/// `--json`: stdout is the diagnosis -o writes, as one JSON document and nothing else; the
+/// exit code is the verdict's, as without it.
+#[test]
+fn json_stdout_is_the_diagnosis_and_nothing_else() {
+    let Some(lab) = common::lab_or_skip("json_stdout_is_the_diagnosis_and_nothing_else") else {
+        return;
+    };
+    let _g = serial();
+    let dir = common::report_dir();
+    let path = dir.path().join("d.json");
+    let out = lab.netdx(&["diagnose", "--json", "-o", path.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}):\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    assert_eq!(printed, read_json(&path));
+    assert_eq!(s(&printed["status"]), "ok");
+    assert!(stderr.contains("diagnosis written to"), "{stderr}");
+}
+
 #[test]
 fn scanner_link_down() {
     let Some(lab) = common::lab_or_skip("scanner_link_down") else {

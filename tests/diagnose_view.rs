@@ -19,8 +19,8 @@ fn fixture(name: &str) -> Diagnosis {
 }
 
 fn at(mut d: Diagnosis, time: &str) -> Diagnosis {
-    d.started = time.to_string();
-    d.finished = time.to_string();
+    d.started = netdx::core::clock::parse_rfc3339(time).expect("an RFC 3339 time");
+    d.finished = d.started;
     d
 }
 

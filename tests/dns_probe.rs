@@ -507,7 +507,46 @@ impl Netns {
             .spawn()
             .expect("start dnsmasq in the namespace");
         ns.dnsmasq = Some(child);
+        ns.wait_ready();
         ns
+    }
+
+    /// Until dnsmasq answers `www.lab.test A` inside the namespace (asked by the lab's
+    /// independent probe.py, run there), or exits, or 5 s pass: a query answered, not a
+    /// guess at how long binding takes.
+    fn wait_ready(&mut self) {
+        let log = self._dir.path().join("dnsmasq.log");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            if let Some(Ok(Some(status))) = self.dnsmasq.as_mut().map(Child::try_wait) {
+                panic!(
+                    "dnsmasq exited ({status}): {}",
+                    fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+            let out = Command::new("ip")
+                .args(["netns", "exec", &self.name])
+                .arg(common::python())
+                .arg(common::lab_dir().join("probe.py"))
+                .args(["dns", "--server", "127.0.0.1", "--timeout", "0.2"])
+                .arg("www.lab.test/A")
+                .stdin(Stdio::null())
+                .output()
+                .expect("run probe.py in the namespace");
+            last = String::from_utf8_lossy(&out.stdout).into_owned();
+            let answered = serde_json::from_slice::<serde_json::Value>(&out.stdout)
+                .ok()
+                .is_some_and(|v| v[0]["answers"][0] == "10.0.0.5");
+            if answered {
+                return;
+            }
+        }
+        panic!(
+            "dnsmasq in {} did not answer within 5 s (last probe: {last}): {}",
+            self.name,
+            fs::read_to_string(&log).unwrap_or_default()
+        );
     }
 
     fn etc_dir(&self) -> PathBuf {
@@ -555,8 +594,6 @@ fn system_configuration_in_a_network_namespace() {
     }
     let ns = Netns::create(&format!("netdx-dns-{}", std::process::id()));
     let exe = std::env::current_exe().expect("test binary");
-    // Give dnsmasq a moment to bind; the child retries on its own as well.
-    std::thread::sleep(Duration::from_millis(200));
     let status = Command::new("ip")
         .args(["netns", "exec", &ns.name])
         .arg(exe)

@@ -527,13 +527,32 @@ fn ctrl_c_ends_the_window_early_with_130() {
     let Some(lab) = lan_lab_or_skip("interrupted", LanFlags::default()) else {
         return;
     };
-    let child = lab
+    let mut child = lab
         .netdx_command(&["lan", "--window", "10"], Duration::from_secs(30))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    std::thread::sleep(Duration::from_millis(1000));
+    // Interrupt once the checks run (netdx says so on stderr), not after a guessed sleep.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("netdx: checking") {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    rx.recv_timeout(Duration::from_secs(15))
+        .expect("netdx lan never said it was checking");
     let started = Instant::now();
     // `timeout` passes SIGINT on to netdx.
     let killed = std::process::Command::new("kill")
@@ -547,7 +566,8 @@ fn ctrl_c_ends_the_window_early_with_130() {
         "did not stop early"
     );
     assert_eq!(out.status.code(), Some(130));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+    let err = reader.join().expect("stderr reader");
+    assert!(err.contains("interrupted"), "{err}");
 }
 
 #[test]

@@ -180,8 +180,16 @@ fn lldpd_announcement_is_read_exactly() {
         &dir.path().join("lldpd.log"),
     );
     // Announcements every 5 s, as many sites set; the listener starts at some point between
-    // two of them (lldpd sends one at start-up, so let that pass first).
-    std::thread::sleep(Duration::from_millis(1500));
+    // two of them (lldpd sends one at start-up, so let that pass first: its own counters say
+    // when it has).
+    let start = std::time::Instant::now();
+    while !lldpd_has_sent(&sock) {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "lldpd never sent its start-up frame"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let window = Duration::from_secs(10);
     let (check, took) = listen_in_lab(&lab, TEST, window, true, &[]);
     assert_eq!(check.status, CheckStatus::Done);
@@ -320,4 +328,23 @@ fn nothing_sending_is_done_with_no_ports() {
         }
         assert_eq!(check.listened_s, 0.0);
     }
+}
+
+/// Whether the lldpd behind control socket `sock` has sent a frame (`lldpcli show
+/// statistics`: "Transmitted: N").
+fn lldpd_has_sent(sock: &std::path::Path) -> bool {
+    let Ok(out) = std::process::Command::new("lldpcli")
+        .arg("-u")
+        .arg(sock)
+        .args(["show", "statistics"])
+        .stdin(std::process::Stdio::null())
+        .output()
+    else {
+        return false;
+    };
+    String::from_utf8_lossy(&out.stdout).lines().any(|l| {
+        l.split_once("Transmitted:")
+            .and_then(|(_, n)| n.trim().parse::<u64>().ok())
+            .is_some_and(|n| n > 0)
+    })
 }

@@ -36,6 +36,12 @@ fn ptr_burst_under_load_has_no_timeouts() {
     };
     let server = SocketAddr::new(IpAddr::V4(lab.dns().server), 53);
     // The load: a full port scan of the LAN, from the same namespace.
+    // Discovery sends a few TCP probes per host; hundreds of TCP answers from the LAN mean the
+    // port phase runs: the load is on when the burst starts, not a guessed 1.5 s later.
+    let tcp_answers = common::InputCounter::new(
+        &lab,
+        &format!("ip saddr {} meta l4proto tcp", lab.info().lan.ipv4),
+    );
     let mut scan = lab
         .netdx_command(
             &["scan", &lab.info().lan.ipv4, "-p", "all", "--no-rdns"],
@@ -45,7 +51,10 @@ fn ptr_burst_under_load_has_no_timeouts() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start the load scan");
-    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        tcp_answers.wait(500, Duration::from_secs(30)),
+        "the load scan never reached its port phase"
+    );
     let targets: Vec<String> = lab.hosts().iter().map(|h| h.ip.to_string()).collect();
     let exe = std::env::current_exe().expect("test binary");
     let started = Instant::now();

@@ -19,7 +19,8 @@ for cmd_pkg in ip:iproute2 nft:nftables dnsmasq:dnsmasq-base tmux:tmux python3:p
                ndiff:ndiff nmap:nmap fping:fping arp-scan:arp-scan chromium:chromium \
                ps:procps openssl:openssl strace:strace snmpd:snmpd \
                lldpd:lldpd radvd:radvd curl:curl \
-               promtool:prometheus systemd-analyze:systemd; do
+               promtool:prometheus systemd-analyze:systemd \
+               zsh:zsh fish:fish getcap:libcap2-bin dpkg-shlibdeps:dpkg-dev; do
   command -v "${cmd_pkg%%:*}" >/dev/null 2>&1 || need+=("${cmd_pkg#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -42,6 +43,13 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
+# tests/package_deb.rs builds the Debian package with cargo-deb (about 2.5 min to install once
+# on two cores; pinned so a new release cannot change the package under the tests).
+if ! cargo deb --version >/dev/null 2>&1; then
+  echo "tests/run.sh: installing cargo-deb" >&2
+  cargo install cargo-deb --locked --version 3.8.0 --quiet
+fi
+
 # Lab tests must run here, never silently skip.
 export NETDX_REQUIRE_LAB=1
 # Scans and dashboards record into a device inventory and a history: those of the test run
@@ -54,3 +62,10 @@ trap 'rm -rf "$NETDX_DATA_DIR"' EXIT
 python3 tests/lab/lab.py reap || true
 
 cargo test "$@"
+
+# Fuzz smoke run (issue 13): every fuzz target 30 s on its committed corpus, 2 at a time, stable
+# toolchain; installs cargo-fuzz when missing. NETDX_SKIP_FUZZ=1 skips it (e.g. for a quick
+# filtered run). See fuzz/README.md.
+if [ "${NETDX_SKIP_FUZZ:-0}" != 1 ]; then
+  bash fuzz/ci.sh
+fi

@@ -371,8 +371,13 @@ fn interrupted_scan_keeps_results() {
     let drop = lab.host("drop");
     let dir = common::report_dir();
     let out_path = dir.path().join("int.json");
+    let web: std::net::Ipv4Addr = "10.77.0.20".parse().unwrap();
+    let syn_acks = common::InputCounter::new(
+        lab,
+        &format!("ip saddr {web} tcp sport 22 tcp flags & (syn | ack) == syn | ack"),
+    );
     // Every port of the blackhole host times out, at the full 5 s timeout with no RTT known
-    // (--no-ping, --no-arp): minutes of work, interrupted after one second.
+    // (--no-ping, --no-arp): minutes of work, interrupted once web has answered.
     let child = lab
         .netdx_command(
             &[
@@ -394,7 +399,10 @@ fn interrupted_scan_keeps_results() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn netdx");
-    std::thread::sleep(Duration::from_millis(1500));
+    // Interrupt once web's port 22 has answered (its SYN-ACK counted on arrival at the
+    // scanner), not after a guessed delay: what was found before the interrupt must be kept.
+    let answered = syn_acks.wait(1, Duration::from_secs(30));
+    assert!(answered, "web:22 never answered the scan");
     // `ip netns exec` runs netdx in the same process (exec), under `timeout`: signal the
     // whole process group of timeout's child.
     let pid = child.id();

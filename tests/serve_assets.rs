@@ -46,12 +46,43 @@ fn prometheus_config_and_rules_check_and_fire() {
         "prometheus.yml",
     ]));
     assert!(text.contains("1 rule files found"), "{text}");
+    // The commented TLS + basic-auth job, uncommented, is a valid scrape config too.
+    let shipped = std::fs::read_to_string(dir.join("prometheus.yml")).expect("prometheus.yml");
+    let (before, rest) = shipped
+        .split_once("  # BEGIN web-config example")
+        .expect("example start");
+    let (example, after) = rest
+        .split_once("  # END web-config example")
+        .expect("example end");
+    let uncommented: String = example
+        .lines()
+        .skip(1)
+        .map(|l| format!("{}\n", l.replacen("  # ", "  ", 1)))
+        .collect();
+    assert!(uncommented.contains("basic_auth:") && uncommented.contains("tls_config:"));
+    let tmp = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(
+        dir.join("netdx-rules.yml"),
+        tmp.path().join("netdx-rules.yml"),
+    )
+    .expect("copy");
+    std::fs::write(
+        tmp.path().join("prometheus.yml"),
+        format!("{before}{uncommented}{after}"),
+    )
+    .expect("write");
+    let text = run_ok(Command::new("promtool").current_dir(tmp.path()).args([
+        "check",
+        "config",
+        "prometheus.yml",
+    ]));
+    assert!(text.contains("SUCCESS"), "{text}");
     let text = run_ok(Command::new("promtool").current_dir(&dir).args([
         "check",
         "rules",
         "netdx-rules.yml",
     ]));
-    assert!(text.contains("SUCCESS: 6 rules found"), "{text}");
+    assert!(text.contains("SUCCESS: 13 rules found"), "{text}");
     let text = run_ok(Command::new("promtool").current_dir(&dir).args([
         "test",
         "rules",
@@ -93,11 +124,13 @@ fn systemd_unit_verifies_and_is_hardened() {
     assert!(!text.contains("Unknown key"), "{text}");
 }
 
-/// Every metric a board of all four check kinds exports, by name.
+/// Every metric a board of every check kind exports, by name.
 fn exported_names() -> std::collections::BTreeSet<String> {
-    use netdx::serve::config::{CheckSpec, Probe};
+    use netdx::serve::config::{CheckSpec, DevicesSpec, DiagnoseSpec, LanSpec, PathPlan, Probe};
     use netdx::serve::scheduler::{Board, Entry};
-    use netdx::serve::state::{CheckState, Outcome};
+    use netdx::serve::state::{
+        CheckState, Detail, DevicesFound, DiagnosisFound, LanFound, LanPart, Outcome, PathFound,
+    };
     use std::time::Duration;
     let ms = Duration::from_millis;
     let mut board = Board {
@@ -137,6 +170,7 @@ fn exported_names() -> std::collections::BTreeSet<String> {
                 cert_not_after: Some(2_000_000_000),
                 cert_days_left: Some(300),
                 note: None,
+                detail: None,
             },
             1,
         );
@@ -148,6 +182,75 @@ fn exported_names() -> std::collections::BTreeSet<String> {
                     name,
                     probe,
                     interval: Duration::from_secs(10),
+                },
+                state,
+            },
+        );
+    }
+    // The engine kinds, each with what its runs find.
+    let deep = [
+        (
+            Probe::Path {
+                target: "10.0.0.1".parse().unwrap(),
+                plan: PathPlan::default(),
+            },
+            Detail::Path(PathFound {
+                reached: true,
+                hops: 2,
+                last_hop: None,
+                hop_loss: vec![(1, 0.0), (2, 0.0)],
+                end_loss: Some(0.0),
+            }),
+        ),
+        (
+            Probe::Lan(LanSpec {
+                interface: None,
+                window: Duration::from_secs(5),
+                expect_dhcp: Vec::new(),
+            }),
+            Detail::Lan(LanFound {
+                parts: LanPart::ALL.iter().map(|p| (*p, true)).collect(),
+                ..LanFound::default()
+            }),
+        ),
+        (
+            Probe::Devices(DevicesSpec {
+                interface: None,
+                subnet: None,
+            }),
+            Detail::Devices(DevicesFound::default()),
+        ),
+        (
+            Probe::Diagnose(DiagnoseSpec {
+                target: "a.test".into(),
+                ports: vec![443],
+                resolver: None,
+            }),
+            Detail::Diagnosis(DiagnosisFound {
+                status: netdx::diagnose::Status::Ok,
+                layer: None,
+                verdict: String::new(),
+            }),
+        ),
+    ];
+    for (i, (probe, detail)) in deep.into_iter().enumerate() {
+        let mut state = CheckState::default();
+        state.apply(
+            Outcome {
+                success: true,
+                detail: Some(detail),
+                ..Outcome::default()
+            },
+            1,
+        );
+        let name = format!("e{i}");
+        board.checks.insert(
+            name.clone(),
+            Entry {
+                spec: CheckSpec {
+                    name,
+                    probe,
+                    interval: Duration::from_secs(60),
                 },
                 state,
             },
@@ -174,6 +277,25 @@ fn names_in(expr: &str) -> Vec<String> {
         rest = &tail[end..];
     }
     out
+}
+
+#[test]
+fn alert_rules_use_exported_metrics() {
+    let text = std::fs::read_to_string(assets().join("prometheus/netdx-rules.yml")).expect("read");
+    let exported = exported_names();
+    let exprs: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("expr:"))
+        .collect();
+    assert!(exprs.len() >= 12, "{exprs:?}");
+    for e in exprs {
+        for n in names_in(e) {
+            assert!(
+                exported.contains(&n),
+                "{n} (in {e}) is not exported: {exported:?}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -1,66 +1,17 @@
 //! `netdx serve` in the namespace lab: the agent runs inside the scanner namespace, listens on
 //! 127.0.0.1 there, and is scraped from inside the namespace. Every expected value comes from
-//! the lab's ground truth (tests/lab/topology.json).
+//! the lab's ground truth (tests/lab/topology.json). A real Prometheus evaluating the shipped
+//! alert rules while the lab breaks is tests/serve_prom_lab.rs.
 
 mod common;
 
-use std::fs::File;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::Lab;
+use common::serve::Agent;
 
 /// Port the agent listens on inside the scanner namespace (its own loopback).
 const PORT: u16 = 9430;
-
-/// The agent, killed if a test panics before it stops it.
-struct Agent {
-    child: Child,
-    log: std::path::PathBuf,
-}
-
-impl Agent {
-    fn start(lab: &Lab, args: &[&str], dir: &Path) -> Agent {
-        let log = dir.join("serve.log");
-        let err = File::create(&log).expect("log file");
-        let child = lab
-            .netdx_command(args, Duration::from_secs(300))
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(err))
-            .spawn()
-            .expect("spawn netdx serve");
-        Agent { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Send `sig` (HUP, TERM) to netdx itself: the child of `timeout` (`ip netns exec`
-    /// execs it). Not through `timeout`: it would forward the signal twice and arm its
-    /// --kill-after timer.
-    fn signal(&self, sig: &str) {
-        let pid = self.child.id();
-        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-            .expect("children of timeout");
-        let netdx = children.split_whitespace().next().expect("netdx runs");
-        let st = Command::new("kill")
-            .args(["-s", sig, netdx])
-            .status()
-            .expect("kill");
-        assert!(st.success(), "kill -s {sig}");
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
 
 /// GET `path` from inside the scanner namespace: (status line + headers, body).
 fn get(lab: &Lab, path: &str) -> (String, String) {
@@ -103,17 +54,6 @@ fn wait_metrics(lab: &Lab, agent: &Agent, limit: Duration, ok: impl Fn(&str) -> 
         std::thread::sleep(Duration::from_millis(300));
     }
     panic!("metrics never got there:\n{last}\nlog:\n{}", agent.log());
-}
-
-fn wait_log(agent: &Agent, needle: &str, limit: Duration) {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if agent.log().contains(needle) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("log never said {needle:?}:\n{}", agent.log());
 }
 
 /// Rounds of N scrapes at once from inside the namespace; each must be 200 with the OpenMetrics type
@@ -312,7 +252,7 @@ name = "web-tls"
     )
     .expect("bad");
     agent.signal("HUP");
-    wait_log(&agent, "config not reloaded", Duration::from_secs(10));
+    agent.wait_log("config not reloaded", Duration::from_secs(10));
     assert!(agent.log().contains("check[0].target"), "{}", agent.log());
     let runs_before = get(&lab, "/").1;
     std::thread::sleep(Duration::from_secs(1));
@@ -365,7 +305,7 @@ name = "web-tls"
     );
     // Read with --no-capture: how long the scrapes around the reload took.
     eprintln!("scrapes around the reload: {}", text.trim());
-    wait_log(&agent, "config reloaded", Duration::from_secs(10));
+    agent.wait_log("config reloaded", Duration::from_secs(10));
     assert!(
         agent.log().contains("started=1 stopped=0 kept=9"),
         "{}",
@@ -441,7 +381,7 @@ fn serve_logs_json_wants_its_token_and_refuses_a_taken_port() {
         ],
         dir.path(),
     );
-    wait_log(&agent, "\"check state\"", Duration::from_secs(15));
+    agent.wait_log("\"check state\"", Duration::from_secs(15));
     for line in agent.log().lines() {
         let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
         assert!(
@@ -449,9 +389,24 @@ fn serve_logs_json_wants_its_token_and_refuses_a_taken_port() {
             "{line}"
         );
     }
-    let first: serde_json::Value =
-        serde_json::from_str(agent.log().lines().next().expect("a line")).expect("json");
-    assert_eq!(first["message"], "serving");
+    let lines: Vec<serde_json::Value> = agent
+        .log()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    // As root the agent first says which privileges it kept (cap_net_raw and
+    // cap_net_bind_service), then that it serves.
+    assert!(
+        lines[0]["message"].as_str().is_some_and(
+            |m| m.contains("privileges dropped: kept cap_net_raw and cap_net_bind_service")
+        ),
+        "{:?}",
+        lines[0]
+    );
+    let first = lines
+        .iter()
+        .find(|v| v["message"] == "serving")
+        .expect("a serving line");
     assert_eq!(first["listen"], format!("127.0.0.1:{PORT}"));
     assert_eq!(first["checks"], 1);
     assert_eq!(first["token"], true);
@@ -508,144 +463,6 @@ fn serve_logs_json_wants_its_token_and_refuses_a_taken_port() {
         "{}",
         agent.log()
     );
-}
-
-/// A process started in a lab namespace under `timeout`, stopped (SIGTERM to the process
-/// itself, then SIGKILL) when dropped, so nothing outlives the test.
-struct InNs {
-    child: Child,
-}
-
-impl InNs {
-    fn start(ns: &str, argv: &[&str], log: &Path) -> InNs {
-        let child = Command::new("timeout")
-            .args(["--kill-after=5", "300", "ip", "netns", "exec", ns])
-            .args(argv)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(File::create(log).expect("log")))
-            .spawn()
-            .expect("spawn");
-        InNs { child }
-    }
-}
-
-impl Drop for InNs {
-    fn drop(&mut self) {
-        let pid = self.child.id();
-        if let Ok(children) = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) {
-            for c in children.split_whitespace() {
-                let _ = Command::new("kill").args(["-s", "TERM", c]).status();
-            }
-        }
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(5) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-#[test]
-fn prometheus_scrapes_serve_and_the_shipped_rules_go_pending() {
-    let test = "prometheus_scrapes_serve_and_the_shipped_rules_go_pending";
-    let have = Path::new("/usr/bin/prometheus").exists();
-    if !common::require(test, have, "needs prometheus (Debian package prometheus)") {
-        return;
-    }
-    let Some(lab) = common::lab_or_skip(test) else {
-        return;
-    };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let web = lab.host("web").ip.to_string();
-    let down = lab.down_addresses()[0].to_string();
-    let agent = Agent::start(
-        &lab,
-        &["serve", &web, &down, "--interval", "0.5"],
-        dir.path(),
-    );
-    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/prometheus/netdx-rules.yml");
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-             rule_files:\n  - {}\n\
-             scrape_configs:\n  - job_name: netdx\n    static_configs:\n      \
-             - targets: ['127.0.0.1:{PORT}']\n",
-            rules.display()
-        ),
-    )
-    .expect("config");
-    let tsdb = dir.path().join("tsdb");
-    let _prom = InNs::start(
-        lab.scanner_ns(),
-        &[
-            "prometheus",
-            &format!("--config.file={}", config.display()),
-            &format!("--storage.tsdb.path={}", tsdb.display()),
-            "--web.listen-address=127.0.0.1:9090",
-        ],
-        &dir.path().join("prometheus.log"),
-    );
-    let api = |q: &str| -> serde_json::Value {
-        let out = lab.exec(
-            lab.scanner_ns(),
-            &[
-                "curl",
-                "-s",
-                "-m",
-                "5",
-                &format!("http://127.0.0.1:9090{q}"),
-            ],
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
-    };
-    let start = Instant::now();
-    let (mut values, mut alerts) = (serde_json::Value::Null, serde_json::Value::Null);
-    while start.elapsed() < Duration::from_secs(40) {
-        values = api("/api/v1/query?query=netdx_probe_success");
-        alerts = api("/api/v1/alerts");
-        let got = values["data"]["result"].as_array().map_or(0, |r| r.len());
-        let pending = alerts["data"]["alerts"].as_array().is_some_and(|a| {
-            a.iter()
-                .any(|x| x["labels"]["alertname"] == "NetdxTargetDown" && x["state"] == "pending")
-        });
-        if got == 2 && pending {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    let log = std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap_or_default();
-    let result = values["data"]["result"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let value_of = |target: &str| {
-        result
-            .iter()
-            .find(|r| r["metric"]["target"] == target)
-            .and_then(|r| r["value"][1].as_str().map(str::to_string))
-    };
-    assert_eq!(value_of(&web).as_deref(), Some("1"), "{values}\n{log}");
-    assert_eq!(value_of(&down).as_deref(), Some("0"), "{values}\n{log}");
-    // The shipped rule: the down address pending (firing needs it for a minute), web not.
-    let list = alerts["data"]["alerts"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let down_alerts: Vec<_> = list
-        .iter()
-        .filter(|a| a["labels"]["alertname"] == "NetdxTargetDown")
-        .collect();
-    assert_eq!(down_alerts.len(), 1, "{alerts}\n{}", agent.log());
-    assert_eq!(down_alerts[0]["labels"]["target"], down.as_str());
-    assert_eq!(down_alerts[0]["state"], "pending");
-    agent.signal("TERM");
 }
 
 #[test]

@@ -52,6 +52,9 @@ struct Script {
     headers: Vec<HeaderCheck>,
     /// Header checks started so far, with the harness time of their starts (ms).
     header_starts: Mutex<Vec<u128>>,
+    /// Told each time a scripted scan has sent its `Finished` (a permit is kept when nobody
+    /// waits yet, so none is missed).
+    finished: tokio::sync::Notify,
 }
 
 impl Script {
@@ -123,6 +126,7 @@ impl Prober for FakeProber {
                 }
             }
             let _ = tx.send(ScanEvent::Finished { interrupted: false }).await;
+            script.finished.notify_one();
         });
         Ok(())
     }
@@ -138,13 +142,10 @@ impl Prober for FakeProber {
         tokio::spawn(async move {
             loop {
                 let start = tokio::time::Instant::now();
-                let at = script
-                    .clock()
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap();
+                let at = script.clock();
                 let k = script.diagnosed.load(Ordering::SeqCst);
                 let mut d = script.diagnoses[k.min(script.diagnoses.len() - 1)].clone();
-                d.started = at.clone();
+                d.started = at;
                 d.finished = at;
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_millis(300)) => {}
@@ -440,7 +441,14 @@ async fn enter_starts_on_the_suggested_targets_and_quit_cancels_probes() {
     assert!(h.script.cancelled.load(Ordering::SeqCst));
 }
 
-#[tokio::test]
+/// Under the paused clock, returns once every task is idle and no `spawn_blocking` work is in
+/// flight (tokio does not auto-advance time while there is): whatever was sent has been
+/// handled. An event, not a guess at how long handling takes.
+async fn settled() {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn export_writes_the_file_and_shows_its_path() {
     let script = Script::default();
     script.up.lock().unwrap().insert(ip("10.0.0.1"));
@@ -449,8 +457,11 @@ async fn export_writes_the_file_and_shows_its_path() {
     let path = dir.path().join("state.json");
     let keys = h.keys.clone();
     let p = path.clone();
+    let script = h.script.clone();
     tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(800)).await;
+        // The scan has sent everything, and the loop has applied it.
+        script.finished.notified().await;
+        settled().await;
         keys.send(press(KeyCode::Char('e'))).await.unwrap();
         keys.send(Ok(Event::Key(KeyEvent::new(
             KeyCode::Char('u'),
@@ -462,13 +473,9 @@ async fn export_writes_the_file_and_shows_its_path() {
             keys.send(press(KeyCode::Char(c))).await.unwrap();
         }
         keys.send(press(KeyCode::Enter)).await.unwrap();
-        for _ in 0..200 {
-            if p.exists() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // The export's blocking write has ended and its result reached the loop (checked
+        // below, once the loop has returned: a panic here would leave it waiting for keys).
+        settled().await;
         keys.send(press(KeyCode::Char('q'))).await.unwrap();
     });
     let initial = Command::Scan {
@@ -482,8 +489,9 @@ async fn export_writes_the_file_and_shows_its_path() {
     )
     .await
     .unwrap();
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("no export at {} once the loop settled: {e}", path.display()));
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(json["hosts"][0]["ip"], "10.0.0.1");
     assert_eq!(json["hosts"][0]["status"], "up");
     let (kind, text) = h.app.status.clone().unwrap();

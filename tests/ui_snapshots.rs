@@ -72,6 +72,7 @@ fn context() -> LocalContext {
         resolv: ResolvConf {
             nameservers: vec![ip("10.77.0.53")],
             search: vec!["lab.test".into()],
+            ..ResolvConf::default()
         },
         notes: vec![],
     }
@@ -82,7 +83,7 @@ fn settings(theme: Theme) -> Settings {
         interval: Duration::from_secs(2),
         ports: None,
         theme,
-        offset: time::UtcOffset::UTC,
+        zone: netdx::core::clock::LocalZone::utc(),
         ping: true,
         bell: false,
         inventory: false,
@@ -554,10 +555,8 @@ fn diagnosis(name: &str, at: i64) -> Diagnosis {
     );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let mut d: Diagnosis = serde_json::from_str(&text).expect("a diagnosis");
-    d.started = t(at)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    d.finished = d.started.clone();
+    d.started = t(at);
+    d.finished = d.started;
     d
 }
 
@@ -953,4 +952,80 @@ fn alerts_view_lists_changes_and_lan_checks() {
     let r = app.dash.export_report(t(43));
     assert_eq!(r.alerts.len(), 3);
     assert_eq!(r.lan.as_ref().map(|l| l.dhcp.offers.len()), Some(2));
+}
+
+/// The main view in `theme`: web ports known, one host down for three rounds and selected
+/// (its detail shows), so up, down, open/closed, alerts and the header's states are all on it.
+fn main_view(theme: Theme) -> ratatui::buffer::Buffer {
+    let mut app = monitored(5);
+    app.settings.theme = theme;
+    web_ports(&mut app, 11);
+    for n in 6..=8 {
+        round(&mut app, n, 2 + 2 * n as i64, &["10.77.0.20", "10.77.0.1"]);
+    }
+    select(&mut app, "10.77.0.20");
+    let mut term = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    app.size = Rect::new(0, 0, 120, 30);
+    app.prepare(t(19));
+    term.draw(|f| render::draw(f, &app)).unwrap();
+    term.backend().buffer().clone()
+}
+
+fn buffer_text(b: &ratatui::buffer::Buffer) -> String {
+    let w = b.area.width as usize;
+    b.content
+        .chunks(w)
+        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>() + "\n")
+        .collect()
+}
+
+/// Mono: not one cell has a foreground or background colour, and every state reads as a
+/// word or a symbol (the snapshot keeps the styles: bold and reversed only).
+#[test]
+fn mono_theme_main_view_has_no_colour_and_words_for_every_state() {
+    let b = main_view(Theme::MONO);
+    let coloured: Vec<_> = b
+        .content
+        .iter()
+        .filter(|c| c.fg != Color::Reset || c.bg != Color::Reset)
+        .map(|c| (c.symbol().to_string(), c.fg, c.bg))
+        .collect();
+    assert!(coloured.is_empty(), "coloured cells: {coloured:?}");
+    let text = buffer_text(&b);
+    for word in ["▲ up", "▼ down", "DOWN", "open", "closed"] {
+        assert!(text.contains(word), "mono lacks {word:?}:\n{text}");
+    }
+    insta::assert_debug_snapshot!("main_mono_120x30", b);
+}
+
+/// Light: colours that read on a white background; no yellow, cyan, white or grey text
+/// (light on light), no background colours, and the same text as the dark theme.
+#[test]
+fn light_theme_main_view_has_no_light_on_light() {
+    let b = main_view(Theme::LIGHT);
+    let light = [
+        Color::Yellow,
+        Color::LightYellow,
+        Color::Cyan,
+        Color::LightCyan,
+        Color::White,
+        Color::Gray,
+        Color::LightGreen,
+        Color::LightBlue,
+        Color::LightMagenta,
+        Color::LightRed,
+    ];
+    let bad: Vec<_> = b
+        .content
+        .iter()
+        .filter(|c| light.contains(&c.fg) || c.bg != Color::Reset)
+        .map(|c| (c.symbol().to_string(), c.fg, c.bg))
+        .collect();
+    assert!(bad.is_empty(), "light-on-light cells: {bad:?}");
+    assert!(
+        b.content.iter().any(|c| c.fg != Color::Reset),
+        "light has colours"
+    );
+    assert_eq!(buffer_text(&b), buffer_text(&main_view(Theme::DARK)));
+    insta::assert_debug_snapshot!("main_light_120x30", b);
 }

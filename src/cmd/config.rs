@@ -14,6 +14,7 @@
 //!
 //! [dashboard]
 //! wan_target = "203.0.113.53"  # the header's WAN check (ADDR pings, ADDR:PORT connects)
+//! theme = "light"              # dark | light | mono (under --theme, over NO_COLOR)
 //! ```
 
 use std::net::{IpAddr, SocketAddr};
@@ -23,6 +24,7 @@ use serde::Deserialize;
 
 use crate::core::ports::{self, PortList};
 use crate::net::dns;
+use crate::ui::theme::Palette;
 
 /// The config file, parsed and checked: every value typed, so a bad one is refused when the
 /// file is read, naming the file and the key, not later in the middle of a scan.
@@ -39,6 +41,9 @@ pub struct DashboardFileConfig {
     /// connect). An address, not a name, so the WAN cell never depends on DNS. Without it the
     /// check goes to the first public resolver of resolv.conf, or nowhere.
     pub wan_target: Option<(IpAddr, Option<u16>)>,
+    /// The dashboard's colours; `--theme` wins over it, it wins over `NO_COLOR` (a user's
+    /// own config file may override NO_COLOR, as no-color.org says).
+    pub theme: Option<Palette>,
 }
 
 /// The `[scan]` table: defaults for `netdx scan` and the dashboard, under the command line.
@@ -56,6 +61,14 @@ pub struct ScanFileConfig {
     pub resolver: Option<SocketAddr>,
 }
 
+impl ScanFileConfig {
+    /// Whether to record in the history: `--log` or the file's `log = true`, unless
+    /// `--no-log` switches the file's setting off for this run.
+    pub fn log_wanted(&self, log: bool, no_log: bool) -> bool {
+        !no_log && (log || self.log.unwrap_or(false))
+    }
+}
+
 /// The file as TOML has it, before the values are checked.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -70,6 +83,7 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawDashboard {
     wan_target: Option<String>,
+    theme: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -159,6 +173,19 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
         )))
         })
         .transpose()?;
+    let theme = raw
+        .dashboard
+        .theme
+        .as_deref()
+        .map(|t| match t {
+            "dark" => Ok(Palette::Dark),
+            "light" => Ok(Palette::Light),
+            "mono" => Ok(Palette::Mono),
+            other => Err(bad(format!(
+                "dashboard.theme: '{other}' is not dark, light or mono"
+            ))),
+        })
+        .transpose()?;
     Ok(FileConfig {
         scan: ScanFileConfig {
             log: raw.scan.log,
@@ -166,7 +193,7 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
             ports,
             resolver,
         },
-        dashboard: DashboardFileConfig { wan_target },
+        dashboard: DashboardFileConfig { wan_target, theme },
     })
 }
 
@@ -286,6 +313,14 @@ mod tests {
             parse("", Path::new("c.toml")).unwrap().dashboard.wan_target,
             None
         );
+    }
+
+    #[test]
+    fn theme_is_dark_light_or_mono() {
+        let f = parse("[dashboard]\ntheme = \"mono\"\n", Path::new("c.toml")).unwrap();
+        assert_eq!(f.dashboard.theme, Some(Palette::Mono));
+        let e = parse("[dashboard]\ntheme = \"pink\"\n", Path::new("c.toml")).unwrap_err();
+        assert!(e.to_string().contains("dashboard.theme"), "{e}");
     }
 
     #[test]

@@ -6,12 +6,13 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cli::DashboardArgs;
+use crate::cli::{DashboardArgs, RemoteArgs, ThemeArg, TuiArgs};
 use crate::cmd::config::ScanFileConfig;
 use crate::core::model::ScanParameters;
 use crate::output::Format;
 use crate::ui::prober::ScanTemplate;
 use crate::ui::runner::Exit;
+use crate::ui::theme::Palette;
 use crate::ui::{self, DashboardConfig};
 
 pub fn config(args: DashboardArgs, file: &ScanFileConfig) -> Result<DashboardConfig, String> {
@@ -68,13 +69,24 @@ pub fn config(args: DashboardArgs, file: &ScanFileConfig) -> Result<DashboardCon
         },
         output: scan.output,
         format: scan.format.map(Format::from),
-        log: scan.log || file.log.unwrap_or(false),
+        log: file.log_wanted(scan.log, scan.no_log),
         wan_target: None,
         bell: args.bell,
         inventory: !args.no_inventory && file.inventory.unwrap_or(true),
         lan: args.auto && !args.no_lan,
         gone_after: args.gone_after,
+        theme: args.theme.map(Palette::from),
     })
+}
+
+impl From<ThemeArg> for Palette {
+    fn from(t: ThemeArg) -> Self {
+        match t {
+            ThemeArg::Dark => Palette::Dark,
+            ThemeArg::Light => Palette::Light,
+            ThemeArg::Mono => Palette::Mono,
+        }
+    }
 }
 
 /// `netdx [TARGETS...]` (no subcommand): as `netdx tui`, once the first word is known not to
@@ -105,6 +117,84 @@ fn mistyped_subcommand(word: &str) -> Option<String> {
     ))
 }
 
+/// `netdx tui`: the dashboard, or the remote view with `--remote`.
+pub fn run_tui(args: TuiArgs) -> anyhow::Result<ExitCode> {
+    if args.remote.remote.is_none() {
+        return run(args.dashboard);
+    }
+    let password = std::env::var("NETDX_REMOTE_PASSWORD").ok();
+    let config = match remote_config(&args.remote, &args.dashboard, password) {
+        Ok(c) => c,
+        Err(e) => return Ok(super::trouble(e)),
+    };
+    Ok(match ui::run_remote(config)? {
+        Exit::Quit | Exit::InputClosed => ExitCode::SUCCESS,
+        Exit::Signal(n) => ExitCode::from(128 + n as u8),
+    })
+}
+
+/// The remote view's typed config; `password` is `NETDX_REMOTE_PASSWORD` (pure apart from
+/// reading the token and password files; unit-tested).
+pub fn remote_config(
+    remote: &RemoteArgs,
+    dashboard: &DashboardArgs,
+    password: Option<String>,
+) -> Result<ui::RemoteConfig, String> {
+    use crate::serve::client::{Credentials, RemoteOptions, parse_url};
+    let url = remote.remote.as_deref().unwrap_or_default();
+    if !dashboard.scan.targets.is_empty() || dashboard.scan.targets_file.is_some() || dashboard.auto
+    {
+        return Err(
+            "--remote shows another agent's checks and scans nothing: it takes no targets,              --targets-file or --auto"
+                .to_string(),
+        );
+    }
+    if !(remote.refresh.is_finite() && (0.2..=3600.0).contains(&remote.refresh)) {
+        return Err(format!(
+            "--refresh {}: must be between 0.2 and 3600 seconds",
+            remote.refresh
+        ));
+    }
+    let url = parse_url(url).map_err(|e| format!("--remote {e}"))?;
+    let credentials = match (&remote.token_file, &remote.user) {
+        (Some(f), _) => Credentials::Bearer(
+            crate::serve::auth::Token::load(f)
+                .map_err(|e| e.to_string())?
+                .as_str()
+                .to_string(),
+        ),
+        (None, Some(user)) => {
+            let password = match &remote.password_file {
+                Some(f) => std::fs::read_to_string(f)
+                    .map_err(|e| format!("{}: cannot read: {e}", f.display()))?
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+                None => password.ok_or(
+                    "--user needs the password in NETDX_REMOTE_PASSWORD or --password-file",
+                )?,
+            };
+            Credentials::Basic {
+                user: user.clone(),
+                password,
+            }
+        }
+        (None, None) => Credentials::None,
+    };
+    if url.scheme() == "http" && credentials != Credentials::None {
+        eprintln!("netdx: warning: credentials over plain http:// can be read on the way");
+    }
+    Ok(ui::RemoteConfig {
+        options: RemoteOptions {
+            url,
+            credentials,
+            ca_cert: remote.ca_cert.clone(),
+        },
+        refresh: Duration::from_secs_f64(remote.refresh),
+    })
+}
+
 pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
     let file = match super::config::load_default() {
         Ok(f) => f,
@@ -114,6 +204,7 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(e) => return Ok(super::trouble(e)),
     };
+    config.theme = config.theme.or(file.dashboard.theme);
     config.wan_target =
         file.dashboard
             .wan_target
@@ -132,6 +223,69 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
 mod tests {
     use super::*;
     use clap::Parser;
+
+    fn tui(argv: &[&str]) -> TuiArgs {
+        let argv = ["netdx", "tui"].into_iter().chain(argv.iter().copied());
+        match crate::cli::Cli::parse_from(argv).command {
+            Some(crate::cli::Command::Tui(t)) => t,
+            other => panic!("not tui: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn remote_options() {
+        use crate::serve::client::Credentials;
+        let r = |argv: &[&str], pw: Option<&str>| {
+            let t = tui(argv);
+            remote_config(&t.remote, &t.dashboard, pw.map(str::to_string))
+        };
+        let c = r(&["--remote", "http://127.0.0.1:9430"], None).expect("valid");
+        assert_eq!(c.refresh, Duration::from_secs(2));
+        assert_eq!(c.options.credentials, Credentials::None);
+        let c = r(
+            &[
+                "--remote",
+                "https://10.0.0.5:9430",
+                "--user",
+                "u",
+                "--refresh",
+                "0.5",
+            ],
+            Some("pw"),
+        )
+        .expect("valid");
+        assert_eq!(
+            c.options.credentials,
+            Credentials::Basic {
+                user: "u".into(),
+                password: "pw".into()
+            }
+        );
+        assert_eq!(c.refresh, Duration::from_millis(500));
+        let e = |argv: &[&str]| r(argv, None).expect_err("invalid");
+        assert!(e(&["--remote", "https://h", "--user", "u"]).contains("NETDX_REMOTE_PASSWORD"));
+        assert!(e(&["--remote", "https://h", "10.0.0.1"]).contains("takes no targets"));
+        assert!(e(&["--remote", "ftp://h"]).starts_with("--remote ftp://h"));
+        assert!(e(&["--remote", "http://h", "--refresh", "0"]).starts_with("--refresh"));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = dir.path().join("pw");
+        std::fs::write(&f, "from-file\n").expect("write");
+        let c = r(
+            &[
+                "--remote",
+                "https://h",
+                "--user",
+                "u",
+                "--password-file",
+                f.to_str().unwrap(),
+            ],
+            Some("env"),
+        )
+        .expect("valid");
+        assert!(
+            matches!(c.options.credentials, Credentials::Basic { password, .. } if password == "from-file")
+        );
+    }
 
     fn args(argv: &[&str]) -> DashboardArgs {
         crate::cli::Cli::parse_from(std::iter::once("netdx").chain(argv.iter().copied())).dashboard

@@ -1,5 +1,5 @@
 //! `netdx diagnose`: [`DiagnoseArgs`] -> [`DiagnoseJob`]; exit 0 healthy, 1 degraded, 3 down,
-//! 2 bad input, 130 interrupted.
+//! 2 bad input, 130 interrupted (1 also when `-o` cannot be written).
 
 use std::cell::RefCell;
 use std::io::Write as _;
@@ -107,6 +107,7 @@ pub fn job(args: &DiagnoseArgs) -> Result<DiagnoseJob, InputError> {
         config,
         watch: args.watch.then(|| Duration::from_secs_f64(args.interval)),
         output: output(args)?,
+        json: args.json,
     })
 }
 
@@ -119,7 +120,14 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<ExitCode> {
         }
     };
     // One probe session for the whole run: `--watch` reuses its sockets every round.
-    let session = Session::new(SessionOptions::default())?;
+    // Sockets open, privileges dropped, then the rounds (diagnose opens channels later:
+    // LLDP, IPv6 neighbours, so cap_net_raw stays).
+    let session = super::start_session(
+        SessionOptions::default(),
+        [],
+        crate::net::sys::privilege::Retain::NetRaw,
+        job.output.as_ref().map(|o| o.path.as_path()),
+    )?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -168,7 +176,19 @@ async fn run_job(job: DiagnoseJob, session: Session, cancel: CancellationToken) 
         eprintln!("netdx: interrupted before a verdict");
         return JobEnd::Interrupted;
     }
-    print!("{}", terminal_text(&d, &diagnoser));
+    if job.json {
+        match crate::diagnose::render::render(&d, DiagFormat::Json) {
+            Ok(bytes) => {
+                let _ = std::io::stdout().write_all(&bytes);
+            }
+            Err(e) => {
+                eprintln!("netdx: error: {e}");
+                return JobEnd::WriteFailed;
+            }
+        }
+    } else {
+        print!("{}", terminal_text(&d, &diagnoser));
+    }
     let _ = std::io::stdout().flush();
     if !save(&d, &out) {
         return JobEnd::WriteFailed;

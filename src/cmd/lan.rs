@@ -15,7 +15,7 @@ use crate::core::lan::{CheckStatus, LanReport};
 use crate::core::model::MacAddr;
 use crate::engine::lan::{self, LanConfig};
 use crate::net::lan::ra::RouterExpect;
-use crate::net::session::{Session, SessionOptions};
+use crate::net::session::SessionOptions;
 
 use super::EXIT_INTERRUPTED;
 
@@ -394,9 +394,16 @@ pub fn run(args: LanArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return super::trouble(e),
     };
-    let session = match Session::new(SessionOptions::default()) {
+    // The LAN checks open their sockets as they go (DHCP on port 68, ARP watch, RA, LLDP):
+    // cap_net_raw and cap_net_bind_service stay after the drop, nothing else.
+    let session = match super::start_session(
+        SessionOptions::default(),
+        [],
+        crate::net::sys::privilege::Retain::NetRawAndBind,
+        args.output.as_deref(),
+    ) {
         Ok(s) => s,
-        Err(e) => return super::trouble(e),
+        Err(e) => return super::trouble(format!("{e:#}")),
     };
     let iface = match lan::resolve_iface(&session, &cfg) {
         Ok(i) => i,

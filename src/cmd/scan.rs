@@ -288,28 +288,78 @@ fn start_lan(
     }
 }
 
+/// Where a finished scan goes: stdout (table or `--json`), `-o`, the history.
+#[derive(Debug, Clone, Default)]
+pub struct Delivery {
+    /// `-o`: the report file...
+    pub output: Option<PathBuf>,
+    /// ...in this format (else the extension's).
+    pub format: Option<output::Format>,
+    /// Record a complete scan in the history.
+    pub log: bool,
+    /// `--json`: the JSON report on stdout instead of the summary table.
+    pub json: bool,
+}
+
+/// Open the scan's privileged sockets, drop privileges, start the session (see
+/// [`super::start_session`]). Every socket a plain scan needs is open before the drop (raw,
+/// ICMP, the ARP channels of the interfaces its addresses are on), so it keeps no capability;
+/// names (resolved later, on any interface) and IPv6 link sweeps open sockets later and keep
+/// `cap_net_raw`, nothing else; `--lan` keeps `cap_net_bind_service` too (DHCP's port 68).
+fn start_session(
+    cfg: &ScanConfig,
+    lan: bool,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<Session> {
+    use crate::net::sys::privilege::Retain;
+    let later = !cfg.targets.names().is_empty() || !cfg.targets.links_v6().is_empty();
+    let retain = match (lan, later) {
+        (true, _) => Retain::NetRawAndBind,
+        (false, true) => Retain::NetRaw,
+        (false, false) => Retain::Nothing,
+    };
+    let arp_targets = cfg
+        .targets
+        .iter()
+        .take_while(|_| cfg.arp)
+        .filter_map(|ip| match ip {
+            std::net::IpAddr::V4(v4) => Some(v4),
+            std::net::IpAddr::V6(_) => None,
+        });
+    let opts = SessionOptions {
+        concurrency: cfg.concurrency,
+    };
+    super::start_session(opts, arp_targets, retain, output)
+}
+
 /// `netdx scan`: run, print the summary, write the report if asked.
 pub async fn scan(
     cfg: ScanConfig,
     params: ScanParameters,
-    output: Option<PathBuf>,
-    format: Option<output::Format>,
-    log: bool,
+    delivery: Delivery,
     inventory: Option<InventoryConfig>,
     lan: bool,
 ) -> anyhow::Result<Outcome> {
+    let Delivery {
+        output,
+        format,
+        log,
+        json,
+    } = delivery;
     use std::io::IsTerminal;
     let started = Instant::now();
-    let session = Session::new(SessionOptions {
-        concurrency: cfg.concurrency,
-    })?;
+    let session = start_session(&cfg, lan, output.as_deref())?;
     let lan_cancel = CancellationToken::new();
     let lan_task = if lan {
         start_lan(&session, &lan_cancel)
     } else {
         None
     };
-    let (mut report, outcome) = run(session, cfg, params, std::io::stderr().is_terminal()).await;
+    // The bar redraws itself with terminal control sequences: only on a terminal, and not
+    // under NO_COLOR, whose users ask for plain text (warnings and results still print).
+    let show_progress =
+        std::io::stderr().is_terminal() && crate::ui::theme::Theme::from_env().color();
+    let (mut report, outcome) = run(session, cfg, params, show_progress).await;
     if outcome == Outcome::NothingToScan {
         return Ok(outcome);
     }
@@ -345,9 +395,14 @@ pub async fn scan(
         .collect();
     let table = output::table::render(&report, Some(started.elapsed().as_secs_f64()));
     report.notes = notes;
-    print!("{table}");
-    if let Some(changes) = &changes {
-        print!("{changes}");
+    if json {
+        // The whole report, warnings and inventory changes included: stdout holds only it.
+        println!("{}", output::json::to_string(&report)?);
+    } else {
+        print!("{table}");
+        if let Some(changes) = &changes {
+            print!("{changes}");
+        }
     }
     if let Some(path) = &output {
         let used = output::write(&report, path, format)?;
@@ -367,7 +422,8 @@ pub async fn scan(
 }
 
 /// `netdx scan`: the command line over the config file -> a [`ScanConfig`]; exit 0 when the
-/// scan completed, 2 on bad input, 130 when interrupted.
+/// scan completed, 2 on bad input (or no target resolved), 130 when interrupted, 1 when the
+/// engine failed, a file could not be written or an explicitly asked inventory failed.
 pub fn run_cli(cmd: crate::cli::ScanCommandArgs) -> std::process::ExitCode {
     let args = cmd.scan;
     use std::process::ExitCode;
@@ -390,21 +446,19 @@ pub fn run_cli(cmd: crate::cli::ScanCommandArgs) -> std::process::ExitCode {
         }
     };
     let format = args.format.map(Into::into);
-    let log = args.log || file.scan.log.unwrap_or(false);
+    let log = file.scan.log_wanted(args.log, args.no_log);
     let inventory =
         (!cmd.no_inventory && file.scan.inventory != Some(false)).then_some(InventoryConfig {
             gone_after: cmd.gone_after,
             explicit: file.scan.inventory == Some(true),
         });
-    match rt.block_on(scan(
-        cfg,
-        params,
-        args.output,
+    let delivery = Delivery {
+        output: args.output,
         format,
         log,
-        inventory,
-        cmd.lan,
-    )) {
+        json: cmd.json,
+    };
+    match rt.block_on(scan(cfg, params, delivery, inventory, cmd.lan)) {
         Ok(Outcome::Complete) => ExitCode::SUCCESS,
         Ok(Outcome::InventoryFailed) => ExitCode::FAILURE,
         Ok(Outcome::Interrupted) => ExitCode::from(super::EXIT_INTERRUPTED),

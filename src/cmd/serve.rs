@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::cli::{LogFormat, ServeArgs};
-use crate::net::session::{Session, SessionOptions};
+use crate::net::session::SessionOptions;
 use crate::serve::config::{self, ConfigError, DEFAULT_FLAP, DEFAULT_LISTEN, ServeConfig};
 
 /// The typed configuration: command-line checks, then the file's (pure apart from reading
@@ -53,6 +53,7 @@ pub fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
         flap: DEFAULT_FLAP,
         file: args.config.clone(),
         token: None,
+        web: None,
     };
     let mut token_file = args.token_file.clone();
     if let Some(path) = &args.config {
@@ -68,6 +69,9 @@ pub fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
     }
     if let Some(t) = &token_file {
         cfg.token = Some(crate::serve::auth::Token::load(t)?);
+    }
+    if let Some(w) = &args.web_config {
+        cfg.web = Some(crate::serve::web_config::load(w).map_err(|e| cli(e.to_string()))?);
     }
     config::unique(&checks).map_err(|(_, why)| cli(format!("check names: {why}")))?;
     if checks.is_empty() {
@@ -122,8 +126,22 @@ pub fn run(args: ServeArgs) -> ExitCode {
     if !cfg.listen.ip().is_loopback() {
         tracing::warn!(listen = %cfg.listen, "listening beyond loopback, as --listen asked");
     }
-    let session = match Session::new(SessionOptions::default()) {
-        Ok(s) => s,
+    // Sockets first, then privileges dropped, then the runtime's threads: checks added by a
+    // reload (other targets, LAN checks on another interface) open sockets later, so the agent
+    // keeps cap_net_raw, and cap_net_bind_service for the LAN check's DHCP port 68 (and a
+    // --listen port below 1024); nothing else, and never root's uid under sudo.
+    // Said through the log, not on bare stderr, so --log-format json stays JSON.
+    let session = match crate::net::session::Session::start_least_privileged(
+        SessionOptions::default(),
+        std::iter::empty(),
+        crate::net::sys::privilege::Retain::NetRawAndBind,
+    ) {
+        Ok((s, dropped)) => {
+            if let Some(line) = dropped.summary() {
+                tracing::info!("{line}");
+            }
+            s
+        }
         Err(e) => return super::trouble(e),
     };
     let rt = match super::runtime() {
@@ -155,6 +173,7 @@ mod tests {
             listen: None,
             config: None,
             token_file: None,
+            web_config: None,
             check_config: None,
             log_format: LogFormat::Text,
         }

@@ -5,30 +5,8 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
+pub use crate::core::model::Phase;
 use crate::core::model::{DnsResult, MacAddr, Method, NoteLevel, PortState};
-
-/// Which part of a scan a progress figure is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Phase {
-    Resolve,
-    Arp,
-    Ping,
-    Ports,
-    Dns,
-}
-
-impl Phase {
-    pub fn label(self) -> &'static str {
-        match self {
-            Phase::Resolve => "resolve",
-            Phase::Arp => "arp",
-            Phase::Ping => "ping",
-            Phase::Ports => "ports",
-            Phase::Dns => "dns",
-        }
-    }
-}
 
 /// The outcome of one ICMP echo series (all tries) to one host.
 #[derive(Debug, Clone, PartialEq)]

@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::event::{Phase, ScanEvent};
 pub use crate::core::portset::PortSet;
 use crate::core::sanitize::clean;
 
@@ -173,10 +172,21 @@ pub enum RecordType {
     SOA,
     PTR,
     SRV,
+    /// Which certificate authorities may issue for the name.
+    CAA,
+    /// Whatever the server holds for the name (many servers answer it minimally, RFC 8482).
+    ANY,
+    HTTPS,
+    SVCB,
+    NAPTR,
+    SSHFP,
+    TLSA,
+    DS,
+    DNSKEY,
 }
 
 impl RecordType {
-    pub const ALL: [RecordType; 9] = [
+    pub const ALL: [RecordType; 18] = [
         RecordType::A,
         RecordType::AAAA,
         RecordType::MX,
@@ -186,6 +196,15 @@ impl RecordType {
         RecordType::SOA,
         RecordType::PTR,
         RecordType::SRV,
+        RecordType::CAA,
+        RecordType::ANY,
+        RecordType::HTTPS,
+        RecordType::SVCB,
+        RecordType::NAPTR,
+        RecordType::SSHFP,
+        RecordType::TLSA,
+        RecordType::DS,
+        RecordType::DNSKEY,
     ];
 
     pub fn label(self) -> &'static str {
@@ -199,6 +218,15 @@ impl RecordType {
             RecordType::SOA => "SOA",
             RecordType::PTR => "PTR",
             RecordType::SRV => "SRV",
+            RecordType::CAA => "CAA",
+            RecordType::ANY => "ANY",
+            RecordType::HTTPS => "HTTPS",
+            RecordType::SVCB => "SVCB",
+            RecordType::NAPTR => "NAPTR",
+            RecordType::SSHFP => "SSHFP",
+            RecordType::TLSA => "TLSA",
+            RecordType::DS => "DS",
+            RecordType::DNSKEY => "DNSKEY",
         }
     }
 }
@@ -210,7 +238,10 @@ impl fmt::Display for RecordType {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("unknown DNS record type '{0}' (use A, AAAA, MX, TXT, CNAME, NS, SOA, PTR or SRV)")]
+#[error(
+    "unknown DNS record type '{0}' (use A, AAAA, MX, TXT, CNAME, NS, SOA, PTR, SRV, CAA, ANY, \
+     HTTPS, SVCB, NAPTR, SSHFP, TLSA, DS or DNSKEY)"
+)]
 pub struct RecordTypeError(pub String);
 
 impl FromStr for RecordType {
@@ -332,7 +363,7 @@ impl DnsResult {
     }
 
     /// Clean every string that came off the wire.
-    fn sanitized(mut self) -> Self {
+    pub(crate) fn sanitized(mut self) -> Self {
         self.name = clean(&self.name);
         for a in &mut self.answers {
             a.rtype = clean(&a.rtype);
@@ -509,7 +540,7 @@ impl Host {
     }
 
     /// Some probe went out to this host (and, for a silent host, ran its course).
-    fn probed(&mut self) {
+    pub(crate) fn probed(&mut self) {
         if self.status == HostStatus::NotProbed {
             self.status = HostStatus::NoAnswer;
         }
@@ -636,7 +667,7 @@ impl Host {
         self.rtt_ms.or(self.arp_rtt_ms)
     }
 
-    fn seen_by(&mut self, m: Method) {
+    pub(crate) fn seen_by(&mut self, m: Method) {
         if !self.methods.contains(&m) {
             self.methods.push(m);
             self.methods.sort();
@@ -803,7 +834,7 @@ where
 }
 
 /// Percentage of `sent` echoes without a reply, to one decimal.
-fn loss_pct(sent: u32, received: u32) -> f64 {
+pub(crate) fn loss_pct(sent: u32, received: u32) -> f64 {
     ((sent - received.min(sent)) as f64 * 1000.0 / sent as f64).round() / 10.0
 }
 
@@ -890,6 +921,29 @@ pub struct ScanReport {
     untyped: std::collections::BTreeSet<IpAddr>,
 }
 
+/// Which part of a scan a progress figure is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Resolve,
+    Arp,
+    Ping,
+    Ports,
+    Dns,
+}
+
+impl Phase {
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Resolve => "resolve",
+            Phase::Arp => "arp",
+            Phase::Ping => "ping",
+            Phase::Ports => "ports",
+            Phase::Dns => "dns",
+        }
+    }
+}
+
 impl PartialOrd for Phase {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
@@ -926,7 +980,7 @@ mod hosts_as_list {
 }
 
 /// The median of `samples` (the mean of the middle two for an even count); zero for none.
-fn median(samples: &[Duration]) -> Duration {
+pub(crate) fn median(samples: &[Duration]) -> Duration {
     let mut sorted = samples.to_vec();
     sorted.sort_unstable();
     let mid = sorted.len() / 2;
@@ -935,11 +989,6 @@ fn median(samples: &[Duration]) -> Duration {
         n if n % 2 == 1 => sorted[mid],
         _ => (sorted[mid - 1] + sorted[mid]) / 2,
     }
-}
-
-fn ms(d: Duration) -> f64 {
-    // Three decimals (microsecond resolution) is what the network can honestly give.
-    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
 impl Default for ScanReport {
@@ -971,160 +1020,13 @@ impl ScanReport {
         }
     }
 
-    fn host(&mut self, ip: IpAddr) -> &mut Host {
-        self.hosts.entry(ip).or_insert_with(|| Host::new(ip))
+    /// Mark a host whose facts changed, for [`ScanReport::classify_devices`] to re-type.
+    pub(crate) fn untype(&mut self, ip: IpAddr) {
+        self.untyped.insert(ip);
     }
 
-    /// Fold one engine event into the report. Pure: no I/O, no clock.
-    pub fn apply(&mut self, event: ScanEvent) {
-        match event {
-            ScanEvent::Planned { .. } => {}
-            ScanEvent::Targets(ips) => {
-                for ip in ips {
-                    self.host(ip);
-                }
-            }
-            ScanEvent::Target { ip, name } => {
-                let h = self.host(ip);
-                if name.is_some() {
-                    h.target_name = name.map(|n| clean(&n));
-                }
-            }
-            ScanEvent::Icmp(o) => {
-                let h = self.host(o.ip);
-                h.icmp_sent = Some(h.icmp_sent.unwrap_or(0) + o.sent);
-                h.icmp_received = Some(h.icmp_received.unwrap_or(0) + o.received);
-                if let (Some(s), Some(r)) = (h.icmp_sent, h.icmp_received)
-                    && s > 0
-                {
-                    h.loss_pct = Some(loss_pct(s, r));
-                }
-                if o.sent > 0 {
-                    h.probed();
-                }
-                if !o.rtts.is_empty() {
-                    let min = o.rtts.iter().min().copied().unwrap_or_default();
-                    let max = o.rtts.iter().max().copied().unwrap_or_default();
-                    let avg = o.rtts.iter().sum::<Duration>() / o.rtts.len() as u32;
-                    h.rtt_ms = Some(ms(avg));
-                    h.rtt_median_ms = Some(ms(median(&o.rtts)));
-                    h.rtt_samples = Some(o.rtts.len() as u32);
-                    h.rtt_min_ms = Some(match h.rtt_min_ms {
-                        Some(m) => m.min(ms(min)),
-                        None => ms(min),
-                    });
-                    h.rtt_max_ms = Some(match h.rtt_max_ms {
-                        Some(m) => m.max(ms(max)),
-                        None => ms(max),
-                    });
-                    h.seen_by(Method::Icmp);
-                }
-            }
-            ScanEvent::Arp(a) => {
-                let ip = IpAddr::V4(a.ip);
-                let h = self.host(ip);
-                let new_mac = h.mac != Some(a.mac);
-                h.mac = Some(a.mac);
-                h.vendor = crate::core::oui::vendor_label(a.mac);
-                h.arp_rtt_ms = Some(ms(a.rtt));
-                h.seen_by(Method::Arp);
-                if new_mac {
-                    self.untyped.insert(ip);
-                }
-            }
-            ScanEvent::Neighbour { ip, mac } => {
-                let h = self.host(ip);
-                if h.mac != Some(mac) {
-                    h.mac = Some(mac);
-                    h.vendor = crate::core::oui::vendor_label(mac);
-                    self.untyped.insert(ip);
-                }
-            }
-            ScanEvent::Ports { ip, results } => {
-                let h = self.host(ip);
-                let mut answered = false;
-                h.probed();
-                for r in results {
-                    answered |= r.state != PortState::Filtered;
-                    h.set_port(r.port, r.state, r.rtt.map(ms));
-                }
-                if answered {
-                    h.seen_by(Method::Tcp);
-                }
-                self.untyped.insert(ip);
-            }
-            ScanEvent::Service { ip, port, id } => {
-                let h = self.host(ip);
-                if let Ok(i) = h.ports.binary_search_by_key(&port, |p| p.port) {
-                    h.ports[i].identity = Some(*id);
-                }
-                self.untyped.insert(ip);
-            }
-            ScanEvent::Names { ip, names } => {
-                if names.is_empty() {
-                    // The name probes ran their course: probed, nothing answered them.
-                    if let Some(h) = self.hosts.get_mut(&ip) {
-                        h.probed();
-                    }
-                    return;
-                }
-                let h = self.host(ip);
-                if h.proof.is_none() && h.methods.is_empty() {
-                    h.proof = Some(format!("{} answered", names.protocols().join(", ")));
-                }
-                h.names.merge(*names);
-                h.seen_by(Method::Udp);
-                self.untyped.insert(ip);
-            }
-            ScanEvent::Dns(r) => {
-                self.dns.push(r.sanitized());
-            }
-            ScanEvent::Hostname { ip, name } => {
-                if let Some(n) = name {
-                    self.host(ip).hostname = Some(clean(&n));
-                }
-            }
-            ScanEvent::Alive { ip, proof, .. } => {
-                let h = self.host(ip);
-                if h.proof.is_none() {
-                    h.proof = Some(proof.describe());
-                }
-                h.seen_by(proof.method());
-            }
-            ScanEvent::PortScan(method) => {
-                self.port_scan = Some(clean(&method));
-            }
-            ScanEvent::Progress { phase, done, total } => {
-                self.progress.insert(phase, PhaseProgress { done, total });
-            }
-            ScanEvent::Note { level, text } => {
-                let note = Note {
-                    level,
-                    text: clean(&text),
-                };
-                if !self.notes.contains(&note) {
-                    self.notes.push(note);
-                }
-            }
-            ScanEvent::Gateway(ip) => {
-                self.gateway = Some(ip);
-                self.untyped.insert(ip);
-            }
-            ScanEvent::Finished { interrupted } => {
-                self.interrupted = interrupted;
-                self.complete = !interrupted;
-                // A finished scan probed every address; an interrupted one leaves those it
-                // never got to as "not probed".
-                if !interrupted {
-                    for h in self.hosts.values_mut() {
-                        h.probed();
-                    }
-                }
-                link_same_device(&mut self.hosts);
-                self.classify_devices();
-                self.refresh_summary();
-            }
-        }
+    pub(crate) fn host(&mut self, ip: IpAddr) -> &mut Host {
+        self.hosts.entry(ip).or_insert_with(|| Host::new(ip))
     }
 
     /// Decide each live host's device type from everything seen of it (run when the facts
@@ -1205,6 +1107,7 @@ impl ScanReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::event::ScanEvent;
 
     #[test]
     fn median_is_robust_to_one_inflated_echo() {

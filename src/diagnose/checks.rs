@@ -1,6 +1,7 @@
 //! The checks: each measures one thing and returns a report. No judgement happens here (that
 //! is [`super::verdict`]); a check never fails, it records what it could not do.
 
+use crate::core::units;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -21,8 +22,8 @@ use crate::net::tcp;
 use crate::net::traceroute::{self, TracePlan, TraceProtocol};
 
 use super::model::{
-    ArpReport, DiscoveryReport, GatewayReport, InterfaceReport, LocalReport, Ping, PortReport,
-    ResolverReport, ResolverState, RouteReport, TargetReport, round2,
+    ArpReport, DiscoveryReport, GatewayReport, InterfaceReport, LOSS_MIN, LocalReport, Ping,
+    PortReport, ResolverReport, ResolverState, RouteReport, TargetReport, responded,
 };
 use super::{path, verdict};
 use crate::core::event::Proof;
@@ -40,8 +41,6 @@ const TARGET_PINGS: u32 = 5;
 const ON_LINK_PINGS: u32 = 20;
 /// A longer series when some echo was lost but the loss is not proven yet.
 const CONFIRM_PINGS: u32 = 40;
-/// Loss this share or more (proven over the echoes) makes a target degraded.
-pub const LOSS_MIN: f64 = 0.05;
 /// TCP connects per port, this far apart: a SYN lost on a lossy path does not make an open
 /// port look filtered, and a refused or accepted connect ends the check at once.
 const TCP_ATTEMPTS: u32 = 3;
@@ -115,10 +114,6 @@ async fn query(session: &Session, probe: &DnsProbe, name: &str, rtype: RecordTyp
         Some(r) => r,
         None => probe.query(name, rtype).await,
     }
-}
-
-fn ms(d: Duration) -> f64 {
-    round2(d.as_secs_f64() * 1000.0)
 }
 
 /// What the machine itself says, from the local context (sends nothing).
@@ -220,7 +215,7 @@ async fn knock(session: &Session, ip: IpAddr, timeout: Duration) -> PortReport {
     PortReport {
         port: o.port,
         state: o.state,
-        rtt_ms: o.rtt.map(ms),
+        rtt_ms: o.rtt.map(units::ms),
         service: crate::core::ports::service_name(o.port).map(str::to_string),
     }
 }
@@ -294,7 +289,7 @@ async fn discover_on_link(
     let arp = match arp {
         Some((true, Some(r))) => Some(ArpReport {
             mac: r.mac.to_string(),
-            rtt_ms: Some(ms(r.rtt)),
+            rtt_ms: Some(units::ms(r.rtt)),
             source: "arp".to_string(),
         }),
         // Without a raw socket, the kernel resolved the address for our probes, if it could.
@@ -365,7 +360,7 @@ pub async fn gateway(
             report.arp_checked = true;
             report.arp = reply.map(|r| ArpReport {
                 mac: r.mac.to_string(),
-                rtt_ms: Some(ms(r.rtt)),
+                rtt_ms: Some(units::ms(r.rtt)),
                 source: "arp".to_string(),
             });
         }
@@ -421,16 +416,6 @@ pub fn settle_resolver(r: &mut ResolverReport) {
         .filter(|q| responded(q))
         .filter_map(|q| q.rtt_ms)
         .reduce(f64::min);
-}
-
-/// A DNS response came back (whatever its code).
-pub fn responded(q: &DnsResult) -> bool {
-    match q.status {
-        DnsStatus::Timeout => false,
-        // Local and network errors carry no round trip; an odd response code does.
-        DnsStatus::Error => q.rtt_ms.is_some(),
-        _ => true,
-    }
 }
 
 fn clean_result(mut r: DnsResult) -> DnsResult {
@@ -509,7 +494,7 @@ async fn port_check(session: &Session, addr: SocketAddr, timeout: Duration) -> P
     PortReport {
         port: addr.port(),
         state,
-        rtt_ms: rtt.map(ms),
+        rtt_ms: rtt.map(units::ms),
         service: crate::core::ports::service_name(addr.port()).map(str::to_string),
     }
 }
@@ -631,7 +616,7 @@ pub async fn target(
     // What "slow" is measured against: the session's best round trip before this round.
     let before = probes.session.estimate(addr).timing.rtt;
     if before.samples() > 0 {
-        report.baseline_rtt_ms = before.min().map(ms);
+        report.baseline_rtt_ms = before.min().map(units::ms);
     }
     let on_link = report.on_link;
     let reach = async {
@@ -743,7 +728,7 @@ pub async fn target(
                     };
                     let known = probes.session.estimate(a).timing.rtt;
                     if known.samples() > 0 && !h.destination {
-                        hr.baseline_rtt_ms = known.min().map(ms);
+                        hr.baseline_rtt_ms = known.min().map(units::ms);
                     }
                     // The destination was read before the round started.
                     if a != addr || h.destination {

@@ -41,7 +41,6 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use tokio_util::sync::CancellationToken;
 
-use crate::core::clock::now_rfc3339;
 use crate::core::target;
 use crate::net::dns::{self, DnsProbe};
 use crate::net::session::Session;
@@ -111,21 +110,6 @@ pub enum InputError {
     UnknownFormat(String),
 }
 
-/// `ndots` from resolv.conf (default 1), for the search-list order.
-fn ndots() -> usize {
-    std::fs::read_to_string("/etc/resolv.conf")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .filter(|l| l.trim_start().starts_with("options"))
-                .flat_map(|l| l.split_whitespace())
-                .filter_map(|w| w.strip_prefix("ndots:"))
-                .filter_map(|n| n.parse().ok())
-                .next_back()
-        })
-        .unwrap_or(1)
-}
-
 /// Runs diagnoses on a probe session (shared with whatever else the process runs).
 pub struct Diagnoser {
     config: DiagnoseConfig,
@@ -171,7 +155,7 @@ impl Diagnoser {
     /// One diagnosis of this machine's network as it is now. Cancelled, it returns at once
     /// with what it had (marked `incomplete`: no verdict beyond the local checks).
     pub async fn run(&self, cancel: &CancellationToken) -> Diagnosis {
-        let started = now_rfc3339();
+        let started = time::OffsetDateTime::now_utc();
         let t0 = Instant::now();
         let ctx = LocalContext::read();
         let local = checks::local(&ctx);
@@ -181,12 +165,7 @@ impl Diagnoser {
 
         let servers: Vec<SocketAddr> = match cfg.resolver {
             Some(r) => vec![r],
-            None => ctx
-                .resolv
-                .nameservers
-                .iter()
-                .map(|ip| SocketAddr::new(*ip, 53))
-                .collect(),
+            None => ctx.resolv.servers(),
         };
         // One client per server, from the session: made once, kept for every later round.
         let mut dns_probes: Vec<(SocketAddr, DnsProbe)> = Vec::with_capacity(servers.len());
@@ -207,7 +186,7 @@ impl Diagnoser {
             timeout: cfg.timeout,
             trace: cfg.trace,
             search: &search,
-            ndots: ndots(),
+            ndots: ctx.resolv.ndots,
         };
 
         let work = async {
@@ -265,7 +244,7 @@ impl Diagnoser {
         Diagnosis {
             tool: format!("netdx {}", env!("CARGO_PKG_VERSION")),
             started,
-            finished: now_rfc3339(),
+            finished: time::OffsetDateTime::now_utc(),
             duration_ms: model::round2(t0.elapsed().as_secs_f64() * 1000.0),
             status: a.status,
             layer: a.layer,
@@ -311,6 +290,9 @@ pub struct DiagnoseJob {
     /// `Some(interval)`: repeat until Ctrl-C, a round every interval (start to start).
     pub watch: Option<Duration>,
     pub output: Option<Output>,
+    /// `--json`: the diagnosis goes to stdout as JSON (the `-o` JSON), nothing else does, so
+    /// a script can pipe it; warnings stay on stderr.
+    pub json: bool,
 }
 
 /// How a job ended; the edge maps it to an exit code.
@@ -324,8 +306,10 @@ pub enum JobEnd {
     WriteFailed,
 }
 
-fn clock(rfc3339: &str) -> String {
-    rfc3339.get(11..19).unwrap_or(rfc3339).to_string()
+/// `HH:MM:SS` (UTC) of a round's start, for watch mode's lines.
+fn clock(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
 }
 
 /// What `--watch` has seen so far: the timeline, the last round, the last state printed.
@@ -345,7 +329,7 @@ impl Watch {
         let state = (d.status, d.layer, d.verdict.clone());
         let mut line = format!(
             "{}  {} {:<8}",
-            clock(&d.started),
+            clock(d.started),
             d.status.symbol(),
             d.status.word()
         );
@@ -361,14 +345,14 @@ impl Watch {
                 ended.layer.label(),
                 ended
                     .duration_s
-                    .map_or_else(|| "-".to_string(), crate::output::escape::duration),
+                    .map_or_else(|| "-".to_string(), crate::core::units::duration),
                 started.verdict
             )),
             Some(watch::Transition::Ended(o)) => line.push_str(&format!(
                 "  recovered: the {} outage lasted {}",
                 o.layer.label(),
                 o.duration_s
-                    .map_or_else(|| "-".to_string(), crate::output::escape::duration)
+                    .map_or_else(|| "-".to_string(), crate::core::units::duration)
             )),
             None if self.previous.as_ref() != Some(&state) => {
                 line.push_str(&format!("  {}", d.verdict));

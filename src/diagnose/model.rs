@@ -7,8 +7,9 @@
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
-use crate::core::model::{DnsResult, PortState};
+use crate::core::model::{DnsResult, DnsStatus, PortState};
 
 /// Health of one layer, one check, or the whole network. Ordered by severity: `max()` of
 /// statuses is the worst.
@@ -229,6 +230,20 @@ pub fn median_ms(rtts: &[std::time::Duration]) -> Option<f64> {
         ms[mid]
     };
     Some(round2(m))
+}
+
+/// Loss this share or more (proven over the echoes) makes a target degraded: the checks
+/// decide how long to ping with it, the verdict judges with it.
+pub const LOSS_MIN: f64 = 0.05;
+
+/// A DNS response came back (whatever its code).
+pub fn responded(q: &DnsResult) -> bool {
+    match q.status {
+        DnsStatus::Timeout => false,
+        // Local and network errors carry no round trip; an odd response code does.
+        DnsStatus::Error => q.rtt_ms.is_some(),
+        _ => true,
+    }
 }
 
 pub(crate) fn round2(v: f64) -> f64 {
@@ -539,10 +554,12 @@ impl TargetReport {
 /// One period in which the network was not healthy (watch mode).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outage {
-    /// RFC 3339: start of the first round that saw it.
-    pub start: String,
+    /// Start of the first round that saw it (RFC 3339 in JSON).
+    #[serde(with = "time::serde::rfc3339")]
+    pub start: OffsetDateTime,
     /// Start of the first round that no longer saw it; `None` while it lasts.
-    pub end: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub end: Option<OffsetDateTime>,
     pub duration_s: Option<f64>,
     pub layer: Layer,
     /// The worst status seen during the outage.
@@ -558,8 +575,12 @@ pub struct Outage {
 pub struct Diagnosis {
     /// "netdx 0.1.0".
     pub tool: String,
-    pub started: String,
-    pub finished: String,
+    /// When the diagnosis started and finished (RFC 3339 in JSON). Typed, so the watch's
+    /// outage durations are a subtraction, not a re-parse of strings.
+    #[serde(with = "time::serde::rfc3339")]
+    pub started: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub finished: OffsetDateTime,
     pub duration_ms: f64,
     pub status: Status,
     /// The failing layer: the lowest layer in the worst state; `None` when healthy.
@@ -595,8 +616,8 @@ pub struct Diagnosis {
 pub fn round(at: &str, status: Status, layer: Option<Layer>, verdict: &str) -> Diagnosis {
     Diagnosis {
         tool: String::new(),
-        started: at.to_string(),
-        finished: at.to_string(),
+        started: crate::core::clock::parse_rfc3339(at).expect("an RFC 3339 fixture time"),
+        finished: crate::core::clock::parse_rfc3339(at).expect("an RFC 3339 fixture time"),
         duration_ms: 0.0,
         status,
         layer,

@@ -6,6 +6,7 @@
 //! Loss counts when it reaches the destination; it starts at the first hop from which it
 //! carries on to the end.
 
+use crate::core::units;
 use crate::net::traceroute::{Hop, TraceProtocol};
 
 use super::model::{HopReport, TraceReport, round2};
@@ -21,10 +22,6 @@ fn pooled_loss(hops: &[&Hop]) -> Option<f64> {
     let sent: u32 = hops.iter().map(|h| h.sent).sum();
     let received: u32 = hops.iter().map(|h| h.received).sum();
     (sent > 0).then(|| 1.0 - f64::from(received) / f64::from(sent))
-}
-
-fn pct(v: f64) -> f64 {
-    (v * 1000.0).round() / 10.0
 }
 
 /// Judge a trace's hops: which hops only rate-limit, where loss starts, how much of it
@@ -89,7 +86,7 @@ pub fn trace_report(hops: &[Hop], protocol: TraceProtocol) -> TraceReport {
                     others: h.others.clone(),
                     sent: h.sent,
                     received: h.received,
-                    loss_pct: pct(h.loss()),
+                    loss_pct: units::ratio_pct(h.loss()),
                     rtt_min_ms: ms.iter().copied().reduce(f64::min).map(round2),
                     rtt_avg_ms: (!ms.is_empty())
                         .then(|| round2(ms.iter().sum::<f64>() / ms.len() as f64)),
@@ -102,7 +99,7 @@ pub fn trace_report(hops: &[Hop], protocol: TraceProtocol) -> TraceReport {
             })
             .collect(),
         last_responding,
-        dest_loss_pct: dest_loss.map(pct),
+        dest_loss_pct: dest_loss.map(units::ratio_pct),
         loss_onset,
         note: None,
     }

@@ -19,10 +19,11 @@
 //! Also found / Notes / Outages (watch mode)
 //! ```
 
+use crate::core::{clock, units};
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::output::escape::{self, html, markdown as md, text};
+use crate::output::escape::{html, markdown as md, text};
 use crate::output::{ReportError, write_atomic};
 
 use super::model::{Diagnosis, Evidence, Outage, Status, TraceReport};
@@ -74,11 +75,11 @@ pub fn write(d: &Diagnosis, path: &Path, format: DiagFormat) -> Result<(), Repor
 }
 
 fn hop_rtt(v: Option<f64>) -> String {
-    escape::ms(v)
+    units::ms_text(v)
 }
 
 fn loss(v: f64) -> String {
-    escape::pct(Some(v))
+    units::pct(Some(v))
 }
 
 fn addr(a: Option<std::net::IpAddr>) -> String {
@@ -267,12 +268,10 @@ pub fn terminal(d: &Diagnosis) -> String {
 
 fn outage_row(o: &Outage, clean: fn(&str) -> String) -> Vec<String> {
     [
-        escape::human_time(&o.start),
-        o.end
-            .as_deref()
-            .map_or_else(|| "ongoing".to_string(), escape::human_time),
+        clock::human(o.start),
+        o.end.map_or_else(|| "ongoing".to_string(), clock::human),
         o.duration_s
-            .map_or_else(|| "-".to_string(), escape::duration),
+            .map_or_else(|| "-".to_string(), units::duration),
         o.layer.label().to_string(),
         o.status.word().to_string(),
         o.verdict.clone(),
@@ -319,8 +318,8 @@ pub fn markdown(d: &Diagnosis) -> String {
     let _ = writeln!(
         out,
         "Started {} · {} · {}\n",
-        md(&escape::human_time(&d.started)),
-        escape::duration(d.duration_ms / 1000.0),
+        md(&clock::human(d.started)),
+        units::duration(d.duration_ms / 1000.0),
         md(&d.tool)
     );
     out.push_str("## Layers\n\n");
@@ -462,8 +461,8 @@ pub fn to_html(d: &Diagnosis) -> String {
     let _ = writeln!(
         out,
         "<p class=\"meta\">Started {} · {} · {}</p>",
-        html(&escape::human_time(&d.started)),
-        html(&escape::duration(d.duration_ms / 1000.0)),
+        html(&clock::human(d.started)),
+        html(&units::duration(d.duration_ms / 1000.0)),
         html(&d.tool)
     );
     let layer = d

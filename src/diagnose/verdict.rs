@@ -7,14 +7,14 @@
 //!
 //! How a traceroute's loss is judged (rate limiting versus real loss) is in [`super::path`].
 
+use crate::core::units;
 use std::net::IpAddr;
 
 use crate::core::model::{DnsFindingKind, DnsResult, DnsStatus, PortState};
 
-use super::checks::{LOSS_MIN, responded};
 use super::model::{
-    Cause, Evidence, Finding, GatewayReport, Layer, LayerSummary, LocalReport, ResolverReport,
-    ResolverState, Status, TargetReport, TraceReport,
+    Cause, Evidence, Finding, GatewayReport, LOSS_MIN, Layer, LayerSummary, LocalReport,
+    ResolverReport, ResolverState, Status, TargetReport, TraceReport, responded,
 };
 
 /// Gateway ping loss that makes the gateway degraded.
@@ -66,18 +66,6 @@ fn ordinal(n: usize) -> String {
         _ => "th",
     };
     format!("{n}{suffix}")
-}
-
-fn ms_text(v: Option<f64>) -> String {
-    v.map_or_else(|| "-".to_string(), |v| format!("{v:.2} ms"))
-}
-
-fn pct_text(v: f64) -> String {
-    if v.fract() == 0.0 {
-        format!("{v:.0} %")
-    } else {
-        format!("{v:.1} %")
-    }
 }
 
 /// "app.lab.test (10.9.0.10)" or "10.9.0.10".
@@ -359,8 +347,8 @@ fn assess_gateways(b: &mut Builder, gateways: &[GatewayReport]) {
                     "{}/{} replies, {} loss, avg {}",
                     p.received,
                     p.sent,
-                    pct_text(p.loss_pct),
-                    ms_text(p.rtt_avg_ms)
+                    units::pct_words(p.loss_pct),
+                    units::ms_text(p.rtt_avg_ms)
                 ),
                 st,
             );
@@ -419,7 +407,7 @@ fn assess_gateways(b: &mut Builder, gateways: &[GatewayReport]) {
                     "The gateway {} answers but loses {} of pings: the local network is \
                      unreliable (Wi-Fi signal, cabling or an overloaded gateway).",
                     g.ip,
-                    pct_text(p.loss_pct)
+                    units::pct_words(p.loss_pct)
                 ),
             );
         } else if p.received == 0 && g.arp.is_some() {
@@ -725,8 +713,8 @@ fn assess_path(b: &mut Builder, t: &TargetReport, gateways: &[GatewayReport]) {
                 "reached in {} hops ({}), {} loss, avg {}",
                 tr.hops.len(),
                 tr.protocol,
-                pct_text(tr.dest_loss_pct.unwrap_or(0.0)),
-                ms_text(dest.and_then(|d| d.rtt_avg_ms))
+                units::pct_words(tr.dest_loss_pct.unwrap_or(0.0)),
+                units::ms_text(dest.and_then(|d| d.rtt_avg_ms))
             )
         } else {
             match tr.last_responding {
@@ -752,7 +740,7 @@ fn assess_path(b: &mut Builder, t: &TargetReport, gateways: &[GatewayReport]) {
                 format!("hop {} ({})", h.ttl, fmt_addr(h.addr)),
                 format!(
                     "{} loss that later hops do not show: ICMP rate limiting",
-                    pct_text(h.loss_pct)
+                    units::pct_words(h.loss_pct)
                 ),
                 Status::Ok,
             );
@@ -765,7 +753,7 @@ fn assess_path(b: &mut Builder, t: &TargetReport, gateways: &[GatewayReport]) {
                 "{}/{} replies, {} loss",
                 p.received,
                 p.sent,
-                pct_text(p.loss_pct)
+                units::pct_words(p.loss_pct)
             ),
             if p.received > 0 {
                 Status::Ok
@@ -786,7 +774,7 @@ fn assess_path(b: &mut Builder, t: &TargetReport, gateways: &[GatewayReport]) {
                     "{}/{} answered over the trace and the pings, {} loss",
                     echoes.received,
                     echoes.sent,
-                    pct_text(echoes.loss_pct())
+                    units::pct_words(echoes.loss_pct())
                 ),
                 if echoes.loss_proven(LOSS_MIN) {
                     Status::Degraded
@@ -805,7 +793,7 @@ fn assess_path(b: &mut Builder, t: &TargetReport, gateways: &[GatewayReport]) {
                 format!(
                     "About {} of the packets to {label} are lost ({} of {} echoes): \
                      connections to it are slow and unreliable.",
-                    pct_text(echoes.loss_pct().round()),
+                    units::pct_words(echoes.loss_pct().round()),
                     echoes.lost(),
                     echoes.sent
                 ),
@@ -843,7 +831,7 @@ fn assess_path(b: &mut Builder, t: &TargetReport, gateways: &[GatewayReport]) {
                         "About {} of the packets to {label} are lost ({} of {} echoes), \
                          starting at hop {onset} ({onset_addr}){place}: connections to it are \
                          slow and unreliable.",
-                        pct_text(loss.round()),
+                        units::pct_words(loss.round()),
                         echoes.lost(),
                         echoes.sent
                     ),
@@ -998,8 +986,8 @@ fn assess_on_link(b: &mut Builder, t: &TargetReport, addr: IpAddr) {
                 "{}/{} replies, {} loss, avg {}",
                 p.received,
                 p.sent,
-                pct_text(p.loss_pct),
-                ms_text(p.rtt_avg_ms)
+                units::pct_words(p.loss_pct),
+                units::ms_text(p.rtt_avg_ms)
             ),
             if p.received > 0 {
                 Status::Ok
@@ -1060,7 +1048,7 @@ fn assess_on_link(b: &mut Builder, t: &TargetReport, addr: IpAddr) {
             format!(
                 "{label} answers, but loses {} of its packets ({} of {} echoes lost): the \
                  link to it is unreliable (Wi-Fi signal, cabling or an overloaded device).",
-                pct_text(echoes.loss_pct().round()),
+                units::pct_words(echoes.loss_pct().round()),
                 echoes.lost(),
                 echoes.sent
             ),
@@ -1222,7 +1210,7 @@ fn assess_target(b: &mut Builder, t: &TargetReport, dns_answers: bool) {
     };
     for p in &t.ports {
         let (result, status) = match p.state {
-            PortState::Open => (format!("open in {}", ms_text(p.rtt_ms)), Status::Ok),
+            PortState::Open => (format!("open in {}", units::ms_text(p.rtt_ms)), Status::Ok),
             PortState::Closed => ("closed (connection refused)".to_string(), Status::Down),
             PortState::Filtered => ("no answer (filtered)".to_string(), Status::Down),
         };

@@ -4,7 +4,9 @@
 //! at the start of its first round and ends at the start of the first round that no longer
 //! saw it (healthy again, or failing in another layer, which starts a new outage).
 
-use crate::output::escape::elapsed_secs;
+use time::OffsetDateTime;
+
+use crate::core::clock::seconds_between;
 
 use super::model::{Diagnosis, Outage, Status};
 
@@ -36,17 +38,17 @@ impl Timeline {
         self.open.map(|i| &self.outages[i])
     }
 
-    fn close(&mut self, at: &str) -> Option<Outage> {
+    fn close(&mut self, at: OffsetDateTime) -> Option<Outage> {
         let i = self.open.take()?;
         let o = &mut self.outages[i];
-        o.end = Some(at.to_string());
-        o.duration_s = elapsed_secs(Some(&o.start), Some(at)).map(|s| (s * 10.0).round() / 10.0);
+        o.end = Some(at);
+        o.duration_s = seconds_between(o.start, at).map(|s| (s * 10.0).round() / 10.0);
         Some(o.clone())
     }
 
     /// Fold one round in. The round's time is `d.started`.
     pub fn observe(&mut self, d: &Diagnosis) -> Option<Transition> {
-        let at = d.started.as_str();
+        let at = d.started;
         let unhealthy = d.status > Status::Ok;
         match (self.open, unhealthy, d.layer) {
             (Some(i), true, Some(layer)) if self.outages[i].layer == layer => {
@@ -60,7 +62,7 @@ impl Timeline {
             (_, true, Some(layer)) => {
                 let ended = self.close(at);
                 self.outages.push(Outage {
-                    start: at.to_string(),
+                    start: at,
                     end: None,
                     duration_s: None,
                     layer,
@@ -84,6 +86,7 @@ impl Timeline {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::clock;
     use crate::diagnose::model::Layer;
 
     fn round(at: &str, status: Status, layer: Option<Layer>) -> Diagnosis {
@@ -116,8 +119,11 @@ mod tests {
         else {
             panic!("expected the end")
         };
-        assert_eq!(o.start, "2026-01-01T10:00:05Z");
-        assert_eq!(o.end.as_deref(), Some("2026-01-01T10:00:17.5Z"));
+        assert_eq!(clock::rfc3339(o.start), "2026-01-01T10:00:05Z");
+        assert_eq!(
+            o.end.map(clock::rfc3339).as_deref(),
+            Some("2026-01-01T10:00:17.5Z")
+        );
         assert_eq!(o.duration_s, Some(12.5));
         assert_eq!(o.status, Status::Down, "the worst status seen");
         assert_eq!(o.rounds, 2);

@@ -235,7 +235,7 @@ fn build_request(our_mac: PnetMac, src: Ipv4Addr, target: Ipv4Addr) -> [u8; FRAM
 
 /// A well-formed ARP reply addressed to `our_mac`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Reply {
+pub(crate) struct Reply {
     sender_ip: Ipv4Addr,
     sender_mac: MacAddr,
     /// The IP the reply is addressed to; the caller checks it is the source IP it used.
@@ -245,7 +245,7 @@ struct Reply {
 /// Parse one received frame: `Some` only for an Ethernet/IPv4 ARP *reply* (opcode 2) whose
 /// target hardware address is `our_mac` and whose sender MAC is a plausible unicast address.
 /// Requests, including the unicast cache-refresh requests hosts send after a sweep, are `None`.
-fn parse_reply(frame: &[u8], our_mac: PnetMac) -> Option<Reply> {
+pub(crate) fn parse_reply(frame: &[u8], our_mac: PnetMac) -> Option<Reply> {
     let eth = EthernetPacket::new(frame)?;
     if eth.get_ethertype() != EtherTypes::Arp {
         return None;
@@ -585,6 +585,75 @@ struct IfaceChannel {
     broken: Arc<AtomicBool>,
 }
 
+/// A datalink channel opened (which needs CAP_NET_RAW) but not read yet.
+pub struct OpenedChannel {
+    iface: String,
+    mac: PnetMac,
+    tx: Box<dyn DataLinkSender>,
+    rx: Box<dyn DataLinkReceiver>,
+}
+
+impl std::fmt::Debug for OpenedChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedChannel")
+            .field("iface", &self.iface)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OpenedChannel {
+    /// The interface it is open on.
+    pub fn iface(&self) -> &str {
+        &self.iface
+    }
+}
+
+/// Open `iface`'s channel; nothing reads it until [`install`].
+fn open_channel(iface: &NetworkInterface, mac: PnetMac) -> Result<OpenedChannel> {
+    let config = datalink::Config {
+        read_timeout: Some(POLL),
+        // ARP replies are unicast to us; no need to see other hosts' traffic.
+        promiscuous: false,
+        ..Default::default()
+    };
+    match datalink::channel(iface, config) {
+        Ok(Channel::Ethernet(tx, rx)) => Ok(OpenedChannel {
+            iface: iface.name.clone(),
+            mac,
+            tx,
+            rx,
+        }),
+        Ok(_) => Err(ArpError::Interface(iface.name.clone())),
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            Err(ArpError::Permission(iface.name.clone()))
+        }
+        Err(e) => Err(ArpError::Io(iface.name.clone(), e)),
+    }
+}
+
+/// Start the receiver thread of an opened channel (the first code to parse its frames) and
+/// record the channel in `open`.
+fn install(
+    open: &mut HashMap<String, IfaceChannel>,
+    o: OpenedChannel,
+) -> Result<(SharedSender, std_mpsc::Sender<Arc<Sweep>>)> {
+    let (sweeps_tx, sweeps_rx) = std_mpsc::channel();
+    let broken = Arc::new(AtomicBool::new(false));
+    let (name, flag, rx, mac) = (o.iface.clone(), Arc::clone(&broken), o.rx, o.mac);
+    std::thread::Builder::new()
+        .name(format!("netdx-arp-{}", o.iface))
+        .spawn(move || run_receiver(name, rx, sweeps_rx, flag, mac))
+        .map_err(|e| ArpError::Io(o.iface.clone(), e))?;
+    let c = IfaceChannel {
+        tx: Arc::new(Mutex::new(o.tx)),
+        sweeps: sweeps_tx,
+        broken,
+    };
+    let handles = (Arc::clone(&c.tx), c.sweeps.clone());
+    open.insert(o.iface, c);
+    Ok(handles)
+}
+
 /// The datalink channels of a probe session: one per interface, opened on the first sweep
 /// that needs it and kept for every later one (a monitoring round opens no socket). Cheap to
 /// clone; dropping the last clone closes the channels and ends their receiver threads.
@@ -677,35 +746,72 @@ impl ArpChannels {
         {
             return Ok((Arc::clone(&c.tx), c.sweeps.clone()));
         }
-        let config = datalink::Config {
-            read_timeout: Some(POLL),
-            // ARP replies are unicast to us; no need to see other hosts' traffic.
-            promiscuous: false,
-            ..Default::default()
-        };
-        let (tx, rx) = match datalink::channel(iface, config) {
-            Ok(Channel::Ethernet(tx, rx)) => (tx, rx),
-            Ok(_) => return Err(ArpError::Interface(iface.name.clone())),
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-                return Err(ArpError::Permission(iface.name.clone()));
+        let opened = open_channel(iface, mac)?;
+        install(&mut open, opened)
+    }
+
+    /// Open the channels of the interfaces that `targets` are directly connected to, without
+    /// starting their receivers: the privileged half of a session's start (see
+    /// [`crate::net::session`]). Interfaces whose channel is open already are skipped.
+    pub fn open_for(
+        &self,
+        targets: impl IntoIterator<Item = Ipv4Addr>,
+    ) -> Result<Vec<OpenedChannel>> {
+        let ifaces = self.interfaces();
+        let mut used = vec![false; ifaces.len()];
+        let candidates: Vec<(usize, Vec<ipnet::Ipv4Net>)> = ifaces
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.mac.is_some() && !i.is_loopback())
+            .map(|(n, i)| {
+                let nets = i
+                    .ips
+                    .iter()
+                    .filter_map(|ip| match ip {
+                        IpNetwork::V4(v4) => ipnet::Ipv4Net::new(v4.ip(), v4.prefix()).ok(),
+                        IpNetwork::V6(_) => None,
+                    })
+                    .collect();
+                (n, nets)
+            })
+            .collect();
+        let mut left = candidates.len();
+        for ip in targets {
+            if left == 0 {
+                break;
             }
-            Err(e) => return Err(ArpError::Io(iface.name.clone(), e)),
-        };
-        let (sweeps_tx, sweeps_rx) = std_mpsc::channel();
-        let broken = Arc::new(AtomicBool::new(false));
-        let (name, flag) = (iface.name.clone(), Arc::clone(&broken));
-        std::thread::Builder::new()
-            .name(format!("netdx-arp-{}", iface.name))
-            .spawn(move || run_receiver(name, rx, sweeps_rx, flag, mac))
-            .map_err(|e| ArpError::Io(iface.name.clone(), e))?;
-        let c = IfaceChannel {
-            tx: Arc::new(Mutex::new(tx)),
-            sweeps: sweeps_tx,
-            broken,
-        };
-        let handles = (Arc::clone(&c.tx), c.sweeps.clone());
-        open.insert(iface.name.clone(), c);
-        Ok(handles)
+            for (n, nets) in &candidates {
+                if !used[*n] && nets.iter().any(|net| net.contains(&ip)) {
+                    used[*n] = true;
+                    left -= 1;
+                }
+            }
+        }
+        let open = lock(&self.open);
+        let mut opened = Vec::new();
+        for (n, iface) in ifaces.iter().enumerate() {
+            let Some(mac) = iface.mac.filter(|_| used[n]) else {
+                continue;
+            };
+            if open
+                .get(&iface.name)
+                .is_some_and(|c| !c.broken.load(Ordering::Acquire))
+            {
+                continue;
+            }
+            opened.push(open_channel(iface, mac)?);
+        }
+        Ok(opened)
+    }
+
+    /// Start the receivers of channels from [`ArpChannels::open_for`] and keep the channels
+    /// for every later sweep.
+    pub fn start(&self, opened: Vec<OpenedChannel>) -> Result<()> {
+        let mut open = lock(&self.open);
+        for o in opened {
+            install(&mut open, o)?;
+        }
+        Ok(())
     }
 
     /// Plan the sweeps of `targets` (one per interface) and get their channels, before any

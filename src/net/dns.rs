@@ -42,7 +42,6 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use hickory_resolver::config::{ProtocolConfig, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::tcp::TcpClientStream;
 use hickory_resolver::net::udp::UdpClientStream;
@@ -58,6 +57,7 @@ use tokio::sync::Semaphore;
 
 use crate::core::model::{DnsAnswer, DnsResult, DnsStatus, RecordType};
 use crate::net::dns_pace::{Pacer, TryPlan};
+use crate::net::sys::resolvers::{RESOLV_CONF, ResolvConf};
 
 /// Port of every server named in `/etc/resolv.conf` (the format has no port field).
 const DNS_PORT: u16 = 53;
@@ -69,6 +69,12 @@ const DNS_PORT: u16 = 53;
 /// slot is not counted in `rtt_ms` or in the timeout.
 const MAX_IN_FLIGHT_PER_SERVER: usize = 128;
 
+/// TCP queries (`--tcp`) in flight to one server at most. Each is its own connection, and
+/// dnsmasq serves at most 20 at once (a child process each) with a listen backlog of 32:
+/// 64 at once lost SYNs in the lab, and each lost SYN cost a 1 s retransmission (200
+/// lookups took 2.1 s instead of 0.1 s).
+const TCP_IN_FLIGHT_PER_SERVER: usize = 16;
+
 /// Reverse lookups in flight to one server at most. A scan of a /24 with `-p all` asked for
 /// 33 names at once beside its port scan and saw 10 time out on a healthy server; a small
 /// window keeps each answer quick, and the whole set still takes well under a second.
@@ -79,11 +85,6 @@ pub const PTR_SPACING: Duration = Duration::from_millis(1);
 
 /// Queries per reverse lookup and server at most (see `dns_pace::TryPlan`).
 pub const PTR_TRIES: u32 = 3;
-
-/// Where the system configuration lives on Unix; `ip netns exec` bind-mounts
-/// `/etc/netns/<ns>/resolv.conf` over it.
-#[cfg(all(unix, not(any(target_os = "android", target_vendor = "apple"))))]
-const RESOLV_CONF: &str = "/etc/resolv.conf";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DnsError {
@@ -175,8 +176,19 @@ pub fn parse_query(s: &str) -> Result<(String, RecordType)> {
     Ok((display_name(&parsed), rtype))
 }
 
+/// Validate a name to look up as written (no `:TYPE` suffix): its ASCII form (IDNA
+/// applied) without the trailing dot, or why it is not a domain name.
+pub fn parse_domain(s: &str) -> Result<String> {
+    parse_name(s.trim())
+        .map(|n| display_name(&n))
+        .map_err(|reason| DnsError::InvalidQuery {
+            token: s.to_string(),
+            reason,
+        })
+}
+
 /// An IP address, IPv6 optionally in brackets.
-fn parse_ip_literal(s: &str) -> Option<IpAddr> {
+pub fn parse_ip_literal(s: &str) -> Option<IpAddr> {
     if let Some(inner) = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
         return inner.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
     }
@@ -231,6 +243,15 @@ fn wire_type(t: RecordType) -> WireType {
         RecordType::SOA => WireType::SOA,
         RecordType::PTR => WireType::PTR,
         RecordType::SRV => WireType::SRV,
+        RecordType::CAA => WireType::CAA,
+        RecordType::ANY => WireType::ANY,
+        RecordType::HTTPS => WireType::HTTPS,
+        RecordType::SVCB => WireType::SVCB,
+        RecordType::NAPTR => WireType::NAPTR,
+        RecordType::SSHFP => WireType::SSHFP,
+        RecordType::TLSA => WireType::TLSA,
+        RecordType::DS => WireType::DS,
+        RecordType::DNSKEY => WireType::DNSKEY,
     }
 }
 
@@ -294,10 +315,61 @@ fn millis(d: Duration) -> f64 {
     (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
+/// The wire a query travels over. The probe asks over UDP and retries a truncated answer
+/// over TCP; `netdx dns --tcp` asks over TCP from the start (as `dig +tcp`), which tests a
+/// server's TCP listener and firewalls that let only UDP through.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    #[default]
+    Udp,
+    Tcp,
+}
+
+impl Transport {
+    pub fn label(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+        }
+    }
+}
+
+/// What [`DnsProbe::ask`] returns: the result, and the response code exactly as the server
+/// sent it (`NOTIMP`, `FORMERR`... which [`DnsStatus`] folds into `ERROR`); `None` when no
+/// response came (timeout, network error).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Asked {
+    pub result: DnsResult,
+    pub rcode: Option<String>,
+}
+
+/// A response code's mnemonic, as dig prints it.
+pub fn rcode_name(code: ResponseCode) -> String {
+    match code {
+        ResponseCode::NoError => "NOERROR".to_string(),
+        ResponseCode::FormErr => "FORMERR".to_string(),
+        ResponseCode::ServFail => "SERVFAIL".to_string(),
+        ResponseCode::NXDomain => "NXDOMAIN".to_string(),
+        ResponseCode::NotImp => "NOTIMP".to_string(),
+        ResponseCode::Refused => "REFUSED".to_string(),
+        ResponseCode::YXDomain => "YXDOMAIN".to_string(),
+        ResponseCode::YXRRSet => "YXRRSET".to_string(),
+        ResponseCode::NXRRSet => "NXRRSET".to_string(),
+        ResponseCode::NotAuth => "NOTAUTH".to_string(),
+        ResponseCode::NotZone => "NOTZONE".to_string(),
+        other => format!("RCODE{}", u16::from(other)),
+    }
+}
+
 /// The outcome of one exchange with one server.
-struct Attempt {
+pub(crate) struct Attempt {
     server: SocketAddr,
     status: DnsStatus,
+    /// The response code the server sent, when it sent a response.
+    rcode: Option<ResponseCode>,
     answers: Vec<DnsAnswer>,
     rtt: Option<Duration>,
     error: Option<String>,
@@ -306,12 +378,13 @@ struct Attempt {
 }
 
 impl Attempt {
-    fn from_response(server: SocketAddr, response: &DnsResponse, rtt: Duration) -> Self {
+    pub(crate) fn from_response(server: SocketAddr, response: &DnsResponse, rtt: Duration) -> Self {
         let code = response.response_code;
         let status = status_of(code);
         Attempt {
             server,
             status,
+            rcode: Some(code),
             answers: response
                 .answers
                 .iter()
@@ -328,26 +401,27 @@ impl Attempt {
     }
 
     fn from_error(server: SocketAddr, error: &NetError) -> Self {
-        let (status, error, responded) = match error {
-            NetError::Timeout => (DnsStatus::Timeout, None, false),
+        let (status, error, rcode) = match error {
+            NetError::Timeout => (DnsStatus::Timeout, None, None),
             // Not produced by the raw exchanges used here, but mapped by kind should that change.
             NetError::Dns(NetDnsError::ResponseCode(code)) => {
                 let status = status_of(*code);
                 let text = (status == DnsStatus::Error).then(|| rcode_text(*code));
-                (status, text, true)
+                (status, text, Some(*code))
             }
             NetError::Dns(NetDnsError::NoRecordsFound(no)) => {
-                (status_of(no.response_code), None, true)
+                (status_of(no.response_code), None, Some(no.response_code))
             }
-            other => (DnsStatus::Error, Some(other.to_string()), false),
+            other => (DnsStatus::Error, Some(other.to_string()), None),
         };
         Attempt {
             server,
             status,
+            rcode,
+            responded: rcode.is_some(),
             answers: Vec::new(),
             rtt: None,
             error,
-            responded,
         }
     }
 
@@ -367,6 +441,8 @@ struct Inner {
     servers: Vec<SocketAddr>,
     /// One gate per server, same order, bounding the queries in flight to it.
     gates: Vec<Semaphore>,
+    /// One gate per server, same order, bounding the TCP-only queries in flight to it.
+    tcp_gates: Vec<Semaphore>,
     /// One pacer per server, same order, for reverse lookups only.
     ptr_pacers: Vec<Pacer>,
     timeout: Duration,
@@ -417,80 +493,39 @@ impl DnsProbe {
         Self::build(servers, Vec::new(), 1, timeout)
     }
 
-    /// Build from the text of a resolv.conf: its `nameserver` lines (port 53, in order), its
-    /// `search` list and `ndots`. Its `timeout`/`attempts` options are ignored: `timeout` wins.
-    #[cfg(all(unix, not(any(target_os = "android", target_vendor = "apple"))))]
-    pub fn from_resolv_conf(text: &str, timeout: Duration) -> Result<DnsProbe> {
-        Self::from_resolv_conf_named(text, timeout, "resolv.conf text")
+    /// Build from a parsed resolv.conf: its servers (port 53, in order, scoped link-local
+    /// ones with their interface), its search list and `ndots`. Its `timeout`/`attempts`
+    /// options are ignored: `timeout` wins.
+    pub fn from_resolv_conf(rc: &ResolvConf, timeout: Duration) -> Result<DnsProbe> {
+        Self::from_resolv_conf_named(rc, timeout, "resolv.conf text")
     }
 
-    #[cfg(all(unix, not(any(target_os = "android", target_vendor = "apple"))))]
-    fn from_resolv_conf_named(text: &str, timeout: Duration, source: &str) -> Result<DnsProbe> {
-        // hickory reports "no nameserver" as an untyped error; check for it here so that the
-        // user gets the precise message.
-        let has_nameserver = text
-            .lines()
-            .any(|l| l.split_whitespace().next() == Some("nameserver"));
-        if !has_nameserver {
-            return Err(DnsError::NoResolvers {
-                source_name: source.to_string(),
-            });
-        }
-        let (config, options) =
-            hickory_resolver::system_conf::parse_resolv_conf(text).map_err(|e| {
-                DnsError::SystemConfig {
-                    source_name: source.to_string(),
-                    reason: e.to_string(),
-                }
-            })?;
-        Self::from_config(&config, options.ndots, timeout, source)
-    }
-
-    #[cfg(all(unix, not(any(target_os = "android", target_vendor = "apple"))))]
-    fn system(timeout: Duration) -> Result<DnsProbe> {
-        let text = std::fs::read(RESOLV_CONF).map_err(|e| DnsError::SystemConfig {
-            source_name: RESOLV_CONF.to_string(),
-            reason: e.to_string(),
-        })?;
-        Self::from_resolv_conf_named(&String::from_utf8_lossy(&text), timeout, RESOLV_CONF)
-    }
-
-    #[cfg(not(all(unix, not(any(target_os = "android", target_vendor = "apple")))))]
-    fn system(timeout: Duration) -> Result<DnsProbe> {
-        let source = "the system configuration";
-        let (config, options) = hickory_resolver::system_conf::read_system_conf().map_err(|e| {
-            DnsError::SystemConfig {
-                source_name: source.to_string(),
-                reason: e.to_string(),
-            }
-        })?;
-        Self::from_config(&config, options.ndots, timeout, source)
-    }
-
-    fn from_config(
-        config: &ResolverConfig,
-        ndots: usize,
+    fn from_resolv_conf_named(
+        rc: &ResolvConf,
         timeout: Duration,
         source: &str,
     ) -> Result<DnsProbe> {
-        let mut servers: Vec<SocketAddr> = Vec::new();
-        for ns in config.name_servers() {
-            let port = ns
-                .connections
-                .iter()
-                .find(|c| matches!(c.protocol, ProtocolConfig::Udp))
-                .map_or(DNS_PORT, |c| c.port);
-            let addr = SocketAddr::new(ns.ip, port);
-            if !servers.contains(&addr) {
-                servers.push(addr);
-            }
-        }
+        let servers = rc.servers();
         if servers.is_empty() {
             return Err(DnsError::NoResolvers {
                 source_name: source.to_string(),
             });
         }
-        Self::build(servers, config.search().to_vec(), ndots, timeout)
+        // A search domain that is no domain name is skipped, as the C library would fail it.
+        let search = rc
+            .search
+            .iter()
+            .filter_map(|d| parse_name(d).ok())
+            .collect();
+        Self::build(servers, search, rc.ndots, timeout)
+    }
+
+    fn system(timeout: Duration) -> Result<DnsProbe> {
+        let rc = ResolvConf::read().map_err(|e| DnsError::SystemConfig {
+            source_name: RESOLV_CONF.to_string(),
+            reason: e.to_string(),
+        })?;
+        Self::from_resolv_conf_named(&rc, timeout, RESOLV_CONF)
     }
 
     fn build(
@@ -507,6 +542,10 @@ impl DnsProbe {
                 gates: servers
                     .iter()
                     .map(|_| Semaphore::new(MAX_IN_FLIGHT_PER_SERVER))
+                    .collect(),
+                tcp_gates: servers
+                    .iter()
+                    .map(|_| Semaphore::new(TCP_IN_FLIGHT_PER_SERVER))
                     .collect(),
                 ptr_pacers: servers
                     .iter()
@@ -531,21 +570,21 @@ impl DnsProbe {
     /// with the matching status. `server` names the server whose outcome is reported (for
     /// TIMEOUT, the one that did not answer); `rtt_ms` is that exchange's time.
     pub async fn query(&self, name: &str, rtype: RecordType) -> DnsResult {
+        self.ask(name, rtype, Transport::Udp).await.result
+    }
+
+    /// [`DnsProbe::query`] over a chosen transport, with the server's response code: what
+    /// `netdx dns` shows for each name, type and server.
+    pub async fn ask(&self, name: &str, rtype: RecordType, transport: Transport) -> Asked {
         let parsed = match parse_ip_literal(name.trim()) {
             Some(ip) if rtype == RecordType::PTR => Ok(Name::from(ip)),
             _ => parse_name(name.trim()),
         };
         match parsed {
-            Ok(n) => self.lookup(&n, rtype, Pace::Once).await,
-            Err(reason) => DnsResult {
-                name: name.to_string(),
-                rtype,
-                status: DnsStatus::Error,
-                answers: Vec::new(),
-                server: None,
-                rtt_ms: None,
-                error: Some(format!("invalid name: {reason}")),
-                findings: Vec::new(),
+            Ok(n) => self.lookup_on(&n, rtype, Pace::Once, transport).await,
+            Err(reason) => Asked {
+                rcode: None,
+                result: invalid_name(name, rtype, &reason),
             },
         }
     }
@@ -579,16 +618,7 @@ impl DnsProbe {
         let parsed = match parse_name(trimmed) {
             Ok(n) => n,
             Err(reason) => {
-                let invalid = |rtype| DnsResult {
-                    name: name.to_string(),
-                    rtype,
-                    status: DnsStatus::Error,
-                    answers: Vec::new(),
-                    server: None,
-                    rtt_ms: None,
-                    error: Some(format!("invalid name: {reason}")),
-                    findings: Vec::new(),
-                };
+                let invalid = |rtype| invalid_name(name, rtype, &reason);
                 return (
                     Vec::new(),
                     vec![invalid(RecordType::A), invalid(RecordType::AAAA)],
@@ -615,17 +645,37 @@ impl DnsProbe {
 
     /// Ask the servers in order until one gives a final answer (NOERROR or NXDOMAIN).
     async fn lookup(&self, name: &Name, rtype: RecordType, pace: Pace) -> DnsResult {
+        self.lookup_on(name, rtype, pace, Transport::Udp)
+            .await
+            .result
+    }
+
+    /// [`DnsProbe::lookup`] over `transport`, with the chosen server's response code.
+    async fn lookup_on(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        pace: Pace,
+        transport: Transport,
+    ) -> Asked {
         let mut failed: Vec<Attempt> = Vec::new();
         let mut chosen = None;
         let servers = self.inner.servers.iter().zip(&self.inner.gates);
-        for ((server, gate), pacer) in servers.zip(&self.inner.ptr_pacers) {
+        let pacers = self.inner.ptr_pacers.iter().zip(&self.inner.tcp_gates);
+        for ((server, gate), (pacer, tcp_gate)) in servers.zip(pacers) {
             let attempt = match pace {
                 Pace::Once => {
                     // The gate is never closed; should that change, asking without it is
                     // harmless.
                     let _slot = gate.acquire().await.ok();
-                    self.exchange(*server, name, rtype, Budget::single(self.inner.timeout))
-                        .await
+                    let budget = Budget::single(self.inner.timeout);
+                    match transport {
+                        Transport::Udp => self.exchange(*server, name, rtype, budget).await,
+                        Transport::Tcp => {
+                            let _conn = tcp_gate.acquire().await.ok();
+                            self.exchange_tcp(*server, name, rtype, budget).await
+                        }
+                    }
                 }
                 Pace::Reverse => {
                     let _paced = pacer.enter().await;
@@ -667,15 +717,18 @@ impl DnsProbe {
                 (failed.swap_remove(pick), error)
             }
         };
-        DnsResult {
-            name: display_name(name),
-            rtype,
-            status: attempt.status,
-            answers: attempt.answers,
-            server: Some(attempt.server.to_string()),
-            rtt_ms: attempt.rtt.map(millis),
-            error,
-            findings: Vec::new(),
+        Asked {
+            rcode: attempt.rcode.map(rcode_name),
+            result: DnsResult {
+                name: display_name(name),
+                rtype,
+                status: attempt.status,
+                answers: attempt.answers,
+                server: Some(attempt.server.to_string()),
+                rtt_ms: attempt.rtt.map(millis),
+                error,
+                findings: Vec::new(),
+            },
         }
     }
 
@@ -723,6 +776,24 @@ impl DnsProbe {
         lost.swap_remove(pick)
     }
 
+    /// One exchange with one server over TCP only (`dig +tcp`).
+    async fn exchange_tcp(
+        &self,
+        server: SocketAddr,
+        name: &Name,
+        rtype: RecordType,
+        budget: Budget,
+    ) -> Attempt {
+        let start = Instant::now();
+        match self
+            .tcp(server, request_for(name, rtype), budget.timeout)
+            .await
+        {
+            Ok(r) => Attempt::from_response(server, &r, start.elapsed()),
+            Err(e) => Attempt::from_error(server, &e),
+        }
+    }
+
     /// One exchange with one server: UDP, then TCP if the answer was truncated.
     async fn exchange(
         &self,
@@ -731,11 +802,7 @@ impl DnsProbe {
         rtype: RecordType,
         budget: Budget,
     ) -> Attempt {
-        let mut options = DnsRequestOptions::default();
-        options.recursion_desired = true;
-        options.use_edns = true;
-        let request = DnsRequest::from_query(Query::query(name.clone(), wire_type(rtype)), options);
-
+        let request = request_for(name, rtype);
         let start = Instant::now();
         let udp = match self.udp(server, request.clone(), budget).await {
             Ok(r) => r,
@@ -810,6 +877,14 @@ impl DnsProbe {
     }
 }
 
+/// A recursive query with EDNS (a 1232-byte UDP payload, as hickory sets it).
+fn request_for(name: &Name, rtype: RecordType) -> DnsRequest {
+    let mut options = DnsRequestOptions::default();
+    options.recursion_desired = true;
+    options.use_edns = true;
+    DnsRequest::from_query(Query::query(name.clone(), wire_type(rtype)), options)
+}
+
 /// Time and datagrams allowed for one UDP exchange (a TCP retry after truncation gets the
 /// same time again).
 #[derive(Debug, Clone, Copy)]
@@ -877,6 +952,20 @@ pub fn addresses(results: &[&DnsResult]) -> Vec<IpAddr> {
         }
     }
     out
+}
+
+/// The result for a name that cannot be asked at all (no query was sent).
+fn invalid_name(name: &str, rtype: RecordType, reason: &str) -> DnsResult {
+    DnsResult {
+        name: name.to_string(),
+        rtype,
+        status: DnsStatus::Error,
+        answers: Vec::new(),
+        server: None,
+        rtt_ms: None,
+        error: Some(format!("invalid name: {reason}")),
+        findings: Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -1068,16 +1157,18 @@ mod tests {
 
     #[test]
     fn resolv_conf_is_read_in_order() {
-        let p = DnsProbe::from_resolv_conf(
-            "# lab\nsearch lab.test\nnameserver 127.0.0.1\nnameserver ::1\noptions ndots:2\n",
-            Duration::from_secs(1),
-        )
-        .unwrap();
+        let rc = ResolvConf::parse(
+            b"# lab\nsearch lab.test\nnameserver 127.0.0.1\nnameserver ::1\noptions ndots:2\n",
+        );
+        let p = DnsProbe::from_resolv_conf(&rc, Duration::from_secs(1)).unwrap();
         assert_eq!(p.servers(), [sa("127.0.0.1:53"), sa("[::1]:53")]);
-        assert_eq!(p.inner.search, [Name::from_ascii("lab.test").unwrap()]);
+        assert_eq!(p.inner.search, [Name::from_ascii("lab.test.").unwrap()]);
         assert_eq!(p.inner.ndots, 2);
         assert!(matches!(
-            DnsProbe::from_resolv_conf("search lab.test\n", Duration::from_secs(1)),
+            DnsProbe::from_resolv_conf(
+                &ResolvConf::parse(b"search lab.test\n"),
+                Duration::from_secs(1)
+            ),
             Err(DnsError::NoResolvers { .. })
         ));
     }

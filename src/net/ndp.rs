@@ -188,7 +188,7 @@ fn option_probe(token: [u8; 4]) -> [u8; 8] {
 
 /// Whether `packet` (an ICMPv6 message) is a Parameter Problem about our option probe: it
 /// quotes an IPv6 header to ff02::1 with next header 60, then our option and token.
-fn is_our_param_problem(packet: &[u8], token: &[u8; 4]) -> bool {
+pub(crate) fn is_our_param_problem(packet: &[u8], token: &[u8; 4]) -> bool {
     let Some(quoted) = packet.get(8..) else {
         return false;
     };
@@ -201,7 +201,7 @@ fn is_our_param_problem(packet: &[u8], token: &[u8; 4]) -> bool {
 }
 
 /// Whether `packet` (an ICMPv6 message, no IP header) is an echo reply carrying `token`.
-fn is_our_reply(packet: &[u8], token: &[u8; TOKEN_LEN]) -> bool {
+pub(crate) fn is_our_reply(packet: &[u8], token: &[u8; TOKEN_LEN]) -> bool {
     packet.first() == Some(&ECHO_REPLY) && packet.get(8..8 + TOKEN_LEN) == Some(token.as_slice())
 }
 

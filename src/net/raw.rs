@@ -22,7 +22,7 @@
 //! (probe kind, peer, peer port, our port) plus the caller's tag (see `packet.rs`), and only a
 //! reply echoing it is delivered. Retransmission and timeouts belong to the caller.
 
-mod packet;
+pub(crate) mod packet;
 pub mod quote;
 
 use std::collections::HashMap;

@@ -15,18 +15,26 @@
 //!              kept round after round, so monitoring starts where it left off
 //! ```
 //!
+//! Started in two halves around the privilege drop ([`Session::start_least_privileged`]):
+//!
+//! ```text
+//!  Session::open ──► privilege::drop_privileges ──► OpenedSession::start
+//!   sockets opened,     capabilities given up,        measurement thread and ARP
+//!   nothing read        sudo user become              receivers start parsing
+//! ```
+//!
 //! Cheap to clone (an `Arc`); dropping the last clone stops the measurement thread.
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, oneshot};
 
-use crate::net::arp::ArpChannels;
+use crate::net::arp::{ArpChannels, OpenedChannel};
 use crate::net::dns::{self, DnsProbe};
 use crate::net::dns_health::HealthSockets;
 use crate::net::icmp::{IcmpError, IcmpProbe};
@@ -85,6 +93,10 @@ pub enum SessionError {
     Thread(#[from] std::io::Error),
     #[error("the measurement thread stopped")]
     Stopped,
+    #[error("cannot start an ARP receiver: {0}")]
+    Arp(String),
+    #[error("{0}")]
+    Privilege(#[from] privilege::PrivilegeError),
 }
 
 pub type Result<T> = std::result::Result<T, SessionError>;
@@ -121,6 +133,106 @@ struct Estimates {
     clock: u64,
 }
 
+/// A session whose privileged sockets are open and not yet read: see [`Session::open`].
+pub struct OpenedSession {
+    parts: Option<Parts>,
+}
+
+struct Parts {
+    rt: tokio::runtime::Runtime,
+    icmp: std::result::Result<IcmpProbe, IcmpError>,
+    raw: std::result::Result<RawProber, RawError>,
+    arp: ArpChannels,
+    arp_opened: Vec<OpenedChannel>,
+    /// Asked while privileged: what the jobs may rely on having been opened.
+    raw_capable: bool,
+    opts: SessionOptions,
+    fd_limit: u64,
+}
+
+impl std::fmt::Debug for OpenedSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedSession")
+            .field("arp", &self.arp_interfaces())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for OpenedSession {
+    /// A session opened and never started (the privilege drop failed) may be dropped inside
+    /// the caller's runtime, where a runtime may not be dropped the blocking way.
+    fn drop(&mut self) {
+        if let Some(p) = self.parts.take() {
+            p.rt.shutdown_background();
+        }
+    }
+}
+
+impl OpenedSession {
+    /// Open now the ARP channels the sweeps of `targets` will use, while the privilege to do
+    /// so is still there. Without that privilege nothing is opened (the sweep reports it).
+    pub fn open_arp_for(&mut self, targets: impl IntoIterator<Item = Ipv4Addr>) {
+        let Some(p) = self.parts.as_mut().filter(|p| p.raw_capable) else {
+            return;
+        };
+        // An interface that fails now is tried again, and its failure reported, by the sweep.
+        if let Ok(mut opened) = p.arp.open_for(targets) {
+            p.arp_opened.append(&mut opened);
+        }
+    }
+
+    /// The interfaces whose ARP channel is open.
+    pub fn arp_interfaces(&self) -> Vec<&str> {
+        self.parts
+            .iter()
+            .flat_map(|p| p.arp_opened.iter().map(OpenedChannel::iface))
+            .collect()
+    }
+
+    /// The unprivileged half: start the measurement thread and the ARP receivers, the first
+    /// code to parse bytes from the network. Call after [`privilege::drop_privileges`].
+    pub fn start(mut self) -> Result<Session> {
+        let p = self.parts.take().ok_or(SessionError::Stopped)?;
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let measure = p.rt.handle().clone();
+        let rt = p.rt;
+        std::thread::Builder::new()
+            .name("netdx-measure".into())
+            .spawn(move || {
+                // Runs the probes spawned onto this runtime until the session is dropped.
+                let _ = rt.block_on(stop_rx);
+            })?;
+        p.arp
+            .start(p.arp_opened)
+            .map_err(|e| SessionError::Arp(e.to_string()))?;
+        let connect_window = privilege::connect_window(p.fd_limit, p.opts.concurrency);
+        Ok(Session {
+            inner: Arc::new(Inner {
+                measure,
+                _stop: stop_tx,
+                icmp: p.icmp,
+                raw: p.raw,
+                packets: Arc::new(Semaphore::new(PACKET_WINDOW)),
+                dns: Mutex::new(HashMap::new()),
+                dns_health: HealthSockets::default(),
+                arp: p.arp,
+                connects: Arc::new(Semaphore::new(connect_window)),
+                connect_window,
+                requested_concurrency: p.opts.concurrency,
+                raw_capable: p.raw_capable,
+                global: Mutex::new(Window::new(
+                    GLOBAL_INITIAL_WINDOW,
+                    GLOBAL_MIN_WINDOW,
+                    GLOBAL_MAX_WINDOW,
+                )),
+                in_flight: AtomicUsize::new(0),
+                last_drop: Mutex::new(None),
+                hosts: Mutex::new(Estimates::default()),
+            }),
+        })
+    }
+}
+
 /// The long-lived probe session. See the module documentation.
 #[derive(Clone)]
 pub struct Session {
@@ -142,62 +254,60 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Session {
-    /// Open the session: start the measurement thread, open the ICMP sockets there, size the
-    /// budget from the open-file limit. Sockets that are not possible (no privilege) are
-    /// recorded as such; jobs say what they skipped.
+    /// Open the session and start it at once, keeping whatever privilege the process has:
+    /// for tests and callers that do not drop privileges. Jobs started from the command line
+    /// go through [`Session::open`], [`privilege::drop_privileges`], [`OpenedSession::start`].
     pub fn new(opts: SessionOptions) -> Result<Session> {
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        std::thread::Builder::new()
-            .name("netdx-measure".into())
-            .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                // Opened here, so replies are read and timestamped on this thread, whatever the
-                // caller's runtime is busy with.
-                let (icmp, raw) = {
-                    let _enter = rt.enter();
-                    (IcmpProbe::new(), RawProber::open())
-                };
-                if ready_tx.send(Ok((rt.handle().clone(), icmp, raw))).is_err() {
-                    return;
-                }
-                // Runs the probes spawned onto this runtime until the session is dropped.
-                let _ = rt.block_on(stop_rx);
-            })?;
-        let (measure, icmp, raw) = ready_rx.recv().map_err(|_| SessionError::Stopped)??;
+        Session::open(opts)?.start()
+    }
+
+    /// The start-up order of every command run with privileges (trippy's order, taken
+    /// further): open every privileged socket (ARP channels for the interfaces `arp_targets`
+    /// are on), drop every privilege but `retain` (and, under sudo, become the invoking
+    /// user), and only then start the receive loops that parse what the network sends.
+    /// Call from the process's only thread: before building a multi-threaded runtime.
+    pub fn start_least_privileged(
+        opts: SessionOptions,
+        arp_targets: impl IntoIterator<Item = Ipv4Addr>,
+        retain: privilege::Retain,
+    ) -> Result<(Session, privilege::Dropped)> {
+        // 1. Privileged: sockets opened, none read.
+        let mut opened = Session::open(opts)?;
+        opened.open_arp_for(arp_targets);
+        // 2. Give up what is no longer needed.
+        let dropped = privilege::drop_privileges(retain)?;
+        // 3. Unprivileged: the receivers start; from here on network bytes are parsed.
+        Ok((opened.start()?, dropped))
+    }
+
+    /// The privileged half of starting a session: open every socket that needs a privilege
+    /// (ICMP, the raw prober; ARP channels through [`OpenedSession::open_arp_for`]) and
+    /// size the budget from the open-file limit. Nothing reads from these sockets yet: their
+    /// receive tasks sit on a runtime nobody drives until [`OpenedSession::start`], so no
+    /// byte from the network is parsed while the process still holds its privileges. Opens
+    /// no thread (privileges are dropped per thread). Sockets that are not possible are
+    /// recorded as such; jobs say what they skipped.
+    pub fn open(opts: SessionOptions) -> Result<OpenedSession> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        // Opened on the measurement runtime, so replies are read and timestamped on its
+        // thread, whatever the caller's runtime is busy with.
+        let (icmp, raw) = {
+            let _enter = rt.enter();
+            (IcmpProbe::new(), RawProber::open())
+        };
         let fd_limit = privilege::raise_fd_limit(65_536);
-        let connect_window = privilege::connect_window(fd_limit, opts.concurrency);
-        Ok(Session {
-            inner: Arc::new(Inner {
-                measure,
-                _stop: stop_tx,
+        Ok(OpenedSession {
+            parts: Some(Parts {
+                rt,
                 icmp,
                 raw,
-                packets: Arc::new(Semaphore::new(PACKET_WINDOW)),
-                dns: Mutex::new(HashMap::new()),
-                dns_health: HealthSockets::default(),
                 arp: ArpChannels::default(),
-                connects: Arc::new(Semaphore::new(connect_window)),
-                connect_window,
-                requested_concurrency: opts.concurrency,
+                arp_opened: Vec::new(),
                 raw_capable: privilege::has_cap_net_raw(),
-                global: Mutex::new(Window::new(
-                    GLOBAL_INITIAL_WINDOW,
-                    GLOBAL_MIN_WINDOW,
-                    GLOBAL_MAX_WINDOW,
-                )),
-                in_flight: AtomicUsize::new(0),
-                last_drop: Mutex::new(None),
-                hosts: Mutex::new(Estimates::default()),
+                opts,
+                fd_limit,
             }),
         })
     }
@@ -249,6 +359,29 @@ impl Session {
             .unwrap_or_else(|| DnsProbe::new(server, timeout))?;
         lock(&self.inner.dns).insert((server, timeout), made.clone());
         Ok(made)
+    }
+
+    /// One question for `netdx dns`: `name`/`rtype` to `server` (`None`: the system's
+    /// resolvers, in order) over `transport`, on the measurement thread with the server's
+    /// client from [`Session::dns`]. Fails only when no client can be made for `server`.
+    pub async fn dns_ask(
+        &self,
+        server: Option<SocketAddr>,
+        timeout: Duration,
+        name: String,
+        rtype: crate::core::model::RecordType,
+        transport: dns::Transport,
+    ) -> dns::Result<dns::Asked> {
+        let probe = self.dns(server, timeout).await?;
+        let why = "the measurement thread stopped";
+        let unsent = dns::Asked {
+            result: crate::core::model::DnsResult::not_sent(&name, rtype, why),
+            rcode: None,
+        };
+        Ok(self
+            .measured(async move { probe.ask(&name, rtype, transport).await })
+            .await
+            .unwrap_or(unsent))
     }
 
     /// Whether `server` answers a question for `name` (PTR), on a socket kept per server:
@@ -406,6 +539,22 @@ mod tests {
         forget_oldest_half(&mut map);
         assert_eq!(map.len(), 4);
         assert!(map.values().all(|e| e.touched > 5));
+    }
+
+    /// The receive tasks opened with the sockets sit still until `start` (nothing parses a
+    /// reply while privileges are held), then run; an opened session dropped unstarted (the
+    /// privilege drop failed) goes quietly, even inside the caller's runtime.
+    #[tokio::test]
+    async fn nothing_runs_on_an_opened_session_before_start() {
+        let opened = Session::open(SessionOptions::default()).unwrap();
+        let parts = opened.parts.as_ref().unwrap();
+        let task = parts.rt.spawn(async { 7 });
+        std::thread::yield_now();
+        assert!(!task.is_finished(), "ran before start");
+        let session = opened.start().unwrap();
+        assert_eq!(task.await.unwrap(), 7, "runs once started");
+        assert_eq!(session.measured(async { 1 }).await, Some(1));
+        drop(Session::open(SessionOptions::default()).unwrap());
     }
 
     #[tokio::test]

@@ -18,6 +18,7 @@
 //! Readable text by default; `-o FILE` writes JSON or Markdown. Exit code 1 when something
 //! changed, 0 when nothing did, 2 on trouble (as diff(1)), so it works in scripts.
 
+use crate::core::units;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::net::IpAddr;
@@ -510,8 +511,8 @@ fn latency_change(c: &MetricChange) -> String {
     };
     format!(
         "median of {counts} echoes {} -> {}",
-        escape::ms(Some(c.old)),
-        escape::ms(Some(c.new))
+        units::ms_text(Some(c.old)),
+        units::ms_text(Some(c.new))
     )
 }
 
@@ -639,8 +640,8 @@ pub fn render_text(d: &ReportDiff) -> String {
                 format!(
                     "~ {}  {} -> {}",
                     who(c.ip, &c.hostname),
-                    escape::pct(Some(c.old)),
-                    escape::pct(Some(c.new))
+                    units::pct(Some(c.old)),
+                    units::pct(Some(c.new))
                 )
             })
             .collect(),
@@ -865,8 +866,8 @@ pub fn render_markdown(d: &ReportDiff) -> String {
                 vec![
                     c.ip.to_string(),
                     md_opt(&c.hostname),
-                    escape::ms(Some(c.old)),
-                    escape::ms(Some(c.new)),
+                    units::ms_text(Some(c.old)),
+                    units::ms_text(Some(c.new)),
                     format!("{}, {}", samples(c.old_samples), samples(c.new_samples)),
                 ]
             })
@@ -876,7 +877,7 @@ pub fn render_markdown(d: &ReportDiff) -> String {
         &mut out,
         &format!("Packet loss much worse (at least {LOSS_POINTS} points more)"),
         &["Host", "Name", "Old loss", "New loss"],
-        metric_rows(&d.loss_worse, escape::pct),
+        metric_rows(&d.loss_worse, units::pct),
     );
     for (title, header, rows) in identity::markdown_tables(
         &d.service_changed,

@@ -99,20 +99,6 @@ pub fn markdown(s: &str) -> String {
     out
 }
 
-/// Milliseconds with two decimals, or a dash.
-pub fn ms(v: Option<f64>) -> String {
-    v.map_or_else(|| "-".to_string(), |v| format!("{v:.2} ms"))
-}
-
-/// A percentage without decimals when whole, or a dash.
-pub fn pct(v: Option<f64>) -> String {
-    match v {
-        None => "-".to_string(),
-        Some(v) if v.fract() == 0.0 => format!("{v:.0}%"),
-        Some(v) => format!("{v:.1}%"),
-    }
-}
-
 /// Ports as compact ranges: `22,80,443,8000-8010`.
 pub fn port_ranges(ports: impl IntoIterator<Item = u16>) -> String {
     let mut v: Vec<u16> = ports.into_iter().collect();
@@ -140,94 +126,11 @@ pub fn port_ranges(ports: impl IntoIterator<Item = u16>) -> String {
     out
 }
 
-/// An RFC 3339 time as seconds since the Unix epoch (nmap's XML uses those). Accepts what
-/// netdx writes (`2024-05-01T10:00:00Z`, fractional seconds, `+02:00` offsets); `None` for
-/// anything else rather than a wrong date.
-pub fn unix_time(s: &str) -> Option<i64> {
-    unix_time_frac(s).map(|(secs, _)| secs)
-}
-
-/// [`unix_time`] with the fraction of a second (0.0 to <1.0) kept apart.
-fn unix_time_frac(s: &str) -> Option<(i64, f64)> {
-    let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = s.get(r)?;
-        if part.is_empty() || !part.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        part.parse().ok()
-    };
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
-        return None;
-    }
-    let mut i = 19;
-    let mut frac = 0.0;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let start = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-        frac = format!("0.{}", &s[start..i]).parse().ok()?;
-    }
-    let offset = match b.get(i)? {
-        b'Z' | b'z' if i + 1 == b.len() => 0,
-        sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
-            let o = num(i + 1..i + 3)? * 3600 + num(i + 4..i + 6)? * 60;
-            if *sign == b'+' { o } else { -o }
-        }
-        _ => return None,
-    };
-    // Days from the civil date (Howard Hinnant's algorithm), proleptic Gregorian.
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some((days * 86_400 + hour * 3600 + min * 60 + sec - offset, frac))
-}
-
 /// An RFC 3339 time as a technician reads it: `2024-05-01 10:00:00 UTC` (seconds, no
 /// fraction). Anything unexpected is shown as it is, cleaned.
 pub fn human_time(s: &str) -> String {
-    if unix_time(s).is_some() && (s.ends_with('Z') || s.ends_with('z')) {
-        format!("{} {} UTC", &s[..10], &s[11..19])
-    } else if unix_time(s).is_some() {
-        format!("{} {} {}", &s[..10], &s[11..19], &s[s.len() - 6..])
-    } else {
-        text(s).into_owned()
-    }
-}
-
-/// Seconds between two RFC 3339 times, fractions included, when both parse and are in order.
-pub fn elapsed_secs(start: Option<&str>, end: Option<&str>) -> Option<f64> {
-    let (a, fa) = unix_time_frac(start?)?;
-    let (b, fb) = unix_time_frac(end?)?;
-    let d = (b - a) as f64 + (fb - fa);
-    (d >= 0.0).then_some(d)
-}
-
-/// A duration as people say it: `0.7 s`, `7.3 s`, `3 min 12 s`.
-pub fn duration(secs: f64) -> String {
-    if secs < 60.0 {
-        format!("{secs:.1} s")
-    } else {
-        let s = secs.round() as u64;
-        format!("{} min {} s", s / 60, s % 60)
-    }
+    crate::core::clock::parse_rfc3339(s)
+        .map_or_else(|| text(s).into_owned(), crate::core::clock::human)
 }
 
 #[cfg(test)]
@@ -283,31 +186,11 @@ mod tests {
     }
 
     #[test]
-    fn rfc3339() {
-        assert_eq!(unix_time("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(unix_time("2024-05-01T10:00:00Z"), Some(1_714_557_600));
-        assert_eq!(
-            unix_time("2024-05-01T10:00:00.123456Z"),
-            Some(1_714_557_600)
-        );
-        assert_eq!(unix_time("2024-05-01T12:00:00+02:00"), Some(1_714_557_600));
-        assert_eq!(unix_time("2000-02-29T00:00:00Z"), Some(951_782_400));
-        assert_eq!(unix_time("2024-13-01T10:00:00Z"), None);
-        assert_eq!(unix_time("yesterday"), None);
-        assert_eq!(unix_time("2024-05-01T10:00:00"), None);
+    fn human_time_cleans_what_is_not_a_time() {
         assert_eq!(
             human_time("2024-05-01T10:00:00.5Z"),
             "2024-05-01 10:00:00 UTC"
         );
         assert_eq!(human_time("bad\x1b"), "bad\u{FFFD}");
-        assert_eq!(
-            elapsed_secs(
-                Some("2024-05-01T10:00:00.5Z"),
-                Some("2024-05-01T10:00:07.25Z")
-            ),
-            Some(6.75)
-        );
-        assert_eq!(duration(0.74), "0.7 s");
-        assert_eq!(duration(192.4), "3 min 12 s");
     }
 }

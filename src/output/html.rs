@@ -21,6 +21,7 @@
 //! script context. The URL fragment can carry the view (`#q=ssh&sort=rtt&dir=desc`), so a
 //! filtered, sorted view can be bookmarked, and the tests can drive the script.
 
+use crate::core::units;
 use std::fmt::Write;
 use std::net::IpAddr;
 
@@ -214,7 +215,7 @@ fn loss_cell(host: &Host) -> String {
     if host.ping_blocked() {
         "ping blocked".to_string()
     } else {
-        escape::pct(host.loss_pct)
+        units::pct(host.loss_pct)
     }
 }
 
@@ -250,10 +251,11 @@ fn header(out: &mut String, report: &ScanReport) {
     if let Some(t) = &report.started_at {
         let _ = write!(out, "<span>Started {}</span>", h(&escape::human_time(t)));
     }
-    if let Some(s) =
-        escape::elapsed_secs(report.started_at.as_deref(), report.finished_at.as_deref())
-    {
-        let _ = write!(out, "<span>Took {}</span>", escape::duration(s));
+    if let Some(s) = crate::core::clock::elapsed_secs(
+        report.started_at.as_deref(),
+        report.finished_at.as_deref(),
+    ) {
+        let _ = write!(out, "<span>Took {}</span>", units::duration(s));
     }
     let _ = writeln!(out, "<span>{}</span></p>\n</header>", h(&report.tool));
 }
@@ -389,7 +391,7 @@ fn hosts_table(out: &mut String, report: &ScanReport, up: &[&Host]) {
                 .as_ref()
                 .map_or_else(|| "-".to_string(), |d| h(&d.kind)),
             host.rtt_ms.map(|v| v.to_string()).unwrap_or_default(),
-            escape::ms(host.rtt_ms),
+            units::ms_text(host.rtt_ms),
             if lossy { " lossy" } else { "" },
             host.loss_pct.map(|v| v.to_string()).unwrap_or_default(),
             loss_cell(host),
@@ -496,18 +498,18 @@ fn latency_chart(out: &mut String, up: &[&Host]) {
             out,
             "<g><title>{}: avg {}",
             h(&label),
-            escape::ms(Some(avg))
+            units::ms_text(Some(avg))
         );
         if let (Some(a), Some(b)) = (host.rtt_min_ms, host.rtt_max_ms) {
             let _ = write!(
                 out,
                 ", min {}, max {}",
-                escape::ms(Some(a)),
-                escape::ms(Some(b))
+                units::ms_text(Some(a)),
+                units::ms_text(Some(b))
             );
         }
         if lossy {
-            let _ = write!(out, ", loss {}", escape::pct(host.loss_pct));
+            let _ = write!(out, ", loss {}", units::pct(host.loss_pct));
         }
         let _ = write!(
             out,
@@ -534,7 +536,7 @@ fn latency_chart(out: &mut String, up: &[&Host]) {
             "<text x=\"{:.1}\" y=\"{:.1}\">{}</text></g>",
             label_w + plot_w + 8.0,
             y + 14.0,
-            escape::ms(Some(avg))
+            units::ms_text(Some(avg))
         );
     }
     out.push_str("</svg>\n");
@@ -621,9 +623,9 @@ fn host_details(out: &mut String, report: &ScanReport, up: &[&Host]) {
                 "RTT min / avg / max",
                 format!(
                     "{} / {} / {}",
-                    escape::ms(host.rtt_min_ms),
-                    escape::ms(host.rtt_ms),
-                    escape::ms(host.rtt_max_ms)
+                    units::ms_text(host.rtt_min_ms),
+                    units::ms_text(host.rtt_ms),
+                    units::ms_text(host.rtt_max_ms)
                 ),
             );
         }
@@ -631,12 +633,12 @@ fn host_details(out: &mut String, report: &ScanReport, up: &[&Host]) {
             let loss = if host.ping_blocked() {
                 "ping blocked".to_string()
             } else {
-                format!("{} loss", escape::pct(host.loss_pct))
+                format!("{} loss", units::pct(host.loss_pct))
             };
             fact("ICMP echoes", format!("{r} of {s} answered ({loss})"));
         }
         if let Some(a) = host.arp_rtt_ms {
-            fact("ARP reply", escape::ms(Some(a)));
+            fact("ARP reply", units::ms_text(Some(a)));
         }
         let closed = host.port_count(PortState::Closed);
         if closed > 0 {
@@ -680,7 +682,7 @@ fn host_details(out: &mut String, report: &ScanReport, up: &[&Host]) {
                     h(&p.protocol),
                     opt(&p.service),
                     said,
-                    escape::ms(p.rtt_ms)
+                    units::ms_text(p.rtt_ms)
                 );
             }
             out.push_str("</tbody></table>\n");
@@ -772,7 +774,7 @@ fn dns_table(out: &mut String, report: &ScanReport) {
             h(&d.name),
             d.rtype.label(),
             d.status.label(),
-            escape::ms(d.rtt_ms),
+            units::ms_text(d.rtt_ms),
             opt(&d.server),
         );
     }

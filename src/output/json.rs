@@ -118,15 +118,24 @@ pub fn read(path: &Path) -> std::result::Result<ScanReport, ReadError> {
                 source,
             })
     };
+    decode(&p, open)
+}
+
+/// [`read`] from any source that can be opened twice (`p` names it in errors): a file, or
+/// bytes in memory for the fuzzer, which must take exactly the path a saved file takes.
+pub(crate) fn decode<R: std::io::Read>(
+    p: &str,
+    open: impl Fn() -> std::result::Result<R, ReadError>,
+) -> std::result::Result<ScanReport, ReadError> {
     let parse = |source: serde_json::Error| {
         if source.is_io() {
             ReadError::Io {
-                path: p.clone(),
+                path: p.to_string(),
                 source: source.into(),
             }
         } else {
             ReadError::Parse {
-                path: p.clone(),
+                path: p.to_string(),
                 source,
             }
         }
@@ -140,7 +149,10 @@ pub fn read(path: &Path) -> std::result::Result<ScanReport, ReadError> {
     if let Some(found) = v.schema_version
         && found > SCHEMA_VERSION as u64
     {
-        return Err(ReadError::TooNew { path: p, found });
+        return Err(ReadError::TooNew {
+            path: p.to_string(),
+            found,
+        });
     }
     let mut report: ScanReport = serde_json::from_reader(open()?).map_err(parse)?;
     report.upgrade();

@@ -15,6 +15,7 @@
 //! ## Notes
 //! ```
 
+use crate::core::units;
 use std::fmt::Write;
 
 use crate::core::model::{Host, HostStatus, NoteLevel, PortState, ScanReport};
@@ -76,7 +77,7 @@ fn loss_cell(h: &Host) -> String {
     if h.ping_blocked() {
         "ping blocked".to_string()
     } else {
-        escape::pct(h.loss_pct)
+        units::pct(h.loss_pct)
     }
 }
 
@@ -114,10 +115,11 @@ pub fn render(report: &ScanReport) -> String {
         vec!["Started".to_string(), time(&report.started_at)],
         vec!["Finished".to_string(), time(&report.finished_at)],
     ];
-    if let Some(s) =
-        escape::elapsed_secs(report.started_at.as_deref(), report.finished_at.as_deref())
-    {
-        scan.push(vec!["Duration".to_string(), escape::duration(s)]);
+    if let Some(s) = crate::core::clock::elapsed_secs(
+        report.started_at.as_deref(),
+        report.finished_at.as_deref(),
+    ) {
+        scan.push(vec!["Duration".to_string(), units::duration(s)]);
     }
     scan.push(vec![
         "Complete".to_string(),
@@ -172,7 +174,7 @@ pub fn render(report: &ScanReport) -> String {
                     h.device
                         .as_ref()
                         .map_or_else(|| "-".to_string(), |d| md(&d.kind)),
-                    escape::ms(h.rtt_ms),
+                    units::ms_text(h.rtt_ms),
                     loss_cell(h),
                     h.methods
                         .iter()
@@ -337,7 +339,7 @@ pub fn render(report: &ScanReport) -> String {
                     md(&d.name),
                     d.rtype.label().to_string(),
                     d.status.label().to_string(),
-                    escape::ms(d.rtt_ms),
+                    units::ms_text(d.rtt_ms),
                     opt(&d.server),
                     if answers.is_empty() {
                         d.error.as_deref().map_or_else(|| "-".to_string(), md)

@@ -4,6 +4,7 @@
 pub mod convert;
 pub mod csv;
 pub mod diff;
+pub mod dns;
 pub mod escape;
 pub mod html;
 pub mod json;

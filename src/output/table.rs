@@ -2,6 +2,7 @@
 //! answers, the notes. Addresses without an answer are counted, not listed: in a /24 they are
 //! most of the rows.
 
+use crate::core::units;
 use std::fmt::Write;
 
 use crate::core::model::{DnsResult, Host, NoteLevel, PortState, ScanReport};
@@ -33,10 +34,6 @@ fn columns(rows: &[Vec<String>]) -> String {
 
 fn opt(v: &Option<String>) -> String {
     v.clone().unwrap_or_else(|| "-".to_string())
-}
-
-fn ms(v: Option<f64>) -> String {
-    v.map_or_else(|| "-".to_string(), |v| format!("{v:.2} ms"))
 }
 
 /// Loss with how many echoes it is measured on: "0% of 1" is not "0% of 100".
@@ -75,7 +72,7 @@ fn host_row(report: &ScanReport, h: &Host) -> Vec<String> {
         h.device
             .as_ref()
             .map_or_else(|| "-".to_string(), |d| d.kind.clone()),
-        ms(h.rtt_ms),
+        units::ms_text(h.rtt_ms),
         loss_cell(h),
         methods.join(","),
         if open.is_empty() {
@@ -92,7 +89,7 @@ fn dns_row(d: &DnsResult) -> Vec<String> {
         d.name.clone(),
         d.rtype.label().to_string(),
         d.status.label().to_string(),
-        ms(d.rtt_ms),
+        units::ms_text(d.rtt_ms),
         opt(&d.server),
         if answers.is_empty() {
             "-".to_string()

@@ -3,6 +3,7 @@
 //! packet loss, errors), never a guess about security.
 
 use crate::core::model::{DnsStatus, NoteLevel, ScanReport, Summary};
+use crate::core::units;
 
 use super::escape;
 
@@ -102,7 +103,7 @@ pub fn verdict(report: &ScanReport) -> Verdict {
             findings.push(format!(
                 "{} loses {} of ICMP echoes.",
                 h.ip,
-                escape::pct(Some(loss))
+                units::pct(Some(loss))
             ));
         }
     }

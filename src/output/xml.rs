@@ -42,7 +42,7 @@ use std::fmt::Write;
 use crate::core::identity::ServiceId;
 use crate::core::model::{Host, HostStatus, Method, PortState, ScanReport};
 
-use super::escape::{self, xml as x};
+use super::escape::xml as x;
 use super::verdict;
 
 /// A state with more ports than this on one host is summarised in `extraports`.
@@ -396,8 +396,14 @@ pub fn render(report: &ScanReport) -> String {
         .strip_prefix("netdx ")
         .unwrap_or(&report.tool)
         .to_string();
-    let start = report.started_at.as_deref().and_then(escape::unix_time);
-    let end = report.finished_at.as_deref().and_then(escape::unix_time);
+    let start = report
+        .started_at
+        .as_deref()
+        .and_then(crate::core::clock::unix_time);
+    let end = report
+        .finished_at
+        .as_deref()
+        .and_then(crate::core::clock::unix_time);
 
     out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE nmaprun>\n");
     let _ = writeln!(
@@ -500,7 +506,10 @@ pub fn render(report: &ScanReport) -> String {
     }
 
     let c = verdict::counts(report);
-    let elapsed = escape::elapsed_secs(report.started_at.as_deref(), report.finished_at.as_deref());
+    let elapsed = crate::core::clock::elapsed_secs(
+        report.started_at.as_deref(),
+        report.finished_at.as_deref(),
+    );
     out.push_str("<runstats><finished");
     if let Some(e) = end {
         let _ = write!(out, " time=\"{e}\" timestr=\"{}\"", ctime(e));

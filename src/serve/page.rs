@@ -32,16 +32,18 @@ pub fn render(board: &Board) -> String {
             format!("{:.1} ms", l.duration.as_secs_f64() * 1000.0)
         });
         let note = last.and_then(|l| l.note.as_deref()).unwrap_or("");
+        let found = e.state.found();
         let _ = writeln!(
             rows,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{class}\">{state}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&e.spec.name),
             esc(e.spec.probe.kind()),
             esc(&e.spec.probe.target_label()),
             esc(&took),
             e.state.runs,
             e.state.changes,
+            esc(&found),
             esc(note),
         );
     }
@@ -55,7 +57,7 @@ pub fn render(board: &Board) -> String {
          <p>{up} up, {down} down, {pending} pending; a state changes after {} equal results \
          in a row. <a href=\"metrics\">metrics</a></p>\n\
          <table><tr><th>check</th><th>kind</th><th>target</th><th>state</th><th>last run</th>\
-         <th>runs</th><th>changes</th><th>note</th></tr>\n{rows}</table>\n</body></html>\n",
+         <th>runs</th><th>changes</th><th>found</th><th>note</th></tr>\n{rows}</table>\n</body></html>\n",
         esc(env!("CARGO_PKG_VERSION")),
         board.flap,
     )

@@ -1,6 +1,7 @@
 //! One run of one check, on the long-lived probe session: an echo series on the session's
 //! ICMP sockets (measurement thread), a TCP connect within the session's connect budget, a
 //! DNS question through the session's per-server client. No socket or client is opened here.
+//! The checks that run an engine (path, LAN, devices, diagnosis) are in [`super::deep`].
 
 use std::time::{Duration, Instant};
 
@@ -39,6 +40,23 @@ pub async fn run(session: &Session, probe: &Probe, limit: Duration) -> Outcome {
             rtype,
             expect,
         } => dns(session, *server, query, *rtype, expect, limit).await,
+        Probe::Path { .. } | Probe::Lan(_) | Probe::Devices(_) | Probe::Diagnose(_) => {
+            // Bounded by their own plans; `limit` is only the safety net.
+            let deep = async {
+                match probe {
+                    Probe::Path { target, plan } => {
+                        super::deep::path(session, *target, *plan).await
+                    }
+                    Probe::Lan(spec) => super::deep::lan(session, spec).await,
+                    Probe::Devices(spec) => super::deep::devices(session, spec).await,
+                    Probe::Diagnose(spec) => super::deep::diagnose(session, spec).await,
+                    _ => failed("not a deep check".to_string()),
+                }
+            };
+            tokio::time::timeout(limit, deep)
+                .await
+                .unwrap_or_else(|_| failed(format!("no result within {} s", limit.as_secs())))
+        }
     };
     out.duration = start.elapsed();
     out
@@ -88,8 +106,13 @@ async fn dns(
     };
     let r = client.query(query, rtype).await;
     let got: Vec<String> = r.answers.iter().map(|a| norm_answer(&a.value)).collect();
-    let answer_match = (!expect.is_empty()).then(|| expect.iter().all(|e| got.contains(e)));
-    let ok = r.status == DnsStatus::NoError && !got.is_empty() && answer_match != Some(false);
+    // Compared only when the server answered: a timeout or SERVFAIL is a failing check
+    // (netdx_probe_success), not an answer that changed, so it must not raise the
+    // "answer changed" alert too.
+    let answered = r.status == DnsStatus::NoError;
+    let answer_match =
+        (answered && !expect.is_empty()).then(|| expect.iter().all(|e| got.contains(e)));
+    let ok = answered && !got.is_empty() && answer_match != Some(false);
     Outcome {
         success: ok,
         dns_status: Some(r.status.label()),

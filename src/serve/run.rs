@@ -1,7 +1,8 @@
 //! The agent's life: bind, start the checks and the HTTP server, then wait for signals.
 //! SIGTERM and SIGINT stop it cleanly (checks cancelled, listener closed, exit 0); SIGHUP
 //! re-reads the config: a valid one replaces the checks (unchanged ones keep their state), a
-//! bad one is logged and the old checks keep running.
+//! bad one is logged and the old checks keep running. The token, users and certificate are
+//! swapped the same way; whether the listener speaks TLS at all is fixed at start.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -12,9 +13,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::net::session::Session;
 
+use super::auth::{Access, SharedAccess};
 use super::config::{ConfigError, ServeConfig};
 use super::http;
 use super::scheduler::Scheduler;
+use super::tls::SharedTls;
 
 /// Longest wait for open HTTP connections at shutdown.
 const DRAIN: Duration = Duration::from_secs(1);
@@ -48,10 +51,17 @@ where
     let cancel = CancellationToken::new();
     let mut scheduler = Scheduler::new(session, cancel.child_token());
     scheduler.apply(cfg.checks.clone(), cfg.flap);
+    let access = SharedAccess::new(access_of(&cfg));
+    let tls = cfg
+        .web
+        .as_ref()
+        .and_then(|w| w.tls.clone())
+        .map(SharedTls::new);
     let server = tokio::spawn(http::serve(
         listener,
+        tls.clone(),
         scheduler.board(),
-        cfg.token.clone(),
+        access.clone(),
         cancel.child_token(),
     ));
     tracing::info!(
@@ -59,6 +69,8 @@ where
         checks = cfg.checks.len(),
         flap = cfg.flap,
         token = cfg.token.is_some(),
+        tls = tls.is_some(),
+        basic_auth_users = cfg.web.as_ref().and_then(|w| w.users.as_ref()).map_or(0, |u| u.len()),
         "serving"
     );
     let mut current = cfg;
@@ -74,8 +86,17 @@ where
                             "the listen address changes only on restart; keeping {}", current.listen
                         );
                     }
-                    if new.token != current.token {
-                        tracing::warn!("the bearer token changes only on restart; keeping the old one");
+                    access.set(access_of(&new));
+                    let new_tls = new.web.as_ref().and_then(|w| w.tls.clone());
+                    match (&tls, new_tls) {
+                        (Some(shared), Some(t)) => shared.set(t),
+                        (None, None) => {}
+                        (Some(_), None) => tracing::warn!(
+                            "TLS can be turned off only by a restart; keeping the old certificate"
+                        ),
+                        (None, Some(_)) => tracing::warn!(
+                            "TLS can be turned on only by a restart; still plain HTTP"
+                        ),
                     }
                     let a = scheduler.apply(new.checks.clone(), new.flap);
                     tracing::info!(
@@ -87,11 +108,13 @@ where
                     );
                     current = ServeConfig {
                         listen: current.listen,
-                        token: current.token.clone(),
                         ..new
                     };
                 }
-                Err(e) => tracing::error!(error = %e, "config not reloaded; the old checks keep running"),
+                Err(e) => tracing::error!(
+                    error = %e,
+                    "config not reloaded; the old checks, credentials and certificate stay in force"
+                ),
             },
         }
     };
@@ -103,4 +126,12 @@ where
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Who may read the guarded routes under `cfg`.
+fn access_of(cfg: &ServeConfig) -> Access {
+    Access {
+        token: cfg.token.clone(),
+        users: cfg.web.as_ref().and_then(|w| w.users.clone()),
+    }
 }

@@ -164,7 +164,7 @@ async fn run_check(
 ) {
     // Spread the first runs over a tenth of the interval (at most a second).
     let first = jittered(spec.interval.min(Duration::from_secs(10)), 0.0, 0.1);
-    let probe_limit = probe::PROBE_TIMEOUT.min(spec.interval);
+    let probe_limit = spec.probe.time_limit(spec.interval);
     let mut wait = first;
     loop {
         tokio::select! {
@@ -184,14 +184,34 @@ async fn run_check(
             let flap = b.flap;
             if let Some(entry) = b.checks.get_mut(&spec.name) {
                 let before = entry.state.state;
+                let new_before = entry.state.new_devices;
                 let note = outcome.note.clone();
                 entry.state.apply(outcome, flap);
+                entry.state.stamp(before, std::time::SystemTime::now());
+                if entry.state.new_devices > new_before {
+                    let n = (entry.state.new_devices - new_before) as usize;
+                    let macs: Vec<String> = entry
+                        .state
+                        .recent_new
+                        .iter()
+                        .rev()
+                        .take(n)
+                        .map(ToString::to_string)
+                        .collect();
+                    tracing::info!(
+                        check = %spec.name,
+                        new = n,
+                        macs = %macs.join(","),
+                        "new devices"
+                    );
+                }
                 if let Some(now) = entry.state.state.filter(|s| before != Some(*s)) {
                     tracing::info!(
                         check = %spec.name,
                         kind = spec.probe.kind(),
                         state = if now { "up" } else { "down" },
                         note = note.as_deref().unwrap_or(""),
+                        found = %entry.state.found(),
                         "check state"
                     );
                 }

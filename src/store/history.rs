@@ -85,12 +85,21 @@ pub fn data_dir_from(
     set(home).map(|h| h.join(".local/share/netdx"))
 }
 
+/// The home directory whose data dir is ours: the invoking user's, once a `sudo netdx` has
+/// dropped to that user (root's `$HOME`, still in the environment, is no longer writable),
+/// else `$HOME`.
+pub fn home() -> Option<std::ffi::OsString> {
+    crate::net::sys::privilege::invoker_home()
+        .map(|h| h.as_os_str().to_owned())
+        .or_else(|| std::env::var_os("HOME"))
+}
+
 /// Where the history file lives for this user.
 pub fn history_path() -> anyhow::Result<PathBuf> {
     let dir = data_dir_from(
         std::env::var_os("NETDX_DATA_DIR"),
         std::env::var_os("XDG_DATA_HOME"),
-        std::env::var_os("HOME"),
+        home(),
     )
     .context("cannot find your data directory: set HOME, XDG_DATA_HOME or NETDX_DATA_DIR")?;
     Ok(dir.join(FILE_NAME))

@@ -14,12 +14,11 @@
 //! Rendering reads the dashboard state only: newest alert first, as many as fit. Texts were
 //! cleaned when the alerts were made and are escaped again before they reach the terminal.
 
+use crate::core::clock::LocalZone;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
-use time::UtcOffset;
-use time::format_description::well_known::Rfc3339;
 
 use crate::core::alert::AlertLevel;
 use crate::core::lan::LineKind;
@@ -36,11 +35,11 @@ fn block<'a>(title: String, th: &Theme) -> Block<'a> {
         .title(Span::styled(title, th.title()))
 }
 
-/// `HH:MM:SS` of an RFC 3339 time, in the technician's offset.
-fn clock(at: Option<&str>, offset: UtcOffset) -> String {
-    at.and_then(|a| time::OffsetDateTime::parse(a, &Rfc3339).ok())
+/// `HH:MM:SS` of an RFC 3339 time, on the technician's wall clock.
+fn clock(at: Option<&str>, zone: &LocalZone) -> String {
+    at.and_then(crate::core::clock::parse_rfc3339)
         .map(|t| {
-            let t = t.to_offset(offset);
+            let t = zone.local(t);
             format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
         })
         .unwrap_or_else(|| "--:--:--".into())
@@ -58,7 +57,7 @@ fn level_style(level: AlertLevel, th: &Theme) -> (&'static str, ratatui::style::
 pub fn alert_lines(
     dash: &Dashboard,
     width: usize,
-    offset: UtcOffset,
+    zone: &LocalZone,
     th: &Theme,
 ) -> Vec<Line<'static>> {
     if dash.alerts.is_empty() {
@@ -79,7 +78,7 @@ pub fn alert_lines(
         for (i, chunk) in wrap(&text(&a.text), text_w).into_iter().enumerate() {
             let lead = if i == 0 {
                 vec![
-                    Span::styled(format!("{} ", clock(a.at.as_deref(), offset)), th.dim()),
+                    Span::styled(format!("{} ", clock(a.at.as_deref(), zone)), th.dim()),
                     Span::styled(format!("{sym} "), style),
                 ]
             } else {
@@ -133,7 +132,7 @@ pub fn lan_lines(dash: &Dashboard, width: usize, th: &Theme) -> Vec<Line<'static
     lines
 }
 
-pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, th: &Theme, offset: UtcOffset) {
+pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, th: &Theme, zone: &LocalZone) {
     let inner_w = usize::from(area.width.saturating_sub(2));
     let lan = lan_lines(dash, inner_w, th);
     // The LAN lines whole where the height allows; the alerts keep at least five rows.
@@ -144,7 +143,7 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, th: &Theme, offse
         Layout::vertical([Constraint::Min(3), Constraint::Length(lan_h)]).areas(area);
     let title = format!(" Alerts · {} ", dash.alerts.len());
     frame.render_widget(
-        Paragraph::new(alert_lines(dash, inner_w, offset, th)).block(block(title, th)),
+        Paragraph::new(alert_lines(dash, inner_w, zone, th)).block(block(title, th)),
         top,
     );
     let lan_title = match &dash.lan {

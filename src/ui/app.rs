@@ -7,18 +7,19 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::core::clock::LocalZone;
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 use ratatui::layout::{Position, Rect};
-use time::UtcOffset;
 
 use crate::core::model::RecordType;
 use crate::net::sys::netinfo::Suggestion;
 
 use super::diagnose_view::{DiagnoseTarget, DiagnoseView};
+use super::layout;
+pub use super::layout::{Pane, View};
 use super::prompt::{Edit, LineEditor};
-use super::render;
 use super::state::{Counts, Dashboard, Layers, LogKind, Timestamp};
 use super::table::TableView;
 use super::theme::Theme;
@@ -99,25 +100,6 @@ pub enum Mode {
     Prompt(Prompt),
 }
 
-/// What the main area shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
-    /// The host table with the detail pane (or the local context before a run).
-    Hosts,
-    /// The latest diagnosis, refreshed every round while the view is open.
-    Diagnose,
-    /// What changed (new, gone, changed devices) and what the LAN checks found.
-    Alerts,
-}
-
-/// The pane under the table on narrow terminals (wide ones show all three).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pane {
-    Detail,
-    Dns,
-    Events,
-}
-
 impl Pane {
     fn next(self) -> Pane {
         match self {
@@ -136,7 +118,7 @@ pub struct Settings {
     pub ports: Option<String>,
     pub theme: Theme,
     /// Offset used to show times (UTC unless the local offset could be determined).
-    pub offset: UtcOffset,
+    pub zone: LocalZone,
     /// ICMP allowed (`--no-ping` not given).
     pub ping: bool,
     /// Ring the terminal bell on a warning or critical alert (`--bell`).
@@ -153,7 +135,7 @@ impl Default for Settings {
             interval: Duration::from_secs(2),
             ports: None,
             theme: Theme::COLOR,
-            offset: UtcOffset::UTC,
+            zone: LocalZone::utc(),
             ping: true,
             bell: false,
             inventory: false,
@@ -246,11 +228,11 @@ impl App {
 
     /// Rows of hosts the table shows at the current size.
     pub fn table_rows(&self) -> usize {
-        render::layout(self.size, self).table_rows()
+        layout::layout(self.size, self.view, self.pane, self.dash.started()).table_rows()
     }
 
     pub fn local_time(&self, t: Timestamp) -> Timestamp {
-        t.to_offset(self.settings.offset)
+        self.settings.zone.local(t)
     }
 
     fn set_status(&mut self, kind: LogKind, text: impl Into<String>) {
@@ -553,7 +535,7 @@ impl App {
         if self.view != View::Hosts {
             return;
         }
-        let areas = render::layout(self.size, self);
+        let areas = layout::layout(self.size, self.view, self.pane, self.dash.started());
         let rows = areas.table_rows();
         match m.kind {
             MouseEventKind::ScrollDown => self.table.move_by(3, rows),
@@ -567,7 +549,7 @@ impl App {
                 // Border, then the column titles, then rows.
                 let title_row = table.y + 1;
                 if m.row == title_row {
-                    if let Some(col) = render::column_at(self, table, m.column) {
+                    if let Some(col) = layout::column_at(&self.table, &self.dash, table, m.column) {
                         self.table.sort_by(col);
                     }
                 } else if m.row > title_row && m.row < table.bottom().saturating_sub(1) {
@@ -876,7 +858,9 @@ mod tests {
         }
         a.size = Rect::new(0, 0, 160, 48);
         a.prepare(now);
-        let table = render::layout(a.size, &a).table.unwrap();
+        let table = layout::layout(a.size, a.view, a.pane, a.dash.started())
+            .table
+            .unwrap();
         let click = |x: u16, y: u16| MouseEvent {
             kind: MouseEventKind::Down(MouseButton::Left),
             column: x,
@@ -889,7 +873,10 @@ mod tests {
         assert_eq!(a.table.selected_ip(), Some("10.0.0.6".parse().unwrap()));
         // A click on the "RTT" title sorts by RTT (fastest first: 10.0.0.60).
         let x = (table.x..table.right())
-            .find(|&x| render::column_at(&a, table, x) == Some(super::super::table::Column::Rtt))
+            .find(|&x| {
+                layout::column_at(&a.table, &a.dash, table, x)
+                    == Some(super::super::table::Column::Rtt)
+            })
             .unwrap();
         a.on_mouse(click(x, table.y + 1));
         a.prepare(now);

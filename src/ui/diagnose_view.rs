@@ -21,6 +21,7 @@
 //! cleaned when they entered the diagnosis and are cleaned again here before they reach the
 //! terminal.
 
+use crate::core::units;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
@@ -36,7 +37,7 @@ use crate::diagnose::watch::{Timeline, Transition};
 use crate::diagnose::{DiagnoseConfig, Diagnoser};
 use crate::engine::monitor;
 use crate::net::session::Session;
-use crate::output::escape::{self, text};
+use crate::output::escape::text;
 
 use super::render::wrap;
 use super::state::{Health, LogKind, Timestamp};
@@ -113,29 +114,16 @@ pub fn layer_words(l: Layer) -> &'static str {
     }
 }
 
-/// `2 s`, `0.5 s`: an interval as the header shows it.
-pub fn seconds(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s.fract() == 0.0 {
-        format!("{s:.0} s")
-    } else {
-        format!("{s:.1} s")
-    }
-}
-
-/// When a round started (an outage's start or end), for the event log; `now` if the time
-/// cannot be read, and never later than `now` (the log reads oldest first).
-fn when(rfc3339: Option<&str>, now: Timestamp) -> Timestamp {
-    rfc3339
-        .and_then(crate::output::escape::unix_time)
-        .and_then(|s| Timestamp::from_unix_timestamp(s).ok())
-        .map_or(now, |t| t.min(now))
+/// When a round started (an outage's start or end), for the event log; `now` if there is
+/// none, and never later than `now` (the log reads oldest first).
+fn when(at: Option<Timestamp>, now: Timestamp) -> Timestamp {
+    at.map_or(now, |t| t.min(now))
 }
 
 fn lasted(o: &Outage) -> String {
     let d = o
         .duration_s
-        .map_or_else(|| "-".to_string(), escape::duration);
+        .map_or_else(|| "-".to_string(), units::duration);
     format!(
         "{d} ({} round{})",
         o.rounds,
@@ -150,7 +138,7 @@ pub fn log_line(t: &Transition, now: Timestamp) -> (Timestamp, LogKind, String) 
     let status = |o: &Outage| label(o.status);
     let (at, kind, text) = match t {
         Transition::Started(o) => (
-            when(Some(&o.start), now),
+            when(Some(o.start), now),
             LogKind::Down,
             format!(
                 "diagnosis: {} outage began ({}): {}",
@@ -160,7 +148,7 @@ pub fn log_line(t: &Transition, now: Timestamp) -> (Timestamp, LogKind, String) 
             ),
         ),
         Transition::Moved { ended, started } => (
-            when(Some(&started.start), now),
+            when(Some(started.start), now),
             LogKind::Down,
             format!(
                 "diagnosis: the {} outage ended after {}; now the {} fails ({}): {}",
@@ -172,7 +160,7 @@ pub fn log_line(t: &Transition, now: Timestamp) -> (Timestamp, LogKind, String) 
             ),
         ),
         Transition::Ended(o) => (
-            when(o.end.as_deref(), now),
+            when(o.end, now),
             LogKind::Up,
             format!(
                 "diagnosis: recovered, the {} outage lasted {}",
@@ -341,8 +329,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &DiagnoseView, th: &Theme) {
                 Row::new(vec![
                     Cell::from(h.ttl.to_string()),
                     Cell::from(h.addr.map_or_else(|| "*".to_string(), |a| a.to_string())),
-                    Cell::from(escape::pct(Some(h.loss_pct))),
-                    Cell::from(escape::ms(h.rtt_avg_ms)),
+                    Cell::from(units::pct(Some(h.loss_pct))),
+                    Cell::from(units::ms_text(h.rtt_avg_ms)),
                     Cell::from(note),
                 ])
                 .style(style)
@@ -380,15 +368,18 @@ pub fn render(frame: &mut Frame, area: Rect, view: &DiagnoseView, th: &Theme) {
     let fit = outages_area.height.saturating_sub(3) as usize;
     // The most recent outages, newest last.
     let shown = &outages[outages.len().saturating_sub(fit)..];
-    let time = |s: &str| s.get(11..19).unwrap_or(s).to_string();
+    let time = |t: Timestamp| {
+        let t = t.to_offset(time::UtcOffset::UTC);
+        format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
+    };
     let table = Table::new(
         shown.iter().map(|o| {
             Row::new(vec![
-                Cell::from(time(&o.start)),
-                Cell::from(o.end.as_deref().map_or_else(|| "ongoing".to_string(), time)),
+                Cell::from(time(o.start)),
+                Cell::from(o.end.map_or_else(|| "ongoing".to_string(), time)),
                 Cell::from(
                     o.duration_s
-                        .map_or_else(|| "-".to_string(), escape::duration),
+                        .map_or_else(|| "-".to_string(), units::duration),
                 ),
                 Cell::from(o.layer.label()),
                 Cell::from(badge(o.status, th)),

@@ -14,12 +14,13 @@
 //! the first public resolver in resolv.conf, which the machine already sends every name to:
 //! netdx never picks an address on the internet by itself.
 
+use crate::core::units;
 use std::net::{IpAddr, SocketAddr};
 
 use crate::core::model::DnsStatus;
 use crate::net::sys::netinfo::{LinkState, LocalContext};
 
-use super::state::{Health, LayerHealth, fmt_ms};
+use super::state::{Health, LayerHealth};
 
 /// Where the WAN cell's check goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,7 +169,7 @@ pub fn gateway_cell(ctx: &LocalContext, gateways: &[GatewayCheck]) -> LayerHealt
             cell(Health::Degraded, format!("{} {l:.0}% loss", g.ip))
         } else {
             match (g.rtt_ms, &g.by) {
-                (Some(r), _) => cell(Health::Ok, format!("{} {}", g.ip, fmt_ms(r))),
+                (Some(r), _) => cell(Health::Ok, format!("{} {}", g.ip, units::ms_short(r))),
                 (None, Some(by)) => cell(Health::Ok, format!("{} answers {by}", g.ip)),
                 (None, None) => cell(Health::Ok, g.ip.to_string()),
             }
@@ -202,7 +203,7 @@ pub fn dns_cell(resolvers: &[ResolverCheck]) -> LayerHealth {
                 .iter()
                 .filter_map(|r| r.rtt_ms)
                 .reduce(f64::min)
-                .map(fmt_ms)
+                .map(units::ms_short)
                 .unwrap_or_default();
             if resolvers.len() == 1 {
                 cell(
@@ -247,7 +248,7 @@ pub fn wan_cell(wan: &WanCheck) -> LayerHealth {
             how,
         } => {
             let rtt = rtt_ms
-                .map(|r| format!(" {}", fmt_ms(r)))
+                .map(|r| format!(" {}", units::ms_short(r)))
                 .unwrap_or_default();
             cell(Health::Ok, format!("{} {how}{rtt}", target.addr))
         }

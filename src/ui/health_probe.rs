@@ -4,6 +4,7 @@
 //! connect when a port is configured or ICMP is unavailable). What it finds is judged in
 //! [`super::health`]. Nothing is sent anywhere else.
 
+use crate::core::units;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -107,7 +108,7 @@ pub async fn run(
                     .await;
                 let rtts = out.map(|o| o.rtts).unwrap_or_default();
                 let rtt_ms = (!rtts.is_empty())
-                    .then(|| ms(rtts.iter().sum::<Duration>() / rtts.len() as u32));
+                    .then(|| units::ms(rtts.iter().sum::<Duration>() / rtts.len() as u32));
                 WanCheck::Probed {
                     target,
                     answered: !rtts.is_empty(),
@@ -123,7 +124,7 @@ pub async fn run(
                 WanCheck::Probed {
                     target,
                     answered: o.state != crate::core::model::PortState::Filtered,
-                    rtt_ms: o.rtt.map(ms),
+                    rtt_ms: o.rtt.map(units::ms),
                     how: format!("TCP {port}"),
                 }
             }
@@ -136,9 +137,4 @@ pub async fn run(
         resolvers,
         wan,
     }
-}
-
-/// Milliseconds with a microsecond's precision.
-fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }

@@ -23,8 +23,10 @@ pub mod app;
 pub mod diagnose_view;
 pub mod health;
 mod health_probe;
+pub mod layout;
 pub mod prober;
 pub mod prompt;
+pub mod remote;
 pub mod render;
 pub mod runner;
 pub mod state;
@@ -79,11 +81,29 @@ pub struct DashboardConfig {
     pub lan: bool,
     /// Silent rounds before a device is reported gone.
     pub gone_after: u32,
+    /// The colours named by `--theme` or the config file; `None`: as `NO_COLOR` says.
+    pub theme: Option<theme::Palette>,
 }
 
 /// Open the dashboard and run it until the user quits or a signal arrives.
 pub fn run(config: DashboardConfig) -> anyhow::Result<Exit> {
     let setup = prepare(&config);
+    // Sockets before the runtime's threads and the terminal (trippy's order): open, drop
+    // privileges (capabilities are per thread, so while this is the only one), then start
+    // reading; a failure is a plain error line. The dashboard opens sockets later (a subnet
+    // on another interface, a traceroute, the LAN checks of the alerts view with DHCP's port
+    // 68), so cap_net_raw and cap_net_bind_service stay, nothing else.
+    let (session, dropped) = Session::start_least_privileged(
+        SessionOptions {
+            concurrency: config.scan.concurrency,
+        },
+        [],
+        crate::net::sys::privilege::Retain::NetRawAndBind,
+    )?;
+    if let Some(line) = dropped.summary() {
+        eprintln!("netdx: {line}");
+    }
+    dropped.check_writable(config.output.as_deref())?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -113,10 +133,6 @@ pub fn run(config: DashboardConfig) -> anyhow::Result<Exit> {
         }
     }
     let template = config.scan;
-    // Sockets before the terminal (trippy's order): a failure is a plain error line.
-    let session = Session::new(SessionOptions {
-        concurrency: template.concurrency,
-    })?;
     let exit = rt.block_on(async {
         // The terminal first: ratatui asks the terminal for the cursor position while
         // setting up, and the input thread would swallow the answer.
@@ -140,6 +156,45 @@ pub fn run(config: DashboardConfig) -> anyhow::Result<Exit> {
     let exit = exit?;
     save_on_exit(&app, config.output, config.format, config.log)?;
     Ok(exit)
+}
+
+/// `netdx tui --remote`: what it needs, checked at the edge.
+#[derive(Debug, Clone)]
+pub struct RemoteConfig {
+    pub options: crate::serve::client::RemoteOptions,
+    /// Between two polls of the agent.
+    pub refresh: Duration,
+}
+
+/// Show another agent's checks until the user quits or a signal arrives. Only the agent is
+/// contacted; no session is opened and nothing is probed.
+pub fn run_remote(config: RemoteConfig) -> anyhow::Result<Exit> {
+    // Before the terminal: a bad CA file or URL is a plain error line.
+    let client = crate::serve::client::Client::new(&config.options)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let mut view = remote::RemoteView::new(
+        client.authority().to_string(),
+        client.is_tls(),
+        config.refresh,
+        Theme::from_env(),
+    );
+    let exit = rt.block_on(async {
+        let mut terminal = term::setup()?;
+        let _guard = term::Guard;
+        let input = term::spawn_input_reader()?;
+        let inputs = remote::RemoteInputs {
+            terminal: input,
+            polls: remote::spawn_poller(client, config.refresh),
+            shutdown: Box::pin(shutdown_signal()),
+        };
+        remote::run(&mut terminal, &mut view, inputs).await
+    });
+    term::restore();
+    rt.shutdown_background();
+    Ok(exit?)
 }
 
 /// `-o FILE` and `--log` mean the same as for `netdx scan`: the state at exit is written
@@ -179,8 +234,8 @@ fn prepare(config: &DashboardConfig) -> Setup {
     let settings = Settings {
         interval: config.interval,
         ports: config.parameters.ports.clone(),
-        theme: Theme::from_env(),
-        offset: local_offset(),
+        theme: Theme::choose(config.theme, std::env::var_os("NO_COLOR")),
+        zone: crate::core::clock::LocalZone::system(),
         ping: config.scan.ping,
         bell: config.bell,
         inventory: config.inventory,
@@ -192,35 +247,6 @@ fn prepare(config: &DashboardConfig) -> Setup {
         settings,
         context: LocalContext::read(),
     }
-}
-
-/// The local UTC offset, for showing times as the technician's clock does. The `time` crate
-/// only reads it with its `local-offset` feature (and refuses once threads run), so ask
-/// `date(1)` once, before anything starts; UTC if that fails (times then say "UTC").
-fn local_offset() -> time::UtcOffset {
-    std::process::Command::new("date")
-        .arg("+%z")
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()
-        .and_then(|o| parse_offset(String::from_utf8_lossy(&o.stdout).trim()))
-        .unwrap_or(time::UtcOffset::UTC)
-}
-
-/// `+0130` / `-0800` → an offset.
-fn parse_offset(s: &str) -> Option<time::UtcOffset> {
-    let (sign, digits) = match s.as_bytes().first()? {
-        b'+' => (1, &s[1..]),
-        b'-' => (-1, &s[1..]),
-        _ => return None,
-    };
-    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let h: i8 = digits[..2].parse().ok()?;
-    let m: i8 = digits[2..].parse().ok()?;
-    time::UtcOffset::from_hms(sign * h, sign * m, 0).ok()
 }
 
 /// Resolves on SIGINT, SIGTERM or SIGHUP (terminal closed). In raw mode Ctrl-C arrives as a
@@ -239,21 +265,5 @@ async fn shutdown_signal() -> Exit {
         _ = wait(SignalKind::interrupt()) => Exit::Signal(libc::SIGINT),
         _ = wait(SignalKind::terminate()) => Exit::Signal(libc::SIGTERM),
         _ = wait(SignalKind::hangup()) => Exit::Signal(libc::SIGHUP),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_offset;
-
-    #[test]
-    fn offsets_from_date() {
-        assert_eq!(parse_offset("+0000"), Some(time::UtcOffset::UTC));
-        let o = parse_offset("+0530").unwrap();
-        assert_eq!(o.whole_minutes(), 330);
-        assert_eq!(parse_offset("-0800").unwrap().whole_minutes(), -480);
-        assert_eq!(parse_offset("0800"), None);
-        assert_eq!(parse_offset("+08"), None);
-        assert_eq!(parse_offset(""), None);
     }
 }

@@ -35,6 +35,7 @@
 //!  q quit  ? help  Esc/D back to the hosts                                                    msg
 //! ```
 
+use crate::core::units;
 use std::net::IpAddr;
 
 use ratatui::Frame;
@@ -45,129 +46,15 @@ use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Sparkline, T
 
 use crate::core::model::{Host, PortState};
 
-use super::app::{App, Mode, Pane, View};
-use super::state::{HostTrack, Liveness, LogKind, Timestamp, fmt_ms, human_duration};
+use super::app::{App, Mode};
+use super::layout::{SPARK_CELLS, View, WIDE, columns, ip_width, layout, name_width};
+use super::state::{HostTrack, Liveness, LogKind, Timestamp};
 use super::table::{Column, methods};
-
-/// Terminals at least this wide show the detail, DNS and events panes side by side.
-pub const WIDE: u16 = 120;
-const DETAIL_WIDTH: u16 = 48;
-/// Samples shown in a table row's sparkline.
-const SPARK_CELLS: usize = 10;
-
-/// Where everything goes on a terminal of a given size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Areas {
-    pub header: Rect,
-    /// The host table, once a run started.
-    pub table: Option<Rect>,
-    /// The local context, before any run.
-    pub context: Option<Rect>,
-    /// The Diagnose view (instead of the table, the detail pane and the DNS pane).
-    pub diagnose: Option<Rect>,
-    /// The Alerts view (changes and LAN checks), in the same place.
-    pub alerts: Option<Rect>,
-    pub detail: Option<Rect>,
-    pub dns: Option<Rect>,
-    pub events: Option<Rect>,
-    pub footer: Rect,
-}
-
-impl Areas {
-    /// Host rows that fit in the table (its height less borders and column titles).
-    pub fn table_rows(&self) -> usize {
-        self.table
-            .map_or(0, |t| usize::from(t.height.saturating_sub(3)))
-    }
-}
-
-pub fn layout(area: Rect, app: &App) -> Areas {
-    let [header, middle, footer] = Layout::vertical([
-        Constraint::Length(2),
-        Constraint::Min(0),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    let wide = area.width >= WIDE;
-    let started = app.dash.started();
-    if matches!(app.view, View::Diagnose | View::Alerts) {
-        // The event log under the diagnosis: a third of the height on wide terminals, a
-        // quarter on narrow ones, where the verdict needs the rows.
-        let events_h = if wide {
-            (middle.height * 3 / 10).clamp(6, 14)
-        } else {
-            (middle.height / 4).clamp(4, 8)
-        }
-        .min(middle.height.saturating_sub(5));
-        let [main, events] =
-            Layout::vertical([Constraint::Min(0), Constraint::Length(events_h)]).areas(middle);
-        return Areas {
-            header,
-            table: None,
-            context: None,
-            diagnose: (app.view == View::Diagnose).then_some(main),
-            alerts: (app.view == View::Alerts).then_some(main),
-            detail: None,
-            dns: None,
-            events: Some(events),
-            footer,
-        };
-    }
-    let bottom_h = if !started {
-        // Before a run the events pane only holds a line or two; the context needs the room.
-        (middle.height / 5).clamp(4, 8)
-    } else if wide {
-        (middle.height * 3 / 10).clamp(6, 14)
-    } else {
-        (middle.height * 2 / 5).clamp(5, 14)
-    }
-    .min(middle.height.saturating_sub(5));
-    let [top, bottom] =
-        Layout::vertical([Constraint::Min(0), Constraint::Length(bottom_h)]).areas(middle);
-    let mut a = Areas {
-        header,
-        table: None,
-        context: None,
-        diagnose: None,
-        alerts: None,
-        detail: None,
-        dns: None,
-        events: None,
-        footer,
-    };
-    if wide {
-        let [left, right] =
-            Layout::horizontal([Constraint::Min(0), Constraint::Length(DETAIL_WIDTH)]).areas(top);
-        let [dns, events] =
-            Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
-                .areas(bottom);
-        if started {
-            a.table = Some(left);
-            a.detail = Some(right);
-        } else {
-            a.context = Some(top);
-        }
-        a.dns = Some(dns);
-        a.events = Some(events);
-    } else {
-        if started {
-            a.table = Some(top);
-        } else {
-            a.context = Some(top);
-        }
-        match app.pane {
-            Pane::Detail if started => a.detail = Some(bottom),
-            Pane::Detail | Pane::Events => a.events = Some(bottom),
-            Pane::Dns => a.dns = Some(bottom),
-        }
-    }
-    a
-}
 
 /// Draw the whole screen.
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
-    let areas = layout(area, app);
+    let areas = layout(area, app.view, app.pane, app.dash.started());
     draw_header(frame, areas.header, app);
     if let Some(r) = areas.table {
         draw_table(frame, r, app);
@@ -179,13 +66,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         super::diagnose_view::render(frame, r, &app.diagnose, &app.settings.theme);
     }
     if let Some(r) = areas.alerts {
-        super::alerts_view::render(
-            frame,
-            r,
-            &app.dash,
-            &app.settings.theme,
-            app.settings.offset,
-        );
+        super::alerts_view::render(frame, r, &app.dash, &app.settings.theme, &app.settings.zone);
     }
     if let Some(r) = areas.detail {
         draw_detail(frame, r, app);
@@ -263,7 +144,7 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(Line::from(spans)), line1);
 
     let mut time = clock(app, app.now);
-    if app.settings.offset.is_utc() {
+    if app.settings.zone.is_utc() {
         // Say so, or a technician compares it with the wall clock and wonders.
         time.push_str(" UTC");
     }
@@ -460,109 +341,6 @@ fn interval_label(app: &App) -> String {
 
 // ----------------------------------------------------------------------------------- table
 
-/// Column widths for a table `width` columns wide: fixed columns get their size; hostname
-/// gets what its visible names need (`name_width`, at most half of the rest) and MAC/vendor
-/// the remainder.
-pub fn columns(width: u16, ip_width: u16, name_width: u16) -> Vec<(Column, u16)> {
-    let cols: &[Column] = if width >= 100 {
-        &Column::ALL
-    } else {
-        &Column::NARROW
-    };
-    let fixed = |c: Column| -> Option<u16> {
-        Some(match c {
-            Column::Ip => ip_width,
-            Column::Status => 9,
-            Column::Rtt => 8,
-            Column::Loss => 4,
-            Column::Latency => SPARK_CELLS as u16,
-            Column::Ports => 4,
-            Column::Methods => 12,
-            Column::Type => 10,
-            Column::Hostname | Column::Mac => return None,
-        })
-    };
-    let spacing = cols.len().saturating_sub(1) as u16;
-    let used: u16 = cols.iter().filter_map(|c| fixed(*c)).sum::<u16>() + spacing;
-    let rest = width.saturating_sub(used);
-    let has_mac = cols.contains(&Column::Mac);
-    let host_w = if has_mac {
-        name_width.clamp(10, (rest / 2).max(10)).min(rest)
-    } else {
-        rest
-    };
-    cols.iter()
-        .map(|&c| {
-            let w = match (fixed(c), c) {
-                (Some(w), _) => w,
-                (None, Column::Hostname) => host_w,
-                (None, _) => rest - host_w,
-            };
-            (c, w)
-        })
-        .collect()
-}
-
-/// Which column is under screen column `x` of the table at `area`.
-pub fn column_at(app: &App, area: Rect, x: u16) -> Option<Column> {
-    let inner = area.inner(ratatui::layout::Margin::new(1, 1));
-    let mut left = inner.x;
-    let rows = usize::from(inner.height);
-    for (c, w) in columns(inner.width, ip_width(app, rows), name_width(app, rows)) {
-        if x >= left && x < left + w + 1 {
-            return Some(c);
-        }
-        left += w + 1;
-    }
-    None
-}
-
-fn ip_width(app: &App, rows: usize) -> u16 {
-    app.table
-        .visible(rows)
-        .map(|(_, ip)| ip_len(ip))
-        .max()
-        .unwrap_or(7)
-        .clamp(7, 39)
-}
-
-fn host_name(h: &Host) -> Option<&str> {
-    h.hostname.as_deref().or(h.target_name.as_deref())
-}
-
-fn name_width(app: &App, rows: usize) -> u16 {
-    let title = Column::Hostname.title().len() as u16 + 2;
-    app.table
-        .visible(rows)
-        .filter_map(|(_, ip)| app.dash.report.hosts.get(&ip).and_then(host_name))
-        .map(|n| n.chars().count() as u16)
-        .max()
-        .unwrap_or(0)
-        .max(title)
-}
-
-fn ip_len(ip: IpAddr) -> u16 {
-    // Cheap upper bound without formatting: v4 at most 15, v6 at most 39.
-    match ip {
-        IpAddr::V4(v4) => {
-            v4.octets()
-                .iter()
-                .map(|o| {
-                    if *o >= 100 {
-                        3
-                    } else if *o >= 10 {
-                        2
-                    } else {
-                        1
-                    }
-                })
-                .sum::<u16>()
-                + 3
-        }
-        IpAddr::V6(v6) => v6.to_string().len() as u16,
-    }
-}
-
 fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
     let th = &app.settings.theme;
     let rows_fit = usize::from(area.height.saturating_sub(3));
@@ -590,7 +368,11 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
     }
     title.push(Span::raw(" "));
     let inner_w = area.width.saturating_sub(2);
-    let cols = columns(inner_w, ip_width(app, rows_fit), name_width(app, rows_fit));
+    let cols = columns(
+        inner_w,
+        ip_width(&app.table, rows_fit),
+        name_width(&app.table, &app.dash, rows_fit),
+    );
     // One scale for the whole latency column (the rows on screen), named in its title.
     let scale = spark_scale(view.visible(rows_fit).filter_map(|(_, ip)| {
         let t = app.dash.tracks.get(&ip)?;
@@ -709,7 +491,7 @@ fn status_cell(h: Option<&Host>, t: Option<&HostTrack>, app: &App) -> (&'static 
 
 fn rtt_text(h: Option<&Host>, t: Option<&HostTrack>) -> String {
     super::table::shown_rtt(h, t)
-        .map(fmt_ms)
+        .map(units::ms_short)
         .unwrap_or_else(|| "—".into())
 }
 
@@ -831,7 +613,7 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
                 state.push(Span::raw(format!(
                     " since {} ({})",
                     clock(app, since),
-                    human_duration(for_)
+                    units::human_duration(for_)
                 )));
             }
             _ => {}
@@ -853,12 +635,12 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
         match (h.rtt_ms, h.rtt_min_ms, h.rtt_max_ms) {
             (Some(avg), Some(min), Some(max)) => rtt.push(Span::raw(format!(
                 "{} (min {}, max {})",
-                fmt_ms(avg),
-                fmt_ms(min),
-                fmt_ms(max)
+                units::ms_short(avg),
+                units::ms_short(min),
+                units::ms_short(max)
             ))),
             _ => match h.arp_rtt_ms {
-                Some(a) => rtt.push(Span::raw(format!("ARP {}", fmt_ms(a)))),
+                Some(a) => rtt.push(Span::raw(format!("ARP {}", units::ms_short(a)))),
                 None => rtt.push(Span::raw("—")),
             },
         }
@@ -931,8 +713,8 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
             format!(
                 "RTT, {} rounds: {} – {} (0–{})",
                 data.len(),
-                fmt_ms(f64::from(min)),
-                fmt_ms(f64::from(max)),
+                units::ms_short(f64::from(min)),
+                units::ms_short(f64::from(max)),
                 scale_label(scale)
             )
         } else {
@@ -963,7 +745,7 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
             };
             let what = match (tr.up, tr.first, tr.outage) {
                 (true, true, _) => "up (first seen)".to_string(),
-                (true, false, Some(o)) => format!("up after {} down", human_duration(o)),
+                (true, false, Some(o)) => format!("up after {} down", units::human_duration(o)),
                 (true, false, None) => "up".to_string(),
                 (false, _, _) => "down".to_string(),
             };
@@ -991,7 +773,7 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
                 } else {
                     answers.join(", ")
                 },
-                r.rtt_ms.map(fmt_ms).unwrap_or_default()
+                r.rtt_ms.map(units::ms_short).unwrap_or_default()
             )));
         }
     }
@@ -1106,7 +888,7 @@ fn draw_dns(frame: &mut Frame, area: Rect, app: &App) {
                 Cell::from(r.rtype.label()),
                 Cell::from(Span::styled(r.status.label(), style)),
                 Cell::from(Line::from(answer_spans)),
-                Cell::from(r.rtt_ms.map(fmt_ms).unwrap_or_else(|| "—".into())),
+                Cell::from(r.rtt_ms.map(units::ms_short).unwrap_or_else(|| "—".into())),
                 Cell::from(r.server.clone().unwrap_or_default()),
             ])
         })

@@ -16,6 +16,7 @@
 //! Generic over the ratatui backend and fed through [`Inputs`], so tests drive it with a
 //! `TestBackend`, scripted terminal events and a scripted [`Prober`].
 
+use crate::core::units;
 use std::future::Future;
 use std::io;
 use std::path::PathBuf;
@@ -224,7 +225,7 @@ impl Loop {
         }
         let mut text = format!(
             "diagnosis started: this machine, its gateway and DNS servers{what}, every {}",
-            diagnose_view::seconds(interval)
+            units::seconds(interval)
         );
         if interval > asked {
             text.push_str(" (the shortest diagnosis interval)");

@@ -9,6 +9,7 @@
 //! answer by the end of the round is down. Port scans and name lookups can bring a host up but
 //! never declare it down (silence on a port list says nothing about the host).
 
+use crate::core::units;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
@@ -583,7 +584,7 @@ impl Dashboard {
                 p.received += o.received;
                 if !o.rtts.is_empty() {
                     let avg = o.rtts.iter().sum::<Duration>() / o.rtts.len() as u32;
-                    p.icmp_rtt_ms = Some(ms(avg));
+                    p.icmp_rtt_ms = Some(units::ms(avg));
                     p.seen = true;
                     came_up = Some(o.ip);
                 }
@@ -591,7 +592,7 @@ impl Dashboard {
             ScanEvent::Arp(a) => {
                 let ip = IpAddr::V4(a.ip);
                 let p = job.heard.entry(ip).or_default();
-                p.arp_rtt_ms = Some(ms(a.rtt));
+                p.arp_rtt_ms = Some(units::ms(a.rtt));
                 p.seen = true;
                 came_up = Some(ip);
             }
@@ -735,7 +736,7 @@ impl Dashboard {
                     format!(
                         "{} is back up after {} down",
                         self.label(ip),
-                        human_duration(outage)
+                        units::human_duration(outage)
                     )
                 };
                 self.log(now, LogKind::Up, text);
@@ -1040,7 +1041,7 @@ impl Dashboard {
                         _ => LayerHealth {
                             health: Health::Ok,
                             detail: match t.samples.back().and_then(|s| s.rtt_ms) {
-                                Some(r) => format!("{g} {}", fmt_ms(f64::from(r))),
+                                Some(r) => format!("{g} {}", units::ms_short(f64::from(r))),
                                 None => g.to_string(),
                             },
                         },
@@ -1213,36 +1214,9 @@ fn describe_dns(r: &DnsResult) -> String {
     s
 }
 
-fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
-}
-
 pub fn rfc3339(t: Timestamp) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
-}
-
-/// `0.42 ms`, `12.3 ms`, `250 ms`.
-pub fn fmt_ms(v: f64) -> String {
-    if v < 10.0 {
-        format!("{v:.2} ms")
-    } else if v < 100.0 {
-        format!("{v:.1} ms")
-    } else {
-        format!("{v:.0} ms")
-    }
-}
-
-/// `45 s`, `3 min 05 s`, `2 h 10 min`.
-pub fn human_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    if s < 60 {
-        format!("{s} s")
-    } else if s < 3600 {
-        format!("{} min {:02} s", s / 60, s % 60)
-    } else {
-        format!("{} h {:02} min", s / 3600, (s % 3600) / 60)
-    }
 }
 
 /// `20.0.77.10.in-addr.arpa` → 10.77.0.20; nibble `ip6.arpa` names → the IPv6 address.
@@ -1623,15 +1597,5 @@ mod tests {
             assert!((t.recent_loss().unwrap() - want).abs() < 1e-9, "at {i}");
         }
         assert_eq!(t.samples.len(), SAMPLES);
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(human_duration(Duration::from_secs(45)), "45 s");
-        assert_eq!(human_duration(Duration::from_secs(185)), "3 min 05 s");
-        assert_eq!(human_duration(Duration::from_secs(7800)), "2 h 10 min");
-        assert_eq!(fmt_ms(0.4212), "0.42 ms");
-        assert_eq!(fmt_ms(12.34), "12.3 ms");
-        assert_eq!(fmt_ms(250.0), "250 ms");
     }
 }

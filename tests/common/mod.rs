@@ -49,6 +49,7 @@ use serde_json::Value;
 pub mod bench;
 pub mod lan_lab;
 pub mod report;
+pub mod serve;
 pub mod tmux;
 
 /// Outer limit on one netdx run inside the lab: a hung binary fails its test, never CI.
@@ -131,41 +132,27 @@ pub fn report_dir() -> tempfile::TempDir {
     dir
 }
 
-/// A minimal RFC 4180 reader, to check the CSV's shape independently of the writer.
+/// Reads a CSV file as rows of fields with the `csv` crate, not the hand that wrote the
+/// writer, so the test checks the shape independently. Strict: every row must end with CRLF
+/// (RFC 4180), and a ragged file fails here, not in a later index.
 pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => quoted = false,
-                c => field.push(c),
-            }
-        } else {
-            match c {
-                '"' => quoted = true,
-                ',' => row.push(std::mem::take(&mut field)),
-                '\r' if chars.peek() == Some(&'\n') => {
-                    chars.next();
-                    row.push(std::mem::take(&mut field));
-                    rows.push(std::mem::take(&mut row));
-                }
-                c => field.push(c),
-            }
-        }
-    }
     assert!(
-        field.is_empty() && row.is_empty(),
+        text.is_empty() || text.ends_with("\r\n"),
         "CSV does not end with CRLF"
     );
-    rows
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .terminator(csv::Terminator::CRLF)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|r| {
+            r.expect("well-formed CSV")
+                .iter()
+                .map(str::to_string)
+                .collect()
+        })
+        .collect()
 }
 
 // --- ground truth -----------------------------------------------------------------------------
@@ -1032,7 +1019,12 @@ fn in_ns_command(ns: &str, prog: &str, limit: Duration) -> Command {
     let mut cmd = Command::new("timeout");
     cmd.arg("--kill-after=5")
         .arg(format!("{}", limit.as_secs().max(1)))
-        .args(["ip", "netns", "exec", ns, prog]);
+        .args(["ip", "netns", "exec", ns, prog])
+        // Under `sudo cargo test` netdx would otherwise drop to the invoking user and lose
+        // the root a lab test means to give it; tests that want the sudo path set these.
+        .env_remove("SUDO_UID")
+        .env_remove("SUDO_GID")
+        .env_remove("SUDO_USER");
     cmd
 }
 
@@ -1069,4 +1061,68 @@ pub fn socket_calls(pid: u32, secs: u32) -> Option<std::collections::BTreeMap<St
         }
     }
     Some(kinds)
+}
+
+/// Counts packets matching an nftables expression as they arrive in the scanner namespace, in
+/// a table of its own (a counter, no verdict: nothing else changes), deleted on drop. Tests
+/// wait on it for an observable event ("the scan reached web:22", "the port phase runs")
+/// instead of sleeping a guessed time.
+pub struct InputCounter<'a> {
+    lab: &'a Lab,
+    table: String,
+}
+
+impl<'a> InputCounter<'a> {
+    /// `rule` is the match part of an nftables rule, e.g. `ip saddr 10.77.0.20 tcp sport 22`.
+    pub fn new(lab: &'a Lab, rule: &str) -> Self {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let table = format!("netdx_test_{}_{n}", std::process::id());
+        let rules = tempfile::NamedTempFile::new().expect("rules file");
+        std::fs::write(
+            rules.path(),
+            format!(
+                "table inet {table} {{\n  chain input {{\n    type filter hook input priority -300;\n    \
+                 {rule} counter\n  }}\n}}\n"
+            ),
+        )
+        .expect("write rules");
+        let out = lab.in_scanner(&["nft", "-f", rules.path().to_str().expect("utf-8")]);
+        assert!(
+            out.status.success(),
+            "nft: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        InputCounter { lab, table }
+    }
+
+    pub fn count(&self) -> u64 {
+        let out = self
+            .lab
+            .in_scanner(&["nft", "list", "table", "inet", &self.table]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split_once("counter packets ")
+            .and_then(|(_, rest)| rest.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Until at least `n` have arrived (true) or `limit` passes (false).
+    pub fn wait(&self, n: u64, limit: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if self.count() >= n {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+}
+
+impl Drop for InputCounter<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .lab
+            .in_scanner(&["nft", "delete", "table", "inet", &self.table]);
+    }
 }

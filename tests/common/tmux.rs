@@ -32,7 +32,14 @@ impl Tmux {
     }
 
     pub fn tmux(&self, args: &[&str]) -> Output {
-        let out = Command::new("tmux").args(args).output().expect("run tmux");
+        // Each session on a server of its own (-L): tests run in parallel, and a shared server
+        // that exits as one test's last session ends makes another test's new-session fail
+        // with "server exited unexpectedly".
+        let out = Command::new("tmux")
+            .args(["-L", &self.name])
+            .args(args)
+            .output()
+            .expect("run tmux");
         assert!(
             out.status.success(),
             "tmux {args:?}: {}",
@@ -94,7 +101,7 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
+            .args(["-L", &self.name, "kill-server"])
             .output();
     }
 }

@@ -154,7 +154,7 @@ pub async fn identify(
 }
 
 /// A greeting that may itself be an HTTP answer (some servers send one unasked).
-fn from_greeting(port: u16, bytes: &[u8]) -> ServiceId {
+pub(crate) fn from_greeting(port: u16, bytes: &[u8]) -> ServiceId {
     match http::parse(bytes) {
         Some(h) => web("http", h),
         None => banner::identify(port, bytes),
@@ -316,7 +316,7 @@ async fn talk<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// A greeting is one line (or one MySQL packet): waiting for more only costs time. An answer
 /// to a request is read to the end (the page title may come later).
-fn greeting_complete(bytes: &[u8], greeting: bool) -> bool {
+pub(crate) fn greeting_complete(bytes: &[u8], greeting: bool) -> bool {
     if !greeting {
         return false;
     }

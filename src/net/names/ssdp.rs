@@ -128,9 +128,11 @@ pub fn body(bytes: &[u8]) -> Option<Vec<u8>> {
         if size == 0 {
             break;
         }
-        let chunk = rest.get(eol + 2..eol + 2 + size)?;
+        // A hostile size near usize::MAX must not overflow the arithmetic (found by fuzzing).
+        let end = (eol + 2).checked_add(size)?;
+        let chunk = rest.get(eol + 2..end)?;
         out.extend_from_slice(chunk);
-        rest = rest.get(eol + 4 + size..).unwrap_or_default();
+        rest = rest.get(end + 2..).unwrap_or_default();
     }
     Some(out)
 }
@@ -142,7 +144,9 @@ fn unescape(s: &str) -> String {
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
         let after = &rest[i..];
-        let Some(end) = after[..after.len().min(12)].find(';') else {
+        // Looked for in bytes: the 12th byte may fall inside a character (found by fuzzing).
+        let window = &after.as_bytes()[..after.len().min(12)];
+        let Some(end) = window.iter().position(|&b| b == b';') else {
             out.push('&');
             rest = &after[1..];
             continue;
@@ -381,5 +385,20 @@ mod tests {
             body(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
             None
         );
+    }
+
+    /// Inputs the `ssdp` fuzz target found (fuzz/corpus/ssdp/): a chunk size that overflows
+    /// the arithmetic, and an entity whose 12-byte window ends inside a character.
+    #[test]
+    fn hostile_chunk_sizes_and_entities_do_not_panic() {
+        let huge =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nab\r\n";
+        assert_eq!(body(huge), None);
+        let xml = "<root><device><friendlyName>&abcdefghij\u{e9}x;</friendlyName></device></root>";
+        assert_eq!(
+            describe(xml).friendly_name.as_deref(),
+            Some("&abcdefghij\u{e9}x;")
+        );
+        assert_eq!(unescape("&#x41;&amp\u{e9}&lt;"), "A&amp\u{e9}<");
     }
 }

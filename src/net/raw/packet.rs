@@ -217,7 +217,12 @@ pub fn parse_ipv4(key: &Key, packet: &[u8]) -> Option<Matched> {
 fn ipv4_parts(packet: &[u8]) -> Option<(Ipv4Addr, IpNextHeaderProtocol, &[u8])> {
     let ip = Ipv4Packet::new(packet)?;
     let header = usize::from(ip.get_header_length()) * 4;
-    if ip.get_version() != 4 || header < 20 || ip.get_fragment_offset() != 0 {
+    // A header longer than the packet would make the clamp below panic (found by fuzzing).
+    if ip.get_version() != 4
+        || header < 20
+        || header > packet.len()
+        || ip.get_fragment_offset() != 0
+    {
         return None;
     }
     let end = usize::from(ip.get_total_length()).clamp(header, packet.len());
@@ -813,5 +818,20 @@ mod tests {
             None,
             "quote too short"
         );
+    }
+
+    /// The `raw_reply` fuzz target's input (fuzz/corpus/raw_reply/crash-bd0537cb...): an
+    /// IPv4 header length of 28 bytes in a 26-byte packet panicked in `clamp`.
+    #[test]
+    fn a_header_longer_than_the_packet_is_dropped() {
+        let packet = [
+            0x47, 0, 0, 0x38, 0x12, 0x34, 0, 0, 0x40, 0x01, 0x43, 0xed, 0x27, 0, 0, 0x4d, 0, 0, 0,
+            0x0a, 0x03, 0x17, 0x74, 0x3f, 0, 0,
+        ];
+        assert_eq!(parse_ipv4(&Key::new(SPORT), &packet), None);
+        // Version 4 with the longest header (60 bytes), one byte short.
+        let mut longest = [0u8; 59];
+        longest[0] = 0x4f;
+        assert_eq!(parse_ipv4(&Key::new(SPORT), &longest), None);
     }
 }

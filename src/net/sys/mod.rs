@@ -6,3 +6,4 @@ pub mod neigh;
 pub mod neigh6;
 pub mod netinfo;
 pub mod privilege;
+pub mod resolvers;

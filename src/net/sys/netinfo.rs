@@ -53,12 +53,8 @@ pub struct Gateway {
     pub metric: u32,
 }
 
-/// What `/etc/resolv.conf` says.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ResolvConf {
-    pub nameservers: Vec<IpAddr>,
-    pub search: Vec<String>,
-}
+/// What `/etc/resolv.conf` says (read by the one reader in [`super::resolvers`]).
+pub use super::resolvers::ResolvConf;
 
 /// A target the dashboard proposes to scan, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,33 +198,6 @@ pub fn default_gateways(v4: &[RouteV4], v6: &[RouteV6]) -> Vec<Gateway> {
     out
 }
 
-/// Parse resolv.conf: `nameserver` addresses (a `%scope` suffix is dropped) and `search` /
-/// `domain` lists. `#` and `;` start comments.
-pub fn parse_resolv_conf(text: &str) -> ResolvConf {
-    let mut rc = ResolvConf::default();
-    for line in text.lines() {
-        let line = line.split(['#', ';']).next().unwrap_or("");
-        let mut words = line.split_whitespace();
-        match words.next() {
-            Some("nameserver") => {
-                if let Some(addr) = words.next() {
-                    let addr = addr.split('%').next().unwrap_or(addr);
-                    if let Ok(ip) = addr.parse::<IpAddr>()
-                        && !rc.nameservers.contains(&ip)
-                    {
-                        rc.nameservers.push(ip);
-                    }
-                }
-            }
-            Some("search") | Some("domain") => {
-                rc.search = words.map(str::to_string).collect();
-            }
-            _ => {}
-        }
-    }
-    rc
-}
-
 /// Link state from `operstate`, with the interface flags for the kernel's `unknown` (loopback
 /// and many virtual devices say `unknown` while carrying traffic).
 pub fn parse_operstate(text: &str, admin_up: bool, running: bool) -> LinkState {
@@ -271,19 +240,24 @@ impl LocalContext {
         let v6 = std::fs::read_to_string("/proc/net/ipv6_route")
             .map(|t| parse_route_v6(&t))
             .unwrap_or_default();
-        let mut resolv = read("/etc/resolv.conf")
-            .map(|t| parse_resolv_conf(&t))
-            .unwrap_or_default();
-        if resolv.nameservers.iter().copied().any(is_stub_resolver)
-            && let Ok(t) = std::fs::read_to_string("/run/systemd/resolve/resolv.conf")
-        {
-            let upstream = parse_resolv_conf(&t);
-            if !upstream.nameservers.is_empty() {
-                notes.push(format!(
-                    "resolv.conf points at the systemd-resolved stub; upstream servers: {}",
-                    join(&upstream.nameservers)
-                ));
+        let mut resolv = match ResolvConf::read() {
+            Ok(rc) => rc,
+            Err(e) => {
+                notes.push(e.to_string());
+                ResolvConf::default()
             }
+        };
+        for p in &resolv.problems {
+            notes.push(format!("{}: {p} (skipped)", super::resolvers::RESOLV_CONF));
+        }
+        if resolv.nameservers.iter().copied().any(is_stub_resolver)
+            && let Ok(upstream) = ResolvConf::read_from("/run/systemd/resolve/resolv.conf")
+            && !upstream.nameservers.is_empty()
+        {
+            notes.push(format!(
+                "resolv.conf points at the systemd-resolved stub; upstream servers: {}",
+                join(&upstream.nameservers)
+            ));
         }
         resolv.nameservers.dedup();
         let interfaces = read_interfaces(ifaces);
@@ -493,23 +467,6 @@ fe800000000000000000000000000000 40 00000000000000000000000000000000 00 00000000
     }
 
     #[test]
-    fn resolv_conf() {
-        let rc = parse_resolv_conf(
-            "# generated\nnameserver 10.77.0.53\nnameserver fe80::1%eth0 ; scoped\n\
-             nameserver 10.77.0.53\nnameserver bogus\nsearch lab.test corp.example\noptions edns0\n",
-        );
-        assert_eq!(
-            rc.nameservers,
-            vec![
-                "10.77.0.53".parse::<IpAddr>().unwrap(),
-                "fe80::1".parse().unwrap()
-            ]
-        );
-        assert_eq!(rc.search, ["lab.test", "corp.example"]);
-        assert_eq!(parse_resolv_conf(""), ResolvConf::default());
-    }
-
-    #[test]
     fn operstate() {
         assert_eq!(parse_operstate("up\n", true, true), LinkState::Up);
         assert_eq!(parse_operstate("down\n", true, false), LinkState::Down);
@@ -554,7 +511,7 @@ fe800000000000000000000000000000 40 00000000000000000000000000000000 00 00000000
             }],
             resolv: ResolvConf {
                 nameservers: vec!["127.0.0.53".parse().unwrap(), "10.1.0.53".parse().unwrap()],
-                search: vec![],
+                ..ResolvConf::default()
             },
             notes: vec![],
         };

@@ -4,6 +4,13 @@
 
 use socket2::{Domain, Protocol, Socket, Type};
 
+mod lower;
+
+pub use lower::{
+    Dropped, Invoker, PrivilegeError, Retain, StatusCaps, drop_privileges, invoker, invoker_from,
+    invoker_home, parse_status,
+};
+
 /// The advice a technician needs when something was not possible.
 pub const GRANT_HINT: &str = "grant it with: sudo setcap cap_net_raw+ep $(command -v netdx)";
 

@@ -166,7 +166,7 @@ pub fn default_path() -> Result<PathBuf, InventoryError> {
     crate::store::history::data_dir_from(
         std::env::var_os("NETDX_DATA_DIR"),
         std::env::var_os("XDG_DATA_HOME"),
-        std::env::var_os("HOME"),
+        crate::store::history::home(),
     )
     .map(|d| d.join(FILE_NAME))
     .ok_or(InventoryError::NoDataDir)
