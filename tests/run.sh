@@ -61,11 +61,32 @@ trap 'rm -rf "$NETDX_DATA_DIR"' EXIT
 # Remove labs left behind by an earlier run that was killed.
 python3 tests/lab/lab.py reap || true
 
-cargo test "$@"
-
 # Fuzz smoke run (issue 13): every fuzz target 30 s on its committed corpus, 2 at a time, stable
-# toolchain; installs cargo-fuzz when missing. NETDX_SKIP_FUZZ=1 skips it (e.g. for a quick
-# filtered run). See fuzz/README.md.
+# toolchain; installs cargo-fuzz when missing (see fuzz/README.md). It runs beside the tests at
+# the lowest CPU priority: the lab tests spend most of their time waiting on the network, and
+# the fuzzers take only the CPU the tests leave idle (the tests also stay honest on a busy
+# machine, which is where technicians run them). NETDX_SKIP_FUZZ=1 skips it (e.g. for a quick
+# filtered run).
+fuzz_pid=
 if [ "${NETDX_SKIP_FUZZ:-0}" != 1 ]; then
-  bash fuzz/ci.sh
+  fuzz_log="$NETDX_DATA_DIR/fuzz.log"
+  # Its own process group (setsid), so an interrupted run stops every fuzzer with it.
+  setsid nice -n 19 bash fuzz/ci.sh >"$fuzz_log" 2>&1 &
+  fuzz_pid=$!
+  trap '[ -z "$fuzz_pid" ] || kill -- -"$fuzz_pid" 2>/dev/null; rm -rf "$NETDX_DATA_DIR"' EXIT
+fi
+
+# Every test binary runs even after one fails, so one CI run shows every failure.
+test_status=0
+cargo test --no-fail-fast "$@" || test_status=$?
+
+fuzz_status=0
+if [ -n "$fuzz_pid" ]; then
+  wait "$fuzz_pid" || fuzz_status=$?
+  fuzz_pid=
+  cat "$fuzz_log"
+fi
+if [ "$test_status" -ne 0 ] || [ "$fuzz_status" -ne 0 ]; then
+  echo "tests/run.sh: cargo test exit $test_status, fuzz exit $fuzz_status" >&2
+  exit 1
 fi
