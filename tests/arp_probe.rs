@@ -138,6 +138,25 @@ fn check(r: &Value, decoy: &Value) {
         "decoy did not run: {decoy}"
     );
 
+    assert!(
+        r["flood_sent"].as_u64().unwrap_or(0) > 20_000,
+        "the UDP flood beside the `flooded` sweep did not run: {}",
+        r["flood_sent"]
+    );
+
+    // The kernel filter: the sweep's frames got through (as many as the socket's buffer holds:
+    // about 500 were sent and received), not one of the flood's frames did.
+    let f = &r["filtered_socket"];
+    assert_eq!(
+        f["other"].as_u64(),
+        Some(0),
+        "non-ARP frames through the filter: {f}"
+    );
+    assert!(
+        f["arp"].as_u64().unwrap_or(0) >= 100,
+        "ARP frames missing: {f}"
+    );
+
     // The firewall of h3 really drops IP: a TCP connect is refused by h1, unanswered by h3.
     assert_eq!(r["tcp_h1"], "refused", "h1 should answer TCP with RST");
     assert_eq!(r["tcp_h3"], "timeout", "h3's firewall is not dropping IP");
@@ -164,6 +183,7 @@ fn check(r: &Value, decoy: &Value) {
         "kept_second",
         "kept_together_a",
         "kept_together_b",
+        "flooded",
     ]
     .iter()
     .enumerate()
@@ -286,6 +306,70 @@ fn child_scan() {
     out.insert("kept_together_a".into(), a);
     out.insert("kept_together_b".into(), b);
     out.insert("kept_open".into(), json!(kept.open_interfaces()));
+
+    // A sweep while the scanner blasts UDP at h1 from two threads, as a port scan beside a
+    // sweep does: hundreds of thousands of frames on the interface during the sweep, which
+    // must not crowd the ARP replies out of the channel (an unfiltered ETH_P_ALL socket gets a
+    // copy of each one and lost replies here).
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let blasters: Vec<_> = (0..2)
+        .map(|_| {
+            let stop = std::sync::Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let sock = std::net::UdpSocket::bind("0.0.0.0:0").expect("udp");
+                let to = SocketAddr::from((lab_ip(10), 9));
+                let mut sent = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    if sock.send_to(&[0u8; 64], to).is_ok() {
+                        sent += 1;
+                    }
+                }
+                sent
+            })
+        })
+        .collect();
+    // Beside it, a socket made the way the ARP channel makes its own (kernel filter on the
+    // EtherType), read after the sweep: it must hold the sweep's ARP frames and none of the
+    // flood's UDP frames.
+    let watch = {
+        use pnet::datalink::{self, Channel};
+        let iface = datalink::interfaces()
+            .into_iter()
+            .find(|i| i.name == "eth0")
+            .expect("scanner eth0");
+        let fd =
+            netdx::net::sys::packet_filter::socket(netdx::net::sys::packet_filter::Frames::Arp)
+                .expect("filtered socket");
+        let config = datalink::Config {
+            read_timeout: Some(Duration::from_millis(10)),
+            read_buffer_size: 65536,
+            socket_fd: Some(fd),
+            ..Default::default()
+        };
+        match datalink::channel(&iface, config) {
+            Ok(Channel::Ethernet(_tx, rx)) => rx,
+            _ => panic!("no datalink channel on eth0"),
+        }
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let flooded = rt.block_on(sweep(None, targets.clone(), ArpConfig::default()));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let flood_sent: u64 = blasters.into_iter().map(|b| b.join().unwrap_or(0)).sum();
+    out.insert("flooded".into(), flooded);
+    out.insert("flood_sent".into(), json!(flood_sent));
+    let (mut arp_frames, mut other_frames) = (0u64, 0u64);
+    let mut watch = watch;
+    while let Ok(frame) = watch.next() {
+        if frame.len() >= 14 && frame[12..14] == [0x08, 0x06] {
+            arp_frames += 1;
+        } else {
+            other_frames += 1;
+        }
+    }
+    out.insert(
+        "filtered_socket".into(),
+        json!({"arp": arp_frames, "other": other_frames}),
+    );
 
     out.insert("cancelled".into(), rt.block_on(async {
         let cfg = ArpConfig { wait: Duration::from_secs(30), ..ArpConfig::default() };

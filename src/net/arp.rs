@@ -51,6 +51,7 @@ use tokio_util::sync::CancellationToken;
 use crate::core::event::ArpOutcome;
 use crate::core::model::MacAddr;
 use crate::net::sys::iface_watch::IfaceWatch;
+use crate::net::sys::packet_filter;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArpError {
@@ -610,10 +611,19 @@ impl OpenedChannel {
 
 /// Open `iface`'s channel; nothing reads it until [`install`].
 fn open_channel(iface: &NetworkInterface, mac: PnetMac) -> Result<OpenedChannel> {
+    let socket = match packet_filter::socket(packet_filter::Frames::Arp) {
+        Ok(fd) => fd,
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            return Err(ArpError::Permission(iface.name.clone()));
+        }
+        Err(e) => return Err(ArpError::Io(iface.name.clone(), e)),
+    };
     let config = datalink::Config {
         read_timeout: Some(POLL),
         // ARP replies are unicast to us; no need to see other hosts' traffic.
         promiscuous: false,
+        // Only ARP frames: a port scan beside the sweep must not crowd the replies out.
+        socket_fd: Some(socket),
         ..Default::default()
     };
     match datalink::channel(iface, config) {

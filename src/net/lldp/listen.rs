@@ -27,7 +27,7 @@ use pnet::datalink::{self, Channel, NetworkInterface};
 use crate::core::lan::{CheckStatus, SwitchCheck, SwitchPort, SwitchProtocol};
 use crate::core::model::MacAddr;
 use crate::net::session::Session;
-use crate::net::sys::privilege;
+use crate::net::sys::{packet_filter, privilege};
 
 use super::parse_frame;
 
@@ -151,9 +151,25 @@ fn listen_blocking(
     stop: &AtomicBool,
 ) -> (CheckStatus, Duration, Vec<SwitchPort>) {
     let started = Instant::now();
+    // Only LLDP and CDP frames reach the socket, whatever else the interface carries.
+    let socket = match packet_filter::socket(packet_filter::Frames::LinkDiscovery) {
+        Ok(fd) => fd,
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            return (
+                skipped_no_privilege(&iface.name),
+                Duration::ZERO,
+                Vec::new(),
+            );
+        }
+        Err(e) => {
+            let error = format!("cannot listen on {}: {e}", iface.name);
+            return (CheckStatus::Failed { error }, Duration::ZERO, Vec::new());
+        }
+    };
     let config = datalink::Config {
         read_timeout: Some(POLL),
         promiscuous: true,
+        socket_fd: Some(socket),
         ..Default::default()
     };
     let mut rx = match datalink::channel(iface, config) {

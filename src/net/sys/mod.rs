@@ -5,5 +5,6 @@ pub mod iface_watch;
 pub mod neigh;
 pub mod neigh6;
 pub mod netinfo;
+pub mod packet_filter;
 pub mod privilege;
 pub mod resolvers;
