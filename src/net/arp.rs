@@ -361,6 +361,11 @@ impl Sweep {
                 .is_some_and(|done| self.all_answered() || done.elapsed() >= self.cfg.wait)
     }
 
+    /// Whether the sweep ends because its wait ran out (not stopped, not fully answered).
+    fn timed_out(&self) -> bool {
+        !self.stop.is_cancelled() && !self.all_answered() && self.over()
+    }
+
     /// End the sweep for the receiver: its replies stop, the forwarder sees the end.
     fn close(&self, error: Option<ArpError>) {
         if let Some(e) = error {
@@ -528,6 +533,23 @@ fn run_receiver(
         }
         for s in &active {
             s.armed.get_or_init(|| ());
+        }
+        // A sweep whose wait has run out still gets the replies already queued in the socket:
+        // they arrived in time, and only this thread was late to read them (not scheduled for
+        // a while, on a loaded machine). Without this, such hosts were "no answer".
+        if active.iter().any(|s| s.timed_out()) {
+            let until = Instant::now() + DRAIN;
+            while Instant::now() < until {
+                let Ok(frame) = rx.next() else { break };
+                if let Some(reply) = parse_reply(frame, mac) {
+                    let now = Instant::now();
+                    for s in &active {
+                        if !s.offer(&reply, now) {
+                            s.stop.cancel();
+                        }
+                    }
+                }
+            }
         }
         active.retain(|s| {
             let over = s.over();
@@ -1188,10 +1210,18 @@ mod tests {
     struct FakeRx {
         frames: std_mpsc::Receiver<Vec<u8>>,
         current: Vec<u8>,
+        /// A stall to play: the next read times out after this long, as a read that timed out
+        /// and a thread that was then not scheduled; the sender is told when it starts.
+        stall: Option<std_mpsc::Receiver<(Duration, std_mpsc::Sender<()>)>>,
     }
 
     impl DataLinkReceiver for FakeRx {
         fn next(&mut self) -> io::Result<&[u8]> {
+            if let Some((d, started)) = self.stall.as_ref().and_then(|s| s.try_recv().ok()) {
+                let _ = started.send(());
+                std::thread::sleep(d);
+                return Err(io::ErrorKind::TimedOut.into());
+            }
             match self.frames.recv_timeout(POLL) {
                 Ok(f) => {
                     self.current = f;
@@ -1259,6 +1289,51 @@ mod tests {
         v
     }
 
+    /// A reply that was queued in time but read late (the receiver thread not scheduled until
+    /// after the sweep's wait) still counts.
+    #[test]
+    fn a_reply_queued_in_time_counts_when_the_receiver_was_late() {
+        let (frames_tx, frames) = std_mpsc::channel();
+        let (stall_tx, stall) = std_mpsc::channel();
+        let (to_receiver, sweeps) = std_mpsc::channel();
+        let rx = Box::new(FakeRx {
+            frames,
+            current: Vec::new(),
+            stall: Some(stall),
+        });
+        let receiver = std::thread::spawn(move || {
+            run_receiver(
+                "eth0".into(),
+                rx,
+                sweeps,
+                Arc::new(AtomicBool::new(false)),
+                OUR_MAC,
+            )
+        });
+        let (sweep, mut out) = start_sweep(&to_receiver, &["10.0.0.7", "10.0.0.8"]);
+        // The receiver stalls for three times the sweep's wait (100 ms); meanwhile the reply
+        // of .7 arrives and the sender finishes.
+        let (started_tx, started) = std_mpsc::channel();
+        stall_tx
+            .send((Duration::from_millis(300), started_tx))
+            .expect("receiver alive");
+        started
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the stall began");
+        frames_tx
+            .send(frame(2, HOST_MAC, "10.0.0.7", OUR_MAC, "10.0.0.1"))
+            .expect("fake link");
+        sweep.sending_done.get_or_init(Instant::now);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while lock(&sweep.out).is_some() {
+            assert!(Instant::now() < deadline, "the sweep never ended");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(got(&mut out), [ip("10.0.0.7")]);
+        drop(to_receiver);
+        receiver.join().expect("receiver thread");
+    }
+
     #[test]
     fn one_receiver_serves_sweeps_at_once_and_skips_what_queued_while_idle() {
         let (frames_tx, frames) = std_mpsc::channel();
@@ -1268,6 +1343,7 @@ mod tests {
         let rx = Box::new(FakeRx {
             frames,
             current: Vec::new(),
+            stall: None,
         });
         let receiver =
             std::thread::spawn(move || run_receiver("eth0".into(), rx, sweeps, flag, OUR_MAC));
@@ -1322,6 +1398,7 @@ mod tests {
         let rx = Box::new(FakeRx {
             frames,
             current: Vec::new(),
+            stall: None,
         });
         let receiver =
             std::thread::spawn(move || run_receiver("eth0".into(), rx, sweeps, flag, OUR_MAC));
