@@ -27,32 +27,7 @@ const COMPLETIONS: [(Shell, &str); 3] = [
 
 /// `path` holds `got`, or (NETDX_BLESS=1) is rewritten to.
 fn check_committed(path: &Path, got: &[u8]) {
-    if std::env::var_os("NETDX_BLESS").is_some() {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).unwrap();
-        }
-        std::fs::write(path, got).unwrap();
-        return;
-    }
-    let want = std::fs::read(path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run with NETDX_BLESS=1 to create it)",
-            path.display()
-        )
-    });
-    if got != want {
-        let (got, want) = (String::from_utf8_lossy(got), String::from_utf8_lossy(&want));
-        let line = got
-            .lines()
-            .zip(want.lines())
-            .position(|(a, b)| a != b)
-            .map_or_else(|| "length".to_string(), |i| format!("line {}", i + 1));
-        panic!(
-            "{} differs from what the CLI generates ({line}): regenerate with \
-             NETDX_BLESS=1 cargo test --test shell_assets and review the diff",
-            path.display()
-        );
-    }
+    common::bless::check_committed(path, got, "NETDX_BLESS=1 cargo test --test shell_assets");
 }
 
 fn subcommands() -> Vec<String> {

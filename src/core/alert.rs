@@ -5,13 +5,16 @@
 
 use std::net::IpAddr;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::core::model::MacAddr;
 
 /// What changed. The kind is stable (reports, filters, Prometheus labels); the text is for
 /// people.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     /// A device never seen before on this network.
@@ -42,7 +45,9 @@ pub enum AlertKind {
 
 /// How much it matters: `Critical` is a likely attack or outage cause (rogue DHCP, a spoofed
 /// gateway), `Warning` needs a look, `Info` is inventory bookkeeping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum AlertLevel {
     Info,
@@ -51,13 +56,16 @@ pub enum AlertLevel {
 }
 
 /// One change, said in one sentence, with the address and MAC it is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+// Closed in the schema: the reader ignores unknown fields, but what netdx writes is exactly this.
+#[schemars(deny_unknown_fields)]
 pub struct Alert {
     pub kind: AlertKind,
     pub level: AlertLevel,
     /// The address the alert is about, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<IpAddr>,
+    /// The MAC the alert is about, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac: Option<MacAddr>,
     /// The sentence shown to people, e.g. "new device 10.0.0.23 (00:11:22:33:44:55, Raspberry
@@ -65,6 +73,7 @@ pub struct Alert {
     pub text: String,
     /// When it was seen (RFC 3339, UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
     pub at: Option<String>,
 }
 

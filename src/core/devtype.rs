@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::core::model::Host;
@@ -20,13 +21,19 @@ const MIN_SCORE: u32 = 2;
 const HIGH: u32 = 6;
 const MEDIUM: u32 = 3;
 
-/// What netdx concluded about a host's kind.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What kind of device the host is, decided by the rules of assets/device-types.toml from
+/// everything seen of it, with the evidence so a technician can judge the guess; absent when
+/// unknown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+// Closed in the schema (the reader ignores unknown fields): every field netdx writes is here.
+#[schemars(deny_unknown_fields)]
 pub struct DeviceType {
     /// printer, camera, NAS, router, switch, access point, firewall, VoIP phone, UPS, server,
-    /// workstation/laptop, phone/tablet, media/IoT.
+    /// workstation/laptop, phone/tablet, media/IoT: the types of the rule table.
+    #[schemars(schema_with = "kind_schema")]
     pub kind: String,
-    /// high, medium or low.
+    /// high, medium or low: how strongly the evidence points to `kind`.
+    #[schemars(extend("enum" = ["high", "medium", "low"]))]
     pub confidence: String,
     /// Why, in a technician's words: "IPP 631", "JetDirect 9100", "mDNS _ipp._tcp".
     pub evidence: Vec<String>,
@@ -95,6 +102,25 @@ impl Rule {
 }
 
 static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| parse_rules(RULES_TEXT));
+
+/// The device types the rule table can decide, in table order (its first rule for each):
+/// what `kind` can be, so the report schema's list follows the table.
+pub fn kinds() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for r in RULES.iter() {
+        if !out.contains(&r.kind.as_str()) {
+            out.push(&r.kind);
+        }
+    }
+    out
+}
+
+fn kind_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "string",
+        "enum": kinds(),
+    })
+}
 
 /// The rule table; a malformed asset is a build defect that the unit tests catch, so here it
 /// yields no rules rather than a panic at run time.

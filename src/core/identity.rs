@@ -4,14 +4,18 @@
 //! and cut to a sane length when it is created, so views and reports may print it as text
 //! (and must still escape it for their markup).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The longest string kept from a banner, header or title: enough for any real product line,
 /// short enough that a hostile service cannot flood a table or a report.
 pub const MAX_TEXT: usize = 160;
 
-/// What one open port said about itself.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// What one open port said about itself. Every string came from the network: control and
+/// invisible characters replaced, cut to 160 characters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+// Closed in the schema (the reader ignores unknown fields): every field netdx writes is here.
+#[schemars(deny_unknown_fields)]
 pub struct ServiceId {
     /// The protocol it speaks: `ssh`, `http`, `https`, `ftp`, `smtp`, `pop3`, `imap`, `mysql`,
     /// `telnet`, `redis`, `rtsp`, `tls` (TLS carrying something else), or `unknown` for a
@@ -42,8 +46,11 @@ pub struct ServiceId {
 }
 
 /// The answer to one `GET /`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct HttpInfo {
+    /// The HTTP status code.
+    #[schemars(range(min = 100, max = 999))]
     pub status: u16,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
@@ -56,7 +63,8 @@ pub struct HttpInfo {
 
 /// The TLS handshake and the certificate the server presented (recorded, never trusted or
 /// rejected: a technician wants to see the expired certificate, not an error).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct TlsInfo {
     /// `TLSv1.3`, `TLSv1.2`.
     pub version: String,
@@ -68,6 +76,7 @@ pub struct TlsInfo {
     pub issuer: Option<String>,
     /// RFC 3339 date and time the certificate stops being valid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
     pub not_after: Option<String>,
     /// Whole days from the scan to `not_after` (negative once expired).
     #[serde(default, skip_serializing_if = "Option::is_none")]

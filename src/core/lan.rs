@@ -6,12 +6,13 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::core::model::MacAddr;
 
 /// Whether a check ran, and if not, why (one sentence that says how to make it run).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum CheckStatus {
     /// The check ran for its whole window.
@@ -30,7 +31,7 @@ impl CheckStatus {
 
 /// One DHCPOFFER, heard in answer to a DISCOVER that netdx sent without ever requesting a
 /// lease.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DhcpOffer {
     /// The server identifier (option 54), else the packet's source address.
     pub server: Ipv4Addr,
@@ -60,7 +61,8 @@ pub struct DhcpOffer {
     pub rogue: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Rogue DHCP: every server that answered one DISCOVER.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DhcpCheck {
     #[serde(flatten)]
     pub status: CheckStatus,
@@ -70,7 +72,7 @@ pub struct DhcpCheck {
 }
 
 /// An address answered by more than one MAC.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DuplicateIp {
     pub ip: Ipv4Addr,
     pub macs: Vec<MacAddr>,
@@ -79,7 +81,8 @@ pub struct DuplicateIp {
     pub vendors: Vec<Option<String>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Duplicate addresses: the subnet asked by ARP, and the addresses two or more MACs answered for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DuplicateCheck {
     #[serde(flatten)]
     pub status: CheckStatus,
@@ -93,7 +96,7 @@ pub struct DuplicateCheck {
 }
 
 /// A MAC that claimed the gateway's address other than the one the gateway answers with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct GatewayClaim {
     pub gateway: Ipv4Addr,
     /// The MAC the gateway answers ARP with (or the one recorded before, when it changed).
@@ -106,7 +109,8 @@ pub struct GatewayClaim {
     pub gratuitous: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// ARP spoofing: claims on the gateway's address by another MAC, heard while listening.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ArpWatch {
     #[serde(flatten)]
     pub status: CheckStatus,
@@ -119,7 +123,7 @@ pub struct ArpWatch {
 }
 
 /// One prefix in a router advertisement (Prefix Information option).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RaPrefix {
     /// `2001:db8:1::/64`.
     pub prefix: String,
@@ -131,7 +135,7 @@ pub struct RaPrefix {
 }
 
 /// An IPv6 router that advertised on the link.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RouterAdvert {
     pub router: Ipv6Addr,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -151,7 +155,8 @@ pub struct RouterAdvert {
     pub expected: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// IPv6 routers: every router that answered one router solicitation, or advertised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RaCheck {
     #[serde(flatten)]
     pub status: CheckStatus,
@@ -160,7 +165,7 @@ pub struct RaCheck {
 }
 
 /// Link-layer discovery protocol a switch announced itself with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SwitchProtocol {
     Lldp,
@@ -168,7 +173,7 @@ pub enum SwitchProtocol {
 }
 
 /// The switch and port this machine is plugged into, as the switch announced them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SwitchPort {
     pub protocol: SwitchProtocol,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -190,7 +195,8 @@ pub struct SwitchPort {
     pub source_mac: Option<MacAddr>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The switch port: what the switch announced with LLDP or CDP while listening.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SwitchCheck {
     #[serde(flatten)]
     pub status: CheckStatus,
@@ -202,10 +208,12 @@ pub struct SwitchCheck {
 }
 
 /// The whole LAN safety check on one interface.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LanReport {
     pub interface: String,
+    /// When the listening window opened (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
     pub started_at: Option<String>,
     pub duration_ms: u64,
     pub dhcp: DhcpCheck,

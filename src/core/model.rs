@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use crate::core::portset::PortSet;
@@ -88,8 +89,30 @@ impl<'de> Deserialize<'de> for MacAddr {
     }
 }
 
+/// The JSON form, as [`fmt::Display`] writes it: six lowercase hex pairs joined by colons
+/// (the reader also takes upper case and dashes, the schema describes what is written).
+impl JsonSchema for MacAddr {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "MacAddr".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": MAC_PATTERN,
+        })
+    }
+}
+
+/// A MAC address as reports write it, for schemas (also for MACs kept as strings).
+pub const MAC_PATTERN: &str = "^[0-9a-f]{2}(:[0-9a-f]{2}){5}$";
+
 /// How a host was seen alive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     Icmp,
@@ -111,7 +134,9 @@ impl Method {
 }
 
 /// What a scan can honestly say about an address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum HostStatus {
     /// Something answered.
@@ -142,7 +167,9 @@ impl HostStatus {
 
 /// nmap's vocabulary, which technicians already know: `open` accepted the connection,
 /// `closed` answered with a reset, `filtered` gave no answer (or an ICMP unreachable).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum PortState {
     Open,
@@ -161,7 +188,9 @@ impl PortState {
 }
 
 /// DNS record types netdx can ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 pub enum RecordType {
     A,
     AAAA,
@@ -255,7 +284,7 @@ impl FromStr for RecordType {
 }
 
 /// The outcome of a DNS query as a technician reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum DnsStatus {
     /// The name exists; `answers` may still be empty (no record of that type).
     #[serde(rename = "NOERROR")]
@@ -288,7 +317,7 @@ impl DnsStatus {
 }
 
 /// One record of an answer, rendered in zone-file presentation (`10 mail.lab.test.` for MX).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DnsAnswer {
     #[serde(rename = "type")]
     pub rtype: String,
@@ -296,8 +325,10 @@ pub struct DnsAnswer {
     pub ttl: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One DNS question and what came back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DnsResult {
+    /// The name asked for, as typed (or the reverse name for a PTR).
     pub name: String,
     #[serde(rename = "type")]
     pub rtype: RecordType,
@@ -305,7 +336,10 @@ pub struct DnsResult {
     pub answers: Vec<DnsAnswer>,
     /// The server that answered (`ip:port`), when known.
     pub server: Option<String>,
+    /// Milliseconds from the query to the answer; null when nothing answered.
+    #[schemars(range(min = 0))]
     pub rtt_ms: Option<f64>,
+    /// Why the query failed, when `status` is TIMEOUT or ERROR (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Sanity checks of the answer (dangling CNAME, stale address, resolvers that disagree,
@@ -315,7 +349,7 @@ pub struct DnsResult {
 }
 
 /// What a DNS sanity check found wrong with an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DnsFindingKind {
     /// A CNAME whose target does not exist.
@@ -341,7 +375,7 @@ impl DnsFindingKind {
 }
 
 /// One DNS sanity finding: its kind and one plain sentence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DnsFinding {
     pub kind: DnsFindingKind,
     pub text: String,
@@ -377,7 +411,7 @@ impl DnsResult {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum NoteLevel {
     Info,
@@ -387,7 +421,7 @@ pub enum NoteLevel {
 
 /// Something the user must know about the scan as a whole: a method that could not run and
 /// how to enable it, a target that did not resolve.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Note {
     pub level: NoteLevel,
     pub text: String,
@@ -395,72 +429,101 @@ pub struct Note {
 
 /// One open port, with what is known of it. Closed and filtered ports are kept in a
 /// host's [`PortSet`]s instead: a count and ranges say all there is to say about them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Port {
+    /// The TCP port number.
+    #[schemars(range(min = 1))]
     pub port: u16,
+    /// Only TCP ports are checked.
+    #[schemars(extend("const" = "tcp"))]
     pub protocol: String,
+    /// Always `open` in a written report: closed and filtered ports are in the host's range
+    /// sets. (Schema 1 listed every state here; the reader still takes that.)
+    #[schemars(extend("const" = "open"))]
     pub state: PortState,
+    /// The well-known service for the port number (`ssh` for 22), not what answered: see
+    /// `identity` for that. Null when the port has no well-known service.
     pub service: Option<String>,
+    /// Milliseconds to the connection's answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub rtt_ms: Option<f64>,
     /// What the service on an open port said about itself (absent when not identified).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<crate::core::identity::ServiceId>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One target address and everything learnt about it. Strings that came from the network
+/// (names, banners, vendors' words) are cleaned of control and invisible characters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(from = "wire::HostWire")]
+// The schema describes what netdx writes; the reader's wider input (schema 1) is HostWire's.
+#[schemars(!from)]
 pub struct Host {
+    /// The address, IPv4 or IPv6.
     pub ip: IpAddr,
     pub status: HostStatus,
-    /// Every method that saw the host alive, in a fixed order (icmp, arp, tcp).
+    /// Every method that saw the host alive, in a fixed order (icmp, arp, tcp, udp); empty
+    /// when nothing answered.
+    #[schemars(extend("uniqueItems" = true))]
     pub methods: Vec<Method>,
+    /// The host's MAC, from ARP or the neighbour table (on the local segment only).
     pub mac: Option<MacAddr>,
     /// Vendor from the IEEE OUI table, or "(locally administered)" for randomised MACs.
     pub vendor: Option<String>,
+    /// The reverse-DNS (PTR) name.
     pub hostname: Option<String>,
     /// The name the user typed, when the target was given as a name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_name: Option<String>,
-    /// Average ICMP round trip.
+    /// Average ICMP round trip, in milliseconds.
+    #[schemars(range(min = 0))]
     pub rtt_ms: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub rtt_min_ms: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub rtt_max_ms: Option<f64>,
     /// Median ICMP round trip: one inflated echo (a busy host, a queue on the way) moves the
     /// average but not this, so comparisons between scans use it. Absent in older reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub rtt_median_ms: Option<f64>,
     /// How many echo replies `rtt_ms` and `rtt_median_ms` are computed from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rtt_samples: Option<u32>,
-    /// Percentage of ICMP echoes that got no reply, when ICMP was used. `None` when the
-    /// host is up but drops pings ([`Host::ping_blocked`]): its loss is not 100 %, it is
-    /// unknown.
+    /// Percentage of ICMP echoes that got no reply, when ICMP was used. Null without echoes,
+    /// and when the host is up but drops pings (`ping_blocked`): its loss is not 100 %, it
+    /// is unknown.
+    #[schemars(range(min = 0, max = 100))]
     pub loss_pct: Option<f64>,
-    /// Up (by ARP or TCP) but no echo was ever answered: a firewall drops pings. Derived
-    /// (see [`Host::settle`]) and written so a reader of the JSON knows why `loss_pct` is null.
+    /// Up (by ARP or TCP) but no echo was ever answered: a firewall drops pings. Written
+    /// (only when true) so a reader of the JSON knows why `loss_pct` is null.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[schemars(extend("const" = true))]
     pub ping_blocked: bool,
+    /// Echo requests sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub icmp_sent: Option<u32>,
+    /// Echo replies received.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub icmp_received: Option<u32>,
     /// What proved the host up when neither an echo reply nor ARP did ("TCP ACK to port 80
     /// answered with a reset").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof: Option<String>,
-    /// Time of the ARP reply, when found by ARP.
+    /// Time of the ARP reply in milliseconds, when found by ARP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub arp_rtt_ms: Option<f64>,
     /// Open ports, ascending. (Reports of schema 1 listed every state here; the reader
     /// moves closed and filtered ones to the sets below.)
     pub ports: Vec<Port>,
-    /// Ports that gave no answer (or an ICMP unreachable).
+    /// Ports that gave no answer (or an ICMP unreachable); absent when none.
     #[serde(default, skip_serializing_if = "PortSet::is_empty")]
     pub filtered_ports: PortSet,
-    /// Ports that answered with a reset.
+    /// Ports that answered with a reset; absent when none.
     #[serde(default, skip_serializing_if = "PortSet::is_empty")]
     pub closed_ports: PortSet,
     /// What kind of device this is, with the evidence (absent when unknown).
@@ -473,8 +536,10 @@ pub struct Host {
     )]
     pub names: crate::core::names::HostNames,
     /// The other addresses of this report with the same MAC: one device's IPv4 and IPv6
-    /// addresses (set when the scan finishes, see [`link_same_device`]).
+    /// addresses, ascending; absent when none (set when the scan finishes, by
+    /// `link_same_device`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("uniqueItems" = true))]
     pub same_device: Vec<IpAddr>,
 }
 
@@ -839,28 +904,38 @@ pub(crate) fn loss_pct(sent: u32, received: u32) -> f64 {
 }
 
 /// What the user asked for, recorded so a report says what was checked and how.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ScanParameters {
+    /// The targets as given: addresses, blocks, ranges, names.
     pub targets: Vec<String>,
+    /// What was left out (--exclude).
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// The port list as given (`22,80`, `top100`, `all`); null when no port was checked.
     pub ports: Option<String>,
+    /// The DNS questions asked, as given (`example.test:MX`).
     #[serde(default)]
     pub dns_queries: Vec<String>,
     pub timeout_ms: u64,
     pub tries: u32,
+    /// Probes in flight at once; 0 = derived from the open-file limit.
     pub concurrency: usize,
+    /// Whether hosts were pinged (ICMP echo).
     pub ping: bool,
+    /// Whether ARP was used on the local segment.
     pub arp: bool,
+    /// The DNS server asked (`ip:port`); null for the system's resolvers.
     pub resolver: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The report's counts, so a reader need not count (netdx itself recounts from the hosts).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     pub hosts_total: usize,
     pub hosts_up: usize,
-    /// Hosts that were up and stopped answering (monitoring only). In schema 1 this counted
-    /// every address without an answer; the reader moves that figure to `hosts_no_answer`.
+    /// Hosts that were up and stopped answering (monitoring exports only). In schema 1 this
+    /// counted every address without an answer; the reader moves that figure to
+    /// `hosts_no_answer`.
     pub hosts_down: usize,
     /// Addresses probed without any answer.
     #[serde(default)]
@@ -872,6 +947,7 @@ pub struct Summary {
     pub closed_ports: usize,
     pub filtered_ports: usize,
     pub dns_queries: usize,
+    /// DNS queries whose status is not NOERROR.
     pub dns_failures: usize,
 }
 
@@ -882,14 +958,36 @@ pub struct PhaseProgress {
     pub total: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What netdx found: hosts (status, discovery methods, MAC and vendor, names, latency, TCP
+/// ports, service identity, device type) and DNS answers, with the parameters that say what
+/// was checked and how. `netdx scan -o FILE.json` and `--json` write it, the dashboard exports
+/// it, and `netdx report`, `diff` and `history` read it back.
+///
+/// `schema_version` is bumped on any incompatible change, so a reader can refuse a newer
+/// report instead of misreading it; fields added without a bump are optional to readers.
+/// Version 2: `ports` lists open ports only, closed and filtered ports are range sets
+/// (`closed_ports`, `filtered_ports`); `status` is `no_answer` or `not_probed` for silent
+/// addresses, `down` only for a host that was up and stopped answering; `loss_pct` is null
+/// and `ping_blocked` true for a host up by ARP or TCP that answers no echo. netdx reads
+/// version 1 reports too and converts them; this schema describes version 2, as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(title = "netdx scan report")]
 pub struct ScanReport {
+    /// The layout version (see above); a reader refuses a newer one.
+    #[schemars(extend("const" = SCHEMA_VERSION))]
     pub schema_version: u32,
+    /// `netdx` and its version.
     pub tool: String,
+    /// When the scan started (RFC 3339); null in a report built without a clock.
+    #[schemars(extend("format" = "date-time"))]
     pub started_at: Option<String>,
+    /// When the scan ended (RFC 3339); null while it runs.
+    #[schemars(extend("format" = "date-time"))]
     pub finished_at: Option<String>,
     /// False when the scan was interrupted (Ctrl-C) or has not finished yet.
     pub complete: bool,
+    /// Stopped by Ctrl-C or SIGTERM: what was found is still written, and unprobed
+    /// addresses are `not_probed`.
     pub interrupted: bool,
     pub parameters: ScanParameters,
     /// How ports were checked: "SYN scan" or "connect scan" (absent when no port was).
@@ -900,9 +998,13 @@ pub struct ScanReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<IpAddr>,
     pub summary: Summary,
+    /// Every target address, ascending, whether it answered or not.
     #[serde(with = "hosts_as_list")]
+    #[schemars(with = "Vec<Host>")]
     pub hosts: BTreeMap<IpAddr, Host>,
+    /// The answers to the DNS questions asked (--dns), in the order asked.
     pub dns: Vec<DnsResult>,
+    /// What the user must know about the scan as a whole.
     pub notes: Vec<Note>,
     /// What changed since netdx last saw these devices (from the inventory, or earlier
     /// dashboard rounds), and what the LAN safety checks found wrong.

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::core::identity::MAX_TEXT;
@@ -30,8 +31,12 @@ pub fn text(s: &str) -> String {
     out
 }
 
-/// Names and identity of one host, by protocol. Empty when nothing answered.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Names and identity of one host, by protocol (asked by unicast to the host only); absent
+/// when nothing answered. Every string came from the network: whitespace folded, control and
+/// invisible characters replaced, cut to 160 characters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+// Closed in the schema (the reader ignores unknown fields): every field netdx writes is here.
+#[schemars(deny_unknown_fields)]
 pub struct HostNames {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mdns: Option<MdnsInfo>,
@@ -44,7 +49,8 @@ pub struct HostNames {
 }
 
 /// What an mDNS responder (Bonjour, Avahi) answered to unicast DNS-SD questions.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct MdnsInfo {
     /// The host's own name, from the reverse (PTR) question or an A/AAAA record of its
     /// address: `printer.local`.
@@ -56,7 +62,8 @@ pub struct MdnsInfo {
 }
 
 /// One DNS-SD service instance (RFC 6763).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct MdnsService {
     /// Service type without the domain: `_ipp._tcp`.
     #[serde(rename = "type")]
@@ -73,7 +80,8 @@ pub struct MdnsService {
 }
 
 /// A NetBIOS node status answer (what `nmblookup -A` and `nbtstat -A` show).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct NetbiosInfo {
     /// Computer name (the unique `<00>` name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,11 +94,13 @@ pub struct NetbiosInfo {
     pub domain_controller: bool,
     /// The adapter address the node reports (zero on Samba: then absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("pattern" = crate::core::model::MAC_PATTERN))]
     pub mac: Option<String>,
 }
 
 /// A UPnP device: the SSDP answer and the root device of its description document.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct UpnpInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub friendly_name: Option<String>,
@@ -112,7 +122,8 @@ pub struct UpnpInfo {
 }
 
 /// The SNMP v2c system group.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct SnmpInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sys_descr: Option<String>,

@@ -197,6 +197,31 @@ impl Serialize for PortSet {
     }
 }
 
+/// The schema of `Wire`, with what the type guarantees: at least one port (an empty set is
+/// not written), ascending disjoint ranges.
+impl schemars::JsonSchema for PortSet {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PortSet".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A set of ports as nmap writes it: the ranges are the fact, the \
+                count is there so a reader need not parse them.",
+            "type": "object",
+            "required": ["count", "ranges"],
+            "additionalProperties": false,
+            "properties": {
+                "count": {"type": "integer", "minimum": 1, "maximum": 65536},
+                "ranges": {
+                    "description": "Ascending, disjoint ranges in nmap notation: 1-21,23,25-79.",
+                    "type": "string",
+                    "pattern": "^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$",
+                },
+            },
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for PortSet {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let w = Wire::deserialize(d)?;

@@ -47,6 +47,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub mod bench;
+pub mod bless;
 pub mod lan_lab;
 pub mod report;
 pub mod serve;
