@@ -181,7 +181,12 @@ fn batch(
 ) -> Result<Batch, WordError> {
     let transport = transport.unwrap_or_default();
     if servers.is_empty() && matches!(transport, Transport::Tls | Transport::Https) {
-        return Err(WordError::EncryptedNeedsServer(transport.label()));
+        let shown = if transport == Transport::Tls {
+            "TLS"
+        } else {
+            "HTTPS"
+        };
+        return Err(WordError::EncryptedNeedsServer(shown));
     }
     let mut endpoints: Vec<Endpoint> = Vec::new();
     for s in servers {
@@ -383,18 +388,16 @@ async fn resolve_servers(
 /// How each server is asked. The TLS configuration (the system's CAs and `--ca-file`) is
 /// built once, and only when some server is asked over TLS or HTTPS.
 fn wires(cfg: &DnsToolConfig) -> Result<BTreeMap<Endpoint, Wire>, dns_tls::TlsSetupError> {
-    let endpoints: Vec<&Endpoint> = cfg.batches.iter().flat_map(|b| &b.servers).collect();
-    let config = if endpoints
-        .iter()
-        .any(|e| matches!(e.transport, Transport::Tls | Transport::Https))
-    {
-        Some(dns_tls::client_config(cfg.tls.ca_file.as_deref())?)
-    } else {
-        None
-    };
+    let mut config: Option<Arc<rustls::ClientConfig>> = None;
     let mut out = BTreeMap::new();
-    for e in endpoints {
-        let peer = |config: &Arc<rustls::ClientConfig>| {
+    for e in cfg.batches.iter().flat_map(|b| &b.servers) {
+        let mut peer = || {
+            let config = match &config {
+                Some(c) => Arc::clone(c),
+                None => {
+                    Arc::clone(config.insert(dns_tls::client_config(cfg.tls.ca_file.as_deref())?))
+                }
+            };
             // The certificate must name the host as written, or the address, unless
             // --tls-name says which name it carries.
             let name = match (&cfg.tls.name, &e.spec) {
@@ -403,22 +406,18 @@ fn wires(cfg: &DnsToolConfig) -> Result<BTreeMap<Endpoint, Wire>, dns_tls::TlsSe
                 (None, ServerSpec::Host { name, .. }) => name.clone(),
             };
             Ok::<_, dns_tls::TlsSetupError>(TlsPeer {
-                config: Arc::clone(config),
+                config,
                 name: dns_tls::verify_name(&name)?,
             })
         };
-        let wire = match (e.transport, &config) {
-            (Transport::Udp, _) => Wire::Udp,
-            (Transport::Tcp, _) => Wire::Tcp,
-            (Transport::Tls, Some(c)) => Wire::Tls(peer(c)?),
-            (Transport::Https, Some(c)) => Wire::Https {
-                peer: peer(c)?,
+        let wire = match e.transport {
+            Transport::Udp => Wire::Udp,
+            Transport::Tcp => Wire::Tcp,
+            Transport::Tls => Wire::Tls(peer()?),
+            Transport::Https => Wire::Https {
+                peer: peer()?,
                 path: Arc::from(e.path.as_str()),
             },
-            // Not reached: the configuration exists whenever a server is encrypted.
-            (Transport::Tls | Transport::Https, None) => {
-                return Err(dns_tls::TlsSetupError::NoRoots);
-            }
         };
         out.insert(e.clone(), wire);
     }
@@ -508,6 +507,72 @@ mod tests {
             dns_config(&args(&["MX", "@10.0.0.1"]), None),
             Err(DnsInputError::Nothing)
         ));
+    }
+
+    #[test]
+    fn encrypted_transports_and_their_options() {
+        let cfg = dns_config(&args(&["a.test", "--tls", "@192.0.2.53"]), None).unwrap();
+        let e = &cfg.batches[0].servers[0];
+        assert_eq!(e.transport, Transport::Tls);
+        assert_eq!(e.spec, ServerSpec::Addr("192.0.2.53:853".parse().unwrap()));
+        // A file line's scheme wins over the command line's flag.
+        // A CA of its own (its key was thrown away), so the test needs no system CAs.
+        let ca = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/dns-test-ca.pem"
+        );
+        let a = args(&["-f", "q.txt", "--https", "@192.0.2.53", "--ca-file", ca]);
+        let cfg = dns_config(
+            &a,
+            Some(
+                "a.test
+b.test @tls://192.0.2.54
+",
+            ),
+        )
+        .unwrap();
+        assert_eq!(cfg.batches[0].servers[0].transport, Transport::Https);
+        assert_eq!(cfg.batches[0].servers[0].path, "/dns-query");
+        assert_eq!(cfg.batches[1].servers[0].transport, Transport::Tls);
+        let w = wires(&cfg).unwrap();
+        assert!(matches!(
+            w.get(&cfg.batches[1].servers[0]),
+            Some(Wire::Tls(p)) if p.name_text() == "192.0.2.54"
+        ));
+        let cfg = dns_config(
+            &args(&[
+                "a.test",
+                "@tls://192.0.2.53",
+                "--tls-name",
+                "dns.example.org",
+                "--ca-file",
+                ca,
+            ]),
+            None,
+        )
+        .unwrap();
+        let w = wires(&cfg).unwrap();
+        assert!(matches!(
+            w.values().next(),
+            Some(Wire::Tls(p)) if p.name_text() == "dns.example.org"
+        ));
+        // Options that would be ignored, and DoT without a server, are errors.
+        for bad in [
+            vec!["a.test", "@192.0.2.53", "--tls-name", "dns.example.org"],
+            vec!["a.test", "@192.0.2.53", "--ca-file", "ca.pem"],
+            vec!["a.test", "--tls"],
+            vec!["a.test", "+https"],
+            vec!["a.test", "--tcp", "+tls", "@192.0.2.53"],
+            vec!["a.test", "@tls://192.0.2.53", "--tls-name", "bad name"],
+        ] {
+            let e = dns_config(&args(&bad), None).expect_err(&bad.join(" "));
+            assert!(!e.to_string().contains('\n'), "{e}");
+        }
+        let e = dns_config(&args(&["a.test", "--https"]), None).unwrap_err();
+        assert!(
+            e.to_string().starts_with("DNS over HTTPS needs a server"),
+            "{e}"
+        );
     }
 
     #[test]
