@@ -10,6 +10,14 @@
 //! or the name of `--tls-name` (kdig's `+tls-hostname`) for a server given by address whose
 //! certificate names a host. There is no switch to turn this off.
 //!
+//! # Cost
+//! Each query opens its own connection (as `dig +tls` does), so its latency includes the TCP
+//! and TLS handshakes. Measured in the lab (release build, 40 sequential lookups, unbound
+//! 1.17 in front of dnsmasq): median 0.04 ms over UDP, 0.8 ms over TCP, 0.7 ms over DoH and
+//! 44 ms over DoT. `dig +tls` also reports 43 ms against that unbound and 0 ms with `+https`:
+//! the DoT delay is the server's (its answer waits for the client's delayed ACK), and it is
+//! what a technician should see.
+//!
 //! # Errors
 //! Handshake failures come back from hickory as an `io::Error` wrapping rustls' typed error;
 //! [`explain`] turns them into one line that says what is wrong and what to check
