@@ -55,7 +55,7 @@ whose owner is dead, as a second line of defence. When running lab.py by hand un
 `--owner-pid $$` (sudo exits at once, which would end the lab).
 
 Standard library only; needs root, iproute2 (with tc and the tbf qdisc), nftables, dnsmasq and
-/dev/net/tun.
+/dev/net/tun (and unbound for the dns-encrypted scenario).
 """
 
 import argparse

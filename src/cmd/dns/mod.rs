@@ -1,5 +1,6 @@
 //! `netdx dns`: [`DnsArgs`] (and a `-f` query file) -> [`DnsToolConfig`], every query on one
-//! probe session, a table, `+short` or JSON out. Exit 0 when every query was answered
+//! probe session over UDP, TCP, TLS or HTTPS (see [`words`] for how a server names its
+//! transport, `crate::net::dns_tls` for DoT/DoH), a table, `+short` or JSON out. Exit 0 when every query was answered
 //! NOERROR, 1 when any failed, 2 on bad input or when nothing could be asked.
 //!
 //! All queries are started at once, at most `--concurrency` in flight, and printed in the
