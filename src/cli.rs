@@ -853,7 +853,8 @@ the command line's.
 
 JSON (--json): {\"version\": 1, \"lookups\": [{\"name\", \"type\", \"server\", \"transport\",
 \"status\", \"rcode\", \"ttl\", \"latency_ms\", \"answers\": [{\"type\", \"value\", \"ttl\"}],
-\"error\"}], \"summary\": {\"queries\", \"answered\", \"failed\", \"elapsed_ms\"}}";
+\"error\"}], \"summary\": {\"queries\", \"answered\", \"failed\", \"elapsed_ms\"}};
+transport is udp, tcp, tls or https, as the table's VIA column.";
 
 #[derive(Debug, Clone, Args)]
 pub struct DnsArgs {
