@@ -834,6 +834,18 @@ Examples:
   netdx dns example.org AAAA +short           answers only, one a line
   netdx dns example.org SOA --tcp --json      over TCP, as JSON
   netdx dns -f names.txt @10.0.0.53           queries from a file, one a line
+  netdx dns example.org @tls://dns.example.net                DNS over TLS (port 853)
+  netdx dns example.org @https://dns.example.net/dns-query    DNS over HTTPS (port 443)
+  netdx dns example.org --tls @192.0.2.53 --tls-name dns.example.net
+                                              DoT to an address, its certificate's name
+  netdx dns example.org @tls://192.0.2.53:8853 --ca-file corp-ca.pem   a private CA
+
+Transports: UDP by default; --tcp (+tcp), --tls (+tls) or --https (+https) for every server
+written without a scheme, or per server: @udp://, @tcp://, @tls://HOST[:PORT],
+@https://HOST[:PORT][/PATH] (path /dns-query by default). DoT and DoH always verify the
+server's certificate against the system's CAs plus --ca-file, and its name: the host as
+written, the address, or --tls-name. Each query opens its own connection; its latency
+includes the TCP and TLS handshakes.
 
 Query file (-f, as dig -f): one query a line, `NAME [TYPE...] [@SERVER...]` or `-x ADDRESS`;
 blank lines and lines starting with # or ; are skipped; a line without TYPE or @SERVER takes
@@ -841,11 +853,12 @@ the command line's.
 
 JSON (--json): {\"version\": 1, \"lookups\": [{\"name\", \"type\", \"server\", \"transport\",
 \"status\", \"rcode\", \"ttl\", \"latency_ms\", \"answers\": [{\"type\", \"value\", \"ttl\"}],
-\"error\"}], \"summary\": {\"queries\", \"answered\", \"failed\", \"elapsed_ms\"}}";
+\"error\"}], \"summary\": {\"queries\", \"answered\", \"failed\", \"elapsed_ms\"}};
+transport is udp, tcp, tls or https, as the table's VIA column.";
 
 #[derive(Debug, Clone, Args)]
 pub struct DnsArgs {
-    /// Names, record types, @servers and +short/+tcp, in any order.
+    /// Names, record types, @servers and +short/+tcp/+tls/+https, in any order.
     #[arg(value_name = "NAME|TYPE|@SERVER")]
     pub words: Vec<String>,
 
@@ -858,8 +871,25 @@ pub struct DnsArgs {
     pub file: Option<PathBuf>,
 
     /// Ask over TCP instead of UDP (+tcp).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["tls", "https"])]
     pub tcp: bool,
+
+    /// Ask over TLS, port 853 unless given (DoT, RFC 7858; +tls).
+    #[arg(long, conflicts_with = "https")]
+    pub tls: bool,
+
+    /// Ask over HTTPS, port 443 unless given, path /dns-query (DoH, RFC 8484; +https).
+    #[arg(long)]
+    pub https: bool,
+
+    /// The name the DoT/DoH server's certificate must carry, for a server given by
+    /// address (kdig's +tls-hostname).
+    #[arg(long, value_name = "NAME")]
+    pub tls_name: Option<String>,
+
+    /// Trust the CA certificates of this PEM file too (a private CA), beside the system's.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
 
     /// Print only the answers, one a line (+short); failures go to stderr.
     #[arg(long)]

@@ -157,6 +157,7 @@ fn reverse_nxdomain_tcp_and_table() {
         assert_eq!(cols[2], lab.dns().ttl.to_string(), "{row}");
         assert_eq!(cols[3], want, "{row}");
         assert_eq!(cols[4], format!("{}:53", lab.dns().server), "{row}");
+        assert_eq!(cols[5], "tcp", "{row}");
     }
 }
 

@@ -18,7 +18,7 @@ need=()
 for cmd_pkg in ip:iproute2 nft:nftables dnsmasq:dnsmasq-base tmux:tmux python3:python3 \
                ndiff:ndiff nmap:nmap fping:fping arp-scan:arp-scan chromium:chromium \
                ps:procps openssl:openssl strace:strace snmpd:snmpd \
-               lldpd:lldpd radvd:radvd curl:curl \
+               lldpd:lldpd radvd:radvd curl:curl unbound:unbound \
                promtool:prometheus systemd-analyze:systemd \
                zsh:zsh fish:fish getcap:libcap2-bin dpkg-shlibdeps:dpkg-dev; do
   command -v "${cmd_pkg%%:*}" >/dev/null 2>&1 || need+=("${cmd_pkg#*:}")
@@ -27,7 +27,7 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "tests/run.sh: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # Daemons (snmpd, lldpd, radvd) must never run in the root namespace, where they would answer on the
+  # Daemons (snmpd, lldpd, radvd, unbound) must never run in the root namespace, where they would answer on the
   # real network: keep apt from starting them, and from enabling them for the next boot.
   # The lab starts them only inside its namespaces.
   policy_made=
@@ -39,7 +39,9 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   if [ -n "$policy_made" ]; then rm -f /usr/sbin/policy-rc.d; fi
   if command -v systemctl >/dev/null 2>&1; then
-    systemctl disable --now snmpd lldpd radvd prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+    # unbound-resolvconf would also point the machine's resolv.conf at a local unbound.
+    systemctl disable --now snmpd lldpd radvd prometheus prometheus-node-exporter \
+      unbound unbound-resolvconf >/dev/null 2>&1 || true
   fi
 fi
 

@@ -323,7 +323,7 @@ _netdx() {
             return 0
             ;;
         netdx__subcmd__dns)
-            opts="-x -f -h --file --tcp --short --json --timeout --concurrency --help"
+            opts="-x -f -h --file --tcp --tls --https --tls-name --ca-file --short --json --timeout --concurrency --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -338,6 +338,14 @@ _netdx() {
                     return 0
                     ;;
                 -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

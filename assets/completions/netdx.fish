@@ -220,9 +220,13 @@ complete -c netdx -n "__fish_netdx_using_subcommand man" -l dir -d 'Write every 
 complete -c netdx -n "__fish_netdx_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c netdx -n "__fish_netdx_using_subcommand dns" -s x -d 'Reverse lookup: the PTR record of ADDR (repeatable)' -r
 complete -c netdx -n "__fish_netdx_using_subcommand dns" -s f -l file -d 'Read queries from FILE, one a line (see below); `-` reads standard input' -r -F
+complete -c netdx -n "__fish_netdx_using_subcommand dns" -l tls-name -d 'The name the DoT/DoH server\'s certificate must carry, for a server given by address (kdig\'s +tls-hostname)' -r
+complete -c netdx -n "__fish_netdx_using_subcommand dns" -l ca-file -d 'Trust the CA certificates of this PEM file too (a private CA), beside the system\'s' -r -F
 complete -c netdx -n "__fish_netdx_using_subcommand dns" -l timeout -d 'Milliseconds to wait for each server\'s answer' -r
 complete -c netdx -n "__fish_netdx_using_subcommand dns" -l concurrency -d 'Queries in flight at once' -r
 complete -c netdx -n "__fish_netdx_using_subcommand dns" -l tcp -d 'Ask over TCP instead of UDP (+tcp)'
+complete -c netdx -n "__fish_netdx_using_subcommand dns" -l tls -d 'Ask over TLS, port 853 unless given (DoT, RFC 7858; +tls)'
+complete -c netdx -n "__fish_netdx_using_subcommand dns" -l https -d 'Ask over HTTPS, port 443 unless given, path /dns-query (DoH, RFC 8484; +https)'
 complete -c netdx -n "__fish_netdx_using_subcommand dns" -l short -d 'Print only the answers, one a line (+short); failures go to stderr'
 complete -c netdx -n "__fish_netdx_using_subcommand dns" -l json -d 'Print the results as one JSON document'
 complete -c netdx -n "__fish_netdx_using_subcommand dns" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -57,6 +57,7 @@ use tokio::sync::Semaphore;
 
 use crate::core::model::{DnsAnswer, DnsResult, DnsStatus, RecordType};
 use crate::net::dns_pace::{Pacer, TryPlan};
+use crate::net::dns_tls::{self, TlsPeer};
 use crate::net::sys::resolvers::{RESOLV_CONF, ResolvConf};
 
 /// Port of every server named in `/etc/resolv.conf` (the format has no port field).
@@ -74,6 +75,11 @@ const MAX_IN_FLIGHT_PER_SERVER: usize = 128;
 /// 64 at once lost SYNs in the lab, and each lost SYN cost a 1 s retransmission (200
 /// lookups took 2.1 s instead of 0.1 s).
 const TCP_IN_FLIGHT_PER_SERVER: usize = 16;
+
+/// DoT and DoH queries in flight to one server at most, each on its own connection. unbound
+/// serves 10 TCP/TLS connections per thread by default and drops the ones past it: at 16 at
+/// once, queries in the lab failed with a broken pipe.
+const TLS_IN_FLIGHT_PER_SERVER: usize = 8;
 
 /// Reverse lookups in flight to one server at most. A scan of a /24 with `-p all` asked for
 /// 33 names at once beside its port scan and saw 10 time out on a healthy server; a small
@@ -317,15 +323,29 @@ fn millis(d: Duration) -> f64 {
 
 /// The wire a query travels over. The probe asks over UDP and retries a truncated answer
 /// over TCP; `netdx dns --tcp` asks over TCP from the start (as `dig +tcp`), which tests a
-/// server's TCP listener and firewalls that let only UDP through.
+/// server's TCP listener and firewalls that let only UDP through; `tls` (DoT, RFC 7858) and
+/// `https` (DoH, RFC 8484) are the encrypted transports of `netdx dns` (see
+/// [`crate::net::dns_tls`]).
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
     #[default]
     Udp,
     Tcp,
+    Tls,
+    Https,
 }
 
 impl Transport {
@@ -333,6 +353,38 @@ impl Transport {
         match self {
             Transport::Udp => "udp",
             Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
+            Transport::Https => "https",
+        }
+    }
+
+    /// The port of a server named without one.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Transport::Udp | Transport::Tcp => DNS_PORT,
+            Transport::Tls => dns_tls::DOT_PORT,
+            Transport::Https => dns_tls::DOH_PORT,
+        }
+    }
+}
+
+/// A [`Transport`] with what it needs to be used: the TLS peer of DoT and DoH, the URL path
+/// of DoH.
+#[derive(Debug, Clone)]
+pub enum Wire {
+    Udp,
+    Tcp,
+    Tls(TlsPeer),
+    Https { peer: TlsPeer, path: Arc<str> },
+}
+
+impl Wire {
+    pub fn transport(&self) -> Transport {
+        match self {
+            Wire::Udp => Transport::Udp,
+            Wire::Tcp => Transport::Tcp,
+            Wire::Tls(_) => Transport::Tls,
+            Wire::Https { .. } => Transport::Https,
         }
     }
 }
@@ -412,7 +464,7 @@ impl Attempt {
             NetError::Dns(NetDnsError::NoRecordsFound(no)) => {
                 (status_of(no.response_code), None, Some(no.response_code))
             }
-            other => (DnsStatus::Error, Some(other.to_string()), None),
+            other => (DnsStatus::Error, Some(dns_tls::explain(other)), None),
         };
         Attempt {
             server,
@@ -443,6 +495,8 @@ struct Inner {
     gates: Vec<Semaphore>,
     /// One gate per server, same order, bounding the TCP-only queries in flight to it.
     tcp_gates: Vec<Semaphore>,
+    /// One gate per server, same order, bounding the DoT and DoH queries in flight to it.
+    tls_gates: Vec<Semaphore>,
     /// One pacer per server, same order, for reverse lookups only.
     ptr_pacers: Vec<Pacer>,
     timeout: Duration,
@@ -547,6 +601,10 @@ impl DnsProbe {
                     .iter()
                     .map(|_| Semaphore::new(TCP_IN_FLIGHT_PER_SERVER))
                     .collect(),
+                tls_gates: servers
+                    .iter()
+                    .map(|_| Semaphore::new(TLS_IN_FLIGHT_PER_SERVER))
+                    .collect(),
                 ptr_pacers: servers
                     .iter()
                     .map(|_| Pacer::new(PTR_IN_FLIGHT_PER_SERVER, PTR_SPACING))
@@ -570,18 +628,18 @@ impl DnsProbe {
     /// with the matching status. `server` names the server whose outcome is reported (for
     /// TIMEOUT, the one that did not answer); `rtt_ms` is that exchange's time.
     pub async fn query(&self, name: &str, rtype: RecordType) -> DnsResult {
-        self.ask(name, rtype, Transport::Udp).await.result
+        self.ask(name, rtype, &Wire::Udp).await.result
     }
 
     /// [`DnsProbe::query`] over a chosen transport, with the server's response code: what
     /// `netdx dns` shows for each name, type and server.
-    pub async fn ask(&self, name: &str, rtype: RecordType, transport: Transport) -> Asked {
+    pub async fn ask(&self, name: &str, rtype: RecordType, wire: &Wire) -> Asked {
         let parsed = match parse_ip_literal(name.trim()) {
             Some(ip) if rtype == RecordType::PTR => Ok(Name::from(ip)),
             _ => parse_name(name.trim()),
         };
         match parsed {
-            Ok(n) => self.lookup_on(&n, rtype, Pace::Once, transport).await,
+            Ok(n) => self.lookup_on(&n, rtype, Pace::Once, wire).await,
             Err(reason) => Asked {
                 rcode: None,
                 result: invalid_name(name, rtype, &reason),
@@ -645,35 +703,34 @@ impl DnsProbe {
 
     /// Ask the servers in order until one gives a final answer (NOERROR or NXDOMAIN).
     async fn lookup(&self, name: &Name, rtype: RecordType, pace: Pace) -> DnsResult {
-        self.lookup_on(name, rtype, pace, Transport::Udp)
-            .await
-            .result
+        self.lookup_on(name, rtype, pace, &Wire::Udp).await.result
     }
 
     /// [`DnsProbe::lookup`] over `transport`, with the chosen server's response code.
-    async fn lookup_on(
-        &self,
-        name: &Name,
-        rtype: RecordType,
-        pace: Pace,
-        transport: Transport,
-    ) -> Asked {
+    async fn lookup_on(&self, name: &Name, rtype: RecordType, pace: Pace, wire: &Wire) -> Asked {
         let mut failed: Vec<Attempt> = Vec::new();
         let mut chosen = None;
         let servers = self.inner.servers.iter().zip(&self.inner.gates);
         let pacers = self.inner.ptr_pacers.iter().zip(&self.inner.tcp_gates);
-        for ((server, gate), (pacer, tcp_gate)) in servers.zip(pacers) {
+        let stream_gates = pacers.zip(&self.inner.tls_gates);
+        for ((server, gate), ((pacer, tcp_gate), tls_gate)) in servers.zip(stream_gates) {
             let attempt = match pace {
                 Pace::Once => {
                     // The gate is never closed; should that change, asking without it is
                     // harmless.
                     let _slot = gate.acquire().await.ok();
                     let budget = Budget::single(self.inner.timeout);
-                    match transport {
-                        Transport::Udp => self.exchange(*server, name, rtype, budget).await,
-                        Transport::Tcp => {
-                            let _conn = tcp_gate.acquire().await.ok();
-                            self.exchange_tcp(*server, name, rtype, budget).await
+                    match wire {
+                        Wire::Udp => self.exchange(*server, name, rtype, budget).await,
+                        // Each of these is a connection of its own (and a TLS handshake).
+                        stream => {
+                            let stream_gate = match stream {
+                                Wire::Tls(_) | Wire::Https { .. } => tls_gate,
+                                Wire::Udp | Wire::Tcp => tcp_gate,
+                            };
+                            let _conn = stream_gate.acquire().await.ok();
+                            self.exchange_stream(*server, name, rtype, budget, stream)
+                                .await
                         }
                     }
                 }
@@ -776,19 +833,28 @@ impl DnsProbe {
         lost.swap_remove(pick)
     }
 
-    /// One exchange with one server over TCP only (`dig +tcp`).
-    async fn exchange_tcp(
+    /// One exchange with one server over a connection of its own: TCP only (`dig +tcp`),
+    /// DoT or DoH. The time includes the connection's set-up (TCP, TLS and HTTP/2
+    /// handshakes), as each query opens its own, like `dig +tls` and `kdig +tls`.
+    async fn exchange_stream(
         &self,
         server: SocketAddr,
         name: &Name,
         rtype: RecordType,
         budget: Budget,
+        wire: &Wire,
     ) -> Attempt {
         let start = Instant::now();
-        match self
-            .tcp(server, request_for(name, rtype), budget.timeout)
-            .await
-        {
+        let request = request_for(name, rtype);
+        let answer = match wire {
+            Wire::Udp | Wire::Tcp => self.tcp(server, request, budget.timeout).await,
+            Wire::Tls(peer) => self.tls(server, request, budget.timeout, peer).await,
+            Wire::Https { peer, path } => {
+                self.https(server, request, budget.timeout, peer, path)
+                    .await
+            }
+        };
+        match answer {
             Ok(r) => Attempt::from_response(server, &r, start.elapsed()),
             Err(e) => Attempt::from_error(server, &e),
         }
@@ -870,6 +936,71 @@ impl DnsProbe {
                 r = &mut answer => r,
                 () = &mut background => answer.await,
             }
+        };
+        tokio::time::timeout(timeout, work)
+            .await
+            .unwrap_or(Err(NetError::Timeout))
+    }
+
+    /// DNS over TLS: hickory's TCP framing over a rustls stream, the connection driven here
+    /// as in [`DnsProbe::tcp`]. SNI is sent for a host name (hickory's own `tls_exchange`
+    /// turns it off; a diagnosis wants what a standard client sends).
+    async fn tls(
+        &self,
+        server: SocketAddr,
+        request: DnsRequest,
+        timeout: Duration,
+        peer: &TlsPeer,
+    ) -> std::result::Result<DnsResponse, NetError> {
+        let work = async {
+            let (connect, handle) = hickory_resolver::net::tls::tls_client_connect(
+                server,
+                peer.name.clone(),
+                Arc::clone(&peer.config),
+                self.inner.provider.clone(),
+            );
+            let multiplexer = DnsMultiplexer::new(connect.await?, handle).with_timeout(timeout);
+            let (exchange, background) =
+                DnsExchange::<TokioRuntimeProvider>::from_stream(multiplexer);
+            let answer = exchange.send(request).first_answer();
+            tokio::pin!(background);
+            tokio::pin!(answer);
+            tokio::select! {
+                biased;
+                r = &mut answer => r,
+                () = &mut background => answer.await,
+            }
+        };
+        tokio::time::timeout(timeout, work)
+            .await
+            .unwrap_or(Err(NetError::Timeout))
+    }
+
+    /// DNS over HTTPS: one HTTP/2 connection (ALPN h2) and one POST of the message to
+    /// `path`, hickory's client; a non-2xx status is an error naming it.
+    async fn https(
+        &self,
+        server: SocketAddr,
+        request: DnsRequest,
+        timeout: Duration,
+        peer: &TlsPeer,
+        path: &Arc<str>,
+    ) -> std::result::Result<DnsResponse, NetError> {
+        let work = async {
+            let mut builder = hickory_resolver::net::h2::HttpsClientStream::builder(
+                Arc::clone(&peer.config),
+                self.inner.provider.clone(),
+            );
+            builder.request_timeout(timeout);
+            let mut stream = builder
+                .build(server, Arc::from(peer.name_text()), Arc::clone(path))
+                .await?;
+            // Dropping the stream closes the connection (its driver task ends with it).
+            stream
+                .send_message(request)
+                .next()
+                .await
+                .unwrap_or(Err(NetError::Timeout))
         };
         tokio::time::timeout(timeout, work)
             .await

@@ -8,6 +8,7 @@ pub mod dns;
 pub mod dns_check;
 pub mod dns_health;
 pub mod dns_pace;
+pub mod dns_tls;
 pub mod icmp;
 pub mod identify;
 pub mod lan;

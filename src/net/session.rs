@@ -362,7 +362,7 @@ impl Session {
     }
 
     /// One question for `netdx dns`: `name`/`rtype` to `server` (`None`: the system's
-    /// resolvers, in order) over `transport`, on the measurement thread with the server's
+    /// resolvers, in order) over `wire`, on the measurement thread with the server's
     /// client from [`Session::dns`]. Fails only when no client can be made for `server`.
     pub async fn dns_ask(
         &self,
@@ -370,7 +370,7 @@ impl Session {
         timeout: Duration,
         name: String,
         rtype: crate::core::model::RecordType,
-        transport: dns::Transport,
+        wire: dns::Wire,
     ) -> dns::Result<dns::Asked> {
         let probe = self.dns(server, timeout).await?;
         let why = "the measurement thread stopped";
@@ -379,7 +379,7 @@ impl Session {
             rcode: None,
         };
         Ok(self
-            .measured(async move { probe.ask(&name, rtype, transport).await })
+            .measured(async move { probe.ask(&name, rtype, &wire).await })
             .await
             .unwrap_or(unsent))
     }

@@ -2,11 +2,14 @@
 //! query without answers), `+short` (answer values only) or one JSON document.
 //!
 //! ```text
-//! NAME           TYPE   TTL  ANSWER           SERVER          LATENCY
-//! www.lab.test   CNAME  60   web.lab.test.    10.77.0.53:53   0.4 ms
-//! www.lab.test   A      60   10.77.0.20       10.77.0.53:53   0.4 ms
-//! nope.lab.test  A      -    NXDOMAIN         10.77.0.53:53   0.3 ms
+//! NAME           TYPE   TTL  ANSWER           SERVER          VIA  LATENCY
+//! www.lab.test   CNAME  60   web.lab.test.    10.77.0.53:53   udp  0.4 ms
+//! www.lab.test   A      60   10.77.0.20       10.77.0.53:53   udp  0.4 ms
+//! nope.lab.test  A      -    NXDOMAIN         10.77.0.53:853  tls  3.1 ms
 //! ```
+//!
+//! VIA (and `transport` in JSON) is the transport of each answer: udp, tcp, tls (DoT) or
+//! https (DoH); `+short` failure lines name it as a scheme (`tls://10.77.0.53:853`).
 //!
 //! The JSON schema (version 1) is stable: every field is always present (`null` when not
 //! known), so scripts can rely on it:
@@ -33,6 +36,7 @@ pub struct Lookup {
     /// The server asked (`ip:port`); with the system's resolvers, the one whose outcome this
     /// is.
     pub server: Option<String>,
+    /// udp, tcp, tls (DoT) or https (DoH).
     pub transport: Transport,
     /// NOERROR, NXDOMAIN, SERVFAIL, REFUSED, TIMEOUT or ERROR.
     pub status: DnsStatus,
@@ -125,16 +129,18 @@ fn status_line(l: &Lookup) -> String {
 
 /// The table, every string cleaned of terminal control characters.
 pub fn table(lookups: &[Lookup]) -> String {
-    let mut rows: Vec<[String; 6]> = vec![[
+    let mut rows: Vec<[String; 7]> = vec![[
         "NAME".into(),
         "TYPE".into(),
         "TTL".into(),
         "ANSWER".into(),
         "SERVER".into(),
+        "VIA".into(),
         "LATENCY".into(),
     ]];
     for l in lookups {
         let server = clean(l.server.as_deref().unwrap_or("-"));
+        let via = l.transport.label().to_string();
         if l.answers.is_empty() {
             rows.push([
                 clean(&l.name),
@@ -142,6 +148,7 @@ pub fn table(lookups: &[Lookup]) -> String {
                 "-".into(),
                 clean(&status_line(l)),
                 server.clone(),
+                via.clone(),
                 latency(l),
             ]);
         }
@@ -152,11 +159,12 @@ pub fn table(lookups: &[Lookup]) -> String {
                 a.ttl.to_string(),
                 clean(&a.value),
                 server.clone(),
+                via.clone(),
                 latency(l),
             ]);
         }
     }
-    let mut widths = [0usize; 6];
+    let mut widths = [0usize; 7];
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
@@ -189,12 +197,17 @@ pub fn short(lookups: &[Lookup]) -> (String, String) {
             out.push('\n');
         }
         if !l.answered() {
+            let server = match (l.server.as_deref(), l.transport) {
+                (None, _) => "no server".to_string(),
+                (Some(s), Transport::Udp) => s.to_string(),
+                (Some(s), t) => format!("{}://{s}", t.label()),
+            };
             err.push_str(&format!(
                 "netdx: {} {}: {} ({})\n",
                 clean(&l.name),
                 l.rtype,
                 clean(&status_line(l)),
-                clean(l.server.as_deref().unwrap_or("no server")),
+                clean(&server),
             ));
         }
     }
@@ -207,6 +220,15 @@ mod tests {
     use crate::core::model::DnsResult;
 
     fn lookup(name: &str, status: DnsStatus, answers: &[(&str, &str, u32)]) -> Lookup {
+        lookup_via(name, status, answers, Transport::Udp)
+    }
+
+    fn lookup_via(
+        name: &str,
+        status: DnsStatus,
+        answers: &[(&str, &str, u32)],
+        transport: Transport,
+    ) -> Lookup {
         Lookup::new(
             Asked {
                 result: DnsResult {
@@ -228,8 +250,32 @@ mod tests {
                 },
                 rcode: Some(status.label().into()),
             },
-            Transport::Udp,
+            transport,
         )
+    }
+
+    #[test]
+    fn transport_per_answer() {
+        let ls = [
+            lookup_via(
+                "web.lab.test",
+                DnsStatus::NoError,
+                &[("A", "10.77.0.20", 60)],
+                Transport::Tls,
+            ),
+            lookup_via("nope.lab.test", DnsStatus::NxDomain, &[], Transport::Https),
+        ];
+        let text = table(&ls);
+        let lines: Vec<&str> = text.lines().collect();
+        let header: Vec<&str> = lines[0].split_whitespace().collect();
+        assert_eq!(header[5..], ["VIA", "LATENCY"], "{text}");
+        assert_eq!(lines[1].split_whitespace().nth(5), Some("tls"), "{text}");
+        assert_eq!(lines[2].split_whitespace().nth(5), Some("https"), "{text}");
+        let (_, err) = short(&ls);
+        assert!(err.contains("(https://10.77.0.53:53)"), "{err}");
+        let v = serde_json::to_value(DnsReport::new(ls.to_vec(), 1.0)).unwrap();
+        assert_eq!(v["lookups"][0]["transport"], "tls");
+        assert_eq!(v["lookups"][1]["transport"], "https");
     }
 
     #[test]

@@ -812,6 +812,31 @@ impl Lab {
         );
     }
 
+    /// Starts unbound on the DNS host serving DNS over TLS (853) and HTTPS (443,
+    /// /dns-query) with this certificate and key, forwarding to the lab's dnsmasq
+    /// (`lab.py break --scenario dns-encrypted`; heal or teardown stops it). Use a lab of
+    /// the test's own ([`Lab::up`]).
+    pub fn start_encrypted_dns(&self, cert: &Path, key: &Path) {
+        let (cert, key) = (cert.to_string_lossy(), key.to_string_lossy());
+        let argv = [
+            "break",
+            "--name",
+            &self.info.name,
+            "--scenario",
+            "dns-encrypted",
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+        ];
+        let out = lab_py(&argv, EXEC_TIMEOUT);
+        assert!(
+            out.status.success(),
+            "lab.py {argv:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Undoes every break, newest first (`lab.py heal`).
     pub fn heal(&self) {
         let out = lab_py(&["heal", "--name", &self.info.name], EXEC_TIMEOUT);

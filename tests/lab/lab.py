@@ -6,7 +6,7 @@
     lab.py reap                                                 tear down labs whose owner died
     lab.py list                                                 show recorded labs
     lab.py break --name NAME --scenario S [--router N] [--percent P] [--target K] [--port P]
-                                                                break the lab in one way
+                 [--cert PEM --key PEM]                         break the lab in one way
     lab.py heal --name NAME                                     undo every break
 
 Layout (from topology.json, the single source of truth):
@@ -55,7 +55,7 @@ whose owner is dead, as a second line of defence. When running lab.py by hand un
 `--owner-pid $$` (sudo exits at once, which would end the lab).
 
 Standard library only; needs root, iproute2 (with tc and the tbf qdisc), nftables, dnsmasq and
-/dev/net/tun.
+/dev/net/tun (and unbound for the dns-encrypted scenario).
 """
 
 import argparse
@@ -1402,6 +1402,8 @@ SCENARIOS = {
     " late: its kernel ignores them and icmp_delay.py answers instead",
     "dns-second": "a second resolver (dns.second in topology.json) on the DNS host that disagrees"
     " with the first; the scanner's resolv.conf lists both",
+    "dns-encrypted": "unbound on the DNS host serves DNS over TLS (port 853) and over HTTPS (443,"
+    " /dns-query) with --cert/--key, forwarding every question to the lab's dnsmasq",
 }
 ICMP_DELAY_PY = os.path.join(LAB_DIR, "icmp_delay.py")
 DNS_STUB_PY = os.path.join(LAB_DIR, "dns_stub.py")
@@ -1551,6 +1553,8 @@ def apply_break(state, doc, args):
             f.write(before + f"nameserver {second['server']}\n")
         return {"kind": "dns-second", "ns": dns["ns"], "pid": proc.pid,
                 "addr": f"{second['server']}/24", "resolv": resolv, "resolv_text": before}
+    if sc == "dns-encrypted":
+        return start_unbound(state, host["dns"], doc["dns"], args)
     if sc == "dns-servfail":
         dns = host["dns"]
         sdir = state_dir(state["name"])
@@ -1562,6 +1566,63 @@ def apply_break(state, doc, args):
         wait_listening([(stub, dns["ns"], [53], logfile)])
         return {"kind": "dns-stub", "ns": dns["ns"], "pid": stub.pid}
     raise LabError(f"unknown scenario {sc!r}; one of {', '.join(SCENARIOS)}")
+
+
+def unbound_conf(dns_host, dns_doc, cert, key, sdir):
+    """unbound as a DoT/DoH front for dnsmasq: it listens only on the DNS host's addresses,
+    ports 853 and 443 (dnsmasq keeps 53), forwards everything to dnsmasq and validates nothing
+    (the lab's zone is not signed). No chroot, no privilege drop, no syslog: it lives in the
+    lab's state directory and dies with the lab."""
+    ips = [dns_host["ip"], dns_host["ipv6"]]
+    lines = ["server:"]
+    lines += [f"    interface: {ip}@{port}" for ip in ips for port in (853, 443)]
+    lines += [
+        "    tls-port: 853",
+        "    https-port: 443",
+        '    http-endpoint: "/dns-query"',
+        f'    tls-service-key: "{key}"',
+        f'    tls-service-pem: "{cert}"',
+        "    access-control: 0.0.0.0/0 allow",
+        "    access-control: ::/0 allow",
+        '    username: ""',
+        '    chroot: ""',
+        f'    directory: "{sdir}"',
+        f'    pidfile: "{sdir}/unbound.pid"',
+        "    use-syslog: no",
+        '    logfile: ""',
+        "    verbosity: 1",
+        "    do-daemonize: no",
+        "    num-threads: 1",
+        "    so-reuseport: no",
+        '    module-config: "iterator"',
+        "    qname-minimisation: no",
+        # The lab's zone and reverse zones are names unbound answers itself by default.
+        "    unblock-lan-zones: yes",
+        "    insecure-lan-zones: yes",
+        f'    local-zone: "{dns_doc["zone"].rsplit(".", 1)[-1]}." nodefault',
+        "forward-zone:",
+        '    name: "."',
+        f"    forward-addr: {dns_host['ip']}@53",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def start_unbound(state, dns_host, dns_doc, args):
+    if not (args.cert and args.key):
+        raise LabError("dns-encrypted needs --cert PEM and --key PEM")
+    if shutil.which("unbound") is None:
+        raise LabError("unbound is not installed (tests/run.sh installs it)")
+    sdir = state_dir(state["name"])
+    conf = os.path.join(sdir, "unbound.conf")
+    with open(conf, "w") as f:
+        f.write(unbound_conf(dns_host, dns_doc, os.path.abspath(args.cert),
+                             os.path.abspath(args.key), sdir))
+    run(["unbound-checkconf", conf])
+    logfile = os.path.join(sdir, "unbound.log")
+    argv = ["ip", "netns", "exec", dns_host["ns"], "unbound", "-d", "-c", conf]
+    proc = spawn(argv, logfile, state)
+    wait_listening([(proc, dns_host["ns"], [853, 443], logfile)])
+    return {"kind": "process", "ns": dns_host["ns"], "pid": proc.pid}
 
 
 def undo_break(state, rec):
@@ -1577,6 +1638,8 @@ def undo_break(state, rec):
     elif rec["kind"] == "icmp-delay":
         stop_process(state, rec["pid"])
         run(["ip", "netns", "exec", rec["ns"], "sysctl", "-qw", "net.ipv4.icmp_echo_ignore_all=0"])
+    elif rec["kind"] == "process":
+        stop_process(state, rec["pid"])
     elif rec["kind"] == "dns-second":
         stop_process(state, rec["pid"])
         run(["ip", "-n", rec["ns"], "addr", "del", rec["addr"], "dev", "eth0"])
@@ -1687,6 +1750,8 @@ def main():
     brk.add_argument("--target", default="app", help="WAN target key")
     brk.add_argument("--port", type=int, default=443)
     brk.add_argument("--delay-ms", type=int, default=200, help="lan-slow: echo reply delay")
+    brk.add_argument("--cert", help="dns-encrypted: the server's certificate (PEM)")
+    brk.add_argument("--key", help="dns-encrypted: the server's private key (PEM)")
     heal = sub.add_parser("heal", help="undo every break, newest first")
     heal.add_argument("--name", type=lab_name, required=True)
     jan = sub.add_parser("janitor", help=argparse.SUPPRESS)

@@ -1,5 +1,6 @@
 //! `netdx dns`: [`DnsArgs`] (and a `-f` query file) -> [`DnsToolConfig`], every query on one
-//! probe session, a table, `+short` or JSON out. Exit 0 when every query was answered
+//! probe session over UDP, TCP, TLS or HTTPS (see [`words`] for how a server names its
+//! transport, `crate::net::dns_tls` for DoT/DoH), a table, `+short` or JSON out. Exit 0 when every query was answered
 //! NOERROR, 1 when any failed, 2 on bad input or when nothing could be asked.
 //!
 //! All queries are started at once, at most `--concurrency` in flight, and printed in the
@@ -11,18 +12,20 @@ pub mod words;
 use std::collections::BTreeMap;
 use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
 
 use crate::cli::DnsArgs;
-use crate::net::dns::{DnsError, Transport};
+use crate::net::dns::{DnsError, Transport, Wire};
+use crate::net::dns_tls::{self, TlsPeer};
 use crate::net::session::{Session, SessionOptions};
 use crate::output::dns::{self as out, DnsReport, Lookup};
 
-use self::words::{Query, ServerSpec, WordError, Words};
+use self::words::{Endpoint, Query, ServerSpec, WordError};
 use super::trouble;
 
 /// Exit code when any query failed.
@@ -36,14 +39,21 @@ pub enum DnsOutput {
     Json,
 }
 
-/// Queries that go to the same servers over the same transport: the command line's, or one
-/// line of a query file.
+/// Queries that go to the same servers: the command line's, or one line of a query file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch {
     pub queries: Vec<Query>,
     /// Empty: the system's resolvers.
-    pub servers: Vec<ServerSpec>,
+    pub servers: Vec<Endpoint>,
+    /// The transport to the system's resolvers (UDP or TCP) when `servers` is empty.
     pub transport: Transport,
+}
+
+/// `--tls-name` and `--ca-file`, for DoT and DoH.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    pub name: Option<String>,
+    pub ca_file: Option<PathBuf>,
 }
 
 /// The typed configuration of one `netdx dns` run.
@@ -53,6 +63,7 @@ pub struct DnsToolConfig {
     pub output: DnsOutput,
     pub timeout: Duration,
     pub concurrency: usize,
+    pub tls: TlsOptions,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +78,13 @@ pub enum DnsInputError {
     JsonAndShort,
     #[error("nothing to look up: give a NAME, -x ADDR or -f FILE")]
     Nothing,
+    #[error(
+        "{0} applies only to DNS over TLS or HTTPS: add @tls://SERVER, @https://SERVER, --tls \
+         or --https"
+    )]
+    TlsOptionUnused(&'static str),
+    #[error(transparent)]
+    Tls(#[from] dns_tls::TlsSetupError),
 }
 
 /// Build the configuration; `file_text` is the `-f` file's content (read by the caller).
@@ -80,21 +98,20 @@ pub fn dns_config(args: &DnsArgs, file_text: Option<&str>) -> Result<DnsToolConf
     if short && args.json {
         return Err(DnsInputError::JsonAndShort);
     }
-    let tcp = args.tcp || cli.tcp;
-    let transport = |line_tcp: bool| {
-        if tcp || line_tcp {
-            Transport::Tcp
-        } else {
-            Transport::Udp
+    // The run's transport: the flags and the command line's + words, which must agree.
+    let mut run_transport = cli.transport;
+    for (on, t) in [
+        (args.tcp, Transport::Tcp),
+        (args.tls, Transport::Tls),
+        (args.https, Transport::Https),
+    ] {
+        if on {
+            words::choose_transport(&mut run_transport, t)?;
         }
-    };
+    }
     let mut batches = Vec::new();
     if !cli.targets.is_empty() {
-        batches.push(Batch {
-            queries: cli.queries(&[]),
-            servers: cli.servers.clone(),
-            transport: transport(false),
-        });
+        batches.push(batch(cli.queries(&[]), &cli.servers, run_transport)?);
     }
     if let Some(text) = file_text {
         let path = args
@@ -106,11 +123,37 @@ pub fn dns_config(args: &DnsArgs, file_text: Option<&str>) -> Result<DnsToolConf
             error,
         })?;
         for line in lines {
-            batches.push(batch_of_line(&line, &cli, transport(line.tcp)));
+            // A line's own + word wins over the command line's.
+            let transport = line.transport.or(run_transport);
+            let servers = if line.servers.is_empty() {
+                &cli.servers
+            } else {
+                &line.servers
+            };
+            let b = batch(line.queries(&cli.types), servers, transport).map_err(|error| {
+                DnsInputError::File {
+                    path: path.clone(),
+                    error,
+                }
+            });
+            batches.push(b?);
         }
     }
     if batches.is_empty() {
         return Err(DnsInputError::Nothing);
+    }
+    let encrypted = batches
+        .iter()
+        .flat_map(|b| &b.servers)
+        .any(|e| matches!(e.transport, Transport::Tls | Transport::Https));
+    if let Some(name) = &args.tls_name {
+        if !encrypted {
+            return Err(DnsInputError::TlsOptionUnused("--tls-name"));
+        }
+        dns_tls::verify_name(name)?;
+    }
+    if args.ca_file.is_some() && !encrypted {
+        return Err(DnsInputError::TlsOptionUnused("--ca-file"));
     }
     Ok(DnsToolConfig {
         batches,
@@ -123,20 +166,41 @@ pub fn dns_config(args: &DnsArgs, file_text: Option<&str>) -> Result<DnsToolConf
         },
         timeout: Duration::from_millis(args.timeout),
         concurrency: usize::try_from(args.concurrency).unwrap_or(1).max(1),
+        tls: TlsOptions {
+            name: args.tls_name.clone(),
+            ca_file: args.ca_file.clone(),
+        },
     })
 }
 
-/// A file line: its own types and servers, else the command line's.
-fn batch_of_line(line: &Words, cli: &Words, transport: Transport) -> Batch {
-    Batch {
-        queries: line.queries(&cli.types),
-        servers: if line.servers.is_empty() {
-            cli.servers.clone()
+/// Queries to `servers` over `transport` (a server's scheme wins); without servers, to the
+/// system's resolvers, which speak only plain DNS.
+fn batch(
+    queries: Vec<Query>,
+    servers: &[words::Server],
+    transport: Option<Transport>,
+) -> Result<Batch, WordError> {
+    let transport = transport.unwrap_or_default();
+    if servers.is_empty() && matches!(transport, Transport::Tls | Transport::Https) {
+        let shown = if transport == Transport::Tls {
+            "TLS"
         } else {
-            line.servers.clone()
-        },
-        transport,
+            "HTTPS"
+        };
+        return Err(WordError::EncryptedNeedsServer(shown));
     }
+    let mut endpoints: Vec<Endpoint> = Vec::new();
+    for s in servers {
+        let e = s.endpoint(transport);
+        if !endpoints.contains(&e) {
+            endpoints.push(e);
+        }
+    }
+    Ok(Batch {
+        queries,
+        servers: endpoints,
+        transport,
+    })
 }
 
 /// One query to one server, in output order.
@@ -144,7 +208,7 @@ fn batch_of_line(line: &Words, cli: &Words, transport: Transport) -> Batch {
 struct Job {
     query: Query,
     server: Option<SocketAddr>,
-    transport: Transport,
+    wire: Wire,
 }
 
 pub fn run(args: DnsArgs) -> ExitCode {
@@ -193,6 +257,10 @@ async fn execute(cfg: DnsToolConfig) -> ExitCode {
         Ok(s) => s,
         Err(e) => return trouble(e),
     };
+    let wires = match wires(&cfg) {
+        Ok(w) => w,
+        Err(e) => return trouble(e),
+    };
     let servers = match resolve_servers(&session, &cfg).await {
         Ok(s) => s,
         Err(e) => return trouble(e),
@@ -213,7 +281,7 @@ async fn execute(cfg: DnsToolConfig) -> ExitCode {
             });
         }
     }
-    let jobs = jobs(&cfg, &servers);
+    let jobs = jobs(&cfg, &servers, &wires);
     let started = Instant::now();
     let lookups: Vec<Lookup> = futures::stream::iter(jobs)
         .map(|job| {
@@ -223,12 +291,13 @@ async fn execute(cfg: DnsToolConfig) -> ExitCode {
                 let Job {
                     query,
                     server,
-                    transport,
+                    wire,
                 } = job;
+                let transport = wire.transport();
                 let rtype = query.rtype;
                 let name = query.name.clone();
                 let asked = match session
-                    .dns_ask(server, timeout, query.name, rtype, transport)
+                    .dns_ask(server, timeout, query.name, rtype, wire)
                     .await
                 {
                     Ok(a) => a,
@@ -289,7 +358,7 @@ async fn resolve_servers(
     cfg: &DnsToolConfig,
 ) -> Result<BTreeMap<ServerSpec, SocketAddr>, String> {
     let mut out = BTreeMap::new();
-    for spec in cfg.batches.iter().flat_map(|b| &b.servers) {
+    for spec in cfg.batches.iter().flat_map(|b| &b.servers).map(|e| &e.spec) {
         if out.contains_key(spec) {
             continue;
         }
@@ -317,26 +386,72 @@ async fn resolve_servers(
     Ok(out)
 }
 
+/// How each server is asked. The TLS configuration (the system's CAs and `--ca-file`) is
+/// built once, and only when some server is asked over TLS or HTTPS.
+fn wires(cfg: &DnsToolConfig) -> Result<BTreeMap<Endpoint, Wire>, dns_tls::TlsSetupError> {
+    let mut config: Option<Arc<rustls::ClientConfig>> = None;
+    let mut out = BTreeMap::new();
+    for e in cfg.batches.iter().flat_map(|b| &b.servers) {
+        let mut peer = || {
+            let config = match &config {
+                Some(c) => Arc::clone(c),
+                None => {
+                    Arc::clone(config.insert(dns_tls::client_config(cfg.tls.ca_file.as_deref())?))
+                }
+            };
+            // The certificate must name the host as written, or the address, unless
+            // --tls-name says which name it carries.
+            let name = match (&cfg.tls.name, &e.spec) {
+                (Some(n), _) => n.clone(),
+                (None, ServerSpec::Addr(a)) => a.ip().to_string(),
+                (None, ServerSpec::Host { name, .. }) => name.clone(),
+            };
+            Ok::<_, dns_tls::TlsSetupError>(TlsPeer {
+                config,
+                name: dns_tls::verify_name(&name)?,
+            })
+        };
+        let wire = match e.transport {
+            Transport::Udp => Wire::Udp,
+            Transport::Tcp => Wire::Tcp,
+            Transport::Tls => Wire::Tls(peer()?),
+            Transport::Https => Wire::Https {
+                peer: peer()?,
+                path: Arc::from(e.path.as_str()),
+            },
+        };
+        out.insert(e.clone(), wire);
+    }
+    Ok(out)
+}
+
 /// Every query of every batch to each of its servers, in output order: query by query, and
 /// for one query server by server.
-fn jobs(cfg: &DnsToolConfig, servers: &BTreeMap<ServerSpec, SocketAddr>) -> Vec<Job> {
+fn jobs(
+    cfg: &DnsToolConfig,
+    servers: &BTreeMap<ServerSpec, SocketAddr>,
+    wires: &BTreeMap<Endpoint, Wire>,
+) -> Vec<Job> {
     let mut out = Vec::new();
     for b in &cfg.batches {
-        let targets: Vec<Option<SocketAddr>> = if b.servers.is_empty() {
-            vec![None]
+        let system = match b.transport {
+            Transport::Tcp => Wire::Tcp,
+            _ => Wire::Udp,
+        };
+        let targets: Vec<(Option<SocketAddr>, Wire)> = if b.servers.is_empty() {
+            vec![(None, system)]
         } else {
             b.servers
                 .iter()
-                .filter_map(|s| servers.get(s).copied())
-                .map(Some)
+                .filter_map(|e| Some((Some(*servers.get(&e.spec)?), wires.get(e)?.clone())))
                 .collect()
         };
         for q in &b.queries {
-            for server in &targets {
+            for (server, wire) in &targets {
                 out.push(Job {
                     query: q.clone(),
                     server: *server,
-                    transport: b.transport,
+                    wire: wire.clone(),
                 });
             }
         }
@@ -396,19 +511,85 @@ mod tests {
     }
 
     #[test]
+    fn encrypted_transports_and_their_options() {
+        let cfg = dns_config(&args(&["a.test", "--tls", "@192.0.2.53"]), None).unwrap();
+        let e = &cfg.batches[0].servers[0];
+        assert_eq!(e.transport, Transport::Tls);
+        assert_eq!(e.spec, ServerSpec::Addr("192.0.2.53:853".parse().unwrap()));
+        // A file line's scheme wins over the command line's flag.
+        // A CA of its own (its key was thrown away), so the test needs no system CAs.
+        let ca = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/dns-test-ca.pem"
+        );
+        let a = args(&["-f", "q.txt", "--https", "@192.0.2.53", "--ca-file", ca]);
+        let cfg = dns_config(
+            &a,
+            Some(
+                "a.test
+b.test @tls://192.0.2.54
+",
+            ),
+        )
+        .unwrap();
+        assert_eq!(cfg.batches[0].servers[0].transport, Transport::Https);
+        assert_eq!(cfg.batches[0].servers[0].path, "/dns-query");
+        assert_eq!(cfg.batches[1].servers[0].transport, Transport::Tls);
+        let w = wires(&cfg).unwrap();
+        assert!(matches!(
+            w.get(&cfg.batches[1].servers[0]),
+            Some(Wire::Tls(p)) if p.name_text() == "192.0.2.54"
+        ));
+        let cfg = dns_config(
+            &args(&[
+                "a.test",
+                "@tls://192.0.2.53",
+                "--tls-name",
+                "dns.example.org",
+                "--ca-file",
+                ca,
+            ]),
+            None,
+        )
+        .unwrap();
+        let w = wires(&cfg).unwrap();
+        assert!(matches!(
+            w.values().next(),
+            Some(Wire::Tls(p)) if p.name_text() == "dns.example.org"
+        ));
+        // Options that would be ignored, and DoT without a server, are errors.
+        for bad in [
+            vec!["a.test", "@192.0.2.53", "--tls-name", "dns.example.org"],
+            vec!["a.test", "@192.0.2.53", "--ca-file", "ca.pem"],
+            vec!["a.test", "--tls"],
+            vec!["a.test", "+https"],
+            vec!["a.test", "--tcp", "+tls", "@192.0.2.53"],
+            vec!["a.test", "@tls://192.0.2.53", "--tls-name", "bad name"],
+        ] {
+            let e = dns_config(&args(&bad), None).expect_err(&bad.join(" "));
+            assert!(!e.to_string().contains('\n'), "{e}");
+        }
+        let e = dns_config(&args(&["a.test", "--https"]), None).unwrap_err();
+        assert!(
+            e.to_string().starts_with("DNS over HTTPS needs a server"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn file_lines_inherit_types_and_servers() {
         let a = args(&["-f", "q.txt", "TXT", "@10.77.0.53"]);
         let cfg = dns_config(&a, Some("lab.test\nwww.lab.test A @10.77.0.54\n")).unwrap();
         assert_eq!(cfg.batches.len(), 2);
         assert_eq!(cfg.batches[0].queries[0].rtype, RecordType::TXT);
         assert_eq!(
-            cfg.batches[0].servers,
-            [ServerSpec::Addr("10.77.0.53:53".parse().unwrap())]
+            cfg.batches[0].servers[0].spec,
+            ServerSpec::Addr("10.77.0.53:53".parse().unwrap())
         );
         assert_eq!(cfg.batches[1].queries[0].rtype, RecordType::A);
         assert_eq!(
-            cfg.batches[1].servers,
-            [ServerSpec::Addr("10.77.0.54:53".parse().unwrap())]
+            cfg.batches[1].servers[0].spec,
+            ServerSpec::Addr("10.77.0.54:53".parse().unwrap())
         );
         let e = dns_config(&a, Some("ok.test\nbad..test\n")).unwrap_err();
         assert!(e.to_string().starts_with("q.txt: line 2: "), "{e}");
@@ -417,12 +598,13 @@ mod tests {
         let servers: BTreeMap<ServerSpec, SocketAddr> = cfg.batches[0]
             .servers
             .iter()
-            .map(|s| match s {
-                ServerSpec::Addr(a) => (s.clone(), *a),
+            .map(|e| match &e.spec {
+                ServerSpec::Addr(a) => (e.spec.clone(), *a),
                 ServerSpec::Host { .. } => unreachable!(),
             })
             .collect();
-        let order: Vec<(String, String)> = jobs(&cfg, &servers)
+        let wires = wires(&cfg).unwrap();
+        let order: Vec<(String, String)> = jobs(&cfg, &servers, &wires)
             .into_iter()
             .map(|j| (j.query.name, j.server.unwrap().to_string()))
             .collect();

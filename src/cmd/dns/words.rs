@@ -1,20 +1,26 @@
 //! The words of `netdx dns` and of its query files, read the way dig reads them: names,
-//! record types, `@server`, `-x ADDR` and `+short`/`+tcp` in any order. Pure, so every
-//! form is unit-tested without a network.
+//! record types, `@server`, `-x ADDR` and `+short`/`+tcp`/`+tls`/`+https` in any order.
+//! Pure, so every form is unit-tested without a network.
+//!
+//! A server may carry its transport as a URL scheme, the way doggo and the DoH world write
+//! them: `@tls://dns.example.org`, `@https://dns.example.org/dns-query`,
+//! `@tcp://192.0.2.53:5353`. A scheme wins over `+tcp`/`--tls`/...; without a port, each
+//! transport's own is used (53, 853 for TLS, 443 for HTTPS).
 
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
 use crate::core::model::RecordType;
-use crate::net::dns;
+use crate::net::dns::{self, Transport};
+use crate::net::dns_tls::DOH_PATH;
 
 use super::super::typo;
 
-/// Port of a server named without one.
-const DNS_PORT: u16 = 53;
-
 /// The `+` options understood (dig's spelling), for the typo hint.
-const PLUS_OPTIONS: [&str; 3] = ["+short", "+tcp", "+vc"];
+const PLUS_OPTIONS: [&str; 5] = ["+short", "+tcp", "+vc", "+tls", "+https"];
+
+/// The schemes a server may be written with.
+const SCHEMES: &str = "udp://, tcp://, tls:// or https://";
 
 /// A server as written after `@`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -25,6 +31,52 @@ pub enum ServerSpec {
         name: String,
         port: u16,
     },
+}
+
+/// A server as written after `@`: where, and how when a scheme says so.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Server {
+    /// The port is the written one, else that of `scheme` (53 without a scheme).
+    pub spec: ServerSpec,
+    pub port_given: bool,
+    /// `tls://` and the like; `None` leaves the choice to `+tcp`/`--tls`/...
+    pub scheme: Option<Transport>,
+    /// The URL path of `https://` when one was written.
+    pub path: Option<String>,
+}
+
+/// A server with its transport settled: what one query is sent to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Endpoint {
+    pub spec: ServerSpec,
+    pub transport: Transport,
+    /// DoH's URL path (`/dns-query` by default); empty for the other transports.
+    pub path: String,
+}
+
+impl Server {
+    /// The endpoint when the run (or the file line) asks over `default`: the scheme wins,
+    /// and a server written without a port gets its transport's.
+    pub fn endpoint(&self, default: Transport) -> Endpoint {
+        let transport = self.scheme.unwrap_or(default);
+        let mut spec = self.spec.clone();
+        if !self.port_given {
+            let port = transport.default_port();
+            match &mut spec {
+                ServerSpec::Addr(a) => a.set_port(port),
+                ServerSpec::Host { port: p, .. } => *p = port,
+            }
+        }
+        let path = match transport {
+            Transport::Https => self.path.clone().unwrap_or_else(|| DOH_PATH.to_string()),
+            _ => String::new(),
+        };
+        Endpoint {
+            spec,
+            transport,
+            path,
+        }
+    }
 }
 
 /// What to look up.
@@ -48,9 +100,10 @@ pub struct Query {
 pub struct Words {
     pub targets: Vec<Target>,
     pub types: Vec<RecordType>,
-    pub servers: Vec<ServerSpec>,
+    pub servers: Vec<Server>,
     pub short: bool,
-    pub tcp: bool,
+    /// `+tcp`/`+vc`, `+tls` or `+https`: the transport of servers written without a scheme.
+    pub transport: Option<Transport>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -71,6 +124,32 @@ pub enum WordError {
     ShortInFile(usize),
     #[error("line {0}: no name to look up (a line is NAME [TYPE...] or -x ADDRESS)")]
     NoTarget(usize),
+    #[error(
+        "DNS over {0} needs a server (@HOST): the system's resolv.conf names only plain DNS \
+         servers"
+    )]
+    EncryptedNeedsServer(&'static str),
+    #[error("{0} and {1} cannot be combined: choose one transport")]
+    Transports(String, String),
+}
+
+/// The `+` word of a transport, as errors name it.
+fn plus_word(t: Transport) -> String {
+    match t {
+        Transport::Udp => "+notcp".to_string(),
+        other => format!("+{}", other.label()),
+    }
+}
+
+/// Set `slot` to `t`, or fail when another transport was chosen already.
+pub fn choose_transport(slot: &mut Option<Transport>, t: Transport) -> Result<(), WordError> {
+    match *slot {
+        Some(old) if old != t => Err(WordError::Transports(plus_word(old), plus_word(t))),
+        _ => {
+            *slot = Some(t);
+            Ok(())
+        }
+    }
 }
 
 impl Words {
@@ -115,7 +194,9 @@ pub fn parse_words<'a>(words: impl IntoIterator<Item = &'a str>) -> Result<Words
         } else if word.starts_with('+') {
             match word.to_ascii_lowercase().as_str() {
                 "+short" => out.short = true,
-                "+tcp" | "+vc" => out.tcp = true,
+                "+tcp" | "+vc" => choose_transport(&mut out.transport, Transport::Tcp)?,
+                "+tls" => choose_transport(&mut out.transport, Transport::Tls)?,
+                "+https" => choose_transport(&mut out.transport, Transport::Https)?,
                 _ => return Err(unknown_option(word, &PLUS_OPTIONS)),
             }
         } else if word.starts_with('-') && word.len() > 1 && dns::parse_ip_literal(word).is_none() {
@@ -139,36 +220,103 @@ pub fn parse_reverse(s: &str) -> Result<IpAddr, WordError> {
     dns::parse_ip_literal(s.trim()).ok_or_else(|| WordError::BadReverse(s.to_string()))
 }
 
-/// `@SERVER`: an IP address with an optional port (`10.0.0.53`, `10.0.0.53:5353`,
-/// `[2001:db8::53]:53`, `2001:db8::53`), or a host name with an optional port.
-pub fn parse_server(s: &str) -> Result<ServerSpec, WordError> {
+/// `@SERVER`: an optional scheme (`udp://`, `tcp://`, `tls://`, `https://`), then an IP
+/// address with an optional port (`10.0.0.53`, `10.0.0.53:5353`, `[2001:db8::53]:53`,
+/// `2001:db8::53`) or a host name with an optional port, then for `https://` an optional
+/// URL path (`/dns-query` when none).
+pub fn parse_server(s: &str) -> Result<Server, WordError> {
     let err = |reason: &str| WordError::Server {
         token: s.to_string(),
         reason: reason.to_string(),
     };
-    if s.is_empty() {
+    let (scheme, rest) = match s.split_once("://") {
+        None => (None, s),
+        Some((name, rest)) => {
+            let t = match name.to_ascii_lowercase().as_str() {
+                "udp" => Transport::Udp,
+                "tcp" => Transport::Tcp,
+                "tls" => Transport::Tls,
+                "https" => Transport::Https,
+                _ => return Err(err(&format!("unknown scheme; use {SCHEMES}"))),
+            };
+            (Some(t), rest)
+        }
+    };
+    let (host, path) = match rest.find('/') {
+        None => (rest, None),
+        Some(_) if scheme != Some(Transport::Https) => {
+            return Err(err("only an https:// server takes a URL path"));
+        }
+        Some(i) => {
+            let path = &rest[i..];
+            if path
+                .chars()
+                .any(|c| !c.is_ascii_graphic() || matches!(c, '#' | '\\'))
+            {
+                return Err(err(
+                    "the URL path may hold only printable ASCII, without spaces or #",
+                ));
+            }
+            (&rest[..i], Some(path.to_string()))
+        }
+    };
+    if host.is_empty() {
         return Err(err("a server address or name must follow @"));
     }
+    let (spec, port_given) =
+        parse_host_port(host, scheme.unwrap_or_default()).map_err(|e| match e {
+            HostError::Address(reason) => WordError::Name(reason),
+            HostError::Other(reason) => err(&reason),
+        })?;
+    Ok(Server {
+        spec,
+        port_given,
+        scheme,
+        path,
+    })
+}
+
+/// Why a server's host and port are not usable.
+enum HostError {
+    /// From the address parser, which names the token itself.
+    Address(String),
+    Other(String),
+}
+
+/// An address or a name with an optional port (`transport`'s when none), and whether a port
+/// was written.
+fn parse_host_port(s: &str, transport: Transport) -> Result<(ServerSpec, bool), HostError> {
+    let default_port = transport.default_port();
     match dns::parse_resolver(s) {
-        Ok(addr) => return Ok(ServerSpec::Addr(addr)),
+        Ok(mut addr) => {
+            let given = s.parse::<SocketAddr>().is_ok();
+            if !given {
+                addr.set_port(default_port);
+            }
+            return Ok((ServerSpec::Addr(addr), given));
+        }
         Err(e) => {
             // An address with a bad port, or something address-like: the address parser's
             // reason is the precise one.
             let host = s.rsplit_once(':').map_or(s, |(h, _)| h);
             if dns::parse_ip_literal(host).is_some() || looks_numeric(host) || s.contains('[') {
-                return Err(WordError::Name(e.to_string()));
+                return Err(HostError::Address(e.to_string()));
             }
         }
     }
-    let (host, port) = match s.rsplit_once(':') {
+    let (host, port, given) = match s.rsplit_once(':') {
         Some((host, port)) => match port.parse::<u16>() {
-            Ok(p) if p > 0 => (host, p),
-            _ => return Err(err("the port must be a number from 1 to 65535")),
+            Ok(p) if p > 0 => (host, p, true),
+            _ => {
+                return Err(HostError::Other(
+                    "the port must be a number from 1 to 65535".to_string(),
+                ));
+            }
         },
-        None => (s, DNS_PORT),
+        None => (s, default_port, false),
     };
-    let name = dns::parse_domain(host).map_err(|e| err(&e.to_string()))?;
-    Ok(ServerSpec::Host { name, port })
+    let name = dns::parse_domain(host).map_err(|e| HostError::Other(e.to_string()))?;
+    Ok((ServerSpec::Host { name, port }, given))
 }
 
 /// Digits and dots only (`10.0.0.300`): a mistyped address, never a host name.
@@ -231,6 +379,14 @@ mod tests {
         ServerSpec::Addr(s.parse().unwrap())
     }
 
+    fn specs(servers: &[Server]) -> Vec<ServerSpec> {
+        servers.iter().map(|s| s.spec.clone()).collect()
+    }
+
+    fn server(s: &str) -> ServerSpec {
+        parse_server(s).unwrap().spec
+    }
+
     #[test]
     fn any_order_like_dig() {
         let w =
@@ -243,8 +399,11 @@ mod tests {
             ]
         );
         assert_eq!(w.types, [RecordType::MX, RecordType::AAAA]);
-        assert_eq!(w.servers, [sa("10.77.0.53:53"), sa("[fd77::53]:5353")]);
-        assert!(w.short && !w.tcp);
+        assert_eq!(
+            specs(&w.servers),
+            [sa("10.77.0.53:53"), sa("[fd77::53]:5353")]
+        );
+        assert!(w.short && w.transport.is_none());
         let q = w.queries(&[]);
         assert_eq!(q.len(), 4);
         assert_eq!(
@@ -260,7 +419,7 @@ mod tests {
     #[test]
     fn types_default_to_a_and_addresses_to_ptr() {
         let w = words("web.lab.test 10.77.0.20 -x fd77::20 +TCP").unwrap();
-        assert!(w.tcp);
+        assert_eq!(w.transport, Some(Transport::Tcp));
         let q = w.queries(&[]);
         assert_eq!(
             q,
@@ -295,24 +454,18 @@ mod tests {
 
     #[test]
     fn servers_by_address_port_or_name() {
-        assert_eq!(parse_server("10.0.0.53").unwrap(), sa("10.0.0.53:53"));
+        assert_eq!(server("10.0.0.53"), sa("10.0.0.53:53"));
+        assert_eq!(server("10.0.0.53:5353"), sa("10.0.0.53:5353"));
+        assert_eq!(server("2001:db8::53"), sa("[2001:db8::53]:53"));
         assert_eq!(
-            parse_server("10.0.0.53:5353").unwrap(),
-            sa("10.0.0.53:5353")
-        );
-        assert_eq!(
-            parse_server("2001:db8::53").unwrap(),
-            sa("[2001:db8::53]:53")
-        );
-        assert_eq!(
-            parse_server("dns.lab.test").unwrap(),
+            server("dns.lab.test"),
             ServerSpec::Host {
                 name: "dns.lab.test".into(),
                 port: 53
             }
         );
         assert_eq!(
-            parse_server("dns.lab.test:5353").unwrap(),
+            server("dns.lab.test:5353"),
             ServerSpec::Host {
                 name: "dns.lab.test".into(),
                 port: 5353
@@ -332,6 +485,72 @@ mod tests {
             assert!(e.contains(&format!("{bad:?}")), "{bad}: {e}");
             assert!(!e.contains('\n'), "{e}");
         }
+    }
+
+    #[test]
+    fn encrypted_servers_by_scheme_or_flag() {
+        let p = |s: &str| parse_server(s).unwrap();
+        // A scheme picks the transport and its port; a written port stays.
+        let e = p("tls://192.0.2.53").endpoint(Transport::Udp);
+        assert_eq!(
+            (e.spec, e.transport, e.path.as_str()),
+            (sa("192.0.2.53:853"), Transport::Tls, "")
+        );
+        let e = p("TLS://[2001:db8::53]:8853").endpoint(Transport::Udp);
+        assert_eq!(
+            (e.spec, e.transport),
+            (sa("[2001:db8::53]:8853"), Transport::Tls)
+        );
+        let e = p("https://dns.example.org").endpoint(Transport::Tcp);
+        assert_eq!(
+            (e.spec, e.transport, e.path.as_str()),
+            (
+                ServerSpec::Host {
+                    name: "dns.example.org".into(),
+                    port: 443
+                },
+                Transport::Https,
+                "/dns-query"
+            )
+        );
+        let e = p("https://192.0.2.53:8443/resolve?x=1").endpoint(Transport::Udp);
+        assert_eq!(
+            (e.spec, e.path.as_str()),
+            (sa("192.0.2.53:8443"), "/resolve?x=1")
+        );
+        assert_eq!(
+            p("udp://192.0.2.53").endpoint(Transport::Tls).transport,
+            Transport::Udp
+        );
+        // Without a scheme the run's transport decides, and so does the default port.
+        let plain = p("192.0.2.53");
+        assert_eq!(plain.endpoint(Transport::Https).spec, sa("192.0.2.53:443"));
+        assert_eq!(plain.endpoint(Transport::Tls).spec, sa("192.0.2.53:853"));
+        assert_eq!(plain.endpoint(Transport::Tcp).spec, sa("192.0.2.53:53"));
+        assert_eq!(
+            p("192.0.2.53:5353").endpoint(Transport::Tls).spec,
+            sa("192.0.2.53:5353")
+        );
+        for bad in [
+            "quic://192.0.2.53",
+            "tls://",
+            "tls://192.0.2.53/dns-query",
+            "192.0.2.53/x",
+            "https://192.0.2.53/a b",
+            "https://192.0.2.53:0",
+            "tls://dns..example",
+        ] {
+            let e = parse_server(bad).expect_err(bad).to_string();
+            assert!(!e.contains('\n'), "{e}");
+        }
+        let w = words("a.test +tls @192.0.2.53").unwrap();
+        assert_eq!(w.transport, Some(Transport::Tls));
+        assert!(matches!(
+            words("a.test +tls +https"),
+            Err(WordError::Transports(..))
+        ));
+        let e = words("a.test +tlss").unwrap_err().to_string();
+        assert!(e.contains("+tls"), "{e}");
     }
 
     #[test]
@@ -373,7 +592,7 @@ mod tests {
                 ("nope.lab.test".into(), RecordType::A),
             ]
         );
-        assert_eq!(lines[3].servers, [sa("10.77.0.54:53")]);
+        assert_eq!(specs(&lines[3].servers), [sa("10.77.0.54:53")]);
         assert!(parse_file("").unwrap().is_empty());
     }
 
