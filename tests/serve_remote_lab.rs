@@ -250,8 +250,17 @@ fn serve_over_tls_with_basic_auth_and_the_remote_view() {
         160,
         30,
     );
+    // Every row whole: tmux can show a frame while it is still being painted (names written,
+    // the columns after them not yet).
     let screen = t.wait_for("the agent's checks", Duration::from_secs(15), |s| {
-        expect.iter().all(|(name, _, _)| s.contains(name.as_str())) && s.contains("last update")
+        s.contains("last update")
+            && s.contains("2 up · 2 down · 0 pending")
+            && expect.iter().all(|(name, _, state)| {
+                s.lines().any(|l| {
+                    l.contains(&format!("{name} "))
+                        && l.split_whitespace().any(|w| w == state.label())
+                })
+            })
     });
     assert_eq!(t.display("#{alternate_on}"), "1");
     assert!(
