@@ -14,44 +14,11 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
+use common::dns_out::{json, stderr, stdout, values};
 use common::{DnsExpect, Lab};
 use serde_json::Value;
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", stdout(out), stderr(out)))
-}
-
-/// Answer values of the asked type, without trailing dots (the ground truth's spelling).
-fn values(lookup: &Value) -> BTreeSet<String> {
-    let rtype = lookup["type"].as_str().unwrap_or_default();
-    lookup["answers"]
-        .as_array()
-        .map(|a| a.as_slice())
-        .unwrap_or_default()
-        .iter()
-        .filter(|a| a["type"] == rtype)
-        .map(|a| {
-            a["value"]
-                .as_str()
-                .unwrap_or_default()
-                .split(' ')
-                .map(|w| w.strip_suffix('.').unwrap_or(w))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect()
-}
 
 /// The throwaway PKI: a CA, a server certificate it signed for `ns.lab.test`, and a second
 /// CA that signed nothing the server shows.

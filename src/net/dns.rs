@@ -45,10 +45,11 @@ use futures::stream::FuturesUnordered;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::tcp::TcpClientStream;
 use hickory_resolver::net::udp::UdpClientStream;
+use hickory_resolver::net::xfer::DnsClientStream;
 use hickory_resolver::net::xfer::{
     DnsExchange, DnsHandle, DnsMultiplexer, DnsRequestSender, FirstAnswer,
 };
-use hickory_resolver::net::{DnsError as NetDnsError, NetError};
+use hickory_resolver::net::{BufDnsStreamHandle, DnsError as NetDnsError, NetError};
 use hickory_resolver::proto::op::{
     DnsRequest, DnsRequestOptions, DnsResponse, Query, ResponseCode,
 };
@@ -923,19 +924,7 @@ impl DnsProbe {
         let work = async {
             let (connect, handle) =
                 TcpClientStream::new(server, None, Some(timeout), self.inner.provider.clone());
-            let multiplexer = DnsMultiplexer::new(connect.await?, handle).with_timeout(timeout);
-            let (exchange, background) =
-                DnsExchange::<TokioRuntimeProvider>::from_stream(multiplexer);
-            // Drive the connection here instead of spawning it: it lives exactly as long as
-            // this one query.
-            let answer = exchange.send(request).first_answer();
-            tokio::pin!(background);
-            tokio::pin!(answer);
-            tokio::select! {
-                biased;
-                r = &mut answer => r,
-                () = &mut background => answer.await,
-            }
+            one_exchange(connect.await?, handle, request, timeout).await
         };
         tokio::time::timeout(timeout, work)
             .await
@@ -959,17 +948,7 @@ impl DnsProbe {
                 Arc::clone(&peer.config),
                 self.inner.provider.clone(),
             );
-            let multiplexer = DnsMultiplexer::new(connect.await?, handle).with_timeout(timeout);
-            let (exchange, background) =
-                DnsExchange::<TokioRuntimeProvider>::from_stream(multiplexer);
-            let answer = exchange.send(request).first_answer();
-            tokio::pin!(background);
-            tokio::pin!(answer);
-            tokio::select! {
-                biased;
-                r = &mut answer => r,
-                () = &mut background => answer.await,
-            }
+            one_exchange(connect.await?, handle, request, timeout).await
         };
         tokio::time::timeout(timeout, work)
             .await
@@ -1096,6 +1075,26 @@ fn invalid_name(name: &str, rtype: RecordType, reason: &str) -> DnsResult {
         rtt_ms: None,
         error: Some(format!("invalid name: {reason}")),
         findings: Vec::new(),
+    }
+}
+
+/// One query over a stream connection (TCP, TLS), the connection driven here instead of
+/// spawned: it lives exactly as long as this one query.
+async fn one_exchange<S: DnsClientStream>(
+    stream: S,
+    handle: BufDnsStreamHandle,
+    request: DnsRequest,
+    timeout: Duration,
+) -> std::result::Result<DnsResponse, NetError> {
+    let multiplexer = DnsMultiplexer::new(stream, handle).with_timeout(timeout);
+    let (exchange, background) = DnsExchange::<TokioRuntimeProvider>::from_stream(multiplexer);
+    let answer = exchange.send(request).first_answer();
+    tokio::pin!(background);
+    tokio::pin!(answer);
+    tokio::select! {
+        biased;
+        r = &mut answer => r,
+        () = &mut background => answer.await,
     }
 }
 

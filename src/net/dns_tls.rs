@@ -28,7 +28,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use hickory_resolver::net::NetError;
-use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject as _};
+use rustls::pki_types::ServerName;
 use rustls::{CertificateError, ClientConfig, RootCertStore};
 
 /// Port of DNS over TLS (RFC 7858).
@@ -67,18 +67,7 @@ pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, TlsSet
             file: file.clone(),
             why,
         };
-        let pem = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
-        let certs = CertificateDer::pem_slice_iter(&pem)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| bad(format!("not a PEM certificate: {e}")))?;
-        if certs.is_empty() {
-            return Err(bad("no certificate in the file".to_string()));
-        }
-        for c in certs {
-            roots
-                .add(c)
-                .map_err(|e| bad(format!("not a usable CA certificate: {e}")))?;
-        }
+        crate::net::ca_file::add_pem_cas(path, &mut roots).map_err(bad)?;
     }
     if roots.is_empty() {
         return Err(TlsSetupError::NoRoots);

@@ -3,6 +3,7 @@
 //! modules do one kind of I/O each and know nothing of terminals.
 
 pub mod arp;
+pub mod ca_file;
 pub mod discover;
 pub mod dns;
 pub mod dns_check;

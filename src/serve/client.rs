@@ -18,7 +18,6 @@ use http_body_util::{BodyExt, Empty, Limited};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{ACCEPT, AUTHORIZATION, HOST, HeaderValue, WWW_AUTHENTICATE};
 use hyper_util::rt::TokioIo;
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -414,19 +413,7 @@ fn connector(ca: Option<&Path>) -> Result<TlsConnector, SetupError> {
                 file: file.clone(),
                 why,
             };
-            let pem = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
-            let certs = CertificateDer::pem_slice_iter(&pem)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| bad(format!("not a PEM certificate: {e}")))?;
-            if certs.is_empty() {
-                return Err(bad("no certificate in the file".to_string()));
-            }
-            for c in certs {
-                roots
-                    .add(c.clone())
-                    .map_err(|e| bad(format!("not a usable CA certificate: {e}")))?;
-                pinned.push(c);
-            }
+            pinned = crate::net::ca_file::add_pem_cas(path, &mut roots).map_err(bad)?;
         }
         None => {
             let found = rustls_native_certs::load_native_certs();

@@ -48,6 +48,7 @@ use serde_json::Value;
 
 pub mod bench;
 pub mod bless;
+pub mod dns_out;
 pub mod lan_lab;
 pub mod report;
 pub mod serve;

@@ -151,20 +151,20 @@ fn listen_blocking(
     stop: &AtomicBool,
 ) -> (CheckStatus, Duration, Vec<SwitchPort>) {
     let started = Instant::now();
+    let cannot_open = |e: io::Error| {
+        let status = if e.kind() == io::ErrorKind::PermissionDenied {
+            skipped_no_privilege(&iface.name)
+        } else {
+            CheckStatus::Failed {
+                error: format!("cannot listen on {}: {e}", iface.name),
+            }
+        };
+        (status, Duration::ZERO, Vec::new())
+    };
     // Only LLDP and CDP frames reach the socket, whatever else the interface carries.
     let socket = match packet_filter::socket(packet_filter::Frames::LinkDiscovery) {
         Ok(fd) => fd,
-        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-            return (
-                skipped_no_privilege(&iface.name),
-                Duration::ZERO,
-                Vec::new(),
-            );
-        }
-        Err(e) => {
-            let error = format!("cannot listen on {}: {e}", iface.name);
-            return (CheckStatus::Failed { error }, Duration::ZERO, Vec::new());
-        }
+        Err(e) => return cannot_open(e),
     };
     let config = datalink::Config {
         read_timeout: Some(POLL),
@@ -178,17 +178,7 @@ fn listen_blocking(
             let error = format!("{} is not an Ethernet interface", iface.name);
             return (CheckStatus::Failed { error }, Duration::ZERO, Vec::new());
         }
-        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-            return (
-                skipped_no_privilege(&iface.name),
-                Duration::ZERO,
-                Vec::new(),
-            );
-        }
-        Err(e) => {
-            let error = format!("cannot listen on {}: {e}", iface.name);
-            return (CheckStatus::Failed { error }, Duration::ZERO, Vec::new());
-        }
+        Err(e) => return cannot_open(e),
     };
     let mut heard = Heard {
         own: iface.mac.map(|m| MacAddr(m.octets())),
