@@ -72,9 +72,12 @@ python3 tests/lab/lab.py reap || true
 fuzz_pid=
 if [ "${NETDX_SKIP_FUZZ:-0}" != 1 ]; then
   fuzz_log="$NETDX_DATA_DIR/fuzz.log"
-  # Its own process group (setsid), so an interrupted run stops every fuzzer with it.
+  # Its own process group (setsid), so an interrupted run stops every fuzzer with it. A new
+  # session is also a new scheduler autogroup, which would compete with the tests as an equal
+  # whatever its nice value: the group itself is niced to 19 too.
   setsid nice -n 19 bash fuzz/ci.sh >"$fuzz_log" 2>&1 &
   fuzz_pid=$!
+  echo 19 >"/proc/$fuzz_pid/autogroup" 2>/dev/null || true
   trap '[ -z "$fuzz_pid" ] || kill -- -"$fuzz_pid" 2>/dev/null; rm -rf "$NETDX_DATA_DIR"' EXIT
 fi
 
