@@ -77,7 +77,14 @@ if [ "${NETDX_SKIP_FUZZ:-0}" != 1 ]; then
   # whatever its nice value: the group itself is niced to 19 too.
   setsid nice -n 19 bash fuzz/ci.sh >"$fuzz_log" 2>&1 &
   fuzz_pid=$!
-  echo 19 >"/proc/$fuzz_pid/autogroup" 2>/dev/null || true
+  # (Once setsid has run: before that the child is still in this script's group.)
+  for _ in $(seq 50); do
+    [ "$(cat "/proc/$fuzz_pid/autogroup" 2>/dev/null)" != "$(cat "/proc/$$/autogroup" 2>/dev/null)" ] && break
+    sleep 0.02
+  done
+  if [ "$(cat "/proc/$fuzz_pid/autogroup" 2>/dev/null)" != "$(cat "/proc/$$/autogroup" 2>/dev/null)" ]; then
+    echo 19 >"/proc/$fuzz_pid/autogroup" 2>/dev/null || true
+  fi
   trap '[ -z "$fuzz_pid" ] || kill -- -"$fuzz_pid" 2>/dev/null; rm -rf "$NETDX_DATA_DIR"' EXIT
 fi
 
