@@ -247,39 +247,39 @@ pub enum ThemeArg {
 
 const SERVE_EXAMPLES: &str = "\
 Examples:
-  netdx serve 10.0.0.1 10.0.0.20 -p 22,443    ping both, TCP 22 and 443 on both, every 10 s
+  netdx serve 192.0.2.1 192.0.2.20 -p 22,443  ping both, TCP 22 and 443 on both, every 10 s
   netdx serve --dns intranet.corp:A --interval 30
   netdx serve --config /etc/netdx/serve.toml  checks from a file
   netdx serve --check-config serve.toml       validate a file and exit (0 valid, 2 not)
-  netdx serve 10.0.0.1 --listen 192.0.2.5:9430   listen beyond loopback (must be named)
-  netdx serve 10.0.0.1 --web-config web.yml   HTTPS and basic auth (exporter-toolkit format)
+  netdx serve 192.0.2.1 --listen 192.0.2.5:9430  listen beyond loopback (must be named)
+  netdx serve 192.0.2.1 --web-config web.yml  HTTPS and basic auth (exporter-toolkit format)
 
 Config file (TOML):
   flap = 2                       # equal results in a row before a state changes
   [[check]]
   kind = \"ping\"                  # ping | tcp | dns | tls (port 443) | path | lan | devices | diagnose
-  target = \"10.0.0.1\"            # an IP address (dns: the server; default the system's)
+  target = \"192.0.2.1\"           # an IP address (dns: the server; default the system's)
   interval = 10                  # seconds
-  name = \"gateway\"               # the `check` label (default e.g. ping-10.0.0.1)
+  name = \"gateway\"               # the `check` label (default e.g. ping-192.0.2.1)
   [[check]]
   kind = \"dns\"
-  target = \"10.0.0.53\"
+  target = \"192.0.2.53\"
   query = \"web.corp\"
   type = \"A\"
-  expect = [\"10.0.0.20\"]
+  expect = [\"192.0.2.20\"]
   [[check]]
   kind = \"path\"                  # traceroute: max_ttl = 30, probes = 10 per hop
   target = \"192.0.2.10\"
   [[check]]
   kind = \"lan\"                   # rogue DHCP, duplicate IPs, gateway ARP, rogue RA
   interface = \"eth0\"             # default: the default route's; window = 5 (s)
-  expect_dhcp = [\"10.0.0.1\"]
+  expect_dhcp = [\"192.0.2.1\"]
   [[check]]
   kind = \"devices\"               # ARP sweep: devices answering, new MACs
-  subnet = \"10.0.0.0/24\"         # at most a /22; default: the interface's subnet
+  subnet = \"192.0.2.0/24\"        # at most a /22; default: the interface's subnet
   [[check]]
   kind = \"diagnose\"              # the verdict of netdx diagnose TARGET
-  target = \"intranet.corp\"       # ports = [443, 80], resolver = \"10.0.0.53\"
+  target = \"intranet.corp\"       # ports = [443, 80], resolver = \"192.0.2.53\"
 Default intervals: 10 s; path and diagnose 60 s; lan and devices 300 s.
 
 Metrics: netdx_probe_success, netdx_probe_duration_seconds, netdx_icmp_rtt_seconds{stat},
@@ -830,10 +830,10 @@ const DNS_EXAMPLES: &str = "\
 Examples:
   netdx dns example.org                       A record from the system's resolvers
   netdx dns example.org MX TXT @192.0.2.53 @[2001:db8::53]   two types, two servers
-  netdx dns -x 192.0.2.10 @10.0.0.53          reverse lookup (PTR)
+  netdx dns -x 192.0.2.10 @192.0.2.53         reverse lookup (PTR)
   netdx dns example.org AAAA +short           answers only, one a line
   netdx dns example.org SOA --tcp --json      over TCP, as JSON
-  netdx dns -f names.txt @10.0.0.53           queries from a file, one a line
+  netdx dns -f names.txt @192.0.2.53          queries from a file, one a line
   netdx dns example.org @tls://dns.example.net                DNS over TLS (port 853)
   netdx dns example.org @https://dns.example.net/dns-query    DNS over HTTPS (port 443)
   netdx dns example.org --tls @192.0.2.53 --tls-name dns.example.net
