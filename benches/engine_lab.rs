@@ -360,7 +360,10 @@ fn all_ports(
         .any(|t| t.key == label && t.link.stats.is_some());
     for run in 1..=reps {
         let before = relayed.then(|| link_drops(lab, label)).flatten();
-        let (t, r) = netdx_json(lab, &[ip, "-p", "all", "--no-rdns"]);
+        // The same question nmap -sS -p- -n answers: port states. Without --no-names netdx
+        // also asks the host its names (mDNS, NetBIOS, SSDP, SNMP), which on a host that
+        // drops NetBIOS waits twice 200 ms whatever the port scan takes.
+        let (t, r) = netdx_json(lab, &[ip, "-p", "all", "--no-rdns", "--no-names"]);
         let e = check_netdx(&r, ip, &all, truth);
         let method = r["port_scan"].as_str().unwrap_or("none");
         let mut extra = if method == "SYN scan" {

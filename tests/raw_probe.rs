@@ -5,7 +5,7 @@
 //!        │
 //!        └─► ip netns exec <scanner-ns> <this test binary> --exact raw_probe_in_lab
 //!               NETDX_RAW_LAB_ROLE=probe, NETDX_RAW_LAB_PLAN=<json>
-//!               └─ RawProber::open, send every probe, collect replies for 1 s, then the
+//!               └─ RawProber::open + start, send every probe, collect replies for 1 s, then the
 //!                  65,535-SYN burst; prints one `RAW-LAB-RESULT {json}` line
 //! ```
 //!
@@ -193,25 +193,30 @@ fn raw_probe_in_lab() {
         "web still holds half-open connections"
     );
 
-    let b = &r["burst"];
-    let got = b["rst"].as_u64().unwrap_or(0);
-    println!(
-        "65,535 SYNs to {} (every port closed): sent in {:.1} ms ({} EAGAIN/ENOBUFS retries), \
-         {got} RSTs by {:?} after the last SYN (last RST {:.1} ms after the first SYN), \
-         raw socket drops {}, stats {}",
-        rst.ip,
-        b["send_ms"].as_f64().unwrap_or(f64::NAN),
-        b["retries"],
-        BURST_WINDOW,
-        b["last_ms"].as_f64().unwrap_or(f64::NAN),
-        b["kernel_drops"],
-        b["stats"]
-    );
-    assert!(
-        got * 100 >= 65_535 * 99,
-        "only {got} of 65,535 RSTs arrived within {BURST_WINDOW:?}: {b}"
-    );
-    assert_eq!(b["wrong"], 0, "RSTs with a wrong kind/probe/tag: {b}");
+    for (how, key) in [("one send_syn each", "burst"), ("send_batch", "batched")] {
+        let b = &r[key];
+        let got = b["rst"].as_u64().unwrap_or(0);
+        println!(
+            "65,535 SYNs to {} (every port closed, {how}): sent in {:.1} ms ({} EAGAIN/ENOBUFS \
+             retries), {got} RSTs by {:?} after the last SYN (last RST {:.1} ms after the first \
+             SYN), raw socket drops {}, stats {}",
+            rst.ip,
+            b["send_ms"].as_f64().unwrap_or(f64::NAN),
+            b["retries"],
+            BURST_WINDOW,
+            b["last_ms"].as_f64().unwrap_or(f64::NAN),
+            b["kernel_drops"],
+            b["stats"]
+        );
+        assert!(
+            got * 100 >= 65_535 * 99,
+            "{how}: only {got} of 65,535 RSTs arrived within {BURST_WINDOW:?}: {b}"
+        );
+        assert_eq!(
+            b["wrong"], 0,
+            "{how}: RSTs with a wrong kind/probe/tag: {b}"
+        );
+    }
 
     if common::require(
         "raw_probe: permission check",
@@ -322,6 +327,7 @@ fn child_probe() {
 
 async fn probe(plan: Value) -> Value {
     let prober = RawProber::open().expect("open raw prober (root in the scanner namespace)");
+    prober.start().expect("start the receive and send threads");
     let probes: Vec<(String, SocketAddr)> = plan["probes"]
         .as_array()
         .expect("probes")
@@ -442,7 +448,8 @@ async fn probe(plan: Value) -> Value {
         .as_str()
         .and_then(|s| s.parse().ok())
         .expect("burst ip");
-    let burst = burst(&prober, burst_ip).await;
+    let burst_single = burst(&prober, burst_ip, false).await;
+    let burst_batched = burst(&prober, burst_ip, true).await;
 
     json!({
         "source_port": prober.source_port(),
@@ -452,20 +459,30 @@ async fn probe(plan: Value) -> Value {
         "second_subscriber_matches": second_matches,
         "read": stats.read,
         "matched": stats.matched,
-        "burst": burst,
+        "burst": burst_single,
+        "batched": burst_batched,
     })
 }
 
-/// 65,535 SYNs as fast as the socket takes them; RSTs counted until `BURST_WINDOW` after the
-/// last one. `last_ms` is from the first SYN to the last new RST.
-async fn burst(prober: &RawProber, ip: IpAddr) -> Value {
+/// 65,535 SYNs as fast as the socket takes them, one `send_syn` each or (`batched`) in
+/// batches of 1,000 spread over the prober's sending threads; RSTs counted until
+/// `BURST_WINDOW` after the last one. `last_ms` is from the first SYN to the last new RST.
+async fn burst(prober: &RawProber, ip: IpAddr, batched: bool) -> Value {
     let mut sub = prober.subscribe(ip);
     let drops_before = raw_drops();
     let before = prober.stats();
-    let tag = 77;
+    let tag = if batched { 78 } else { 77 };
     let start = Instant::now();
     let mut retries = 0u64;
-    for port in 1..=u16::MAX {
+    if batched {
+        let ports: Vec<u16> = (1..=u16::MAX).collect();
+        for chunk in ports.chunks(1_000) {
+            let probes: Vec<(u16, Probe, u8)> =
+                chunk.iter().map(|&p| (p, Probe::Syn, tag)).collect();
+            prober.send_batch(ip, &probes).expect("send_batch");
+        }
+    }
+    for port in (1..=u16::MAX).filter(|_| !batched) {
         let dst = SocketAddr::new(ip, port);
         loop {
             match prober.send_syn(dst, tag) {

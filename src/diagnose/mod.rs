@@ -86,15 +86,15 @@ impl Default for DiagnoseConfig {
 /// Bad input, reported in one line with exit code 2.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("{0}")]
+    #[error(transparent)]
     Target(#[from] target::TargetError),
     #[error(
         "'{0}' is a range of addresses: diagnose takes single hosts (an address or a name); use netdx scan for ranges"
     )]
     NotAHost(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Ports(#[from] crate::core::ports::PortError),
-    #[error("{0}")]
+    #[error(transparent)]
     Resolver(#[from] dns::DnsError),
     #[error("too many {what}: {n} given, at most {max}")]
     TooMany {

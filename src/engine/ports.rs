@@ -44,6 +44,9 @@ pub struct Reply {
 /// unanswered is presumed lost.
 const PRESUME_LOST_MARGIN: Duration = Duration::from_millis(1);
 
+/// Most answers handled in one turn of the loop before it sends again.
+const REPLY_BURST: usize = 1024;
+
 /// Floor of a SYN try's timeout.
 const SYN_MIN_TIMEOUT: Duration = Duration::from_millis(20);
 
@@ -65,6 +68,8 @@ pub enum Transport {
         ip: IpAddr,
         prober: RawProber,
         replies: Subscription,
+        /// Tries of this turn of the loop, sent together by [`Transport::flush`].
+        batch: Vec<(u16, Probe, u8)>,
     },
 }
 
@@ -82,6 +87,7 @@ impl Transport {
             ip,
             prober: prober.clone(),
             replies: prober.subscribe(ip),
+            batch: Vec::new(),
         }
     }
 
@@ -155,12 +161,25 @@ impl Transport {
                 }
                 None
             }
-            Transport::Syn { ip, prober, .. } => {
-                // A send the kernel refused (buffer full) is silence: tried again at the
-                // timeout like a lost packet.
-                let _ = prober.send_syn(SocketAddr::new(*ip, port), tag);
+            Transport::Syn { batch, .. } => {
+                batch.push((port, Probe::Syn, tag));
                 Some(permit)
             }
+        }
+    }
+
+    /// Sends the tries queued by [`Transport::send`] (raw scan: one batch, spread over the
+    /// prober's sending threads).
+    fn flush(&mut self) {
+        if let Transport::Syn {
+            ip, prober, batch, ..
+        } = self
+            && !batch.is_empty()
+        {
+            // A send the kernel refused (buffer full, no route) is silence: tried again at
+            // the timeout like a lost packet.
+            let _ = prober.send_batch(*ip, batch);
+            batch.clear();
         }
     }
 
@@ -381,6 +400,7 @@ pub async fn scan(
             session.in_flight(1);
             stats.sent += 1;
         }
+        transport.flush();
         if exhausted && retries.is_empty() && outstanding == 0 {
             // Only provisionally silent ports are left (or none): give each the tries the
             // host's measured loss calls for, or call it filtered.
@@ -415,66 +435,78 @@ pub async fn scan(
             biased;
             _ = cancel.cancelled() => break,
             reply = transport.recv() => {
-                let Some(track) = tracks.get(&reply.port) else { continue };
-                if reply.tag > track.tag {
-                    continue; // cannot happen: not a reply to anything we sent
-                }
-                let track = tracks.remove(&reply.port).map(|t| (t.tag, t.first_sent, t.last_sent, t.outstanding, t.presumed_lost));
-                let Some((tag, first_sent, last_sent, was_outstanding, was_presumed)) = track else { continue };
-                if was_outstanding {
-                    outstanding -= 1;
-                    session.landed(1);
-                }
-                if was_presumed {
-                    presumed -= 1;
-                }
-                if reply.tag == tag {
-                    // Tries sent well before this one and still unanswered are most likely
-                    // lost: they stop holding places in the window.
-                    let margin = timing.rtt.srtt().unwrap_or_default().max(PRESUME_LOST_MARGIN);
-                    while let Some(&(sent, port, t)) = sent_order.front() {
-                        if sent + margin >= last_sent {
-                            break;
+                // Every answer already there is taken before sending again: the tries they
+                // free go out as one batch.
+                let mut next = Some(reply);
+                let mut taken = 0;
+                while let Some(reply) = next.take() {
+                    'one: {
+                        let Some(track) = tracks.get(&reply.port) else { break 'one };
+                        if reply.tag > track.tag {
+                            break 'one; // cannot happen: not a reply to anything we sent
                         }
-                        sent_order.pop_front();
-                        if let Some(tr) = tracks.get_mut(&port)
-                            && tr.outstanding
-                            && tr.tag == t
-                            && !tr.presumed_lost
-                        {
-                            tr.presumed_lost = true;
-                            presumed += 1;
+                        let track = tracks.remove(&reply.port).map(|t| (t.tag, t.first_sent, t.last_sent, t.outstanding, t.presumed_lost));
+                        let Some((tag, first_sent, last_sent, was_outstanding, was_presumed)) = track else { break 'one };
+                        if was_outstanding {
+                            outstanding -= 1;
+                            session.landed(1);
                         }
+                        if was_presumed {
+                            presumed -= 1;
+                        }
+                        if reply.tag == tag {
+                            // Tries sent well before this one and still unanswered are most likely
+                            // lost: they stop holding places in the window.
+                            let margin = timing.rtt.srtt().unwrap_or_default().max(PRESUME_LOST_MARGIN);
+                            while let Some(&(sent, port, t)) = sent_order.front() {
+                                if sent + margin >= last_sent {
+                                    break;
+                                }
+                                sent_order.pop_front();
+                                if let Some(tr) = tracks.get_mut(&port)
+                                    && tr.outstanding
+                                    && tr.tag == t
+                                    && !tr.presumed_lost
+                                {
+                                    tr.presumed_lost = true;
+                                    presumed += 1;
+                                }
+                            }
+                        }
+                        timing.loss.answered_on(reply.tag);
+                        // Every reply names the try it answers (Karn's ambiguity does not arise), so a
+                        // late answer to the first try is a sample too: when the path stalls, the
+                        // timeout grows with it instead of calling the stalled ports silent.
+                        let sent = if reply.tag == tag {
+                            Some(last_sent)
+                        } else if reply.tag == 0 {
+                            Some(first_sent)
+                        } else {
+                            None
+                        };
+                        if let Some(sent) = sent {
+                            timing.rtt.observe(reply.at.saturating_duration_since(sent));
+                        }
+                        if reply.tag > 0 {
+                            let rto = timing.rto(floor, ceiling);
+                            timing.window.on_drop(first_sent, reply.at, rto);
+                            session.shared_drop(ip, first_sent, reply.at, rto);
+                        } else {
+                            timing.window.on_success();
+                            session.with_global(|w| w.on_success());
+                        }
+                        stats.answered += 1;
+                        sink.push(PortOutcome {
+                            port: reply.port,
+                            state: reply.state,
+                            rtt: (reply.tag == tag).then(|| reply.at.saturating_duration_since(last_sent)),
+                        }).await;
+                    }
+                    taken += 1;
+                    if taken < REPLY_BURST {
+                        next = transport.recv().now_or_never();
                     }
                 }
-                timing.loss.answered_on(reply.tag);
-                // Every reply names the try it answers (Karn's ambiguity does not arise), so a
-                // late answer to the first try is a sample too: when the path stalls, the
-                // timeout grows with it instead of calling the stalled ports silent.
-                let sent = if reply.tag == tag {
-                    Some(last_sent)
-                } else if reply.tag == 0 {
-                    Some(first_sent)
-                } else {
-                    None
-                };
-                if let Some(sent) = sent {
-                    timing.rtt.observe(reply.at.saturating_duration_since(sent));
-                }
-                if reply.tag > 0 {
-                    let rto = timing.rto(floor, ceiling);
-                    timing.window.on_drop(first_sent, reply.at, rto);
-                    session.shared_drop(ip, first_sent, reply.at, rto);
-                } else {
-                    timing.window.on_success();
-                    session.with_global(|w| w.on_success());
-                }
-                stats.answered += 1;
-                sink.push(PortOutcome {
-                    port: reply.port,
-                    state: reply.state,
-                    rtt: (reply.tag == tag).then(|| reply.at.saturating_duration_since(last_sent)),
-                }).await;
             }
             _ = async { match next_deadline { Some(at) => sleep_until(at).await, None => std::future::pending().await } } => {
                 let now = Instant::now();

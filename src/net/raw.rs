@@ -24,6 +24,8 @@
 
 pub(crate) mod packet;
 pub mod quote;
+mod receive;
+mod send;
 
 use std::collections::HashMap;
 use std::io;
@@ -33,7 +35,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use packet::{Key, TCP_PROBE_MAX, TIMESTAMP_LEN};
@@ -49,7 +50,6 @@ const SEND_BUFFER: usize = 4 << 20;
 /// Source addresses remembered; the map is emptied when full (a re-lookup is one syscall trio).
 const SOURCE_CACHE_MAX: usize = 4096;
 /// Packets read per readiness before the receive task yields to the runtime.
-const RECV_BATCH: usize = 512;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RawError {
@@ -57,8 +57,8 @@ pub enum RawError {
         "raw sockets need CAP_NET_RAW (run as root or grant it: setcap cap_net_raw+ep <netdx>)"
     )]
     Permission,
-    #[error("RawProber::open must be called inside a tokio runtime")]
-    NoRuntime,
+    #[error("could not start the raw receive thread: {0}")]
+    Thread(#[source] io::Error),
     #[error("could not reserve a TCP source port: {0}")]
     SourcePort(#[source] io::Error),
     #[error("could not open the {what} socket: {source}")]
@@ -119,9 +119,21 @@ struct Inner {
     default_ttl4: u32,
     shared: Arc<Shared>,
     sources: Mutex<HashMap<IpAddr, IpAddr>>,
-    tasks: Vec<JoinHandle<()>>,
+    /// IPv4 TCP probes go out here (helper threads started by [`RawProber::start`]).
+    lanes: send::Lanes,
+    /// The receive thread, started by [`RawProber::start`].
+    receiving: Mutex<Receiving>,
     /// Bound, never listening: keeps the source port ours (v4, and v6 when available).
     _port_guards: Vec<Socket>,
+}
+
+/// The receive side of a prober: its sockets until [`RawProber::start`], then the thread.
+enum Receiving {
+    Pending(Vec<(Socket, Feed)>),
+    /// Stops and joins the thread when dropped.
+    Running {
+        _thread: receive::Receiver,
+    },
 }
 
 /// Subscribers by probed address, each with the id its [`Subscription`] removes on drop.
@@ -314,9 +326,6 @@ impl Drop for IcmpWatch {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
         // Dropping the senders ends every subscription's recv() with None (a watch keeps a
         // sender of its own, so its recv() simply waits; traces end on their timeout).
         self.shared.subscribers().clear();
@@ -338,16 +347,19 @@ enum Feed {
 
 impl RawProber {
     /// Reserves a source port, opens the raw sockets (TCP v4, ICMPv4; TCP v6 and ICMPv6 when
-    /// the host has IPv6) and starts one receive task per socket on the current runtime.
-    /// Fails with [`RawError::Permission`] without CAP_NET_RAW.
+    /// the host has IPv6); nothing is read before [`RawProber::start`]. Fails with
+    /// [`RawError::Permission`] without CAP_NET_RAW.
     pub fn open() -> Result<RawProber> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| RawError::NoRuntime)?;
         let tcp4 = raw_socket(Domain::IPV4, Protocol::TCP, "raw TCP/IPv4")?;
         let icmp4 = raw_socket(Domain::IPV4, Protocol::ICMPV4, "raw ICMPv4")?;
         // IPv6 is optional: a host without it still scans IPv4.
         let tcp6 = raw_socket(Domain::IPV6, Protocol::TCP, "raw TCP/IPv6").ok();
         let icmp6 = raw_socket(Domain::IPV6, Protocol::ICMPV6, "raw ICMPv6").ok();
         let (sport, guards) = reserve_port().map_err(RawError::SourcePort)?;
+        let lanes = send::Lanes::open(SEND_BUFFER).map_err(|source| RawError::Socket {
+            what: "IPPROTO_RAW",
+            source,
+        })?;
 
         let shared = Arc::new(Shared::new(sport));
         let feeds = [
@@ -356,21 +368,15 @@ impl RawProber {
             (tcp6.as_ref(), Feed::Tcp6, "raw TCP/IPv6"),
             (icmp6.as_ref(), Feed::Icmp6, "raw ICMPv6"),
         ];
-        // Every reader first, then the tasks: a failure leaves no task running.
         let mut readers = Vec::new();
         for (sock, feed, what) in feeds {
             let Some(sock) = sock else { continue };
-            let _in_runtime = runtime.enter(); // from_std registers with this runtime's reactor
             let reader = sock
                 .try_clone()
-                .and_then(|s| tokio::net::UdpSocket::from_std(s.into()))
+                .and_then(|s| receive::timestamp(&s).map(|()| s))
                 .map_err(|source| RawError::Socket { what, source })?;
             readers.push((reader, feed));
         }
-        let tasks = readers
-            .into_iter()
-            .map(|(reader, feed)| runtime.spawn(receive(reader, feed, Arc::clone(&shared))))
-            .collect();
         let default_ttl4 = icmp4.ttl_v4().map_err(|source| RawError::Socket {
             what: "raw ICMPv4",
             source,
@@ -385,10 +391,29 @@ impl RawProber {
                 default_ttl4,
                 shared,
                 sources: Mutex::new(HashMap::new()),
-                tasks,
+                receiving: Mutex::new(Receiving::Pending(readers)),
+                lanes,
                 _port_guards: guards,
             }),
         })
+    }
+
+    /// Starts reading replies (a thread of its own). Call once privileges are dropped: the
+    /// reader parses what the network sends. Until then nothing is read and no thread runs
+    /// (privileges are dropped per thread). Calling it again does nothing.
+    pub fn start(&self) -> Result<()> {
+        let mut receiving = self
+            .inner
+            .receiving
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Receiving::Pending(readers) = &mut *receiving {
+            let readers = std::mem::take(readers);
+            let receiver = receive::Receiver::spawn(readers, Arc::clone(&self.inner.shared))
+                .map_err(RawError::Thread)?;
+            *receiving = Receiving::Running { _thread: receiver };
+        }
+        self.inner.lanes.start().map_err(RawError::Thread)
     }
 
     /// The source port of every TCP probe.
@@ -491,7 +516,51 @@ impl RawProber {
         }
     }
 
+    /// Sends one probe (SYN or ACK, `tag` each) to every `(port, probe, tag)` of `ip`, in
+    /// parallel on every lane for IPv4. Refused sends are silence, as with
+    /// [`RawProber::send_syn`]; returns once everything is sent.
+    pub fn send_batch(&self, ip: IpAddr, probes: &[(u16, Probe, u8)]) -> io::Result<()> {
+        let src = self.source_for(ip)?;
+        let (IpAddr::V4(src), IpAddr::V4(_)) = (src, ip) else {
+            for &(port, probe, tag) in probes {
+                let _ = self.send_tcp(SocketAddr::new(ip, port), probe, tag);
+            }
+            return Ok(());
+        };
+        let to = SockAddr::from(SocketAddr::new(ip, 0));
+        let frames = probes
+            .iter()
+            .map(|&(port, probe, tag)| self.frame(src, SocketAddr::new(ip, port), probe, tag, &to))
+            .collect();
+        self.inner.lanes.send(frames);
+        Ok(())
+    }
+
+    fn frame(
+        &self,
+        src: Ipv4Addr,
+        dst: SocketAddr,
+        probe: Probe,
+        tag: u8,
+        to: &SockAddr,
+    ) -> send::Frame {
+        let mut buf = [0u8; packet::IPV4_TCP_PROBE_MAX];
+        let len = packet::build_ipv4_tcp(&mut buf, &self.inner.shared.key, src, dst, probe, tag);
+        send::Frame {
+            buf,
+            len,
+            to: to.clone(),
+        }
+    }
+
     fn send_tcp(&self, dst: SocketAddr, probe: Probe, tag: u8) -> io::Result<()> {
+        if let (IpAddr::V4(ip), SocketAddr::V4(_)) = (self.source_for(dst.ip())?, dst) {
+            let to = SockAddr::from(SocketAddr::new(dst.ip(), 0));
+            return self
+                .inner
+                .lanes
+                .send_one(&self.frame(ip, dst, probe, tag, &to));
+        }
         let sock =
             match dst {
                 SocketAddr::V4(_) => &self.inner.tcp4,
@@ -582,54 +651,6 @@ fn reserve_port() -> io::Result<(u16, Vec<Socket>)> {
         }
     }
     Err(last)
-}
-
-/// Reads `sock` until the prober is dropped (it aborts this task).
-async fn receive(sock: tokio::net::UdpSocket, feed: Feed, shared: Arc<Shared>) {
-    // Big enough for any packet: a truncated read would still parse, but nothing is lost.
-    let mut buf = vec![0u8; 65_536];
-    loop {
-        if sock.readable().await.is_err() {
-            return;
-        }
-        let (mut n, mut failed) = (0, false);
-        while n < RECV_BATCH {
-            match sock.try_recv_from(&mut buf) {
-                Ok((len, from)) => {
-                    n += 1;
-                    let Some(data) = buf.get(..len) else { continue };
-                    let at = Instant::now();
-                    if let Some(m) = parse(&shared.key, feed, data, from.ip()) {
-                        shared.deliver(RawReply {
-                            ip: m.ip,
-                            port: m.port,
-                            kind: m.kind,
-                            probe: m.probe,
-                            tag: m.tag,
-                            at,
-                        });
-                    }
-                    if shared.watching.load(Ordering::Relaxed) > 0 {
-                        watched(&shared, feed, data, from.ip(), at);
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                // A pending socket error is cleared by the read that reports it; yield so that
-                // an error that does not clear cannot spin this task.
-                Err(_) => {
-                    failed = true;
-                    break;
-                }
-            }
-        }
-        shared.read.fetch_add(n as u64, Ordering::Relaxed);
-        // After a busy read, yield instead of sleeping at once: the runtime polls the reactor
-        // without blocking, and during a scan the next replies are usually there by then, so
-        // a 65,535-port scan costs a few thousand wake-ups of this thread, not 65,535.
-        if n > 0 || failed {
-            tokio::task::yield_now().await;
-        }
-    }
 }
 
 /// Traceroute messages from the ICMP sockets, to the watch that asked for them.
@@ -753,11 +774,6 @@ mod tests {
         drop(next);
         assert!(shared.watchers().is_empty());
         assert_eq!(shared.watching.load(Ordering::Relaxed), 0);
-    }
-
-    #[test]
-    fn open_outside_a_runtime_is_an_error_not_a_panic() {
-        assert!(matches!(RawProber::open(), Err(RawError::NoRuntime)));
     }
 
     #[tokio::test]

@@ -6,8 +6,8 @@
 //!  Session ─┬─ measurement thread (own runtime): ICMP clients, DNS clients per server
 //!           │     latency probes run here, never queued behind a port burst on the caller's
 //!           │     runtime, so an idle host's RTT stays an RTT while 65,535 ports are checked
-//!           ├─ raw prober (opened there too): SYN scan, TCP/timestamp discovery, and the
-//!           │     ICMP send/receive path of every traceroute (IcmpWatch per trace)
+//!           ├─ raw prober (receive thread of its own): SYN scan, TCP/timestamp discovery,
+//!           │     and the ICMP send/receive path of every traceroute (IcmpWatch per trace)
 //!           ├─ ARP: one datalink channel per interface, opened on first use, kept
 //!           ├─ budget: one semaphore of connects in flight, sized from the open-file limit
 //!           ├─ overall congestion window (probes in flight across hosts)
@@ -19,8 +19,8 @@
 //!
 //! ```text
 //!  Session::open ──► privilege::drop_privileges ──► OpenedSession::start
-//!   sockets opened,     capabilities given up,        measurement thread and ARP
-//!   nothing read        sudo user become              receivers start parsing
+//!   sockets opened,     capabilities given up,        measurement thread, raw and
+//!   nothing read        sudo user become              ARP receivers start parsing
 //! ```
 //!
 //! Cheap to clone (an `Arc`); dropping the last clone stops the measurement thread.
@@ -95,8 +95,10 @@ pub enum SessionError {
     Stopped,
     #[error("cannot start an ARP receiver: {0}")]
     Arp(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Privilege(#[from] privilege::PrivilegeError),
+    #[error(transparent)]
+    Raw(#[from] RawError),
 }
 
 pub type Result<T> = std::result::Result<T, SessionError>;
@@ -202,6 +204,9 @@ impl OpenedSession {
                 // Runs the probes spawned onto this runtime until the session is dropped.
                 let _ = rt.block_on(stop_rx);
             })?;
+        if let Ok(raw) = &p.raw {
+            raw.start()?;
+        }
         p.arp
             .start(p.arp_opened)
             .map_err(|e| SessionError::Arp(e.to_string()))?;
@@ -283,7 +288,8 @@ impl Session {
     /// The privileged half of starting a session: open every socket that needs a privilege
     /// (ICMP, the raw prober; ARP channels through [`OpenedSession::open_arp_for`]) and
     /// size the budget from the open-file limit. Nothing reads from these sockets yet: their
-    /// receive tasks sit on a runtime nobody drives until [`OpenedSession::start`], so no
+    /// receive tasks sit on a runtime nobody drives, and the raw prober's receive thread is
+    /// not started, until [`OpenedSession::start`], so no
     /// byte from the network is parsed while the process still holds its privileges. Opens
     /// no thread (privileges are dropped per thread). Sockets that are not possible are
     /// recorded as such; jobs say what they skipped.
@@ -293,10 +299,11 @@ impl Session {
             .build()?;
         // Opened on the measurement runtime, so replies are read and timestamped on its
         // thread, whatever the caller's runtime is busy with.
-        let (icmp, raw) = {
+        let icmp = {
             let _enter = rt.enter();
-            (IcmpProbe::new(), RawProber::open())
+            IcmpProbe::new()
         };
+        let raw = RawProber::open();
         let fd_limit = privilege::raise_fd_limit(65_536);
         Ok(OpenedSession {
             parts: Some(Parts {

@@ -188,6 +188,42 @@ pub fn build_tcp(
     len
 }
 
+/// An IPv4 header and the longest TCP probe: what an IPPROTO_RAW socket sends.
+pub const IPV4_TCP_PROBE_MAX: usize = IPV4_HEADER + TCP_PROBE_MAX;
+const IPV4_HEADER: usize = 20;
+/// The TTL of probes sent with our own IPv4 header (Linux's default).
+const TTL: u8 = 64;
+
+/// Writes the SYN or ACK probe from `src` to `dst` with its IPv4 header into `buf` and
+/// returns its length: the packet an IPPROTO_RAW socket sends as it is. The kernel fills in
+/// the identification (left 0) and the header checksum.
+pub fn build_ipv4_tcp(
+    buf: &mut [u8; IPV4_TCP_PROBE_MAX],
+    key: &Key,
+    src: Ipv4Addr,
+    dst: SocketAddr,
+    probe: Probe,
+    tag: u8,
+) -> usize {
+    let (header, segment) = buf.split_at_mut(IPV4_HEADER);
+    let Ok(segment) = <&mut [u8; TCP_PROBE_MAX]>::try_from(segment) else {
+        return 0; // unreachable: the split leaves exactly a TCP probe's room
+    };
+    let len = build_tcp(segment, key, IpAddr::V4(src), dst, probe, tag);
+    let IpAddr::V4(to) = dst.ip() else {
+        return 0;
+    };
+    let total = (IPV4_HEADER + len) as u16;
+    header.fill(0);
+    header[0] = 0x45; // version 4, five 32-bit words of header
+    header[2..4].copy_from_slice(&total.to_be_bytes());
+    header[8] = TTL;
+    header[9] = IpNextHeaderProtocols::Tcp.0;
+    header[12..16].copy_from_slice(&src.octets());
+    header[16..20].copy_from_slice(&to.octets());
+    usize::from(total)
+}
+
 /// Writes an ICMP timestamp request (type 13) to `dst` into `buf`.
 pub fn build_timestamp(buf: &mut [u8; TIMESTAMP_LEN], key: &Key, dst: Ipv4Addr, tag: u8) {
     let (ident, seq, origin) = key.timestamp_fields(dst, tag);
@@ -484,6 +520,38 @@ mod tests {
         pseudo.extend_from_slice(&[0, 6, 0, bytes.len() as u8]);
         pseudo.extend_from_slice(&bytes);
         assert_eq!(ones_complement_sum(&pseudo), 0xffff);
+    }
+
+    #[test]
+    fn ipv4_syn_for_a_header_included_socket_carries_the_same_segment() {
+        let k = key();
+        let mut buf = [0; IPV4_TCP_PROBE_MAX];
+        let n = build_ipv4_tcp(&mut buf, &k, US, web(443), Probe::Syn, 7);
+        assert_eq!(n, 44);
+        let ip = Ipv4Packet::new(&buf[..n]).expect("ip");
+        assert_eq!((ip.get_version(), ip.get_header_length()), (4, 5));
+        assert_eq!(ip.get_total_length(), 44);
+        assert_eq!(ip.get_ttl(), 64);
+        assert_eq!(ip.get_next_level_protocol(), IpNextHeaderProtocols::Tcp);
+        assert_eq!((ip.get_source(), ip.get_destination()), (US, WEB));
+        let (segment, _, _) = probe(&k, web(443), Probe::Syn, 7);
+        assert_eq!(
+            &buf[20..n],
+            &segment[..],
+            "the segment build_tcp makes, checksum included"
+        );
+        let (src, proto, payload) = ipv4_parts(&buf[..n]).expect("parses as IPv4");
+        assert_eq!(
+            (src, proto, payload.len()),
+            (US, IpNextHeaderProtocols::Tcp, 24)
+        );
+
+        let n = build_ipv4_tcp(&mut buf, &k, US, web(80), Probe::Ack, 0);
+        assert_eq!(n, 40, "an ACK probe has no MSS option");
+        assert_eq!(
+            Ipv4Packet::new(&buf[..n]).expect("ip").get_total_length(),
+            40
+        );
     }
 
     #[test]
