@@ -2,10 +2,14 @@
 //! threads, each sending on an IPPROTO_RAW socket of its own.
 //!
 //! ```text
-//!   send_batch(frames) ─┬─ first share ──► caller's socket  ─┐
-//!                       ├─ share 2 ──► helper 1 ──► socket 1 ─┼─► wire; returns when
-//!                       └─ share n ──► helper n ──► socket n ─┘   every share is sent
+//!   send_batch(frames) ─┬─ caller's share ──────► caller's socket ─┐
+//!                       ├─ share 1 ──► helper 1 ──► socket 1 ────────┼─► wire
+//!                       └─ share n ──► helper n ──► socket n ────────┘
 //! ```
+//!
+//! The call returns once the caller's share is sent; a helper still busy with the previous
+//! batch is waited for before it gets the next, so a probe leaves at most one batch after
+//! the scan loop dated it (its RTT sample can only be too long, never too short).
 //!
 //! Why: on Linux a send does not end at the device. On a virtual link (veth, a bridge) the
 //! kernel carries the packet through the peer's stack and our reply back in the sender's
@@ -183,6 +187,8 @@ impl Drop for Lanes {
 
 fn send_all(sock: &Socket, frames: &[Frame]) {
     for f in frames {
-        let _ = sock.send_to(&f.buf[..f.len], &f.to);
+        if let Some(packet) = f.buf.get(..f.len) {
+            let _ = sock.send_to(packet, &f.to);
+        }
     }
 }
