@@ -2,9 +2,9 @@
 //! and matched the moment it is read, whatever the scans are busy with.
 //!
 //! ```text
-//!   idle ── poll(2) on every socket + the stop pipe ──► a packet ──► busy
-//!   busy ── read every socket until EAGAIN ──► nap BUSY_NAP ──► again, until a round reads
-//!           nothing ──► idle
+//!   idle ── poll(2) on every socket + the stop pipe ──► a packet ──► read
+//!   read ── every readable socket until EAGAIN (recvmmsg) ──► many packets? nap BUSY_NAP
+//!        ── poll(2) without waiting: more? read again : idle
 //! ```
 //!
 //! Why not wait for readiness all the time: a thread waiting on a socket is woken by every
@@ -36,7 +36,7 @@ use tokio::time::Instant;
 
 use super::{Feed, RawReply, Shared, parse, watched};
 
-/// How long the thread sleeps between two reads while packets keep coming.
+/// How long the thread sleeps between two rounds of reads while a scan's answers pour in.
 const BUSY_NAP: Duration = Duration::from_micros(100);
 
 /// The running receive thread; stops it (and closes its sockets) when dropped.
@@ -77,34 +77,46 @@ impl Drop for Receiver {
 }
 
 fn run(readers: &[(Socket, Feed)], woken: &UnixStream, stop: &AtomicBool, shared: &Shared) {
-    let mut batch = Batch::new();
+    let mut slots = vec![[0u8; SLOT]; BATCH];
+    // Headers per socket, reused: the kernel writes back the address and control lengths it
+    // used, which stay the same for one socket (one address family, one timestamp).
+    let mut headers: Vec<MultiHeaders<SockaddrStorage>> = readers
+        .iter()
+        .map(|_| MultiHeaders::preallocate(BATCH, Some(nix::cmsg_space!(TimeSpec))))
+        .collect();
+    let mut fds: Vec<PollFd<'_>> = readers
+        .iter()
+        .map(|(s, _)| s.as_fd())
+        .chain(std::iter::once(woken.as_fd()))
+        .map(|fd| PollFd::new(fd, PollFlags::POLLIN))
+        .collect();
+    let mut wait = PollTimeout::NONE;
     while !stop.load(Ordering::Relaxed) {
-        let mut fds: Vec<PollFd<'_>> = readers
-            .iter()
-            .map(|(s, _)| PollFd::new(s.as_fd(), PollFlags::POLLIN))
-            .chain(std::iter::once(PollFd::new(
-                woken.as_fd(),
-                PollFlags::POLLIN,
-            )))
-            .collect();
-        match poll(&mut fds, PollTimeout::NONE) {
-            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+        match poll(&mut fds, wait) {
+            Ok(0) => {
+                // Nothing came since the last read: wait for the next packet.
+                wait = PollTimeout::NONE;
+                continue;
+            }
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
             Err(_) => return,
         }
-        drop(fds);
-        loop {
-            if stop.load(Ordering::Relaxed) {
-                return;
+        let mut read = 0;
+        for ((i, (sock, feed)), h) in readers.iter().enumerate().zip(&mut headers) {
+            if fds
+                .get(i)
+                .and_then(PollFd::revents)
+                .is_some_and(|r| !r.is_empty())
+            {
+                read += drain(sock, *feed, h, &mut slots, shared);
             }
-            let mut active = false;
-            for (sock, feed) in readers {
-                active |= batch.drain(sock, *feed, shared);
-            }
-            if !active {
-                break;
-            }
+        }
+        // Many packets at once: a scan. Let the next ones pile up without waking anyone.
+        if read >= NAP_AFTER {
             std::thread::sleep(BUSY_NAP);
         }
+        wait = PollTimeout::ZERO;
     }
 }
 
@@ -113,69 +125,54 @@ const BATCH: usize = 64;
 /// Room for one packet: enough for every header the parsers read (IP, TCP, an ICMP error
 /// and the packet it quotes); the rest of a longer packet is cut off.
 const SLOT: usize = 2048;
+/// Packets in one round of reads from which the thread naps before the next: fewer come from
+/// monitoring's probes (a wake-up each is cheap), more from a scan.
+const NAP_AFTER: u64 = 16;
 
-/// Buffers for recvmmsg(2), reused for every read.
-struct Batch {
-    slots: Vec<[u8; SLOT]>,
-}
-
-impl Batch {
-    fn new() -> Self {
-        Batch {
-            slots: vec![[0u8; SLOT]; BATCH],
-        }
-    }
-
-    /// Reads `sock` until it is empty; whether anything (a packet or an error) was there.
-    fn drain(&mut self, sock: &Socket, feed: Feed, shared: &Shared) -> bool {
-        let mut n = 0u64;
-        let mut failed = false;
-        loop {
-            let clock = Clock::now();
-            // Fresh headers for every call: the kernel shortens their address and control
-            // lengths to what it wrote, and an IPv6 address after an IPv4 one would not fit.
-            let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(
-                BATCH,
-                Some(nix::cmsg_space!(TimeSpec)),
-            );
-            let mut iovs: Vec<[io::IoSliceMut<'_>; 1]> = self
-                .slots
-                .iter_mut()
-                .map(|s| [io::IoSliceMut::new(s)])
-                .collect();
-            let got = match recvmmsg(
-                sock.as_raw_fd(),
-                &mut headers,
-                iovs.iter_mut(),
-                MsgFlags::MSG_DONTWAIT,
-                None,
-            ) {
-                Ok(msgs) => {
-                    let mut got = 0;
-                    for msg in msgs {
-                        got += 1;
-                        let (Some(from), Some(data)) = (sender(&msg), msg.iovs().next()) else {
-                            continue;
-                        };
-                        let at = stamp(&msg).map_or_else(Instant::now, |s| clock.instant_of(s));
-                        handle(shared, feed, data, from, at);
-                    }
-                    got
+/// Reads `sock` until it is empty; how many packets (an error counts as one: the read that
+/// reports it clears it).
+fn drain(
+    sock: &Socket,
+    feed: Feed,
+    headers: &mut MultiHeaders<SockaddrStorage>,
+    slots: &mut [[u8; SLOT]],
+    shared: &Shared,
+) -> u64 {
+    let mut n = 0u64;
+    loop {
+        let clock = Clock::now();
+        let mut iovs: Vec<[io::IoSliceMut<'_>; 1]> =
+            slots.iter_mut().map(|s| [io::IoSliceMut::new(s)]).collect();
+        let got = match recvmmsg(
+            sock.as_raw_fd(),
+            headers,
+            iovs.iter_mut(),
+            MsgFlags::MSG_DONTWAIT,
+            None,
+        ) {
+            Ok(msgs) => {
+                let mut got = 0;
+                for msg in msgs {
+                    got += 1;
+                    let (Some(from), Some(data)) = (sender(&msg), msg.iovs().next()) else {
+                        continue;
+                    };
+                    let at = stamp(&msg).map_or_else(Instant::now, |s| clock.instant_of(s));
+                    handle(shared, feed, data, from, at);
                 }
-                Err(nix::errno::Errno::EAGAIN) => 0,
-                // A pending socket error is cleared by the read that reports it.
-                Err(_) => {
-                    failed = true;
-                    0
-                }
-            };
-            n += got;
-            if got < BATCH as u64 {
-                break;
+                got
             }
+            Err(nix::errno::Errno::EAGAIN) => 0,
+            Err(_) => {
+                n += 1;
+                0
+            }
+        };
+        shared.read.fetch_add(got, Ordering::Relaxed);
+        n += got;
+        if got < BATCH as u64 {
+            return n;
         }
-        shared.read.fetch_add(n, Ordering::Relaxed);
-        n > 0 || failed
     }
 }
 
@@ -244,4 +241,19 @@ impl Clock {
 /// Asks the kernel to date every packet it queues to `sock` (SO_TIMESTAMPNS).
 pub(super) fn timestamp(sock: &Socket) -> io::Result<()> {
     setsockopt(sock, sockopt::ReceiveTimestampns, &true).map_err(io::Error::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_receive_timestamp_becomes_the_instant_it_names() {
+        let clock = Clock::now();
+        let ms = Duration::from_millis(3);
+        assert_eq!(clock.instant_of(clock.wall - ms), clock.instant - ms);
+        // A packet stamped after the clock was read (it arrived during the read).
+        assert_eq!(clock.instant_of(clock.wall + ms), clock.instant + ms);
+        assert_eq!(clock.instant_of(clock.wall), clock.instant);
+    }
 }

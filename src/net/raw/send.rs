@@ -168,9 +168,8 @@ impl Lanes {
 
     /// One frame from the caller's socket.
     pub(super) fn send_one(&self, frame: &Frame) -> io::Result<()> {
-        self.own
-            .send_to(&frame.buf[..frame.len], &frame.to)
-            .map(drop)
+        let packet = frame.buf.get(..frame.len).unwrap_or_default();
+        self.own.send_to(packet, &frame.to).map(drop)
     }
 }
 
