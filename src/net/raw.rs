@@ -356,6 +356,16 @@ impl RawProber {
         let tcp6 = raw_socket(Domain::IPV6, Protocol::TCP, "raw TCP/IPv6").ok();
         let icmp6 = raw_socket(Domain::IPV6, Protocol::ICMPV6, "raw ICMPv6").ok();
         let (sport, guards) = reserve_port().map_err(RawError::SourcePort)?;
+        // Only answers to our probes (all sent from `sport`) reach the raw TCP sockets.
+        for (sock, v6, what) in [
+            (Some(&tcp4), false, "raw TCP/IPv4"),
+            (tcp6.as_ref(), true, "raw TCP/IPv6"),
+        ] {
+            if let Some(sock) = sock {
+                sock.attach_filter(&crate::net::sys::packet_filter::tcp_to_port(v6, sport))
+                    .map_err(|source| RawError::Socket { what, source })?;
+            }
+        }
         let lanes = send::Lanes::open(SEND_BUFFER).map_err(|source| RawError::Socket {
             what: "IPPROTO_RAW",
             source,

@@ -1,4 +1,5 @@
-//! AF_PACKET sockets that the kernel filters by frame type before anything is copied to us.
+//! Sockets that the kernel filters before anything is copied to us: AF_PACKET sockets by
+//! frame type, and the raw TCP sockets by destination port ([`tcp_to_port`]).
 //!
 //! pnet's datalink channel opens an `ETH_P_ALL` socket: it gets a copy of every frame of the
 //! interface, outgoing ones included. During a port scan beside an ARP sweep that is hundreds
@@ -14,6 +15,10 @@ use socket2::{Domain, SockFilter, Socket, Type};
 
 // Classic BPF opcodes (linux/filter.h).
 const BPF_LD_H_ABS: u16 = 0x28;
+/// `ldh [x + k]`.
+const BPF_LD_H_IND: u16 = 0x48;
+/// `ldxb 4 * ([k] & 0xf)`: the IPv4 header's length.
+const BPF_LDX_B_MSH: u16 = 0xb1;
 const BPF_JMP_JEQ_K: u16 = 0x15;
 const BPF_JMP_JGT_K: u16 = 0x25;
 const BPF_RET_K: u16 = 0x06;
@@ -53,6 +58,30 @@ impl Frames {
             ],
         }
     }
+}
+
+/// For a raw TCP socket: keep only segments to local port `port`. A raw TCP socket gets a
+/// copy of every TCP segment the host receives (a monitoring agent's connects, a download);
+/// the raw prober only wants answers to its probes, which all go to its one source port.
+/// IPv4 raw sockets see the packet from its IP header, IPv6 ones from the TCP header.
+pub fn tcp_to_port(v6: bool, port: u16) -> Vec<SockFilter> {
+    let port = u32::from(port);
+    let load_port = if v6 {
+        vec![SockFilter::new(BPF_LD_H_ABS, 0, 0, 2)]
+    } else {
+        vec![
+            SockFilter::new(BPF_LDX_B_MSH, 0, 0, 0),
+            SockFilter::new(BPF_LD_H_IND, 0, 0, 2),
+        ]
+    };
+    load_port
+        .into_iter()
+        .chain([
+            SockFilter::new(BPF_JMP_JEQ_K, 0, 1, port),
+            SockFilter::new(BPF_RET_K, 0, 0, ACCEPT),
+            SockFilter::new(BPF_RET_K, 0, 0, DROP),
+        ])
+        .collect()
 }
 
 /// A raw AF_PACKET socket that receives only `frames`, for
