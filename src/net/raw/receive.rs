@@ -39,6 +39,9 @@ use super::{Feed, RawReply, Shared, parse, watched};
 /// How long the thread sleeps between two rounds of reads while a scan's answers pour in.
 const BUSY_NAP: Duration = Duration::from_micros(100);
 
+/// How long the thread waits after a failed read before polling again.
+const ERROR_NAP: Duration = Duration::from_millis(10);
+
 /// The running receive thread; stops it (and closes its sockets) when dropped.
 pub(super) struct Receiver {
     stop: Arc<AtomicBool>,
@@ -102,18 +105,23 @@ fn run(readers: &[(Socket, Feed)], woken: &UnixStream, stop: &AtomicBool, shared
             Err(nix::errno::Errno::EINTR) => continue,
             Err(_) => return,
         }
-        let mut read = 0;
+        let (mut read, mut failed) = (0, false);
         for ((i, (sock, feed)), h) in readers.iter().enumerate().zip(&mut headers) {
             if fds
                 .get(i)
                 .and_then(PollFd::revents)
                 .is_some_and(|r| !r.is_empty())
             {
-                read += drain(sock, *feed, h, &mut slots, shared);
+                let (n, error) = drain(sock, *feed, h, &mut slots, shared);
+                read += n;
+                failed |= error;
             }
         }
         // Many packets at once: a scan. Let the next ones pile up without waking anyone.
-        if read >= NAP_AFTER {
+        if failed {
+            // A read error that the read did not clear must not spin a core.
+            std::thread::sleep(ERROR_NAP);
+        } else if read >= NAP_AFTER {
             std::thread::sleep(BUSY_NAP);
         }
         wait = PollTimeout::ZERO;
@@ -129,16 +137,16 @@ const SLOT: usize = 2048;
 /// monitoring's probes (a wake-up each is cheap), more from a scan.
 const NAP_AFTER: u64 = 16;
 
-/// Reads `sock` until it is empty; how many packets (an error counts as one: the read that
-/// reports it clears it).
+/// Reads `sock` until it is empty: how many packets, and whether a read failed (a pending
+/// socket error is cleared by the read that reports it).
 fn drain(
     sock: &Socket,
     feed: Feed,
     headers: &mut MultiHeaders<SockaddrStorage>,
     slots: &mut [[u8; SLOT]],
     shared: &Shared,
-) -> u64 {
-    let mut n = 0u64;
+) -> (u64, bool) {
+    let (mut n, mut failed) = (0u64, false);
     loop {
         let clock = Clock::now();
         let mut iovs: Vec<[io::IoSliceMut<'_>; 1]> =
@@ -164,14 +172,14 @@ fn drain(
             }
             Err(nix::errno::Errno::EAGAIN) => 0,
             Err(_) => {
-                n += 1;
+                failed = true;
                 0
             }
         };
         shared.read.fetch_add(got, Ordering::Relaxed);
         n += got;
         if got < BATCH as u64 {
-            return n;
+            return (n, failed);
         }
     }
 }
