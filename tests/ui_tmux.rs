@@ -706,8 +706,9 @@ fn alerts_view_in_the_lab_names_a_device_that_left() {
     });
     session.type_text("A");
     let gone = format!("device gone: {dns}");
+    // The whole view, LAN checks box included: tmux may show a frame still being painted.
     let screen2 = session.wait_for("the Alerts view", Duration::from_secs(10), |s| {
-        s.contains("┌ Alerts") && s.contains(&gone)
+        s.contains("┌ Alerts") && s.contains(&gone) && s.contains("LAN checks")
     });
     assert!(
         screen2.contains("has not answered for 3 rounds"),
