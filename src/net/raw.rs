@@ -2,10 +2,11 @@
 //! host discovery (ICMP echo + SYN to 443 + ACK to 80 + ICMP timestamp). Needs CAP_NET_RAW.
 //!
 //! ```text
-//!   send_syn / send_ack ──► raw TCP v4 / v6 ──► wire           (no state kept per probe)
+//!   send_syn / send_ack ──► IPPROTO_RAW (v4) / raw TCP v6 ──► wire   (no state kept per probe)
+//!   send_batch          ──► one IPPROTO_RAW socket per core (send.rs)
 //!   send_timestamp      ──► raw ICMPv4     ──► wire
 //!
-//!   wire ──► raw TCP v4   ─┐ one task per socket: read until WouldBlock,
+//!   wire ──► raw TCP v4   ─┐ one receive thread (receive.rs): recvmmsg until EAGAIN,
 //!            raw TCP v6   ─┤ parse with pnet views, verify the stamp (packet.rs),
 //!            raw ICMPv4   ─┤ look the probed ip up in the subscriber map (one short lock)
 //!            raw ICMPv6   ─┘ ──► every Subscription of that ip (unbounded channels)
@@ -49,7 +50,6 @@ const RECV_BUFFER: usize = 32 << 20;
 const SEND_BUFFER: usize = 4 << 20;
 /// Source addresses remembered; the map is emptied when full (a re-lookup is one syscall trio).
 const SOURCE_CACHE_MAX: usize = 4096;
-/// Packets read per readiness before the receive task yields to the runtime.
 
 #[derive(Debug, thiserror::Error)]
 pub enum RawError {
@@ -85,14 +85,15 @@ pub struct RawReply {
     pub probe: Probe,
     /// The tag given when sending.
     pub tag: u8,
-    /// When the receive task read it.
+    /// When the kernel received it (its receive timestamp).
     pub at: Instant,
 }
 
-/// Counters of the receive tasks, for benchmarks and diagnostics.
+/// Counters of the receive thread, for benchmarks and diagnostics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RawStats {
-    /// Packets read from all raw sockets (every TCP/ICMP packet the host receives).
+    /// Packets read from all raw sockets (every ICMP packet the host receives, and TCP
+    /// segments to the probes' source port).
     pub read: u64,
     /// Packets that proved to answer our probes.
     pub matched: u64,
@@ -176,7 +177,7 @@ pub struct IcmpReply {
 /// Watches by interest, each with the id of the [`IcmpWatch`] that holds it.
 type Watchers = HashMap<Interest, (u64, mpsc::UnboundedSender<IcmpReply>)>;
 
-/// What the receive tasks and the subscriptions share.
+/// What the receive thread and the subscriptions share.
 struct Shared {
     key: Key,
     subscribers: Mutex<Subscribers>,
@@ -333,7 +334,7 @@ impl Drop for Inner {
     }
 }
 
-/// How a receive task reads what its socket delivers.
+/// How the receive thread reads what a socket delivers.
 #[derive(Clone, Copy)]
 enum Feed {
     /// Raw IPv4 sockets deliver the IP header too.
@@ -528,7 +529,8 @@ impl RawProber {
 
     /// Sends one probe (SYN or ACK, `tag` each) to every `(port, probe, tag)` of `ip`, in
     /// parallel on every lane for IPv4. Refused sends are silence, as with
-    /// [`RawProber::send_syn`]; returns once everything is sent.
+    /// [`RawProber::send_syn`]. Returns once the caller's share is sent; the helpers' shares
+    /// leave at most one batch later (see `send.rs`).
     pub fn send_batch(&self, ip: IpAddr, probes: &[(u16, Probe, u8)]) -> io::Result<()> {
         let src = self.source_for(ip)?;
         let (IpAddr::V4(src), IpAddr::V4(_)) = (src, ip) else {
