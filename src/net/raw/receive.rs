@@ -3,8 +3,8 @@
 //!
 //! ```text
 //!   idle ── poll(2) on every socket + the stop pipe ──► a packet ──► read
-//!   read ── every readable socket until EAGAIN (recvmmsg) ──► many packets? nap BUSY_NAP
-//!        ── poll(2) without waiting: more? read again : idle
+//!   read ── every readable socket until EAGAIN (recvmmsg) ──► many packets? busy
+//!   busy ── nap BUSY_NAP ── poll(2) without waiting: more? read again : idle
 //! ```
 //!
 //! Why not wait for readiness all the time: a thread waiting on a socket is woken by every
@@ -94,11 +94,13 @@ fn run(readers: &[(Socket, Feed)], woken: &UnixStream, stop: &AtomicBool, shared
         .map(|fd| PollFd::new(fd, PollFlags::POLLIN))
         .collect();
     let mut wait = PollTimeout::NONE;
+    let mut busy = false;
     while !stop.load(Ordering::Relaxed) {
         match poll(&mut fds, wait) {
             Ok(0) => {
                 // Nothing came since the last read: wait for the next packet.
                 wait = PollTimeout::NONE;
+                busy = false;
                 continue;
             }
             Ok(_) => {}
@@ -117,11 +119,15 @@ fn run(readers: &[(Socket, Feed)], woken: &UnixStream, stop: &AtomicBool, shared
                 failed |= error;
             }
         }
-        // Many packets at once: a scan. Let the next ones pile up without waking anyone.
+        // Many packets at once: a scan. Let the next ones pile up without waking anyone, and
+        // keep napping until a nap brings nothing: a scan's replies come at a rate that fills
+        // a nap with fewer than NAP_AFTER packets, and waiting on the socket between two naps
+        // would mean a wake-up (a context switch, an interrupt) for nearly every packet.
+        busy = read >= NAP_AFTER || (busy && read > 0);
         if failed {
             // A read error that the read did not clear must not spin a core.
             std::thread::sleep(ERROR_NAP);
-        } else if read >= NAP_AFTER {
+        } else if busy {
             std::thread::sleep(BUSY_NAP);
         }
         wait = PollTimeout::ZERO;
