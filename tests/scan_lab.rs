@@ -432,6 +432,82 @@ fn interrupted_scan_keeps_results() {
     assert!(stdout.contains("INTERRUPTED"), "{stdout}");
 }
 
+/// Packet sockets open in the scanner's namespace (netdx is the only process there).
+fn packet_sockets(lab: &common::Lab) -> usize {
+    let out = lab.in_scanner(&["cat", "/proc/net/packet"]);
+    assert!(out.status.success(), "cat /proc/net/packet");
+    String::from_utf8_lossy(&out.stdout).lines().skip(1).count()
+}
+
+/// A one-shot scan closes its ARP channel once discovery is over (closing a packet socket
+/// waits for the kernel, which at exit would delay the end of every scan), and discovery
+/// still had it: the blackhole host is found by ARP, and its port scan runs on without it.
+#[test]
+fn one_shot_scan_closes_its_arp_channel_after_discovery() {
+    let Some(lab) =
+        common::shared_lab_or_skip("one_shot_scan_closes_its_arp_channel_after_discovery")
+    else {
+        return;
+    };
+    let _g = serial();
+    assert_eq!(
+        packet_sockets(lab),
+        0,
+        "a packet socket open before the scan"
+    );
+    let drop = lab.host("drop");
+    let dir = common::report_dir();
+    let out_path = dir.path().join("arp.json");
+    // Every port of the blackhole host stays silent: its 65,535 ports take seconds (2.3 s on
+    // an idle two-core machine), discovery a few milliseconds.
+    let child = lab
+        .netdx_command(
+            &[
+                "scan",
+                &drop.ip.to_string(),
+                "-p",
+                "all",
+                "--no-rdns",
+                "--no-names",
+                "-o",
+                out_path.to_str().unwrap(),
+            ],
+            Duration::from_secs(60),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn netdx");
+    let mut seen_open = false;
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_millis(1000) {
+        seen_open |= packet_sockets(lab) > 0;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let during = packet_sockets(lab);
+    let pid = child.id();
+    let target = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .expect("netdx pid under timeout");
+    let still_running = std::fs::metadata(format!("/proc/{target}")).is_ok();
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &target])
+        .status();
+    let out = child.wait_with_output().expect("wait netdx");
+    assert!(still_running, "the scan ended before the check: {out:?}");
+    assert_eq!(
+        during, 0,
+        "ARP channel still open 1 s into the port scan (seen open before: {seen_open})"
+    );
+    let report = read_report(&out_path);
+    let h = host(&report, &drop.ip.to_string());
+    assert!(
+        methods(h).contains("arp"),
+        "blackhole host not found by ARP: {h}"
+    );
+}
+
 /// Without CAP_NET_RAW: ARP is skipped and said so; ICMP works through unprivileged sockets
 /// when ping_group_range allows them, else TCP connects find the hosts.
 #[test]

@@ -334,7 +334,7 @@ fn start_session(
 
 /// `netdx scan`: run, print the summary, write the report if asked.
 pub async fn scan(
-    cfg: ScanConfig,
+    mut cfg: ScanConfig,
     params: ScanParameters,
     delivery: Delivery,
     inventory: Option<InventoryConfig>,
@@ -349,6 +349,8 @@ pub async fn scan(
     use std::io::IsTerminal;
     let started = Instant::now();
     let session = start_session(&cfg, lan, output.as_deref())?;
+    // Nothing after discovery sweeps ARP again, unless LAN checks run beside the scan.
+    cfg.release_arp = !lan;
     let lan_cancel = CancellationToken::new();
     let lan_task = if lan {
         start_lan(&session, &lan_cancel)

@@ -72,6 +72,13 @@ pub struct ScanConfig {
     /// Ask every live host its names in mDNS, NetBIOS, SSDP/UPnP and SNMP
     /// ([`crate::net::names`]); `None` (`--no-names`) sends nothing to those ports.
     pub names: Option<NameQuery>,
+    /// Close the session's ARP channels once discovery is over ([`ArpChannels::close`]): for a
+    /// one-shot scan whose process has no other use for them. Never for a session that
+    /// sweeps again (the dashboard's rounds, LAN checks): without privileges it cannot
+    /// reopen them.
+    ///
+    /// [`ArpChannels::close`]: crate::net::arp::ArpChannels::close
+    pub release_arp: bool,
 }
 
 impl ScanConfig {
@@ -91,6 +98,7 @@ impl ScanConfig {
             arp_wait: Duration::from_millis(250),
             identify: true,
             names: Some(NameQuery::default()),
+            release_arp: false,
         }
     }
 }
@@ -357,6 +365,7 @@ async fn scan(session: &Session, mut cfg: ScanConfig, emit: Emitter) {
         let cfg_timeout = cfg.timeout;
         let tries = cfg.tries;
         let arp_wait = cfg.arp_wait;
+        let release_arp = cfg.release_arp;
         async move {
             let arp_task = async {
                 if arp_on {
@@ -399,6 +408,9 @@ async fn scan(session: &Session, mut cfg: ScanConfig, emit: Emitter) {
                 }
             };
             tokio::join!(arp_task, icmp_task, tcp_task);
+            if release_arp {
+                session.arp().close();
+            }
         }
     };
     drop(live_tx);

@@ -12,6 +12,7 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use pnet::datalink::{self, Channel};
+use pnet::packet::ethernet::EtherTypes;
 use tokio_util::sync::CancellationToken;
 
 use crate::core::lan::{ArpWatch, CheckStatus, GatewayClaim};
@@ -19,6 +20,7 @@ use crate::core::model::MacAddr;
 use crate::net::lan::arp_frame::{self, ArpFrame};
 use crate::net::lan::{LanIface, needs_raw, vendor_of};
 use crate::net::session::Session;
+use crate::net::sys::packet_filter;
 
 /// How often the receiver looks at the clock and the cancel token.
 const POLL: Duration = Duration::from_millis(20);
@@ -93,6 +95,11 @@ fn listen(
     let config = datalink::Config {
         read_timeout: Some(POLL),
         promiscuous: false,
+        // ARP frames only, filtered and bound by EtherType as the session's ARP channel is
+        // (net::arp): a port scan running beside the watch neither crowds the gateway's
+        // answers out of the socket nor pays for a copy of every frame.
+        socket_fd: Some(packet_filter::socket(packet_filter::Frames::Arp)?),
+        channel_type: datalink::ChannelType::Layer3(EtherTypes::Arp.0),
         ..Default::default()
     };
     let (mut tx, mut rx) = match datalink::channel(iface, config)? {
