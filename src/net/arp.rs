@@ -761,9 +761,9 @@ impl ArpChannels {
     }
 
     /// Close every channel, for a process that will sweep no more (a one-shot scan once its
-    /// discovery is over). Sweeps still running go on to their end. The sockets are closed by the
-    /// receiver threads: closing a packet socket waits for an RCU grace period (10-20 ms),
-    /// which at exit would delay the end of the process, and here delays nobody.
+    /// discovery is over). Sweeps still running go on to their end. The sockets are closed by
+    /// the receiver threads: closing a packet socket waits for an RCU grace period (10-20
+    /// ms), which at exit would delay the end of the process, and here delays nobody.
     pub fn close(&self) {
         let channels = std::mem::take(&mut *lock(&self.open));
         // Each channel's sender is dropped before its list of sweeps: when the receiver sees
