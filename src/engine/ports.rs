@@ -277,9 +277,9 @@ impl Track {
 /// Ports are mostly sent, and answered, in order, so the ports in flight are a run of a few
 /// thousand consecutive numbers; placed by a scrambling hash (SipHash, Fx), each send and each
 /// answer was a cache miss in a table of megabytes (two thirds of the scan loop's time, 3 % of
-/// a 65,535-port scan's CPU). The low bits are the port itself (where the table puts the entry), the top 7 bits a
-/// multiplicative mix of it (the tag the table compares first), so a run of ports shorter than
-/// the table never collides and neighbours share cache lines.
+/// a 65,535-port scan's CPU). The low bits are the port itself (where the table puts the
+/// entry), the top 7 bits a multiplicative mix of it (the tag the table compares first), so a
+/// run of ports shorter than the table never collides and neighbours share cache lines.
 #[derive(Debug, Clone, Copy, Default)]
 struct PortHash;
 
