@@ -174,6 +174,12 @@ fn raw_probe_in_lab() {
     // 20 connect()s to web's open port put 60+ TCP segments on the wire towards this host;
     // the raw TCP sockets' filter keeps every one of them out (a few ICMPv6 neighbour
     // messages may still reach the raw ICMPv6 socket meanwhile).
+    // Without those connects the count below would prove nothing.
+    assert_eq!(
+        r["foreign_connects"],
+        json!(20),
+        "connects to web's open port: {r}"
+    );
     let foreign_read = r["foreign_read"].as_u64().unwrap_or(u64::MAX);
     assert!(
         foreign_read < 10,
@@ -412,12 +418,14 @@ async fn probe(plan: Value) -> Value {
         .and_then(|a| a.as_str())
         .and_then(|a| a.parse().ok());
     let read_before = prober.stats().read;
+    let mut foreign_connects = 0;
     if let Some(a) = open_addr {
         for _ in 0..20 {
             if let Ok(Ok(mut s)) =
                 tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(a))
                     .await
             {
+                foreign_connects += 1;
                 let _ = tokio::io::AsyncWriteExt::shutdown(&mut s).await;
             }
         }
@@ -479,6 +487,7 @@ async fn probe(plan: Value) -> Value {
         "foreign": foreign,
         "connects": connect_results,
         "foreign_read": foreign_read,
+        "foreign_connects": foreign_connects,
         "second_subscriber_matches": second_matches,
         "read": stats.read,
         "matched": stats.matched,
