@@ -344,7 +344,6 @@ pub async fn scan(
 ) -> ScanStats {
     let mut fresh = ports.into_iter();
     let mut timing: HostTiming = session.estimate(ip).timing;
-    timing.window.begin_job();
     let floor = transport.rto_floor();
     let budget = transport.budget(session).clone();
     let mut tracks: HashMap<u16, Track, PortHash> = HashMap::default();
@@ -516,7 +515,6 @@ pub async fn scan(
                             }
                         }
                         timing.loss.answered_on(reply.tag);
-                        timing.window.on_answer(reply.at);
                         // Every reply names the try it answers (Karn's ambiguity does not arise), so a
                         // late answer to the first try is a sample too: when the path stalls, the
                         // timeout grows with it instead of calling the stalled ports silent.

@@ -7,9 +7,7 @@
 //!   matches late replies), only a retransmission spent.
 //! - [`Window`]: a congestion window (TCP's and nmap's approach): grows while probes are
 //!   answered, halves when a probe was demonstrably dropped (a retransmission was answered), at
-//!   most once per round trip, and takes the cut back when half the window brought half the
-//!   answers (the loss was random, not a bottleneck). A lossy or policed link costs time, not
-//!   truth.
+//!   most once per round trip. A lossy or policed link costs time, not truth.
 //! - [`LossEstimate`] and [`tries_for`]: how many tries a port gets before it may be called
 //!   `filtered`. The answer depends on the loss measured on that very host: on a clean LAN two
 //!   tries, on a 30 % loss link about a dozen, so that the chance of a responsive port losing
@@ -77,24 +75,7 @@ impl RttEstimator {
     }
 }
 
-/// A cut whose effect is not known yet: how things stood just before it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Cut {
-    cwnd: f64,
-    ssthresh: f64,
-    /// Answers a second in the epoch the cut ended.
-    goodput: f64,
-}
-
 /// A congestion window in probes: how many may be unanswered at once.
-///
-/// Each cut is put to the test in the epoch after it (until the next loss event): where the
-/// losses come from a bottleneck (a policer, a full queue), answers keep coming at the
-/// bottleneck's rate with half the window; where they come whatever the rate (a bad cable,
-/// a lossy radio link), half the window brings half the answers, and the cut is undone.
-/// Without this, TCP's rule reads random loss as congestion and shrinks the window of a 30 %
-/// loss host to a handful of probes, where it stays (a LAN `-p all` took 2 minutes instead
-/// of 10 s because of one such host).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Window {
     cwnd: f64,
@@ -104,17 +85,7 @@ pub struct Window {
     /// Probes sent before this instant do not shrink the window again: one decrease per loss
     /// event, not one per probe lost in the same burst (TCP's rule).
     recovery_until: Option<Instant>,
-    /// The current epoch: when its first answer came, and the answers since.
-    epoch_start: Option<Instant>,
-    epoch_answers: u64,
-    /// The last cut, until the epoch after it has judged it.
-    last_cut: Option<Cut>,
 }
-
-/// Fewest answers in an epoch for its goodput to judge a cut.
-const EPOCH_MIN_ANSWERS: u64 = 16;
-/// A cut that left less than this share of the goodput was not relieving a bottleneck.
-const SPURIOUS_CUT_GOODPUT: f64 = 0.75;
 
 impl Window {
     pub fn new(initial: usize, min: usize, max: usize) -> Self {
@@ -126,32 +97,7 @@ impl Window {
             min,
             max,
             recovery_until: None,
-            epoch_start: None,
-            epoch_answers: 0,
-            last_cut: None,
         }
-    }
-
-    /// A new job starts with this window: answers of an earlier one, and the idle time since,
-    /// judge no cut of this one.
-    pub fn begin_job(&mut self) {
-        self.epoch_start = None;
-        self.epoch_answers = 0;
-        self.last_cut = None;
-    }
-
-    /// A probe was answered at `at` (on any try): the goodput that judges cuts.
-    pub fn on_answer(&mut self, at: Instant) {
-        self.epoch_start.get_or_insert(at);
-        self.epoch_answers += 1;
-    }
-
-    /// Answers a second in the epoch ending at `now`, when it saw enough of them.
-    fn epoch_goodput(&self, now: Instant) -> Option<f64> {
-        let start = self.epoch_start?;
-        let secs = now.saturating_duration_since(start).as_secs_f64();
-        (self.epoch_answers >= EPOCH_MIN_ANSWERS && secs > 0.0)
-            .then(|| self.epoch_answers as f64 / secs)
     }
 
     /// Probes allowed in flight now.
@@ -172,31 +118,13 @@ impl Window {
 
     /// A probe sent at `sent` was dropped (a later try of it was answered). Halves the window
     /// once per loss event; `now + rto` ends the event.
-    ///
-    /// When the epoch since the previous cut brought less than [`SPURIOUS_CUT_GOODPUT`] of the
-    /// answers a second of the epoch before it, that cut is undone instead (see [`Window`]).
     pub fn on_drop(&mut self, sent: Instant, now: Instant, rto: Duration) {
         if self.recovery_until.is_some_and(|until| sent < until) {
             return;
         }
-        let goodput = self.epoch_goodput(now);
-        self.epoch_start = None;
-        self.epoch_answers = 0;
-        self.recovery_until = Some(now + rto);
-        if let Some(cut) = self.last_cut.take()
-            && goodput.is_some_and(|g| g < cut.goodput * SPURIOUS_CUT_GOODPUT)
-        {
-            self.cwnd = self.cwnd.max(cut.cwnd);
-            self.ssthresh = self.ssthresh.max(cut.ssthresh);
-            return;
-        }
-        self.last_cut = goodput.map(|goodput| Cut {
-            cwnd: self.cwnd,
-            ssthresh: self.ssthresh,
-            goodput,
-        });
         self.ssthresh = (self.cwnd / 2.0).max(self.min);
         self.cwnd = self.ssthresh;
+        self.recovery_until = Some(now + rto);
     }
 }
 
@@ -388,70 +316,6 @@ mod tests {
             );
         }
         assert_eq!(w.allowed(), 2, "never below the minimum");
-    }
-
-    /// `n` answers spread over `[from, from + span)`.
-    fn answers(w: &mut Window, from: Instant, span: Duration, n: u32) {
-        for i in 0..n {
-            w.on_answer(from + span * i / n);
-        }
-    }
-
-    #[test]
-    fn a_cut_that_halves_the_answers_is_undone() {
-        // Random loss: the answers come at the window's pace, whatever is lost on the way.
-        let t0 = Instant::now();
-        let rto = 20 * MS;
-        let mut w = Window::new(1000, 4, 16_384);
-        answers(&mut w, t0, 50 * MS, 10_000);
-        w.on_drop(t0 + 50 * MS, t0 + 50 * MS, rto);
-        assert_eq!(w.allowed(), 500, "first cut");
-        // Half the window, half the answers a second: the loss was not congestion.
-        let t1 = t0 + 50 * MS;
-        answers(&mut w, t1, 50 * MS, 5_000);
-        w.on_drop(t1 + 50 * MS, t1 + 50 * MS, rto);
-        assert_eq!(w.allowed(), 1000, "the cut is undone");
-        // The next loss event cuts again, and is judged again.
-        let t2 = t1 + 50 * MS;
-        answers(&mut w, t2, 50 * MS, 10_000);
-        w.on_drop(t2 + 50 * MS, t2 + 50 * MS, rto);
-        assert_eq!(w.allowed(), 500);
-    }
-
-    #[test]
-    fn a_new_job_judges_no_cut_of_the_last_one() {
-        let t0 = Instant::now();
-        let rto = 20 * MS;
-        let mut w = Window::new(1000, 4, 16_384);
-        answers(&mut w, t0, 50 * MS, 10_000);
-        w.on_drop(t0 + 50 * MS, t0 + 50 * MS, rto);
-        assert_eq!(w.allowed(), 500);
-        // The next round, two seconds later, answers slowly only because it asks little.
-        w.begin_job();
-        let t1 = t0 + 2000 * MS;
-        answers(&mut w, t1, 50 * MS, 100);
-        w.on_drop(t1 + 50 * MS, t1 + 50 * MS, rto);
-        assert_eq!(w.allowed(), 250, "cut again, not undone");
-    }
-
-    #[test]
-    fn a_cut_under_a_bottleneck_stays() {
-        // A policer: the answers come at its rate, whatever the window.
-        let t0 = Instant::now();
-        let rto = 20 * MS;
-        let mut w = Window::new(1000, 4, 16_384);
-        let mut t = t0;
-        for expected in [500, 250, 125] {
-            answers(&mut w, t, 50 * MS, 500);
-            t += 50 * MS;
-            w.on_drop(t, t, rto);
-            assert_eq!(w.allowed(), expected);
-        }
-        // Too few answers to judge (an epoch of 10): the cut stays.
-        answers(&mut w, t, 50 * MS, 10);
-        t += 50 * MS;
-        w.on_drop(t, t, rto);
-        assert_eq!(w.allowed(), 62);
     }
 
     #[test]
