@@ -344,6 +344,7 @@ pub async fn scan(
 ) -> ScanStats {
     let mut fresh = ports.into_iter();
     let mut timing: HostTiming = session.estimate(ip).timing;
+    timing.window.begin_job();
     let floor = transport.rto_floor();
     let budget = transport.budget(session).clone();
     let mut tracks: HashMap<u16, Track, PortHash> = HashMap::default();
@@ -423,6 +424,7 @@ pub async fn scan(
             track.last_sent = now;
             track.outstanding = true;
             let timeout = timing::try_timeout(timing.rto(floor, ceiling), track.tag, ceiling);
+            timing.window.on_send(now);
             track.permit = transport.send(port, track.tag, timeout, permit);
             timers.push(Reverse((now + timeout, port, track.tag)));
             sent_order.push_back((now, port, track.tag));
@@ -515,6 +517,7 @@ pub async fn scan(
                             }
                         }
                         timing.loss.answered_on(reply.tag);
+                        timing.window.on_answer(reply.at);
                         // Every reply names the try it answers (Karn's ambiguity does not arise), so a
                         // late answer to the first try is a sample too: when the path stalls, the
                         // timeout grows with it instead of calling the stalled ports silent.

@@ -7,7 +7,9 @@
 //!   matches late replies), only a retransmission spent.
 //! - [`Window`]: a congestion window (TCP's and nmap's approach): grows while probes are
 //!   answered, halves when a probe was demonstrably dropped (a retransmission was answered), at
-//!   most once per round trip. A lossy or policed link costs time, not truth.
+//!   most once per round trip, and takes the cut back when half the window brought half the
+//!   answers at the same share of tries answered (the loss was random, not a bottleneck). A
+//!   lossy or policed link costs time, not truth.
 //! - [`LossEstimate`] and [`tries_for`]: how many tries a port gets before it may be called
 //!   `filtered`. The answer depends on the loss measured on that very host: on a clean LAN two
 //!   tries, on a 30 % loss link about a dozen, so that the chance of a responsive port losing
@@ -75,7 +77,36 @@ impl RttEstimator {
     }
 }
 
+/// A cut whose effect is not known yet: how things stood just before it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Cut {
+    cwnd: f64,
+    ssthresh: f64,
+    /// The epoch the cut ended.
+    before: Epoch,
+}
+
+/// What one epoch (from one loss event to the next) delivered.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Epoch {
+    /// Answers a second.
+    goodput: f64,
+    /// Answers per try sent.
+    delivery: f64,
+}
+
 /// A congestion window in probes: how many may be unanswered at once.
+///
+/// Each cut is put to the test in the epoch after it (until the next loss event): where the
+/// losses come from a bottleneck (a policer, a full queue), either answers keep coming at the
+/// bottleneck's rate with half the window, or, once below that rate, a larger share of the
+/// tries is answered; where losses come whatever the rate (a bad cable, a lossy radio link),
+/// half the window brings half the answers at the same share, and the cut is undone. (A
+/// first version undid on the answer rate alone: under a policer it held the window above
+/// the policer's rate, and every try of some ports was lost in the same stretch.)
+/// Without this, TCP's rule reads random loss as congestion and shrinks the window of a 30 %
+/// loss host to a handful of probes, where it stays (a LAN `-p all` took 2 minutes instead
+/// of 10 s because of one such host).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Window {
     cwnd: f64,
@@ -85,7 +116,20 @@ pub struct Window {
     /// Probes sent before this instant do not shrink the window again: one decrease per loss
     /// event, not one per probe lost in the same burst (TCP's rule).
     recovery_until: Option<Instant>,
+    /// The current epoch: when its first try or answer came, the answers and tries since.
+    epoch_start: Option<Instant>,
+    epoch_answers: u64,
+    epoch_sends: u64,
+    /// The last cut, until the epoch after it has judged it.
+    last_cut: Option<Cut>,
 }
+
+/// Fewest answers in an epoch for its goodput to judge a cut.
+const EPOCH_MIN_ANSWERS: u64 = 16;
+/// A cut that left less than this share of the goodput was not relieving a bottleneck...
+const SPURIOUS_CUT_GOODPUT: f64 = 0.75;
+/// ...unless it raised the share of tries answered by more than this factor.
+const EASED_DELIVERY: f64 = 1.1;
 
 impl Window {
     pub fn new(initial: usize, min: usize, max: usize) -> Self {
@@ -97,7 +141,48 @@ impl Window {
             min,
             max,
             recovery_until: None,
+            epoch_start: None,
+            epoch_answers: 0,
+            epoch_sends: 0,
+            last_cut: None,
         }
+    }
+
+    /// A new job starts with this window: answers of an earlier one, and the idle time since,
+    /// judge no cut of this one.
+    pub fn begin_job(&mut self) {
+        self.new_epoch();
+        self.last_cut = None;
+    }
+
+    fn new_epoch(&mut self) {
+        self.epoch_start = None;
+        self.epoch_answers = 0;
+        self.epoch_sends = 0;
+    }
+
+    /// A try was sent at `at` (first or later).
+    pub fn on_send(&mut self, at: Instant) {
+        self.epoch_start.get_or_insert(at);
+        self.epoch_sends += 1;
+    }
+
+    /// A probe was answered at `at` (on any try).
+    pub fn on_answer(&mut self, at: Instant) {
+        self.epoch_start.get_or_insert(at);
+        self.epoch_answers += 1;
+    }
+
+    /// What the epoch ending at `now` delivered, when it saw enough answers to say.
+    fn epoch(&self, now: Instant) -> Option<Epoch> {
+        let start = self.epoch_start?;
+        let secs = now.saturating_duration_since(start).as_secs_f64();
+        (self.epoch_answers >= EPOCH_MIN_ANSWERS && self.epoch_sends > 0 && secs > 0.0).then(|| {
+            Epoch {
+                goodput: self.epoch_answers as f64 / secs,
+                delivery: self.epoch_answers as f64 / self.epoch_sends as f64,
+            }
+        })
     }
 
     /// Probes allowed in flight now.
@@ -118,13 +203,34 @@ impl Window {
 
     /// A probe sent at `sent` was dropped (a later try of it was answered). Halves the window
     /// once per loss event; `now + rto` ends the event.
+    ///
+    /// When the epoch since the previous cut brought less than [`SPURIOUS_CUT_GOODPUT`] of the
+    /// answers a second of the epoch before it, and no larger share of its tries was answered
+    /// (within [`EASED_DELIVERY`]), that cut is undone instead (see [`Window`]).
     pub fn on_drop(&mut self, sent: Instant, now: Instant, rto: Duration) {
         if self.recovery_until.is_some_and(|until| sent < until) {
             return;
         }
+        let epoch = self.epoch(now);
+        self.new_epoch();
+        self.recovery_until = Some(now + rto);
+        if let Some(cut) = self.last_cut.take()
+            && epoch.is_some_and(|e| {
+                e.goodput < cut.before.goodput * SPURIOUS_CUT_GOODPUT
+                    && e.delivery <= cut.before.delivery * EASED_DELIVERY
+            })
+        {
+            self.cwnd = self.cwnd.max(cut.cwnd);
+            self.ssthresh = self.ssthresh.max(cut.ssthresh);
+            return;
+        }
+        self.last_cut = epoch.map(|before| Cut {
+            cwnd: self.cwnd,
+            ssthresh: self.ssthresh,
+            before,
+        });
         self.ssthresh = (self.cwnd / 2.0).max(self.min);
         self.cwnd = self.ssthresh;
-        self.recovery_until = Some(now + rto);
     }
 }
 
@@ -316,6 +422,72 @@ mod tests {
             );
         }
         assert_eq!(w.allowed(), 2, "never below the minimum");
+    }
+
+    /// `sends` tries and `answers` answers spread over `[from, from + 50 ms)`; returns the end.
+    fn epoch(w: &mut Window, from: Instant, sends: u32, answers: u32) -> Instant {
+        let span = 50 * MS;
+        for i in 0..sends {
+            w.on_send(from + span * i / sends);
+        }
+        for i in 0..answers {
+            w.on_answer(from + span * i / answers);
+        }
+        from + span
+    }
+
+    #[test]
+    fn a_cut_that_halves_the_answers_at_the_same_share_is_undone() {
+        // Random loss: half the tries answered, at the window's pace, whatever the window.
+        let rto = 20 * MS;
+        let mut w = Window::new(1000, 4, 16_384);
+        let t = epoch(&mut w, Instant::now(), 20_000, 10_000);
+        w.on_drop(t, t, rto);
+        assert_eq!(w.allowed(), 500, "first cut");
+        // Half the window, half the answers a second, the same share: not congestion.
+        let t = epoch(&mut w, t, 10_000, 5_000);
+        w.on_drop(t, t, rto);
+        assert_eq!(w.allowed(), 1000, "the cut is undone");
+        // The next loss event cuts again, and is judged again.
+        let t = epoch(&mut w, t, 20_000, 10_000);
+        w.on_drop(t, t, rto);
+        assert_eq!(w.allowed(), 500);
+    }
+
+    #[test]
+    fn a_new_job_judges_no_cut_of_the_last_one() {
+        let rto = 20 * MS;
+        let mut w = Window::new(1000, 4, 16_384);
+        let t = epoch(&mut w, Instant::now(), 20_000, 10_000);
+        w.on_drop(t, t, rto);
+        assert_eq!(w.allowed(), 500);
+        // The next round, two seconds later, answers slowly only because it asks little.
+        w.begin_job();
+        let t = epoch(&mut w, t + 2000 * MS, 200, 100);
+        w.on_drop(t, t, rto);
+        assert_eq!(w.allowed(), 250, "cut again, not undone");
+    }
+
+    #[test]
+    fn cuts_under_a_policer_stay() {
+        // Above the policer's rate: the answers come at its rate whatever the window.
+        let rto = 20 * MS;
+        let mut w = Window::new(1000, 4, 16_384);
+        let mut t = Instant::now();
+        for (sends, expected) in [(20_000, 500), (10_000, 250), (5_000, 125)] {
+            t = epoch(&mut w, t, sends, 500);
+            w.on_drop(t, t, rto);
+            assert_eq!(w.allowed(), expected);
+        }
+        // Below it: fewer answers a second, but every try answered. The cut relieved the
+        // policer and stays (undoing it on the answer rate alone once cost exactness).
+        t = epoch(&mut w, t, 300, 300);
+        w.on_drop(t, t, rto);
+        assert_eq!(w.allowed(), 62);
+        // Too few answers to judge (an epoch of 10): the cut stays.
+        t = epoch(&mut w, t, 10, 10);
+        w.on_drop(t, t, rto);
+        assert_eq!(w.allowed(), 31);
     }
 
     #[test]
