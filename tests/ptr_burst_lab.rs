@@ -29,7 +29,7 @@ const ROUNDS: usize = 10;
 /// and retries have to prove themselves. With three tries the window is 1 s. (It was 250 ms,
 /// a 500 ms window, until one CI run, with the fuzzers running beside it, saw 16 lookups in
 /// flight together all go unanswered for 500 ms while every other round of the run was
-/// answered in full. Not reproduced in 20 runs here under CPU and disk load; a stall that
+/// answered in full. Not reproduced in 11 runs here, 9 under CPU or disk load; a stall that
 /// long is still well inside the default timeout's 4 s window.)
 const DNS_TIMEOUT: Duration = Duration::from_millis(500);
 
