@@ -108,6 +108,16 @@ impl Exactness {
     }
 }
 
+impl std::ops::AddAssign for Exactness {
+    /// Several hosts of one report, counted together.
+    fn add_assign(&mut self, o: Exactness) {
+        self.false_filtered += o.false_filtered;
+        self.missed_open += o.missed_open;
+        self.unlisted += o.unlisted;
+        self.other += o.other;
+    }
+}
+
 impl std::fmt::Display for Exactness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -1110,11 +1120,7 @@ fn main() {
             let (t, r) = netdx_json(&lab, &argv);
             let mut e = Exactness::default();
             for (h, ip) in hosts.iter().zip(&ips) {
-                let one = check_netdx(&r, ip, &all, &|p| h.port_state(p));
-                e.false_filtered += one.false_filtered;
-                e.missed_open += one.missed_open;
-                e.unlisted += one.unlisted;
-                e.other += one.other;
+                e += check_netdx(&r, ip, &all, &|p| h.port_state(p));
             }
             exact_runs += usize::from(bench.judge("lossall+gw+sw", run, t, e, ""));
             mixed.push(t);

@@ -424,8 +424,9 @@ mod tests {
         assert_eq!(w.allowed(), 2, "never below the minimum");
     }
 
-    /// `sends` tries and `answers` answers spread over `[from, from + 50 ms)`; returns the end.
-    fn epoch(w: &mut Window, from: Instant, sends: u32, answers: u32) -> Instant {
+    /// `sends` tries and `answers` answers spread over `[from, from + 50 ms)`, then a loss
+    /// event (RTO 20 ms) at its end; returns the window allowed after it and that end.
+    fn epoch(w: &mut Window, from: Instant, sends: u32, answers: u32) -> (usize, Instant) {
         let span = 50 * MS;
         for i in 0..sends {
             w.on_send(from + span * i / sends);
@@ -433,61 +434,55 @@ mod tests {
         for i in 0..answers {
             w.on_answer(from + span * i / answers);
         }
-        from + span
+        let end = from + span;
+        w.on_drop(end, end, 20 * MS);
+        (w.allowed(), end)
     }
 
     #[test]
     fn a_cut_that_halves_the_answers_at_the_same_share_is_undone() {
         // Random loss: half the tries answered, at the window's pace, whatever the window.
-        let rto = 20 * MS;
         let mut w = Window::new(1000, 4, 16_384);
-        let t = epoch(&mut w, Instant::now(), 20_000, 10_000);
-        w.on_drop(t, t, rto);
-        assert_eq!(w.allowed(), 500, "first cut");
+        let (allowed, t) = epoch(&mut w, Instant::now(), 20_000, 10_000);
+        assert_eq!(allowed, 500, "first cut");
         // Half the window, half the answers a second, the same share: not congestion.
-        let t = epoch(&mut w, t, 10_000, 5_000);
-        w.on_drop(t, t, rto);
-        assert_eq!(w.allowed(), 1000, "the cut is undone");
+        let (allowed, t) = epoch(&mut w, t, 10_000, 5_000);
+        assert_eq!(allowed, 1000, "the cut is undone");
         // The next loss event cuts again, and is judged again.
-        let t = epoch(&mut w, t, 20_000, 10_000);
-        w.on_drop(t, t, rto);
-        assert_eq!(w.allowed(), 500);
+        assert_eq!(epoch(&mut w, t, 20_000, 10_000).0, 500);
     }
 
     #[test]
     fn a_new_job_judges_no_cut_of_the_last_one() {
-        let rto = 20 * MS;
         let mut w = Window::new(1000, 4, 16_384);
-        let t = epoch(&mut w, Instant::now(), 20_000, 10_000);
-        w.on_drop(t, t, rto);
-        assert_eq!(w.allowed(), 500);
+        let (allowed, t) = epoch(&mut w, Instant::now(), 20_000, 10_000);
+        assert_eq!(allowed, 500);
         // The next round, two seconds later, answers slowly only because it asks little.
         w.begin_job();
-        let t = epoch(&mut w, t + 2000 * MS, 200, 100);
-        w.on_drop(t, t, rto);
-        assert_eq!(w.allowed(), 250, "cut again, not undone");
+        let (allowed, _) = epoch(&mut w, t + 2000 * MS, 200, 100);
+        assert_eq!(allowed, 250, "cut again, not undone");
     }
 
     #[test]
     fn cuts_under_a_policer_stay() {
-        // Above the policer's rate: the answers come at its rate whatever the window.
-        let rto = 20 * MS;
         let mut w = Window::new(1000, 4, 16_384);
         let mut t = Instant::now();
-        for (sends, expected) in [(20_000, 500), (10_000, 250), (5_000, 125)] {
-            t = epoch(&mut w, t, sends, 500);
-            w.on_drop(t, t, rto);
-            assert_eq!(w.allowed(), expected);
-        }
-        // Below it: fewer answers a second, but every try answered. The cut relieved the
+        // Above the policer's rate: the answers come at its rate whatever the window.
+        // Below it: fewer answers a second, but every try answered; the cut relieved the
         // policer and stays (undoing it on the answer rate alone once cost exactness).
-        t = epoch(&mut w, t, 300, 300);
-        w.on_drop(t, t, rto);
-        assert_eq!(w.allowed(), 62);
-        // Too few answers to judge (an epoch of 10): the cut stays.
-        t = epoch(&mut w, t, 10, 10);
-        w.on_drop(t, t, rto);
-        assert_eq!(w.allowed(), 31);
+        // Last, too few answers to judge (an epoch of 10): the cut stays.
+        let epochs = [
+            (20_000, 500),
+            (10_000, 500),
+            (5_000, 500),
+            (300, 300),
+            (10, 10),
+        ];
+        for ((sends, answers), expected) in epochs.into_iter().zip([500, 250, 125, 62, 31]) {
+            let (allowed, end) = epoch(&mut w, t, sends, answers);
+            assert_eq!(allowed, expected, "after {sends} tries, {answers} answers");
+            t = end;
+        }
     }
 
     #[test]
