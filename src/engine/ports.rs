@@ -10,6 +10,13 @@
 //!
 //! The loop is the same whatever carries the probes ([`Transport`]): connect() without
 //! privilege, raw SYN packets with CAP_NET_RAW.
+//!
+//! A silent try is evidence only while the host is shown to be answering: a try counts
+//! toward `filtered` when the host answered something while it was out. When the host falls
+//! quiet (a link flap, a switch reconverging, a stalled machine), a port it already answered
+//! on is asked again ([`Liveness`]); until that answers, sending pauses and the silence is not
+//! counted, and a host quiet for [`HOST_GONE`] ends its scan with its unsettled ports left out
+//! of the report (and named in a note) rather than called `filtered`.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -50,6 +57,106 @@ const REPLY_BURST: usize = 1024;
 
 /// Floor of a SYN try's timeout.
 const SYN_MIN_TIMEOUT: Duration = Duration::from_millis(20);
+
+/// A host that answered earlier and then nothing at all for this long has gone away (unplugged,
+/// rebooting, a link that stays down): its scan ends. Long enough for a Wi-Fi roam, a rapid
+/// spanning-tree reconvergence or a machine that stalled for seconds.
+pub const HOST_GONE: Duration = Duration::from_secs(15);
+
+/// The tag of a liveness probe: above every try's tag ([`LAST_TAG`]).
+const WITNESS_TAG: u8 = u8::MAX;
+
+/// The last tag a try may carry; a port still unsettled there counts its tries as they come.
+const LAST_TAG: u8 = WITNESS_TAG - 1;
+
+/// Longest wait for one liveness probe's answer, however often it went unanswered.
+const WITNESS_MAX_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Whether, and since when, the host is answering: the evidence a silent try is judged by.
+///
+/// Silence proves a firewall only if the host was answering while the try was out; a try that
+/// went out while nothing came back at all (the whole path was down) proves nothing of its port.
+/// A host that answers only now and then (a firewall that drops most ports) is asked on a port
+/// it already answered on whenever it has been quiet for half the timeout, so its silent
+/// tries are still judged; one such question unanswered pauses the scan of the host.
+#[derive(Debug)]
+struct Liveness {
+    /// When the latest answer of any kind arrived.
+    last_answer: Option<Instant>,
+    /// A settled port that answered, to ask again: closed if there is one (a reset costs the
+    /// host nothing), else open.
+    port: Option<(u16, PortState)>,
+    /// The liveness probe in flight: its deadline and the permit it holds.
+    witness: Option<(Instant, Option<OwnedSemaphorePermit>)>,
+    /// One liveness probe at a time, outside the scan's budget: a host that fell quiet keeps
+    /// the budget full of tries waiting for their timeouts.
+    budget: Arc<Semaphore>,
+    /// Liveness probes in a row that went unanswered.
+    failures: u32,
+}
+
+impl Default for Liveness {
+    fn default() -> Self {
+        Liveness {
+            last_answer: None,
+            port: None,
+            witness: None,
+            budget: Arc::new(Semaphore::new(1)),
+            failures: 0,
+        }
+    }
+}
+
+impl Liveness {
+    /// Something came back from the host.
+    fn heard(&mut self, at: Instant) {
+        self.last_answer = Some(self.last_answer.map_or(at, |t| t.max(at)));
+        self.failures = 0;
+    }
+
+    /// `port` settled as `state`: a candidate to ask when the host falls quiet.
+    fn learn(&mut self, port: u16, state: PortState) {
+        match (state, self.port) {
+            (PortState::Closed, _) | (PortState::Open, None) => self.port = Some((port, state)),
+            _ => {}
+        }
+    }
+
+    /// Whether the silence of a try sent at `sent` is evidence. A host that never answered is
+    /// judged as before: there is nothing to compare against (see `timing::tries_for_host`).
+    fn witnessed(&self, sent: Instant) -> bool {
+        self.last_answer.is_none_or(|at| at >= sent)
+    }
+
+    /// A liveness probe went unanswered: tries wait until the host answers again.
+    fn paused(&self) -> bool {
+        self.failures > 0
+    }
+
+    /// When a liveness probe should go out (None: not needed, or one is out).
+    fn due(&self, rto: Duration, outstanding: usize) -> Option<Instant> {
+        let last = self.last_answer?;
+        self.port?;
+        if self.witness.is_some() || (outstanding == 0 && !self.paused()) {
+            return None;
+        }
+        Some(last + rto / 2)
+    }
+
+    fn timeout(&self, rto: Duration) -> Duration {
+        (rto * 2)
+            .saturating_mul(1 << self.failures.min(6))
+            .min(WITNESS_MAX_TIMEOUT.max(rto))
+    }
+
+    /// The host answered nothing for [`HOST_GONE`], liveness probes included.
+    fn gone(&self, now: Instant) -> bool {
+        self.paused()
+            && self
+                .last_answer
+                .is_some_and(|at| now.saturating_duration_since(at) >= HOST_GONE)
+    }
+}
 
 type ConnectFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Option<Reply>> + Send>>;
 
@@ -248,6 +355,8 @@ fn answer_state(a: Answer) -> Option<PortState> {
 struct Track {
     /// The try most recently sent.
     tag: u8,
+    /// Tries that went unanswered while the host was answering: the evidence of `filtered`.
+    counted: u8,
     /// When try 0 went out: a drop is dated from it.
     first_sent: Instant,
     last_sent: Instant,
@@ -263,6 +372,7 @@ impl Track {
     fn new(now: Instant) -> Self {
         Track {
             tag: 0,
+            counted: 0,
             first_sent: now,
             last_sent: now,
             outstanding: false,
@@ -324,6 +434,8 @@ pub struct ScanStats {
     pub silent: u64,
     /// Most tries a silent port was given.
     pub max_tries: u8,
+    /// Ports left unsettled because the host stopped answering (see [`HOST_GONE`]).
+    pub abandoned: u64,
 }
 
 /// Where settled ports go (the engine batches them into events).
@@ -362,6 +474,7 @@ pub async fn scan(
     let mut exhausted = false;
     let mut stats = ScanStats::default();
     let mut since_yield = 0u32;
+    let mut live = Liveness::default();
 
     loop {
         // Synchronous answers can keep this task busy for a long time; the runtime polls its
@@ -381,6 +494,7 @@ pub async fn scan(
         while outstanding - presumed < allowed
             && outstanding < allowed * 2
             && (outstanding == 0 || session.global_room() > 0)
+            && !live.paused()
         {
             // Retries first: they are the oldest questions.
             let port = match retries.pop_front() {
@@ -443,8 +557,20 @@ pub async fn scan(
             session.in_flight(1);
             stats.sent += 1;
         }
+        // The host has been quiet while tries are out: ask a port it answered on.
+        let rto = timing.rto(floor, ceiling);
+        let now = Instant::now();
+        if let Some((port, _)) = live.port
+            && live.due(rto, outstanding).is_some_and(|at| at <= now)
+            && let Ok(permit) = live.budget.clone().try_acquire_owned()
+        {
+            let timeout = live.timeout(rto);
+            let held = transport.send(port, WITNESS_TAG, timeout, permit);
+            live.witness = Some((now + timeout, held));
+            stats.sent += 1;
+        }
         transport.flush();
-        if exhausted && retries.is_empty() && outstanding == 0 {
+        if exhausted && retries.is_empty() && outstanding == 0 && !live.paused() {
             // Only provisionally silent ports are left (or none): give each the tries the
             // host's measured loss calls for, or call it filtered.
             let need = timing::tries_for_host(&timing.loss, fresh_taken);
@@ -453,12 +579,12 @@ pub async fn scan(
                 let Some(track) = tracks.get(&port) else {
                     continue;
                 };
-                if track.tag < need {
+                if track.counted < need && track.tag < LAST_TAG {
                     retries.push_back(port);
                     again = true;
                 } else {
                     stats.silent += 1;
-                    stats.max_tries = stats.max_tries.max(track.tag);
+                    stats.max_tries = stats.max_tries.max(track.counted);
                     tracks.remove(&port);
                     sink.push(PortOutcome {
                         port,
@@ -473,7 +599,14 @@ pub async fn scan(
             }
             continue;
         }
-        let next_deadline = timers.peek().map(|Reverse((at, _, _))| *at);
+        let next_deadline = [
+            timers.peek().map(|Reverse((at, _, _))| *at),
+            live.due(rto, outstanding),
+            live.witness.as_ref().map(|(at, _)| *at),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         tokio::select! {
             biased;
             _ = cancel.cancelled() => break,
@@ -484,12 +617,18 @@ pub async fn scan(
                 let mut taken = 0;
                 while let Some(reply) = next.take() {
                     'one: {
+                        live.heard(reply.at);
+                        if reply.tag == WITNESS_TAG {
+                            live.witness = None;
+                            break 'one;
+                        }
                         let Some(track) = tracks.get(&reply.port) else { break 'one };
                         if reply.tag > track.tag {
                             break 'one; // cannot happen: not a reply to anything we sent
                         }
-                        let track = tracks.remove(&reply.port).map(|t| (t.tag, t.first_sent, t.last_sent, t.outstanding, t.presumed_lost));
-                        let Some((tag, first_sent, last_sent, was_outstanding, was_presumed)) = track else { break 'one };
+                        let track = tracks.remove(&reply.port).map(|t| (t.tag, t.counted, t.first_sent, t.last_sent, t.outstanding, t.presumed_lost));
+                        let Some((tag, counted, first_sent, last_sent, was_outstanding, was_presumed)) = track else { break 'one };
+                        live.learn(reply.port, reply.state);
                         if was_outstanding {
                             outstanding -= 1;
                             session.landed(1);
@@ -516,7 +655,8 @@ pub async fn scan(
                                 }
                             }
                         }
-                        timing.loss.answered_on(reply.tag);
+                        // Only tries lost while the host was answering are loss; a blackout's are not.
+                        timing.loss.answered_on(reply.tag.min(counted));
                         timing.window.on_answer(reply.at);
                         // Every reply names the try it answers (Karn's ambiguity does not arise), so a
                         // late answer to the first try is a sample too: when the path stalls, the
@@ -571,23 +711,36 @@ pub async fn scan(
                     track.permit = None;
                     outstanding -= 1;
                     session.landed(1);
-                    // On a host that has never lost an answered probe, a silent try is a
-                    // firewall, not congestion: the windows keep growing while ports stay
-                    // silent. Once losses were seen, only answers grow them.
-                    if !timing.loss.has_lost() {
-                        timing.window.on_success();
-                        session.with_global(|w| w.on_success());
+                    // Silence while nothing at all came back (the path was down) proves nothing
+                    // of this port: the try is repeated, not counted.
+                    let witnessed = live.witnessed(track.last_sent) || tag >= LAST_TAG;
+                    if witnessed {
+                        track.counted += 1;
+                        // On a host that has never lost an answered probe, a silent try is a
+                        // firewall, not congestion: the windows keep growing while ports stay
+                        // silent. Once losses were seen, only answers grow them.
+                        if !timing.loss.has_lost() {
+                            timing.window.on_success();
+                            session.with_global(|w| w.on_success());
+                        }
                     }
                     let allowed_tries = timing::tries_for_host(&timing.loss, fresh_taken);
-                    if tag + 1 < allowed_tries {
+                    if track.counted < allowed_tries && tag < LAST_TAG {
                         track.tag = tag + 1;
                         retries.push_back(port);
                     } else {
                         // Provisionally silent: judged again at the end with everything the
                         // scan learnt of the host's loss (early on, losses of ports still being
                         // retried are not counted yet). A late answer still settles it.
-                        track.tag = tag + 1;
+                        track.tag = (tag + 1).min(LAST_TAG);
                         silent.push(port);
+                    }
+                }
+                if live.witness.as_ref().is_some_and(|(at, _)| *at <= now) {
+                    live.witness = None;
+                    live.failures += 1;
+                    if live.gone(now) {
+                        break;
                     }
                 }
             }
@@ -599,6 +752,24 @@ pub async fn scan(
                 }
             }
         }
+    }
+    if live.gone(Instant::now()) {
+        // Ports proven silent while the host still answered stay `filtered`; the rest were
+        // never settled and are left out of the report.
+        let need = timing::tries_for_host(&timing.loss, fresh_taken);
+        for port in silent {
+            if tracks.get(&port).is_some_and(|t| t.counted >= need) {
+                tracks.remove(&port);
+                stats.silent += 1;
+                sink.push(PortOutcome {
+                    port,
+                    state: PortState::Filtered,
+                    rtt: None,
+                })
+                .await;
+            }
+        }
+        stats.abandoned = (tracks.len() + fresh.filter(|p| !tracks.contains_key(p)).count()) as u64;
     }
     // Cancelled mid-way: what was still out no longer counts against the overall window.
     session.landed(outstanding);
@@ -623,6 +794,75 @@ mod tests {
         // The top 7 bits (the tag compared first) differ between most neighbours.
         let tags: std::collections::HashSet<u64> = (1000u16..1128).map(|p| hash(p) >> 57).collect();
         assert!(tags.len() > 64, "{} distinct tags in 128 ports", tags.len());
+    }
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn silence_counts_only_while_the_host_answers() {
+        let t0 = Instant::now();
+        let mut live = Liveness::default();
+        // Nothing heard yet: judged as before (a host that answers nothing is `filtered`).
+        assert!(live.witnessed(t0));
+        live.heard(t0 + 10 * MS);
+        assert!(live.witnessed(t0), "an answer came while the try was out");
+        assert!(live.witnessed(t0 + 10 * MS));
+        assert!(
+            !live.witnessed(t0 + 11 * MS),
+            "sent after the last answer: the path may have been down"
+        );
+        // Answers never move the evidence back in time.
+        live.heard(t0);
+        assert!(live.witnessed(t0 + 10 * MS));
+    }
+
+    #[test]
+    fn a_quiet_host_is_asked_on_a_port_it_answered() {
+        let t0 = Instant::now();
+        let rto = 100 * MS;
+        let mut live = Liveness::default();
+        live.heard(t0);
+        assert_eq!(live.due(rto, 5), None, "no port to ask yet");
+        live.learn(22, PortState::Open);
+        live.learn(23, PortState::Closed);
+        live.learn(24, PortState::Open);
+        assert_eq!(
+            live.port,
+            Some((23, PortState::Closed)),
+            "a reset costs the host least"
+        );
+        assert_eq!(live.due(rto, 5), Some(t0 + 50 * MS));
+        assert_eq!(live.due(rto, 0), None, "nothing out: nothing to judge");
+        live.witness = Some((t0 + rto, None));
+        assert_eq!(live.due(rto, 5), None, "one question at a time");
+    }
+
+    #[test]
+    fn unanswered_questions_pause_then_end_the_host() {
+        let t0 = Instant::now();
+        let rto = 100 * MS;
+        let mut live = Liveness::default();
+        live.heard(t0);
+        live.learn(23, PortState::Closed);
+        assert!(!live.paused());
+        assert_eq!(live.timeout(rto), 200 * MS);
+        live.failures = 1;
+        assert!(live.paused());
+        assert_eq!(live.timeout(rto), 400 * MS, "backs off");
+        assert_eq!(
+            live.due(rto, 0),
+            Some(t0 + 50 * MS),
+            "asks again while paused"
+        );
+        live.failures = 9;
+        assert_eq!(live.timeout(rto), WITNESS_MAX_TIMEOUT, "bounded");
+        assert!(!live.gone(t0 + HOST_GONE - MS));
+        assert!(live.gone(t0 + HOST_GONE));
+        live.heard(t0 + HOST_GONE);
+        assert!(
+            !live.paused() && !live.gone(t0 + HOST_GONE),
+            "it answered: back"
+        );
     }
 
     #[test]

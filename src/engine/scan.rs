@@ -971,6 +971,21 @@ async fn scan_host(
     )
     .await;
     flush_ports(host.ip, &mut sink.batch, emit, progress).await;
+    if stats.abandoned > 0 {
+        progress.done.fetch_add(stats.abandoned, Ordering::Relaxed);
+        emit.note(
+            NoteLevel::Warn,
+            format!(
+                "{} stopped answering during its port scan (nothing for {} s): {} of its {} ports \
+                 were not checked and are left out of this report; scan it again when it is back",
+                host.ip,
+                ports::HOST_GONE.as_secs(),
+                stats.abandoned,
+                ports.len()
+            ),
+        )
+        .await;
+    }
     if job.identify && !sink.open.is_empty() {
         sink.open.sort_unstable();
         sink.open.dedup();
