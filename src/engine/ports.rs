@@ -69,6 +69,10 @@ const WITNESS_TAG: u8 = u8::MAX;
 /// The last tag a try may carry; a port still unsettled there counts its tries as they come.
 const LAST_TAG: u8 = WITNESS_TAG - 1;
 
+/// The chance below which a run of unanswered liveness probes is not bad luck on a lossy
+/// link but a host that fell quiet.
+const PAUSE_EVIDENCE: f64 = 1e-3;
+
 /// Longest wait for one liveness probe's answer, however often it went unanswered.
 const WITNESS_MAX_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -93,6 +97,9 @@ struct Liveness {
     budget: Arc<Semaphore>,
     /// Liveness probes in a row that went unanswered.
     failures: u32,
+    /// The host's loss per try (its upper bound): how many unanswered liveness probes in a
+    /// row are more than bad luck.
+    loss: f64,
 }
 
 impl Default for Liveness {
@@ -103,6 +110,7 @@ impl Default for Liveness {
             witness: None,
             budget: Arc::new(Semaphore::new(1)),
             failures: 0,
+            loss: 1.0,
         }
     }
 }
@@ -128,9 +136,11 @@ impl Liveness {
         self.last_answer.is_none_or(|at| at >= sent)
     }
 
-    /// A liveness probe went unanswered: tries wait until the host answers again.
+    /// Liveness probes went unanswered, more of them in a row than the host's loss explains
+    /// (one in [`PAUSE_EVIDENCE`]): tries wait until it answers again. Pausing only saves
+    /// probes: a try sent while the host is quiet does not count either way.
     fn paused(&self) -> bool {
-        self.failures > 0
+        self.failures > 0 && self.loss.powi(self.failures.min(64) as i32) <= PAUSE_EVIDENCE
     }
 
     /// When a liveness probe should go out (None: not needed, or one is out).
@@ -486,6 +496,7 @@ pub async fn scan(
         }
         // Send while the windows and the budget allow.
         let allowed = timing.window.allowed();
+        live.loss = timing.loss.upper();
         // The overall window bounds the sum over hosts; one probe per host always goes out,
         // so no host waits on the others without a timer of its own.
         // Tries presumed lost leave the window's count, but never more than a window's worth:
@@ -844,11 +855,21 @@ mod tests {
         let mut live = Liveness::default();
         live.heard(t0);
         live.learn(23, PortState::Closed);
+        live.loss = 0.05;
         assert!(!live.paused());
         assert_eq!(live.timeout(rto), 200 * MS);
-        live.failures = 1;
-        assert!(live.paused());
-        assert_eq!(live.timeout(rto), 400 * MS, "backs off");
+        live.failures = 2;
+        assert!(
+            !live.paused(),
+            "two losses in a row at 5 % loss: bad luck, 1 in 400"
+        );
+        assert_eq!(live.timeout(rto), 800 * MS, "backs off");
+        live.failures = 3;
+        assert!(live.paused(), "three: 1 in 8,000");
+        live.loss = 0.3;
+        assert!(!live.paused(), "at 30 % loss three in a row is 1 in 37");
+        live.failures = 6;
+        assert!(live.paused(), "six: 1 in 1,372");
         assert_eq!(
             live.due(rto, 0),
             Some(t0 + 50 * MS),
