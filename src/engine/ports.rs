@@ -14,9 +14,9 @@
 //! A silent try is evidence only while the host is shown to be answering: a try counts
 //! toward `filtered` when the host answered something while it was out. When the host falls
 //! quiet (a link flap, a switch reconverging, a stalled machine), a port it already answered
-//! on is asked again ([`Liveness`]); until that answers, sending pauses and the silence is not
-//! counted, and a host quiet for [`HOST_GONE`] ends its scan with its unsettled ports left out
-//! of the report (and named in a note) rather than called `filtered`.
+//! on is asked again ([`Liveness`]); the silence meanwhile is not counted, sending pauses once
+//! the host is clearly gone quiet, and a host quiet for [`HOST_GONE`] ends its scan with its
+//! unsettled ports left out of the report (and named in a note) rather than called `filtered`.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -82,7 +82,8 @@ const WITNESS_MAX_TIMEOUT: Duration = Duration::from_secs(1);
 /// went out while nothing came back at all (the whole path was down) proves nothing of its port.
 /// A host that answers only now and then (a firewall that drops most ports) is asked on a port
 /// it already answered on whenever it has been quiet for half the timeout, so its silent
-/// tries are still judged; one such question unanswered pauses the scan of the host.
+/// tries are still judged. More such questions unanswered in a row than the host's loss
+/// explains pause its scan until it answers again.
 #[derive(Debug)]
 struct Liveness {
     /// When the latest answer of any kind arrived.
@@ -581,7 +582,11 @@ pub async fn scan(
             stats.sent += 1;
         }
         transport.flush();
-        if exhausted && retries.is_empty() && outstanding == 0 && !live.paused() {
+        if exhausted
+            && retries.is_empty()
+            && outstanding == 0
+            && (!live.paused() || tracks.is_empty())
+        {
             // Only provisionally silent ports are left (or none): give each the tries the
             // host's measured loss calls for, or call it filtered.
             let need = timing::tries_for_host(&timing.loss, fresh_taken);
