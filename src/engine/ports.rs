@@ -69,6 +69,12 @@ const WITNESS_TAG: u8 = u8::MAX;
 /// The last tag a try may carry; a port still unsettled there counts its tries as they come.
 const LAST_TAG: u8 = WITNESS_TAG - 1;
 
+/// Most tries of one port that may go uncounted: past them its silences count whatever the
+/// host did meanwhile. A real blackout pauses the scan well before a port gets there; a host
+/// whose answers are sparse by nature (ICMP rejects at Linux's rate of about one a second,
+/// read by connect() as refusals) would otherwise keep its ports in play for ever.
+const UNCOUNTED_MAX: u8 = 16;
+
 /// The chance below which a run of unanswered liveness probes is not bad luck on a lossy
 /// link but a host that fell quiet.
 const PAUSE_EVIDENCE: f64 = 1e-3;
@@ -131,10 +137,12 @@ impl Liveness {
         }
     }
 
-    /// Whether the silence of a try sent at `sent` is evidence. A host that never answered is
-    /// judged as before: there is nothing to compare against (see `timing::tries_for_host`).
+    /// Whether the silence of a try sent at `sent` is evidence. Without a port to ask, every
+    /// silent try counts, as it always did: a host that never answered has nothing to compare
+    /// against (see `timing::tries_for_host`), and one that only sends ICMP unreachables
+    /// sends them about once a second (Linux's rate limit), too seldom to vouch for each try.
     fn witnessed(&self, sent: Instant) -> bool {
-        self.last_answer.is_none_or(|at| at >= sent)
+        self.port.is_none() || self.last_answer.is_none_or(|at| at >= sent)
     }
 
     /// Liveness probes went unanswered, more of them in a row than the host's loss explains
@@ -729,7 +737,9 @@ pub async fn scan(
                     session.landed(1);
                     // Silence while nothing at all came back (the path was down) proves nothing
                     // of this port: the try is repeated, not counted.
-                    let witnessed = live.witnessed(track.last_sent) || tag >= LAST_TAG;
+                    let witnessed = live.witnessed(track.last_sent)
+                        || tag - track.counted >= UNCOUNTED_MAX
+                        || tag >= LAST_TAG;
                     if witnessed {
                         track.counted += 1;
                         // On a host that has never lost an answered probe, a silent try is a
@@ -821,6 +831,14 @@ mod tests {
         // Nothing heard yet: judged as before (a host that answers nothing is `filtered`).
         assert!(live.witnessed(t0));
         live.heard(t0 + 10 * MS);
+        // Only ICMP unreachables so far: no port to ask, so judged as before too.
+        assert!(live.witnessed(t0 + 11 * MS));
+        live.learn(443, PortState::Filtered);
+        assert!(
+            live.witnessed(t0 + 11 * MS),
+            "an unreachable is no port to ask"
+        );
+        live.learn(23, PortState::Closed);
         assert!(live.witnessed(t0), "an answer came while the try was out");
         assert!(live.witnessed(t0 + 10 * MS));
         assert!(
