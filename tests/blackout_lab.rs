@@ -109,11 +109,11 @@ impl<'a> Blackout<'a> {
 
     /// Lights the link again (and removes the table; a no-op when there is none).
     fn lift(&self) {
-        let out = self.lab.exec(
+        // Its status is not checked: deleting an absent table fails, and that is fine.
+        self.lab.exec(
             self.ns,
             &["nft", "delete", "table", "inet", "netdx_blackout"],
         );
-        let _ = out; // absent table: nothing to lift
     }
 }
 
